@@ -1,0 +1,111 @@
+# lakepipe: `make` builds consume/consume, transform/transform and
+# deliver/deliver; `make check` runs every test, plainly built and again
+# built with AddressSanitizer and UndefinedBehaviorSanitizer; `make demo`
+# replays the bundled sample into ./lake/.  See README.md.
+
+PREFIX	?= /usr/local
+MANDIR	?= $(PREFIX)/share/man
+CC	?= cc
+CFLAGS	?= -O2 -g
+# Objects and programs go under $(B); the sanitizer build uses build/san.
+B	?= .
+
+ifeq ($(SANITIZE),1)
+B	= build/san
+CFLAGS	= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+WARNINGS = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wno-unused-parameter
+ALL_CPPFLAGS = -D_GNU_SOURCE -Icommon $(shell pkg-config --cflags libbsd-overlay) \
+	   $(CPPFLAGS)
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS)
+BSD_LIBS = $(shell pkg-config --libs libbsd-overlay)
+
+# Each program's own libraries beyond the common ones.
+CONSUME_LIBS	= -lssl -lcrypto -lcurl -lz -llz4 -lzstd -lsnappy -lisal
+TRANSFORM_LIBS	= -lisal -lz -lzstd
+DELIVER_LIBS	= -lcurl -lssl -lcrypto -lisal -lz
+
+COMMON_SRCS	= $(wildcard common/*.c)
+CONSUME_SRCS	= $(wildcard consume/*.c)
+TRANSFORM_SRCS	= $(wildcard transform/*.c)
+DELIVER_SRCS	= $(wildcard deliver/*.c)
+UNIT_SRCS	= $(wildcard tests/unit/test-*.c)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+LIB		= $(B)/common/liblakepipe.a
+PROGRAMS	= $(B)/consume/consume $(B)/transform/transform $(B)/deliver/deliver
+UNIT_TESTS	= $(patsubst %.c,$(B)/%,$(UNIT_SRCS))
+MAN1		= consume/consume.1 transform/transform.1 deliver/deliver.1 \
+		  doc/lakepipe.1
+MAN5		= doc/lakepipe-frames.5
+
+all: $(PROGRAMS) $(UNIT_TESTS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(call obj,$(COMMON_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/consume/consume: $(call obj,$(CONSUME_SRCS)) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CONSUME_LIBS) $(BSD_LIBS) -lm
+
+$(B)/transform/transform: $(call obj,$(TRANSFORM_SRCS)) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TRANSFORM_LIBS) $(BSD_LIBS) -lm
+
+$(B)/deliver/deliver: $(call obj,$(DELIVER_SRCS)) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DELIVER_LIBS) $(BSD_LIBS) -lm
+
+# Unit tests link the common library, plus the object files of the
+# program whose internals they test (named in the test's first line:
+# "/* unit: transform/jsonl.c transform/key.c */").
+$(B)/tests/unit/%: tests/unit/%.c $(LIB) $(call obj,$(CONSUME_SRCS) $(TRANSFORM_SRCS) $(DELIVER_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(call obj,$(shell sed -n '1s|^/\* unit: \(.*\) \*/|\1|p' $<)) \
+	    $(LIB) $(CONSUME_LIBS) $(TRANSFORM_LIBS) $(DELIVER_LIBS) $(BSD_LIBS) -lm
+
+-include $(patsubst %.c,$(B)/%.d,$(COMMON_SRCS) $(CONSUME_SRCS) $(TRANSFORM_SRCS) $(DELIVER_SRCS))
+
+# The suite, against the plain build only.
+test: all
+	tests/run --build $(B)
+
+# Everything CI runs: the suite on the plain build and on the sanitizer
+# build, one closing "N passed, N failed" line for both.
+check:
+	$(MAKE) all
+	$(MAKE) SANITIZE=1 all
+	tests/run --build . --build build/san
+
+demo: all
+	./pipeline.sh --lines sample/messages.jsonl -- file://$(CURDIR)/lake/
+	@echo "--- what landed in ./lake/:"
+	@find lake -type f | sort
+	@echo "--- first records:"
+	@find lake -type f -name '*.gz' | sort | head -1 | xargs zcat | head -3
+
+bench: all
+	bench/bench.sh
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 pipeline.sh $(DESTDIR)$(PREFIX)/bin/lakepipe
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+
+clean:
+	rm -rf build tests/trash.* bench/out
+	rm -f common/*.[oad] consume/*.[od] transform/*.[od] deliver/*.[od] \
+	    $(PROGRAMS) $(patsubst %.c,%,$(UNIT_SRCS))
+
+.PHONY: all test check demo bench install clean

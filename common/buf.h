@@ -1,0 +1,57 @@
+/*
+ * buf: a growable byte buffer, in the spirit of git's strbuf.
+ *
+ * A struct buf owns its memory.  Initialize it with BUF_INIT (or
+ * buf_init), add bytes with the buf_add* functions, and give the memory
+ * back with buf_release.  The bytes are always followed by a NUL that is
+ * not counted in len, so data can be used as a C string when it holds no
+ * NUL of its own.  data is never NULL after buf_init or BUF_INIT.
+ *
+ * Every allocation failure is fatal (err(3) with status 1): callers never
+ * check for NULL.
+ */
+#ifndef LAKEPIPE_BUF_H
+#define LAKEPIPE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;		/* 0 while data points at the shared empty string */
+};
+
+extern char buf_empty[];
+#define BUF_INIT { buf_empty, 0, 0 }
+
+void	 buf_init(struct buf *, size_t hint);
+void	 buf_release(struct buf *);
+/* Hand the memory to the caller (who frees it); the buf is reset to empty. */
+char	*buf_detach(struct buf *, size_t *lenp);
+void	 buf_grow(struct buf *, size_t extra);
+void	 buf_setlen(struct buf *, size_t len);
+#define	 buf_reset(b) buf_setlen((b), 0)
+/* Drop the first n bytes. */
+void	 buf_consume(struct buf *, size_t n);
+
+void	 buf_add(struct buf *, const void *, size_t);
+void	 buf_addstr(struct buf *, const char *);
+void	 buf_addch(struct buf *, int);
+void	 buf_addu64(struct buf *, unsigned long long);
+void	 buf_addi64(struct buf *, long long);
+void	 buf_addf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 buf_vaddf(struct buf *, const char *, va_list);
+
+/* Write the whole buffer to fd, retrying short writes; 0 or -1 (errno). */
+int	 write_all(int fd, const void *, size_t);
+
+/* Die-on-failure allocation helpers. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+#endif

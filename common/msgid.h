@@ -1,0 +1,26 @@
+/*
+ * Pulsar message ids as frames carry them: "ledger:entry:partition:batch",
+ * decimal, partition and batch -1 when the topic is not partitioned or the
+ * message was not part of a batch.
+ */
+#ifndef LAKEPIPE_MSGID_H
+#define LAKEPIPE_MSGID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+
+struct msgid {
+	int64_t	ledger;
+	int64_t	entry;
+	int32_t	partition;
+	int32_t	batch;
+};
+
+int	msgid_parse(struct msgid *, const char *, size_t);
+void	msgid_format(struct buf *, const struct msgid *);
+/* <0, 0, >0 in the broker's order (ledger, entry, batch). */
+int	msgid_cmp(const struct msgid *, const struct msgid *);
+
+#endif

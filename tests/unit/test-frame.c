@@ -1,0 +1,261 @@
+/* unit: */
+/* Unit tests of the common library: frames, percent-encoding, seqs, ids. */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "msgid.h"
+#include "pct.h"
+#include "seqs.h"
+#include "unit.h"
+
+/* A reader over an in-memory stream, fed through a pipe by a child. */
+static int
+reader_over(struct frame_reader *r, const void *data, size_t len)
+{
+	int fd[2];
+	pid_t pid;
+
+	if (pipe(fd) < 0)
+		err(1, "pipe");
+	if ((pid = fork()) < 0)
+		err(1, "fork");
+	if (pid == 0) {
+		close(fd[0]);
+		(void)write_all(fd[1], data, len);
+		_exit(0);
+	}
+	close(fd[1]);
+	frame_reader_init(r, fd[0], "test");
+	return fd[0];
+}
+
+/* Read all frames of a stream; return count, or -1 with the error in why. */
+static int
+read_all(const void *data, size_t len, size_t max_body, char *why,
+    size_t whylen)
+{
+	struct frame_reader r;
+	struct frame f;
+	int n = 0, rc, fd;
+
+	fd = reader_over(&r, data, len);
+	r.max_body = max_body;
+	frame_init(&f);
+	while ((rc = frame_read(&r, &f)) == 1)
+		n++;
+	if (rc < 0) {
+		strlcpy(why, r.err, whylen);
+		n = -1;
+	}
+	frame_release(&f);
+	frame_reader_release(&r);
+	close(fd);
+	return n;
+}
+
+static int
+fails_with(const char *data, size_t len, const char *want)
+{
+	char why[512] = "";
+
+	if (read_all(data, len, 1000, why, sizeof(why)) != -1)
+		return 0;
+	if (strstr(why, want) == NULL) {
+		printf("# error was: %s\n", why);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+test_write_read(void)
+{
+	struct buf out = BUF_INIT, v = BUF_INIT;
+	struct frame_reader r;
+	struct frame f;
+	const char body[] = "a\0b\nc";
+	int fd;
+
+	frame_begin(&out, 'M', sizeof(body) - 1);
+	frame_add_u64(&out, "seq", 1);
+	frame_add_str(&out, "key", "a b=c%d\n");
+	frame_add_str(&out, "topic", "persistent://t/ns/t\xc3\xa9");
+	frame_finish(&out, body, sizeof(body) - 1);
+	frame_begin_nobody(&out, 'A');
+	frame_add_str(&out, "seqs", "1-3");
+	frame_finish(&out, NULL, 0);
+	CHECK(memmem(out.data, out.len, "key=a%20b%3Dc%25d%0A", 20) != NULL,
+	    "header values are percent-encoded");
+
+	fd = reader_over(&r, out.data, out.len);
+	frame_init(&f);
+	CHECK(frame_read(&r, &f) == 1, "read a message frame");
+	CHECK(f.type == 'M' && f.has_body && f.len == sizeof(body) - 1 &&
+	    memcmp(f.body, body, f.len) == 0, "binary body survives");
+	CHECK(frame_get(&f, "key", &v) == 1 && v.len == 8 &&
+	    memcmp(v.data, "a b=c%d\n", 8) == 0, "value decodes back");
+	buf_reset(&v);
+	CHECK(frame_get(&f, "topic", &v) == 1 &&
+	    strcmp(v.data, "persistent://t/ns/t\xc3\xa9") == 0,
+	    "UTF-8 stays literal");
+	CHECK(frame_get(&f, "nope", &v) == 0, "absent field");
+	CHECK(frame_read(&r, &f) == 1 && f.type == 'A' && !f.has_body,
+	    "read an ack line");
+	CHECK(frame_read(&r, &f) == 0, "clean end of input");
+	frame_release(&f);
+	frame_reader_release(&r);
+	close(fd);
+	buf_release(&out);
+	buf_release(&v);
+}
+
+static void
+test_malformed(void)
+{
+	CHECK(fails_with("M 5 seq=1\nabc", 13, "byte 0: truncated"),
+	    "truncated body");
+	CHECK(fails_with("M 5 seq=1", 9, "truncated frame: header"),
+	    "truncated header");
+	CHECK(fails_with("M 3 seq=1\nabc\nxyz\n", 18, "byte 14: not a frame"),
+	    "garbage after a frame names its offset");
+	CHECK(fails_with("M 3 seq=1\nabcd\n", 15, "no newline after"),
+	    "length shorter than body");
+	CHECK(fails_with("M 1001 seq=1\n", 13, "exceeds the limit"),
+	    "oversized frame refused before reading it");
+	CHECK(fails_with("M 99999999999999999999999 x=1\n", 30, "exceeds"),
+	    "absurd length refused");
+	CHECK(fails_with("M 03 x=1\nabc\n", 13, "leading zero"),
+	    "leading zero in length");
+	CHECK(fails_with("m 3\nabc\n", 8, "not a frame header"),
+	    "lower-case type");
+	CHECK(fails_with("M 3  x=1\nabc\n", 13, "empty header field"),
+	    "double space");
+	CHECK(fails_with("M 3 x\nabc\n", 10, "without NAME="),
+	    "field without =");
+	CHECK(fails_with("M 3 x=%zz\nabc\n", 14, "bad %-escape"),
+	    "bad escape");
+	CHECK(fails_with("M 3 x=a\tb\nabc\n", 14, "control byte"),
+	    "raw control byte in a value");
+	CHECK(fails_with("\x1f\x8b\x08", 3, "starts with byte 0x1f"),
+	    "gzip data is not frames");
+}
+
+static void
+test_huge(void)
+{
+	size_t n = 8u << 20;
+	struct buf out = BUF_INIT;
+	char *body = xmalloc(n), why[512];
+	int i;
+
+	memset(body, 'x', n);
+	for (i = 0; i < 3; i++) {
+		frame_begin(&out, 'M', n);
+		frame_add_u64(&out, "seq", (uint64_t)i + 1);
+		frame_finish(&out, body, n);
+	}
+	CHECK(read_all(out.data, out.len, n, why, sizeof(why)) == 3,
+	    "three 8 MiB frames");
+	CHECK(read_all(out.data, out.len, n - 1, why, sizeof(why)) == -1,
+	    "one byte over the limit is refused");
+	buf_reset(&out);
+	buf_addch(&out, 'M');
+	while (out.len < FRAME_MAX_HEADER + 10)
+		buf_addstr(&out, " a=b");
+	CHECK(read_all(out.data, out.len, n, why, sizeof(why)) == -1 &&
+	    strstr(why, "longer than") != NULL, "endless header line");
+	free(body);
+	buf_release(&out);
+}
+
+static void
+test_pct(void)
+{
+	struct buf b = BUF_INIT, d = BUF_INIT;
+	unsigned char all[256];
+	int i;
+
+	for (i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	pct_encode_value(&b, all, sizeof(all));
+	CHECK(memchr(b.data, ' ', b.len) == NULL &&
+	    memchr(b.data, '=', b.len) == NULL &&
+	    memchr(b.data, '\n', b.len) == NULL, "encoded value has no "
+	    "space, '=' or newline");
+	CHECK(pct_decode(&d, b.data, b.len) == 0 && d.len == 256 &&
+	    memcmp(d.data, all, 256) == 0, "all bytes round-trip");
+	buf_reset(&b);
+	pct_encode_uri(&b, "a b/c+(d)~", 10, 1);
+	CHECK_STR(b.data, "a%20b/c%2B%28d%29~", "URI encoding keeps / ~");
+	buf_reset(&d);
+	CHECK(pct_decode(&d, "%4", 2) < 0, "short escape refused");
+	buf_release(&b);
+	buf_release(&d);
+}
+
+static void
+test_seqs(void)
+{
+	struct seqs s = SEQS_INIT;
+	struct buf b = BUF_INIT;
+	uint64_t i;
+
+	for (i = 1; i <= 5; i++)
+		seqs_add(&s, i);
+	seqs_add(&s, 7);
+	seqs_add(&s, 9);
+	seqs_add(&s, 8);
+	seqs_add(&s, 20);
+	seqs_add(&s, 3);
+	seqs_format(&b, &s);
+	CHECK_STR(b.data, "1-5,7-9,20", "ranges merge in any order");
+	CHECK(seqs_count(&s) == 9, "count");
+	CHECK(seqs_contains(&s, 8) && !seqs_contains(&s, 6), "contains");
+	seqs_clear(&s);
+	CHECK(seqs_parse(&s, "4-6,1,2", 7) == 0 && seqs_count(&s) == 5,
+	    "parse");
+	buf_reset(&b);
+	seqs_format(&b, &s);
+	CHECK_STR(b.data, "1-2,4-6", "parse normalises");
+	CHECK(seqs_parse(&s, "5-3", 3) < 0, "descending range refused");
+	CHECK(seqs_parse(&s, "1,,2", 4) < 0, "empty item refused");
+	CHECK(seqs_parse(&s, "99999999999999999999", 20) < 0, "overflow");
+	seqs_free(&s);
+	buf_release(&b);
+}
+
+static void
+test_msgid(void)
+{
+	struct msgid id;
+	struct buf b = BUF_INIT;
+
+	CHECK(msgid_parse(&id, "12:34:-1:-1", 11) == 0 && id.ledger == 12 &&
+	    id.entry == 34 && id.partition == -1 && id.batch == -1,
+	    "parse a message id");
+	msgid_format(&b, &id);
+	CHECK_STR(b.data, "12:34:-1:-1", "format a message id");
+	CHECK(msgid_parse(&id, "1:2:3", 5) < 0, "three parts refused");
+	CHECK(msgid_parse(&id, "1:2:3:4:5", 9) < 0, "five parts refused");
+	CHECK(msgid_parse(&id, "1:2:99999999999:4", 17) < 0,
+	    "partition overflow");
+	buf_release(&b);
+}
+
+int
+main(void)
+{
+	test_write_read();
+	test_malformed();
+	test_huge();
+	test_pct();
+	test_seqs();
+	test_msgid();
+	return unit_done();
+}
