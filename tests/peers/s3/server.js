@@ -694,7 +694,15 @@ async function readBody(req, rec, limitBytes) {
 }
 
 async function handle(req, res, expectContinue) {
-  const url = req.url || '/';
+  let url = req.url || '/';
+  // absolute-form request target (a client using this server as its HTTP
+  // proxy, e.g. curl -x / CURLOPT_PROXY): the Host header names the bucket.
+  const abs = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
+  if (abs) {
+    url = abs[2] || '/';
+    if (url[0] !== '/') url = '/' + url;
+    if (!req.headers.host) req.headers.host = abs[1];
+  }
   const qi = url.indexOf('?');
   const rawPath = qi < 0 ? url : url.slice(0, qi);
   const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
@@ -729,7 +737,7 @@ async function handle(req, res, expectContinue) {
     h.server = flavorOf() === 'cos' ? 'tencent-cos' : 'AmazonS3';
     if (flavorOf() === 'cos') h['x-cos-request-id'] = reqId; else { h['x-amz-request-id'] = reqId; h['x-amz-id-2'] = reqId; }
     if (!bodyConsumed) h.connection = 'close';
-    h['content-length'] = body ? body.length : 0;
+    if (!(req.method === 'HEAD' && h['content-length'] !== undefined)) h['content-length'] = body ? body.length : 0;
     res.writeHead(status, h);
     res.end(req.method === 'HEAD' ? undefined : body);
     rec.status = status;
@@ -886,6 +894,7 @@ async function handle(req, res, expectContinue) {
       outH[k] = v;
       if (auth.kind === 'cos' && k.startsWith('x-amz-meta-')) { delete outH[k]; outH['x-cos-meta-' + k.slice(11)] = v; }
     }
+    if (req.method === 'HEAD' && r.headers['content-length'] !== undefined) outH['content-length'] = r.headers['content-length'];
     let respBody = r.body;
     // COS-style CRC64.
     const wantCrc = opt.crc64 === 'always' || (opt.crc64 === 'cos' && auth.kind === 'cos');
