@@ -1,0 +1,438 @@
+/*
+ * pulsar_wire: the Pulsar binary protocol as pure functions, no I/O.
+ *
+ * Owner: the wire codec (consume/pulsar_*.c).  The consumer's networking
+ * (consume/consume.c and friends) reads bytes from the socket, hands them
+ * to pw_frame_next(), decodes each command with pw_cmd_decode(), passes
+ * MESSAGE payloads to pw_message_process(), and writes what the pw_enc_*()
+ * functions append to a struct buf.
+ *
+ * Why a hand-written protobuf codec and not protobuf-c: we need a handful
+ * of messages and a few dozen fields; a varint reader that leaves strings
+ * and bytes as spans into the frame costs no allocation per message (the
+ * goal is >= 1M messages/s), while protobuf-c unpacks into malloc'd trees
+ * and needs protoc-c at build time.  Field numbers come from Pulsar's
+ * published PulsarApi.proto; unknown fields and commands are skipped.
+ *
+ * Lifetimes: every struct pw_bytes, every pw_props and every payload that
+ * a decoder hands out points into the caller's input buffer or into the
+ * pw_decoder's scratch memory; it stays valid until the next call on the
+ * same input buffer / decoder.  Nothing here calls exit(3) except on
+ * allocation failure (xmalloc, as everywhere in lakepipe).
+ *
+ * API changes: none yet (version 1).
+ */
+#ifndef LAKEPIPE_PULSAR_WIRE_H
+#define LAKEPIPE_PULSAR_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "msgid.h"
+
+/* A span of bytes inside someone else's buffer: not NUL-terminated. */
+struct pw_bytes {
+	const char	*p;
+	size_t		 len;
+};
+
+/* ------------------------------------------------------------------ */
+/* Constants from PulsarApi.proto                                      */
+
+#define PW_PROTOCOL_VERSION	19	/* what we announce in CONNECT */
+
+enum pw_cmd_type {			/* BaseCommand.Type */
+	PW_CONNECT = 2,
+	PW_CONNECTED = 3,
+	PW_SUBSCRIBE = 4,
+	PW_MESSAGE = 9,
+	PW_ACK = 10,
+	PW_FLOW = 11,
+	PW_UNSUBSCRIBE = 12,
+	PW_SUCCESS = 13,
+	PW_ERROR = 14,
+	PW_CLOSE_PRODUCER = 15,
+	PW_CLOSE_CONSUMER = 16,
+	PW_PING = 18,
+	PW_PONG = 19,
+	PW_REDELIVER_UNACKNOWLEDGED_MESSAGES = 20,
+	PW_PARTITIONED_METADATA = 21,
+	PW_PARTITIONED_METADATA_RESPONSE = 22,
+	PW_LOOKUP = 23,
+	PW_LOOKUP_RESPONSE = 24,
+	PW_REACHED_END_OF_TOPIC = 27,
+	PW_SEEK = 28,
+	PW_GET_LAST_MESSAGE_ID = 29,
+	PW_GET_LAST_MESSAGE_ID_RESPONSE = 30,
+	PW_ACTIVE_CONSUMER_CHANGE = 31,
+	PW_AUTH_CHALLENGE = 36,
+	PW_AUTH_RESPONSE = 37,
+	PW_ACK_RESPONSE = 38,
+};
+
+enum pw_sub_type {			/* CommandSubscribe.SubType */
+	PW_SUB_EXCLUSIVE = 0,
+	PW_SUB_SHARED = 1,
+	PW_SUB_FAILOVER = 2,
+	PW_SUB_KEY_SHARED = 3,
+};
+
+enum pw_initial_position {		/* CommandSubscribe.InitialPosition */
+	PW_POS_LATEST = 0,
+	PW_POS_EARLIEST = 1,
+};
+
+enum pw_ack_type {			/* CommandAck.AckType */
+	PW_ACK_INDIVIDUAL = 0,
+	PW_ACK_CUMULATIVE = 1,
+};
+
+enum pw_lookup_type {			/* CommandLookupTopicResponse.LookupType */
+	PW_LOOKUP_REDIRECT = 0,
+	PW_LOOKUP_CONNECT = 1,
+	PW_LOOKUP_FAILED = 2,
+};
+
+enum pw_compression {			/* CompressionType */
+	PW_COMP_NONE = 0,
+	PW_COMP_LZ4 = 1,
+	PW_COMP_ZLIB = 2,
+	PW_COMP_ZSTD = 3,
+	PW_COMP_SNAPPY = 4,
+};
+
+/* ServerError codes that a consumer acts on; others are passed as numbers. */
+enum pw_server_error {
+	PW_ERR_UNKNOWN = 0,
+	PW_ERR_METADATA = 1,
+	PW_ERR_PERSISTENCE = 2,
+	PW_ERR_AUTHENTICATION = 3,
+	PW_ERR_AUTHORIZATION = 4,
+	PW_ERR_CONSUMER_BUSY = 5,
+	PW_ERR_SERVICE_NOT_READY = 6,
+	PW_ERR_CHECKSUM = 9,
+	PW_ERR_UNSUPPORTED_VERSION = 10,
+	PW_ERR_TOPIC_NOT_FOUND = 11,
+	PW_ERR_SUBSCRIPTION_NOT_FOUND = 12,
+	PW_ERR_CONSUMER_NOT_FOUND = 13,
+	PW_ERR_TOO_MANY_REQUESTS = 14,
+	PW_ERR_TOPIC_TERMINATED = 15,
+	PW_ERR_INVALID_TOPIC_NAME = 17,
+	PW_ERR_CONSUMER_ASSIGN = 19,
+	PW_ERR_NOT_ALLOWED = 22,
+};
+
+/* "ServiceNotReady", "ConsumerBusy", ...; "ServerError(N)" for others. */
+const char	*pw_server_error_name(int);
+/* "MESSAGE", "PING", ...; "command N" for unknown types (static buffer). */
+const char	*pw_cmd_name(int);
+
+/* ------------------------------------------------------------------ */
+/* Framing: [4-byte BE total size][4-byte BE command size][command][rest] */
+
+#define PW_DEFAULT_MAX_FRAME	(5 * 1024 * 1024 + 64 * 1024)
+
+struct pw_frame {
+	const char	*cmd;		/* the BaseCommand protobuf */
+	size_t		 cmd_len;
+	const char	*rest;		/* after the command: MESSAGE payload part */
+	size_t		 rest_len;	/* 0 for simple commands */
+	size_t		 frame_len;	/* bytes to drop from the input: 4 + total */
+};
+
+/*
+ * Look for one complete frame at the start of buf[0..len).  Returns 1 and
+ * fills *f (pointing into buf) when a whole frame is there, 0 when more
+ * bytes are needed, -1 on a frame that can never be valid (total size over
+ * max_frame, command size larger than the frame, ...) with *errstr set to
+ * a one-line reason.  max_frame 0 means PW_DEFAULT_MAX_FRAME.  The caller
+ * drops f->frame_len bytes after handling the frame.
+ */
+int	pw_frame_next(const void *buf, size_t len, size_t max_frame,
+	    struct pw_frame *f, const char **errstr);
+
+/* ------------------------------------------------------------------ */
+/* Decoding commands                                                   */
+
+/* MessageIdData, plus its batch fields. */
+struct pw_msgid {
+	struct msgid	 id;		/* partition, batch -1 when absent */
+	int32_t		 batch_size;	/* 0 when absent */
+	int		 has_first_chunk;
+	struct msgid	 first_chunk;	/* first_chunk_message_id, if any */
+};
+
+#define PW_ACKSET_MAX	64		/* int64 words: 4096 batch indexes */
+
+/*
+ * One decoded BaseCommand.  Only the fields of the decoded type are
+ * meaningful; the others are zero (ids: -1 partition/batch).  Strings are
+ * spans into the frame.  Commands of unknown type decode with type set and
+ * nothing else: skip them.
+ */
+struct pw_cmd {
+	int		 type;		/* enum pw_cmd_type, or unknown number */
+
+	uint64_t	 request_id;	/* SUCCESS ERROR LOOKUP[_RESPONSE]
+					   PARTITIONED_METADATA[_RESPONSE]
+					   SUBSCRIBE SEEK CLOSE_CONSUMER
+					   GET_LAST_MESSAGE_ID[_RESPONSE] */
+	uint64_t	 consumer_id;	/* MESSAGE ACK FLOW SUBSCRIBE SEEK
+					   CLOSE_CONSUMER REACHED_END_OF_TOPIC
+					   ACTIVE_CONSUMER_CHANGE REDELIVER...
+					   GET_LAST_MESSAGE_ID */
+
+	/* ERROR; also LOOKUP_RESPONSE, PARTITIONED_METADATA_RESPONSE. */
+	int		 has_error;
+	int		 error;		/* enum pw_server_error */
+	struct pw_bytes	 message;	/* error text */
+
+	/* CONNECTED */
+	struct pw_bytes	 server_version;
+	int32_t		 protocol_version;
+	int32_t		 max_message_size;	/* 0 when absent */
+
+	/* AUTH_CHALLENGE (challenge) / AUTH_RESPONSE (response) / CONNECT */
+	struct pw_bytes	 auth_method_name;
+	struct pw_bytes	 auth_data;
+
+	/* LOOKUP_RESPONSE */
+	struct pw_bytes	 broker_url;
+	struct pw_bytes	 broker_url_tls;
+	int		 lookup_type;	/* enum pw_lookup_type */
+	int		 authoritative;
+	int		 proxy_through_service_url;
+
+	/* PARTITIONED_METADATA_RESPONSE: partitions (0: not partitioned);
+	   lookup_type 0 Success / 1 Failed. */
+	uint32_t	 partitions;
+
+	/* MESSAGE */
+	struct pw_msgid	 msgid;		/* also SEEK, GET_LAST_MESSAGE_ID_RESPONSE */
+	uint32_t	 redelivery_count;
+	uint64_t	 ack_set[PW_ACKSET_MAX];	/* bit set: not yet acked */
+	int		 ack_set_len;	/* words; 0: no ack_set, all unacked;
+					   -1: longer than PW_ACKSET_MAX */
+
+	/* GET_LAST_MESSAGE_ID_RESPONSE */
+	int		 has_mark_delete;
+	struct pw_msgid	 mark_delete;
+
+	/* ACTIVE_CONSUMER_CHANGE */
+	int		 is_active;
+
+	/* Client-side commands (decoded for tests and test tools). */
+	uint32_t	 permits;	/* FLOW */
+	int		 ack_type;	/* ACK */
+	int		 n_ids;		/* ACK, REDELIVER: ids in the command */
+	struct pw_bytes	 topic;		/* SUBSCRIBE LOOKUP PARTITIONED_METADATA */
+	struct pw_bytes	 subscription;	/* SUBSCRIBE */
+	int		 sub_type;	/* SUBSCRIBE */
+	uint64_t	 publish_time;	/* SEEK by time; 0 when by id */
+};
+
+/*
+ * Decode one BaseCommand (pw_frame.cmd).  0 on success, -1 with *errstr on
+ * malformed protobuf (truncated varint, length past the end, wrong wire
+ * type for a known field, missing type).
+ */
+int	pw_cmd_decode(struct pw_cmd *, const void *cmd, size_t len,
+	    const char **errstr);
+
+/* ------------------------------------------------------------------ */
+/* Encoding commands: each appends one whole frame to out.             */
+
+struct pw_connect {
+	const char	*client_version;	/* "lakepipe x.y" */
+	const char	*auth_method_name;	/* "token", or NULL */
+	const void	*auth_data;		/* the token */
+	size_t		 auth_data_len;
+	const char	*proxy_to_broker_url;	/* NULL unless via a proxy */
+	int		 supports_auth_refresh;	/* feature flag */
+};
+
+void	pw_enc_connect(struct buf *out, const struct pw_connect *);
+/* Answer to AUTH_CHALLENGE. */
+void	pw_enc_auth_response(struct buf *out, const char *client_version,
+	    const char *auth_method_name, const void *data, size_t len);
+
+void	pw_enc_lookup(struct buf *out, const char *topic, uint64_t request_id,
+	    int authoritative, const char *advertised_listener_name);
+void	pw_enc_partitioned_metadata(struct buf *out, const char *topic,
+	    uint64_t request_id);
+
+struct pw_subscribe {
+	const char	*topic;
+	const char	*subscription;
+	int		 sub_type;		/* enum pw_sub_type */
+	uint64_t	 consumer_id;
+	uint64_t	 request_id;
+	const char	*consumer_name;		/* NULL: none */
+	int		 durable;		/* 1 normally */
+	int		 initial_position;	/* enum pw_initial_position */
+	const struct msgid *start_message_id;	/* NULL: none (non-durable) */
+	uint64_t	 start_message_rollback_duration_sec; /* 0: none */
+	int		 read_compacted;
+	int		 force_topic_creation;	/* 0: fail on a missing topic */
+};
+
+void	pw_enc_subscribe(struct buf *out, const struct pw_subscribe *);
+void	pw_enc_flow(struct buf *out, uint64_t consumer_id, uint32_t permits);
+
+/* One id to acknowledge.  ack_set: words of the bit set of batch indexes
+   still NOT acknowledged (Pulsar's convention), for partial batch acks;
+   ack_set_len 0 to ack the whole entry. */
+struct pw_ack_id {
+	struct msgid	 id;
+	const uint64_t	*ack_set;
+	int		 ack_set_len;
+	int32_t		 batch_size;		/* 0: leave out */
+};
+
+void	pw_enc_ack(struct buf *out, uint64_t consumer_id, int ack_type,
+	    const struct pw_ack_id *ids, size_t n);
+/* n 0: redeliver everything unacknowledged. */
+void	pw_enc_redeliver(struct buf *out, uint64_t consumer_id,
+	    const struct msgid *ids, size_t n);
+void	pw_enc_seek_id(struct buf *out, uint64_t consumer_id,
+	    uint64_t request_id, const struct msgid *);
+void	pw_enc_seek_time(struct buf *out, uint64_t consumer_id,
+	    uint64_t request_id, uint64_t publish_time_ms);
+void	pw_enc_close_consumer(struct buf *out, uint64_t consumer_id,
+	    uint64_t request_id);
+void	pw_enc_get_last_message_id(struct buf *out, uint64_t consumer_id,
+	    uint64_t request_id);
+void	pw_enc_ping(struct buf *out);
+void	pw_enc_pong(struct buf *out);
+
+/* ------------------------------------------------------------------ */
+/* MESSAGE payloads: checksum, metadata, decompression, batches, chunks */
+
+/* CRC32C (Castagnoli), as Pulsar's checksum: "123456789" -> 0xE3069283. */
+uint32_t pw_crc32c(const void *, size_t);
+
+/*
+ * Properties (repeated KeyValue) stay encoded in the metadata they came
+ * from; iterate them without allocating:
+ *
+ *	struct pw_bytes k, v;
+ *	struct pw_props it = msg->props;
+ *	while (pw_props_next(&it, &k, &v)) ...
+ */
+struct pw_props {
+	const char	*p;		/* the enclosing metadata message */
+	size_t		 len;
+	int		 field;		/* its field number for KeyValue */
+	size_t		 count;		/* how many properties */
+};
+
+int	pw_props_next(struct pw_props *, struct pw_bytes *key,
+	    struct pw_bytes *value);
+
+/* One message, as pw_message_process() hands it to the caller. */
+struct pw_msg {
+	struct msgid	 id;		/* ledger, entry, partition (from the
+					   MESSAGE command), batch index (-1
+					   when the entry is not a batch) */
+	int32_t		 batch_size;	/* messages in the entry (0: no batch) */
+	uint32_t	 redelivery_count;
+	uint64_t	 publish_time;	/* ms */
+	uint64_t	 event_time;	/* ms; 0 when absent */
+	uint64_t	 sequence_id;
+	struct pw_bytes	 producer_name;
+	int		 has_key;
+	struct pw_bytes	 key;		/* partition_key */
+	int		 key_b64;	/* partition_key_b64_encoded */
+	int		 has_ordering_key;
+	struct pw_bytes	 ordering_key;
+	struct pw_props	 props;
+	int		 null_value;	/* payload is empty and means null */
+	struct pw_bytes	 payload;
+	/* Chunked messages (num_chunks > 1): the id above is the last
+	   chunk's; every chunk's entry must be acknowledged. */
+	int		 num_chunks;	/* 0 when not chunked */
+	const struct msgid *chunk_ids;	/* num_chunks ids, in chunk order */
+};
+
+/* Why a pw_drop_fn is called. */
+enum pw_drop_reason {
+	PW_DROP_DUPLICATE_CHUNK = 1,	/* a chunk seen before: safe to ack */
+	PW_DROP_MISSING_CHUNK,		/* chunk ids out of order: message lost */
+	PW_DROP_CHUNK_TIMEOUT,		/* incomplete too long */
+	PW_DROP_CHUNK_OVERFLOW,		/* too many pending messages / bytes */
+};
+
+struct pw_sink {
+	/* One message; return 0 to go on, non-zero to stop the batch
+	   (pw_message_process then returns that value). */
+	int	(*msg)(void *arg, const struct pw_msg *);
+	/*
+	 * Entries that will never produce a message (see reason), with a
+	 * warning text.  The caller chooses: ack them (the data is gone or
+	 * duplicated), or leave them for redelivery.  May be NULL.
+	 */
+	void	(*drop)(void *arg, const struct msgid *ids, size_t n,
+		    enum pw_drop_reason, const char *why);
+	void	*arg;
+};
+
+struct pw_limits {
+	size_t	max_uncompressed;	/* one entry, after decompression;
+					   0: 64 MB */
+	size_t	max_batch;		/* messages in one batch; 0: 100000 */
+	size_t	max_chunked_size;	/* one chunked message; 0: 256 MB */
+	size_t	max_pending_chunked;	/* messages being reassembled; 0: 100 */
+	size_t	max_pending_bytes;	/* their bytes together; 0: 512 MB */
+	uint64_t chunk_timeout_ms;	/* 0: 60000 */
+};
+
+/* Per connection (or per consumer): scratch buffers and the chunk table. */
+struct pw_decoder;
+
+struct pw_decoder *pw_decoder_new(const struct pw_limits *);	/* NULL: defaults */
+void	pw_decoder_free(struct pw_decoder *);
+
+/* pw_message_process() results below 0. */
+enum pw_msg_error {
+	PW_E_CORRUPT = -1,	/* malformed metadata or batch */
+	PW_E_CHECKSUM = -2,	/* CRC32C mismatch */
+	PW_E_DECOMPRESS = -3,	/* codec error or size mismatch */
+	PW_E_TOO_BIG = -4,	/* over a limit (decompression bomb, batch) */
+	PW_E_ENCRYPTED = -5,	/* end-to-end encrypted: cannot decode */
+	PW_E_UNSUPPORTED = -6,	/* unknown compression type */
+};
+
+/*
+ * Process one MESSAGE: cmd is its decoded command (msgid, redelivery
+ * count, ack_set), rest/rest_len the pw_frame's rest.  Skips broker entry
+ * metadata, verifies the checksum when present, decodes the metadata,
+ * decompresses, unbatches (skipping compacted-out messages and batch
+ * indexes the ack_set marks as acknowledged), reassembles chunks, and
+ * calls sink->msg for each message, in order.  now_ms (any monotonic
+ * clock) times out incomplete chunked messages.
+ *
+ * Returns 0 when done, the non-zero value sink->msg returned, or an enum
+ * pw_msg_error (< 0) with pw_decoder_error() telling why in one line; on
+ * an error no message of the entry was emitted except for PW_E_CORRUPT in
+ * the middle of a batch (the messages before it were).  An entry that
+ * emits nothing (all compacted out, all acked, a chunk kept for later) is
+ * not an error: the caller learns of it by counting sink->msg calls; for
+ * a chunk held for reassembly, pw_message_process returns 0 and the chunk
+ * id is handed back later in pw_msg.chunk_ids or through sink->drop.
+ */
+int	pw_message_process(struct pw_decoder *, const struct pw_cmd *cmd,
+	    const void *rest, size_t rest_len, uint64_t now_ms,
+	    const struct pw_sink *sink);
+const char *pw_decoder_error(const struct pw_decoder *);
+
+/* Drop incomplete chunked messages older than the timeout (call now and
+   then, e.g. once a second); the drop callback names their ids. */
+void	pw_decoder_expire(struct pw_decoder *, uint64_t now_ms,
+	    const struct pw_sink *sink);
+
+/* Forget all pending chunks (after a reconnect, the broker redelivers);
+   their ids are not reported. */
+void	pw_decoder_reset(struct pw_decoder *);
+
+#endif
