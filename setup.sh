@@ -10,7 +10,7 @@ build_pkgs="gcc make pkg-config libc6-dev libbsd-dev libcurl4-openssl-dev
 libssl-dev zlib1g-dev libisal-dev libzstd-dev liblz4-dev libsnappy-dev
 ca-certificates"
 test_pkgs="nodejs npm python3 python3-lz4 python3-snappy python3-zstandard
-openssl curl isal zstd gzip time procps"
+openssl curl isal zstd gzip time procps bc"
 
 want=$build_pkgs
 [ "${1:-}" = "--tests" ] && want="$build_pkgs $test_pkgs"
