@@ -76,7 +76,9 @@ mkfifo "$tmp/frames" "$tmp/objects" "$tmp/acks" || exit 1
 
 # Background jobs of a non-interactive shell ignore SIGINT, so a Ctrl-C
 # reaches only this script, which turns it into an orderly stop below.
-"$CONSUME" --acks "$tmp/acks" ${c_args[@]+"${c_args[@]}"} >"$tmp/frames" &
+# A background job's stdin would be /dev/null: hand consume ours, for
+# --lines - and --frames -.
+"$CONSUME" --acks "$tmp/acks" ${c_args[@]+"${c_args[@]}"} <&0 >"$tmp/frames" &
 c_pid=$!
 "$TRANSFORM" ${t_args[@]+"${t_args[@]}"} <"$tmp/frames" >"$tmp/objects" &
 t_pid=$!
