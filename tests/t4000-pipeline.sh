@@ -1,0 +1,89 @@
+#!/bin/sh
+# pipeline.sh: the three programs chained with the ack FIFO.
+. "$(dirname "$0")/test-lib.sh"
+
+PT=1764201600000	# fixed publish time: deterministic keys
+
+# count_lake DIR: messages in a lake of jsonl.gz objects
+count_lake() {
+	find "$1" -type f -name '*.gz' -exec zcat {} + | wc -l
+}
+
+test_expect_success 'replay the sample into a lake; everything acked' '
+	test_timeout 60 pipeline.sh --lines "$SRC/sample/messages.jsonl" \
+		--publish-time $PT -- file://$TRASH/lake/ 2>err &&
+	test "$(count_lake lake)" -eq 2000 &&
+	grep "2000 messages emitted, 2000 acked" err
+'
+
+test_expect_success 'same input, same keys: a replay overwrites' '
+	find lake -type f | sort >keys1 &&
+	test_timeout 60 pipeline.sh --lines "$SRC/sample/messages.jsonl" \
+		--publish-time $PT -- file://$TRASH/lake/ 2>err &&
+	find lake -type f | sort >keys2 &&
+	test_cmp keys1 keys2 &&
+	test "$(count_lake lake)" -eq 2000
+'
+
+test_expect_success 'three groups: transform options in the middle' '
+	test_timeout 60 pipeline.sh --lines "$SRC/sample/messages.jsonl" \
+		--publish-time $PT -- --max-messages 300 -- \
+		file://$TRASH/lake3/ 2>err &&
+	test "$(find lake3 -type f | wc -l)" -eq 7 &&
+	test "$(count_lake lake3)" -eq 2000
+'
+
+test_expect_success 'stdin reaches consume' '
+	printf "a\nb\nc\n" | test_timeout 60 pipeline.sh --lines - \
+		--publish-time $PT -- file://$TRASH/lake4/ 2>err &&
+	test "$(count_lake lake4)" -eq 3
+'
+
+test_expect_success 'usage errors exit 2' '
+	test_expect_code 2 pipeline.sh --lines x 2>err &&
+	grep -i "usage" err &&
+	test_expect_code 2 pipeline.sh 2>err
+'
+
+test_expect_success 'a failing transform is named, the others stop' '
+	test_expect_code 1 test_timeout 30 pipeline.sh --lines \
+		"$SRC/sample/messages.jsonl" -- --no-such-flag -- \
+		file://$TRASH/lake5/ 2>err &&
+	grep "transform failed" err &&
+	! test -d lake5 -a -n "$(find lake5 -type f 2>/dev/null)"
+'
+
+test_expect_success 'a failing deliver is named; nothing acked' '
+	mkdir ro && chmod 555 ro &&
+	if [ "$(id -u)" -eq 0 ]; then
+		# root writes anywhere: use a path under a file instead
+		touch ro/file && dest=file://$TRASH/ro/file/sub/
+	else
+		dest=file://$TRASH/ro/sub/
+	fi &&
+	test_expect_code 1 test_timeout 30 pipeline.sh --lines \
+		"$SRC/sample/messages.jsonl" -- "$dest" 2>err &&
+	grep "deliver failed" err &&
+	grep "0 acked" err
+'
+
+test_expect_success 'a bad consume flag fails fast, without a hang' '
+	test_expect_code 1 test_timeout 30 pipeline.sh --no-such-flag -- \
+		file://$TRASH/lake6/ 2>err &&
+	grep "consume failed" err
+'
+
+test_expect_success 'SIGTERM: what is in flight is delivered and acked' '
+	mkfifo slow &&
+	( printf "one\ntwo\n"; sleep 3; printf "three\n" ) >slow &
+	pipeline.sh --lines slow --publish-time $PT -- --max-age 600 -- \
+		file://$TRASH/lake7/ 2>err &
+	pid=$! &&
+	sleep 1 &&
+	kill -TERM $pid &&
+	wait $pid &&
+	test "$(count_lake lake7)" -eq 2 &&
+	grep "2 messages emitted, 2 acked" err
+'
+
+test_done
