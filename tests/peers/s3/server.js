@@ -500,8 +500,11 @@ function matchFault(f, rq) {
   if (f.auth && f.auth !== rq.authKind) return false;
   return true;
 }
-function takeFault(rq) {
+// Skew faults are taken before the signature check (they change the clock
+// it uses); every other fault only by a request whose signature passed.
+function takeFault(rq, phase) {
   for (const f of state.faults) {
+    if ((f.type === 'skew') !== (phase === 'auth')) continue;
     if (!matchFault(f, rq)) continue;
     if (f.skip > 0) { f.skip--; continue; }
     f.remaining--; f.used++;
@@ -722,9 +725,10 @@ async function handle(req, res, expectContinue) {
   const rec = record(req, rq);
   state.inflight++;
   state.maxInflight = Math.max(state.maxInflight, state.inflight);
-  const fault = takeFault(rq);
-  if (fault) rec.fault = fault.type;
-  const skewExtra = fault && fault.type === 'skew' ? Number(fault.seconds ?? 3600) : 0;
+  const skewFault = takeFault(rq, 'auth');
+  let fault = null;
+  if (skewFault) rec.fault = 'skew';
+  const skewExtra = skewFault ? Number(skewFault.seconds ?? 3600) : 0;
   rq.nowMs = serverNowMs(skewExtra);
   const flavorOf = () => (authKind.startsWith('cos') ? 'cos' : /\.cos\./.test(req.headers.host || '') ? 'cos' : 's3');
   const reqId = requestId();
@@ -778,6 +782,8 @@ async function handle(req, res, expectContinue) {
       return sendError(e);
     }
     rec.authOk = true;
+    fault = takeFault(rq, 'after');
+    if (fault) rec.fault = fault.type;
 
     // 2. Bucket must exist (except bucket creation / service calls).
     if (rq.bucket && rq.op !== 'PutBucket' && !fs.existsSync(s3rver.store.getBucketPath(rq.bucket))) {
@@ -802,15 +808,24 @@ async function handle(req, res, expectContinue) {
         return sendError(new ApiError(404, 'NoSuchUpload', MSG.NoSuchUpload, { UploadId: String(rq.query.uploadId) }));
       }
     }
+    if (fault && fault.beforeBody && ['internal', 'slowdown', 'throttle', 'denied', 'error'].includes(fault.type)) {
+      // answer at once, without reading the body (as a server does after
+      // "Expect: 100-continue"); the connection is closed after the answer.
+      const ra = fault.retryAfter ?? 1;
+      const e = { internal: () => new ApiError(500, 'InternalError', MSG.InternalError),
+        slowdown: () => Object.assign(new ApiError(503, 'SlowDown', MSG.SlowDown), { retryAfter: ra }),
+        throttle: () => Object.assign(new ApiError(429, 'TooManyRequests', MSG.TooManyRequests), { retryAfter: ra }),
+        denied: () => new ApiError(403, 'AccessDenied', 'Access Denied.'),
+        error: () => new ApiError(Number(fault.status || 500), fault.code || 'InternalError', fault.message || 'Injected error') }[fault.type]();
+      return sendError(e);
+    }
     if (fault && fault.type === 'stall' && (fault.phase || 'body') === 'body') {
       rec.outcome = 'stalled';
       await sleep(Number(fault.seconds ?? 30) * 1000);
       if (req.socket.destroyed) { rec.outcome = 'client-gone-during-stall'; return; }
       rec.outcome = null;
     }
-    if (expectContinue && !(fault && ['internal', 'slowdown', 'throttle', 'denied', 'error'].includes(fault.type) && fault.beforeBody)) {
-      res.writeContinue();
-    }
+    if (expectContinue) res.writeContinue();
     let body;
     if (fault && fault.type === 'reset') {
       const cl = Number(req.headers['content-length'] || 0);
