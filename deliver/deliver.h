@@ -1,0 +1,31 @@
+/*
+ * deliver: what deliver.c's main() hands to the two ways of storing
+ * objects (local.c for file://, the remote side for cos:// and s3://).
+ */
+#ifndef DELIVER_DELIVER_H
+#define DELIVER_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dest;
+
+struct options {
+	const char	*endpoint;	/* --endpoint URL, or NULL */
+	int		 path_style;	/* --path-style */
+	int		 progress;	/* -P */
+	const char	*credentials;	/* --credentials FILE, or NULL */
+	const char	*storage_class;	/* --storage-class, or NULL */
+	int		 jobs;		/* --jobs: parallel requests */
+	uint64_t	 part_size;	/* --part-size, 0 = automatic */
+	uint64_t	 multipart_threshold;	/* --multipart-threshold */
+	int		 retries;	/* --retries: attempts after the first */
+	long		 timeout;	/* --timeout: low-speed window, seconds */
+	uint64_t	 max_memory;	/* --max-memory: bytes in flight */
+};
+
+/* Each returns the exit status: EXIT_OK or EXIT_FAIL. */
+int	deliver_local(const struct dest *, const struct options *);
+int	deliver_remote(struct dest *, const struct options *);
+
+#endif

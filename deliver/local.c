@@ -1,0 +1,283 @@
+/* Atomic, durable writes into a local directory; see local.h. */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "deliver.h"
+#include "dest.h"
+#include "frame.h"
+#include "local.h"
+#include "log.h"
+#include "object.h"
+#include "pct.h"
+
+struct local {
+	char		*root;		/* ends with '/' */
+	int		 rootfd;
+	struct buf	 lastdir;	/* relative directory known to exist */
+	unsigned long	 serial;	/* for temporary names */
+};
+
+static int
+sys_fail(char *why, size_t whylen, const char *what, const char *path,
+    const char *sub)
+{
+	snprintf(why, whylen, "%s%s: %s: %s", path, sub, what,
+	    strerror(errno));
+	return -1;
+}
+
+static int
+fsync_dir_at(int dirfd, const char *rel)
+{
+	int fd, rc, saved;
+
+	fd = openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* mkdir -p of an absolute path, fsyncing each new directory's parent. */
+static int
+make_root(const char *root, char *why, size_t whylen)
+{
+	char *p = xstrdup(root), *s;
+	struct stat st;
+	int rc = 0;
+
+	for (s = p + 1; rc == 0 && (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		if (mkdir(p, 0777) == 0) {
+			char *slash = strrchr(p, '/');
+			char keep = slash[1];
+
+			slash[1] = '\0';
+			if (fsync_dir_at(AT_FDCWD, p) < 0)
+				rc = sys_fail(why, whylen, "fsync", p, "");
+			slash[1] = keep;
+		} else if (errno != EEXIST)
+			rc = sys_fail(why, whylen, "cannot make directory",
+			    p, "");
+		else if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			rc = sys_fail(why, whylen, "not a directory", p, "");
+		}
+		*s = '/';
+	}
+	free(p);
+	return rc;
+}
+
+struct local *
+local_open(const char *dir, char *why, size_t whylen)
+{
+	struct local *l;
+	int fd;
+
+	if (make_root(dir, why, whylen) < 0)
+		return NULL;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		sys_fail(why, whylen, "open", dir, "");
+		return NULL;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->root = xstrdup(dir);
+	l->rootfd = fd;
+	buf_init(&l->lastdir, 0);
+	return l;
+}
+
+void
+local_close(struct local *l)
+{
+	if (l == NULL)
+		return;
+	close(l->rootfd);
+	buf_release(&l->lastdir);
+	free(l->root);
+	free(l);
+}
+
+/*
+ * Make the directories of the relative path dir (no trailing '/'),
+ * below the root, fsyncing the parent of each one made.
+ */
+static int
+make_dirs(struct local *l, const char *dir, size_t n, char *why,
+    size_t whylen)
+{
+	char *p;
+	size_t i;
+	int rc = 0;
+
+	if (n == 0 || (l->lastdir.len == n && memcmp(l->lastdir.data, dir,
+	    n) == 0))
+		return 0;
+	p = xstrndup(dir, n);
+	for (i = 0; rc == 0 && i <= n; i++) {
+		if (i < n && p[i] != '/')
+			continue;
+		p[i] = '\0';
+		if (mkdirat(l->rootfd, p, 0777) == 0) {
+			char *slash = strrchr(p, '/');
+
+			if (slash != NULL)
+				*slash = '\0';
+			if (fsync_dir_at(l->rootfd, slash ? p : ".") < 0)
+				rc = sys_fail(why, whylen, "fsync", l->root, p);
+			if (slash != NULL)
+				*slash = '/';
+		} else if (errno != EEXIST)
+			rc = sys_fail(why, whylen, "cannot make directory",
+			    l->root, p);
+		if (i < n)
+			p[i] = '/';
+	}
+	free(p);
+	if (rc == 0) {
+		buf_reset(&l->lastdir);
+		buf_add(&l->lastdir, dir, n);
+	}
+	return rc;
+}
+
+static int
+write_file(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+local_put(struct local *l, const struct object *o, char *why, size_t whylen)
+{
+	const char *key = o->key.data, *slash = strrchr(key, '/');
+	size_t dirlen = slash ? (size_t)(slash - key) : 0;
+	struct buf tmp = BUF_INIT;
+	int fd, rc = -1, saved;
+
+	if (make_dirs(l, key, dirlen, why, whylen) < 0)
+		return -1;
+	/* ".NAME.PID.SERIAL.tmp": hidden, unique, and in the same directory */
+	if (slash)
+		buf_add(&tmp, key, dirlen + 1);
+	buf_addf(&tmp, ".%.160s.%ld.%lu.tmp", slash ? slash + 1 : key,
+	    (long)getpid(), l->serial++);
+	fd = openat(l->rootfd, tmp.data, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0666);
+	if (fd < 0) {
+		sys_fail(why, whylen, "cannot create temporary file", l->root,
+		    tmp.data);
+		goto out;
+	}
+	if (write_file(fd, o->body, o->len) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		sys_fail(why, whylen, "write", l->root, tmp.data);
+		close(fd);
+		unlinkat(l->rootfd, tmp.data, 0);
+		errno = saved;
+		goto out;
+	}
+	if (close(fd) < 0) {
+		sys_fail(why, whylen, "close", l->root, tmp.data);
+		unlinkat(l->rootfd, tmp.data, 0);
+		goto out;
+	}
+	if (renameat(l->rootfd, tmp.data, l->rootfd, key) < 0) {
+		sys_fail(why, whylen, "rename into place", l->root, key);
+		unlinkat(l->rootfd, tmp.data, 0);
+		goto out;
+	}
+	buf_setlen(&tmp, dirlen);
+	if (fsync_dir_at(l->rootfd, dirlen ? tmp.data : ".") < 0) {
+		sys_fail(why, whylen, "fsync directory", l->root, tmp.data);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&tmp);
+	return rc;
+}
+
+/*
+ * The file:// loop: objects in stdin order, each stored and then acked
+ * before the next is read.  An object with n=0 and an empty body (every
+ * message of it filtered out) is acked without writing a file: there is
+ * nothing to store, and an empty file would only litter the lake.
+ */
+int
+deliver_local(const struct dest *d, const struct options *opt)
+{
+	struct frame_reader r;
+	struct frame f;
+	struct object o;
+	struct progress pg;
+	struct local *l;
+	struct buf ack = BUF_INIT, extra = BUF_INIT;
+	char why[1024];
+	int rc, status = EXIT_FAIL;
+
+	if ((l = local_open(d->dir, why, sizeof(why))) == NULL) {
+		warnx("%s", why);
+		return EXIT_FAIL;
+	}
+	frame_reader_init(&r, STDIN_FILENO, "stdin");
+	frame_init(&f);
+	object_init(&o);
+	progress_init(&pg, opt->progress, "objects");
+	while ((rc = object_read(&r, &f, &o, why, sizeof(why))) > 0) {
+		buf_reset(&extra);
+		if (object_is_empty(&o)) {
+			buf_addstr(&extra, " n=0");
+			log_verbose("%s: empty (n=0), acked without a file",
+			    o.key.data);
+		} else {
+			if (local_put(l, &o, why, sizeof(why)) < 0)
+				break;
+			buf_addf(&extra, " size=%zu url=file://", o.len);
+			pct_encode_uri(&extra, d->dir, strlen(d->dir), 1);
+			pct_encode_uri(&extra, o.key.data, o.key.len, 1);
+			log_verbose("%s: stored, %zu bytes", o.key.data, o.len);
+		}
+		buf_reset(&ack);
+		ack_format(&ack, &o, o.key.data, o.key.len, extra.data);
+		if (ack_emit(&ack) < 0) {
+			snprintf(why, sizeof(why), "stdout: write ack: %s",
+			    strerror(errno));
+			break;
+		}
+		progress_add(&pg, 1, o.len);
+	}
+	if (rc == 0) {
+		progress_done(&pg);
+		status = EXIT_OK;
+	} else
+		warnx("%s", why);
+	buf_release(&ack);
+	buf_release(&extra);
+	object_release(&o);
+	frame_release(&f);
+	frame_reader_release(&r);
+	local_close(l);
+	return status;
+}

@@ -1,0 +1,23 @@
+/*
+ * local: deliver objects into a directory (file:///DIR/), each atomically
+ * and durably: a temporary file in the final directory (O_EXCL), write,
+ * fsync, rename over the final name, fsync of the directory.  Missing
+ * directories are made, and each new one's parent is fsynced, so that
+ * after the ack a crash cannot lose the object or its name.
+ */
+#ifndef DELIVER_LOCAL_H
+#define DELIVER_LOCAL_H
+
+#include <stddef.h>
+
+struct local;
+struct object;
+
+/* Open the root directory (made if missing); NULL with a reason in why. */
+struct local *local_open(const char *dir, char *why, size_t whylen);
+/* Store one object under its key: 0, or -1 with a reason in why. */
+int	local_put(struct local *, const struct object *, char *why,
+	    size_t whylen);
+void	local_close(struct local *);
+
+#endif

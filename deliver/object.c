@@ -1,0 +1,189 @@
+/* Object frames in, ack lines out; see object.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "object.h"
+#include "seqs.h"
+
+void
+object_init(struct object *o)
+{
+	memset(o, 0, sizeof(*o));
+	buf_init(&o->key, 0);
+	buf_init(&o->type, 0);
+	buf_init(&o->enc, 0);
+	buf_init(&o->seqs, 0);
+	buf_init(&o->first, 0);
+	buf_init(&o->last, 0);
+}
+
+void
+object_release(struct object *o)
+{
+	buf_release(&o->key);
+	buf_release(&o->type);
+	buf_release(&o->enc);
+	buf_release(&o->seqs);
+	buf_release(&o->first);
+	buf_release(&o->last);
+	free(o->owned);
+	object_init(o);
+}
+
+const char *
+object_key_check(const char *k, size_t n)
+{
+	size_t i, seg = 0;
+
+	if (n == 0)
+		return "empty key";
+	if (k[0] == '/')
+		return "absolute key (starts with '/')";
+	for (i = 0; i <= n; i++) {
+		if (i < n && ((unsigned char)k[i] < 0x20 || k[i] == 0x7f))
+			return "control byte in the key";
+		if (i < n && k[i] != '/')
+			continue;
+		if (i == seg)
+			return "empty path segment in the key ('//' or a "
+			    "trailing '/')";
+		if (i - seg == 1 && k[seg] == '.')
+			return "'.' path segment in the key";
+		if (i - seg == 2 && k[seg] == '.' && k[seg + 1] == '.')
+			return "'..' path segment in the key";
+		seg = i + 1;
+	}
+	return NULL;
+}
+
+static int
+bad(char *why, size_t whylen, const struct frame *f, const char *what)
+{
+	snprintf(why, whylen, "byte %llu: object frame: %s",
+	    (unsigned long long)f->offset, what);
+	return -1;
+}
+
+/* Decode an optional field into out; -1 on a bad escape. */
+static int
+get_opt(const struct frame *f, const char *name, struct buf *out)
+{
+	return frame_get(f, name, out) < 0 ? -1 : 0;
+}
+
+int
+object_parse(struct object *o, const struct frame *f, char *why,
+    size_t whylen)
+{
+	const struct frame_field *sq;
+	struct seqs check = SEQS_INIT;
+	const char *kwhy;
+	int rc;
+
+	o->offset = f->offset;
+	if (!f->has_body)
+		return bad(why, whylen, f, "no body length");
+	if ((rc = frame_get(f, "key", &o->key)) <= 0)
+		return bad(why, whylen, f, rc == 0 ? "no key= field" :
+		    "bad %-escape in key=");
+	if (memchr(o->key.data, '\0', o->key.len) != NULL)
+		return bad(why, whylen, f, "NUL byte in the key");
+	if ((kwhy = object_key_check(o->key.data, o->key.len)) != NULL) {
+		const struct frame_field *kf = frame_field(f, "key");
+		char msg[256];
+
+		/* the encoded form: one line, whatever the key holds */
+		snprintf(msg, sizeof(msg), "unsafe key \"%.*s\": %s",
+		    (int)(kf->vallen > 120 ? 120 : kf->vallen), kf->val, kwhy);
+		return bad(why, whylen, f, msg);
+	}
+	if ((sq = frame_field(f, "seqs")) == NULL)
+		return bad(why, whylen, f, "no seqs= field");
+	rc = seqs_parse(&check, sq->val, sq->vallen);
+	seqs_free(&check);
+	if (rc < 0)
+		return bad(why, whylen, f, "malformed seqs= field");
+	buf_add(&o->seqs, sq->val, sq->vallen);
+	if ((rc = frame_get_u64(f, "n", &o->n)) < 0)
+		return bad(why, whylen, f, "malformed n= field");
+	o->has_n = rc;
+	if (get_opt(f, "type", &o->type) < 0 ||
+	    get_opt(f, "enc", &o->enc) < 0 ||
+	    get_opt(f, "first", &o->first) < 0 ||
+	    get_opt(f, "last", &o->last) < 0)
+		return bad(why, whylen, f, "bad %-escape in a field");
+	o->body = f->body;
+	o->len = f->len;
+	return 0;
+}
+
+void
+object_own_body(struct object *o)
+{
+	if (o->owned != NULL || o->len == 0)
+		return;
+	o->owned = xmalloc(o->len);
+	memcpy(o->owned, o->body, o->len);
+	o->body = o->owned;
+}
+
+int
+object_is_empty(const struct object *o)
+{
+	return o->has_n && o->n == 0 && o->len == 0;
+}
+
+void
+ack_format(struct buf *out, const struct object *o, const char *fullkey,
+    size_t fullkeylen, const char *extra)
+{
+	frame_begin_nobody(out, 'A');
+	frame_add(out, "key", fullkey, fullkeylen);
+	buf_addstr(out, " seqs=");
+	buf_add(out, o->seqs.data, o->seqs.len);
+	if (extra != NULL)
+		buf_addstr(out, extra);
+	buf_addch(out, '\n');
+}
+
+int
+object_read(struct frame_reader *r, struct frame *f, struct object *o,
+    char *why, size_t whylen)
+{
+	int rc;
+
+	for (;;) {
+		if ((rc = frame_read(r, f)) <= 0) {
+			if (rc < 0)
+				snprintf(why, whylen, "%s", r->err);
+			return rc;
+		}
+		if (f->type == 'O')
+			break;
+		if (f->type == 'M') {
+			snprintf(why, whylen, "%s: byte %llu: a message frame, "
+			    "not an object frame (pipe it through transform)",
+			    r->name, (unsigned long long)f->offset);
+			return -1;
+		}
+	}
+	object_release(o);
+	if (object_parse(o, f, why, whylen) < 0) {
+		char *msg = xstrdup(why);
+
+		snprintf(why, whylen, "%s: %s", r->name, msg);
+		free(msg);
+		return -1;
+	}
+	return 1;
+}
+
+int
+ack_emit(const struct buf *line)
+{
+	return write_all(STDOUT_FILENO, line->data, line->len);
+}

@@ -1,0 +1,71 @@
+/*
+ * object: one object frame (type O) as deliver sees it, and the ack line
+ * that confirms it.
+ *
+ * object_parse() checks what deliver relies on, whatever the writer
+ * promised: a key that is safe as a relative path (object_key_check), a
+ * seqs field that parses, and numeric n when present.  The parsed object
+ * owns copies of every field, so it outlives the frame reader's buffer;
+ * the body stays borrowed (body, len) unless object_own_body() copies it.
+ */
+#ifndef DELIVER_OBJECT_H
+#define DELIVER_OBJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "frame.h"
+
+struct object {
+	struct buf	 key;		/* decoded, relative to the prefix */
+	struct buf	 type;		/* content type, decoded; may be empty */
+	struct buf	 enc;		/* content encoding, decoded; may be empty */
+	struct buf	 seqs;		/* still encoded, copied to the ack */
+	struct buf	 first, last;	/* decoded message ids, may be empty */
+	uint64_t	 n;
+	int		 has_n;
+	const char	*body;
+	size_t		 len;
+	char		*owned;		/* body copy, when owned */
+	uint64_t	 offset;	/* of the frame in the input stream */
+};
+
+void	object_init(struct object *);
+void	object_release(struct object *);
+/*
+ * Fill o from an O frame: 0, or -1 with a one-line reason in why (which
+ * names the frame's byte offset).
+ */
+int	object_parse(struct object *, const struct frame *, char *why,
+	    size_t whylen);
+/* Copy the body into memory the object owns. */
+void	object_own_body(struct object *);
+/* Nonzero for the "nothing to store" case: n=0 and an empty body. */
+int	object_is_empty(const struct object *);
+/*
+ * NULL if the key is a safe relative path (not empty, not absolute, no
+ * empty, "." or ".." segment, no control byte), else why not.
+ */
+const char *object_key_check(const char *, size_t);
+
+/*
+ * Append the ack line for o, stored as fullkey, to out: "A key=... seqs=..."
+ * then the extra fields already formatted as " name=value..." (may be
+ * NULL), then a newline.
+ */
+void	ack_format(struct buf *out, const struct object *o, const char *fullkey,
+	    size_t fullkeylen, const char *extra);
+
+/*
+ * The input side: the next object frame of r, parsed into o (which the
+ * caller has initialised or released).  Frames of other types are skipped,
+ * except message frames (M), an error: deliver reads what transform
+ * writes.  1 object, 0 end of input, -1 error (one line in why).
+ */
+int	object_read(struct frame_reader *, struct frame *, struct object *,
+	    char *why, size_t whylen);
+/* Write an ack line to stdout at once: 0, or -1 (errno). */
+int	ack_emit(const struct buf *);
+
+#endif
