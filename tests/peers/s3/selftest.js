@@ -256,6 +256,29 @@ async function run(info) {
   r = await cosReq({ info, method: 'PUT', key: 'f/stall', body: 'abc' });
   ok(r.status === 200 && Date.now() - t0 >= 2900, 'fault stall (response): answer delayed', Date.now() - t0);
 
+  // stall (body phase): nothing read for S seconds, then normal.
+  await ctl(info, 'POST', '/faults', { type: 'stall', seconds: 2, key: '^f/stallbody$' });
+  const t1 = Date.now();
+  r = await cosReq({ info, method: 'PUT', key: 'f/stallbody', body: crypto.randomBytes(300000) });
+  ok(r.status === 200 && Date.now() - t1 >= 1900, 'fault stall (body): upload delayed, then stored', [r.status, Date.now() - t1]);
+
+  // A COS signature over a header the SDK will not sign (date), as in the
+  // COS documentation examples: checked by the server's own implementation.
+  {
+    const now = Math.floor(Date.now() / 1000) - 1, kt = `${now};${now + 600}`;
+    const host = `${BUCKET}.cos.${REGION}.localhost:${info.port}`, body = 'dated', date = new Date().toUTCString();
+    const hs = { 'content-length': String(body.length), date, host };
+    const names = Object.keys(hs).sort();
+    const fmt = ['put', '/f/dated', '', names.map(n => `${n}=${camSafe(hs[n])}`).join('&'), ''].join('\n');
+    const sk = crypto.createHmac('sha1', KEY).update(kt).digest('hex');
+    const sts = `sha1\n${kt}\n${crypto.createHash('sha1').update(fmt).digest('hex')}\n`;
+    const sig = crypto.createHmac('sha1', sk).update(sts).digest('hex');
+    const authz = `q-sign-algorithm=sha1&q-ak=${ID}&q-sign-time=${kt}&q-key-time=${kt}&q-header-list=${names.join(';')}&q-url-param-list=&q-signature=${sig}`;
+    r = await httpReq({ port: info.port, method: 'PUT', path: '/f/dated', headers: { ...hs, authorization: authz }, body });
+    const rec = (await ctl(info, 'GET', '/requests?key=^f/dated$')).requests.pop();
+    ok(r.status === 200 && /^own/.test(rec.verifier), 'COS signature over date accepted (own verifier)', [r.status, r.body.toString(), rec.verifier]);
+  }
+
   // complete-error: 200 with an <Error> body
   r = await cosReq({ info, method: 'POST', key: 'f/ce', query: { uploads: '' } });
   const uid = /<UploadId>([^<]+)/.exec(r.body)[1];
