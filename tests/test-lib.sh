@@ -31,20 +31,23 @@ export LC_ALL=C TZ=UTC
 
 test_count=0
 test_failed=0
-test_cleanup_cmds=
 
 rm -rf "$TRASH" && mkdir -p "$TRASH" && cd "$TRASH" || exit 1
 
 say() { printf '%s\n' "$*"; }
 
-# Register a command to run when the script ends (servers to stop).
+# Register a command to run when the script ends (servers to stop).  It
+# goes into a file, so that a test (which runs in a subshell) can register
+# one too.
 test_at_end() {
-	test_cleanup_cmds="$1; $test_cleanup_cmds"
+	printf '%s\n' "$1" >>"$TRASH/.cleanup"
 }
 
 test_run_cleanup() {
-	eval "$test_cleanup_cmds" >/dev/null 2>&1
-	test_cleanup_cmds=
+	if [ -f "$TRASH/.cleanup" ]; then
+		sh "$TRASH/.cleanup" >/dev/null 2>&1
+		rm -f "$TRASH/.cleanup"
+	fi
 }
 trap 'test_run_cleanup' EXIT
 trap 'test_run_cleanup; exit 130' INT TERM
