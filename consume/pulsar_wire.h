@@ -269,12 +269,12 @@ struct pw_subscribe {
 	uint64_t	 consumer_id;
 	uint64_t	 request_id;
 	const char	*consumer_name;		/* NULL: none */
-	int		 durable;		/* 1 normally */
+	int		 non_durable;		/* 0 normally: a durable cursor */
 	int		 initial_position;	/* enum pw_initial_position */
 	const struct msgid *start_message_id;	/* NULL: none (non-durable) */
 	uint64_t	 start_message_rollback_duration_sec; /* 0: none */
 	int		 read_compacted;
-	int		 force_topic_creation;	/* 0: fail on a missing topic */
+	int		 create_topic;		/* 0: fail on a missing topic */
 };
 
 void	pw_enc_subscribe(struct buf *out, const struct pw_subscribe *);
@@ -349,6 +349,10 @@ struct pw_msg {
 	struct pw_props	 props;
 	int		 null_value;	/* payload is empty and means null */
 	struct pw_bytes	 payload;
+	/* 1 on the last message that this entry (or chunked message)
+	   gives: count messages per entry up to it to know when all of
+	   an entry's messages are delivered (skipped ones never come). */
+	int		 last_in_entry;
 	/* Chunked messages (num_chunks > 1): the id above is the last
 	   chunk's; every chunk's entry must be acknowledged. */
 	int		 num_chunks;	/* 0 when not chunked */
@@ -357,7 +361,10 @@ struct pw_msg {
 
 /* Why a pw_drop_fn is called. */
 enum pw_drop_reason {
-	PW_DROP_DUPLICATE_CHUNK = 1,	/* a chunk seen before: safe to ack */
+	PW_DROP_SKIPPED = 1,		/* entry gives no message: all compacted
+					   out, all acked already, or a marker:
+					   safe to ack */
+	PW_DROP_DUPLICATE_CHUNK,	/* a chunk seen before: safe to ack */
 	PW_DROP_MISSING_CHUNK,		/* chunk ids out of order: message lost */
 	PW_DROP_CHUNK_TIMEOUT,		/* incomplete too long */
 	PW_DROP_CHUNK_OVERFLOW,		/* too many pending messages / bytes */
@@ -414,12 +421,15 @@ enum pw_msg_error {
  *
  * Returns 0 when done, the non-zero value sink->msg returned, or an enum
  * pw_msg_error (< 0) with pw_decoder_error() telling why in one line; on
- * an error no message of the entry was emitted except for PW_E_CORRUPT in
- * the middle of a batch (the messages before it were).  An entry that
- * emits nothing (all compacted out, all acked, a chunk kept for later) is
- * not an error: the caller learns of it by counting sink->msg calls; for
- * a chunk held for reassembly, pw_message_process returns 0 and the chunk
- * id is handed back later in pw_msg.chunk_ids or through sink->drop.
+ * an error no message of the entry was emitted (a malformed batch is
+ * checked whole before its first message goes out).  An entry that gives
+ * no message is reported to sink->drop (PW_DROP_SKIPPED), except a chunk
+ * held for reassembly: its id comes back later, in pw_msg.chunk_ids or
+ * through sink->drop.
+ *
+ * The MESSAGE command's message id often lacks the partition: set
+ * cmd->msgid.id.partition to the consumer's partition index (or -1)
+ * before the call; messages carry it on.
  */
 int	pw_message_process(struct pw_decoder *, const struct pw_cmd *cmd,
 	    const void *rest, size_t rest_len, uint64_t now_ms,
