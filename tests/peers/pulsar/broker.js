@@ -88,7 +88,18 @@ function defaultFaults() {
     lookupProxy: false,     // LOOKUP answers proxy_through_service_url=true
     httpRedirect: false,    // HTTP lookup on a non-owner answers 307 to the owner
     permits: opts.permits,  // "strict" or "broker"
+    challengeOnConnect: false, // answer CONNECT with AUTH_CHALLENGE, CONNECTED after a good AUTH_RESPONSE
+    conns: null,            // null: faults hit every connection; [ids]: only these connections
+    clientVersion: null,    // only connections whose CONNECT client_version contains this string
   };
+}
+const NO_FAULTS = defaultFaults();
+// the fault settings that apply to one connection
+function faultsFor(conn) {
+  const f = state.faults;
+  if (f.conns && !(conn && f.conns.map(Number).includes(conn.id))) return NO_FAULTS;
+  if (f.clientVersion && !(conn && conn.clientVersion && conn.clientVersion.includes(f.clientVersion))) return NO_FAULTS;
+  return f;
 }
 
 const state = {
@@ -112,7 +123,8 @@ function recordEvent(ev) {
 }
 
 // takes one configured error for a command, or null
-function takeError(cmd) {
+function takeError(cmd, conn) {
+  if (conn && faultsFor(conn) !== state.faults) return null;
   const e = state.faults.errors[cmd];
   if (!e) return null;
   const count = e.count === undefined ? 1 : e.count;
@@ -367,7 +379,7 @@ class Subscription {
 function keyHash(key) { return crc32c(Buffer.from(key || '')) % 65536; }
 
 function hasPermits(c, e) {
-  return state.faults.permits === 'broker' ? c.permits > 0 : c.permits >= e.numMessages;
+  return faultsFor(c.conn).permits === 'broker' ? c.permits > 0 : c.permits >= e.numMessages;
 }
 
 function pickConsumer(sub, e) {
@@ -414,7 +426,7 @@ function sendMessage(sub, c, idx) {
     for (let i = 0; i < nw; i++) { words.push(codec.Long.fromString(BigInt.asIntN(64, x & 0xffffffffffffffffn).toString())); x >>= 64n; }
     body.ack_set = words;
   }
-  const f = state.faults;
+  const f = faultsFor(c.conn);
   const cmd = encodeCommand('MESSAGE', body, { unknownFields: f.unknownFields });
   let bem = null;
   if (f.brokerEntryMetadata === true || (f.brokerEntryMetadata === 'ifSupported' && c.conn.supportsBEM)) {
@@ -554,7 +566,7 @@ class Conn {
 
   send(buf) {
     if (this.closed) return;
-    const f = state.faults;
+    const f = faultsFor(this);
     this.framesOut++;
     state.stats.framesOut++;
     if (f.unknownCommandEvery > 0 && this.framesOut % f.unknownCommandEvery === 0) {
@@ -564,7 +576,7 @@ class Conn {
   }
 
   rawSend(buf) {
-    if (state.faults.splitWrites || this.outQ.length) {
+    if (faultsFor(this).splitWrites || this.outQ.length) {
       this.outQ.push(buf);
       this.pump();
     } else {
@@ -583,7 +595,7 @@ class Conn {
         off = 0;
         if (!cur) { this.pumping = false; return; }
       }
-      if (state.faults.splitWrites) {
+      if (faultsFor(this).splitWrites) {
         this.socket.write(cur.subarray(off, off + 1));
         off++;
       } else {
@@ -591,14 +603,14 @@ class Conn {
         off = cur.length;
       }
       if (off >= cur.length) cur = null;
-      const d = state.faults.splitDelayMs;
+      const d = faultsFor(this).splitDelayMs;
       if (d > 0) setTimeout(step, d); else setImmediate(step);
     };
     step();
   }
 
   sendCmd(type, body) {
-    this.send(simpleFrame(encodeCommand(type, body, { unknownFields: state.faults.unknownFields })));
+    this.send(simpleFrame(encodeCommand(type, body, { unknownFields: faultsFor(this).unknownFields })));
   }
 
   sendError(requestId, name, message) {
@@ -656,7 +668,7 @@ class Conn {
       } catch (e) {
         log(`conn ${this.id}: error handling ${cmd.type}: ${e.stack}`);
       }
-      const f = state.faults;
+      const f = faultsFor(this);
       if (f.dropAfterCommands > 0 && --f.dropAfterCommands === 0) {
         log(`fault: dropping connection ${this.id} after command ${cmd.type}`);
         this.drop();
@@ -707,7 +719,7 @@ function handleCommand(conn, cmd) {
   switch (cmd.type) {
     case 'CONNECT': return onConnect(conn, b);
     case 'AUTH_RESPONSE': return onAuthResponse(conn, b);
-    case 'PING': if (!state.faults.noPong) conn.sendCmd('PONG', {}); return;
+    case 'PING': if (!faultsFor(conn).noPong) conn.sendCmd('PONG', {}); return;
     case 'PONG': return;
     case 'LOOKUP': return onLookup(conn, b);
     case 'PARTITIONED_METADATA': return onPartitionedMetadata(conn, b);
@@ -734,7 +746,7 @@ function onConnect(conn, b) {
   conn.proxyToBrokerUrl = b.proxy_to_broker_url || undefined;
   conn.featureFlags = b.feature_flags ? bodyJson(b.feature_flags) : undefined;
   conn.supportsBEM = !!(b.feature_flags && b.feature_flags.supports_broker_entry_metadata);
-  const inj = takeError('CONNECT');
+  const inj = takeError('CONNECT', conn);
   if (inj) {
     conn.sendCmd('ERROR', { request_id: codec.U64_MINUS_ONE, error: inj.code, message: inj.message });
     conn.closeAfterFlush();
@@ -746,7 +758,7 @@ function onConnect(conn, b) {
     conn.closeAfterFlush();
     return;
   }
-  if (state.faults.challengeOnConnect) {
+  if (faultsFor(conn).challengeOnConnect) {
     conn.challengePending = true;
     sendChallenge(conn);
     return;
@@ -799,7 +811,7 @@ function brokerUrls(br) {
 
 function onLookup(conn, b) {
   const rid = b.request_id;
-  const inj = takeError('LOOKUP');
+  const inj = takeError('LOOKUP', conn);
   if (inj) {
     conn.sendCmd('LOOKUP_RESPONSE', { request_id: rid, response: 2, error: inj.code, message: inj.message });
     return;
@@ -815,7 +827,7 @@ function onLookup(conn, b) {
   }
   const ownerIdx = t.partitionedParent ? t.partitionedParent.owner : t.owner;
   const owner = state.brokers[ownerIdx];
-  if (state.faults.lookupProxy) {
+  if (faultsFor(conn).lookupProxy) {
     conn.sendCmd('LOOKUP_RESPONSE', { request_id: rid, response: 1, authoritative: true, proxy_through_service_url: true, ...brokerUrls(owner) });
     return;
   }
@@ -828,7 +840,7 @@ function onLookup(conn, b) {
 
 function onPartitionedMetadata(conn, b) {
   const rid = b.request_id;
-  const inj = takeError('PARTITIONED_METADATA');
+  const inj = takeError('PARTITIONED_METADATA', conn);
   if (inj) {
     conn.sendCmd('PARTITIONED_METADATA_RESPONSE', { request_id: rid, response: 1, error: inj.code, message: inj.message });
     return;
@@ -848,7 +860,7 @@ function onPartitionedMetadata(conn, b) {
 function onSubscribe(conn, b) {
   const rid = b.request_id;
   const cid = num(b.consumer_id);
-  const inj = takeError('SUBSCRIBE');
+  const inj = takeError('SUBSCRIBE', conn);
   if (inj) return conn.sendError(rid, inj.name, inj.message);
   if (conn.consumers.has(cid)) {
     // a repeated subscribe for a consumer that exists: answer success again
@@ -950,7 +962,7 @@ function onAck(conn, b) {
     conn.sendCmd('ACK_RESPONSE', body);
   };
   if (!c) return reply('ConsumerNotFound', 'Consumer not found');
-  const inj = takeError('ACK');
+  const inj = takeError('ACK', conn);
   if (inj) return reply(inj.name, inj.message);
   const sub = c.sub;
   const t = sub.topic;
@@ -993,7 +1005,7 @@ function onSeek(conn, b) {
   const rid = b.request_id;
   const c = conn.consumers.get(num(b.consumer_id));
   if (!c) return conn.sendError(rid, 'ConsumerNotFound', 'Consumer not found');
-  const inj = takeError('SEEK');
+  const inj = takeError('SEEK', conn);
   if (inj) return conn.sendError(rid, inj.name, inj.message);
   const sub = c.sub;
   const t = sub.topic;
@@ -1024,7 +1036,7 @@ function onGetLastMessageId(conn, b) {
   const rid = b.request_id;
   const c = conn.consumers.get(num(b.consumer_id));
   if (!c) return conn.sendError(rid, 'ConsumerNotFound', 'Consumer not found');
-  const inj = takeError('GET_LAST_MESSAGE_ID');
+  const inj = takeError('GET_LAST_MESSAGE_ID', conn);
   if (inj) return conn.sendError(rid, inj.name, inj.message);
   const t = c.sub.topic;
   const last = t.entries.length - 1;
@@ -1059,7 +1071,7 @@ function onUnsubscribe(conn, b) {
 let producerSeq = 0;
 function onProducer(conn, b) {
   const rid = b.request_id;
-  const inj = takeError('PRODUCER');
+  const inj = takeError('PRODUCER', conn);
   if (inj) return conn.sendError(rid, inj.name, inj.message);
   let t;
   try { t = findTopic(b.topic); } catch (e) { return conn.sendError(rid, 'InvalidTopicName', e.message); }
@@ -1471,6 +1483,14 @@ function readBody(req) {
 
 let infoLine = null;
 
+// connections picked by control-API arguments: conn (id or list), broker, clientVersion
+function pickConns(args) {
+  const ids = args.conn !== undefined ? String(args.conn).split(',').map(Number) : null;
+  return [...state.conns].filter((c) => (ids === null || ids.includes(c.id)) &&
+    (args.broker === undefined || Number(args.broker) === c.broker.index) &&
+    (args.clientVersion === undefined || (c.clientVersion || '').includes(args.clientVersion)));
+}
+
 async function control(req, res) {
   const u = new URL(req.url, 'http://x');
   const q = Object.fromEntries(u.searchParams);
@@ -1512,25 +1532,25 @@ async function control(req, res) {
       case 'POST /unload': return R(200, unload(args));
       case 'POST /challenge': {
         let n = 0;
-        for (const c of state.conns) if (c.connected && (args.broker === undefined || Number(args.broker) === c.broker.index)) { sendChallenge(c); n++; }
+        for (const c of pickConns(args)) if (c.connected) { sendChallenge(c); n++; }
         return R(200, { challenged: n });
       }
       case 'POST /send-unknown': {
         let n = 0;
-        for (const c of state.conns) if (c.connected) { c.send(unknownCommandFrame()); n++; }
+        for (const c of pickConns(args)) if (c.connected) { c.send(unknownCommandFrame()); n++; }
         return R(200, { sent: n });
       }
       case 'POST /ping': {
         let n = 0;
-        for (const c of state.conns) if (c.connected) { c.sendCmd('PING', {}); n++; }
+        for (const c of pickConns(args)) if (c.connected) { c.sendCmd('PING', {}); n++; }
         return R(200, { sent: n });
       }
       case 'POST /close-connections': {
         let n = 0;
-        for (const c of [...state.conns]) if (args.broker === undefined || Number(args.broker) === c.broker.index) { c.drop(); n++; }
+        for (const c of pickConns(args)) { c.drop(); n++; }
         return R(200, { closed: n });
       }
-      case 'GET /connections': return R(200, { connections: [...state.conns].map((c) => c.info()) });
+      case 'GET /connections': return R(200, { connections: pickConns(args).map((c) => c.info()) });
       case 'GET /events': {
         const since = Number(args.since || 0);
         let ev = state.events.filter((e) => e.seq > since);
