@@ -1,0 +1,236 @@
+/* Streaming compression into a growing buffer; see compress.h. */
+#include <err.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <isa-l/igzip_lib.h>
+#include <zstd.h>
+
+#include "buf.h"
+#include "compress.h"
+
+#define OUT_ROOM	(128 * 1024)	/* output bytes made room for per call */
+#define MAX_IN		((size_t)1 << 30)	/* isal's avail_in is 32-bit */
+
+int
+codec_parse(const char *s)
+{
+	if (strcmp(s, "gzip") == 0)
+		return CODEC_GZIP;
+	if (strcmp(s, "zstd") == 0)
+		return CODEC_ZSTD;
+	if (strcmp(s, "none") == 0)
+		return CODEC_NONE;
+	return -1;
+}
+
+int
+codec_default_level(enum codec c)
+{
+	return c == CODEC_NONE ? 0 : 1;
+}
+
+int
+codec_min_level(enum codec c)
+{
+	return c == CODEC_ZSTD ? 1 : 0;
+}
+
+int
+codec_max_level(enum codec c)
+{
+	switch (c) {
+	case CODEC_GZIP:
+		return ISAL_DEF_MAX_LEVEL;
+	case CODEC_ZSTD:
+		return ZSTD_maxCLevel();
+	default:
+		return 0;
+	}
+}
+
+const char *
+codec_enc(enum codec c)
+{
+	return c == CODEC_GZIP ? "gzip" : c == CODEC_ZSTD ? "zstd" : NULL;
+}
+
+const char *
+codec_suffix(enum codec c)
+{
+	return c == CODEC_GZIP ? ".gz" : c == CODEC_ZSTD ? ".zst" : "";
+}
+
+static size_t
+isal_level_buf_size(int level)
+{
+	switch (level) {
+	case 0:
+		return ISAL_DEF_LVL0_DEFAULT;
+	case 1:
+		return ISAL_DEF_LVL1_DEFAULT;
+	case 2:
+		return ISAL_DEF_LVL2_DEFAULT;
+	default:
+		return ISAL_DEF_LVL3_DEFAULT;
+	}
+}
+
+void
+comp_init(struct compressor *c, enum codec codec, int level)
+{
+	size_t r;
+
+	memset(c, 0, sizeof(*c));
+	c->codec = codec;
+	c->level = level;
+	switch (codec) {
+	case CODEC_GZIP:
+		c->state = xcalloc(1, sizeof(struct isal_zstream));
+		c->level_buf = xmalloc(isal_level_buf_size(level));
+		break;
+	case CODEC_ZSTD:
+		if ((c->state = ZSTD_createCCtx()) == NULL)
+			errx(1, "zstd: cannot create a compression context");
+		r = ZSTD_CCtx_setParameter(c->state, ZSTD_c_compressionLevel,
+		    level);
+		if (!ZSTD_isError(r))
+			r = ZSTD_CCtx_setParameter(c->state,
+			    ZSTD_c_checksumFlag, 1);
+		if (ZSTD_isError(r))
+			errx(1, "zstd: %s", ZSTD_getErrorName(r));
+		break;
+	case CODEC_NONE:
+		break;
+	}
+}
+
+void
+comp_free(struct compressor *c)
+{
+	if (c->codec == CODEC_ZSTD)
+		ZSTD_freeCCtx(c->state);
+	else
+		free(c->state);
+	free(c->level_buf);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+comp_begin(struct compressor *c)
+{
+	struct isal_zstream *z = c->state;
+	size_t r;
+
+	c->total_in = 0;
+	switch (c->codec) {
+	case CODEC_GZIP:
+		isal_deflate_init(z);
+		z->level = (uint32_t)c->level;
+		z->level_buf = c->level_buf;
+		z->level_buf_size = (uint32_t)isal_level_buf_size(c->level);
+		z->gzip_flag = IGZIP_GZIP;
+		z->flush = NO_FLUSH;
+		z->end_of_stream = 0;
+		break;
+	case CODEC_ZSTD:
+		r = ZSTD_CCtx_reset(c->state, ZSTD_reset_session_only);
+		if (ZSTD_isError(r))
+			errx(1, "zstd: %s", ZSTD_getErrorName(r));
+		break;
+	case CODEC_NONE:
+		break;
+	}
+}
+
+/* One isal_deflate call with OUT_ROOM bytes of room at the end of out. */
+static void
+isal_step(struct isal_zstream *z, struct buf *out)
+{
+	int rc;
+
+	buf_grow(out, OUT_ROOM);
+	z->next_out = (uint8_t *)out->data + out->len;
+	z->avail_out = OUT_ROOM;
+	if ((rc = isal_deflate(z)) != COMP_OK)
+		errx(1, "isal_deflate: error %d", rc);
+	buf_setlen(out, out->len + (OUT_ROOM - z->avail_out));
+}
+
+/* One ZSTD_compressStream2 call; returns what zstd has left to flush. */
+static size_t
+zstd_step(ZSTD_CCtx *zc, struct buf *out, ZSTD_inBuffer *in,
+    ZSTD_EndDirective mode)
+{
+	ZSTD_outBuffer o;
+	size_t r;
+
+	buf_grow(out, OUT_ROOM);
+	o.dst = out->data + out->len;
+	o.size = OUT_ROOM;
+	o.pos = 0;
+	r = ZSTD_compressStream2(zc, &o, in, mode);
+	if (ZSTD_isError(r))
+		errx(1, "zstd: %s", ZSTD_getErrorName(r));
+	buf_setlen(out, out->len + o.pos);
+	return r;
+}
+
+void
+comp_write(struct compressor *c, struct buf *out, const void *p, size_t n)
+{
+	struct isal_zstream *z = c->state;
+	const unsigned char *s = p;
+	ZSTD_inBuffer in;
+	size_t k;
+
+	c->total_in += n;
+	switch (c->codec) {
+	case CODEC_NONE:
+		buf_add(out, p, n);
+		return;
+	case CODEC_GZIP:
+		while (n > 0) {
+			k = n < MAX_IN ? n : MAX_IN;
+			z->next_in = (uint8_t *)(uintptr_t)s;
+			z->avail_in = (uint32_t)k;
+			while (z->avail_in > 0)
+				isal_step(z, out);
+			s += k;
+			n -= k;
+		}
+		return;
+	case CODEC_ZSTD:
+		in.src = p;
+		in.size = n;
+		in.pos = 0;
+		while (in.pos < in.size)
+			zstd_step(c->state, out, &in, ZSTD_e_continue);
+		return;
+	}
+}
+
+void
+comp_end(struct compressor *c, struct buf *out)
+{
+	struct isal_zstream *z = c->state;
+	ZSTD_inBuffer in = { NULL, 0, 0 };
+
+	switch (c->codec) {
+	case CODEC_NONE:
+		return;
+	case CODEC_GZIP:
+		z->next_in = NULL;
+		z->avail_in = 0;
+		z->end_of_stream = 1;
+		do
+			isal_step(z, out);
+		while (z->internal_state.state != ZSTATE_END);
+		return;
+	case CODEC_ZSTD:
+		while (zstd_step(c->state, out, &in, ZSTD_e_end) != 0)
+			;
+		return;
+	}
+}

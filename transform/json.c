@@ -1,0 +1,418 @@
+/* JSON validation, string escaping, UTF-8 checks, base64; see json.h. */
+#include <stdint.h>
+#include <string.h>
+
+#include "buf.h"
+#include "json.h"
+
+/*
+ * ASCII bytes that stand for themselves inside a JSON string: everything
+ * from space to DEL except '"' and '\'.  Bytes >= 0x80 are UTF-8 and
+ * checked separately; controls are never plain.
+ */
+static const unsigned char plain[256] = {
+	['\x20'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1,
+	['\''] = 1, ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1,
+	['-'] = 1, ['.'] = 1, ['/'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+	['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+	['9'] = 1, [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1,
+	['?'] = 1, ['@'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+	['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+	['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
+	['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['['] = 1, [']'] = 1,
+	['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+	['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
+	['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['{'] = 1,
+	['|'] = 1, ['}'] = 1, ['~'] = 1, ['\x7f'] = 1,
+};
+
+size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;		/* continuation byte, or overlong C0/C1 */
+	if (c < 0xe0)
+		len = 2;
+	else if (c < 0xf0) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;	/* UTF-16 surrogates */
+	} else if (c < 0xf5) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;	/* beyond U+10FFFF */
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* Nonzero if any byte of the 8 is zero or has its high bit set. */
+static int
+word_special(const unsigned char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return ((w - 0x0101010101010101ULL) | w) & 0x8080808080808080ULL;
+}
+
+int
+utf8_valid_nonul(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (n - i >= 8 && !word_special(s + i)) {
+			i += 8;
+			continue;
+		}
+		if (s[i] == 0 || (k = utf8_seq_len(s + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The 4 hex digits of a \u escape at p (end-p bytes left); -1 if bad. */
+static long
+hex4(const unsigned char *p, const unsigned char *end)
+{
+	long v = 0;
+	int i, d;
+
+	if (end - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if ((d = hexval(p[i])) < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * Skip a JSON string whose opening quote is at *pp; leave *pp after the
+ * closing quote.  0 or -1.
+ */
+static int
+skip_string(const unsigned char **pp, const unsigned char *end)
+{
+	const unsigned char *p = *pp + 1;
+	size_t k;
+	long u, lo;
+
+	for (;;) {
+		while (p < end && plain[*p])
+			p++;
+		if (p == end)
+			return -1;
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			if (++p == end)
+				return -1;
+			if (*p == 'u') {
+				if ((u = hex4(p + 1, end)) < 0)
+					return -1;
+				p += 5;
+				if (u >= 0xdc00 && u <= 0xdfff)
+					return -1;	/* lone low surrogate */
+				if (u >= 0xd800 && u <= 0xdbff) {
+					if (end - p < 6 || p[0] != '\\' ||
+					    p[1] != 'u' ||
+					    (lo = hex4(p + 2, end)) < 0xdc00 ||
+					    lo > 0xdfff)
+						return -1;
+					p += 6;
+				}
+				continue;
+			}
+			if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0')
+				return -1;
+			p++;
+			continue;
+		}
+		if (*p < 0x80)
+			return -1;		/* a raw control byte */
+		if ((k = utf8_seq_len(p, (size_t)(end - p))) == 0)
+			return -1;
+		p += k;
+	}
+	*pp = p + 1;
+	return 0;
+}
+
+static int
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Skip a JSON number at *pp (RFC 8259 grammar); 0 or -1. */
+static int
+skip_number(const unsigned char **pp, const unsigned char *end)
+{
+	const unsigned char *p = *pp;
+
+	if (p < end && *p == '-')
+		p++;
+	if (p == end || !is_digit(*p))
+		return -1;
+	if (*p == '0')
+		p++;
+	else
+		while (p < end && is_digit(*p))
+			p++;
+	if (p < end && *p == '.') {
+		if (++p == end || !is_digit(*p))
+			return -1;
+		while (p < end && is_digit(*p))
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p == end || !is_digit(*p))
+			return -1;
+		while (p < end && is_digit(*p))
+			p++;
+	}
+	*pp = p;
+	return 0;
+}
+
+static int
+skip_literal(const unsigned char **pp, const unsigned char *end,
+    const char *lit, size_t n)
+{
+	if ((size_t)(end - *pp) < n || memcmp(*pp, lit, n) != 0)
+		return -1;
+	*pp += n;
+	return 0;
+}
+
+/* Scalar value at *pp: string, number, true, false, null. */
+static int
+skip_scalar(const unsigned char **pp, const unsigned char *end)
+{
+	switch (**pp) {
+	case '"':
+		return skip_string(pp, end);
+	case 't':
+		return skip_literal(pp, end, "true", 4);
+	case 'f':
+		return skip_literal(pp, end, "false", 5);
+	case 'n':
+		return skip_literal(pp, end, "null", 4);
+	default:
+		return skip_number(pp, end);
+	}
+}
+
+/*
+ * What the validator expects next.  The nesting is kept in stack[]
+ * ('{' or '['), so deep input cannot overflow the C stack.
+ */
+enum want { W_VALUE, W_VALUE_OR_CLOSE, W_KEY, W_KEY_OR_CLOSE, W_COLON,
+	W_COMMA_OR_CLOSE };
+
+int
+json_is_container(const char *str, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)str, *end = p + n;
+	unsigned char stack[JSON_MAX_DEPTH];
+	size_t depth = 0;
+	enum want want = W_VALUE;
+	unsigned char c;
+
+	if (n < 2 || (p[0] != '{' && p[0] != '['))
+		return 0;
+	while (p < end) {
+		c = *p;
+		if (c == ' ' || c == '\t') {
+			p++;
+			continue;
+		}
+		switch (want) {
+		case W_KEY_OR_CLOSE:
+		case W_VALUE_OR_CLOSE:
+			if (c == (want == W_KEY_OR_CLOSE ? '}' : ']'))
+				goto close;
+			if (want == W_KEY_OR_CLOSE)
+				goto key;
+			/* FALLTHROUGH */
+		case W_VALUE:
+			if (c == '{' || c == '[') {
+				if (depth == JSON_MAX_DEPTH)
+					return 0;
+				stack[depth++] = c;
+				want = c == '{' ? W_KEY_OR_CLOSE :
+				    W_VALUE_OR_CLOSE;
+				p++;
+				continue;
+			}
+			if (skip_scalar(&p, end) < 0)
+				return 0;
+			want = W_COMMA_OR_CLOSE;
+			continue;
+		case W_KEY:
+		key:
+			if (c != '"' || skip_string(&p, end) < 0)
+				return 0;
+			want = W_COLON;
+			continue;
+		case W_COLON:
+			if (c != ':')
+				return 0;
+			p++;
+			want = W_VALUE;
+			continue;
+		case W_COMMA_OR_CLOSE:
+			if (c == ',') {
+				p++;
+				want = stack[depth - 1] == '{' ? W_KEY :
+				    W_VALUE;
+				continue;
+			}
+			if (c != (stack[depth - 1] == '{' ? '}' : ']'))
+				return 0;
+		close:
+			p++;
+			if (--depth == 0)
+				return p == end;	/* nothing may follow */
+			want = W_COMMA_OR_CLOSE;
+			continue;
+		}
+	}
+	return 0;				/* ended inside a container */
+}
+
+/* Append "\u00XX" for a control byte. */
+static void
+add_u00(struct buf *b, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+	buf_add(b, e, sizeof(e));
+}
+
+static void
+add_escape(struct buf *b, unsigned char c)
+{
+	char e[2] = { '\\', 0 };
+
+	switch (c) {
+	case '"':  e[1] = '"'; break;
+	case '\\': e[1] = '\\'; break;
+	case '\b': e[1] = 'b'; break;
+	case '\f': e[1] = 'f'; break;
+	case '\n': e[1] = 'n'; break;
+	case '\r': e[1] = 'r'; break;
+	case '\t': e[1] = 't'; break;
+	default:
+		add_u00(b, c);
+		return;
+	}
+	buf_add(b, e, 2);
+}
+
+int
+json_add_string(struct buf *b, const char *str, size_t n, int strict)
+{
+	const unsigned char *s = (const unsigned char *)str, *end = s + n, *run;
+	size_t start = b->len, k;
+
+	buf_grow(b, n + 2);
+	buf_addch(b, '"');
+	while (s < end) {
+		run = s;
+		while (s < end && plain[*s])
+			s++;
+		buf_add(b, run, (size_t)(s - run));
+		if (s == end)
+			break;
+		if (*s >= 0x80) {
+			if ((k = utf8_seq_len(s, (size_t)(end - s))) > 0) {
+				buf_add(b, s, k);
+				s += k;
+				continue;
+			}
+			if (strict)
+				goto invalid;
+			buf_add(b, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			s++;
+			continue;
+		}
+		if (*s == 0 && strict)
+			goto invalid;
+		add_escape(b, *s++);
+	}
+	buf_addch(b, '"');
+	return 0;
+invalid:
+	buf_setlen(b, start);
+	return -1;
+}
+
+void
+base64_add(struct buf *b, const void *src, size_t n)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *s = src;
+	size_t i, out = (n + 2) / 3 * 4;
+	char *d;
+	uint32_t v;
+
+	buf_grow(b, out);
+	d = b->data + b->len;
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+		*d++ = tab[v >> 18];
+		*d++ = tab[(v >> 12) & 63];
+		*d++ = tab[(v >> 6) & 63];
+		*d++ = tab[v & 63];
+	}
+	if (i < n) {
+		v = (uint32_t)s[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		*d++ = tab[v >> 18];
+		*d++ = tab[(v >> 12) & 63];
+		*d++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		*d++ = '=';
+	}
+	buf_setlen(b, b->len + out);
+}

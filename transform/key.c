@@ -1,0 +1,318 @@
+/* Object key templates; see key.h and transform(1). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "key.h"
+#include "utctime.h"
+
+static const struct {
+	const char	*name;
+	enum key_var	 var;
+} vars[] = {
+	{ "topic", KV_TOPIC }, { "tenant", KV_TENANT },
+	{ "namespace", KV_NAMESPACE }, { "name", KV_NAME },
+	{ "partition", KV_PARTITION }, { "yyyy", KV_YYYY }, { "mm", KV_MM },
+	{ "dd", KV_DD }, { "hh", KV_HH }, { "mi", KV_MI }, { "ss", KV_SS },
+	{ "date", KV_DATE }, { "first_id", KV_FIRST_ID }, { "ext", KV_EXT },
+};
+
+static int
+key_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+	    c == '=' || c == '/';
+}
+
+static int
+dot_segment(const char *s, size_t n)
+{
+	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+int
+key_is_safe(const char *k, size_t n)
+{
+	size_t i, seg = 0;
+
+	if (n == 0 || n > KEY_MAX)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		if (i == n || k[i] == '/') {
+			if (i == seg || dot_segment(k + seg, i - seg))
+				return 0;
+			seg = i + 1;
+		} else if (!key_char((unsigned char)k[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+add_part(struct key_tmpl *t, enum key_var var, const char *lit, size_t len)
+{
+	t->parts = xreallocarray(t->parts, t->n + 1, sizeof(*t->parts));
+	t->parts[t->n].var = var;
+	t->parts[t->n].lit = lit;
+	t->parts[t->n].len = len;
+	t->n++;
+}
+
+/* Check the segment that ends at a '/' or at the end of the template. */
+static int
+check_segment(const char *seg, size_t len, int has_var, char *why,
+    size_t whylen)
+{
+	if (len == 0) {
+		snprintf(why, whylen, "key template has an empty path segment "
+		    "(leading, trailing or doubled '/')");
+		return -1;
+	}
+	if (!has_var && dot_segment(seg, len)) {
+		snprintf(why, whylen, "key template has a '.' or '..' path "
+		    "segment");
+		return -1;
+	}
+	return 0;
+}
+
+int
+key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
+{
+	const char *p = s, *seg = s, *close;
+	int has_var = 0, has_first = 0;
+	size_t i, n;
+
+	t->parts = NULL;
+	t->n = 0;
+	for (;;) {
+		if (*p == '\0' || *p == '/') {
+			if (check_segment(seg, (size_t)(p - seg), has_var,
+			    why, whylen) < 0)
+				goto fail;
+			if (*p == '\0')
+				break;
+			add_part(t, KV_LITERAL, p, 1);
+			seg = ++p;
+			has_var = 0;
+			continue;
+		}
+		if (*p == '{') {
+			if ((close = strchr(p, '}')) == NULL) {
+				snprintf(why, whylen, "key template: '{' "
+				    "without '}'");
+				goto fail;
+			}
+			n = (size_t)(close - p - 1);
+			for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+				if (strlen(vars[i].name) == n &&
+				    memcmp(vars[i].name, p + 1, n) == 0)
+					break;
+			if (i == sizeof(vars) / sizeof(vars[0])) {
+				snprintf(why, whylen, "key template: unknown "
+				    "placeholder {%.*s}", (int)(n > 40 ? 40 : n),
+				    p + 1);
+				goto fail;
+			}
+			add_part(t, vars[i].var, NULL, 0);
+			has_first |= vars[i].var == KV_FIRST_ID;
+			has_var = 1;
+			p = close + 1;
+			continue;
+		}
+		if (!key_char((unsigned char)*p)) {
+			snprintf(why, whylen, "key template: character '%c' "
+			    "not allowed (only A-Z a-z 0-9 - _ . = / and "
+			    "{placeholders})", *p);
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				snprintf(why, whylen, "key template: byte 0x%02x "
+				    "not allowed (only A-Z a-z 0-9 - _ . = / and "
+				    "{placeholders})", (unsigned char)*p);
+			goto fail;
+		}
+		for (n = 0; key_char((unsigned char)p[n]) && p[n] != '/'; n++)
+			;
+		add_part(t, KV_LITERAL, p, n);
+		p += n;
+	}
+	if (!has_first) {
+		snprintf(why, whylen, "key template must contain {first_id}, "
+		    "or objects would overwrite each other");
+		goto fail;
+	}
+	return 0;
+fail:
+	key_tmpl_free(t);
+	return -1;
+}
+
+void
+key_tmpl_free(struct key_tmpl *t)
+{
+	free(t->parts);
+	t->parts = NULL;
+	t->n = 0;
+}
+
+/* Append one path segment made safe: never empty, "." or "..". */
+static void
+add_sanitized(struct buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || dot_segment(s, n)) {
+		for (i = 0; i < n + (n == 0); i++)
+			buf_addch(b, '_');
+		return;
+	}
+	for (i = 0; i < n; i++)
+		buf_addch(b, key_char((unsigned char)s[i]) && s[i] != '/' ?
+		    s[i] : '_');
+}
+
+/*
+ * The topic without scheme and partition suffix, as tenant/ns/name: a
+ * bare name is Pulsar's short form of persistent://public/default/name.
+ */
+static void
+normalize_topic(struct buf *out, const char *t, size_t n)
+{
+	const char *p, *end = t + n, *last;
+	size_t d;
+
+	for (p = t; p + 3 <= end; p++)
+		if (memcmp(p, "://", 3) == 0) {
+			n -= (size_t)(p + 3 - t);
+			t = p + 3;
+			break;
+		}
+	/* "-partition-N": the partitions of a topic share its directory */
+	for (d = 0; d < n && t[n - 1 - d] >= '0' && t[n - 1 - d] <= '9'; d++)
+		;
+	if (d > 0 && n - d >= 11 && memcmp(t + n - d - 11, "-partition-",
+	    11) == 0)
+		n -= d + 11;
+	last = memchr(t, '/', n);
+	if (last == NULL)
+		buf_addstr(out, "public/default/");
+	buf_add(out, t, n);
+}
+
+/* Append the segments [from, to) of a normalized topic, '/'-joined. */
+static void
+add_segments(struct buf *b, const char *t, size_t n, size_t from, size_t to)
+{
+	size_t i, seg = 0, k = 0;
+
+	for (i = 0; i <= n; i++) {
+		if (i < n && t[i] != '/')
+			continue;
+		if (k >= from && k < to) {
+			if (k > from)
+				buf_addch(b, '/');
+			add_sanitized(b, t + seg, i - seg);
+		}
+		k++;
+		seg = i + 1;
+	}
+}
+
+static size_t
+count_segments(const char *t, size_t n)
+{
+	size_t i, k = 1;
+
+	for (i = 0; i < n; i++)
+		k += t[i] == '/';
+	return k;
+}
+
+void
+key_add_topic(struct buf *b, const char *topic, size_t n)
+{
+	struct buf t = BUF_INIT;
+
+	normalize_topic(&t, topic, n);
+	add_segments(b, t.data, t.len, 0, count_segments(t.data, t.len));
+	buf_release(&t);
+}
+
+int
+key_render(const struct key_tmpl *t, const struct key_vars *v,
+    struct buf *out)
+{
+	struct buf topic = BUF_INIT;
+	struct utc tm;
+	size_t i, start = out->len, nseg;
+	int ok;
+
+	utc_from_ms(&tm, v->pt_ms);
+	normalize_topic(&topic, v->topic, v->topiclen);
+	nseg = count_segments(topic.data, topic.len);
+	for (i = 0; i < t->n; i++) {
+		switch (t->parts[i].var) {
+		case KV_LITERAL:
+			buf_add(out, t->parts[i].lit, t->parts[i].len);
+			break;
+		case KV_TOPIC:
+			add_segments(out, topic.data, topic.len, 0, nseg);
+			break;
+		case KV_TENANT:
+			add_segments(out, topic.data, topic.len, 0, 1);
+			break;
+		case KV_NAMESPACE:
+			/* between tenant and name: "ns", or legacy "cl/ns" */
+			if (nseg < 3)
+				buf_addch(out, '_');
+			add_segments(out, topic.data, topic.len, 1, nseg - 1);
+			break;
+		case KV_NAME:
+			add_segments(out, topic.data, topic.len, nseg - 1,
+			    nseg);
+			break;
+		case KV_PARTITION:
+			buf_addi64(out, v->partition);
+			break;
+		case KV_YYYY:
+			utc_add_4d(out, tm.year);
+			break;
+		case KV_MM:
+			utc_add_2d(out, tm.mon);
+			break;
+		case KV_DD:
+			utc_add_2d(out, tm.day);
+			break;
+		case KV_HH:
+			utc_add_2d(out, tm.hour);
+			break;
+		case KV_MI:
+			utc_add_2d(out, tm.min);
+			break;
+		case KV_SS:
+			utc_add_2d(out, tm.sec);
+			break;
+		case KV_DATE:
+			utc_add_4d(out, tm.year);
+			buf_addch(out, '-');
+			utc_add_2d(out, tm.mon);
+			buf_addch(out, '-');
+			utc_add_2d(out, tm.day);
+			break;
+		case KV_FIRST_ID:
+			buf_addf(out, "%lld-%lld-%ld-%ld", (long long)v->ledger,
+			    (long long)v->entry, (long)v->partition,
+			    (long)v->batch);
+			break;
+		case KV_EXT:
+			add_sanitized(out, v->ext, strlen(v->ext));
+			break;
+		}
+	}
+	buf_release(&topic);
+	ok = key_is_safe(out->data + start, out->len - start);
+	if (!ok)
+		buf_setlen(out, start);
+	return ok ? 0 : -1;
+}

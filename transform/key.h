@@ -1,0 +1,64 @@
+/*
+ * key: object keys from a template such as
+ * "{topic}/{yyyy}/{mm}/{dd}/{hh}/{first_id}.{ext}", see transform(1).
+ *
+ * A template is checked once, when it is parsed, so that no message can
+ * later make an unsafe key: literal text may hold only A-Z a-z 0-9 - _ .
+ * = /, no segment may be empty, "." or "..", and substituted values are
+ * sanitized to the same characters and are never empty, "." or "..".
+ */
+#ifndef TRANSFORM_KEY_H
+#define TRANSFORM_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+
+#define KEY_MAX		1024	/* bytes; what S3 and COS accept */
+
+enum key_var {
+	KV_LITERAL, KV_TOPIC, KV_TENANT, KV_NAMESPACE, KV_NAME, KV_PARTITION,
+	KV_YYYY, KV_MM, KV_DD, KV_HH, KV_MI, KV_SS, KV_DATE, KV_FIRST_ID,
+	KV_EXT
+};
+
+struct key_part {
+	enum key_var	 var;
+	const char	*lit;		/* KV_LITERAL: points into the template */
+	size_t		 len;
+};
+
+struct key_tmpl {
+	struct key_part	*parts;
+	size_t		 n;
+};
+
+/* What a key is made of: the batch's first message and the format. */
+struct key_vars {
+	const char	*topic;		/* decoded full topic name */
+	size_t		 topiclen;
+	int64_t		 ledger, entry;	/* first message id */
+	int32_t		 partition, batch;
+	uint64_t	 pt_ms;		/* its publish time */
+	const char	*ext;		/* "jsonl.gz" */
+};
+
+#define KEY_DEFAULT_TEMPLATE "{topic}/{yyyy}/{mm}/{dd}/{hh}/{first_id}.{ext}"
+
+/* 0, or -1 with a one-line reason in why. */
+int	key_tmpl_parse(struct key_tmpl *, const char *tmpl, char *why,
+	    size_t whylen);
+void	key_tmpl_free(struct key_tmpl *);
+/* Append the key; -1 if it would be unsafe or longer than KEY_MAX. */
+int	key_render(const struct key_tmpl *, const struct key_vars *,
+	    struct buf *out);
+/* Nonzero if k is a safe key (see lakepipe-frames(5), key=). */
+int	key_is_safe(const char *k, size_t n);
+/*
+ * The topic as a key path: scheme dropped, "-partition-N" dropped, a bare
+ * name taken as public/default/name, each segment sanitized.
+ */
+void	key_add_topic(struct buf *, const char *topic, size_t n);
+
+#endif

@@ -1,0 +1,221 @@
+/* Message frames to jsonl or raw records; see record.h, transform(1). */
+#include <string.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "json.h"
+#include "msgid.h"
+#include "pct.h"
+#include "record.h"
+#include "utctime.h"
+
+#define ADD_LIT(b, s)	buf_add((b), (s), sizeof(s) - 1)
+
+static int
+name_is(const struct frame_field *fl, const char *s, size_t n)
+{
+	return fl->namelen == n && memcmp(fl->name, s, n) == 0;
+}
+
+/* An unsigned decimal value (never percent-encoded: digits only). */
+static int
+field_u64(const struct frame_field *fl, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+	unsigned d;
+
+	if (fl->vallen == 0 || fl->vallen > 20)
+		return -1;
+	for (i = 0; i < fl->vallen; i++) {
+		d = (unsigned)((unsigned char)fl->val[i] - '0');
+		if (d > 9 || x > (UINT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return 0;
+}
+
+int
+msg_parse(struct msg *m, const struct frame *f, const char **why)
+{
+	const struct frame_field *fl;
+	int has_seq = 0, has_pt = 0;
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->f = f;
+	m->body = f->body;
+	m->len = f->has_body ? f->len : 0;
+	for (i = 0; i < f->nfields; i++) {
+		fl = &f->fields[i];
+		if (name_is(fl, "seq", 3)) {
+			if (field_u64(fl, &m->seq) < 0)
+				goto bad_seq;
+			has_seq = 1;
+		} else if (name_is(fl, "id", 2))
+			m->id = fl;
+		else if (name_is(fl, "topic", 5))
+			m->topic = fl;
+		else if (name_is(fl, "pt", 2)) {
+			if (field_u64(fl, &m->pt) < 0)
+				goto bad_pt;
+			has_pt = 1;
+		} else if (name_is(fl, "et", 2)) {
+			if (field_u64(fl, &m->et) < 0) {
+				*why = "message frame with a malformed et=";
+				return -1;
+			}
+			m->has_et = 1;
+		} else if (name_is(fl, "key", 3))
+			m->key = fl;
+		else if (name_is(fl, "rc", 2)) {
+			if (field_u64(fl, &m->rc) < 0) {
+				*why = "message frame with a malformed rc=";
+				return -1;
+			}
+		} else if (name_is(fl, "null", 4))
+			m->null = fl->vallen == 1 && fl->val[0] == '1';
+	}
+	if (!has_seq)
+		goto bad_seq;
+	if (!has_pt)
+		goto bad_pt;
+	if (m->id == NULL || msgid_parse(&m->mid, m->id->val,
+	    m->id->vallen) < 0) {
+		*why = "message frame without a valid id=ledger:entry:"
+		    "partition:batch";
+		return -1;
+	}
+	if (m->topic == NULL || m->topic->vallen == 0) {
+		*why = "message frame without topic=";
+		return -1;
+	}
+	return 0;
+bad_seq:
+	*why = "message frame without a valid seq=";
+	return -1;
+bad_pt:
+	*why = "message frame without a valid pt= (publish time, ms)";
+	return -1;
+}
+
+/* A header value as a JSON string, decoded only when it holds a '%'. */
+static void
+add_value(struct buf *out, const char *v, size_t n, struct buf *scratch)
+{
+	if (memchr(v, '%', n) == NULL) {
+		json_add_string(out, v, n, 0);
+		return;
+	}
+	buf_reset(scratch);
+	if (pct_decode(scratch, v, n) < 0) {
+		/* a property name's bad escape: keep its bytes as they are */
+		buf_reset(scratch);
+		buf_add(scratch, v, n);
+	}
+	json_add_string(out, scratch->data, scratch->len, 0);
+}
+
+static void
+add_properties(struct buf *out, const struct frame *f, struct buf *scratch)
+{
+	const struct frame_field *fl;
+	size_t i;
+	int first = 1;
+
+	ADD_LIT(out, ",\"properties\":{");
+	for (i = 0; i < f->nfields; i++) {
+		fl = &f->fields[i];
+		if (fl->namelen < 2 || fl->name[0] != 'p' || fl->name[1] != '.')
+			continue;
+		if (!first)
+			buf_addch(out, ',');
+		first = 0;
+		add_value(out, fl->name + 2, fl->namelen - 2, scratch);
+		buf_addch(out, ':');
+		add_value(out, fl->val, fl->vallen, scratch);
+	}
+	buf_addch(out, '}');
+}
+
+/*
+ * The payload, last in the record so that a reader can cut the verbatim
+ * JSON out of the line: it is the payload_size bytes before the final '}'.
+ */
+static void
+add_payload(struct buf *out, const struct msg *m)
+{
+	size_t start = out->len;
+
+	if (m->null) {
+		ADD_LIT(out, ",\"payload_encoding\":\"null\","
+		    "\"payload_size\":0,\"payload\":null");
+		return;
+	}
+	if (json_is_container(m->body, m->len)) {
+		ADD_LIT(out, ",\"payload_encoding\":\"json\",\"payload_size\":");
+		buf_addu64(out, m->len);
+		ADD_LIT(out, ",\"payload\":");
+		buf_add(out, m->body, m->len);
+		return;
+	}
+	ADD_LIT(out, ",\"payload_encoding\":\"string\",\"payload_size\":");
+	buf_addu64(out, m->len);
+	ADD_LIT(out, ",\"payload\":");
+	if (json_add_string(out, m->body, m->len, 1) == 0)
+		return;
+	buf_setlen(out, start);
+	ADD_LIT(out, ",\"payload_encoding\":\"base64\",\"payload_size\":");
+	buf_addu64(out, m->len);
+	ADD_LIT(out, ",\"payload\":\"");
+	base64_add(out, m->body, m->len);
+	buf_addch(out, '"');
+}
+
+static void
+add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch)
+{
+	/* The id passed msgid_parse: digits, ':' and '-' need no escaping. */
+	ADD_LIT(out, "{\"message_id\":\"");
+	buf_add(out, m->id->val, m->id->vallen);
+	ADD_LIT(out, "\",\"topic\":");
+	add_value(out, m->topic->val, m->topic->vallen, scratch);
+	ADD_LIT(out, ",\"partition\":");
+	buf_addi64(out, m->mid.partition);
+	ADD_LIT(out, ",\"publish_time\":\"");
+	utc_add_iso(out, m->pt);
+	ADD_LIT(out, "\",\"publish_time_ms\":");
+	buf_addu64(out, m->pt);
+	if (m->has_et) {
+		ADD_LIT(out, ",\"event_time\":\"");
+		utc_add_iso(out, m->et);
+		ADD_LIT(out, "\",\"event_time_ms\":");
+		buf_addu64(out, m->et);
+	} else
+		ADD_LIT(out, ",\"event_time\":null,\"event_time_ms\":null");
+	ADD_LIT(out, ",\"key\":");
+	if (m->key != NULL)
+		add_value(out, m->key->val, m->key->vallen, scratch);
+	else
+		ADD_LIT(out, "null");
+	add_properties(out, m->f, scratch);
+	ADD_LIT(out, ",\"redelivery_count\":");
+	buf_addu64(out, m->rc);
+	add_payload(out, m);
+	ADD_LIT(out, "}\n");
+}
+
+void
+record_add(struct buf *out, enum format fmt, const struct msg *m,
+    struct buf *scratch)
+{
+	if (fmt == FMT_JSONL) {
+		add_jsonl(out, m, scratch);
+		return;
+	}
+	buf_grow(out, m->len + 1);
+	buf_add(out, m->body, m->len);
+	buf_addch(out, '\n');
+}

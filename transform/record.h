@@ -1,0 +1,40 @@
+/*
+ * record: one message frame turned into one line of output, in the jsonl
+ * or raw format (see transform(1) for the record layout).
+ */
+#ifndef TRANSFORM_RECORD_H
+#define TRANSFORM_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msgid.h"
+
+struct buf;
+struct frame;
+struct frame_field;
+
+enum format { FMT_JSONL, FMT_RAW };
+
+/* A message frame's fields, looked up in one pass; values still encoded. */
+struct msg {
+	const struct frame		*f;
+	uint64_t			 seq;
+	const struct frame_field	*id, *topic, *key;
+	struct msgid			 mid;
+	uint64_t			 pt, et, rc;
+	int				 has_et, null;
+	const char			*body;
+	size_t				 len;
+};
+
+/* 0, or -1 with why set when a required field is missing or malformed. */
+int	msg_parse(struct msg *, const struct frame *, const char **why);
+/*
+ * Append the record and its newline to out; scratch is a buffer the
+ * caller keeps for percent-decoding (so that no record allocates).
+ */
+void	record_add(struct buf *out, enum format, const struct msg *,
+	    struct buf *scratch);
+
+#endif
