@@ -71,7 +71,7 @@ struct sign_creds {
 };
 
 struct sign_request {
-	const char		*method;	/* "PUT", "get", ...: any case */
+	const char		*method;	/* "PUT", "get": any case */
 	/*
 	 * The decoded request path, starting with '/': "/" + key for COS and
 	 * virtual-hosted S3, "/" + bucket + "/" + key for path-style S3.
@@ -82,7 +82,7 @@ struct sign_request {
 	size_t			 nquery;
 	const struct sign_kv	*headers;	/* to sign; may be NULL if 0 */
 	size_t			 nheaders;
-	struct buf		*trace;		/* NULL, or gets what was signed */
+	struct buf		*trace;		/* NULL, or what was signed */
 };
 
 /* Header lines the signer adds, each "Name: value" (libcurl's form). */
