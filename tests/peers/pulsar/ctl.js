@@ -39,7 +39,7 @@ function main() {
       o[ks[0]] = v;
     }
   }
-  const GETS = ['/', '/info', '/topic', '/topics', '/subscription', '/connections', '/events', '/stats'];
+  const GETS = ['/', '/info', '/topic', '/subscription', '/connections', '/events', '/stats'];
   if (!method) method = body && !GETS.includes(path) ? 'POST' : 'GET';
   let url = base.replace(/\/$/, '') + path;
   if (method === 'GET' && body) {
