@@ -194,10 +194,18 @@ has_token(const struct sign_creds *creds)
 	return creds->token != NULL && creds->token[0] != '\0';
 }
 
-static const char *
-req_path(const struct sign_request *req)
+/* The path as signed, decoded or encoded: always with its leading '/'. */
+static void
+add_path(struct buf *b, const struct sign_request *req, int encode)
 {
-	return req->path != NULL && req->path[0] != '\0' ? req->path : "/";
+	const char *p = req->path != NULL ? req->path : "";
+
+	if (*p != '/')
+		buf_addch(b, '/');
+	if (encode)
+		sign_encode_path(b, p);
+	else
+		buf_addstr(b, p);
 }
 
 /*
@@ -303,7 +311,9 @@ sign_cos_authorization(struct buf *auth, const struct sign_creds *creds,
 	hex_format(signkey, mac, SHA1_LEN);
 
 	add_lower(&http, req->method);
-	buf_addf(&http, "\n%s\n", req_path(req));
+	buf_addch(&http, '\n');
+	add_path(&http, req, 0);
+	buf_addch(&http, '\n');
 	add_pair_list(&http, params, req->nquery);
 	buf_addch(&http, '\n');
 	add_pair_list(&http, headers, nhdrs);
@@ -387,7 +397,7 @@ v4_canonical(struct v4 *v, const struct sign_request *req,
 	for (i = 0; req->method[i] != '\0'; i++)
 		buf_addch(c, toupper((unsigned char)req->method[i]));
 	buf_addch(c, '\n');
-	sign_encode_path(c, req_path(req));
+	add_path(c, req, 1);
 	buf_addch(c, '\n');
 	add_pair_list(c, params, req->nquery);
 	buf_addch(c, '\n');

@@ -46,6 +46,9 @@
  * token header itself (x-cos-security-token for COS, x-amz-security-token
  * for SigV4) to out and signs it; do not pass it in headers.
  *
+ * The functions keep no state: they may run in parallel threads.  They
+ * die (err(3), status 1) only when memory or OpenSSL fails.
+ *
  * Nothing here prints or logs a secret; trace output (sign_request.trace)
  * holds the canonical request and the string to sign, which hold no
  * secret (the access key id appears, as in every Authorization header).
@@ -58,7 +61,10 @@
 
 struct buf;
 
-/* A query parameter or a header, decoded.  value NULL: "?uploads". */
+/*
+ * A query parameter or a header, decoded.  value NULL: a parameter
+ * without value ("?uploads"); for a header, the same as "".
+ */
 struct sign_kv {
 	const char	*name;
 	const char	*value;
@@ -75,7 +81,8 @@ struct sign_request {
 	/*
 	 * The decoded request path, starting with '/': "/" + key for COS and
 	 * virtual-hosted S3, "/" + bucket + "/" + key for path-style S3.
-	 * UTF-8, spaces, '+', runs of '/' are all taken literally.
+	 * UTF-8, spaces, '+', runs of '/' are all taken literally; a
+	 * missing leading '/' is added ("" means "/").
 	 */
 	const char		*path;
 	const struct sign_kv	*query;		/* decoded; may be NULL if 0 */

@@ -525,6 +525,30 @@ test_headers(void)
 	buf_release(&auth);
 }
 
+/* A path without its leading '/' signs as if it had it. */
+static void
+test_leading_slash(void)
+{
+	struct sign_creds creds = { T_ID, T_KEY, NULL };
+	struct sign_kv h[] = { { "host", T_HOST } };
+	struct sign_request with = { "PUT", "/a//b c", NULL, 0, h, 1, NULL };
+	struct sign_request without = with;
+	struct sign_v4_scope scope = { "us-east-1", "s3" };
+	struct buf a = BUF_INIT, b = BUF_INIT;
+
+	without.path = "a//b c";
+	sign_cos_authorization(&a, &creds, &with, T_TIMES);
+	sign_cos_authorization(&b, &creds, &without, T_TIMES);
+	CHECK_STR(b.data, a.data, "COS: missing leading / added");
+	buf_reset(&a);
+	buf_reset(&b);
+	sign_v4_authorization(&a, &creds, &with, &scope, NULL, V_NOW);
+	sign_v4_authorization(&b, &creds, &without, &scope, NULL, V_NOW);
+	CHECK_STR(b.data, a.data, "SigV4: missing leading / added");
+	buf_release(&a);
+	buf_release(&b);
+}
+
 /* ------------------------------------------------ stdin vectors (t6050) */
 
 /* Decode one field of a vector line into a new string. */
@@ -702,6 +726,7 @@ main(int argc, char *argv[])
 	test_digests();
 	test_encode();
 	test_headers();
+	test_leading_slash();
 	if (argc > 1 && strcmp(argv[1], "--vectors") == 0)
 		check_stdin();
 	return unit_done();
