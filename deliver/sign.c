@@ -168,6 +168,17 @@ add_pair_list(struct buf *b, const struct canon_kv *c, size_t n)
 	}
 }
 
+static int
+has_header(const struct sign_request *req, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
 /* The caller's headers plus those the signer adds, in one array. */
 static struct sign_kv *
 headers_with(const struct sign_request *req, const struct sign_kv *extra,
@@ -182,8 +193,13 @@ headers_with(const struct sign_request *req, const struct sign_kv *extra,
 			errx(1, "sign: header %zu has no name", i);
 		h[i] = req->headers[i];
 	}
-	for (i = 0; i < nextra; i++)
+	for (i = 0; i < nextra; i++) {
+		/* the signer's own headers: a second copy would be sent */
+		if (has_header(req, extra[i].name))
+			errx(1, "sign: header %s is the signer's to add",
+			    extra[i].name);
 		h[req->nheaders + i] = extra[i];
+	}
 	*np = req->nheaders + nextra;
 	return h;
 }
