@@ -693,6 +693,65 @@ async function rawTests(info) {
   }
   r.close();
 
+  // seek by message id, challenge on connect, dropAfterCommands, lookupProxy, httpRedirect
+  {
+    const topic = T('seek-id');
+    const pub = await ctl(info, 'POST', '/publish', { topic, payload: 's{i}', count: 5 });
+    const rs = new Raw(port0);
+    await rs.handshake();
+    await rs.request('SUBSCRIBE', { topic, subscription: 'x', subType: 0, consumer_id: 1, initialPosition: 1 }, [B.SUCCESS]);
+    rs.send('FLOW', { consumer_id: 1, messagePermits: 100 });
+    for (let i = 0; i < 5; i++) await rs.next((f) => f.type === B.MESSAGE);
+    rs.send('ACK', { consumer_id: 1, ack_type: 1, message_id: [{ ledgerId: pub.ids[4].ledgerId, entryId: pub.ids[4].entryId }] });
+    const sk = await rs.request('SEEK', { consumer_id: 1, message_id: { ledgerId: pub.ids[2].ledgerId, entryId: pub.ids[2].entryId } }, [B.SUCCESS, B.ERROR]);
+    const cc = await rs.next((f) => f.type === B.CLOSE_CONSUMER);
+    check(sk && sk.type === B.SUCCESS && cc, 'seek by id: SUCCESS + CLOSE_CONSUMER');
+    await rs.request('SUBSCRIBE', { topic, subscription: 'x', subType: 0, consumer_id: 2, initialPosition: 1 }, [B.SUCCESS]);
+    rs.send('FLOW', { consumer_id: 2, messagePermits: 100 });
+    const got = [];
+    for (;;) { const f = await rs.next((x) => x.type === B.MESSAGE, 500); if (!f) break; got.push(f.payload.toString()); }
+    eq(got, ['s2', 's3', 's4'], 'seek by id: delivery restarts at that message');
+    rs.close();
+
+    await ctl(info, 'POST', '/faults', { clientVersion: 'selftest-raw', challengeOnConnect: true });
+    const rc = new Raw(port0);
+    await rc.connect();
+    rc.send('CONNECT', { client_version: 'selftest-raw', protocol_version: 19, auth_method_name: 'token', auth_data: Buffer.from(TOKEN) });
+    const ch = await rc.next();
+    check(ch && ch.type === B.AUTH_CHALLENGE, 'challengeOnConnect: CONNECT answered by AUTH_CHALLENGE');
+    rc.send('AUTH_RESPONSE', { client_version: 'selftest-raw', protocol_version: 19, response: { auth_method_name: 'token', auth_data: Buffer.from(TOKEN) } });
+    const cn = await rc.next();
+    check(cn && cn.type === B.CONNECTED, 'challengeOnConnect: CONNECTED after a good AUTH_RESPONSE');
+    await ctl(info, 'POST', '/faults/reset');
+    await ctl(info, 'POST', '/faults', { clientVersion: 'selftest-raw', dropAfterCommands: 2 });
+    rc.send('PING', {});
+    rc.send('PING', {});
+    rc.send('PING', {});
+    await sleep(300);
+    const pongs = rc.frames.filter((f) => f.type === B.PONG).length;
+    check(rc.closed && pongs === 2, 'dropAfterCommands: closed after the 2nd command', { closed: rc.closed, pongs });
+    await ctl(info, 'POST', '/faults/reset');
+
+    await ctl(info, 'POST', '/faults', { clientVersion: 'selftest-raw', lookupProxy: true, httpRedirect: true, errors: { LOOKUP: { error: 'TooManyRequests' } } });
+    const rl = new Raw(port0);
+    await rl.handshake();
+    const l1 = await rl.request('LOOKUP', { topic: `${T('parted')}-partition-1` }, [B.LOOKUP_RESPONSE]);
+    check(l1 && l1.body.response === 2 && l1.body.error === 14, 'fault: LOOKUP -> Failed TooManyRequests', l1 && l1.body);
+    const l2 = await rl.request('LOOKUP', { topic: `${T('parted')}-partition-1` }, [B.LOOKUP_RESPONSE]);
+    check(l2 && l2.body.response === 1 && l2.body.proxyThroughServiceUrl === true && l2.body.brokerserviceurl === info.brokers[1].serviceUrl, 'fault: lookupProxy', l2 && l2.body);
+    rl.close();
+    const rp = new Raw(port0);
+    await rp.connect();
+    rp.send('CONNECT', { client_version: 'selftest-raw', protocol_version: 19, auth_method_name: 'token', auth_data: Buffer.from(TOKEN), proxy_to_broker_url: info.brokers[1].serviceUrl });
+    await rp.next((f) => f.type === B.CONNECTED);
+    const ps = await rp.request('SUBSCRIBE', { topic: `${T('parted')}-partition-1`, subscription: 'via-proxy', subType: 0, consumer_id: 1, initialPosition: 1 }, [B.SUCCESS, B.ERROR]);
+    check(ps && ps.type === B.SUCCESS, 'proxy_to_broker_url: broker 0 serves a topic of broker 1');
+    rp.close();
+    const hr = await new Promise((resolve) => http.get(`${info.httpUrl}/lookup/v2/topic/persistent/public/default/raw-parted-partition-1`, { headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => { res.resume(); resolve(res); }));
+    check(hr.statusCode === 307 && hr.headers.location.startsWith(info.brokers[1].httpUrl), 'fault: httpRedirect -> 307 to the owner', hr.headers);
+    await ctl(info, 'POST', '/faults/reset');
+  }
+
   // blast
   {
     const topic = T('blast');
@@ -705,6 +764,7 @@ async function rawTests(info) {
     let n = 0;
     for (;;) { const f = await rb.next((x) => x.type === B.MESSAGE, 2000); if (!f) break; n += f.metadata.numMessagesInBatch; if (n >= 20000) break; }
     eq(n, 20000, 'blast: all messages delivered');
+    if (VERBOSE) console.log(`blast: ${n} messages delivered`);
     rb.close();
   }
 }
