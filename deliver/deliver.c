@@ -137,6 +137,28 @@ parse_num(const char *s, const char *opt, long long min, long long max)
 	return v;
 }
 
+/* The storage classes each kind of store knows. */
+static int
+storage_class_ok(enum dest_kind kind, const char *c)
+{
+	static const char *const cos[] = {
+		"STANDARD", "STANDARD_IA", "INTELLIGENT_TIERING", "ARCHIVE",
+		"DEEP_ARCHIVE", "MAZ_STANDARD", "MAZ_STANDARD_IA",
+		"MAZ_INTELLIGENT_TIERING", NULL
+	};
+	static const char *const s3[] = {
+		"STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+		"GLACIER", "GLACIER_IR", "DEEP_ARCHIVE", "REDUCED_REDUNDANCY",
+		"EXPRESS_ONEZONE", NULL
+	};
+	const char *const *p;
+
+	for (p = kind == DEST_COS ? cos : s3; *p != NULL; p++)
+		if (strcmp(*p, c) == 0)
+			return 1;
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -193,13 +215,22 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	if (d.kind == DEST_FILE) {
-		if (opt.endpoint != NULL || opt.path_style) {
-			warnx("--endpoint and --path-style are for cos:// and "
-			    "s3:// destinations");
+		if (opt.endpoint != NULL || opt.path_style ||
+		    opt.storage_class != NULL || opt.credentials != NULL) {
+			warnx("--endpoint, --path-style, --storage-class and "
+			    "--credentials are for cos:// and s3:// "
+			    "destinations");
 			return EXIT_USAGE;
 		}
 		status = deliver_local(&d, &opt);
 	} else {
+		if (opt.storage_class != NULL &&
+		    !storage_class_ok(d.kind, opt.storage_class)) {
+			warnx("--storage-class: unknown %s storage class \"%s\" "
+			    "(see deliver(1))", d.kind == DEST_COS ? "COS" :
+			    "S3", opt.storage_class);
+			return EXIT_USAGE;
+		}
 		if (dest_endpoint(&d, opt.endpoint, opt.path_style, why,
 		    sizeof(why)) < 0) {
 			warnx("%s", why);

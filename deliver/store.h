@@ -1,0 +1,125 @@
+/*
+ * store: HTTP requests to COS and S3 stores with libcurl.
+ *
+ * One struct store holds a curl multi handle (its connection cache keeps
+ * connections alive across objects), the credentials, the destination and
+ * the clock offset learnt from the server.  A struct req is one logical
+ * request of an upload (a PUT, one part, the Complete, ...) across its
+ * attempts: it knows its body and that body's MD5, CRC-64 (and SHA-256
+ * for SigV4), computed once; each attempt is signed afresh.
+ *
+ * store_start() sends one attempt; when curl reports it done,
+ * store_finish() reads the answer and classifies it (enum req_verdict),
+ * leaving the store's code and message in req->why.  What to do next is
+ * the upload's business (upload.c).
+ *
+ * Signing is the other half of the deliver team's work: sign.h
+ * (sign_cos, sign_v4) and digest.h (MD5, SHA-256, CRC-64/XZ).
+ */
+#ifndef DELIVER_STORE_H
+#define DELIVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "creds.h"
+#include "digest.h"
+
+struct dest;
+struct options;
+struct upload;
+
+enum req_op { OP_PUT, OP_INIT, OP_PART, OP_COMPLETE, OP_ABORT };
+
+enum req_verdict {
+	V_OK,		/* 2xx and every check passed (HEAD: also 404) */
+	V_RETRY,	/* transient: back off and send again */
+	V_UNKNOWN,	/* the write may or may not have happened: HEAD */
+	V_SKEW,		/* clock skew or expiry: re-sign with the offset */
+	V_FATAL		/* stop */
+};
+
+struct req {
+	struct req	*next;		/* in the store's queue */
+	struct upload	*up;
+	enum req_op	 op;
+	int		 head;		/* this attempt is a HEAD check */
+	unsigned	 part;		/* OP_PART: 1-based */
+	const char	*body;
+	size_t		 len;
+	struct buf	 ownbody;	/* OP_COMPLETE's XML */
+	char		 md5[MD5_B64_SIZE];
+	unsigned char	 md5raw[MD5_LEN];
+	char		 sha256[SHA256_HEX_SIZE];
+	uint64_t	 crc;		/* of the body; of the object for Complete */
+	int		 attempt;	/* retries so far */
+	int		 skew_retried;
+	double		 not_before;	/* monotime() before which not to send */
+	double		 started;
+	/* one attempt */
+	CURL		*easy;
+	int		 in_multi;
+	int		 hashed;
+	struct curl_slist *hdrs;
+	size_t		 sent;
+	char		 errbuf[CURL_ERROR_SIZE];
+	/* its answer */
+	long		 status;
+	struct buf	 rbody;
+	struct buf	 etag;		/* without quotes */
+	int		 has_crc;
+	uint64_t	 rcrc;
+	int		 has_rlen;
+	uint64_t	 rlen;
+	long		 retry_after;	/* seconds, -1 when absent */
+	time_t		 date;		/* server Date, -1 when absent */
+	char		 why[512];	/* verdict's reason, one line */
+};
+
+struct store {
+	const struct dest	*d;
+	const struct options	*opt;
+	struct creds		 creds;
+	CURLM			*multi;
+	long			 skew;	/* seconds to add to our clock */
+	int			 active;
+	struct req		*head, *tail;	/* waiting to be sent */
+};
+
+/* 0, or -1 with a reason in why. */
+int	store_init(struct store *, const struct dest *, const struct options *,
+	    char *why, size_t whylen);
+void	store_release(struct store *);
+
+/* A new request for up; body is borrowed (or ownbody filled after). */
+struct req *req_new(struct upload *, enum req_op, unsigned part,
+	    const char *body, size_t len);
+/*
+ * Hash the body: MD5 always, SHA-256 for s3, CRC-64 unless crc_given.
+ * store_start() does it for a request not hashed yet.
+ */
+void	req_hash(struct req *, const struct store *, int crc_given);
+void	req_free(struct req *, struct store *);
+
+/* Queue for sending (not before not_before). */
+void	store_queue(struct store *, struct req *);
+/* Start queued requests while fewer than --jobs run; the next wait, ms. */
+long	store_kick(struct store *);
+/* Send one attempt now. */
+void	store_start(struct store *, struct req *);
+/* After curl's done: read the answer; the easy handle is released. */
+enum req_verdict store_finish(struct store *, struct req *, CURLcode);
+/* Run one request to completion, blocking (abort on the way out). */
+enum req_verdict store_run_sync(struct store *, struct req *);
+/* The backoff before retry number attempt (from 1), seconds. */
+double	store_backoff(int attempt, long retry_after);
+/* "https://host/path" of the object with this full key (for acks). */
+void	store_object_url(const struct store *, struct buf *, const char *key);
+/* The decoded request path of the object with this full key. */
+void	store_object_path(const struct store *, struct buf *, const char *key);
+
+#endif

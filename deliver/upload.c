@@ -1,0 +1,554 @@
+/* Uploads to COS and S3 and the loop that drives them; see upload.h. */
+#include <err.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "deliver.h"
+#include "dest.h"
+#include "digest.h"
+#include "frame.h"
+#include "log.h"
+#include "object.h"
+#include "store.h"
+#include "upload.h"
+#include "xml.h"
+
+#define DEFAULT_PART_SIZE	((size_t)8 << 20)
+#define MAX_PARTS		10000
+#define MAX_LIVE		1024	/* objects in flight at most */
+#define READS_PER_TURN		64	/* stdin reads between curl turns */
+
+struct loop {
+	struct store	 s;
+	const struct options *opt;
+	struct frame_reader r;
+	struct frame	 f;
+	struct upload	*first, *last;
+	size_t		 nlive;
+	uint64_t	 inflight;	/* bytes of the live objects */
+	int		 eof, input_error, fatal;
+	struct progress	 pg;
+};
+
+/* --- bookkeeping ----------------------------------------------------- */
+
+static void
+upload_free(struct loop *L, struct upload *up)
+{
+	unsigned i;
+
+	if (up->prev != NULL)
+		up->prev->next = up->next;
+	else
+		L->first = up->next;
+	if (up->next != NULL)
+		up->next->prev = up->prev;
+	else
+		L->last = up->prev;
+	L->nlive--;
+	L->inflight -= up->o.len;
+	for (i = 0; i < up->nparts; i++)
+		req_free(up->parts[i], &L->s);
+	free(up->parts);
+	req_free(up->single, &L->s);
+	free(up->upload_id);
+	buf_release(&up->fullkey);
+	buf_release(&up->path);
+	object_release(&up->o);
+	free(up);
+}
+
+static void
+fail_upload(struct loop *L, const struct upload *up, const char *why)
+{
+	if (!L->fatal)
+		warnx("%s: %s", up->fullkey.data, why);
+	L->fatal = 1;
+}
+
+static void
+emit_ack(struct loop *L, const struct object *o, const char *fullkey,
+    const char *extra)
+{
+	struct buf ack = BUF_INIT;
+
+	ack_format(&ack, o, fullkey, strlen(fullkey), extra);
+	if (ack_emit(&ack) < 0) {
+		warnx("stdout: write ack: %s", strerror(errno));
+		L->fatal = 1;
+	}
+	buf_release(&ack);
+	progress_add(&L->pg, 1, o->len);
+}
+
+static void
+upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
+{
+	struct buf extra = BUF_INIT, url = BUF_INIT;
+	char crc[CRC64_DEC_SIZE];
+
+	crc64_format(crc, up->crc);
+	buf_addf(&extra, " size=%zu", up->o.len);
+	if (etag->len > 0)
+		frame_add(&extra, "etag", etag->data, etag->len);
+	buf_addf(&extra, " crc64=%s", crc);
+	store_object_url(&L->s, &url, up->fullkey.data);
+	frame_add(&extra, "url", url.data, url.len);
+	log_verbose("%s: stored, %zu bytes%s, %.2f s", up->fullkey.data,
+	    up->o.len, up->nparts ? " in parts" : "", monotime() - up->started);
+	emit_ack(L, &up->o, up->fullkey.data, extra.data);
+	buf_release(&extra);
+	buf_release(&url);
+	upload_free(L, up);
+}
+
+/* --- the steps of an upload ------------------------------------------ */
+
+static void
+start_parts(struct loop *L, struct upload *up)
+{
+	size_t ps = L->opt->part_size ? L->opt->part_size : DEFAULT_PART_SIZE;
+	size_t len = up->o.len, off;
+	unsigned i;
+
+	/* 10000 parts must hold the object: round up to whole MiB */
+	if ((len + ps - 1) / ps > MAX_PARTS) {
+		ps = (len + MAX_PARTS - 1) / MAX_PARTS;
+		ps = (ps + (1 << 20) - 1) & ~(size_t)((1 << 20) - 1);
+	}
+	up->part_size = ps;
+	up->nparts = (unsigned)((len + ps - 1) / ps);
+	up->parts = xcalloc(up->nparts, sizeof(*up->parts));
+	for (i = 0, off = 0; i < up->nparts; i++, off += ps) {
+		size_t n = len - off < ps ? len - off : ps;
+
+		up->parts[i] = req_new(up, OP_PART, i + 1, up->o.body + off, n);
+		store_queue(&L->s, up->parts[i]);
+	}
+	log_verbose("%s: multipart upload %s, %u parts of %zu bytes",
+	    up->fullkey.data, up->upload_id, up->nparts, ps);
+}
+
+static void
+start_complete(struct loop *L, struct upload *up)
+{
+	struct req *c;
+	struct buf *x;
+	unsigned i;
+
+	up->crc = 0;
+	for (i = 0; i < up->nparts; i++)
+		up->crc = i == 0 ? up->parts[i]->crc : crc64_combine(up->crc,
+		    up->parts[i]->crc, up->parts[i]->len);
+	req_free(up->single, &L->s);
+	c = up->single = req_new(up, OP_COMPLETE, 0, NULL, 0);
+	x = &c->ownbody;
+	buf_addstr(x, "<CompleteMultipartUpload>");
+	for (i = 0; i < up->nparts; i++)
+		buf_addf(x, "<Part><PartNumber>%u</PartNumber><ETag>\"%s\""
+		    "</ETag></Part>", i + 1, up->parts[i]->etag.data);
+	buf_addstr(x, "</CompleteMultipartUpload>");
+	c->body = x->data;
+	c->len = x->len;
+	c->crc = up->crc;
+	req_hash(c, &L->s, 1);
+	store_queue(&L->s, c);
+}
+
+/* Nonzero if s can go into an HTTP header as it is. */
+static int
+header_safe(const struct buf *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->len; i++)
+		if ((unsigned char)s->data[i] < 0x20 ||
+		    (unsigned char)s->data[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+upload_begin(struct loop *L, struct object *o)
+{
+	struct upload *up;
+
+	if (!header_safe(&o->type) || !header_safe(&o->enc) ||
+	    !header_safe(&o->first) || !header_safe(&o->last)) {
+		warnx("stdin: byte %llu: object frame: type=, enc=, first= or "
+		    "last= holds a byte that cannot go into an HTTP header",
+		    (unsigned long long)o->offset);
+		L->input_error = 1;
+		return;
+	}
+	up = xcalloc(1, sizeof(*up));
+
+	up->o = *o;			/* take it over */
+	object_init(o);
+	object_own_body(&up->o);
+	buf_init(&up->fullkey, 0);
+	buf_init(&up->path, 0);
+	buf_addstr(&up->fullkey, L->s.d->prefix);
+	buf_add(&up->fullkey, up->o.key.data, up->o.key.len);
+	store_object_path(&L->s, &up->path, up->fullkey.data);
+	up->started = monotime();
+	up->prev = L->last;
+	if (L->last != NULL)
+		L->last->next = up;
+	else
+		L->first = up;
+	L->last = up;
+	L->nlive++;
+	L->inflight += up->o.len;
+	if (object_is_empty(&up->o)) {
+		log_verbose("%s: empty (n=0), acked without an object",
+		    up->fullkey.data);
+		emit_ack(L, &up->o, up->fullkey.data, " n=0");
+		upload_free(L, up);
+		return;
+	}
+	if (up->o.len < L->opt->multipart_threshold) {
+		up->single = req_new(up, OP_PUT, 0, up->o.body, up->o.len);
+	} else {
+		up->single = req_new(up, OP_INIT, 0, "", 0);
+	}
+	store_queue(&L->s, up->single);
+}
+
+/* The expected ETag when the store gives no CRC-64: MD5 or MD5-of-MD5s. */
+static void
+expected_etag(const struct upload *up, char out[64])
+{
+	unsigned char md[MD5_LEN];
+	struct digest d;
+	unsigned i;
+
+	if (up->nparts == 0) {
+		hex_format(out, up->single->md5raw, MD5_LEN);
+		return;
+	}
+	digest_init(&d, DIGEST_MD5);
+	for (i = 0; i < up->nparts; i++)
+		digest_update(&d, up->parts[i]->md5raw, MD5_LEN);
+	digest_final(&d, md);
+	hex_format(out, md, MD5_LEN);
+	snprintf(out + 2 * MD5_LEN, 64 - 2 * MD5_LEN, "-%u", up->nparts);
+}
+
+static void retry(struct loop *, struct req *, const char *);
+
+/* A HEAD after a lost answer: is the object there, whole? */
+static void
+verify_head(struct loop *L, struct req *r)
+{
+	struct upload *up = r->up;
+	char want[64];
+	int same;
+
+	r->head = 0;
+	expected_etag(up, want);
+	if (up->nparts == 0)
+		up->crc = r->crc;
+	same = r->status == 200 && r->has_rlen && r->rlen == up->o.len &&
+	    (r->has_crc ? r->rcrc == up->crc :
+	    strcasecmp(r->etag.data, want) == 0);
+	if (same) {
+		log_verbose("%s: HEAD shows it stored", up->fullkey.data);
+		upload_acked(L, up, &r->etag);
+		return;
+	}
+	if (r->status == 200 && r->op == OP_COMPLETE) {
+		/* completed, but not with what was sent */
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "stored object differs: %llu bytes "
+		    "CRC-64 %llu, sent %zu bytes CRC-64 %llu",
+		    (unsigned long long)r->rlen, (unsigned long long)r->rcrc,
+		    up->o.len, (unsigned long long)up->crc);
+		fail_upload(L, up, msg);
+		return;
+	}
+	retry(L, r, r->status == 404 ? "not stored (HEAD: 404)" :
+	    "stored object differs (HEAD)");
+}
+
+static void
+retry(struct loop *L, struct req *r, const char *why)
+{
+	double wait;
+
+	if (++r->attempt > L->opt->retries) {
+		char msg[700];
+
+		snprintf(msg, sizeof(msg), "gave up after %d retries: %s",
+		    L->opt->retries, why);
+		fail_upload(L, r->up, msg);
+		return;
+	}
+	wait = store_backoff(r->attempt, r->retry_after);
+	log_verbose("%s: %s; retry %d in %.2f s", r->up->fullkey.data, why,
+	    r->attempt, wait);
+	r->not_before = monotime() + wait;
+	store_queue(&L->s, r);
+}
+
+static void
+on_ok(struct loop *L, struct req *r)
+{
+	struct upload *up = r->up;
+	struct buf id = BUF_INIT;
+
+	if (r->head) {
+		verify_head(L, r);
+		return;
+	}
+	switch (r->op) {
+	case OP_PUT:
+		up->crc = r->crc;
+		upload_acked(L, up, &r->etag);
+		break;
+	case OP_COMPLETE:
+		/* COS and S3 give the object's ETag in the body */
+		if (r->etag.len == 0 && xml_text(r->rbody.data, r->rbody.len,
+		    "ETag", &r->etag) > 0 && r->etag.len >= 2 &&
+		    r->etag.data[0] == '"') {
+			buf_consume(&r->etag, 1);
+			buf_setlen(&r->etag, r->etag.len - 1);
+		}
+		upload_acked(L, up, &r->etag);
+		break;
+	case OP_INIT:
+		if (xml_text(r->rbody.data, r->rbody.len, "UploadId", &id) <= 0
+		    || id.len == 0) {
+			fail_upload(L, up, "InitiateMultipartUpload: no "
+			    "UploadId in the answer");
+			break;
+		}
+		up->upload_id = buf_detach(&id, NULL);
+		start_parts(L, up);
+		break;
+	case OP_PART:
+		if (r->etag.len == 0) {
+			fail_upload(L, up, "UploadPart: no ETag in the answer");
+			break;
+		}
+		if (++up->parts_done == up->nparts)
+			start_complete(L, up);
+		break;
+	case OP_ABORT:
+		break;
+	}
+	buf_release(&id);
+}
+
+static void
+on_done(struct loop *L, struct req *r, enum req_verdict v)
+{
+	switch (v) {
+	case V_OK:
+		on_ok(L, r);
+		break;
+	case V_RETRY:
+		retry(L, r, r->why);
+		break;
+	case V_UNKNOWN:
+		if (r->op == OP_PART) {
+			/* a part can be sent again as it is */
+			retry(L, r, r->why);
+			break;
+		}
+		log_verbose("%s: %s; checking with HEAD", r->up->fullkey.data,
+		    r->why);
+		r->head = 1;
+		r->not_before = 0;
+		store_queue(&L->s, r);
+		break;
+	case V_SKEW:
+		if (r->skew_retried || r->date == -1) {
+			fail_upload(L, r->up, r->why);
+			break;
+		}
+		r->skew_retried = 1;
+		L->s.skew = (long)(r->date - time(NULL));
+		log_verbose("%s: %s; the store's clock is %+ld s from ours, "
+		    "signing again", r->up->fullkey.data, r->why, L->s.skew);
+		r->not_before = 0;
+		store_queue(&L->s, r);
+		break;
+	case V_FATAL:
+		fail_upload(L, r->up, r->why);
+		break;
+	}
+}
+
+/* --- input ----------------------------------------------------------- */
+
+static int
+want_input(const struct loop *L)
+{
+	if (L->eof || L->input_error || L->fatal)
+		return 0;
+	return L->nlive == 0 || (L->inflight < L->opt->max_memory &&
+	    L->nlive < MAX_LIVE);
+}
+
+static void
+take_frame(struct loop *L, const struct frame *f)
+{
+	struct object o;
+	char why[1024];
+
+	if (f->type == 'M') {
+		warnx("stdin: byte %llu: a message frame, not an object frame "
+		    "(pipe it through transform)", (unsigned long long)f->offset);
+		L->input_error = 1;
+		return;
+	}
+	if (f->type != 'O')
+		return;
+	object_init(&o);
+	if (object_parse(&o, f, why, sizeof(why)) < 0) {
+		warnx("stdin: %s", why);
+		L->input_error = 1;
+	} else
+		upload_begin(L, &o);
+	object_release(&o);
+}
+
+static void
+read_input(struct loop *L)
+{
+	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+	ssize_t n;
+	int i, rc;
+
+	for (i = 0; i < READS_PER_TURN && want_input(L); i++) {
+		if (i > 0 && (poll(&pfd, 1, 0) <= 0 || pfd.revents == 0))
+			break;
+		n = frame_reader_fill(&L->r);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			warnx("stdin: read: %s", strerror(errno));
+			L->input_error = 1;
+			return;
+		}
+		while (want_input(L) &&
+		    (rc = frame_next(&L->r, &L->f)) != FRAME_MORE) {
+			if (rc == FRAME_ERR) {
+				warnx("%s", L->r.err);
+				L->input_error = 1;
+				return;
+			}
+			take_frame(L, &L->f);
+		}
+		if (frame_reader_done(&L->r)) {
+			L->eof = 1;
+			return;
+		}
+		if (n == 0) {
+			/* end of input inside a frame: frame_next says so */
+			if (frame_next(&L->r, &L->f) == FRAME_ERR) {
+				warnx("%s", L->r.err);
+				L->input_error = 1;
+			} else
+				L->eof = 1;
+			return;
+		}
+	}
+}
+
+/* --- the loop -------------------------------------------------------- */
+
+static void
+abort_all(struct loop *L)
+{
+	struct upload *up;
+
+	for (up = L->first; up != NULL; up = up->next) {
+		struct req *a;
+
+		if (up->upload_id == NULL)
+			continue;
+		a = req_new(up, OP_ABORT, 0, NULL, 0);
+		if (store_run_sync(&L->s, a) == V_OK)
+			log_verbose("%s: multipart upload %s aborted",
+			    up->fullkey.data, up->upload_id);
+		else
+			warnx("%s: abort of upload %s failed: %s",
+			    up->fullkey.data, up->upload_id, a->why);
+		req_free(a, &L->s);
+	}
+}
+
+static void
+turn(struct loop *L)
+{
+	struct curl_waitfd wfd = { STDIN_FILENO, CURL_WAIT_POLLIN, 0 };
+	int input = want_input(L), running;
+	long timeout = store_kick(&L->s);
+	CURLMsg *m;
+	int left;
+
+	if (input && L->r.in.len > L->r.pos && L->r.want == 0) {
+		/* frames already buffered: parse them before waiting */
+		timeout = 0;
+	}
+	curl_multi_poll(L->s.multi, input ? &wfd : NULL, input ? 1 : 0,
+	    (int)(timeout > 1000 ? 1000 : timeout), NULL);
+	if (input && (wfd.revents & (CURL_WAIT_POLLIN | POLLHUP | POLLERR)))
+		read_input(L);
+	curl_multi_perform(L->s.multi, &running);
+	while ((m = curl_multi_info_read(L->s.multi, &left)) != NULL) {
+		struct req *r;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&r);
+		on_done(L, r, store_finish(&L->s, r, m->data.result));
+		if (L->fatal)
+			break;
+	}
+}
+
+int
+deliver_remote(struct dest *d, const struct options *opt)
+{
+	struct loop L;
+	char why[1024];
+	int status;
+
+	memset(&L, 0, sizeof(L));
+	L.opt = opt;
+	if (store_init(&L.s, d, opt, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		store_release(&L.s);
+		return EXIT_FAIL;
+	}
+	frame_reader_init(&L.r, STDIN_FILENO, "stdin");
+	frame_init(&L.f);
+	progress_init(&L.pg, opt->progress, "objects");
+	log_verbose("storing into %s (%s)", d->base,
+	    d->kind == DEST_COS ? "COS signature" : "AWS SigV4");
+	while (!L.fatal && (want_input(&L) || L.nlive > 0))
+		turn(&L);
+	if (L.fatal)
+		abort_all(&L);
+	while (L.first != NULL)
+		upload_free(&L, L.first);
+	status = L.fatal || L.input_error ? EXIT_FAIL : EXIT_OK;
+	if (status == EXIT_OK)
+		progress_done(&L.pg);
+	frame_release(&L.f);
+	frame_reader_release(&L.r);
+	store_release(&L.s);
+	return status;
+}

@@ -1,0 +1,37 @@
+/*
+ * upload: one object on its way into a COS or S3 store, and the loop
+ * that reads object frames and drives the uploads (deliver_remote).
+ *
+ * An object below the multipart threshold is one PUT.  A larger one is
+ * Initiate, then its parts (queued together, sent in parallel within
+ * --jobs), then Complete; a fatal error aborts it.  Each request retries
+ * on its own (store.h); a write whose answer was lost is checked with
+ * HEAD before it is sent again.  The ack line goes out when the object is
+ * confirmed and its checks passed.
+ */
+#ifndef DELIVER_UPLOAD_H
+#define DELIVER_UPLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "object.h"
+
+struct req;
+
+struct upload {
+	struct upload	*prev, *next;	/* live uploads */
+	struct object	 o;		/* owns its body */
+	struct buf	 fullkey;	/* prefix + key */
+	struct buf	 path;		/* decoded request path, for signing */
+	char		*upload_id;	/* multipart, once initiated */
+	size_t		 part_size;
+	unsigned	 nparts, parts_done;
+	struct req	**parts;
+	struct req	*single;	/* the PUT, Initiate or Complete */
+	uint64_t	 crc;		/* CRC-64 of the whole object */
+	double		 started;
+};
+
+#endif
