@@ -941,12 +941,13 @@ bench(int codec)
 
 static const char *dump_name;
 
+/* Bytes as the fixture script writes them: printable ASCII but for
+   '%', '=' and ';', the rest as %XX. */
 static void
-put_bytes(const char *what, const struct pw_bytes *b)
+put_esc(const struct pw_bytes *b)
 {
 	size_t i;
 
-	printf(" %s=", what);
 	for (i = 0; i < b->len; i++) {
 		unsigned char ch = (unsigned char)b->p[i];
 
@@ -956,6 +957,13 @@ put_bytes(const char *what, const struct pw_bytes *b)
 		else
 			printf("%%%02X", ch);
 	}
+}
+
+static void
+put_bytes(const char *what, const struct pw_bytes *b)
+{
+	printf(" %s=", what);
+	put_esc(b);
 }
 
 static void
@@ -986,8 +994,9 @@ dump_msg(void *arg, const struct pw_msg *m)
 		put_bytes("okey", &m->ordering_key);
 	printf(" props=");
 	while (pw_props_next(&it, &k, &v)) {
-		put_bytes("", &k);
-		put_bytes("", &v);
+		put_esc(&k);
+		putchar('=');
+		put_esc(&v);
 		putchar(';');
 	}
 	printf(" null=%d len=%zu crc=%08x", m->null_value, m->payload.len,
