@@ -20,7 +20,30 @@
  * same input buffer / decoder.  Nothing here calls exit(3) except on
  * allocation failure (xmalloc, as everywhere in lakepipe).
  *
- * API changes: none yet (version 1).
+ * API changes since the first commit (17b3811): struct pw_subscribe's
+ * "durable" became "non_durable" and "force_topic_creation" became
+ * "create_topic", so that a zeroed struct is the safe choice (durable
+ * cursor, no topic made by a typo); struct pw_msg gained last_in_entry;
+ * enum pw_drop_reason gained PW_DROP_SKIPPED.
+ *
+ * Typical receive loop (the caller owns the socket and the input buffer):
+ *
+ *	while ((rc = pw_frame_next(in.data, in.len, 0, &f, &err)) == 1) {
+ *		if (pw_cmd_decode(&c, f.cmd, f.cmd_len, &err) < 0)
+ *			... protocol error: drop the connection
+ *		if (c.type == PW_MESSAGE) {
+ *			c.msgid.id.partition = partition_of(c.consumer_id);
+ *			rc = pw_message_process(dec, &c, f.rest, f.rest_len,
+ *			    now_ms, &sink);
+ *			... rc < 0: warn with pw_decoder_error(dec)
+ *		} else ...
+ *		buf_consume(&in, f.frame_len);
+ *	}
+ *	if (rc < 0) ... garbage on the connection: err names it
+ *
+ * Speed (tests/unit/test-pulsar prints it): about 20 M messages/s on one
+ * core for batches of 100 messages of 100 bytes, framing to callback,
+ * uncompressed or LZ4.
  */
 #ifndef LAKEPIPE_PULSAR_WIRE_H
 #define LAKEPIPE_PULSAR_WIRE_H
@@ -213,7 +236,9 @@ struct pw_cmd {
 	uint32_t	 redelivery_count;
 	uint64_t	 ack_set[PW_ACKSET_MAX];	/* bit set: not yet acked */
 	int		 ack_set_len;	/* words; 0: no ack_set, all unacked;
-					   -1: longer than PW_ACKSET_MAX */
+					   -1: longer than PW_ACKSET_MAX (the
+					   first words are kept, indexes past
+					   them are all delivered) */
 
 	/* GET_LAST_MESSAGE_ID_RESPONSE */
 	int		 has_mark_delete;
@@ -367,8 +392,11 @@ enum pw_drop_reason {
 	PW_DROP_DUPLICATE_CHUNK,	/* a chunk seen before: safe to ack */
 	PW_DROP_MISSING_CHUNK,		/* chunk ids out of order: message lost */
 	PW_DROP_CHUNK_TIMEOUT,		/* incomplete too long */
-	PW_DROP_CHUNK_OVERFLOW,		/* too many pending messages / bytes */
+	PW_DROP_CHUNK_OVERFLOW,		/* too many pending messages / bytes,
+					   or one message over max_chunked_size */
 };
+/* A complete chunked message that does not decompress is reported as
+   PW_DROP_MISSING_CHUNK with every chunk's id and the codec's error. */
 
 struct pw_sink {
 	/* One message; return 0 to go on, non-zero to stop the batch

@@ -877,6 +877,63 @@ test_chunks(void)
 	free(s);
 }
 
+/*
+ * Random damage to valid frames (a batch, a compressed batch, chunks):
+ * whatever comes out, the codec must not read out of bounds (the
+ * sanitizer build watches) nor loop.
+ */
+static void
+test_mutations(void)
+{
+	struct pw_decoder *d = pw_decoder_new(NULL);
+	struct buf good[4], bad = BUF_INIT, p = BUF_INIT;
+	struct entry_meta m = { 0 };
+	struct seen *s = calloc(1, sizeof(*s));
+	char z[8192];
+	unsigned seed = 12345;
+	int i, k, errors = 0, decoded = 0;
+
+	for (i = 0; i < 4; i++)
+		buf_init(&good[i], 0);
+	batch_of(&p, 20, 30);
+	m.num_in_batch = 20;
+	m.nprops = 1;
+	enc_message(&good[0], 1, 1, NULL, 0, 0, &m, p.data, p.len, 1, 1);
+	m.compression = PW_COMP_LZ4;
+	m.uncompressed_size = (uint32_t)p.len;
+	enc_message(&good[1], 1, 2, NULL, 0, 0, &m, z,
+	    compress_with(PW_COMP_LZ4, &p, z, sizeof(z), 1), 0, 0);
+	m.compression = PW_COMP_ZLIB;
+	enc_message(&good[2], 1, 3, NULL, 0, 0, &m, z,
+	    compress_with(PW_COMP_ZLIB, &p, z, sizeof(z), 0), 0, 0);
+	chunk(&good[3], "mut", 0, 2, "abcdef", 12, 4);
+	for (i = 0; i < 20000; i++) {
+		const struct buf *g = &good[i % 4];
+
+		buf_reset(&bad);
+		buf_add(&bad, g->data, g->len);
+		for (k = 0; k < 1 + i % 4; k++) {
+			seed = seed * 1103515245 + 12345;
+			bad.data[(seed >> 8) % bad.len] ^= (char)(1 + (seed >> 20) % 255);
+		}
+		if (i % 7 == 0)	/* and some truncated */
+			buf_setlen(&bad, (seed >> 4) % bad.len);
+		s->n = 0;
+		if (process(d, &bad, (uint64_t)i * 100, s) == 0)
+			decoded++;
+		else
+			errors++;
+	}
+	CHECK(errors > 0 && decoded > 0 && errors + decoded == 20000,
+	    "20000 damaged frames: refused or decoded, never out of bounds");
+	for (i = 0; i < 4; i++)
+		buf_release(&good[i]);
+	buf_release(&bad);
+	buf_release(&p);
+	free(s);
+	pw_decoder_free(d);
+}
+
 static int
 count_msg(void *arg, const struct pw_msg *m)
 {
@@ -1152,6 +1209,7 @@ main(int argc, char **argv)
 	test_messages();
 	test_compression();
 	test_chunks();
+	test_mutations();
 	bench(0);
 	bench(PW_COMP_LZ4);
 	return unit_done();
