@@ -69,8 +69,8 @@ parse_size(const char *s, const char *opt)
 		goto bad;
 	return v * mult;
 bad:
-	warnx("%s: bad size '%s' (1 to 1G bytes; suffix k, M or G)", opt, s);
-	usage();
+	errx(EXIT_USAGE, "%s: bad size '%s' (1 to 1G bytes; suffix k, M or "
+	    "G)", opt, s);
 }
 
 static double
@@ -82,11 +82,9 @@ parse_age(const char *s)
 	errno = 0;
 	v = strtod(s, &end);
 	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 ||
-	    v > 7 * 86400) {
-		warnx("--max-age: bad number of seconds '%s' (0 to 604800; "
-		    "0: no age limit)", s);
-		usage();
-	}
+	    v > 7 * 86400)
+		errx(EXIT_USAGE, "--max-age: bad number of seconds '%s' (0 to "
+		    "604800; 0: no age limit)", s);
 	return v;
 }
 
@@ -125,18 +123,14 @@ main(int argc, char *argv[])
 				o.format = FMT_JSONL;
 			else if (strcmp(optarg, "raw") == 0)
 				o.format = FMT_RAW;
-			else {
-				warnx("--format: '%s' is not jsonl or raw",
-				    optarg);
-				usage();
-			}
+			else
+				errx(EXIT_USAGE, "--format: '%s' is not jsonl "
+				    "or raw", optarg);
 			break;
 		case 'c':
-			if ((c = codec_parse(optarg)) < 0) {
-				warnx("--compress: '%s' is not gzip, zstd or "
-				    "none", optarg);
-				usage();
-			}
+			if ((c = codec_parse(optarg)) < 0)
+				errx(EXIT_USAGE, "--compress: '%s' is not "
+				    "gzip, zstd or none", optarg);
 			o.codec = (enum codec)c;
 			break;
 		case 'l':
@@ -145,11 +139,9 @@ main(int argc, char *argv[])
 		case 'n':
 			o.max_messages = strtonum(optarg, 1, 100000000,
 			    &errstr);
-			if (errstr != NULL) {
-				warnx("--max-messages: '%s' is %s (1 to "
-				    "100000000)", optarg, errstr);
-				usage();
-			}
+			if (errstr != NULL)
+				errx(EXIT_USAGE, "--max-messages: '%s' is %s "
+				    "(1 to 100000000)", optarg, errstr);
 			break;
 		case 'b':
 			o.max_bytes = parse_size(optarg, "--max-bytes");
@@ -181,18 +173,14 @@ main(int argc, char *argv[])
 	if (level != NULL) {
 		o.level = strtonum(level, codec_min_level(o.codec),
 		    codec_max_level(o.codec), &errstr);
-		if (errstr != NULL) {
-			warnx("--level: '%s' is %s for --compress %s (%d to "
-			    "%d)", level, errstr, codec_enc(o.codec) ?
+		if (errstr != NULL)
+			errx(EXIT_USAGE, "--level: '%s' is %s for --compress "
+			    "%s (%d to %d)", level, errstr, codec_enc(o.codec) ?
 			    codec_enc(o.codec) : "none",
 			    codec_min_level(o.codec), codec_max_level(o.codec));
-			usage();
-		}
 	}
-	if (key_tmpl_parse(&o.key, tmpl, why, sizeof(why)) < 0) {
-		warnx("--key: %s", why);
-		usage();
-	}
+	if (key_tmpl_parse(&o.key, tmpl, why, sizeof(why)) < 0)
+		errx(EXIT_USAGE, "--key: %s", why);
 	rc = transform_run(&o, STDIN_FILENO, STDOUT_FILENO);
 	key_tmpl_free(&o.key);
 	return rc;

@@ -1,0 +1,334 @@
+/* unit: transform/json.c transform/key.c transform/utctime.c transform/record.c */
+/*
+ * Unit tests of transform's pieces: the JSON validator (the cases that
+ * decide whether a payload is embedded verbatim), string escaping, UTF-8,
+ * base64, ISO times, records, and key templates (rendering and refusal).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "../../transform/json.h"
+#include "../../transform/key.h"
+#include "../../transform/record.h"
+#include "unit.h"
+#include "../../transform/utctime.h"
+
+#define S(lit)	(lit), sizeof(lit) - 1
+
+/* A test title from bytes: controls shown as '?', so TAP stays one line. */
+static const char *
+title(const char *prefix, const char *s)
+{
+	static char t[160];
+	size_t i, n;
+
+	snprintf(t, sizeof(t), "%s%s", prefix, s);
+	for (i = 0, n = strlen(t); i < n; i++)
+		if ((unsigned char)t[i] < 0x20)
+			t[i] = '?';
+	return t;
+}
+
+static void
+test_json_valid(void)
+{
+	static const char *yes[] = {
+		"{}", "[]", "{\"a\":1}", "[1,2,3]", "[ 1 , 2 ]",
+		"{\"a\":{\"b\":[true,false,null]}}", "[-0,0.5,1e10,-1.5E-3,2e+7]",
+		"{\"\\u00e9\\n\\\"\\\\\\/\\b\\f\\r\\t\":\"x\"}",
+		"[\"\\ud83d\\ude00\"]", "[\"h\xc3\xa9 \xf0\x9f\x98\x80\"]",
+		"{\"a\" :\t1}", "[[[[[]]]]]", "[\"\x7f\"]", "[{},[],\"\"]",
+	};
+	static const char *no[] = {
+		"", "{", "[", "}", "1", "\"str\"", "true", "null",
+		" {}", "{} ", "{}\n", "[1]\r", "[1,\n2]", "{}{}", "[]x",
+		"[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}", "{\"a\":1,}",
+		"{'a':1}", "[01]", "[1.]", "[.5]", "[1e]", "[+1]", "[-]",
+		"[tru]", "[nul]", "[True]", "[\"a\nb\"]", "[\"a\tb\"]",
+		"[\"\\x\"]", "[\"\\u12\"]", "[\"\\ud800\"]", "[\"\\udc00\"]",
+		"[\"\\ud800\\u0041\"]", "[\"abc]", "[\"\xc3\"]", "[\"\xc0\xaf\"]",
+		"[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xff\"]",
+		"{\"a\":1]", "[1}", "[\"a\":1]", "{\"a\",1}", "[NaN]",
+		"[Infinity]", "[1 2]", "{\"a\":1 \"b\":2}",
+	};
+	char deep[2 * (JSON_MAX_DEPTH + 1) + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		CHECK(json_is_container(yes[i], strlen(yes[i])),
+		    title("json: valid ", yes[i]));
+	}
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		CHECK(!json_is_container(no[i], strlen(no[i])),
+		    title("json: not embeddable: ", no[i]));
+	}
+	CHECK(!json_is_container(S("[\"a\0b\"]")), "json: NUL in a string");
+	CHECK(!json_is_container(S("[1]\0")), "json: NUL after the value");
+	memset(deep, '[', JSON_MAX_DEPTH);
+	memset(deep + JSON_MAX_DEPTH, ']', JSON_MAX_DEPTH);
+	CHECK(json_is_container(deep, 2 * JSON_MAX_DEPTH),
+	    "json: nesting at the limit");
+	memset(deep, '[', JSON_MAX_DEPTH + 1);
+	memset(deep + JSON_MAX_DEPTH + 1, ']', JSON_MAX_DEPTH + 1);
+	CHECK(!json_is_container(deep, 2 * (JSON_MAX_DEPTH + 1)),
+	    "json: nesting beyond the limit");
+	/* the validator must not read past n */
+	CHECK(!json_is_container("[1]]", 2), "json: honours the length");
+	CHECK(json_is_container("[1]]", 3), "json: stops at the length");
+}
+
+static void
+test_utf8(void)
+{
+	CHECK(utf8_valid_nonul(S("plain ascii text, long enough")), "utf8: ascii");
+	CHECK(utf8_valid_nonul(S("h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")),
+	    "utf8: 2, 3, 4 byte forms");
+	CHECK(utf8_valid_nonul(S("")), "utf8: empty");
+	CHECK(!utf8_valid_nonul(S("0123456789\0abc")), "utf8: NUL");
+	CHECK(!utf8_valid_nonul(S("\xc0\x80")), "utf8: overlong NUL");
+	CHECK(!utf8_valid_nonul(S("\xe0\x80\xaf")), "utf8: overlong 3");
+	CHECK(!utf8_valid_nonul(S("\xf0\x80\x80\xaf")), "utf8: overlong 4");
+	CHECK(!utf8_valid_nonul(S("\xed\xbf\xbf")), "utf8: surrogate");
+	CHECK(!utf8_valid_nonul(S("\xf4\x90\x80\x80")), "utf8: > U+10FFFF");
+	CHECK(!utf8_valid_nonul(S("abc\xe2\x82")), "utf8: cut sequence");
+	CHECK(!utf8_valid_nonul(S("\x80")), "utf8: lone continuation");
+	CHECK(!utf8_valid_nonul(S("\xf5\x80\x80\x80")), "utf8: F5");
+	CHECK(utf8_valid_nonul(S("\xf4\x8f\xbf\xbf")), "utf8: U+10FFFF");
+	CHECK(utf8_valid_nonul(S("\xef\xbf\xbf")), "utf8: U+FFFF");
+}
+
+static void
+test_escape(void)
+{
+	struct buf b = BUF_INIT;
+
+	json_add_string(&b, S("a\"b\\c/d\b\f\n\r\t\x01\x1f\x7f"), 1);
+	CHECK_STR(b.data, "\"a\\\"b\\\\c/d\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\"",
+	    "escape: quotes, backslash, controls");
+	buf_reset(&b);
+	CHECK(json_add_string(&b, S("h\xc3\xa9\xf0\x9f\x98\x80"), 1) == 0 &&
+	    strcmp(b.data, "\"h\xc3\xa9\xf0\x9f\x98\x80\"") == 0,
+	    "escape: UTF-8 kept as it is");
+	buf_reset(&b);
+	buf_addstr(&b, "keep");
+	CHECK(json_add_string(&b, S("ok\xff"), 1) < 0 &&
+	    strcmp(b.data, "keep") == 0, "escape: strict refuses bad UTF-8, "
+	    "leaves the buffer");
+	CHECK(json_add_string(&b, S("a\0b"), 1) < 0 && b.len == 4,
+	    "escape: strict refuses NUL");
+	buf_reset(&b);
+	json_add_string(&b, S("a\xff\xc3z\0"), 0);
+	CHECK_STR(b.data, "\"a\xef\xbf\xbd\xef\xbf\xbdz\\u0000\"",
+	    "escape: lax makes U+FFFD and \\u0000");
+	buf_reset(&b);
+	json_add_string(&b, S(""), 1);
+	CHECK_STR(b.data, "\"\"", "escape: empty string");
+	buf_release(&b);
+}
+
+static void
+test_base64(void)
+{
+	static const struct { const char *in, *out; } v[] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		buf_reset(&b);
+		base64_add(&b, v[i].in, strlen(v[i].in));
+		CHECK_STR(b.data, v[i].out, "base64: RFC 4648 vector");
+	}
+	buf_reset(&b);
+	base64_add(&b, S("\x00\xff\xfe\x80"));
+	CHECK_STR(b.data, "AP/+gA==", "base64: binary");
+	buf_release(&b);
+}
+
+static void
+test_time(void)
+{
+	struct buf b = BUF_INIT;
+
+	utc_add_iso(&b, 0);
+	CHECK_STR(b.data, "1970-01-01T00:00:00.000Z", "time: epoch");
+	buf_reset(&b);
+	utc_add_iso(&b, 1764201600000ULL);
+	CHECK_STR(b.data, "2025-11-27T00:00:00.000Z", "time: 2025-11-27");
+	buf_reset(&b);
+	utc_add_iso(&b, 951782400123ULL);
+	CHECK_STR(b.data, "2000-02-29T00:00:00.123Z", "time: leap day 2000");
+	buf_reset(&b);
+	utc_add_iso(&b, 4107542399999ULL);
+	CHECK_STR(b.data, "2100-02-28T23:59:59.999Z", "time: 2100 not leap");
+	buf_reset(&b);
+	utc_add_iso(&b, 253402300800000ULL);
+	CHECK_STR(b.data, "10000-01-01T00:00:00.000Z", "time: year 10000");
+	buf_release(&b);
+}
+
+static const char *
+render(const char *tmpl, const char *topic, uint64_t pt, const char *ext)
+{
+	static struct buf b = BUF_INIT;
+	struct key_tmpl t;
+	struct key_vars v;
+	char why[256];
+
+	buf_reset(&b);
+	if (key_tmpl_parse(&t, tmpl, why, sizeof(why)) < 0)
+		return why[0] ? "(refused)" : "(refused, no reason)";
+	memset(&v, 0, sizeof(v));
+	v.topic = topic;
+	v.topiclen = strlen(topic);
+	v.ledger = 7;
+	v.entry = 12;
+	v.partition = 2;
+	v.batch = -1;
+	v.pt_ms = pt;
+	v.ext = ext;
+	if (key_render(&t, &v, &b) < 0)
+		buf_addstr(&b, "(unsafe)");
+	key_tmpl_free(&t);
+	return b.data;
+}
+
+static void
+test_keys(void)
+{
+	static const char *bad[] = {
+		"", "/{first_id}", "{first_id}/", "a//{first_id}",
+		"./{first_id}", "a/../{first_id}", "{topic}/{yyyy}",
+		"{first_id}{nope}", "{first_id", "a b/{first_id}",
+		"a%2F/{first_id}", "caf\xc3\xa9/{first_id}", "a\\{first_id}",
+		"{first_id}/..", "{first_id}/.",
+	};
+	const char *topic = "persistent://tenant/ns/orders-partition-2";
+	size_t i;
+	char what[160];
+
+	CHECK_STR(render(KEY_DEFAULT_TEMPLATE, topic, 1764201600000ULL,
+	    "jsonl.gz"), "tenant/ns/orders/2025/11/27/00/7-12-2--1.jsonl.gz",
+	    "key: default template, partition suffix dropped");
+	CHECK_STR(render("{tenant}/{namespace}/{name}/p={partition}/"
+	    "{date}T{hh}{mi}{ss}/{first_id}.{ext}", topic,
+	    1764205445000ULL, "txt"),
+	    "tenant/ns/orders/p=2/2025-11-27T010405/7-12-2--1.txt",
+	    "key: every placeholder");
+	CHECK_STR(render("{topic}/{first_id}", "my-topic", 0, "x"),
+	    "public/default/my-topic/7-12-2--1", "key: bare topic name");
+	CHECK_STR(render("{topic}/{first_id}",
+	    "non-persistent://a b/n:s/t\xc3\xa9%x", 0, "x"),
+	    "a_b/n_s/t___x/7-12-2--1", "key: topic sanitized");
+	CHECK_STR(render("{topic}/{first_id}", "persistent://../x/.", 0, "x"),
+	    "__/x/_/7-12-2--1", "key: dot segments sanitized");
+	CHECK_STR(render("{topic}/{first_id}", "persistent://t//n/", 0, "x"),
+	    "t/_/n/_/7-12-2--1", "key: empty segments sanitized");
+	CHECK_STR(render("{namespace}/{first_id}", "persistent://p/c/ns/t", 0,
+	    "x"), "c/ns/7-12-2--1", "key: legacy four-part namespace");
+	CHECK_STR(render("{topic}/{first_id}", "persistent://t/n/x-partition-",
+	    0, "x"), "t/n/x-partition-/7-12-2--1",
+	    "key: -partition- without a number stays");
+	CHECK_STR(render(".{first_id}.{ext}", "t", 0, "jsonl"),
+	    ".7-12-2--1.jsonl", "key: dot inside a segment is fine");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(what, sizeof(what), "key: template refused: '%s'",
+		    bad[i]);
+		CHECK_STR(render(bad[i], topic, 0, "x"), "(refused)", what);
+	}
+	CHECK(key_is_safe(S("a/b.c/d=e_f-g")), "key_is_safe: ok");
+	CHECK(!key_is_safe(S("a/./b")), "key_is_safe: dot segment");
+	CHECK(!key_is_safe(S("a/b/")), "key_is_safe: trailing slash");
+	CHECK(!key_is_safe(S("/a")), "key_is_safe: leading slash");
+	CHECK(!key_is_safe(S("a b")), "key_is_safe: space");
+	CHECK(!key_is_safe(S("")), "key_is_safe: empty");
+}
+
+/* Parse a header line into a frame and format it as a record. */
+static const char *
+record_of(const char *hdr, const char *body, size_t len, enum format fmt)
+{
+	static struct buf out = BUF_INIT;
+	struct buf scratch = BUF_INIT;
+	struct frame f;
+	struct msg m;
+	const char *why = NULL;
+
+	buf_reset(&out);
+	frame_init(&f);
+	if (frame_parse_header(&f, hdr, strlen(hdr), 1 << 20, &why) < 0 ||
+	    msg_parse(&m, &f, &why) < 0) {
+		buf_addstr(&out, why);
+	} else {
+		m.body = body;
+		m.len = len;
+		record_add(&out, fmt, &m, &scratch);
+	}
+	frame_release(&f);
+	buf_release(&scratch);
+	return out.data;
+}
+
+static void
+test_records(void)
+{
+	CHECK_STR(record_of("M 13 seq=1 id=7:0:-1:-1 topic=persistent://public/"
+	    "default/t pt=1764201600000 p.src=app%201", S("{\"amount\":12}"),
+	    FMT_JSONL),
+	    "{\"message_id\":\"7:0:-1:-1\",\"topic\":\"persistent://public/"
+	    "default/t\",\"partition\":-1,\"publish_time\":\"2025-11-27T00:00:"
+	    "00.000Z\",\"publish_time_ms\":1764201600000,\"event_time\":null,"
+	    "\"event_time_ms\":null,\"key\":null,\"properties\":{\"src\":\"app "
+	    "1\"},\"redelivery_count\":0,\"payload_encoding\":\"json\","
+	    "\"payload_size\":13,\"payload\":{\"amount\":12}}\n",
+	    "record: the frames(5) example");
+	CHECK_STR(record_of("M 4 seq=2 id=1:2:3:4 topic=t pt=5 et=6 key=k%22%0A "
+	    "rc=3 p.a%20b=%25 p.c=d", S("a\"b\n"), FMT_JSONL),
+	    "{\"message_id\":\"1:2:3:4\",\"topic\":\"t\",\"partition\":3,"
+	    "\"publish_time\":\"1970-01-01T00:00:00.005Z\",\"publish_time_ms\":5,"
+	    "\"event_time\":\"1970-01-01T00:00:00.006Z\",\"event_time_ms\":6,"
+	    "\"key\":\"k\\\"\\n\",\"properties\":{\"a b\":\"%\",\"c\":\"d\"},"
+	    "\"redelivery_count\":3,\"payload_encoding\":\"string\","
+	    "\"payload_size\":4,\"payload\":\"a\\\"b\\n\"}\n",
+	    "record: string payload, key, properties, rc, et");
+	CHECK(strstr(record_of("M 3 seq=2 id=1:2:3:4 topic=t pt=5",
+	    S("a\0b"), FMT_JSONL), "\"payload_encoding\":\"base64\","
+	    "\"payload_size\":3,\"payload\":\"YQBi\"}\n") != NULL,
+	    "record: base64 payload");
+	CHECK(strstr(record_of("M 0 seq=2 id=1:2:3:4 topic=t pt=5 null=1",
+	    "", 0, FMT_JSONL), "\"payload_encoding\":\"null\","
+	    "\"payload_size\":0,\"payload\":null}\n") != NULL,
+	    "record: null value");
+	CHECK_STR(record_of("M 3 seq=2 id=1:2:3:4 topic=t pt=5", S("a\0b"),
+	    FMT_RAW), "a\0b\n" /* compared up to the NUL */, "record: raw");
+	CHECK_STR(record_of("M 3 id=1:2:3:4 topic=t pt=5", S("abc"),
+	    FMT_JSONL), "message frame without a valid seq=",
+	    "record: seq required");
+	CHECK_STR(record_of("M 3 seq=1 id=1:2:3 topic=t pt=5", S("abc"),
+	    FMT_JSONL), "message frame without a valid id=ledger:entry:"
+	    "partition:batch", "record: id checked");
+	CHECK_STR(record_of("M 3 seq=1 id=1:2:3:4 pt=5", S("abc"), FMT_JSONL),
+	    "message frame without topic=", "record: topic required");
+	CHECK_STR(record_of("M 3 seq=1 id=1:2:3:4 topic=t pt=x", S("abc"),
+	    FMT_JSONL), "message frame without a valid pt= (publish time, ms)",
+	    "record: pt checked");
+}
+
+int
+main(void)
+{
+	test_json_valid();
+	test_utf8();
+	test_escape();
+	test_base64();
+	test_time();
+	test_keys();
+	test_records();
+	return unit_done();
+}
