@@ -169,7 +169,9 @@ struct pw_frame {
  * fills *f (pointing into buf) when a whole frame is there, 0 when more
  * bytes are needed, -1 on a frame that can never be valid (total size over
  * max_frame, command size larger than the frame, ...) with *errstr set to
- * a one-line reason.  max_frame 0 means PW_DEFAULT_MAX_FRAME.  The caller
+ * a one-line reason.  max_frame 0 means PW_DEFAULT_MAX_FRAME; after
+ * CONNECTED, pass its max_message_size plus 64 KB when that is larger
+ * (brokers configured for bigger messages).  The caller
  * drops f->frame_len bytes after handling the frame.
  */
 int	pw_frame_next(const void *buf, size_t len, size_t max_frame,
