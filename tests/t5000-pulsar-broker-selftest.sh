@@ -73,6 +73,22 @@ test_expect_success 'TLS listener: handshake with the certificate, CONNECT/CONNE
 	" "$PB" $tlsport $TOKEN
 '
 
+test_expect_success 'control CLI: faults set, scoped, reset; events and connections' '
+	node "$PB/ctl.js" --info pb.json faults "{\"dropAfterMessages\":3,\"clientVersion\":\"lakepipe\",\"silence\":{\"LOOKUP\":1}}" >f.json &&
+	grep -q "\"dropAfterMessages\":3" f.json &&
+	grep -q "\"LOOKUP\":1" f.json &&
+	node "$PB/ctl.js" --info pb.json faults errors.SUBSCRIBE.error=ConsumerBusy errors.SUBSCRIBE.count=2 >f.json &&
+	grep -q "\"ConsumerBusy\",\"count\":2" f.json &&
+	node "$PB/ctl.js" --info pb.json faults/reset >f.json &&
+	grep -q "\"dropAfterMessages\":0" f.json &&
+	grep -q "\"errors\":{}" f.json &&
+	node "$PB/ctl.js" --info pb.json events type=CONNECT >ev.json &&
+	grep -q "\"client_version\":\"t5000\"" ev.json &&
+	! grep -q $TOKEN ev.json &&
+	node "$PB/ctl.js" --info pb.json connections >c.json &&
+	grep -q "\"connections\":" c.json
+'
+
 test_expect_success 'broker exits on SIGTERM' '
 	pid=$(json_get pb.json pid) &&
 	kill -TERM "$pid" &&

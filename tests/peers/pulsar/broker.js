@@ -32,6 +32,7 @@ function usage(code) {
   --permits strict|broker  strict (default): send an entry only when the
                         consumer has permits for all its messages; broker:
                         when permits > 0 (like Pulsar, may go negative)
+  --ready-file F        also write the start-up JSON line to file F
   --verbose             log every command
 `);
   process.exit(code);
@@ -57,6 +58,7 @@ const opts = {
       case '--no-auto-create': opts.autoCreate = false; break;
       case '--ping-interval': opts.pingIntervalMs = parseInt(v(), 10); break;
       case '--permits': opts.permits = v(); break;
+      case '--ready-file': opts.readyFile = v(); break;
       case '--verbose': opts.verbose = true; break;
       case '-h': case '--help': usage(0); break;
       default: process.stderr.write(`unknown option ${a[i]}\n`); usage(2);
@@ -82,6 +84,7 @@ function defaultFaults() {
     corruptChecksum: 0,     // corrupt the CRC32C of the next N MESSAGE frames
     brokerEntryMetadata: false, // true: prefix every MESSAGE with 0x0e02 metadata; "ifSupported": only for clients announcing it
     errors: {},             // {COMMAND: {error: "ServiceNotReady", count: 1, message}}
+    silence: {},            // {COMMAND: N}: ignore the next N such commands (no answer at all)
     unknownFields: false,   // append unknown protobuf fields to every command sent
     unknownCommandEvery: 0, // send an unknown command type before every Nth frame
     noPong: false,          // do not answer PING
@@ -714,6 +717,13 @@ function handleCommand(conn, cmd) {
   if (!conn.connected && !['CONNECT', 'AUTH_RESPONSE', 'PING', 'PONG'].includes(cmd.type)) {
     log(`conn ${conn.id}: ${cmd.type} before CONNECT; closing`);
     conn.drop();
+    return;
+  }
+  const sil = faultsFor(conn).silence;
+  if (sil && sil[cmd.type] > 0) {
+    sil[cmd.type]--;
+    if (sil[cmd.type] <= 0) delete sil[cmd.type];
+    log(`fault: ignoring ${cmd.type} on conn ${conn.id}`);
     return;
   }
   switch (cmd.type) {
@@ -1522,7 +1532,7 @@ async function control(req, res) {
       case 'GET /faults': return R(200, state.faults);
       case 'POST /faults': {
         for (const [k, v] of Object.entries(body)) {
-          if (k === 'errors') Object.assign(state.faults.errors, v);
+          if (k === 'errors' || k === 'silence') Object.assign(state.faults[k], v);
           else state.faults[k] = v;
         }
         log(`faults: ${JSON.stringify(body)}`);
@@ -1628,6 +1638,7 @@ async function main() {
     })),
     timeoutSeconds: opts.timeout,
   };
+  if (opts.readyFile) fs.writeFileSync(opts.readyFile, JSON.stringify(infoLine) + '\n');
   process.stdout.write(JSON.stringify(infoLine) + '\n');
   log(`ready: ${opts.brokers} broker(s), control ${infoLine.control}, timeout ${opts.timeout}s`);
   setTimeout(() => shutdown(`timeout of ${opts.timeout}s reached`), opts.timeout * 1000);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Command-line client of the test broker's control API.
-//   node ctl.js CONTROL_URL_OR_PORT [METHOD] PATH [JSON | key=value ...]
+//   node ctl.js CONTROL_URL_OR_PORT|--info INFOFILE [METHOD] PATH [JSON | key=value ...]
 // METHOD defaults to GET without arguments and POST with them. key=value
 // values are parsed as JSON when they parse (numbers, true, null, {...}),
 // else taken as strings; a.b=v nests. Prints the JSON answer on stdout and
@@ -14,10 +14,14 @@ const http = require('http');
 function main() {
   const a = process.argv.slice(2);
   if (a.length < 2) {
-    process.stderr.write('usage: ctl.js CONTROL_URL_OR_PORT [GET|POST] PATH [JSON | key=value ...]\n');
+    process.stderr.write('usage: ctl.js CONTROL_URL_OR_PORT|--info INFOFILE [GET|POST] PATH [JSON | key=value ...]\n');
     process.exit(2);
   }
   let base = a.shift();
+  if (base === '--info') {
+    // --info FILE: the broker's start-up JSON line (or --ready-file)
+    base = JSON.parse(require('fs').readFileSync(a.shift(), 'utf8').split('\n')[0]).control;
+  }
   if (/^\d+$/.test(base)) base = `http://127.0.0.1:${base}`;
   let method = null;
   if (/^(GET|POST|PUT|DELETE)$/.test(a[0])) method = a.shift();
@@ -40,7 +44,8 @@ function main() {
     }
   }
   const GETS = ['/', '/info', '/topic', '/subscription', '/connections', '/events', '/stats'];
-  if (!method) method = body && !GETS.includes(path) ? 'POST' : 'GET';
+  const ACTIONS = ['/faults/reset', '/shutdown', '/challenge', '/send-unknown', '/ping', '/close-connections'];
+  if (!method) method = GETS.includes(path) ? 'GET' : body || ACTIONS.includes(path) ? 'POST' : 'GET';
   let url = base.replace(/\/$/, '') + path;
   if (method === 'GET' && body) {
     url += '?' + new URLSearchParams(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString();

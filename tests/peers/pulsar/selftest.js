@@ -732,6 +732,14 @@ async function rawTests(info) {
     check(rc.closed && pongs === 2, 'dropAfterCommands: closed after the 2nd command', { closed: rc.closed, pongs });
     await ctl(info, 'POST', '/faults/reset');
 
+    await ctl(info, 'POST', '/faults', { clientVersion: 'selftest-raw', silence: { LOOKUP: 1 } });
+    const rq = new Raw(port0);
+    await rq.handshake();
+    const q1 = await rq.request('LOOKUP', { topic: T('silent') }, [B.LOOKUP_RESPONSE]);
+    const q2 = await rq.request('LOOKUP', { topic: T('silent') }, [B.LOOKUP_RESPONSE]);
+    check(q1 === null && q2 && q2.body.response === 1, 'fault: silence LOOKUP once (no answer), next answered');
+    rq.close();
+    await ctl(info, 'POST', '/faults/reset');
     await ctl(info, 'POST', '/faults', { clientVersion: 'selftest-raw', lookupProxy: true, httpRedirect: true, errors: { LOOKUP: { error: 'TooManyRequests' } } });
     const rl = new Raw(port0);
     await rl.handshake();
