@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Command-line client of the test broker's control API.
-//   node ctl.js CONTROL_URL_OR_PORT|--info INFOFILE [METHOD] PATH [JSON | key=value ...]
+//   node ctl.js CONTROL_URL_OR_PORT|--ctl URL|--info INFOFILE [METHOD] PATH [JSON | key=value ...]
 // METHOD defaults to GET without arguments and POST with them. key=value
 // values are parsed as JSON when they parse (numbers, true, null, {...}),
 // else taken as strings; a.b=v nests. Prints the JSON answer on stdout and
@@ -14,11 +14,12 @@ const http = require('http');
 function main() {
   const a = process.argv.slice(2);
   if (a.length < 2) {
-    process.stderr.write('usage: ctl.js CONTROL_URL_OR_PORT|--info INFOFILE [GET|POST] PATH [JSON | key=value ...]\n');
+    process.stderr.write('usage: ctl.js CONTROL_URL_OR_PORT|--ctl URL|--info INFOFILE [GET|POST] PATH [JSON | key=value ...]\n');
     process.exit(2);
   }
   let base = a.shift();
-  if (base === '--info') {
+  if (base === '--ctl') base = a.shift();
+  else if (base === '--info') {
     // --info FILE: the broker's start-up JSON line (or --ready-file)
     base = JSON.parse(require('fs').readFileSync(a.shift(), 'utf8').split('\n')[0]).control;
   }
