@@ -1037,7 +1037,7 @@ function onSeek(conn, b) {
   conn.sendCmd('SUCCESS', { request_id: rid });
   // like the real broker: disconnect the subscription's consumers, they re-subscribe
   for (const x of [...sub.consumers]) {
-    x.conn.sendCmd('CLOSE_CONSUMER', { consumer_id: x.id, request_id: 0 });
+    x.conn.sendCmd('CLOSE_CONSUMER', { consumer_id: x.id, request_id: codec.U64_MINUS_ONE });
     removeConsumer(x, 'seek');
   }
 }
@@ -1375,13 +1375,13 @@ function unload(req) {
   for (const t of list) {
     for (const s of t.subs.values()) {
       for (const c of [...s.consumers]) {
-        c.conn.sendCmd('CLOSE_CONSUMER', { consumer_id: c.id, request_id: 0 });
+        c.conn.sendCmd('CLOSE_CONSUMER', { consumer_id: c.id, request_id: codec.U64_MINUS_ONE });
         removeConsumer(c, 'topic unloaded');
         closed++;
       }
     }
     for (const p of [...t.producers]) {
-      p.conn.sendCmd('CLOSE_PRODUCER', { producer_id: p.id, request_id: 0 });
+      p.conn.sendCmd('CLOSE_PRODUCER', { producer_id: p.id, request_id: codec.U64_MINUS_ONE });
       p.conn.producers.delete(p.id);
       t.producers.delete(p);
     }
@@ -1652,6 +1652,7 @@ function shutdown(why) {
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGPIPE', () => {});
+process.on('uncaughtException', (e) => { log(`INTERNAL ERROR (broker bug, continuing): ${e.stack}`); });
 process.stdout.on('error', () => {});
 
 main().catch((e) => { log(`cannot start: ${e.stack}`); process.exit(1); });
