@@ -128,6 +128,16 @@ req_free(struct req *r, struct store *s)
 }
 
 void
+req_cancel(struct req *r, struct store *s)
+{
+	if (r->in_multi) {
+		curl_multi_remove_handle(s->multi, r->easy);
+		s->active--;
+	}
+	req_end_attempt(r);
+}
+
+void
 store_queue(struct store *s, struct req *r)
 {
 	r->next = NULL;
@@ -484,6 +494,7 @@ reset_answer(struct req *r)
 	r->status = 0;
 	r->errbuf[0] = '\0';
 	r->why[0] = '\0';
+	r->code[0] = '\0';
 	buf_reset(&r->rbody);
 	buf_reset(&r->etag);
 	r->has_crc = r->has_rlen = 0;
@@ -623,6 +634,7 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 	xml_text(r->rbody.data, r->rbody.len, "Code", &code);
 	xml_text(r->rbody.data, r->rbody.len, "Message", &msg);
 	xml_text(r->rbody.data, r->rbody.len, "RequestId", &reqid);
+	strlcpy(r->code, code.data, sizeof(r->code));
 	if (r->status >= 200 && r->status < 300 &&
 	    xml_root_is(r->rbody.data, r->rbody.len, "Error")) {
 		/* a 200 that is an error: CompleteMultipartUpload does this */

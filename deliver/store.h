@@ -58,6 +58,7 @@ struct req {
 	uint64_t	 crc;		/* of the body; of the object for Complete */
 	int		 attempt;	/* retries so far */
 	int		 skew_retried;
+	int		 checked;	/* NoSuchUpload checked with HEAD */
 	double		 not_before;	/* monotime() before which not to send */
 	double		 started;
 	/* one attempt */
@@ -77,6 +78,7 @@ struct req {
 	uint64_t	 rlen;
 	long		 retry_after;	/* seconds, -1 when absent */
 	time_t		 date;		/* server Date, -1 when absent */
+	char		 code[64];	/* the store's error code, or "" */
 	char		 why[512];	/* verdict's reason, one line */
 };
 
@@ -104,6 +106,8 @@ struct req *req_new(struct upload *, enum req_op, unsigned part,
  */
 void	req_hash(struct req *, const struct store *, int crc_given);
 void	req_free(struct req *, struct store *);
+/* Stop the attempt in flight, if any. */
+void	req_cancel(struct req *, struct store *);
 
 /* Queue for sending (not before not_before). */
 void	store_queue(struct store *, struct req *);

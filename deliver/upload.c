@@ -275,6 +275,11 @@ verify_head(struct loop *L, struct req *r)
 		fail_upload(L, up, msg);
 		return;
 	}
+	if (r->op == OP_COMPLETE && r->checked) {
+		fail_upload(L, up, "CompleteMultipartUpload: the upload is "
+		    "gone (NoSuchUpload) and the object is not stored");
+		return;
+	}
 	retry(L, r, r->status == 404 ? "not stored (HEAD: 404)" :
 	    "stored object differs (HEAD)");
 }
@@ -383,6 +388,21 @@ on_done(struct loop *L, struct req *r, enum req_verdict v)
 		store_queue(&L->s, r);
 		break;
 	case V_FATAL:
+		/*
+		 * A Complete whose answer was lost and that was sent again
+		 * (by us, or by libcurl itself on a reused connection) finds
+		 * the upload gone: did the first one store the object?
+		 */
+		if (r->op == OP_COMPLETE && !r->head &&
+		    strcmp(r->code, "NoSuchUpload") == 0 && !r->checked) {
+			log_verbose("%s: %s; checking with HEAD",
+			    r->up->fullkey.data, r->why);
+			r->checked = 1;
+			r->head = 1;
+			r->not_before = 0;
+			store_queue(&L->s, r);
+			break;
+		}
 		fail_upload(L, r->up, r->why);
 		break;
 	}
@@ -467,25 +487,62 @@ read_input(struct loop *L)
 
 /* --- the loop -------------------------------------------------------- */
 
+/* Stop every transfer in flight; nonzero if a part was among them. */
+static int
+cancel_all(struct loop *L)
+{
+	struct upload *up;
+	unsigned i;
+	int parts = 0;
+
+	for (up = L->first; up != NULL; up = up->next) {
+		for (i = 0; i < up->nparts; i++)
+			if (up->parts[i]->in_multi) {
+				parts = 1;
+				req_cancel(up->parts[i], &L->s);
+			}
+		if (up->single != NULL && up->single->in_multi)
+			req_cancel(up->single, &L->s);
+	}
+	return parts;
+}
+
+static void
+abort_one(struct loop *L, struct upload *up, int again)
+{
+	struct req *a = req_new(up, OP_ABORT, 0, NULL, 0);
+	enum req_verdict v = store_run_sync(&L->s, a);
+
+	if (v == V_OK)
+		log_verbose("%s: multipart upload %s aborted",
+		    up->fullkey.data, up->upload_id);
+	else if (!again || strcmp(a->code, "NoSuchUpload") != 0)
+		warnx("%s: abort of upload %s failed: %s", up->fullkey.data,
+		    up->upload_id, a->why);
+	req_free(a, &L->s);
+}
+
+/*
+ * On a fatal error: cancel what is in flight and abort the multipart
+ * uploads, so that no parts are left to pay for.  A part the store was
+ * already taking in may land after the first abort; as S3 advises, abort
+ * once more in that case.
+ */
 static void
 abort_all(struct loop *L)
 {
 	struct upload *up;
+	int parts = cancel_all(L);
 
-	for (up = L->first; up != NULL; up = up->next) {
-		struct req *a;
-
-		if (up->upload_id == NULL)
-			continue;
-		a = req_new(up, OP_ABORT, 0, NULL, 0);
-		if (store_run_sync(&L->s, a) == V_OK)
-			log_verbose("%s: multipart upload %s aborted",
-			    up->fullkey.data, up->upload_id);
-		else
-			warnx("%s: abort of upload %s failed: %s",
-			    up->fullkey.data, up->upload_id, a->why);
-		req_free(a, &L->s);
-	}
+	for (up = L->first; up != NULL; up = up->next)
+		if (up->upload_id != NULL)
+			abort_one(L, up, 0);
+	if (!parts)
+		return;
+	usleep(300 * 1000);
+	for (up = L->first; up != NULL; up = up->next)
+		if (up->upload_id != NULL)
+			abort_one(L, up, 1);
 }
 
 static void

@@ -2,17 +2,7 @@
 # deliver file:///DIR/: atomic writes into a local directory, ack lines,
 # refusal of bad URLs, unsafe keys, malformed frames and unwritable places.
 . "$(dirname "$0")/test-lib.sh"
-
-# obj KEY FILE [FIELDS...]: print an object frame whose body is FILE.
-obj() {
-	k=$1 f=$2
-	shift 2
-	printf 'O %d key=%s' "$(wc -c <"$f")" "$k"
-	for x in "$@"; do printf ' %s' "$x"; done
-	printf '\n'
-	cat "$f"
-	printf '\n'
-}
+. "$TEST_DIRECTORY/lib-deliver.sh"
 
 test_expect_success 'setup: bodies of several shapes' '
 	head -c 100000 /dev/urandom >bin &&
