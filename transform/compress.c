@@ -10,7 +10,8 @@
 #include "buf.h"
 #include "compress.h"
 
-#define OUT_ROOM	(128 * 1024)	/* output bytes made room for per call */
+/* Output room made per compressor call. */
+#define OUT_ROOM	(128 * 1024)
 #define MAX_IN		((size_t)1 << 30)	/* isal's avail_in is 32-bit */
 
 int

@@ -29,6 +29,26 @@ static const unsigned char plain[256] = {
 	['|'] = 1, ['}'] = 1, ['~'] = 1, ['\x7f'] = 1,
 };
 
+/*
+ * Nonzero if all 8 bytes at p are plain (see above), tested a word at a
+ * time: a byte below 0x20, a '"', a '\\' or a high bit shows in the
+ * 0x80 bits.  Strings are most of a JSON payload; this makes them cheap.
+ */
+static int
+word_plain(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t w, lt, q, bs;
+
+	memcpy(&w, p, 8);
+	lt = (w - ones * 0x20) & ~w;
+	q = w ^ (ones * '"');
+	q = (q - ones) & ~q;
+	bs = w ^ (ones * '\\');
+	bs = (bs - ones) & ~bs;
+	return ((lt | q | bs | w) & high) == 0;
+}
+
 size_t
 utf8_seq_len(const unsigned char *s, size_t n)
 {
@@ -38,7 +58,7 @@ utf8_seq_len(const unsigned char *s, size_t n)
 	if (c < 0x80)
 		return 1;
 	if (c < 0xc2)
-		return 0;		/* continuation byte, or overlong C0/C1 */
+		return 0;	/* continuation byte, or overlong C0/C1 */
 	if (c < 0xe0)
 		len = 2;
 	else if (c < 0xf0) {
@@ -132,6 +152,8 @@ skip_string(const unsigned char **pp, const unsigned char *end)
 	long u, lo;
 
 	for (;;) {
+		while (end - p >= 8 && word_plain(p))
+			p += 8;
 		while (p < end && plain[*p])
 			p++;
 		if (p == end)
@@ -358,6 +380,8 @@ json_add_string(struct buf *b, const char *str, size_t n, int strict)
 	buf_addch(b, '"');
 	while (s < end) {
 		run = s;
+		while (end - s >= 8 && word_plain(s))
+			s += 8;
 		while (s < end && plain[*s])
 			s++;
 		buf_add(b, run, (size_t)(s - run));

@@ -29,7 +29,8 @@ key_char(unsigned char c)
 static int
 dot_segment(const char *s, size_t n)
 {
-	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
+	return (n == 1 && s[0] == '.') ||
+	    (n == 2 && s[0] == '.' && s[1] == '.');
 }
 
 int
@@ -112,8 +113,8 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 					break;
 			if (i == sizeof(vars) / sizeof(vars[0])) {
 				snprintf(why, whylen, "key template: unknown "
-				    "placeholder {%.*s}", (int)(n > 40 ? 40 : n),
-				    p + 1);
+				    "placeholder {%.*s}",
+				    (int)(n > 40 ? 40 : n), p + 1);
 				goto fail;
 			}
 			add_part(t, vars[i].var, NULL, 0);
@@ -123,13 +124,10 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 			continue;
 		}
 		if (!key_char((unsigned char)*p)) {
-			snprintf(why, whylen, "key template: character '%c' "
-			    "not allowed (only A-Z a-z 0-9 - _ . = / and "
-			    "{placeholders})", *p);
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-				snprintf(why, whylen, "key template: byte 0x%02x "
-				    "not allowed (only A-Z a-z 0-9 - _ . = / and "
-				    "{placeholders})", (unsigned char)*p);
+			snprintf(why, whylen, "key template: byte 0x%02x "
+			    "('%c') not allowed (only A-Z a-z 0-9 - _ . = / "
+			    "and {placeholders})", (unsigned char)*p,
+			    *p > 0x20 && *p < 0x7f ? *p : '?');
 			goto fail;
 		}
 		for (n = 0; key_char((unsigned char)p[n]) && p[n] != '/'; n++)

@@ -25,7 +25,7 @@ enum key_var {
 
 struct key_part {
 	enum key_var	 var;
-	const char	*lit;		/* KV_LITERAL: points into the template */
+	const char	*lit;		/* KV_LITERAL: in the template */
 	size_t		 len;
 };
 

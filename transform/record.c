@@ -155,7 +155,8 @@ add_payload(struct buf *out, const struct msg *m)
 		return;
 	}
 	if (json_is_container(m->body, m->len)) {
-		ADD_LIT(out, ",\"payload_encoding\":\"json\",\"payload_size\":");
+		ADD_LIT(out, ",\"payload_encoding\":\"json\","
+		    "\"payload_size\":");
 		buf_addu64(out, m->len);
 		ADD_LIT(out, ",\"payload\":");
 		buf_add(out, m->body, m->len);

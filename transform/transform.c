@@ -166,7 +166,8 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc) {
-		warnx("unexpected argument '%s' (input is stdin)", argv[optind]);
+		warnx("unexpected argument '%s' (input is stdin)",
+		    argv[optind]);
 		usage();
 	}
 	o.level = codec_default_level(o.codec);

@@ -37,7 +37,8 @@ test_json_valid(void)
 {
 	static const char *yes[] = {
 		"{}", "[]", "{\"a\":1}", "[1,2,3]", "[ 1 , 2 ]",
-		"{\"a\":{\"b\":[true,false,null]}}", "[-0,0.5,1e10,-1.5E-3,2e+7]",
+		"{\"a\":{\"b\":[true,false,null]}}",
+		"[-0,0.5,1e10,-1.5E-3,2e+7]",
 		"{\"\\u00e9\\n\\\"\\\\\\/\\b\\f\\r\\t\":\"x\"}",
 		"[\"\\ud83d\\ude00\"]", "[\"h\xc3\xa9 \xf0\x9f\x98\x80\"]",
 		"{\"a\" :\t1}", "[[[[[]]]]]", "[\"\x7f\"]", "[{},[],\"\"]",
@@ -49,7 +50,8 @@ test_json_valid(void)
 		"{'a':1}", "[01]", "[1.]", "[.5]", "[1e]", "[+1]", "[-]",
 		"[tru]", "[nul]", "[True]", "[\"a\nb\"]", "[\"a\tb\"]",
 		"[\"\\x\"]", "[\"\\u12\"]", "[\"\\ud800\"]", "[\"\\udc00\"]",
-		"[\"\\ud800\\u0041\"]", "[\"abc]", "[\"\xc3\"]", "[\"\xc0\xaf\"]",
+		"[\"\\ud800\\u0041\"]", "[\"abc]", "[\"\xc3\"]",
+		"[\"\xc0\xaf\"]",
 		"[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xff\"]",
 		"{\"a\":1]", "[1}", "[\"a\":1]", "{\"a\",1}", "[NaN]",
 		"[Infinity]", "[1 2]", "{\"a\":1 \"b\":2}",
@@ -83,7 +85,8 @@ test_json_valid(void)
 static void
 test_utf8(void)
 {
-	CHECK(utf8_valid_nonul(S("plain ascii text, long enough")), "utf8: ascii");
+	CHECK(utf8_valid_nonul(S("plain ascii text, long enough")),
+	    "utf8: ascii");
 	CHECK(utf8_valid_nonul(S("h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")),
 	    "utf8: 2, 3, 4 byte forms");
 	CHECK(utf8_valid_nonul(S("")), "utf8: empty");
@@ -133,7 +136,8 @@ static void
 test_base64(void)
 {
 	static const struct { const char *in, *out; } v[] = {
-		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
 		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
 		{ "foobar", "Zm9vYmFy" },
 	};
@@ -288,10 +292,11 @@ test_records(void)
 	    "1\"},\"redelivery_count\":0,\"payload_encoding\":\"json\","
 	    "\"payload_size\":13,\"payload\":{\"amount\":12}}\n",
 	    "record: the frames(5) example");
-	CHECK_STR(record_of("M 4 seq=2 id=1:2:3:4 topic=t pt=5 et=6 key=k%22%0A "
-	    "rc=3 p.a%20b=%25 p.c=d", S("a\"b\n"), FMT_JSONL),
+	CHECK_STR(record_of("M 4 seq=2 id=1:2:3:4 topic=t pt=5 et=6 "
+	    "key=k%22%0A rc=3 p.a%20b=%25 p.c=d", S("a\"b\n"), FMT_JSONL),
 	    "{\"message_id\":\"1:2:3:4\",\"topic\":\"t\",\"partition\":3,"
-	    "\"publish_time\":\"1970-01-01T00:00:00.005Z\",\"publish_time_ms\":5,"
+	    "\"publish_time\":\"1970-01-01T00:00:00.005Z\","
+	    "\"publish_time_ms\":5,"
 	    "\"event_time\":\"1970-01-01T00:00:00.006Z\",\"event_time_ms\":6,"
 	    "\"key\":\"k\\\"\\n\",\"properties\":{\"a b\":\"%\",\"c\":\"d\"},"
 	    "\"redelivery_count\":3,\"payload_encoding\":\"string\","
