@@ -212,6 +212,7 @@ main(int argc, char *argv[])
 		usage(EXIT_USAGE);
 	if (dest_parse(&d, argv[0], why, sizeof(why)) < 0) {
 		warnx("%s", why);
+		dest_release(&d);
 		return EXIT_USAGE;
 	}
 	if (d.kind == DEST_FILE) {
@@ -220,6 +221,7 @@ main(int argc, char *argv[])
 			warnx("--endpoint, --path-style, --storage-class and "
 			    "--credentials are for cos:// and s3:// "
 			    "destinations");
+			dest_release(&d);
 			return EXIT_USAGE;
 		}
 		status = deliver_local(&d, &opt);
@@ -229,11 +231,13 @@ main(int argc, char *argv[])
 			warnx("--storage-class: unknown %s storage class \"%s\" "
 			    "(see deliver(1))", d.kind == DEST_COS ? "COS" :
 			    "S3", opt.storage_class);
+			dest_release(&d);
 			return EXIT_USAGE;
 		}
 		if (dest_endpoint(&d, opt.endpoint, opt.path_style, why,
 		    sizeof(why)) < 0) {
 			warnx("%s", why);
+			dest_release(&d);
 			return EXIT_USAGE;
 		}
 		status = deliver_remote(&d, &opt);

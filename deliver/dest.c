@@ -127,7 +127,7 @@ parse_query(struct dest *d, const char *q, char *why, size_t whylen)
 		n = (size_t)(amp - p);
 		if (n == 0)
 			continue;
-		if (n > 7 && strncmp(p, "region=", 7) == 0) {
+		if (n >= 7 && strncmp(p, "region=", 7) == 0) {
 			free(d->region);
 			if ((d->region = decode(p + 7, n - 7)) == NULL)
 				return fail(why, whylen, "%s",
