@@ -1,0 +1,506 @@
+/* consume's main loop: stdout, the ack channel, the window; see pump.h. */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "log.h"
+#include "pump.h"
+#include "seqs.h"
+#include "source.h"
+#include "window.h"
+
+#define FLUSH_AT	(256 * 1024)	/* write stdout when this much waits */
+#define OUT_HIGH	(1024 * 1024)	/* stop emitting above this */
+
+enum pump_state { ST_RUN, ST_FLUSH, ST_WAIT, ST_DONE };
+
+struct pump {
+	struct pump_opts opts;
+	struct buf	 out;
+	size_t		 off;		/* written up to here */
+	int		 out_open;
+	int		 out_nonblock;
+	int		 out_blocked;	/* last write said EAGAIN */
+	struct window	 win;
+	uint64_t	 emitted;
+	struct progress	 prog;
+	int		 ackfd;
+	struct frame_reader ackr;
+	struct frame	 ackf;
+	struct seqs	 ackseqs;
+	struct seqs	 early;		/* acks for seqs not emitted yet */
+	int		 ack_eof;
+	uint64_t	 unknown_acks, dup_acks;
+	struct source	*src;
+	enum pump_state	 state;
+	int		 failed;
+};
+
+static volatile sig_atomic_t stop_signals;
+
+static void
+on_stop_signal(int sig)
+{
+	if (++stop_signals > 1)
+		_exit(EXIT_FAIL);
+}
+
+int
+pump_stopping(void)
+{
+	return stop_signals > 0;
+}
+
+size_t
+pollset_add(struct pollset *ps, int fd, short events)
+{
+	if (ps->n == ps->cap) {
+		ps->cap = ps->cap ? ps->cap * 2 : 16;
+		ps->fds = xreallocarray(ps->fds, ps->cap, sizeof(*ps->fds));
+	}
+	ps->fds[ps->n].fd = fd;
+	ps->fds[ps->n].events = events;
+	ps->fds[ps->n].revents = 0;
+	return ps->n++;
+}
+
+short
+pollset_revents(const struct pollset *ps, size_t i)
+{
+	return i < ps->n ? ps->fds[i].revents : 0;
+}
+
+static void
+setup_stdout(struct pump *p)
+{
+	struct stat st;
+	int fl;
+
+	/*
+	 * Only a pipe or socket can fill up while we wait for acks, and only
+	 * there is O_NONBLOCK safe: a terminal or a file may be shared with
+	 * the parent shell, whose own descriptor would change too.
+	 */
+	if (fstat(STDOUT_FILENO, &st) < 0)
+		err(EXIT_FAIL, "stdout");
+	if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+		return;
+#ifdef F_SETPIPE_SZ
+	if (S_ISFIFO(st.st_mode))
+		(void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1024 * 1024);
+#endif
+	if ((fl = fcntl(STDOUT_FILENO, F_GETFL)) >= 0 &&
+	    fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK) == 0)
+		p->out_nonblock = 1;
+}
+
+static void
+restore_stdout(struct pump *p)
+{
+	int fl;
+
+	if (p->out_nonblock && (fl = fcntl(STDOUT_FILENO, F_GETFL)) >= 0)
+		(void)fcntl(STDOUT_FILENO, F_SETFL, fl & ~O_NONBLOCK);
+}
+
+struct pump *
+pump_new(const struct pump_opts *o)
+{
+	struct pump *p = xcalloc(1, sizeof(*p));
+	struct sigaction sa;
+
+	p->opts = *o;
+	buf_init(&p->out, 2 * OUT_HIGH);
+	p->out_open = 1;
+	window_init(&p->win);
+	progress_init(&p->prog, o->progress, "messages");
+	p->ackfd = -1;
+	if (o->acks != NULL) {
+		/*
+		 * O_NONBLOCK: opening a FIFO for reading would otherwise
+		 * wait for a writer, and nothing would be emitted until
+		 * deliver (or whatever writes acks) opened it.  On Linux a
+		 * FIFO opened this way reports no hang-up before its first
+		 * writer came, so poll(2) just waits.
+		 */
+		p->ackfd = open(o->acks, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (p->ackfd < 0)
+			err(EXIT_FAIL, "%s", o->acks);
+		frame_reader_init(&p->ackr, p->ackfd, o->acks);
+		frame_init(&p->ackf);
+	}
+	setup_stdout(p);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	return p;
+}
+
+void
+pump_free(struct pump *p)
+{
+	restore_stdout(p);
+	buf_release(&p->out);
+	window_free(&p->win);
+	if (p->ackfd >= 0) {
+		frame_reader_release(&p->ackr);
+		frame_release(&p->ackf);
+		close(p->ackfd);
+	}
+	seqs_free(&p->ackseqs);
+	seqs_free(&p->early);
+	free(p);
+}
+
+static void deliver_ack(struct pump *, uint64_t);
+
+static int
+tracking(const struct pump *p)
+{
+	return p->ackfd >= 0 || p->opts.ack_on_write;
+}
+
+int
+pump_room(const struct pump *p)
+{
+	if (p->out.len - p->off >= OUT_HIGH || p->state != ST_RUN)
+		return 0;
+	return !tracking(p) || window_outstanding(&p->win) <
+	    p->opts.max_unacked;
+}
+
+struct buf *
+pump_out(struct pump *p)
+{
+	return &p->out;
+}
+
+uint64_t
+pump_seq(const struct pump *p)
+{
+	return p->win.next;
+}
+
+void
+pump_commit(struct pump *p, const struct msgid *id, uint32_t aux,
+    size_t payload_len)
+{
+	uint64_t seq;
+
+	if (tracking(p)) {
+		seq = window_push(&p->win, id, aux);
+		/* an ack file read ahead may already name this seq */
+		if (p->early.n > 0 && seqs_contains(&p->early, seq))
+			deliver_ack(p, seq);
+	} else
+		p->win.base = ++p->win.next;
+	p->emitted++;
+	progress_add(&p->prog, 1, payload_len);
+}
+
+static void
+deliver_ack(struct pump *p, uint64_t seq)
+{
+	const struct wentry *e;
+
+	switch (window_ack(&p->win, seq, &e)) {
+	case WIN_ACKED:
+		if (p->src->ops->acked != NULL)
+			p->src->ops->acked(p->src, seq, &e->id, e->aux);
+		break;
+	case WIN_DUP:
+		if (p->dup_acks++ == 0)
+			log_verbose("ack for seq %llu, already acked "
+			    "(ignored)", (unsigned long long)seq);
+		break;
+	default:
+		if (p->unknown_acks++ == 0)
+			warnx("%s: ack for seq %llu, which was never "
+			    "emitted (ignored)", p->opts.acks,
+			    (unsigned long long)seq);
+		break;
+	}
+}
+
+/* Everything written to stdout counts as acknowledged (ack_on_write). */
+static void
+ack_written(struct pump *p)
+{
+	uint64_t s;
+
+	for (s = p->win.base; s < p->win.next; s++)
+		deliver_ack(p, s);
+}
+
+/* Write what we can; -1 on a write error (said). */
+static int
+flush_out(struct pump *p)
+{
+	ssize_t n;
+
+	while (p->off < p->out.len) {
+		n = write(STDOUT_FILENO, p->out.data + p->off,
+		    p->out.len - p->off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				p->out_blocked = 1;
+				break;
+			}
+			warn("stdout");
+			return -1;
+		}
+		p->off += (size_t)n;
+	}
+	if (p->off == p->out.len) {
+		buf_reset(&p->out);
+		p->off = 0;
+		if (p->opts.ack_on_write && p->ackfd < 0)
+			ack_written(p);
+	} else if (p->off >= FLUSH_AT) {
+		buf_consume(&p->out, p->off);
+		p->off = 0;
+	}
+	return 0;
+}
+
+/* Take in what the ack channel has; -1 on a malformed channel (said). */
+static int
+read_acks(struct pump *p)
+{
+	const struct frame_field *fl;
+	ssize_t n;
+	size_t i;
+	uint64_t s, hi;
+	int rc;
+
+	for (;;) {
+		while ((rc = frame_next(&p->ackr, &p->ackf)) == FRAME_OK) {
+			if (p->ackf.type != 'A')
+				continue;
+			fl = frame_field(&p->ackf, "seqs");
+			seqs_clear(&p->ackseqs);
+			if (fl == NULL || seqs_parse(&p->ackseqs, fl->val,
+			    fl->vallen) < 0) {
+				warnx("%s: byte %llu: ack line without a "
+				    "valid seqs= field", p->opts.acks,
+				    (unsigned long long)p->ackf.offset);
+				return -1;
+			}
+			for (i = 0; i < p->ackseqs.n; i++) {
+				hi = p->ackseqs.r[i].hi;
+				/*
+				 * Never loop over seqs not emitted yet: keep
+				 * them for when they are (an ack file that was
+				 * written before this run is read at once).
+				 */
+				if (hi >= p->win.next) {
+					seqs_add_range(&p->early, p->win.next >
+					    p->ackseqs.r[i].lo ? p->win.next :
+					    p->ackseqs.r[i].lo, hi);
+					hi = p->win.next - 1;
+				}
+				for (s = p->ackseqs.r[i].lo; s <= hi; s++)
+					deliver_ack(p, s);
+			}
+		}
+		if (rc == FRAME_ERR) {
+			warnx("%s", p->ackr.err);
+			return -1;
+		}
+		if (frame_reader_done(&p->ackr)) {
+			p->ack_eof = 1;
+			log_verbose("%s: end of the ack channel", p->opts.acks);
+			return 0;
+		}
+		n = frame_reader_fill(&p->ackr);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			warn("%s", p->opts.acks);
+			return -1;
+		}
+	}
+}
+
+static void
+close_stdout(struct pump *p)
+{
+	restore_stdout(p);
+	if (close(STDOUT_FILENO) < 0 && errno != EINTR) {
+		warn("stdout");
+		p->failed = 1;
+	}
+	p->out_open = 0;
+}
+
+static int
+report(struct pump *p)
+{
+	const struct wentry *e;
+	struct buf id = BUF_INIT;
+	int status = p->failed ? EXIT_FAIL : EXIT_OK;
+	size_t i;
+
+	progress_done(&p->prog);
+	for (i = 0; i < p->early.n; i++)
+		if (p->early.r[i].hi >= p->win.next) {
+			warnx("%s: ack for seq %llu, which was never emitted "
+			    "(ignored)", p->opts.acks, (unsigned long long)
+			    (p->early.r[i].lo > p->win.next ? p->early.r[i].lo :
+			    p->win.next));
+			break;
+		}
+	if (p->ackfd < 0) {
+		log_verbose("%llu messages emitted",
+		    (unsigned long long)p->emitted);
+		return status;
+	}
+	e = window_oldest(&p->win);
+	if (e == NULL) {
+		warnx("%llu messages emitted, %llu acked",
+		    (unsigned long long)p->emitted,
+		    (unsigned long long)p->win.nacked);
+		return status;
+	}
+	msgid_format(&id, &e->id);
+	warnx("%llu messages emitted, %llu acked; never acked: seq %llu "
+	    "(id %s)%s", (unsigned long long)p->emitted,
+	    (unsigned long long)p->win.nacked,
+	    (unsigned long long)p->win.base, id.data,
+	    window_outstanding(&p->win) > 1 ? " and others" : "");
+	buf_release(&id);
+	return p->opts.must_ack_all ? EXIT_FAIL : status;
+}
+
+/* The poll timeout in ms for the end phase, -1 to wait forever. */
+static int
+wait_timeout(const struct pump *p, double deadline)
+{
+	double left;
+
+	if (p->opts.ack_timeout <= 0)
+		return -1;
+	left = deadline - monotime();
+	return left <= 0 ? 0 : (int)(left * 1000) + 1;
+}
+
+int
+pump_run(struct pump *p, struct source *src)
+{
+	struct pollset ps = { NULL, 0, 0 };
+	size_t out_i, ack_i;
+	double deadline = 0;
+	int timeout, stopped = 0;
+	enum src_status rc;
+
+	p->src = src;
+	p->state = ST_RUN;
+	while (p->state != ST_DONE) {
+		if (stop_signals && !stopped && p->state == ST_RUN) {
+			stopped = 1;
+			log_verbose("stopping: signal received");
+			if (src->ops->stop != NULL)
+				src->ops->stop(src);
+		}
+		if (p->state == ST_RUN && p->ack_eof && tracking(p) &&
+		    window_outstanding(&p->win) >= p->opts.max_unacked) {
+			warnx("%s: ack channel closed with %llu messages "
+			    "unacknowledged", p->opts.acks, (unsigned long long)
+			    window_outstanding(&p->win));
+			goto fail;
+		}
+		ps.n = 0;
+		timeout = -1;
+		if (p->state == ST_RUN || p->state == ST_WAIT)
+			timeout = src->ops->prepare(src, &ps,
+			    p->state == ST_RUN && pump_room(p));
+		if (p->state == ST_WAIT) {
+			int t = wait_timeout(p, deadline);
+
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+			if (t == 0) {
+				warnx("%s: no end of the ack channel after "
+				    "%g s", p->opts.acks, p->opts.ack_timeout);
+				p->state = ST_DONE;
+				break;
+			}
+		}
+		if (p->state == ST_FLUSH)
+			timeout = -1;
+		/* about to wait: let downstream have what we have */
+		if ((timeout != 0 || p->state == ST_FLUSH) &&
+		    p->off < p->out.len && !p->out_blocked &&
+		    flush_out(p) < 0)
+			goto fail;
+		if (p->state == ST_FLUSH && p->off == p->out.len) {
+			close_stdout(p);
+			if (p->ackfd < 0 || p->ack_eof) {
+				p->state = ST_DONE;
+				break;
+			}
+			p->state = ST_WAIT;
+			deadline = monotime() + p->opts.ack_timeout;
+			continue;
+		}
+		out_i = ack_i = SIZE_MAX;
+		if (p->out_blocked)
+			out_i = pollset_add(&ps, STDOUT_FILENO, POLLOUT);
+		if (p->ackfd >= 0 && !p->ack_eof)
+			ack_i = pollset_add(&ps, p->ackfd, POLLIN);
+		if (poll(ps.fds, ps.n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			warn("poll");
+			goto fail;
+		}
+		if (pollset_revents(&ps, out_i))
+			p->out_blocked = 0;
+		if (pollset_revents(&ps, ack_i) && read_acks(p) < 0)
+			goto fail;
+		if (p->state == ST_WAIT && p->ack_eof) {
+			p->state = ST_DONE;
+			break;
+		}
+		if (p->state == ST_RUN || p->state == ST_WAIT) {
+			rc = src->ops->run(src, p, &ps);
+			if (rc == SRC_FAIL)
+				goto fail;
+			if (rc == SRC_END && p->state == ST_RUN)
+				p->state = ST_FLUSH;
+		}
+		if (p->out.len - p->off >= FLUSH_AT && !p->out_blocked &&
+		    flush_out(p) < 0)
+			goto fail;
+	}
+	free(ps.fds);
+	if (src->ops->finish != NULL && src->ops->finish(src) < 0)
+		p->failed = 1;
+	return report(p);
+fail:
+	free(ps.fds);
+	/* hand on the whole frames we have: they are good */
+	if (p->out_open && p->off < p->out.len) {
+		restore_stdout(p);
+		(void)write_all(STDOUT_FILENO, p->out.data + p->off,
+		    p->out.len - p->off);
+	}
+	return EXIT_FAIL;
+}

@@ -1,0 +1,79 @@
+/*
+ * source: where consume's messages come from.
+ *
+ * A source is a small object behind a table of functions, so that the
+ * replay sources (lines, frames) and the Pulsar source plug into the same
+ * loop (pump.c), which owns stdout, the ack channel and the window of
+ * unacknowledged messages.  The loop calls, over and over:
+ *
+ *	prepare()	add the descriptors the source waits for to the poll
+ *			set and return a poll timeout in ms (0: work is
+ *			ready now, -1: nothing to wait for but descriptors);
+ *	run()		after poll(2): do I/O, and emit messages with
+ *			pump_begin()/pump_commit() while pump_room() allows.
+ *
+ * acked() tells the source that downstream stored a message it emitted
+ * (only with an ack channel); stop() asks it to end early (SIGTERM);
+ * finish() is called once at the very end, after the last ack came in, to
+ * send what remains (Pulsar ACK commands) before the process exits.
+ */
+#ifndef CONSUME_SOURCE_H
+#define CONSUME_SOURCE_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msgid.h"
+
+struct pump;
+
+struct pollset {
+	struct pollfd	*fds;
+	size_t		 n, cap;
+};
+
+/* Add fd to the set; returns its index, for looking at revents later. */
+size_t	pollset_add(struct pollset *, int fd, short events);
+/* The revents of entry i, 0 if i is out of range (not added this round). */
+short	pollset_revents(const struct pollset *, size_t i);
+
+enum src_status {
+	SRC_OK,			/* more to come */
+	SRC_END,		/* no more messages: the input ended */
+	SRC_FAIL		/* failed; the source said why (warnx) */
+};
+
+struct source;
+
+struct source_ops {
+	const char *name;
+	int	(*prepare)(struct source *, struct pollset *, int can_emit);
+	enum src_status (*run)(struct source *, struct pump *,
+		    const struct pollset *);
+	void	(*acked)(struct source *, uint64_t seq, const struct msgid *,
+		    uint32_t aux);
+	void	(*stop)(struct source *);
+	int	(*finish)(struct source *);	/* 0 or -1 (said why) */
+	void	(*free)(struct source *);
+};
+
+struct source {
+	const struct source_ops *ops;
+};
+
+/* Replay sources (replay.c). */
+enum replay_mode { REPLAY_LINES, REPLAY_FRAMES };
+
+struct replay_opts {
+	const char	*topic;		/* full topic name, as written */
+	int		 has_pt;	/* --publish-time given */
+	uint64_t	 pt;
+	size_t		 max_size;	/* longest line or frame body */
+};
+
+struct source *replay_source_new(const struct replay_opts *);
+/* Queue one input: a path, or "-" for stdin. */
+void	replay_source_add(struct source *, enum replay_mode, const char *path);
+
+#endif

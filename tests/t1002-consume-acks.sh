@@ -1,0 +1,102 @@
+#!/bin/sh
+# consume --acks: acks read back through a FIFO, mapped to seqs; replay
+# fails when a message is never acknowledged.
+. "$(dirname "$0")/test-lib.sh"
+
+# ack_each: read message frames of one-line payloads on stdin, ack each.
+cat >ack_each <<'SH'
+#!/bin/sh
+while read -r hdr && read -r body; do
+	seq=${hdr#* seq=}
+	seq=${seq%% *}
+	echo "A key=k/$seq seqs=$seq"
+done
+SH
+chmod +x ack_each
+PATH=$TRASH:$PATH
+
+test_expect_success 'setup' '
+	seq 1 100 >lines && mkfifo fifo
+'
+
+test_expect_success 'every message acked: report, exit 0' '
+	test_timeout 30 sh -c "consume --lines lines --acks fifo 2>err | ack_each >fifo" &&
+	grep "consume: 100 messages emitted, 100 acked" err
+'
+
+test_expect_success 'backpressure: --max-unacked smaller than the input' '
+	test_timeout 30 sh -c "consume --max-unacked 3 --lines lines --acks fifo 2>err | ack_each >fifo" &&
+	grep "100 messages emitted, 100 acked" err
+'
+
+test_expect_success 'acks in one range, from a regular file' '
+	echo "A key=x seqs=1-100 etag=e" >acks &&
+	consume --lines lines --acks acks >out 2>err &&
+	grep "100 acked" err
+'
+
+test_expect_success 'a message never acked: exit 1, its seq and id named' '
+	printf "A key=a seqs=1-41\nA key=b seqs=43-100\n" >acks &&
+	test_expect_code 1 consume --lines lines --acks acks >out 2>err &&
+	test_one_line err &&
+	grep "100 messages emitted, 99 acked; never acked: seq 42 (id [0-9]*:42:-1:-1)" err
+'
+
+test_expect_success 'acks out of order, duplicates and unknown seqs' '
+	printf "A key=b seqs=51-100\nA key=a seqs=1-50\nA key=a seqs=7\nA key=c seqs=200\n" >acks &&
+	consume --lines lines --acks acks >out 2>err &&
+	grep "100 acked" err && grep "seq 200, which was never emitted" err
+'
+
+test_expect_success 'a shell loop writing acks through the FIFO' '
+	(
+		consume --lines lines --acks fifo >out 2>err
+		echo $? >rc
+	) &
+	sleep 0.5 &&
+	{
+		echo "A key=a seqs=1-60"
+		sleep 0.3
+		echo "A key=b seqs=61-100"
+	} >fifo &&
+	wait &&
+	test "$(cat rc)" = 0 && grep "100 acked" err &&
+	test "$(grep -c "^M " out)" = 100
+'
+
+test_expect_success 'the FIFO writer closes early: exit 1' '
+	(
+		consume --lines lines --acks fifo >out 2>err
+		echo $? >rc
+	) &
+	sleep 0.3 &&
+	echo "A key=a seqs=1-10" >fifo &&
+	wait &&
+	test "$(cat rc)" = 1 && grep "10 acked; never acked: seq 11" err
+'
+
+test_expect_success '--ack-timeout: give up waiting' '
+	(
+		consume --lines lines --acks fifo --ack-timeout 1 >out 2>err
+		echo $? >rc
+	) &
+	exec 9<>fifo &&
+	wait && exec 9>&- &&
+	test "$(cat rc)" = 1 && grep "no end of the ack channel" err
+'
+
+test_expect_success 'a malformed ack channel is an error' '
+	printf "A key=x seqs=3-1\n" >acks &&
+	test_expect_code 1 consume --lines lines --acks acks >out 2>err &&
+	grep "seqs" err
+'
+
+test_expect_success 'a full stdout pipe and acks at the same time' '
+	python3 -c "
+import sys
+for i in range(50000): sys.stdout.write(\"%d %s\\n\" % (i, \"z\" * 200))" >many &&
+	test_timeout 60 sh -c "consume --max-unacked 1000 --lines many --acks fifo 2>err | ack_each >fifo" &&
+	grep "50000 messages emitted, 50000 acked" err
+'
+
+test_done
