@@ -419,6 +419,30 @@ want_input(const struct loop *L)
 	    L->nlive < MAX_LIVE);
 }
 
+/*
+ * Give a large body's memory to the object instead of copying it: the
+ * reader's whole buffer goes to the object (the body is inside it), and
+ * the reader starts a new one with the few bytes read past the frame.
+ * One copy and one set of page faults fewer per large object.
+ */
+#define STEAL_MIN	(256 * 1024)
+
+static void
+steal_body(struct frame_reader *r, struct object *o)
+{
+	struct buf rest = BUF_INIT;
+	size_t off = (size_t)(o->body - r->in.data), left = r->in.len - r->pos;
+
+	buf_init(&rest, left > STEAL_MIN ? left : STEAL_MIN);
+	buf_add(&rest, r->in.data + r->pos, left);
+	free(o->owned);
+	o->owned = buf_detach(&r->in, NULL);
+	o->body = o->owned + off;
+	r->in = rest;
+	r->base += r->pos;
+	r->pos = 0;
+}
+
 static void
 take_frame(struct loop *L, const struct frame *f)
 {
@@ -437,17 +461,39 @@ take_frame(struct loop *L, const struct frame *f)
 	if (object_parse(&o, f, why, sizeof(why)) < 0) {
 		warnx("stdin: %s", why);
 		L->input_error = 1;
-	} else
+	} else {
+		if (o.len >= STEAL_MIN)
+			steal_body(&L->r, &o);
 		upload_begin(L, &o);
+	}
 	object_release(&o);
 }
 
+/* Take the complete frames already buffered, while input is wanted. */
+static void
+parse_buffered(struct loop *L)
+{
+	int rc;
+
+	while (want_input(L) && (rc = frame_next(&L->r, &L->f)) != FRAME_MORE) {
+		if (rc == FRAME_ERR) {
+			warnx("%s", L->r.err);
+			L->input_error = 1;
+			return;
+		}
+		take_frame(L, &L->f);
+	}
+	if (frame_reader_done(&L->r))
+		L->eof = 1;
+}
+
+/* Read what stdin has (a few reads at most) and take its frames. */
 static void
 read_input(struct loop *L)
 {
 	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
 	ssize_t n;
-	int i, rc;
+	int i;
 
 	for (i = 0; i < READS_PER_TURN && want_input(L); i++) {
 		if (i > 0 && (poll(&pfd, 1, 0) <= 0 || pfd.revents == 0))
@@ -460,28 +506,17 @@ read_input(struct loop *L)
 			L->input_error = 1;
 			return;
 		}
-		while (want_input(L) &&
-		    (rc = frame_next(&L->r, &L->f)) != FRAME_MORE) {
-			if (rc == FRAME_ERR) {
-				warnx("%s", L->r.err);
-				L->input_error = 1;
-				return;
-			}
-			take_frame(L, &L->f);
-		}
-		if (frame_reader_done(&L->r)) {
-			L->eof = 1;
-			return;
-		}
-		if (n == 0) {
-			/* end of input inside a frame: frame_next says so */
+		/* at end of input, a partial frame is an error here */
+		parse_buffered(L);
+		if (n == 0 && !L->input_error && !L->eof) {
 			if (frame_next(&L->r, &L->f) == FRAME_ERR) {
 				warnx("%s", L->r.err);
 				L->input_error = 1;
 			} else
 				L->eof = 1;
-			return;
 		}
+		if (n == 0)
+			return;
 	}
 }
 
@@ -525,8 +560,8 @@ abort_one(struct loop *L, struct upload *up, int again)
 /*
  * On a fatal error: cancel what is in flight and abort the multipart
  * uploads, so that no parts are left to pay for.  A part the store was
- * already taking in may land after the first abort; as S3 advises, abort
- * once more in that case.
+ * already taking in may land after the abort: as S3 advises, give such
+ * parts a moment, and abort once more after.
  */
 static void
 abort_all(struct loop *L)
@@ -534,6 +569,8 @@ abort_all(struct loop *L)
 	struct upload *up;
 	int parts = cancel_all(L);
 
+	if (parts)
+		usleep(300 * 1000);
 	for (up = L->first; up != NULL; up = up->next)
 		if (up->upload_id != NULL)
 			abort_one(L, up, 0);
@@ -549,15 +586,14 @@ static void
 turn(struct loop *L)
 {
 	struct curl_waitfd wfd = { STDIN_FILENO, CURL_WAIT_POLLIN, 0 };
-	int input = want_input(L), running;
-	long timeout = store_kick(&L->s);
+	int input, running, left;
+	long timeout;
 	CURLMsg *m;
-	int left;
 
-	if (input && L->r.in.len > L->r.pos && L->r.want == 0) {
-		/* frames already buffered: parse them before waiting */
-		timeout = 0;
-	}
+	/* frames left buffered while memory was short come first */
+	parse_buffered(L);
+	input = want_input(L);
+	timeout = store_kick(&L->s);
 	curl_multi_poll(L->s.multi, input ? &wfd : NULL, input ? 1 : 0,
 	    (int)(timeout > 1000 ? 1000 : timeout), NULL);
 	if (input && (wfd.revents & (CURL_WAIT_POLLIN | POLLHUP | POLLERR)))
