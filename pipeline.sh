@@ -15,6 +15,7 @@ prog=${0##*/}
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
+	[ "${1:-2}" -eq 0 ] || exec >&2
 	cat <<EOT
 usage: $prog CONSUME-ARGS... -- [TRANSFORM-ARGS... --] DELIVER-ARGS...
 
@@ -85,6 +86,7 @@ t_pid=$!
 "$DELIVER" ${d_args[@]+"${d_args[@]}"} <"$tmp/objects" >"$tmp/acks" &
 d_pid=$!
 declare -A stage=([$c_pid]=consume [$t_pid]=transform [$d_pid]=deliver)
+declare -A status=()
 
 stopping=0
 on_signal() {
@@ -99,28 +101,62 @@ on_signal() {
 }
 trap on_signal INT TERM
 
-failed=
+# Collect the exit status of every stage that has ended.  Polling with
+# kill -0 rather than wait -n: a trapped signal or the ack drainer below
+# cannot confuse it.
+reap() {
+	local p
+	for p in "${!stage[@]}"; do
+		kill -0 "$p" 2>/dev/null && continue
+		wait "$p"
+		status[${stage[$p]}]=$?
+		unset "stage[$p]"
+	done
+}
+
+# The stage to blame: the one furthest down the pipe that failed, since a
+# failing deliver makes consume fail too (unacked messages), and a failing
+# transform makes consume die of SIGPIPE.
+culprit() {
+	local s
+	for s in deliver transform consume; do
+		if [ -n "${status[$s]:-}" ] && [ "${status[$s]}" -ne 0 ]; then
+			echo "$s"
+			return
+		fi
+	done
+}
+
+failed= drainer= grace=0
 while [ ${#stage[@]} -gt 0 ]; do
-	done_pid=
-	wait -n -p done_pid
-	rc=$?
-	# a trapped signal interrupts wait without a finished job; the ack
-	# drainer below is not a stage
-	[ -n "$done_pid" ] && [ -n "${stage[$done_pid]:-}" ] || continue
-	name=${stage[$done_pid]}
-	unset "stage[$done_pid]"
-	if [ $rc -ne 0 ] && [ -z "$failed" ]; then
-		failed=$name
-		echo "$prog: $name failed (exit status $rc); stopping the others" >&2
-		for p in "${!stage[@]}"; do
-			kill -TERM "$p" 2>/dev/null
-		done
+	reap
+	if [ -z "$failed" ] && [ -n "$(culprit)" ]; then
+		# let the others end by themselves for a moment, so that the
+		# stage named is the cause, not a victim
+		if [ $grace -lt 10 ] && [ ${#stage[@]} -gt 0 ]; then
+			grace=$((grace + 1))
+			sleep 0.1
+			continue
+		fi
+		failed=$(culprit)
+		echo "$prog: $failed failed (exit status ${status[$failed]});" \
+		    "stopping the others" >&2
+		[ ${#stage[@]} -eq 0 ] || kill -TERM "${!stage[@]}" 2>/dev/null
 	fi
-	if [ "$name" = consume ] && [ -n "${stage[$d_pid]:-}" ]; then
+	if [ -n "${status[consume]:-}" ] && [ -n "${stage[$d_pid]:-}" ] &&
+	    [ -z "$drainer" ]; then
 		# Nobody reads acks any more: keep deliver from blocking on
 		# the FIFO or dying of SIGPIPE while it stores what it has.
-		cat "$tmp/acks" >/dev/null &
+		# Opened read-write, so that the open cannot block either.
+		cat <>"$tmp/acks" >/dev/null &
+		drainer=$!
 	fi
+	[ ${#stage[@]} -eq 0 ] || sleep 0.1
 done
+[ -z "$drainer" ] || kill "$drainer" 2>/dev/null
+if [ -z "$failed" ] && [ -n "$(culprit)" ]; then
+	failed=$(culprit)
+	echo "$prog: $failed failed (exit status ${status[$failed]})" >&2
+fi
 [ -z "$failed" ] || exit 1
 exit 0
