@@ -1,0 +1,176 @@
+/* unit: deliver/dest.c deliver/object.c deliver/xml.c */
+/*
+ * deliver's pure parts: destination URLs, key checks, object frames,
+ * ack lines, and the XML of store answers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "../../deliver/dest.h"
+#include "frame.h"
+#include "../../deliver/object.h"
+#include "unit.h"
+#include "../../deliver/xml.h"
+
+static int
+parses(const char *url)
+{
+	struct dest d;
+	char why[512];
+	int rc = dest_parse(&d, url, why, sizeof(why));
+
+	dest_release(&d);
+	return rc == 0;
+}
+
+static void
+test_dest(void)
+{
+	struct dest d;
+	char why[512];
+
+	CHECK(dest_parse(&d, "cos://lake-1250000000/a%20b/?region=ap-guangzhou",
+	    why, sizeof(why)) == 0, "cos URL parses");
+	CHECK_STR(d.bucket, "lake-1250000000", "cos bucket");
+	CHECK_STR(d.prefix, "a b/", "prefix is decoded");
+	CHECK_STR(d.region, "ap-guangzhou", "region");
+	CHECK(dest_endpoint(&d, NULL, 0, why, sizeof(why)) == 0,
+	    "default COS endpoint");
+	CHECK_STR(d.host, "lake-1250000000.cos.ap-guangzhou.myqcloud.com",
+	    "virtual-hosted COS host");
+	dest_release(&d);
+
+	CHECK(dest_parse(&d, "s3://bkt/", why, sizeof(why)) == 0 &&
+	    dest_endpoint(&d, "http://127.0.0.1:9000/", 1, why,
+	    sizeof(why)) == 0, "s3 with a path-style endpoint");
+	CHECK_STR(d.base, "http://127.0.0.1:9000/bkt", "path-style base");
+	CHECK_STR(d.region, "us-east-1", "default S3 region");
+	CHECK_STR(d.prefix, "", "empty prefix");
+	dest_release(&d);
+
+	CHECK(dest_parse(&d, "s3://bkt/p/?region=eu-west-1", why,
+	    sizeof(why)) == 0 && dest_endpoint(&d, "https://localhost:9", 0,
+	    why, sizeof(why)) == 0, "s3 virtual-hosted endpoint");
+	CHECK_STR(d.host, "bkt.localhost:9", "bucket in front of the host");
+	dest_release(&d);
+
+	CHECK(parses("file:///a/b/"), "file URL");
+	CHECK(parses("file://localhost/a/"), "file://localhost");
+	CHECK(!parses("file:///a/b"), "file URL needs a trailing slash");
+	CHECK(!parses("file://a/b/"), "file URL needs an absolute path");
+	CHECK(!parses("cos://lake/?region=ap-guangzhou"), "COS bucket needs "
+	    "an APPID");
+	CHECK(!parses("cos://-lake-1250000000/"), "COS bucket starts "
+	    "with a letter or digit");
+	CHECK(!parses("cos://Lake-1250000000/"), "COS bucket is lower-case");
+	CHECK(!parses("cos://lake-125x/"), "APPID is digits");
+	CHECK(!parses("cos://lake-1250000000/p?region=ap-guangzhou"),
+	    "prefix must end with /");
+	CHECK(!parses("cos://lake-1250000000/a//?region=x"), "empty segment");
+	CHECK(!parses("cos://lake-1250000000/../?region=x"), "dot-dot");
+	CHECK(!parses("s3://bkt/?region=Bad_Region"), "bad region");
+	CHECK(!parses("s3://bkt/?colour=red"), "unknown parameter");
+	CHECK(!parses("s3://b/"), "short S3 bucket");
+	CHECK(!parses("s3://10.0.0.1/"), "IP address bucket");
+	CHECK(!parses("gs://bkt/"), "unknown scheme");
+	CHECK(dest_cos_bucket_ok("examplebucket-1250000000"), "doc bucket");
+	CHECK(dest_s3_bucket_ok("my.bucket-1"), "dotted S3 bucket");
+	CHECK(!dest_s3_bucket_ok("my..bucket"), "double dot");
+}
+
+static void
+test_keys(void)
+{
+	CHECK(object_key_check("a/b.txt", 7) == NULL, "plain key");
+	CHECK(object_key_check("a b/ü+(1).txt", strlen("a b/ü+(1).txt")) ==
+	    NULL, "spaces, UTF-8, + and () are allowed");
+	CHECK(object_key_check("..a/b..", 7) == NULL, "dots inside names");
+	CHECK(object_key_check("", 0) != NULL, "empty");
+	CHECK(object_key_check("/a", 2) != NULL, "absolute");
+	CHECK(object_key_check("a/", 2) != NULL, "trailing slash");
+	CHECK(object_key_check("a//b", 4) != NULL, "empty segment");
+	CHECK(object_key_check("./a", 3) != NULL, "dot segment");
+	CHECK(object_key_check("a/..", 4) != NULL, "dot-dot at the end");
+	CHECK(object_key_check("a\nb", 3) != NULL, "newline");
+}
+
+static void
+test_object(void)
+{
+	static const char hdr[] = "O 3 key=a%20b.txt type=text/plain n=0 "
+	    "seqs=1-3,5 first=1:2:-1:-1 x.future=1";
+	struct frame f;
+	struct object o;
+	struct buf ack = BUF_INIT;
+	const char *why;
+	char err[256];
+
+	frame_init(&f);
+	object_init(&o);
+	CHECK(frame_parse_header(&f, hdr, sizeof(hdr) - 1, 100, &why) == 0,
+	    "header parses");
+	f.body = "abc";
+	CHECK(object_parse(&o, &f, err, sizeof(err)) == 0, "object parses");
+	CHECK_STR(o.key.data, "a b.txt", "key decoded");
+	CHECK_STR(o.seqs.data, "1-3,5", "seqs kept");
+	CHECK(o.has_n && o.n == 0, "n=0");
+	CHECK(!object_is_empty(&o), "n=0 with a body is not empty");
+	ack_format(&ack, &o, "p/a b.txt", 9, " size=3");
+	CHECK_STR(ack.data, "A key=p/a%20b.txt seqs=1-3,5 size=3\n",
+	    "ack line");
+	object_release(&o);
+	buf_release(&ack);
+
+	object_init(&o);
+	frame_parse_header(&f, "O 1 key=../x seqs=1", 19, 100, &why);
+	CHECK(object_parse(&o, &f, err, sizeof(err)) < 0 &&
+	    strstr(err, "unsafe key") != NULL, "unsafe key refused");
+	object_release(&o);
+	object_init(&o);
+	frame_parse_header(&f, "O 1 key=a seqs=1 n=x", 20, 100, &why);
+	CHECK(object_parse(&o, &f, err, sizeof(err)) < 0, "bad n= refused");
+	object_release(&o);
+	frame_release(&f);
+}
+
+static void
+test_xml(void)
+{
+	static const char err[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<Error><Code>SlowDown</Code><Message>Please &lt;slow&gt; "
+	    "down &amp; retry&#33;</Message></Error>";
+	static const char init[] = "<InitiateMultipartUploadResult "
+	    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>b"
+	    "</Bucket><UploadId>abc123</UploadId>"
+	    "</InitiateMultipartUploadResult>";
+	struct buf b = BUF_INIT;
+
+	CHECK(xml_root_is(err, strlen(err), "Error"), "root is Error");
+	CHECK(!xml_root_is(init, strlen(init), "Error"), "root is not Error");
+	CHECK(xml_root_is(init, strlen(init),
+	    "InitiateMultipartUploadResult"), "root with attributes");
+	CHECK(xml_text(err, strlen(err), "Code", &b) == 1, "Code found");
+	CHECK_STR(b.data, "SlowDown", "Code text");
+	buf_reset(&b);
+	xml_text(err, strlen(err), "Message", &b);
+	CHECK_STR(b.data, "Please <slow> down & retry!", "entities decoded");
+	buf_reset(&b);
+	CHECK(xml_text(init, strlen(init), "UploadId", &b) == 1 &&
+	    strcmp(b.data, "abc123") == 0, "UploadId");
+	buf_reset(&b);
+	CHECK(xml_text(init, strlen(init), "Upload", &b) == 0,
+	    "a tag name's prefix does not match");
+	CHECK(xml_text("<a><b>x", 7, "b", &b) == 0, "unclosed element");
+	buf_release(&b);
+}
+
+int
+main(void)
+{
+	test_dest();
+	test_keys();
+	test_object();
+	test_xml();
+	return unit_done();
+}
