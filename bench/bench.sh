@@ -68,16 +68,22 @@ best_time() {
 }
 
 # run_pipeline INPUT: the three stages with an ack FIFO, each under
-# /usr/bin/time for its peak RSS (KB) in $out/rss.*
+# /usr/bin/time for its peak RSS (KB) in $out/rss.*.  Each stage opens its
+# own FIFOs after time started it (sh -c 'exec ...'), so that time itself
+# holds no pipe end open and end-of-input still reaches the next stage.
 run_pipeline() {
 	rm -rf "$out/lake" "$out"/fifo.*
-	mkfifo "$out/fifo.acks"
-	/usr/bin/time -f %M -o "$out/rss.consume" consume/consume \
-	    --lines "$1" --publish-time 1764201600000 --acks "$out/fifo.acks" |
-	/usr/bin/time -f %M -o "$out/rss.transform" transform/transform \
-	    --format jsonl --compress gzip |
-	/usr/bin/time -f %M -o "$out/rss.deliver" deliver/deliver \
-	    "file://$PWD/$out/lake/" >"$out/fifo.acks"
+	mkfifo "$out/fifo.acks" "$out/fifo.frames" "$out/fifo.objects"
+	/usr/bin/time -f %M -o "$out/rss.consume" sh -c 'exec consume/consume \
+	    --lines "$1" --publish-time 1764201600000 --acks "$2/fifo.acks" \
+	    >"$2/fifo.frames"' sh "$1" "$out" </dev/null >/dev/null &
+	/usr/bin/time -f %M -o "$out/rss.transform" sh -c 'exec \
+	    transform/transform --format jsonl --compress gzip \
+	    <"$1/fifo.frames" >"$1/fifo.objects"' sh "$out" </dev/null >/dev/null &
+	/usr/bin/time -f %M -o "$out/rss.deliver" sh -c 'exec deliver/deliver \
+	    "file://$PWD/$1/lake/" <"$1/fifo.objects" >"$1/fifo.acks"' \
+	    sh "$out" </dev/null >/dev/null &
+	wait
 }
 export -f run_pipeline
 export out
