@@ -86,6 +86,25 @@ test_expect_success 'connections are reused across objects' '
 	test "$n" -le 2
 '
 
+test_expect_success 'objects and parts go up in parallel, within -j' '
+	ctl reset >/dev/null &&
+	head -c 1500000 /dev/urandom >m15 &&
+	for i in 1 2 3 4 5 6; do obj "par/$i.bin" m15 n=1 seqs=$i; done >par.frames &&
+	dlv -j 3 --multipart-threshold 16M "$URL" <par.frames >acks &&
+	test $(wc -l <acks) -eq 6 &&
+	for i in 1 2 3 4 5 6; do stored_is $B lake/par/$i.bin m15 || return 1; done &&
+	curl -s "$CTL/requests" | grep -q "\"maxInflight\": [23]," &&
+	sort -t= -k3 -n acks | cut -d" " -f3 | tr "\n" " " >seqs &&
+	test "$(cat seqs)" = "seqs=1 seqs=2 seqs=3 seqs=4 seqs=5 seqs=6 "
+'
+
+test_expect_success '--max-memory smaller than the objects: still all stored' '
+	ctl reset >/dev/null &&
+	dlv -j 4 --max-memory 1M --multipart-threshold 16M "cos://$B/mm/?region=ap-guangzhou" <par.frames >acks &&
+	test $(wc -l <acks) -eq 6 && stored_is $B mm/par/6.bin m15 &&
+	curl -s "$CTL/requests" | grep -q "\"maxInflight\": 1,"
+'
+
 test_expect_success 'temporary credentials send the session token' '
 	ctl reset >/dev/null &&
 	TENCENTCLOUD_SECRET_ID=$TMP_ID TENCENTCLOUD_SECRET_KEY=$TMP_KEY \
