@@ -2,6 +2,7 @@
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,15 @@ struct loop {
 	int		 eof, input_error, fatal;
 	struct progress	 pg;
 };
+
+/* SIGINT or SIGTERM: stop as on a fatal error (abort the uploads). */
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
 
 /* --- bookkeeping ----------------------------------------------------- */
 
@@ -631,8 +641,24 @@ deliver_remote(struct dest *d, const struct options *opt)
 	progress_init(&L.pg, opt->progress, "objects");
 	log_verbose("storing into %s (%s)", d->base,
 	    d->kind == DEST_COS ? "COS signature" : "AWS SigV4");
-	while (!L.fatal && (want_input(&L) || L.nlive > 0))
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;	/* no SA_RESTART: wake poll */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	while (!L.fatal && (want_input(&L) || L.nlive > 0)) {
 		turn(&L);
+		if (stop_signal && !L.fatal) {
+			warnx("stopped by signal %d: %zu object%s in flight not "
+			    "acked", (int)stop_signal, L.nlive,
+			    L.nlive == 1 ? "" : "s");
+			L.fatal = 1;
+		}
+	}
 	if (L.fatal)
 		abort_all(&L);
 	while (L.first != NULL)

@@ -278,6 +278,19 @@ test_expect_success 'truncated input: earlier objects acked, exit 1 with offset'
 	grep -q "byte $(wc -c <one.frames): truncated" err
 '
 
+test_expect_success 'SIGTERM mid-upload: exit 1, no ack, upload aborted' '
+	ctl reset >/dev/null && ctl fault stall op=UploadPart seconds=20 count=10 >/dev/null &&
+	deliver --endpoint "http://localhost:$PORT" --multipart-threshold 1M \
+	    --part-size 1M "cos://$B/sig/?region=ap-guangzhou" <big.frames >out 2>err &
+	pid=$! &&
+	sleep 2 && kill -TERM $pid;
+	wait $pid; rc=$? &&
+	test $rc -eq 1 && test ! -s out &&
+	grep -q "stopped by signal 15" err &&
+	test "$(nreq op=AbortMultipartUpload status=204)" -ge 1 &&
+	ctl objects $B sig/ >objs && test ! -s objs
+'
+
 test_expect_success 'unsafe key: exit 1, nothing sent for it' '
 	ctl reset >/dev/null &&
 	obj "../x.txt" small n=1 seqs=1 >bad.frames &&
