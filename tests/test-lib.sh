@@ -22,7 +22,7 @@ LAKEPIPE_BUILD=${LAKEPIPE_BUILD:-$SRC}
 case $LAKEPIPE_BUILD in /*) ;; *) LAKEPIPE_BUILD=$SRC/$LAKEPIPE_BUILD ;; esac
 PATH=$LAKEPIPE_BUILD/consume:$LAKEPIPE_BUILD/transform:$LAKEPIPE_BUILD/deliver:$SRC:$PATH
 PEERS=$TEST_DIRECTORY/peers
-TRASH=$TEST_DIRECTORY/trash.$TEST_NAME.$(basename "$LAKEPIPE_BUILD")
+TRASH=$TEST_DIRECTORY/trash.$TEST_NAME.$(basename "$LAKEPIPE_BUILD").$$
 export PATH SRC PEERS TRASH LAKEPIPE_BUILD
 # Sanitizers: fail loudly, never hide a report.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:exitcode=99}
