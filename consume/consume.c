@@ -4,10 +4,14 @@
  * channel reports as stored.  See consume(1).
  */
 #include <err.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -17,6 +21,7 @@
 
 #define DEFAULT_MAX_SIZE	(64 * 1024 * 1024)
 #define DEFAULT_MAX_UNACKED	1000000
+#define DEFAULT_QUEUE		1000
 
 #define SYNOPSIS \
 "usage: consume [options] --lines FILE... | --frames FILE...\n" \
@@ -130,6 +135,113 @@ number(const char *s, long long min, long long max, const char *what)
 	return v;
 }
 
+static int
+sub_type(const char *s)
+{
+	static const char *names[] = { "exclusive", "shared", "failover",
+	    "key_shared" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(s, names[i]) == 0 || (i == 3 &&
+		    strcasecmp(s, "key-shared") == 0))
+			return (int)i;	/* the order of enum pw_sub_type */
+	errx(EXIT_USAGE, "--type %s: expected exclusive, shared, failover "
+	    "or key_shared", s);
+}
+
+static void
+start_point(struct pulsar_opts *pu, const char *s)
+{
+	const char *colon = strchr(s, ':'), *e;
+	char *ledger;
+
+	if (strcmp(s, "earliest") == 0)
+		pu->start = START_EARLIEST;
+	else if (strcmp(s, "latest") == 0)
+		pu->start = START_LATEST;
+	else if (colon == NULL) {
+		pu->start = START_TIME;
+		pu->start_time = (uint64_t)strtonum(s, 0, 1LL << 53, &e);
+		if (e != NULL)
+			errx(EXIT_USAGE, "--start %s: expected earliest, "
+			    "latest, TIMESTAMP_MS or LEDGER:ENTRY", s);
+	} else {
+		pu->start = START_ID;
+		ledger = xstrndup(s, (size_t)(colon - s));
+		pu->start_id.ledger = strtonum(ledger, 0, INT64_MAX, &e);
+		free(ledger);
+		if (e == NULL)
+			pu->start_id.entry = strtonum(colon + 1, 0,
+			    INT64_MAX, &e);
+		if (e != NULL)
+			errx(EXIT_USAGE, "--start %s: bad LEDGER:ENTRY", s);
+		pu->start_id.partition = -1;
+		pu->start_id.batch = -1;
+	}
+}
+
+/* The token from a file (first line) or PULSAR_TOKEN; never from argv. */
+static char *
+read_token(const char *path)
+{
+	struct buf b = BUF_INIT;
+	const char *env;
+	char tmp[4096];
+	ssize_t n;
+	int fd;
+
+	if (path == NULL) {
+		env = getenv("PULSAR_TOKEN");
+		return env && *env ? xstrdup(env) : NULL;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		err(EXIT_FAIL, "%s", path);
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0 && b.len < 1 << 20)
+		buf_add(&b, tmp, (size_t)n);
+	if (n < 0)
+		err(EXIT_FAIL, "%s", path);
+	close(fd);
+	explicit_bzero(tmp, sizeof(tmp));
+	/* a token is one line: drop the newline and blanks around it */
+	while (b.len > 0 && strchr(" \t\r\n", b.data[b.len - 1]))
+		b.data[--b.len] = '\0';
+	if (b.len == 0)
+		errx(EXIT_FAIL, "%s: empty token file", path);
+	return buf_detach(&b, NULL);
+}
+
+static int
+run_pulsar(struct pulsar_opts *pu, struct pump_opts *po, const char *url,
+    const char *topic, const char *token_file)
+{
+	struct source *src;
+	struct pump *p;
+	char *token;
+	int status;
+
+	if (topic == NULL || pu->subscription == NULL ||
+	    *pu->subscription == '\0')
+		errx(EXIT_USAGE, "--url needs --topic and --subscription");
+	token = read_token(token_file);
+	pu->url = url;
+	pu->topic = topic;
+	pu->token = token;
+	if ((src = pulsar_source_new(pu)) == NULL)
+		return EXIT_USAGE;
+	/* without an ack channel, a message written to stdout is done */
+	po->ack_on_write = po->acks == NULL;
+	p = pump_new(po);
+	status = pump_run(p, src);
+	pump_free(p);
+	src->ops->free(src);
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -137,12 +249,16 @@ main(int argc, char **argv)
 	struct replay_opts ro = { NULL, 0, 0, DEFAULT_MAX_SIZE };
 	struct pump_opts po = { NULL, DEFAULT_MAX_UNACKED, 0, 0, 0, 0 };
 	struct topic topic;
+	struct pulsar_opts pu;
+	const char *token_file = NULL;
 	const char *why, *topic_arg = NULL, *url = NULL;
 	enum replay_mode last = REPLAY_LINES;
 	struct source *src;
 	struct pump *p;
 	int ch, status;
 
+	memset(&pu, 0, sizeof(pu));
+	pu.queue = DEFAULT_QUEUE;
 	while ((ch = getopt_long(argc, argv, "-vPh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_LINES:
@@ -182,9 +298,30 @@ main(int argc, char **argv)
 		case OPT_URL:
 			url = optarg;
 			break;
-		case OPT_SUB: case OPT_TYPE: case OPT_START:
-		case OPT_TOKEN_FILE: case OPT_LISTENER: case OPT_CA_FILE:
-		case OPT_STOP_AT_END: case OPT_RQ:
+		case OPT_SUB:
+			pu.subscription = optarg;
+			break;
+		case OPT_TYPE:
+			pu.sub_type = sub_type(optarg);
+			break;
+		case OPT_START:
+			start_point(&pu, optarg);
+			break;
+		case OPT_TOKEN_FILE:
+			token_file = optarg;
+			break;
+		case OPT_LISTENER:
+			pu.listener = optarg;
+			break;
+		case OPT_CA_FILE:
+			pu.ca_file = optarg;
+			break;
+		case OPT_STOP_AT_END:
+			pu.stop_at_end = 1;
+			break;
+		case OPT_RQ:
+			pu.queue = (uint32_t)number(optarg, 2, 1000000,
+			    "--receiver-queue");
 			break;
 		case 'v':
 			log_verbosity++;
@@ -200,8 +337,9 @@ main(int argc, char **argv)
 		}
 	}
 	if (url != NULL) {
-		warnx("--url: the Pulsar source is not built yet");
-		return EXIT_FAIL;
+		if (nra > 0)
+			errx(EXIT_USAGE, "--url and --lines/--frames: choose one");
+		return run_pulsar(&pu, &po, url, topic_arg, token_file);
 	}
 	if (nra == 0)
 		errx(EXIT_USAGE, "nothing to read: give --lines, --frames or "

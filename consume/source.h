@@ -76,4 +76,26 @@ struct source *replay_source_new(const struct replay_opts *);
 /* Queue one input: a path, or "-" for stdin. */
 void	replay_source_add(struct source *, enum replay_mode, const char *path);
 
+/* The Pulsar source (psource.c). */
+enum start_kind { START_NONE, START_EARLIEST, START_LATEST, START_TIME,
+	START_ID };
+
+struct pulsar_opts {
+	const char	*url;		/* --url */
+	const char	*topic;		/* --topic, as given */
+	const char	*subscription;
+	int		 sub_type;	/* enum pw_sub_type */
+	enum start_kind	 start;
+	uint64_t	 start_time;	/* ms */
+	struct msgid	 start_id;
+	const char	*token;		/* NULL: no authentication */
+	const char	*ca_file;
+	const char	*listener;
+	int		 stop_at_end;
+	uint32_t	 queue;		/* receiver queue: permits */
+};
+
+/* NULL after a warning when the options cannot work. */
+struct source *pulsar_source_new(const struct pulsar_opts *);
+
 #endif

@@ -1,0 +1,175 @@
+/* Lookup over Pulsar's web service with libcurl; see weblookup.h. */
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "log.h"
+#include "pct.h"
+#include "topic.h"
+#include "weblookup.h"
+
+#define MAX_BODY	(1024 * 1024)
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	if (b->len + size * n > MAX_BODY)
+		return 0;
+	buf_add(b, p, size * n);
+	return size * n;
+}
+
+/*
+ * GET base+path; the body in *body.  WEB_OK on 200, WEB_FATAL on 401 and
+ * 403 (a bad token does not get better) and on 404, WEB_RETRY otherwise.
+ */
+static int
+get(const struct web *w, const char *path, struct buf *body)
+{
+	struct curl_slist *hdr = NULL;
+	struct buf url = BUF_INIT, auth = BUF_INIT;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *h;
+	CURLcode rc;
+	long status = 0;
+	int ret;
+
+	if ((h = curl_easy_init()) == NULL)
+		errx(EXIT_FAIL, "libcurl: cannot start");
+	buf_addf(&url, "%s%s", w->base, path);
+	if (w->token != NULL) {
+		buf_addf(&auth, "Authorization: Bearer %s", w->token);
+		hdr = curl_slist_append(hdr, auth.data);
+	}
+	hdr = curl_slist_append(hdr, "Accept: application/json");
+	curl_easy_setopt(h, CURLOPT_URL, url.data);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	/* the redirect names another broker of the same cluster */
+	curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(w->timeout * 1000));
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+	if (w->ca_file != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, w->ca_file);
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK) {
+		warnx("%s%s: %s", w->base, path, errbuf[0] ? errbuf :
+		    curl_easy_strerror(rc));
+		ret = rc == CURLE_PEER_FAILED_VERIFICATION ? WEB_FATAL :
+		    WEB_RETRY;
+	} else if (status == 200)
+		ret = WEB_OK;
+	else {
+		warnx("%s%s: HTTP %ld%s", w->base, path, status,
+		    status == 401 || status == 403 ? " (is the token right?)" :
+		    "");
+		ret = status == 401 || status == 403 || status == 404 ?
+		    WEB_FATAL : WEB_RETRY;
+	}
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	buf_release(&url);
+	if (auth.len)
+		explicit_bzero(auth.data, auth.len);
+	buf_release(&auth);
+	return ret;
+}
+
+/* The string value of "name" in a flat JSON object; malloc'd or NULL. */
+static char *
+json_string(const char *js, const char *name)
+{
+	struct buf key = BUF_INIT;
+	const char *p, *e;
+	char *v = NULL;
+
+	buf_addf(&key, "\"%s\"", name);
+	if ((p = strstr(js, key.data)) != NULL) {
+		p += key.len;
+		p += strspn(p, " \t\r\n");
+		if (*p == ':') {
+			p++;
+			p += strspn(p, " \t\r\n");
+			if (*p == '"' && (e = strchr(p + 1, '"')) != NULL)
+				v = xstrndup(p + 1, (size_t)(e - p - 1));
+		}
+	}
+	buf_release(&key);
+	return v;
+}
+
+static void
+topic_path(struct buf *b, const struct topic *t)
+{
+	buf_addf(b, "%s/", t->domain);
+	pct_encode_uri(b, t->tenant, strlen(t->tenant), 0);
+	buf_addch(b, '/');
+	pct_encode_uri(b, t->ns, strlen(t->ns), 0);
+	buf_addch(b, '/');
+	pct_encode_uri(b, t->local, strlen(t->local), 0);
+}
+
+int
+web_partitions(const struct web *w, const struct topic *t, unsigned *np)
+{
+	struct buf path = BUF_INIT, body = BUF_INIT;
+	const char *p;
+	int rc;
+
+	buf_addstr(&path, "/admin/v2/");
+	topic_path(&path, t);
+	buf_addstr(&path, "/partitions");
+	if ((rc = get(w, path.data, &body)) == WEB_OK) {
+		if ((p = strstr(body.data, "\"partitions\"")) == NULL ||
+		    (p = strchr(p, ':')) == NULL) {
+			warnx("%s%s: no partitions in the answer", w->base,
+			    path.data);
+			rc = WEB_RETRY;
+		} else
+			*np = (unsigned)strtoul(p + 1, NULL, 10);
+	}
+	buf_release(&path);
+	buf_release(&body);
+	return rc;
+}
+
+int
+web_lookup(const struct web *w, const char *topic, int tls, char **url)
+{
+	struct buf path = BUF_INIT, body = BUF_INIT;
+	struct topic t;
+	const char *why;
+	int rc;
+
+	if (topic_parse(&t, topic, &why) < 0) {
+		warnx("%s: %s", topic, why);
+		return WEB_FATAL;
+	}
+	buf_addstr(&path, "/lookup/v2/topic/");
+	topic_path(&path, &t);
+	if ((rc = get(w, path.data, &body)) == WEB_OK) {
+		*url = json_string(body.data, tls ? "brokerUrlTls" :
+		    "brokerUrl");
+		if (*url == NULL) {
+			warnx("%s%s: no %s in the answer", w->base, path.data,
+			    tls ? "brokerUrlTls" : "brokerUrl");
+			rc = WEB_RETRY;
+		}
+	}
+	topic_free(&t);
+	buf_release(&path);
+	buf_release(&body);
+	return rc;
+}
