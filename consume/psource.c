@@ -87,6 +87,8 @@ struct pcons {
 	struct msgid	 last;
 	struct pw_ack_id *acks;
 	size_t		 nacks, acks_cap;
+	struct msgid	 asked[16];	/* asked again after a bad checksum */
+	size_t		 nasked;
 	double		 ack_since;
 };
 
@@ -330,6 +332,14 @@ struct sinkctx {
 static void
 note_end(struct pcons *pc, const struct msgid *id, int last_in_entry)
 {
+	size_t i;
+
+	for (i = 0; i < pc->nasked; i++)
+		if (pc->asked[i].ledger == id->ledger &&
+		    pc->asked[i].entry == id->entry) {
+			pc->asked[i] = pc->asked[--pc->nasked];
+			break;
+		}
 	if (!pc->have_last || pc->at_end)
 		return;
 	if (id->ledger > pc->last.ledger || (id->ledger == pc->last.ledger &&
@@ -465,6 +475,9 @@ on_message(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
 		warnx("%s: message %s: %s (not emitted, asked again)",
 		    pc->topic, id.data, pw_decoder_error(pc->dec));
 		pw_enc_redeliver(&bc->c->out, pc->cid, &c->msgid.id, 1);
+		/* --stop-at-end waits for it (when there is room to say so) */
+		if (pc->nasked < sizeof(pc->asked) / sizeof(pc->asked[0]))
+			pc->asked[pc->nasked++] = c->msgid.id;
 	} else
 		warnx("%s: message %s: %s (not emitted, left unacked)",
 		    pc->topic, id.data, pw_decoder_error(pc->dec));
@@ -1118,7 +1131,7 @@ all_at_end(struct psrc *s)
 	size_t i;
 
 	for (i = 0; i < s->ncons; i++)
-		if (!s->cons[i].at_end)
+		if (!s->cons[i].at_end || s->cons[i].nasked > 0)
 			return 0;
 	return 1;
 }
@@ -1187,35 +1200,30 @@ static int
 psrc_finish(struct source *src)
 {
 	struct psrc *s = (struct psrc *)src;
-	struct bconn *bc;
-	struct pollfd pfd;
-	double deadline = monotime() + 5;
 	size_t i, left = 0;
 
 	ack_partial_batches(s);
-	for (i = 0; i < s->ncons; i++) {
+	for (i = 0; i < s->ncons; i++)
 		send_acks(s, &s->cons[i]);
-		left += s->cons[i].nacks;
-		if (s->cons[i].state == PC_READY)
-			pw_enc_close_consumer(&s->cons[i].bc->c->out,
-			    s->cons[i].cid, ++s->next_req);
+	for (i = 0; i < s->ncons; i++) {
+		struct pcons *pc = &s->cons[i];
+		uint64_t req;
+
+		left += pc->nacks;
+		if (pc->state != PC_READY)
+			continue;
+		/*
+		 * The broker answers CLOSE_CONSUMER after the ACKs sent
+		 * before it on the same connection: then they are taken.
+		 */
+		req = ++s->next_req;
+		pw_enc_close_consumer(&pc->bc->c->out, pc->cid, req);
+		if (await(s, pc->bc, req, "CLOSE_CONSUMER") == 0)
+			pc->state = PC_DOWN;
 	}
 	if (left > 0)
 		warnx("%zu acks not sent: no connection (the broker sends "
 		    "those messages again)", left);
-	for (bc = s->conns; bc != NULL; bc = bc->next)
-		while (!bc->dead && conn_pending(bc->c) &&
-		    monotime() < deadline) {
-			if (conn_flush(bc->c) < 0)
-				break;
-			pfd.fd = bc->c->fd;
-			pfd.events = POLLOUT;
-			(void)poll(&pfd, 1, 100);
-		}
-	/* give the broker a moment to take them before we hang up */
-	for (bc = s->conns; bc != NULL; bc = bc->next)
-		if (!bc->dead)
-			shutdown(bc->c->fd, SHUT_WR);
 	if (s->bad_messages > 0)
 		warnx("%llu messages could not be decoded (left unacked)",
 		    (unsigned long long)s->bad_messages);
