@@ -46,29 +46,35 @@ MAN5		= doc/lakepipe-frames.5
 
 all: $(PROGRAMS) $(UNIT_TESTS)
 
+ifneq ($(V),1)
+Q	= @
+QCC	= @echo "  CC      $@";
+QLD	= @echo "  LD      $@";
+endif
+
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(QCC)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIB): $(call obj,$(COMMON_SRCS))
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(QLD)rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/consume/consume: $(call obj,$(CONSUME_SRCS)) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CONSUME_LIBS) $(BSD_LIBS) -lm
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $^ $(CONSUME_LIBS) $(BSD_LIBS) -lm
 
 $(B)/transform/transform: $(call obj,$(TRANSFORM_SRCS)) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TRANSFORM_LIBS) $(BSD_LIBS) -lm
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $^ $(TRANSFORM_LIBS) $(BSD_LIBS) -lm
 
 $(B)/deliver/deliver: $(call obj,$(DELIVER_SRCS)) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(DELIVER_LIBS) $(BSD_LIBS) -lm
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $^ $(DELIVER_LIBS) $(BSD_LIBS) -lm
 
 # Unit tests link the common library, plus the object files of the
 # program whose internals they test (named in the test's first line:
 # "/* unit: transform/jsonl.c transform/key.c */").
 $(B)/tests/unit/%: tests/unit/%.c $(LIB) $(call obj,$(CONSUME_SRCS) $(TRANSFORM_SRCS) $(DELIVER_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+	$(QLD)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(call obj,$(shell sed -n '1s|^/\* unit: \(.*\) \*/|\1|p' $<)) \
 	    $(LIB) $(CONSUME_LIBS) $(TRANSFORM_LIBS) $(DELIVER_LIBS) $(BSD_LIBS) -lm
 
@@ -86,11 +92,14 @@ check:
 	tests/run --build . --build build/san
 
 demo: all
-	./pipeline.sh --lines sample/messages.jsonl -- file://$(CURDIR)/lake/
-	@echo "--- what landed in ./lake/:"
-	@find lake -type f | sort
-	@echo "--- first records:"
-	@find lake -type f -name '*.gz' | sort | head -1 | xargs zcat | head -3
+	./pipeline.sh --lines sample/messages.jsonl -- --max-messages 500 -- \
+	    file://$(CURDIR)/lake/
+	@echo "--- what landed in ./lake/ (objects, records):"
+	@find lake -type f -name '*.gz' | sort | while read -r f; do \
+		printf '%s\t%s records\n' "$$f" "$$(zcat "$$f" | wc -l)"; done
+	@echo "--- its first record:"
+	@f=$$(find lake -type f -name '*.gz' | sort | head -1); \
+		zcat "$$f" | sed -n 1p
 
 bench: all
 	bench/bench.sh
