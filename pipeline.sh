@@ -32,10 +32,13 @@ EOT
 	exit "${1:-2}"
 }
 
-# Find the three programs: beside this script in a build tree, else PATH.
+# Find the three programs: beside this script (a build tree, or installed
+# in the same bin directory), else on PATH.
 find_prog() {
 	if [ -x "$here/$1/$1" ]; then
 		echo "$here/$1/$1"
+	elif [ -x "$here/$1" ]; then
+		echo "$here/$1"		# installed side by side
 	elif command -v "lakepipe-$1" >/dev/null 2>&1; then
 		command -v "lakepipe-$1"
 	elif command -v "$1" >/dev/null 2>&1; then
