@@ -295,6 +295,51 @@ async function run(info) {
   r = await cosReq({ info, method: 'POST', key: 'f/ce2', query: { uploadId: uid2 }, body: cbody });
   ok(r.status === 400 && /InvalidPart/.test(r.body), 'complete with a part that was not uploaded: InvalidPart', r.body.toString());
 
+  // Abort while parts are in flight: the server stays up, a part the
+  // abort overtook gets NoSuchUpload, and nothing of the upload is left.
+  {
+    const initiate = async k => /<UploadId>([^<]+)/.exec((await cosReq({ info, method: 'POST', key: k, query: { uploads: '' } })).body)[1];
+    const putPart = (k, uploadId, n, body) => cosReq({ info, method: 'PUT', key: k, query: { partNumber: String(n), uploadId }, body })
+      .catch(e => ({ status: e.message, body: '' }));
+    const abort = (k, uploadId) => cosReq({ info, method: 'DELETE', key: k, query: { uploadId } });
+    // ids of the uploads not finished, beyond those of the tests above
+    const earlier = (await ctl(info, 'GET', `/objects/${BUCKET}`)).pendingUploads;
+    const pending = async () => (await ctl(info, 'GET', `/objects/${BUCKET}`)).pendingUploads.filter(id => !earlier.includes(id));
+
+    // a part held before its body is read: the abort goes first
+    let uid = await initiate('f/abort-held');
+    await ctl(info, 'POST', '/faults', { type: 'stall', seconds: 1, op: 'UploadPart', key: '^f/abort-held$' });
+    const held = putPart('f/abort-held', uid, 1, crypto.randomBytes(100000));
+    await new Promise(res => setTimeout(res, 300));
+    r = await abort('f/abort-held', uid);
+    const hr = await held;
+    ok(r.status === 204 && hr.status === 404 && /NoSuchUpload/.test(hr.body) && !(await pending()).includes(uid),
+      'abort during a held part: 204, the part gets NoSuchUpload, no upload left', [r.status, hr.status, String(hr.body)]);
+
+    // aborts landing while s3rver writes parts (this used to kill it)
+    const body = crypto.randomBytes(4 << 20);
+    const statuses = [];
+    for (let round = 0; round < 12; round++) {
+      const k = `f/abort-${round}`;
+      uid = await initiate(k);
+      const parts = [1, 2, 3].map(n => putPart(k, uid, n, body));
+      for (let i = 0; i < 2000; i++) {
+        const recs = (await ctl(info, 'GET', `/requests?op=UploadPart&key=^${k}$`)).requests;
+        if (recs.some(x => x.bytes === x.contentLength)) break;
+      }
+      await new Promise(res => setTimeout(res, round % 6));
+      statuses.push((await abort(k, uid).catch(e => ({ status: e.message }))).status);
+      for (const p of await Promise.all(parts)) statuses.push(p.status);
+    }
+    const alive = await ctl(info, 'GET', '/info').catch(e => ({ error: e.message }));
+    ok(alive.ready === true, 'server still up after aborts during parts', alive);
+    ok(statuses.every(x => x === 200 || x === 204 || x === 404), 'aborts 204, parts 200 or NoSuchUpload', statuses);
+    const left = await pending().catch(e => e.message);
+    ok(Array.isArray(left) && left.length === 0, 'no upload left behind', left);
+    r = await abort('f/abort-0', uid).catch(e => ({ status: e.message }));
+    ok(r.status === 404 && /NoSuchUpload/.test(r.body), 'second abort: NoSuchUpload', [r.status, String(r.body)]);
+  }
+
   // control API: the object endpoint and request records hide secrets
   r = await httpReq({ port: info.ctl_port, method: 'GET', path: `/object/${BUCKET}/${encodeURIComponent(k1)}` });
   ok(r.status === 200 && Buffer.compare(r.body, b1) === 0 && r.headers['x-crc64'] === crc64(b1), 'control API GET /object returns stored bytes');

@@ -612,6 +612,50 @@ function handleAbort(rq) {
   fs.rmSync(uploadDir(rq.bucket, rq.query.uploadId), { recursive: true, force: true });
   return { status: 204, headers: {}, body: Buffer.alloc(0) };
 }
+
+// s3rver writes a part into its upload's directory, making the directory
+// again if it is gone; if the directory goes between the two, its write
+// stream fails with ENOENT, an 'error' nobody listens to, and the whole
+// process dies.  So the calls that remove the directory (Abort, Complete)
+// wait for the parts of that upload being stored, and a part that comes
+// meanwhile waits for them, then checks that the upload is still there.
+// As on S3, a part and an Abort that cross each other may each come
+// first, and whichever part lost gets NoSuchUpload.
+const uploadLocks = new Map();  // bucket/uploadId -> { users, parts, closing }
+function uploadLock(rq) {
+  const id = `${rq.bucket}/${rq.query.uploadId}`;
+  let l = uploadLocks.get(id);
+  if (!l) uploadLocks.set(id, l = { id, users: 0, parts: new Set(), closing: null });
+  l.users++;
+  return l;
+}
+function uploadUnlock(l) {
+  if (--l.users === 0) uploadLocks.delete(l.id);
+}
+async function asPart(rq, fn) {
+  const l = uploadLock(rq);
+  try {
+    while (l.closing) await l.closing.catch(() => {});
+    if (!uploadExists(rq.bucket, rq.query.uploadId)) {
+      throw new ApiError(404, 'NoSuchUpload', MSG.NoSuchUpload, { UploadId: String(rq.query.uploadId) });
+    }
+    const p = fn();
+    l.parts.add(p);
+    try { return await p; } finally { l.parts.delete(p); }
+  } finally {
+    uploadUnlock(l);
+  }
+}
+async function asClosing(rq, fn) {
+  const l = uploadLock(rq);
+  try {
+    while (l.closing) await l.closing.catch(() => {});
+    l.closing = Promise.allSettled([...l.parts]).then(fn);
+    try { return await l.closing; } finally { l.closing = null; }
+  } finally {
+    uploadUnlock(l);
+  }
+}
 function checkComplete(rq, body) {
   if (!uploadExists(rq.bucket, rq.query.uploadId)) throw new ApiError(404, 'NoSuchUpload', MSG.NoSuchUpload);
   const xml = body.toString('utf8');
@@ -895,13 +939,13 @@ async function handle(req, res, expectContinue) {
 
     // 6. Do it.
     let r;
-    if (rq.op === 'AbortMultipartUpload') r = handleAbort(rq);
+    const fwd = () => forward(req.method, rq.bucket, rq.key, rawQuery, forwardHeaders(req.headers), body);
+    if (rq.op === 'AbortMultipartUpload') r = await asClosing(rq, () => handleAbort(rq));
     else if (rq.op === 'ListParts') r = handleListParts(rq);
     else if (rq.op === 'ListMultipartUploads') r = handleListUploads(rq);
-    else {
-      if (rq.op === 'CompleteMultipartUpload') checkComplete(rq, body);
-      r = await forward(req.method, rq.bucket, rq.key, rawQuery, forwardHeaders(req.headers), body);
-    }
+    else if (rq.op === 'UploadPart') r = await asPart(rq, fwd);
+    else if (rq.op === 'CompleteMultipartUpload') r = await asClosing(rq, () => { checkComplete(rq, body); return fwd(); });
+    else r = await fwd();
     const outH = {};
     for (const [k, v] of Object.entries(r.headers)) {
       if (['connection', 'transfer-encoding', 'content-length', 'date', 'keep-alive', 'vary',
