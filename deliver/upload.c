@@ -579,8 +579,6 @@ abort_all(struct loop *L)
 	struct upload *up;
 	int parts = cancel_all(L);
 
-	if (parts)
-		usleep(300 * 1000);
 	for (up = L->first; up != NULL; up = up->next)
 		if (up->upload_id != NULL)
 			abort_one(L, up, 0);
