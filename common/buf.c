@@ -89,7 +89,7 @@ buf_consume(struct buf *b, size_t n)
 }
 
 void
-buf_add(struct buf *b, const void *p, size_t n)
+buf_add_slow(struct buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return;
@@ -106,12 +106,18 @@ buf_addstr(struct buf *b, const char *s)
 }
 
 void
-buf_addch(struct buf *b, int c)
+buf_addch_slow(struct buf *b, int c)
 {
 	buf_grow(b, 1);
 	b->data[b->len++] = (char)c;
 	b->data[b->len] = '\0';
 }
+
+/* Two decimal digits at a time: a division per pair, not per digit. */
+static const char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
 
 void
 buf_addu64(struct buf *b, unsigned long long v)
@@ -119,10 +125,18 @@ buf_addu64(struct buf *b, unsigned long long v)
 	char tmp[24];
 	size_t i = sizeof(tmp);
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--i] = digit_pairs[d + 1];
+		tmp[--i] = digit_pairs[d];
+	}
+	if (v >= 10) {
+		tmp[--i] = digit_pairs[v * 2 + 1];
+		tmp[--i] = digit_pairs[v * 2];
+	} else
+		tmp[--i] = (char)('0' + v);
 	buf_add(b, tmp + i, sizeof(tmp) - i);
 }
 

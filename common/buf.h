@@ -35,14 +35,40 @@ void	 buf_setlen(struct buf *, size_t len);
 /* Drop the first n bytes. */
 void	 buf_consume(struct buf *, size_t n);
 
-void	 buf_add(struct buf *, const void *, size_t);
+void	 buf_add_slow(struct buf *, const void *, size_t);
 void	 buf_addstr(struct buf *, const char *);
-void	 buf_addch(struct buf *, int);
+void	 buf_addch_slow(struct buf *, int);
 void	 buf_addu64(struct buf *, unsigned long long);
 void	 buf_addi64(struct buf *, long long);
 void	 buf_addf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_vaddf(struct buf *, const char *, va_list);
+
+/*
+ * buf_add and buf_addch are inline: frame headers are built a few bytes
+ * at a time, millions of times a second, and the common case (room in
+ * the buffer) must not cost a call.
+ */
+static inline void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (n < b->cap - b->len) {	/* also false for cap 0 */
+		__builtin_memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} else
+		buf_add_slow(b, p, n);
+}
+
+static inline void
+buf_addch(struct buf *b, int c)
+{
+	if (b->len + 1 < b->cap) {
+		b->data[b->len++] = (char)c;
+		b->data[b->len] = '\0';
+	} else
+		buf_addch_slow(b, c);
+}
 
 /* Write the whole buffer to fd, retrying short writes; 0 or -1 (errno). */
 int	 write_all(int fd, const void *, size_t);
