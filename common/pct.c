@@ -74,8 +74,8 @@ pct_encode_uri(struct buf *b, const void *p, size_t n, int keep_slash)
 	}
 }
 
-static int
-hexval(unsigned char c)
+int
+pct_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -101,8 +101,8 @@ pct_decode(struct buf *b, const char *s, size_t n)
 		buf_add(b, s, (size_t)(pct - s));
 		n -= (size_t)(pct - s);
 		s = pct;
-		if (n < 3 || (hi = hexval((unsigned char)s[1])) < 0 ||
-		    (lo = hexval((unsigned char)s[2])) < 0)
+		if (n < 3 || (hi = pct_hexval((unsigned char)s[1])) < 0 ||
+		    (lo = pct_hexval((unsigned char)s[2])) < 0)
 			return -1;
 		buf_addch(b, hi << 4 | lo);
 		s += 3;

@@ -195,6 +195,11 @@ test_pct(void)
 	CHECK_STR(b.data, "a%20b/c%2B%28d%29~", "URI encoding keeps / ~");
 	buf_reset(&d);
 	CHECK(pct_decode(&d, "%4", 2) < 0, "short escape refused");
+	CHECK(pct_hexval('0') == 0 && pct_hexval('9') == 9 &&
+	    pct_hexval('a') == 10 && pct_hexval('F') == 15 &&
+	    pct_hexval('g') == -1 && pct_hexval('/') == -1 &&
+	    pct_hexval(':') == -1 && pct_hexval(0xc3) == -1,
+	    "hex digits of either case, nothing else");
 	buf_release(&b);
 	buf_release(&d);
 }
