@@ -118,9 +118,7 @@ req_free(struct req *r, struct store *s)
 {
 	if (r == NULL)
 		return;
-	if (r->in_multi)
-		curl_multi_remove_handle(s->multi, r->easy);
-	req_end_attempt(r);
+	req_cancel(r, s);
 	buf_release(&r->ownbody);
 	buf_release(&r->rbody);
 	buf_release(&r->etag);
@@ -171,19 +169,53 @@ store_object_url(const struct store *s, struct buf *out, const char *key)
 
 /* --- the answer ------------------------------------------------------ */
 
+/* Forget what the headers of an answer said. */
+static void
+reset_headers(struct req *r)
+{
+	buf_reset(&r->etag);
+	r->has_crc = r->has_rlen = 0;
+	r->retry_after = -1;
+	r->date = -1;
+}
+
+/* The header value v..end as a string in tmp: 0, or -1 if empty or long. */
+static int
+header_copy(char *tmp, size_t size, const char *v, const char *end)
+{
+	size_t n = (size_t)(end - v);
+
+	if (n == 0 || n >= size)
+		return -1;
+	memcpy(tmp, v, n);
+	tmp[n] = '\0';
+	return 0;
+}
+
+/* Retry-After: seconds, or an HTTP date; -1 if neither. */
+static long
+retry_after_seconds(const char *s)
+{
+	time_t t, now = time(NULL);
+
+	if (isdigit((unsigned char)s[0]))
+		return strtol(s, NULL, 10);
+	if ((t = curl_getdate(s, NULL)) == -1)
+		return -1;
+	return t > now ? (long)(t - now) : 0;
+}
+
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct req *r = arg;
 	size_t len = size * n, nl;
 	const char *v, *end = p + len;
+	char tmp[64], *e;
 
 	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		/* a new header block (after a 100 Continue, say) */
-		buf_reset(&r->etag);
-		r->has_crc = r->has_rlen = 0;
-		r->retry_after = -1;
-		r->date = -1;
+		reset_headers(r);
 		return len;
 	}
 	if ((v = memchr(p, ':', len)) == NULL)
@@ -202,39 +234,23 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		else
 			buf_add(&r->etag, v, (size_t)(end - v));
 	} else if (IS("x-cos-hash-crc64ecma")) {
-		char tmp[32], *e;
-
-		if (end - v > 0 && end - v < (long)sizeof(tmp) &&
-		    isdigit((unsigned char)*v)) {
-			memcpy(tmp, v, (size_t)(end - v));
-			tmp[end - v] = '\0';
+		/* at most 20 digits */
+		if (header_copy(tmp, 32, v, end) == 0 &&
+		    isdigit((unsigned char)tmp[0])) {
 			r->rcrc = strtoull(tmp, &e, 10);
 			r->has_crc = *e == '\0';
 		}
 	} else if (IS("Content-Length")) {
-		char tmp[32];
-
-		if (end - v > 0 && end - v < (long)sizeof(tmp)) {
-			memcpy(tmp, v, (size_t)(end - v));
-			tmp[end - v] = '\0';
+		if (header_copy(tmp, 32, v, end) == 0) {
 			r->rlen = strtoull(tmp, NULL, 10);
 			r->has_rlen = 1;
 		}
-	} else if (IS("Retry-After") || IS("Date")) {
-		char tmp[64];
-		time_t t;
-
-		if (end - v > 0 && end - v < (long)sizeof(tmp)) {
-			memcpy(tmp, v, (size_t)(end - v));
-			tmp[end - v] = '\0';
-			if (IS("Date"))
-				r->date = curl_getdate(tmp, NULL);
-			else if (isdigit((unsigned char)tmp[0]))
-				r->retry_after = strtol(tmp, NULL, 10);
-			else if ((t = curl_getdate(tmp, NULL)) != -1)
-				r->retry_after = t > time(NULL) ?
-				    (long)(t - time(NULL)) : 0;
-		}
+	} else if (IS("Date")) {
+		if (header_copy(tmp, sizeof(tmp), v, end) == 0)
+			r->date = curl_getdate(tmp, NULL);
+	} else if (IS("Retry-After")) {
+		if (header_copy(tmp, sizeof(tmp), v, end) == 0)
+			r->retry_after = retry_after_seconds(tmp);
 	}
 #undef IS
 	return len;
@@ -299,6 +315,20 @@ has_body(const struct req *r)
 	return !r->head && r->op != OP_ABORT;
 }
 
+/*
+ * A header whose name and value are formatted into scratch: h gets NULLs
+ * and *off where they start, until scratch stops moving.
+ */
+static void
+add_built(struct buf *scratch, struct sign_kv *h, size_t *off,
+    const char *pfx, const char *name, const char *value)
+{
+	*off = scratch->len;
+	buf_addf(scratch, "%s%s%c%s", pfx, name, '\0', value);
+	buf_addch(scratch, '\0');
+	*h = (struct sign_kv){ NULL, NULL };
+}
+
 /* The headers to sign and send, name/value pairs into h (room for 16). */
 static size_t
 build_headers(const struct store *s, const struct req *r, struct sign_kv *h,
@@ -306,15 +336,15 @@ build_headers(const struct store *s, const struct req *r, struct sign_kv *h,
 {
 	const struct upload *up = r->up;
 	const char *pfx = s->d->kind == DEST_COS ? "x-cos-" : "x-amz-";
+	char num[32];
 	size_t n = 0, off[8], k = 0, i;
 	int meta = !r->head && (r->op == OP_PUT || r->op == OP_INIT);
 
 	h[n++] = (struct sign_kv){ "Host", s->d->host };
 	if (has_body(r)) {
-		off[k++] = scratch->len;
-		buf_addf(scratch, "%zu", r->len);
-		buf_addch(scratch, '\0');
-		h[n++] = (struct sign_kv){ "Content-Length", NULL };
+		snprintf(num, sizeof(num), "%zu", r->len);
+		add_built(scratch, &h[n++], &off[k++], "", "Content-Length",
+		    num);
 		h[n++] = (struct sign_kv){ "Content-MD5", r->md5 };
 	}
 	if (r->op == OP_COMPLETE && !r->head)
@@ -326,41 +356,27 @@ build_headers(const struct store *s, const struct req *r, struct sign_kv *h,
 			h[n++] = (struct sign_kv){ "Content-Encoding",
 			    up->o.enc.data };
 		if (up->o.has_n) {
-			off[k++] = scratch->len;
-			buf_addf(scratch, "%smeta-lakepipe-n%c%llu", pfx, 0,
+			snprintf(num, sizeof(num), "%llu",
 			    (unsigned long long)up->o.n);
-			buf_addch(scratch, '\0');
-			h[n++] = (struct sign_kv){ NULL, NULL };
+			add_built(scratch, &h[n++], &off[k++], pfx,
+			    "meta-lakepipe-n", num);
 		}
-		if (up->o.first.len) {
-			off[k++] = scratch->len;
-			buf_addf(scratch, "%smeta-lakepipe-first%c%s", pfx, 0,
-			    up->o.first.data);
-			buf_addch(scratch, '\0');
-			h[n++] = (struct sign_kv){ NULL, NULL };
-		}
-		if (up->o.last.len) {
-			off[k++] = scratch->len;
-			buf_addf(scratch, "%smeta-lakepipe-last%c%s", pfx, 0,
-			    up->o.last.data);
-			buf_addch(scratch, '\0');
-			h[n++] = (struct sign_kv){ NULL, NULL };
-		}
-		if (s->opt->storage_class != NULL) {
-			off[k++] = scratch->len;
-			buf_addf(scratch, "%sstorage-class%c%s", pfx, 0,
-			    s->opt->storage_class);
-			buf_addch(scratch, '\0');
-			h[n++] = (struct sign_kv){ NULL, NULL };
-		}
+		if (up->o.first.len)
+			add_built(scratch, &h[n++], &off[k++], pfx,
+			    "meta-lakepipe-first", up->o.first.data);
+		if (up->o.last.len)
+			add_built(scratch, &h[n++], &off[k++], pfx,
+			    "meta-lakepipe-last", up->o.last.data);
+		if (s->opt->storage_class != NULL)
+			add_built(scratch, &h[n++], &off[k++], pfx,
+			    "storage-class", s->opt->storage_class);
 	}
 	/* Now that scratch no longer moves, point into it. */
 	for (i = 0, k = 0; i < n; i++) {
 		if (h[i].name == NULL) {
 			h[i].name = scratch->data + off[k++];
 			h[i].value = h[i].name + strlen(h[i].name) + 1;
-		} else if (h[i].value == NULL)
-			h[i].value = scratch->data + off[k++];
+		}
 	}
 	return n;
 }
@@ -496,19 +512,23 @@ reset_answer(struct req *r)
 	r->why[0] = '\0';
 	r->code[0] = '\0';
 	buf_reset(&r->rbody);
-	buf_reset(&r->etag);
-	r->has_crc = r->has_rlen = 0;
-	r->retry_after = -1;
-	r->date = -1;
+	reset_headers(r);
 }
 
-void
-store_start(struct store *s, struct req *r)
+/* Ready a new attempt: hashes once, a fresh answer, a signed handle. */
+static void
+prepare_attempt(struct store *s, struct req *r)
 {
 	if (!r->hashed)
 		req_hash(r, s, 0);
 	reset_answer(r);
 	r->easy = build_easy(s, r);
+}
+
+void
+store_start(struct store *s, struct req *r)
+{
+	prepare_attempt(s, r);
 	r->started = monotime();
 	curl_multi_add_handle(s->multi, r->easy);
 	r->in_multi = 1;
@@ -675,11 +695,7 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 	else
 		v = V_FATAL;
 out:
-	if (r->in_multi) {
-		curl_multi_remove_handle(s->multi, r->easy);
-		s->active--;
-	}
-	req_end_attempt(r);
+	req_cancel(r, s);
 	buf_release(&code);
 	buf_release(&msg);
 	buf_release(&reqid);
@@ -691,10 +707,7 @@ store_run_sync(struct store *s, struct req *r)
 {
 	CURLcode rc;
 
-	if (!r->hashed)
-		req_hash(r, s, 0);
-	reset_answer(r);
-	r->easy = build_easy(s, r);
+	prepare_attempt(s, r);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 10L);
 	rc = curl_easy_perform(r->easy);
 	return store_finish(s, r, rc);

@@ -363,6 +363,16 @@ on_ok(struct loop *L, struct req *r)
 	buf_release(&id);
 }
 
+/* Send r again at once, as a HEAD that asks whether the write landed. */
+static void
+check_with_head(struct loop *L, struct req *r)
+{
+	log_verbose("%s: %s; checking with HEAD", r->up->fullkey.data, r->why);
+	r->head = 1;
+	r->not_before = 0;
+	store_queue(&L->s, r);
+}
+
 static void
 on_done(struct loop *L, struct req *r, enum req_verdict v)
 {
@@ -379,11 +389,7 @@ on_done(struct loop *L, struct req *r, enum req_verdict v)
 			retry(L, r, r->why);
 			break;
 		}
-		log_verbose("%s: %s; checking with HEAD", r->up->fullkey.data,
-		    r->why);
-		r->head = 1;
-		r->not_before = 0;
-		store_queue(&L->s, r);
+		check_with_head(L, r);
 		break;
 	case V_SKEW:
 		if (r->skew_retried || r->date == -1) {
@@ -405,12 +411,8 @@ on_done(struct loop *L, struct req *r, enum req_verdict v)
 		 */
 		if (r->op == OP_COMPLETE && !r->head &&
 		    strcmp(r->code, "NoSuchUpload") == 0 && !r->checked) {
-			log_verbose("%s: %s; checking with HEAD",
-			    r->up->fullkey.data, r->why);
 			r->checked = 1;
-			r->head = 1;
-			r->not_before = 0;
-			store_queue(&L->s, r);
+			check_with_head(L, r);
 			break;
 		}
 		fail_upload(L, r->up, r->why);
@@ -552,19 +554,25 @@ cancel_all(struct loop *L)
 	return parts;
 }
 
+/* Abort every multipart upload; again: NoSuchUpload is no failure. */
 static void
-abort_one(struct loop *L, struct upload *up, int again)
+abort_uploads(struct loop *L, int again)
 {
-	struct req *a = req_new(up, OP_ABORT, 0, NULL, 0);
-	enum req_verdict v = store_run_sync(&L->s, a);
+	struct upload *up;
+	struct req *a;
 
-	if (v == V_OK)
-		log_verbose("%s: multipart upload %s aborted",
-		    up->fullkey.data, up->upload_id);
-	else if (!again || strcmp(a->code, "NoSuchUpload") != 0)
-		warnx("%s: abort of upload %s failed: %s", up->fullkey.data,
-		    up->upload_id, a->why);
-	req_free(a, &L->s);
+	for (up = L->first; up != NULL; up = up->next) {
+		if (up->upload_id == NULL)
+			continue;
+		a = req_new(up, OP_ABORT, 0, NULL, 0);
+		if (store_run_sync(&L->s, a) == V_OK)
+			log_verbose("%s: multipart upload %s aborted",
+			    up->fullkey.data, up->upload_id);
+		else if (!again || strcmp(a->code, "NoSuchUpload") != 0)
+			warnx("%s: abort of upload %s failed: %s",
+			    up->fullkey.data, up->upload_id, a->why);
+		req_free(a, &L->s);
+	}
 }
 
 /*
@@ -576,18 +584,13 @@ abort_one(struct loop *L, struct upload *up, int again)
 static void
 abort_all(struct loop *L)
 {
-	struct upload *up;
 	int parts = cancel_all(L);
 
-	for (up = L->first; up != NULL; up = up->next)
-		if (up->upload_id != NULL)
-			abort_one(L, up, 0);
-	if (!parts)
-		return;
-	usleep(300 * 1000);
-	for (up = L->first; up != NULL; up = up->next)
-		if (up->upload_id != NULL)
-			abort_one(L, up, 1);
+	abort_uploads(L, 0);
+	if (parts) {
+		usleep(300 * 1000);
+		abort_uploads(L, 1);
+	}
 }
 
 static void
