@@ -43,3 +43,19 @@ obj() {
 stored_is() {
 	ctl get "$1" "$2" >stored.tmp && cmp "$3" stored.tmp
 }
+
+# fault_case TITLE FAULT CHECK: inject FAULT (the arguments of ctl fault),
+# then "fault_deliver PREFIX <in.frames >acks 2>err" must succeed,
+# "fault_verify PREFIX" hold (both the script's own), and CHECK too.
+# Each case stores under a prefix of its own (f1/, f2/, ...), so that a
+# HEAD cannot find an earlier case's object.
+nfault=0
+fault_case() {
+	nfault=$((nfault + 1))
+	test_expect_success "fault $1: stored, verified, acked" "
+		ctl reset >/dev/null && ctl fault $2 >/dev/null &&
+		fault_deliver f$nfault/ <in.frames >acks 2>err &&
+		fault_verify f$nfault/ &&
+		$3
+	"
+}

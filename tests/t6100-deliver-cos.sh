@@ -164,56 +164,49 @@ test_expect_success 'empty prefix is the bucket root; storage class is sent' '
 	ctl requests op=PutObject | grep -q "\"x-cos-storage-class\": \"STANDARD_IA\""
 '
 
-# fault_case TITLE FAULT-ARGS -- EXPECTATIONS: inject, deliver in.frames,
-# expect every object stored and acked, then check EXPECTATIONS.
-# Each case stores under a prefix of its own, so that a HEAD cannot find
-# an earlier case's object.
-nfault=0
-fault_ok() {
-	title=$1 fault=$2 check=$3
-	nfault=$((nfault + 1))
-	test_expect_success "fault $title: stored, verified, acked" "
-		ctl reset >/dev/null && ctl fault $fault >/dev/null &&
-		dlv -v 'cos://$B/f$nfault/?region=ap-guangzhou' <in.frames >acks 2>err &&
-		test \$(wc -l <acks) -eq 3 &&
-		stored_is $B 'f$nfault/2026/11/27/a b+c(1)/ü.jsonl' small &&
-		stored_is $B 'f$nfault/2026/11/27/big (2)+.jsonl.gz' big &&
-		! ctl faults | grep -q '\"used\": 0' &&
-		$check
-	"
+# Faults (fault_case in lib-deliver.sh): every object stored and acked,
+# every fault used.
+fault_deliver() {
+	dlv -v "cos://$B/$1?region=ap-guangzhou"
+}
+fault_verify() {
+	test $(wc -l <acks) -eq 3 &&
+	stored_is $B "${1}2026/11/27/a b+c(1)/ü.jsonl" small &&
+	stored_is $B "${1}2026/11/27/big (2)+.jsonl.gz" big &&
+	! ctl faults | grep -q '"used": 0'
 }
 
-fault_ok 'reset mid-body of a PUT' 'reset op=PutObject' \
+fault_case 'reset mid-body of a PUT' 'reset op=PutObject' \
 	'test "$(nreq op=PutObject status=200)" = 1'
-fault_ok 'reset mid-body of a part' 'reset op=UploadPart part=2' \
+fault_case 'reset mid-body of a part' 'reset op=UploadPart part=2' \
 	'test "$(nreq op=UploadPart)" = 5'
-fault_ok '500 InternalError on a part' 'internal op=UploadPart part=3' \
+fault_case '500 InternalError on a part' 'internal op=UploadPart part=3' \
 	'grep -q "500 InternalError" err'
-fault_ok '503 SlowDown with Retry-After' 'slowdown op=PutObject retryAfter=1' \
+fault_case '503 SlowDown with Retry-After' 'slowdown op=PutObject retryAfter=1' \
 	'grep -q "503 SlowDown.*retry 1 in 1.00 s" err'
-fault_ok '429 on Initiate' 'throttle op=InitiateMultipartUpload retryAfter=1' \
+fault_case '429 on Initiate' 'throttle op=InitiateMultipartUpload retryAfter=1' \
 	'grep -q "429" err && test "$(nreq op=InitiateMultipartUpload)" = 2'
-fault_ok 'BadDigest' 'baddigest op=PutObject' \
+fault_case 'BadDigest' 'baddigest op=PutObject' \
 	'grep -q "400 BadDigest" err'
-fault_ok 'wrong CRC-64 on a PUT' 'badcrc op=PutObject' \
+fault_case 'wrong CRC-64 on a PUT' 'badcrc op=PutObject' \
 	'grep -q "CRC-64 mismatch" err && test "$(nreq op=PutObject)" = 2'
-fault_ok 'wrong CRC-64 on a part' 'badcrc op=UploadPart part=1' \
+fault_case 'wrong CRC-64 on a part' 'badcrc op=UploadPart part=1' \
 	'grep -q "CRC-64 mismatch" err && test "$(nreq op=UploadPart)" = 5'
-fault_ok 'wrong CRC-64 on Complete (HEAD decides)' 'badcrc op=CompleteMultipartUpload' \
+fault_case 'wrong CRC-64 on Complete (HEAD decides)' 'badcrc op=CompleteMultipartUpload' \
 	'test "$(nreq op=HeadObject)" = 1'
-fault_ok 'lost answer to a PUT: HEAD, no second write' 'lost op=PutObject' \
+fault_case 'lost answer to a PUT: HEAD, no second write' 'lost op=PutObject' \
 	'test "$(nreq op=HeadObject)" = 1 && test "$(nreq op=PutObject)" = 1'
-fault_ok 'lost answer to a part' 'lost op=UploadPart part=2' \
+fault_case 'lost answer to a part' 'lost op=UploadPart part=2' \
 	'test "$(nreq op=UploadPart)" = 5'
-fault_ok 'lost answer to Complete' 'lost op=CompleteMultipartUpload' \
+fault_case 'lost answer to Complete' 'lost op=CompleteMultipartUpload' \
 	'test "$(nreq op=HeadObject)" = 1'
-fault_ok '200 Complete with <Error>InternalError' 'complete-error op=CompleteMultipartUpload' \
+fault_case '200 Complete with <Error>InternalError' 'complete-error op=CompleteMultipartUpload' \
 	'test "$(nreq op=CompleteMultipartUpload)" = 2'
-fault_ok 'stall before the body' 'stall op=PutObject seconds=6' \
+fault_case 'stall before the body' 'stall op=PutObject seconds=6' \
 	'grep -q "too slow" err'
-fault_ok 'stall before the answer (stored): HEAD' 'stall op=PutObject seconds=6 phase=response' \
+fault_case 'stall before the answer (stored): HEAD' 'stall op=PutObject seconds=6 phase=response' \
 	'test "$(nreq op=HeadObject)" = 1 && test "$(nreq op=PutObject)" = 1'
-fault_ok 'clock skew (server an hour behind)' 'skew seconds=-3600 count=1000' \
+fault_case 'clock skew (server an hour behind)' 'skew seconds=-3600 count=1000' \
 	'grep -q "signing again" err'
 
 test_expect_success 'reset mid-body of a 600 KB PUT: sent again' '
