@@ -26,6 +26,6 @@ struct options {
 
 /* Each returns the exit status: EXIT_OK or EXIT_FAIL. */
 int	deliver_local(const struct dest *, const struct options *);
-int	deliver_remote(struct dest *, const struct options *);
+int	deliver_remote(const struct dest *, const struct options *);
 
 #endif

@@ -525,11 +525,11 @@ prepare_attempt(struct store *s, struct req *r)
 	r->easy = build_easy(s, r);
 }
 
-void
+/* Send one attempt now. */
+static void
 store_start(struct store *s, struct req *r)
 {
 	prepare_attempt(s, r);
-	r->started = monotime();
 	curl_multi_add_handle(s->multi, r->easy);
 	r->in_multi = 1;
 	s->active++;

@@ -8,7 +8,7 @@
  * attempts: it knows its body and that body's MD5, CRC-64 (and SHA-256
  * for SigV4), computed once; each attempt is signed afresh.
  *
- * store_start() sends one attempt; when curl reports it done,
+ * store_kick() sends the queued attempts it may; when curl reports one done,
  * store_finish() reads the answer and classifies it (enum req_verdict),
  * leaving the store's code and message in req->why.  What to do next is
  * the upload's business (upload.c).
@@ -60,7 +60,6 @@ struct req {
 	int		 skew_retried;
 	int		 checked;	/* NoSuchUpload checked with HEAD */
 	double		 not_before;	/* monotime() before which not to send */
-	double		 started;
 	/* one attempt */
 	CURL		*easy;
 	int		 in_multi;
@@ -102,7 +101,7 @@ struct req *req_new(struct upload *, enum req_op, unsigned part,
 	    const char *body, size_t len);
 /*
  * Hash the body: MD5 always, SHA-256 for s3, CRC-64 unless crc_given.
- * store_start() does it for a request not hashed yet.
+ * Sending does it for a request not hashed yet.
  */
 void	req_hash(struct req *, const struct store *, int crc_given);
 void	req_free(struct req *, struct store *);
@@ -113,8 +112,6 @@ void	req_cancel(struct req *, struct store *);
 void	store_queue(struct store *, struct req *);
 /* Start queued requests while fewer than --jobs run; the next wait, ms. */
 long	store_kick(struct store *);
-/* Send one attempt now. */
-void	store_start(struct store *, struct req *);
 /* After curl's done: read the answer; the easy handle is released. */
 enum req_verdict store_finish(struct store *, struct req *, CURLcode);
 /* Run one request to completion, blocking (abort on the way out). */

@@ -47,6 +47,18 @@ on_signal(int sig)
 	stop_signal = sig;
 }
 
+static void
+catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: wake poll */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 /* --- bookkeeping ----------------------------------------------------- */
 
 static void
@@ -133,7 +145,6 @@ start_parts(struct loop *L, struct upload *up)
 		ps = (len + MAX_PARTS - 1) / MAX_PARTS;
 		ps = (ps + (1 << 20) - 1) & ~(size_t)((1 << 20) - 1);
 	}
-	up->part_size = ps;
 	up->nparts = (unsigned)((len + ps - 1) / ps);
 	up->parts = xcalloc(up->nparts, sizeof(*up->parts));
 	for (i = 0, off = 0; i < up->nparts; i++, off += ps) {
@@ -624,7 +635,7 @@ turn(struct loop *L)
 }
 
 int
-deliver_remote(struct dest *d, const struct options *opt)
+deliver_remote(const struct dest *d, const struct options *opt)
 {
 	struct loop L;
 	char why[1024];
@@ -642,15 +653,7 @@ deliver_remote(struct dest *d, const struct options *opt)
 	progress_init(&L.pg, opt->progress, "objects");
 	log_verbose("storing into %s (%s)", d->base,
 	    d->kind == DEST_COS ? "COS signature" : "AWS SigV4");
-	{
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;	/* no SA_RESTART: wake poll */
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
+	catch_stop_signals();
 	while (!L.fatal && (want_input(&L) || L.nlive > 0)) {
 		turn(&L);
 		if (stop_signal && !L.fatal) {

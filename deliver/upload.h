@@ -26,7 +26,6 @@ struct upload {
 	struct buf	 fullkey;	/* prefix + key */
 	struct buf	 path;		/* decoded request path, for signing */
 	char		*upload_id;	/* multipart, once initiated */
-	size_t		 part_size;
 	unsigned	 nparts, parts_done;
 	struct req	**parts;
 	struct req	*single;	/* the PUT, Initiate or Complete */
