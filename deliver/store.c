@@ -43,7 +43,10 @@ store_init(struct store *s, const struct dest *d, const struct options *opt,
 		snprintf(why, whylen, "libcurl initialisation failed");
 		return -1;
 	}
-	s->multi = curl_multi_init();
+	if ((s->multi = curl_multi_init()) == NULL) {
+		snprintf(why, whylen, "libcurl: cannot make a multi handle");
+		return -1;
+	}
 	curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 	    (long)opt->jobs);
 	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -592,14 +595,22 @@ req_name(const struct req *r)
 	return r->head ? "HeadObject" : op_names[r->op];
 }
 
-/* "PutObject: 503 SlowDown: Please reduce ... (request id X)" into why */
+/*
+ * "PutObject: 503 SlowDown: Please reduce ... (request id X)" into why,
+ * on one line whatever the store's text holds.
+ */
 static void
 describe_error(struct req *r, const char *code, const char *msg,
     const char *reqid)
 {
+	char *p;
+
 	snprintf(r->why, sizeof(r->why), "%s: %ld %s%s%s%s%s%s", req_name(r),
 	    r->status, code, *msg ? ": " : "", msg, *reqid ? " (request id " :
 	    "", reqid, *reqid ? ")" : "");
+	for (p = r->why; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 }
 
 static enum req_verdict

@@ -249,6 +249,15 @@ test_expect_success 'fault 200 Complete with <Error>AccessDenied: exit 1' '
 	ctl objects $B ce/ >objs && test ! -s objs
 '
 
+test_expect_success 'a store message of two lines: still one line' '
+	ctl reset >/dev/null &&
+	ctl fault error op=PutObject status=400 code=InvalidArgument \
+	    "message=$(printf "first line\nsecond line")" >/dev/null &&
+	test_expect_code 1 dlv "cos://$B/ml/?region=ap-guangzhou" <one.frames >out 2>err &&
+	test ! -s out && test_one_line err &&
+	grep -q "PutObject: 400 InvalidArgument: first line second line" err
+'
+
 test_expect_success 'persistent 503: gives up after --retries, no ack' '
 	ctl reset >/dev/null && ctl fault slowdown op=PutObject count=100 retryAfter=0 >/dev/null &&
 	test_expect_code 1 dlv --retries 2 "cos://$B/gu/?region=ap-guangzhou" <one.frames >out 2>err &&
