@@ -63,6 +63,19 @@ test_expect_success 'temporary credentials: x-amz-security-token' '
 	ctl requests | grep -q "\"x-amz-security-token\": \"<redacted>\""
 '
 
+test_expect_success '-v and errors print neither the secret key nor the token' '
+	export AWS_ACCESS_KEY_ID=$TMP_ID AWS_SECRET_ACCESS_KEY=$TMP_KEY \
+	    AWS_SESSION_TOKEN=$TMP_TOKEN &&
+	dlv -v $VH "s3://lake-test/tmp/?region=eu-west-1" <in.frames >acks 2>err &&
+	test_expect_code 1 dlv -v $VH "s3://lake-test/tmp/?region=us-east-1" \
+	    <in.frames >out 2>>err &&
+	AWS_SESSION_TOKEN=$TMP_TOKEN-x test_expect_code 1 dlv -v $VH \
+	    "s3://lake-test/tmp/?region=eu-west-1" <in.frames >out 2>>err &&
+	grep -q "stored" err && grep -q AuthorizationHeaderMalformed err &&
+	grep -q InvalidToken err &&
+	! grep -q "$TMP_KEY" err && ! grep -q "$TMP_TOKEN" err
+'
+
 test_expect_success 'metadata: x-amz-meta-lakepipe-*' '
 	curl -s -D hdrs -o /dev/null "$CTL/object/lake-test/vh%2Fx%2Fbig%20one.bin" &&
 	grep -q "lakepipe-first.:.1:2:3:4" hdrs && grep -q "lakepipe-n.:.2" hdrs
