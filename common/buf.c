@@ -183,7 +183,8 @@ write_all(int fd, const void *p, size_t n)
 	ssize_t w;
 
 	while (n > 0) {
-		w = write(fd, s, n);
+		/* some systems refuse a write of more than INT_MAX bytes */
+		w = write(fd, s, n > (1u << 30) ? (1u << 30) : n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

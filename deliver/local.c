@@ -152,22 +152,6 @@ make_dirs(struct local *l, const char *dir, size_t n, char *why,
 	return rc;
 }
 
-static int
-write_file(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 local_put(struct local *l, const struct object *o, char *why, size_t whylen)
 {
@@ -190,7 +174,7 @@ local_put(struct local *l, const struct object *o, char *why, size_t whylen)
 		    tmp.data);
 		goto out;
 	}
-	if (write_file(fd, o->body, o->len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, o->body, o->len) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		sys_fail(why, whylen, "write", l->root, tmp.data);
 		close(fd);

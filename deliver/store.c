@@ -87,17 +87,14 @@ void
 req_hash(struct req *r, const struct store *s, int crc_given)
 {
 	struct digest md;
+	struct buf b64 = BUF_INIT;
 
 	digest_init(&md, DIGEST_MD5);
 	digest_update(&md, r->body, r->len);
 	digest_final(&md, r->md5raw);
-	{
-		struct buf b = BUF_INIT;
-
-		base64_encode(&b, r->md5raw, MD5_LEN);
-		strlcpy(r->md5, b.data, sizeof(r->md5));
-		buf_release(&b);
-	}
+	base64_encode(&b64, r->md5raw, MD5_LEN);
+	strlcpy(r->md5, b64.data, sizeof(r->md5));
+	buf_release(&b64);
 	if (s->d->kind == DEST_S3)
 		sha256_hex(r->sha256, r->body, r->len);
 	if (!crc_given)

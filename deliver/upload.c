@@ -235,11 +235,10 @@ upload_begin(struct loop *L, struct object *o)
 		upload_free(L, up);
 		return;
 	}
-	if (up->o.len < L->opt->multipart_threshold) {
+	if (up->o.len < L->opt->multipart_threshold)
 		up->single = req_new(up, OP_PUT, 0, up->o.body, up->o.len);
-	} else {
+	else
 		up->single = req_new(up, OP_INIT, 0, "", 0);
-	}
 	store_queue(&L->s, up->single);
 }
 
@@ -529,15 +528,8 @@ read_input(struct loop *L)
 			L->input_error = 1;
 			return;
 		}
-		/* at end of input, a partial frame is an error here */
+		/* at end of input, frame_next() fails on a partial frame */
 		parse_buffered(L);
-		if (n == 0 && !L->input_error && !L->eof) {
-			if (frame_next(&L->r, &L->f) == FRAME_ERR) {
-				warnx("%s", L->r.err);
-				L->input_error = 1;
-			} else
-				L->eof = 1;
-		}
 		if (n == 0)
 			return;
 	}
