@@ -74,6 +74,9 @@ test_expect_success 'bad flags and values are usage errors (exit 2)' '
 	test_expect_code 2 transform --max-age -1 </dev/null 2>err &&
 	test_expect_code 2 transform --level 4 </dev/null 2>err &&
 	test_expect_code 2 transform --compress none --level 1 </dev/null 2>err &&
+	test_expect_code 2 transform --max-open 0 </dev/null 2>err &&
+	test_expect_code 2 transform --max-open 4097 </dev/null 2>err &&
+	grep -q "max-open" err &&
 	test_expect_code 2 transform extra-arg </dev/null 2>err
 '
 
@@ -296,6 +299,148 @@ test_expect_success 'key template: placeholders, partitioned topic' '
 	    --compress none <in >out &&
 	split_objects out >/dev/null &&
 	test "$(field 1 key)" = lake/tn/ns/orders/p=3/dt=2025-11-27/010405/9-4-3--1.jsonl
+'
+
+# pmsg SEQ PART ENTRY TEXT: a message frame of partition PART of tn/ns/x.
+pmsg() {
+	printf 'M %d seq=%d id=9:%d:%d:-1 pt=%d' "${#4}" "$1" "$3" "$2" \
+	    "$((1764201600000 + $3))"
+	printf ' topic=persistent://tn/ns/x-partition-%d\n%s\n' "$2" "$4"
+}
+
+# interleave N PARTS...: N messages of each partition, round robin, seqs
+# from 1; the body names partition and entry.
+interleave() {
+	_n=$1 _seq=1 _e=0
+	shift
+	while [ $_e -lt "$_n" ]; do
+		for _p in "$@"; do
+			pmsg $_seq "$_p" "$_e" "{\"p\":$_p,\"e\":$_e}"
+			_seq=$((_seq + 1))
+		done
+		_e=$((_e + 1))
+	done
+}
+
+# check_partitions N TOTAL: objects 1..N each hold one partition's
+# messages in order, named by its first one, and seqs 1..TOTAL once each.
+check_partitions() {
+	python3 -c '
+import json, sys, urllib.parse
+n, total = int(sys.argv[1]), int(sys.argv[2])
+seen = []
+for k in range(1, n + 1):
+    h = dict(f.split("=", 1) for f in open("obj.%d.hdr" % k).read().split()[2:])
+    recs = [json.loads(l) for l in open("obj.%d" % k, "rb").read().splitlines()]
+    assert len(recs) == int(h["n"]), k
+    topics = {r["topic"] for r in recs}
+    assert len(topics) == 1, ("partitions mixed", k, topics)
+    p = recs[0]["partition"]
+    assert topics == {"persistent://tn/ns/x-partition-%d" % p}, topics
+    assert all(r["payload"]["p"] == p for r in recs)
+    es = [r["payload"]["e"] for r in recs]
+    assert es == list(range(es[0], es[0] + len(es))), ("order", k, es)
+    first = "9:%d:%d:-1" % (es[0], p)
+    assert h["first"] == first and recs[0]["message_id"] == first
+    assert "/9-%d-%d--1.jsonl" % (es[0], p) in h["key"], h["key"]
+    for r in h["seqs"].split(","):
+        a, _, b = r.partition("-")
+        seen += range(int(a), int(b or a) + 1)
+assert sorted(seen) == list(range(1, total + 1)), "seqs lost or repeated"
+' "$@"
+}
+
+test_expect_success 'partitions: one batch each, in order, every seq once' '
+	interleave 10 0 1 2 >in &&
+	transform --compress none <in >out &&
+	test "$(split_objects out)" = 3 &&
+	check_partitions 3 30 &&
+	test "$(field 1 first) $(field 2 first) $(field 3 first)" = \
+	    "9:0:0:-1 9:0:1:-1 9:0:2:-1" &&
+	test "$(field 2 seqs)" = 2,5,8,11,14,17,20,23,26,29 &&
+	test "$(field 2 key)" = tn/ns/x/2025/11/27/00/9-0-1--1.jsonl
+'
+
+test_expect_success 'partitions: limits apply to each batch alone' '
+	interleave 10 0 1 2 >in &&
+	transform --compress none --max-messages 4 <in >out &&
+	test "$(split_objects out)" = 9 &&
+	check_partitions 9 30 &&
+	for k in 1 2 3 4 5 6; do test "$(field $k n)" = 4 || return 1; done &&
+	transform --format raw --compress none --max-bytes 45 <in >out &&
+	n=$(split_objects out) && test "$n" = 12 &&
+	for k in $(seq $n); do
+		test "$(field $k size)" -le 45 &&
+		sed "s/.*\"p\":\([0-9]\).*/\1/" obj.$k | sort -u >parts &&
+		test $(wc -l <parts) = 1 || return 1
+	done
+'
+
+test_expect_success 'partitions: same runs, same objects, any interleaving' '
+	interleave 9 0 1 2 >in1 &&
+	{ interleave 9 2; interleave 9 0 1; } >in2 &&
+	for i in 1 2; do
+		transform --max-messages 4 <in$i >out$i &&
+		n=$(split_objects out$i) &&
+		for k in $(seq $n); do
+			echo "$(field $k key) $(field $k n) $(cksum <obj.$k)"
+		done | sort >objs$i || return 1
+	done &&
+	test $(wc -l <objs1) = 9 &&
+	test_cmp objs1 objs2
+'
+
+test_expect_success 'partitions: gzip and zstd streams of each batch decode' '
+	interleave 50 0 1 2 3 >in &&
+	for c in gzip zstd; do
+		transform --compress $c --max-messages 20 <in >out &&
+		n=$(split_objects out) && test "$n" = 12 &&
+		for k in $(seq $n); do
+			if test $c = gzip; then zcat obj.$k
+			else zstd -dcq obj.$k; fi >obj.$k.txt &&
+			mv obj.$k.txt obj.$k || return 1
+		done &&
+		check_partitions 12 200 || return 1
+	done
+'
+
+test_expect_success 'partitions: --max-open 1 flushes at every change' '
+	interleave 3 0 1 >in &&
+	transform --compress none --max-open 1 -v <in >out 2>err &&
+	test "$(split_objects out)" = 6 &&
+	check_partitions 6 6 &&
+	test $(grep -c "(max-open)" err) = 5 &&
+	test $(grep -c "(end of input)" err) = 1 &&
+	pmsg 1 0 0 a >in && pmsg 2 0 1 b >>in && pmsg 3 1 0 c >>in &&
+	pmsg 4 1 1 d >>in && pmsg 5 0 2 e >>in &&
+	transform --format raw --compress none --max-open 1 <in >out &&
+	test "$(split_objects out)" = 3 &&
+	test "$(field 1 seqs) $(field 2 seqs) $(field 3 seqs)" = "1-2 3-4 5"
+'
+
+test_expect_success 'partitions: a new one past --max-open flushes the oldest' '
+	{ pmsg 1 0 0 a; pmsg 2 1 0 b; pmsg 3 2 0 c; pmsg 4 0 1 d;
+	  pmsg 5 3 0 e; pmsg 6 1 1 f; pmsg 7 4 0 g; } >in &&
+	transform --format raw --compress none --max-open 3 -v <in >out 2>err &&
+	test "$(split_objects out)" = 5 &&
+	test $(grep -c "(max-open)" err) = 2 &&
+	: the oldest open batch goes first, not the least recently used &&
+	test "$(field 1 seqs) $(field 2 seqs)" = "1,4 2,6" &&
+	test "$(field 3 seqs) $(field 4 seqs) $(field 5 seqs)" = "3 5 7"
+'
+
+test_expect_success 'partitions: each batch flushes at its own age' '
+	pmsg 1 0 0 a >m1 && pmsg 2 1 0 b >m2 && pmsg 3 0 1 c >m3 &&
+	( cat m1; sleep 2; cat m2; sleep 2
+	  grep -c "^O " out >count1
+	  sleep 2.5
+	  grep -c "^O " out >count2
+	  cat m3 ) |
+	test_timeout 30 transform --format raw --compress none --max-age 3 \
+	    >out &&
+	test "$(cat count1) $(cat count2)" = "1 2" &&
+	test "$(split_objects out)" = 3 &&
+	test "$(field 1 seqs) $(field 2 seqs) $(field 3 seqs)" = "1 2 3"
 '
 
 test_expect_success 'frames of other types are skipped' '

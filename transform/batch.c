@@ -4,6 +4,7 @@
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,29 +12,34 @@
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
-#include "pct.h"
 #include "seqs.h"
+#include "topics.h"
 
 /* Records are compressed in chunks of this size: big enough to make the
  * compressor's calls cheap, small enough to stay in the cache. */
 #define STAGE_CHUNK	(256 * 1024)
 
-struct batch {
+/* What every batch shares: the output, scratch buffers, counters. */
+struct run {
 	const struct options *o;
 	int		 out;
-	int		 open;
+	struct topics	 topics;	/* the batches, one per topic */
+	struct buf	 spill, scratch, hdr, key;
+	uint64_t	 objects;
+	struct progress	 prog;
+};
+
+/* One topic's batch; it stays, closed, for the topic's next batch. */
+struct batch {
+	struct slot	 slot;		/* first: a slot is its batch */
 	uint64_t	 n, bytes;	/* messages, uncompressed bytes */
-	double		 deadline;	/* monotime() when it must close */
 	struct seqs	 seqs;
 	struct msgid	 first;
 	uint64_t	 first_pt;
-	struct buf	 first_id, last_id, topic;
+	struct buf	 first_id, last_id;
 	struct buf	 stage;		/* records not yet compressed */
 	struct buf	 body;		/* the object so far, compressed */
-	struct buf	 spill, scratch, hdr, key;
 	struct compressor comp;
-	uint64_t	 objects;
-	struct progress	 prog;
 };
 
 static const char *
@@ -44,98 +50,163 @@ content_type(enum format f)
 }
 
 static void
-batch_open(struct batch *b, const struct msg *m)
+batch_open(struct run *r, struct batch *b, const struct msg *m)
 {
-	b->open = 1;
+	topics_opened(&r->topics, &b->slot,
+	    r->o->max_age > 0 ? monotime() + r->o->max_age : 0);
 	b->n = b->bytes = 0;
-	b->deadline = b->o->max_age > 0 ? monotime() + b->o->max_age : 0;
 	b->first = m->mid;
 	b->first_pt = m->pt;
 	buf_reset(&b->first_id);
 	buf_add(&b->first_id, m->id->val, m->id->vallen);
-	buf_reset(&b->topic);
-	if (pct_decode(&b->topic, m->topic->val, m->topic->vallen) < 0)
-		buf_add(&b->topic, m->topic->val, m->topic->vallen);
 	buf_reset(&b->body);
 	seqs_clear(&b->seqs);
 	comp_begin(&b->comp);
 }
 
 static void
-make_key(struct batch *b)
+make_key(struct run *r, struct batch *b)
 {
 	struct key_vars v;
 	char ext[32];
 
 	snprintf(ext, sizeof(ext), "%s%s",
-	    b->o->format == FMT_JSONL ? "jsonl" : "txt",
-	    codec_suffix(b->o->codec));
-	v.topic = b->topic.data;
-	v.topiclen = b->topic.len;
+	    r->o->format == FMT_JSONL ? "jsonl" : "txt",
+	    codec_suffix(r->o->codec));
+	v.topic = b->slot.name.data;
+	v.topiclen = b->slot.name.len;
 	v.ledger = b->first.ledger;
 	v.entry = b->first.entry;
 	v.partition = b->first.partition;
 	v.batch = b->first.batch;
 	v.pt_ms = b->first_pt;
 	v.ext = ext;
-	buf_reset(&b->key);
-	if (key_render(&b->o->key, &v, &b->key) < 0)
+	buf_reset(&r->key);
+	if (key_render(&r->o->key, &v, &r->key) < 0)
 		errx(EXIT_FAIL, "object key for message %s would be unsafe or "
 		    "longer than %d bytes", b->first_id.data, KEY_MAX);
 }
 
 static void
-batch_close(struct batch *b, const char *why)
+batch_close(struct run *r, struct batch *b, const char *why)
 {
-	const char *enc = codec_enc(b->o->codec);
+	const char *enc = codec_enc(r->o->codec);
+	struct buf *hdr = &r->hdr;
 
-	if (!b->open)
+	if (!b->slot.open)
 		return;
 	comp_write(&b->comp, &b->body, b->stage.data, b->stage.len);
 	buf_reset(&b->stage);
 	comp_end(&b->comp, &b->body);
-	make_key(b);
-	buf_reset(&b->hdr);
-	frame_begin(&b->hdr, 'O', b->body.len);
-	frame_add(&b->hdr, "key", b->key.data, b->key.len);
-	frame_add_str(&b->hdr, "type", content_type(b->o->format));
+	make_key(r, b);
+	buf_reset(hdr);
+	frame_begin(hdr, 'O', b->body.len);
+	frame_add(hdr, "key", r->key.data, r->key.len);
+	frame_add_str(hdr, "type", content_type(r->o->format));
 	if (enc != NULL)
-		frame_add_str(&b->hdr, "enc", enc);
-	frame_add_u64(&b->hdr, "n", b->n);
-	buf_addstr(&b->hdr, " seqs=");
-	seqs_format(&b->hdr, &b->seqs);
-	frame_add(&b->hdr, "first", b->first_id.data, b->first_id.len);
-	frame_add(&b->hdr, "last", b->last_id.data, b->last_id.len);
-	frame_add_u64(&b->hdr, "pt", b->first_pt);
-	frame_add_u64(&b->hdr, "size", b->bytes);
-	if (frame_write(b->out, &b->hdr, b->body.data, b->body.len) < 0)
+		frame_add_str(hdr, "enc", enc);
+	frame_add_u64(hdr, "n", b->n);
+	buf_addstr(hdr, " seqs=");
+	seqs_format(hdr, &b->seqs);
+	frame_add(hdr, "first", b->first_id.data, b->first_id.len);
+	frame_add(hdr, "last", b->last_id.data, b->last_id.len);
+	frame_add_u64(hdr, "pt", b->first_pt);
+	frame_add_u64(hdr, "size", b->bytes);
+	if (frame_write(r->out, hdr, b->body.data, b->body.len) < 0)
 		err(EXIT_FAIL, "stdout");
 	log_verbose("object %s: %llu messages, %llu bytes, %zu stored "
-	    "(%s)", b->key.data, (unsigned long long)b->n,
+	    "(%s)", r->key.data, (unsigned long long)b->n,
 	    (unsigned long long)b->bytes, b->body.len, why);
-	b->objects++;
-	b->open = 0;
+	r->objects++;
+	topics_closed(&r->topics, &b->slot);
 }
 
-/* Add one message to the open batch (opening one if needed). */
+/* Close every open batch, oldest first; with due, only those due by now. */
 static void
-batch_add(struct batch *b, const struct msg *m)
+close_open(struct run *r, int due, const char *why)
 {
+	struct slot *s;
+	double now = monotime();
+
+	while ((s = r->topics.oldest) != NULL &&
+	    (!due || (s->deadline != 0 && s->deadline <= now)))
+		batch_close(r, (struct batch *)s, why);
+}
+
+static struct batch *
+batch_new(const struct options *o)
+{
+	struct batch *b = xcalloc(1, sizeof(*b));
+
+	buf_init(&b->first_id, 64);
+	buf_init(&b->last_id, 64);
+	buf_init(&b->stage, 0);
+	buf_init(&b->body, 0);
+	comp_init(&b->comp, o->codec, o->level);
+	return b;
+}
+
+static void
+batch_free(struct slot *s)
+{
+	struct batch *b = (struct batch *)s;
+
+	seqs_free(&b->seqs);
+	buf_release(&b->first_id);
+	buf_release(&b->last_id);
+	buf_release(&b->stage);
+	buf_release(&b->body);
+	comp_free(&b->comp);
+	free(b);
+}
+
+/*
+ * The batch of the message's topic: its own, a new one, or one taken over
+ * from another topic when --max-open are there already (an idle one, else
+ * the oldest, flushed first).
+ */
+static struct batch *
+batch_of(struct run *r, const struct msg *m)
+{
+	const char *val = m->topic->val;
+	size_t n = m->topic->vallen;
+	struct slot *s;
+	struct batch *b;
+
+	if ((s = topics_find(&r->topics, val, n)) != NULL)
+		return (struct batch *)s;
+	if ((s = topics_victim(&r->topics)) == NULL) {
+		b = batch_new(r->o);
+		topics_add(&r->topics, &b->slot, val, n);
+		return b;
+	}
+	b = (struct batch *)s;
+	batch_close(r, b, "max-open");
+	topics_reuse(&r->topics, s, val, n);
+	return b;
+}
+
+/* Add one message to its topic's batch (opening it if needed). */
+static void
+batch_add(struct run *r, const struct msg *m)
+{
+	struct batch *b = batch_of(r, m);
+	const struct options *o = r->o;
 	size_t start, len;
 
-	if (!b->open)
-		batch_open(b, m);
+	if (!b->slot.open)
+		batch_open(r, b, m);
 	start = b->stage.len;
-	record_add(&b->stage, b->o->format, m, &b->scratch);
+	record_add(&b->stage, o->format, m, &r->scratch);
 	len = b->stage.len - start;
-	if (b->n > 0 && b->bytes + len > b->o->max_bytes) {
+	if (b->n > 0 && b->bytes + len > o->max_bytes) {
 		/* Would overflow: this record starts the next object. */
-		buf_reset(&b->spill);
-		buf_add(&b->spill, b->stage.data + start, len);
+		buf_reset(&r->spill);
+		buf_add(&r->spill, b->stage.data + start, len);
 		buf_setlen(&b->stage, start);
-		batch_close(b, "max-bytes");
-		batch_open(b, m);
-		buf_add(&b->stage, b->spill.data, len);
+		batch_close(r, b, "max-bytes");
+		batch_open(r, b, m);
+		buf_add(&b->stage, r->spill.data, len);
 	}
 	b->n++;
 	b->bytes += len;
@@ -146,21 +217,25 @@ batch_add(struct batch *b, const struct msg *m)
 		comp_write(&b->comp, &b->body, b->stage.data, b->stage.len);
 		buf_reset(&b->stage);
 	}
-	if (b->n >= b->o->max_messages)
-		batch_close(b, "max-messages");
-	else if (b->bytes >= b->o->max_bytes)
-		batch_close(b, "max-bytes");
+	if (b->n >= o->max_messages)
+		batch_close(r, b, "max-messages");
+	else if (b->bytes >= o->max_bytes)
+		batch_close(r, b, "max-bytes");
 }
 
-/* Milliseconds poll(2) may wait: until the open batch's deadline. */
+/*
+ * Milliseconds poll(2) may wait: until the oldest open batch is due, which
+ * is the first due, as every batch gets the same --max-age.
+ */
 static int
-poll_timeout(const struct batch *b)
+poll_timeout(const struct run *r)
 {
+	const struct slot *s = r->topics.oldest;
 	double left;
 
-	if (!b->open || b->deadline == 0)
+	if (s == NULL || s->deadline == 0)
 		return -1;
-	left = b->deadline - monotime();
+	left = s->deadline - monotime();
 	if (left <= 0)
 		return 0;
 	return left > 86400 ? 86400 * 1000 : (int)ceil(left * 1000);
@@ -168,7 +243,7 @@ poll_timeout(const struct batch *b)
 
 /* Parse every frame that is buffered; 0, or -1 on a malformed one. */
 static int
-drain(struct batch *b, struct frame_reader *r, struct frame *f)
+drain(struct run *run, struct frame_reader *r, struct frame *f)
 {
 	struct msg m;
 	const char *why;
@@ -186,60 +261,39 @@ drain(struct batch *b, struct frame_reader *r, struct frame *f)
 			    r->name, (unsigned long long)f->offset, why);
 			return -1;
 		}
-		batch_add(b, &m);
+		batch_add(run, &m);
 		n++;
 		bytes += m.len;
 	}
-	progress_add(&b->prog, n, bytes);
+	progress_add(&run->prog, n, bytes);
 	return rc == FRAME_ERR ? -1 : 0;
-}
-
-static void
-batch_free(struct batch *b)
-{
-	seqs_free(&b->seqs);
-	buf_release(&b->first_id);
-	buf_release(&b->last_id);
-	buf_release(&b->topic);
-	buf_release(&b->stage);
-	buf_release(&b->body);
-	buf_release(&b->spill);
-	buf_release(&b->scratch);
-	buf_release(&b->hdr);
-	buf_release(&b->key);
-	comp_free(&b->comp);
 }
 
 int
 transform_run(const struct options *o, int in, int out)
 {
-	struct batch b;
+	struct run run;
 	struct frame_reader r;
 	struct frame f;
 	struct pollfd pfd;
 	int status = EXIT_OK, t;
 	ssize_t got;
 
-	memset(&b, 0, sizeof(b));
-	b.o = o;
-	b.out = out;
-	buf_init(&b.first_id, 64);
-	buf_init(&b.last_id, 64);
-	buf_init(&b.topic, 256);
-	buf_init(&b.stage, STAGE_CHUNK + 64 * 1024);
-	buf_init(&b.body, 0);
-	buf_init(&b.spill, 0);
-	buf_init(&b.scratch, 0);
-	buf_init(&b.hdr, 256);
-	buf_init(&b.key, 256);
-	comp_init(&b.comp, o->codec, o->level);
-	progress_init(&b.prog, o->progress, "messages");
+	memset(&run, 0, sizeof(run));
+	run.o = o;
+	run.out = out;
+	topics_init(&run.topics, o->max_open);
+	buf_init(&run.spill, 0);
+	buf_init(&run.scratch, 0);
+	buf_init(&run.hdr, 256);
+	buf_init(&run.key, 256);
+	progress_init(&run.prog, o->progress, "messages");
 	frame_reader_init(&r, in, "stdin");
 	frame_init(&f);
 	for (;;) {
-		if (drain(&b, &r, &f) < 0) {
+		if (drain(&run, &r, &f) < 0) {
 			/*
-			 * The open batch is dropped: every object written
+			 * The open batches are dropped: every object written
 			 * is one that a clean run would write too.
 			 */
 			warnx("%s", r.err);
@@ -248,8 +302,8 @@ transform_run(const struct options *o, int in, int out)
 		}
 		if (frame_reader_done(&r))
 			break;
-		if ((t = poll_timeout(&b)) == 0) {
-			batch_close(&b, "max-age");
+		if ((t = poll_timeout(&run)) == 0) {
+			close_open(&run, 1, "max-age");
 			continue;
 		}
 		pfd.fd = in;
@@ -268,11 +322,15 @@ transform_run(const struct options *o, int in, int out)
 		}
 	}
 	if (status == EXIT_OK)
-		batch_close(&b, "end of input");
-	progress_done(&b.prog);
-	log_verbose("%llu objects", (unsigned long long)b.objects);
+		close_open(&run, 0, "end of input");
+	progress_done(&run.prog);
+	log_verbose("%llu objects", (unsigned long long)run.objects);
 	frame_release(&f);
 	frame_reader_release(&r);
-	batch_free(&b);
+	topics_release(&run.topics, batch_free);
+	buf_release(&run.spill);
+	buf_release(&run.scratch);
+	buf_release(&run.hdr);
+	buf_release(&run.key);
 	return status;
 }

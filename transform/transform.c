@@ -19,14 +19,17 @@ usage_text(FILE *fp)
 	fprintf(fp,
 "usage: transform [-vP] [--format jsonl|raw] [--compress gzip|zstd|none]\n"
 "                 [--level N] [--max-messages N] [--max-bytes N[k|M|G]]\n"
-"                 [--max-age SECONDS] [--key TEMPLATE]\n"
+"                 [--max-age SECONDS] [--max-open N] [--key TEMPLATE]\n"
 "Reads message frames on stdin, writes one object frame per output file\n"
-"on stdout.  Defaults: --format jsonl --compress gzip --level 1\n"
-"--max-messages %d --max-bytes 64M --max-age %d\n"
+"on stdout, a batch per topic partition.  Defaults: --format jsonl\n"
+"--compress gzip --level 1 --max-messages %d --max-bytes 64M\n"
+"--max-age %d --max-open %d (batches open at once: the oldest is\n"
+"written when another partition needs one)\n"
 "--key '%s'\n"
 "Key placeholders: {topic} {tenant} {namespace} {name} {partition} {yyyy}\n"
 "{mm} {dd} {hh} {mi} {ss} {date} {first_id} {ext}.  See transform(1).\n",
-	    DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE, KEY_DEFAULT_TEMPLATE);
+	    DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE, DEFAULT_MAX_OPEN,
+	    KEY_DEFAULT_TEMPLATE);
 }
 
 static void __attribute__((noreturn))
@@ -98,6 +101,7 @@ main(int argc, char *argv[])
 		{ "max-messages",	required_argument, NULL, 'n' },
 		{ "max-bytes",		required_argument, NULL, 'b' },
 		{ "max-age",		required_argument, NULL, 'a' },
+		{ "max-open",		required_argument, NULL, 'o' },
 		{ "key",		required_argument, NULL, 'k' },
 		{ "verbose",		no_argument,	   NULL, 'v' },
 		{ "progress",		no_argument,	   NULL, 'P' },
@@ -115,7 +119,8 @@ main(int argc, char *argv[])
 	o.max_messages = DEFAULT_MAX_MESSAGES;
 	o.max_bytes = DEFAULT_MAX_BYTES;
 	o.max_age = DEFAULT_MAX_AGE;
-	while ((ch = getopt_long(argc, argv, "a:b:c:f:hk:l:n:Pv", longopts,
+	o.max_open = DEFAULT_MAX_OPEN;
+	while ((ch = getopt_long(argc, argv, "a:b:c:f:hk:l:n:o:Pv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -148,6 +153,12 @@ main(int argc, char *argv[])
 			break;
 		case 'a':
 			o.max_age = parse_age(optarg);
+			break;
+		case 'o':
+			o.max_open = strtonum(optarg, 1, MAX_MAX_OPEN, &errstr);
+			if (errstr != NULL)
+				errx(EXIT_USAGE, "--max-open: '%s' is %s (1 to "
+				    "%d)", optarg, errstr, MAX_MAX_OPEN);
 			break;
 		case 'k':
 			tmpl = optarg;

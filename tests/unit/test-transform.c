@@ -1,8 +1,9 @@
-/* unit: transform/json.c transform/key.c transform/utctime.c transform/record.c */
+/* unit: transform/json.c transform/key.c transform/utctime.c transform/record.c transform/topics.c */
 /*
  * Unit tests of transform's pieces: the JSON validator (the cases that
  * decide whether a payload is embedded verbatim), string escaping, UTF-8,
- * base64, ISO times, records, and key templates (rendering and refusal).
+ * base64, ISO times, records, key templates (rendering and refusal), and
+ * the table of batches by topic (lookup, open order, which slot to take).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "../../transform/json.h"
 #include "../../transform/key.h"
 #include "../../transform/record.h"
+#include "../../transform/topics.h"
 #include "unit.h"
 #include "../../transform/utctime.h"
 
@@ -325,6 +327,107 @@ test_records(void)
 	    "record: pt checked");
 }
 
+/* Slots as struct batch holds them: the slot is what topics links. */
+static int slots_freed;
+
+static void
+free_slot(struct slot *s)
+{
+	slots_freed++;
+	free(s);
+}
+
+static struct slot *
+new_slot(struct topics *t, const char *enc)
+{
+	struct slot *s = xmalloc(sizeof(*s));
+
+	topics_add(t, s, enc, strlen(enc));
+	return s;
+}
+
+#define FIND(t, enc)	topics_find((t), (enc), strlen(enc))
+
+static void
+test_topics(void)
+{
+	struct topics t;
+	struct slot *a, *b, *c, *d;
+	char name[64];
+	size_t i, n, longest = 0;
+
+	topics_init(&t, 3);
+	CHECK(FIND(&t, "t-partition-0") == NULL, "topics: empty table");
+	CHECK(topics_victim(&t) == NULL, "topics: room for a new slot");
+	a = new_slot(&t, "persistent://tn/ns/x-partition-0");
+	b = new_slot(&t, "persistent://tn/ns/x-partition-1");
+	c = new_slot(&t, "persistent://tn/ns/x-partition-10");
+	CHECK(FIND(&t, "persistent://tn/ns/x-partition-1") == b &&
+	    FIND(&t, "persistent://tn/ns/x-partition-0") == a &&
+	    FIND(&t, "persistent://tn/ns/x-partition-10") == c &&
+	    FIND(&t, "persistent://tn/ns/x-partition-10") == c,
+	    "topics: each partition its own slot");
+	CHECK(FIND(&t, "persistent://tn/ns/x-partition-2") == NULL &&
+	    FIND(&t, "persistent://tn/ns/x") == NULL &&
+	    FIND(&t, "persistent://tn/ns/x-partition-") == NULL,
+	    "topics: other names not found");
+	CHECK(FIND(&t, "persistent://tn/ns/x-partition-%31") == b &&
+	    FIND(&t, "persistent://tn/ns/x-partition-1") == b,
+	    "topics: found by the decoded name, whatever the encoding");
+	CHECK_STR(b->name.data, "persistent://tn/ns/x-partition-1",
+	    "topics: name decoded");
+
+	CHECK(topics_victim(&t) == a, "topics: full, none open: an idle one");
+	topics_opened(&t, b, 5);
+	topics_opened(&t, a, 7);
+	topics_opened(&t, c, 9);
+	CHECK(t.oldest == b && t.newest == c && b->next == a && a->next == c,
+	    "topics: open order");
+	CHECK(topics_victim(&t) == b, "topics: all open: the oldest");
+	topics_closed(&t, a);
+	CHECK(t.oldest == b && b->next == c && c->prev == b && !a->open,
+	    "topics: closed in the middle");
+	CHECK(topics_victim(&t) == a, "topics: an idle one before an open one");
+	topics_opened(&t, a, 11);
+	topics_closed(&t, b);
+	CHECK(t.oldest == c && t.oldest->deadline == 9 && t.newest == a,
+	    "topics: the oldest open is the first due");
+	topics_reuse(&t, b, "persistent://tn/ns/y", 20);
+	CHECK(FIND(&t, "persistent://tn/ns/y") == b &&
+	    FIND(&t, "persistent://tn/ns/x-partition-1") == NULL &&
+	    FIND(&t, "persistent://tn/ns/x-partition-0") == a,
+	    "topics: a slot taken over answers to its new name only");
+	topics_closed(&t, c);
+	topics_closed(&t, a);
+	CHECK(t.oldest == NULL && t.newest == NULL, "topics: none open");
+	slots_freed = 0;
+	topics_release(&t, free_slot);
+	CHECK(slots_freed == 3, "topics: release hands back every slot");
+
+	topics_init(&t, 64);
+	for (i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "persistent://tn/ns/x-partition-%zu",
+		    i);
+		new_slot(&t, name);
+	}
+	for (i = 0; i < t.nbucket; i++) {
+		for (n = 0, d = t.bucket[i]; d != NULL; d = d->hnext)
+			n++;
+		longest = n > longest ? n : longest;
+	}
+	CHECK(longest <= 3, "topics: partitions spread over the hash table");
+	topics_release(&t, free_slot);
+
+	topics_init(&t, 1);
+	d = new_slot(&t, "t");
+	CHECK(topics_victim(&t) == d && FIND(&t, "t") == d && FIND(&t, "") ==
+	    NULL, "topics: --max-open 1");
+	topics_reuse(&t, d, "", 0);
+	CHECK(FIND(&t, "") == d && FIND(&t, "t") == NULL,
+	    "topics: an empty name is a name");
+	topics_release(&t, free_slot);
+}
+
 int
 main(void)
 {
@@ -335,5 +438,6 @@ main(void)
 	test_time();
 	test_keys();
 	test_records();
+	test_topics();
 	return unit_done();
 }
