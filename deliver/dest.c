@@ -235,8 +235,8 @@ dest_endpoint(struct dest *d, const char *endpoint, int path_style,
 		else if (strncmp(endpoint, "http://", 7) == 0)
 			d->scheme = xstrdup("http");
 		else
-			return fail(why, whylen, "--endpoint must be an http:// "
-			    "or https:// URL: \"%.100s\"", endpoint);
+			return fail(why, whylen, "--endpoint must be an "
+			    "http:// or https:// URL: \"%.100s\"", endpoint);
 		h = endpoint + strlen(d->scheme) + 3;
 		hlen = strcspn(h, "/?#");
 		p = h + hlen;
