@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "pct.h"
 
 /*
  * ASCII bytes that stand for themselves inside a JSON string: everything
@@ -111,18 +112,6 @@ utf8_valid_nonul(const char *str, size_t n)
 	return 1;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The 4 hex digits of a \u escape at p (end-p bytes left); -1 if bad. */
 static long
 hex4(const unsigned char *p, const unsigned char *end)
@@ -133,7 +122,7 @@ hex4(const unsigned char *p, const unsigned char *end)
 	if (end - p < 4)
 		return -1;
 	for (i = 0; i < 4; i++) {
-		if ((d = hexval(p[i])) < 0)
+		if ((d = pct_hexval(p[i])) < 0)
 			return -1;
 		v = v * 16 + d;
 	}
