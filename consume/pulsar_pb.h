@@ -14,7 +14,12 @@
 #include "buf.h"
 #include "pulsar_wire.h"
 
-enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
+enum {
+	PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_SGROUP = 3, PB_EGROUP = 4,
+	PB_I32 = 5
+};
+
+#define PB_MAX_GROUP_DEPTH	32	/* nested groups inside one group */
 
 struct pb_rd {
 	const uint8_t	*p, *end;
@@ -24,7 +29,8 @@ struct pb_field {
 	uint32_t	 num;
 	int		 wt;
 	uint64_t	 v;		/* PB_VARINT, PB_I64, PB_I32 */
-	struct pw_bytes	 b;		/* PB_LEN */
+	struct pw_bytes	 b;		/* PB_LEN; PB_SGROUP: the group's
+					   fields, without its end marker */
 };
 
 static inline void
@@ -57,47 +63,106 @@ pb_varint(struct pb_rd *r, uint64_t *v)
 	return -1;
 }
 
-/*
- * The next field: 1 with *f filled, 0 at the end of the message, -1 on
- * malformed input (groups, wire types 3/4/6/7, lengths past the end).
- */
+/* A field's key: 0 with its number and wire type, -1 when malformed. */
 static inline int
-pb_next(struct pb_rd *r, struct pb_field *f)
+pb_key(struct pb_rd *r, uint32_t *num, int *wt)
 {
-	uint64_t key, n;
+	uint64_t key;
 
-	if (r->p == r->end)
-		return 0;
 	if (pb_varint(r, &key) < 0 || key >> 3 == 0 || key >> 3 > UINT32_MAX)
 		return -1;
-	f->num = (uint32_t)(key >> 3);
-	f->wt = key & 7;
-	switch (f->wt) {
+	*num = (uint32_t)(key >> 3);
+	*wt = key & 7;
+	return 0;
+}
+
+/* The value of a scalar or length-delimited field: 0, or -1 when it is
+   truncated or of a wire type without a value of its own. */
+static inline int
+pb_value(struct pb_rd *r, int wt, struct pb_field *f)
+{
+	uint64_t n;
+
+	switch (wt) {
 	case PB_VARINT:
-		return pb_varint(r, &f->v) < 0 ? -1 : 1;
+		return pb_varint(r, &f->v);
 	case PB_I64:
 		if (r->end - r->p < 8)
 			return -1;
 		memcpy(&f->v, r->p, 8);	/* little endian hosts only */
 		r->p += 8;
-		return 1;
+		return 0;
 	case PB_I32:
 		if (r->end - r->p < 4)
 			return -1;
 		f->v = 0;
 		memcpy(&f->v, r->p, 4);
 		r->p += 4;
-		return 1;
+		return 0;
 	case PB_LEN:
 		if (pb_varint(r, &n) < 0 || n > (uint64_t)(r->end - r->p))
 			return -1;
 		f->b.p = (const char *)r->p;
 		f->b.len = (size_t)n;
 		r->p += n;
-		return 1;
+		return 0;
 	default:
 		return -1;
 	}
+}
+
+/*
+ * Skip the rest of a group (wire type 3, deprecated but valid protobuf:
+ * a newer peer may send one in a field we do not know) up to its end
+ * marker, nested groups included; f->b spans its fields.  0, or -1 on a
+ * truncated group, a mismatched end marker or nesting past
+ * PB_MAX_GROUP_DEPTH.
+ */
+static inline int
+pb_skip_group(struct pb_rd *r, struct pb_field *f)
+{
+	uint32_t open[PB_MAX_GROUP_DEPTH], num;
+	const uint8_t *start = r->p, *at;
+	struct pb_field g;
+	int depth = 0, wt;
+
+	open[depth++] = f->num;
+	while (depth > 0) {
+		at = r->p;
+		if (pb_key(r, &num, &wt) < 0)
+			return -1;
+		if (wt == PB_SGROUP) {
+			if (depth == PB_MAX_GROUP_DEPTH)
+				return -1;
+			open[depth++] = num;
+		} else if (wt == PB_EGROUP) {
+			if (open[--depth] != num)
+				return -1;
+		} else if (pb_value(r, wt, &g) < 0)
+			return -1;
+	}
+	f->b.p = (const char *)start;
+	f->b.len = (size_t)(at - start);
+	f->v = 0;
+	return 0;
+}
+
+/*
+ * The next field: 1 with *f filled, 0 at the end of the message, -1 on
+ * malformed input (wire types 6/7, a stray group end, lengths past the
+ * end).  A group comes back as one field of wire type PB_SGROUP, already
+ * skipped: callers that do not know its number skip it like any other.
+ */
+static inline int
+pb_next(struct pb_rd *r, struct pb_field *f)
+{
+	if (r->p == r->end)
+		return 0;
+	if (pb_key(r, &f->num, &f->wt) < 0)
+		return -1;
+	if (f->wt == PB_SGROUP)
+		return pb_skip_group(r, f) < 0 ? -1 : 1;
+	return pb_value(r, f->wt, f) < 0 ? -1 : 1;
 }
 
 /* Writing. */

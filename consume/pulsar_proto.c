@@ -41,42 +41,51 @@ pw_server_error_name(int e)
 	return other;
 }
 
+/* The command types this codec knows, by number. */
+static const char *const cmd_names[] = {
+	[PW_CONNECT] = "CONNECT",
+	[PW_CONNECTED] = "CONNECTED",
+	[PW_SUBSCRIBE] = "SUBSCRIBE",
+	[PW_MESSAGE] = "MESSAGE",
+	[PW_ACK] = "ACK",
+	[PW_FLOW] = "FLOW",
+	[PW_UNSUBSCRIBE] = "UNSUBSCRIBE",
+	[PW_SUCCESS] = "SUCCESS",
+	[PW_ERROR] = "ERROR",
+	[PW_CLOSE_PRODUCER] = "CLOSE_PRODUCER",
+	[PW_CLOSE_CONSUMER] = "CLOSE_CONSUMER",
+	[PW_PING] = "PING",
+	[PW_PONG] = "PONG",
+	[PW_REDELIVER_UNACKNOWLEDGED_MESSAGES] =
+	    "REDELIVER_UNACKNOWLEDGED_MESSAGES",
+	[PW_PARTITIONED_METADATA] = "PARTITIONED_METADATA",
+	[PW_PARTITIONED_METADATA_RESPONSE] = "PARTITIONED_METADATA_RESPONSE",
+	[PW_LOOKUP] = "LOOKUP",
+	[PW_LOOKUP_RESPONSE] = "LOOKUP_RESPONSE",
+	[PW_REACHED_END_OF_TOPIC] = "REACHED_END_OF_TOPIC",
+	[PW_SEEK] = "SEEK",
+	[PW_GET_LAST_MESSAGE_ID] = "GET_LAST_MESSAGE_ID",
+	[PW_GET_LAST_MESSAGE_ID_RESPONSE] = "GET_LAST_MESSAGE_ID_RESPONSE",
+	[PW_ACTIVE_CONSUMER_CHANGE] = "ACTIVE_CONSUMER_CHANGE",
+	[PW_AUTH_CHALLENGE] = "AUTH_CHALLENGE",
+	[PW_AUTH_RESPONSE] = "AUTH_RESPONSE",
+	[PW_ACK_RESPONSE] = "ACK_RESPONSE",
+};
+
+static int
+cmd_known(int t)
+{
+	return t >= 0 && (size_t)t < sizeof(cmd_names) / sizeof(cmd_names[0])
+	    && cmd_names[t] != NULL;
+}
+
 const char *
 pw_cmd_name(int t)
 {
 	static char other[32];
 
-	switch (t) {
-	case PW_CONNECT: return "CONNECT";
-	case PW_CONNECTED: return "CONNECTED";
-	case PW_SUBSCRIBE: return "SUBSCRIBE";
-	case PW_MESSAGE: return "MESSAGE";
-	case PW_ACK: return "ACK";
-	case PW_FLOW: return "FLOW";
-	case PW_UNSUBSCRIBE: return "UNSUBSCRIBE";
-	case PW_SUCCESS: return "SUCCESS";
-	case PW_ERROR: return "ERROR";
-	case PW_CLOSE_PRODUCER: return "CLOSE_PRODUCER";
-	case PW_CLOSE_CONSUMER: return "CLOSE_CONSUMER";
-	case PW_PING: return "PING";
-	case PW_PONG: return "PONG";
-	case PW_REDELIVER_UNACKNOWLEDGED_MESSAGES:
-		return "REDELIVER_UNACKNOWLEDGED_MESSAGES";
-	case PW_PARTITIONED_METADATA: return "PARTITIONED_METADATA";
-	case PW_PARTITIONED_METADATA_RESPONSE:
-		return "PARTITIONED_METADATA_RESPONSE";
-	case PW_LOOKUP: return "LOOKUP";
-	case PW_LOOKUP_RESPONSE: return "LOOKUP_RESPONSE";
-	case PW_REACHED_END_OF_TOPIC: return "REACHED_END_OF_TOPIC";
-	case PW_SEEK: return "SEEK";
-	case PW_GET_LAST_MESSAGE_ID: return "GET_LAST_MESSAGE_ID";
-	case PW_GET_LAST_MESSAGE_ID_RESPONSE:
-		return "GET_LAST_MESSAGE_ID_RESPONSE";
-	case PW_ACTIVE_CONSUMER_CHANGE: return "ACTIVE_CONSUMER_CHANGE";
-	case PW_AUTH_CHALLENGE: return "AUTH_CHALLENGE";
-	case PW_AUTH_RESPONSE: return "AUTH_RESPONSE";
-	case PW_ACK_RESPONSE: return "ACK_RESPONSE";
-	}
+	if (cmd_known(t))
+		return cmd_names[t];
 	snprintf(other, sizeof(other), "command %d", t);
 	return other;
 }
@@ -535,15 +544,21 @@ decode_body(struct pw_cmd *c, const struct pw_bytes *body)
 	return rc;
 }
 
+/*
+ * BaseCommand: the type (field 1) and the body, in the field numbered as
+ * the type.  A first pass takes the type and checks that every field is
+ * well formed; a second decodes the body (each occurrence of it, in order,
+ * as protobuf merges a repeated message field).  The body of a command
+ * type we do not know is never looked into: it need not follow any of
+ * our rules.  Other fields are skipped, whatever their wire type.
+ */
 int
 pw_cmd_decode(struct pw_cmd *c, const void *cmd, size_t len,
     const char **errstr)
 {
 	struct pb_rd r;
 	struct pb_field f;
-	struct pw_bytes bodies[8];	/* length-delimited fields, in order */
-	uint32_t nums[8];
-	int rc, nb = 0, i, have_type = 0;
+	int rc, have_type = 0;
 
 	/* Clearing all of struct pw_cmd costs more than the decoding of a
 	   MESSAGE command; clear all but the ack_set words. */
@@ -562,9 +577,6 @@ pw_cmd_decode(struct pw_cmd *c, const void *cmd, size_t len,
 				goto bad;
 			c->type = (int)f.v;
 			have_type = 1;
-		} else if (f.wt == PB_LEN && nb < 8) {
-			nums[nb] = f.num;
-			bodies[nb++] = f.b;
 		}
 	}
 	if (rc < 0)
@@ -573,13 +585,15 @@ pw_cmd_decode(struct pw_cmd *c, const void *cmd, size_t len,
 		*errstr = "command without a type";
 		return -1;
 	}
-	for (i = 0; i < nb; i++)
-		if (nums[i] == (uint32_t)c->type)
-			break;
-	if (i == nb)
-		return 0;	/* PING, PONG, or a command we do not know */
-	if (decode_body(c, &bodies[i]) < 0)
-		goto bad;
+	if (!cmd_known(c->type))
+		return 0;	/* from a newer broker: the caller skips it */
+	pb_rd_init(&r, cmd, len);
+	while (pb_next(&r, &f) > 0) {
+		if (f.num != (uint32_t)c->type)
+			continue;
+		if (f.wt != PB_LEN || decode_body(c, &f.b) < 0)
+			goto bad;
+	}
 	return 0;
 bad:
 	*errstr = "malformed protobuf in command";

@@ -262,7 +262,10 @@ struct pw_cmd {
 /*
  * Decode one BaseCommand (pw_frame.cmd).  0 on success, -1 with *errstr on
  * malformed protobuf (truncated varint, length past the end, wrong wire
- * type for a known field, missing type).
+ * type for a known field, missing type, wire types 6 and 7, groups that
+ * do not end or nest deeper than 32).  Unknown fields of every wire type,
+ * groups included, are skipped at every level; the body of an unknown
+ * command type is not looked into (type set, nothing else).
  */
 int	pw_cmd_decode(struct pw_cmd *, const void *cmd, size_t len,
 	    const char **errstr);

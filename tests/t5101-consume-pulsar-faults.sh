@@ -100,8 +100,16 @@ test_expect_success 'auth challenge on connect answered' '
 	test "$(count out)" = 3
 '
 
-test_skip 'unknown command types (type 99)' \
-    'the wire codec rejects the broker'"'"'s BaseCommand field 99: reported'
+test_expect_success 'unknown command types (type 99): skipped, no reconnect' '
+	fresh t/f/cmd99 40 4 &&
+	ctl faults unknownCommandEvery=2 clientVersion=lakepipe >/dev/null &&
+	run -v --topic t/f/cmd99 >out 2>err &&
+	ctl faults/reset >/dev/null &&
+	test "$(count out)" = 40 &&
+	grep "ignoring command 99" err &&
+	! grep -e "bad command" -e "consumer down" err &&
+	test "$(sub t/f/cmd99 bk backlog)" = 0
+'
 
 test_expect_success 'unknown fields, broker entry metadata' '
 	fresh t/f/unk 20 4 &&

@@ -91,6 +91,32 @@ see_drop(void *arg, const struct msgid *ids, size_t n,
 /* ------------------------------------------------------------------ */
 /* Building broker-side frames for the tests */
 
+/*
+ * Fields no decoder of ours knows, one of each wire type (varint, 64-bit,
+ * 32-bit, length-delimited, and a group holding a nested group and
+ * scalars), numbered from num: all to be skipped.
+ */
+static void
+add_unknown_fields(struct buf *b, uint32_t num)
+{
+	pb_add_u64(b, num, 424242);
+	pb_add_key(b, num + 1, PB_I64);
+	buf_add(b, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	pb_add_key(b, num + 2, PB_I32);
+	buf_add(b, "\x01\x02\x03\x04", 4);
+	pb_add_bytes(b, num + 3, "\x3f\x3f\xff", 3);	/* not protobuf */
+	pb_add_key(b, num + 4, PB_SGROUP);
+	pb_add_u64(b, 1, 7);
+	pb_add_key(b, 2, PB_SGROUP);
+	pb_add_str(b, 1, "inner");
+	pb_add_key(b, 3, PB_I32);
+	buf_add(b, "\0\0\0\0", 4);
+	pb_add_key(b, 2, PB_EGROUP);
+	pb_add_key(b, 4, PB_I64);
+	buf_add(b, "\0\0\0\0\0\0\0\0", 8);
+	pb_add_key(b, num + 4, PB_EGROUP);
+}
+
 struct entry_meta {
 	const char	*producer;
 	uint64_t	 seq, publish_time, event_time;
@@ -145,7 +171,7 @@ enc_meta(struct buf *b, const struct entry_meta *m)
 		pb_add_i32(b, 28, m->total_chunk_size);
 		pb_add_i32(b, 29, m->chunk_id);
 	}
-	pb_add_u64(b, 1000, 42);	/* an unknown field, to be skipped */
+	add_unknown_fields(b, 1000);	/* to be skipped */
 }
 
 /* One batched message: [size][SingleMessageMetadata][payload]. */
@@ -470,6 +496,183 @@ test_broker_commands(void)
 	    "a length past the end is an error");
 	CHECK(pw_cmd_decode(&c, "\x08\x0d\x6a\x02\x0a\x00", 6, &err) < 0,
 	    "a wrong wire type for a known field is an error");
+	buf_release(&b);
+}
+
+/* One BaseCommand built by hand (not a frame): decode it. */
+static int
+decode_raw(const struct buf *b, struct pw_cmd *c)
+{
+	const char *err = NULL;
+
+	return pw_cmd_decode(c, b->data, b->len, &err);
+}
+
+static void
+test_unknown(void)
+{
+	/* The test broker's unknownCommandEvery frame, byte for byte. */
+	static const char broker99[] = "\x08\x63\x9a\x06\x03???"
+	    "\xc2\x3e\x05lake?\xc8\x3e\xb2\xf2\x19";
+#define RAW(s)	s, sizeof(s) - 1
+	static const struct {
+		const char	*p;
+		size_t		 len;
+		const char	*what;
+	} bad[] = {
+		{ RAW("\x08\x12\x2c"), "a stray group end" },
+		{ RAW("\x08\x12\x2b\x08\x01\x34"), "a mismatched group end" },
+		{ RAW("\x08\x12\x2b\x08\x01"), "a group without its end" },
+		{ RAW("\x08\x12\x2e\x00"), "wire type 6" },
+		{ RAW("\x08\x12\x2f\x00"), "wire type 7" },
+		{ RAW("\x08\x0b\x5a\x02\x13\x14"),
+		    "a group in a known scalar field" },
+		{ RAW("\x08\x0b\x58\x03"), "a known command's body as a varint" },
+	};
+#undef RAW
+	struct buf b = BUF_INIT;
+	struct pw_cmd c;
+	struct msgid id = { 7, 8, 1, 2 };
+	const char *err = NULL;
+	char what[128];
+	size_t at, i;
+	int depth;
+
+	CHECK(pw_cmd_decode(&c, broker99, sizeof(broker99) - 1, &err) == 0 &&
+	    c.type == 99, "the broker's unknown command 99 (field 99 \"???\", "
+	    "fields 1000, 1001) decodes to its type");
+
+	pb_add_u64(&b, 1, 77);
+	pb_add_bytes(&b, 77, "\xff\xff\x07\x0f", 4);
+	add_unknown_fields(&b, 300);
+	CHECK(decode_raw(&b, &c) == 0 && c.type == 77,
+	    "an unknown command type: its body is not looked into");
+
+	buf_reset(&b);
+	add_unknown_fields(&b, 300);
+	pb_add_u64(&b, 1, PW_FLOW);
+	add_unknown_fields(&b, 400);
+	at = pb_begin(&b, PW_FLOW);
+	add_unknown_fields(&b, 100);
+	pb_add_u64(&b, 1, 5);
+	add_unknown_fields(&b, 3);
+	pb_add_u64(&b, 2, 1000);
+	add_unknown_fields(&b, 200);
+	pb_end(&b, at);
+	add_unknown_fields(&b, 500);
+	CHECK(decode_raw(&b, &c) == 0 && c.type == PW_FLOW &&
+	    c.consumer_id == 5 && c.permits == 1000,
+	    "unknown fields of every wire type (groups nested) skipped, in "
+	    "BaseCommand and in the command");
+
+	buf_reset(&b);
+	pb_add_u64(&b, 1, PW_MESSAGE);
+	at = pb_begin(&b, PW_MESSAGE);
+	pb_add_u64(&b, 1, 9);
+	{
+		size_t mid = pb_begin(&b, 2);
+
+		add_unknown_fields(&b, 20);
+		pb_add_u64(&b, 1, 7);
+		pb_add_u64(&b, 2, 8);
+		add_unknown_fields(&b, 40);
+		pb_end(&b, mid);
+	}
+	pw_msgid_encode(&b, 99, &id, NULL, 0, 0);	/* a message id where
+							   none is known */
+	pb_end(&b, at);
+	CHECK(decode_raw(&b, &c) == 0 && c.type == PW_MESSAGE &&
+	    c.consumer_id == 9 && c.msgid.id.ledger == 7 &&
+	    c.msgid.id.entry == 8 && c.msgid.id.batch == -1,
+	    "unknown fields inside a nested MessageIdData skipped");
+
+	buf_reset(&b);
+	pb_add_u64(&b, 1, PW_AUTH_CHALLENGE);
+	at = pb_begin(&b, PW_AUTH_CHALLENGE);
+	{
+		size_t ad = pb_begin(&b, 2);
+
+		add_unknown_fields(&b, 10);
+		pb_add_str(&b, 1, "token");
+		pb_add_str(&b, 2, "refresh");
+		pb_end(&b, ad);
+	}
+	pb_end(&b, at);
+	CHECK(decode_raw(&b, &c) == 0 && c.auth_data.len == 7 &&
+	    c.auth_method_name.len == 5,
+	    "unknown fields inside AuthData skipped");
+
+	buf_reset(&b);
+	pb_add_u64(&b, 1, PW_SUCCESS);
+	for (i = 0; i < 20; i++)
+		pb_add_str(&b, 100 + (uint32_t)i, "x");
+	at = pb_begin(&b, PW_SUCCESS);
+	pb_add_u64(&b, 1, 42);
+	pb_end(&b, at);
+	CHECK(decode_raw(&b, &c) == 0 && c.request_id == 42,
+	    "the body found after 20 unknown length-delimited fields");
+
+	buf_reset(&b);
+	at = pb_begin(&b, PW_FLOW);
+	pb_add_u64(&b, 1, 6);
+	pb_end(&b, at);
+	pb_add_u64(&b, 1, PW_FLOW);
+	at = pb_begin(&b, PW_FLOW);
+	pb_add_u64(&b, 2, 50);
+	pb_end(&b, at);
+	CHECK(decode_raw(&b, &c) == 0 && c.type == PW_FLOW &&
+	    c.consumer_id == 6 && c.permits == 50,
+	    "the type after the body; a body in two parts is merged");
+
+	/* In MessageMetadata (enc_meta adds them) and in a batch's
+	   SingleMessageMetadata. */
+	buf_reset(&b);
+	{
+		struct pw_decoder *d = pw_decoder_new(NULL);
+		struct entry_meta m = { 0 };
+		struct buf smm = BUF_INIT, p = BUF_INIT;
+		struct seen *sn = calloc(1, sizeof(*sn));
+		char sz[4];
+
+		add_unknown_fields(&smm, 500);
+		pb_add_i32(&smm, 3, 2);
+		add_unknown_fields(&smm, 600);
+		pb_put_be32(sz, (uint32_t)smm.len);
+		buf_add(&p, sz, 4);
+		buf_add(&p, smm.data, smm.len);
+		buf_add(&p, "ok", 2);
+		m.num_in_batch = 1;
+		enc_message(&b, 3, 4, NULL, 0, 0, &m, p.data, p.len, 0, 1);
+		CHECK(process(d, &b, 0, sn) == 0 && sn->n == 1 &&
+		    strcmp(sn->payloads[0], "ok") == 0 && sn->ids[0].batch == 0,
+		    "unknown fields of every wire type in MessageMetadata and "
+		    "SingleMessageMetadata skipped");
+		buf_release(&smm);
+		buf_release(&p);
+		free(sn);
+		pw_decoder_free(d);
+	}
+
+	/* What cannot be skipped: PING (0x08 0x12) or FLOW (0x08 0x0b)
+	   with field 5 or the body field 11 spoilt. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(what, sizeof(what), "%s is an error", bad[i].what);
+		CHECK(pw_cmd_decode(&c, bad[i].p, bad[i].len, &err) < 0,
+		    what);
+	}
+	for (depth = PB_MAX_GROUP_DEPTH; depth <= PB_MAX_GROUP_DEPTH + 1;
+	    depth++) {
+		buf_reset(&b);
+		pb_add_u64(&b, 1, PW_PING);
+		for (i = 0; i < (size_t)depth; i++)
+			pb_add_key(&b, 5, PB_SGROUP);
+		for (i = 0; i < (size_t)depth; i++)
+			pb_add_key(&b, 5, PB_EGROUP);
+		CHECK((decode_raw(&b, &c) == 0) == (depth <=
+		    PB_MAX_GROUP_DEPTH), depth <= PB_MAX_GROUP_DEPTH ?
+		    "groups nested 32 deep are skipped" :
+		    "groups nested deeper than 32 are an error");
+	}
 	buf_release(&b);
 }
 
@@ -1205,6 +1408,7 @@ main(int argc, char **argv)
 	test_crc();
 	test_client_commands();
 	test_broker_commands();
+	test_unknown();
 	test_framing();
 	test_messages();
 	test_compression();
