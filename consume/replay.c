@@ -279,7 +279,7 @@ static enum src_status
 run_frames(struct replay *r, struct pump *p, int readable)
 {
 	ssize_t n;
-	int rc;
+	int rc = FRAME_MORE;
 
 	for (;;) {
 		while (pump_room(p) && (rc = frame_next(&r->fr, &r->f)) ==
