@@ -20,7 +20,9 @@
  * whole once all the messages it gave are, a chunked message with all its
  * chunks; pending ids go out as one ACK command (many ids) every 100 ms
  * or 1000 ids, and at the end, where partly acknowledged batches are
- * acked with an ack_set.
+ * acked with an ack_set.  On Exclusive and Failover subscriptions the
+ * done prefix of what the session received (ackstream.h) goes first as
+ * one cumulative ACK, and the pending ids it covers are left out.
  */
 #include <sys/socket.h>
 
@@ -35,6 +37,7 @@
 
 #include <openssl/ssl.h>
 
+#include "ackstream.h"
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
@@ -55,6 +58,7 @@
 #define BACKOFF_MIN	0.1
 #define BACKOFF_MAX	30.0
 #define NBUCKETS	4096
+#define STREAM_MAX	(1 << 20)	/* entries waiting for a cumulative ack */
 
 #define AUX_BATCH	0x80000000u
 #define AUX_CHUNK	0x40000000u
@@ -87,6 +91,7 @@ struct pcons {
 	struct msgid	 last;
 	struct pw_ack_id *acks;
 	size_t		 nacks, acks_cap;
+	struct astream	 stream;	/* for cumulative acks */
 	struct msgid	 asked[16];	/* asked again after a bad checksum */
 	size_t		 nasked;
 	double		 ack_since;
@@ -96,10 +101,13 @@ struct pcons {
 struct track {
 	struct msgid	 key;		/* batch -1 */
 	int		 chunked;
-	uint32_t	 given, acked;	/* messages the entry gave, acked */
+	uint32_t	 given, acked;	/* distinct messages the entry gave,
+					   acked (a redelivered copy gives
+					   the same ones again) */
 	int		 complete;	/* its last message was seen */
 	int32_t		 batch_size;
 	uint64_t	*bits;		/* batch indexes acked */
+	uint64_t	*seen;		/* batch indexes given */
 	struct msgid	*chunks;
 	int		 nchunks;
 	struct track	*next;
@@ -185,6 +193,7 @@ static void
 track_free(struct track *t)
 {
 	free(t->bits);
+	free(t->seen);
 	free(t->chunks);
 	free(t);
 }
@@ -350,6 +359,7 @@ note_end(struct pcons *pc, const struct msgid *id, int last_in_entry)
 
 static void add_ack(struct psrc *, struct pcons *, const struct msgid *,
 	    const uint64_t *, int, int32_t);
+static void send_acks(struct psrc *, struct pcons *);
 
 static void
 emit_props(struct buf *out, const struct pw_msg *m)
@@ -413,8 +423,14 @@ sink_msg(void *arg, const struct pw_msg *m)
 			t->batch_size = m->batch_size;
 			t->bits = xcalloc(((size_t)m->batch_size + 63) / 64,
 			    sizeof(uint64_t));
+			t->seen = xcalloc(((size_t)m->batch_size + 63) / 64,
+			    sizeof(uint64_t));
 		}
-		t->given++;
+		if (m->id.batch < t->batch_size && !(t->seen[m->id.batch /
+		    64] & (1ULL << (m->id.batch % 64)))) {
+			t->seen[m->id.batch / 64] |= 1ULL << (m->id.batch % 64);
+			t->given++;
+		}
 		if (m->last_in_entry)
 			t->complete = 1;
 		aux = AUX_BATCH;
@@ -463,6 +479,7 @@ on_message(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
 	sink.drop = sink_drop;
 	sink.arg = &x;
 	c->msgid.id.partition = pc->partition;
+	astream_received(&pc->stream, c->msgid.id.ledger, c->msgid.id.entry);
 	rc = pw_message_process(pc->dec, c, f->rest, f->rest_len,
 	    (uint64_t)(monotime() * 1000), &sink);
 	if (rc >= 0)
@@ -832,6 +849,9 @@ do_subscribe(struct psrc *s, struct pcons *pc, struct bconn *bc)
 	}
 	pc->bc = bc;
 	pc->state = PC_READY;
+	/* a new session: the broker dispatches from the mark-delete */
+	astream_reset(&pc->stream, s->o.sub_type == PW_SUB_EXCLUSIVE ||
+	    s->o.sub_type == PW_SUB_FAILOVER);
 	return 0;
 }
 
@@ -901,12 +921,11 @@ consumer_up(struct psrc *s, struct pcons *pc)
 	}
 	if (s->o.stop_at_end && !pc->have_last && last_message_id(s, pc) < 0)
 		goto fail;
+	/* acks held while down go out before FLOW: not sent again */
+	send_acks(s, pc);
 	pw_enc_flow(&bc->c->out, pc->cid, s->o.queue);
 	pc->received = 0;
 	pc->backoff = BACKOFF_MIN;
-	/* acks held while down go out now */
-	if (pc->nacks > 0)
-		pc->ack_since = 0;
 	log_verbose("%s: subscribed (%s:%s, consumer %llu)", pc->topic,
 	    bc->host, bc->port, (unsigned long long)pc->cid);
 	return;
@@ -937,6 +956,7 @@ start(struct psrc *s)
 		pc->topic = xstrdup(name.data);
 		pc->partition = n ? (int)i : -1;
 		pc->dec = pw_decoder_new(NULL);
+		astream_init(&pc->stream, STREAM_MAX);
 		pc->backoff = BACKOFF_MIN;
 		pc->need_seek = s->o.start == START_TIME ||
 		    s->o.start == START_ID;
@@ -975,8 +995,39 @@ add_ack(struct psrc *s, struct pcons *pc, const struct msgid *id,
 		a->ack_set = copy;
 		a->ack_set_len = setlen;
 		a->batch_size = batch_size;
-	} else
+	} else {
 		a->id.batch = -1;
+		astream_done(&pc->stream, id->ledger, id->entry);
+	}
+}
+
+/*
+ * The done prefix of the stream as one cumulative ACK; the pending ids it
+ * covers are left out (not those with an ack_set: partial batches are
+ * never in the prefix).
+ */
+static void
+send_cumulative(struct pcons *pc)
+{
+	struct pw_ack_id cum;
+	size_t i, n;
+
+	memset(&cum, 0, sizeof(cum));
+	if (!astream_take(&pc->stream, &cum.id.ledger, &cum.id.entry))
+		return;
+	cum.id.partition = pc->partition;
+	cum.id.batch = -1;
+	pw_enc_ack(&pc->bc->c->out, pc->cid, PW_ACK_CUMULATIVE, &cum, 1);
+	for (i = n = 0; i < pc->nacks; i++)
+		if (pc->acks[i].ack_set == NULL && astream_covers(&pc->stream,
+		    pc->acks[i].id.ledger, pc->acks[i].id.entry))
+			continue;
+		else
+			pc->acks[n++] = pc->acks[i];
+	log_verbose("%s: cumulative ack %lld:%lld for %zu ids", pc->topic,
+	    (long long)cum.id.ledger, (long long)cum.id.entry,
+	    pc->nacks - n);
+	pc->nacks = n;
 }
 
 static void
@@ -986,6 +1037,7 @@ send_acks(struct psrc *s, struct pcons *pc)
 
 	if (pc->nacks == 0 || pc->state != PC_READY)
 		return;
+	send_cumulative(pc);
 	for (i = 0; i < pc->nacks; i += n) {
 		n = pc->nacks - i < ACK_BATCH ? pc->nacks - i : ACK_BATCH;
 		pw_enc_ack(&pc->bc->c->out, pc->cid, PW_ACK_INDIVIDUAL,
@@ -1247,6 +1299,7 @@ psrc_free(struct source *src)
 		while (s->cons[i].nacks > 0)
 			free((void *)s->cons[i].acks[--s->cons[i].nacks].ack_set);
 		free(s->cons[i].acks);
+		astream_free(&s->cons[i].stream);
 	}
 	free(s->cons);
 	track_clear(s);

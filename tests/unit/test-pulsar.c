@@ -1,4 +1,4 @@
-/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c */
+/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/ackstream.c */
 /*
  * The Pulsar wire codec (consume/pulsar_wire.h).
  *
@@ -8,6 +8,9 @@
  *					came out (t5050-pulsar-wire.sh
  *					compares that with what an
  *					independent encoder expected)
+ *
+ * Also the stream of received entries behind cumulative acks
+ * (consume/ackstream.h).
  *
  * The unit tests build broker-side frames with the codec's own protobuf
  * primitives; the independent check of the field numbers is the fixture
@@ -26,6 +29,7 @@
 
 #include "buf.h"
 #include "unit.h"
+#include "../../consume/ackstream.h"
 #include "../../consume/pulsar_pb.h"
 #include "../../consume/pulsar_wire.h"
 
@@ -1400,6 +1404,97 @@ dump(const char *path)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Cumulative acks: the received stream */
+
+/* "ledger:entry" of the cumulative point astream_take() gives, or "-". */
+static const char *
+take(struct astream *a)
+{
+	static char out[64];
+	int64_t l, e;
+
+	if (!astream_take(a, &l, &e))
+		return "-";
+	snprintf(out, sizeof(out), "%lld:%lld", (long long)l, (long long)e);
+	return out;
+}
+
+static void
+test_ackstream(void)
+{
+	struct astream a;
+	int64_t i;
+
+	astream_init(&a, 5000);
+	astream_reset(&a, 1);
+	for (i = 0; i < 3000; i++)	/* past one ring size, wrapping */
+		astream_received(&a, 7, i);
+	CHECK_STR(take(&a), "-", "nothing done: no cumulative point");
+	astream_done(&a, 7, 1);
+	astream_done(&a, 7, 2);
+	CHECK_STR(take(&a), "-", "a gap (entry 0 not acked) stops the prefix");
+	CHECK(!astream_covers(&a, 7, 0) && !astream_covers(&a, 7, 2),
+	    "nothing covered before the gap closes");
+	astream_done(&a, 7, 0);
+	CHECK_STR(take(&a), "7:2", "the gap closed: cumulative to the last "
+	    "done entry");
+	CHECK_STR(take(&a), "-", "the same point is not given twice");
+	CHECK(astream_covers(&a, 7, 2) && !astream_covers(&a, 7, 3),
+	    "covers up to the point only");
+	for (i = 3; i < 3000; i++)
+		if (i != 2500)
+			astream_done(&a, 7, i);
+	CHECK_STR(take(&a), "7:2499", "a long run, the ring grown");
+
+	astream_received(&a, 7, 100);		/* below the point: ignored */
+	astream_received(&a, 8, 0);
+	astream_received(&a, 8, 5);
+	astream_received(&a, 7, 2600);		/* again: merged, stays done */
+	astream_received(&a, 8, 3);		/* out of order: inserted */
+	astream_done(&a, 7, 2500);
+	astream_done(&a, 8, 0);
+	astream_done(&a, 8, 5);
+	CHECK_STR(take(&a), "8:0", "an entry that came out of order stops "
+	    "the prefix; one below the point is ignored");
+	astream_done(&a, 8, 3);
+	CHECK_STR(take(&a), "8:5", "then it is done too");
+
+	for (i = 0; i < 9000; i++) {	/* the ring's head wraps around */
+		astream_received(&a, 11, 2 * i);
+		astream_done(&a, 11, 2 * i);
+		(void)take(&a);
+	}
+	astream_received(&a, 11, 18000);
+	astream_received(&a, 11, 18004);
+	astream_received(&a, 11, 18002);
+	astream_done(&a, 11, 18000);
+	astream_done(&a, 11, 18004);
+	CHECK_STR(take(&a), "11:18000", "inserted out of order across the "
+	    "ring's end");
+	astream_done(&a, 11, 18002);
+	CHECK_STR(take(&a), "11:18004", "then the rest");
+
+	astream_reset(&a, 1);
+	astream_received(&a, 9, 1);
+	astream_done(&a, 9, 0);			/* never received: no effect */
+	CHECK_STR(take(&a), "-", "a new session starts empty");
+	CHECK(!astream_covers(&a, 8, 0), "and covers nothing");
+
+	astream_reset(&a, 0);
+	astream_received(&a, 9, 1);
+	astream_done(&a, 9, 1);
+	CHECK_STR(take(&a), "-", "off (Shared, Key_Shared): never cumulative");
+
+	astream_reset(&a, 1);
+	for (i = 0; i <= 5000; i++)
+		astream_received(&a, 10, i);
+	astream_done(&a, 10, 0);
+	CHECK(!a.on && a.n == 0 && strcmp(take(&a), "-") == 0,
+	    "past max entries waiting: cumulative acks off for the session");
+	astream_free(&a);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1414,6 +1509,7 @@ main(int argc, char **argv)
 	test_compression();
 	test_chunks();
 	test_mutations();
+	test_ackstream();
 	bench(0);
 	bench(PW_COMP_LZ4);
 	return unit_done();

@@ -1,0 +1,142 @@
+#!/bin/sh
+# consume --url --acks: which ACK commands reach the broker and where its
+# cursor ends: cumulative acks for the acked prefix on Exclusive and
+# Failover, individual acks past a gap, never cumulative on Shared, batches
+# partly acked.
+. "$(dirname "$0")/test-lib.sh"
+
+PB=$PEERS/pulsar
+ctl() { node "$PB/ctl.js" --info pb.json "$@"; }
+# sub TOPIC FIELD: a field of subscription bk's state at the broker
+sub() { ctl subscription topic="$1" subscription=bk >sub.json && json_get sub.json "$2"; }
+# mark: the broker's last event number, to read the ACKs sent after it
+mark() { ctl events type=NONE >ev.json && json_get ev.json last; }
+# acks_since N: the ACK commands after event N, one per line:
+# "Cumulative L:E" or "Individual L:E L:E ..." (":s" when with an ack_set)
+acks_since() {
+	ctl events since="$1" type=ACK | node -e '
+let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => {
+	for (const e of JSON.parse(s).events)
+		console.log(e.body.ack_type + " " + e.body.message_id.map((m) =>
+		    m.ledgerId + ":" + m.entryId +
+		    (m.ack_set && m.ack_set.length ? ":s" : "")).join(" "));
+});'
+}
+# fresh TOPIC N [BATCH] [TYPE]: subscription bk and N messages; $L is
+# the topic's ledger (for a partitioned topic, that of partition 0)
+fresh() {
+	ctl subscriptions topic="$1" subscription=bk type="${4:-Exclusive}" \
+	    >/dev/null &&
+	ctl publish topic="$1" payload="m{i}" count="$2" \
+	    batchSize="${3:-0}" >/dev/null &&
+	ctl topic topic="$1" >topic.json &&
+	L=$(json_get topic.json firstLedger)
+}
+run() {
+	test_timeout 60 consume --url "$URL" --subscription bk --stop-at-end "$@"
+}
+
+test_expect_success 'start the broker' '
+	test_start_server pb.json node "$PB/broker.js" --timeout 300 &&
+	json_get pb.json serviceUrl >url
+'
+URL=$(cat url 2>/dev/null)
+
+test_expect_success 'Exclusive, all acked: cumulative acks only, cursor at the end' '
+	fresh t/a/all 50 5 &&
+	ctl publish topic=t/a/all payload="s{i}" count=10 >/dev/null &&
+	m=$(mark) &&
+	echo "A key=k seqs=1-60" >acks &&
+	run --acks acks --topic t/a/all >out 2>err &&
+	grep "60 messages emitted, 60 acked" err &&
+	acks_since $m >sent &&
+	test -s sent && ! grep -v "^Cumulative" sent &&
+	test "$(tail -1 sent)" = "Cumulative $L:19" &&
+	test "$(sub t/a/all markDelete)" = $L:19 &&
+	test "$(sub t/a/all backlog)" = 0
+'
+
+test_expect_success 'Failover and partitions: cumulative per partition' '
+	ctl topics topic=t/a/parts partitions=2 >/dev/null &&
+	fresh t/a/parts 40 0 Failover &&
+	m=$(mark) &&
+	echo "A key=k seqs=1-40" >acks &&
+	run --acks acks --type failover --topic t/a/parts >out 2>err &&
+	acks_since $m >sent &&
+	! grep -v "^Cumulative" sent &&
+	for p in 0 1
+	do
+		md=$(sub t/a/parts-partition-$p markDelete) &&
+		grep "^Cumulative $md$" sent &&
+		test "$(sub t/a/parts-partition-$p backlog)" = 0 || exit 1
+	done
+'
+
+test_expect_success 'a gap: the later messages acked individually, the earlier stays' '
+	fresh t/a/gap 5 &&
+	m=$(mark) &&
+	printf "A key=a seqs=1-2\nA key=c seqs=4-5\n" >acks &&
+	run --acks acks --topic t/a/gap >out 2>err &&
+	grep "never acked: seq 3 (id $L:2:-1:-1)" err &&
+	acks_since $m >sent &&
+	test "$(grep "^Cumulative" sent | tail -1)" = "Cumulative $L:1" &&
+	! grep "^Cumulative $L:[2-9]" sent &&
+	grep "^Individual" sent | tr " " "\n" | grep "^$L:" >ind &&
+	printf "$L:3\n$L:4\n" >expect && test_cmp expect ind &&
+	test "$(sub t/a/gap markDelete)" = $L:1 &&
+	test "$(json_get sub.json acked)" = "[\"$L:3\",\"$L:4\"]" &&
+	test "$(json_get sub.json backlog)" = 1
+'
+
+test_expect_success 'a later object acked first: individual, then one cumulative' '
+	fresh t/a/late 100 &&
+	m=$(mark) &&
+	mkfifo fifo || exit 1
+	(
+		run --acks fifo --topic t/a/late >out 2>err
+		echo $? >rc
+	) &
+	{
+		sleep 1
+		echo "A key=b seqs=51-100"
+		sleep 1
+		ctl subscription topic=t/a/late subscription=bk >mid.json
+		echo "A key=a seqs=1-50"
+	} >fifo &&
+	wait &&
+	test "$(cat rc)" = 0 &&
+	test "$(json_get mid.json backlog)" = 50 &&
+	test "$(json_get mid.json markDelete)" = $L:-1 &&
+	acks_since $m >sent &&
+	test "$(head -1 sent | wc -w)" = 51 &&
+	grep "^Individual $L:50 .* $L:99$" sent &&
+	test "$(tail -1 sent)" = "Cumulative $L:99" && test $(wc -l <sent) = 2 &&
+	test "$(sub t/a/late markDelete)" = $L:99 &&
+	test "$(sub t/a/late backlog)" = 0
+'
+
+test_expect_success 'Shared: never cumulative' '
+	fresh t/a/shared 20 4 Shared &&
+	m=$(mark) &&
+	echo "A key=k seqs=1-20" >acks &&
+	run --acks acks --type shared --topic t/a/shared >out 2>err &&
+	acks_since $m >sent &&
+	grep "^Individual" sent && ! grep "^Cumulative" sent &&
+	test "$(sub t/a/shared backlog)" = 0
+'
+
+test_expect_success 'a batch partly acked: ack_set at the end, the prefix stops before it' '
+	fresh t/a/part 10 5 &&
+	m=$(mark) &&
+	printf "A key=a seqs=1-3\nA key=b seqs=6-10\n" >acks &&
+	run --acks acks --topic t/a/part >out 2>err &&
+	acks_since $m >sent &&
+	! grep "^Cumulative" sent &&
+	grep "^Individual.* $L:1\( \|$\)" sent &&
+	grep "^Individual.* $L:0:s\( \|$\)" sent &&
+	test "$(sub t/a/part markDelete)" = $L:-1 &&
+	test "$(json_get sub.json backlog)" = 2 &&
+	json_get sub.json batchAcks | grep "\"$L:0\":\"11000\""
+'
+
+test_done
