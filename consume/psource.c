@@ -9,7 +9,13 @@
  * subscribed again after an exponential backoff with jitter.  Lookup and
  * subscription run as short blocking exchanges (with timeouts) on the
  * connection concerned, during which other frames on it are handled as
- * usual; receiving and acknowledging run from the poll loop.
+ * usual and the ack channel is read (pump_take_acks), so that deliver
+ * never blocks writing acks while we wait; one consumer is brought up per
+ * round of the poll loop, so that stdout and the other connections are
+ * served in between.  Receiving and acknowledging run from the poll loop.
+ * (Making the exchanges non-blocking would need a state per request and a
+ * non-blocking connect, TLS handshake and HTTP lookup: not worth it for
+ * what happens once per (re)subscription.)
  *
  * Flow control: each consumer grants --receiver-queue permits, and grants
  * more (half a queue at a time) only while the pump has room, so memory
@@ -619,9 +625,9 @@ service(struct psrc *s, struct bconn *bc)
 static int
 await(struct psrc *s, struct bconn *bc, uint64_t req, const char *what)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	double deadline = monotime() + REQ_TIMEOUT, left;
-	int n;
+	int n, nfd;
 
 	s->await_req = req;
 	s->got = 0;
@@ -636,13 +642,21 @@ await(struct psrc *s, struct bconn *bc, uint64_t req, const char *what)
 			conn_lost(s, bc);
 			break;
 		}
-		pfd.fd = bc->c->fd;
-		pfd.events = POLLIN | (conn_pending(bc->c) ? POLLOUT : 0);
-		n = poll(&pfd, 1, (int)(left * 1000) + 1);
+		pfd[0].fd = bc->c->fd;
+		pfd[0].events = POLLIN | (conn_pending(bc->c) ? POLLOUT : 0);
+		pfd[1].fd = s->pump ? pump_ack_fd(s->pump) : -1;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		nfd = pfd[1].fd >= 0 ? 2 : 1;
+		n = poll(pfd, nfd, (int)(left * 1000) + 1);
 		if (n < 0 && errno != EINTR) {
 			warn("poll");
 			conn_lost(s, bc);
-		} else if (n > 0 && (pfd.revents & ~POLLOUT))
+			break;
+		}
+		if (n > 0 && pfd[1].revents)
+			pump_take_acks(s->pump);
+		if (n > 0 && (pfd[0].revents & ~POLLOUT))
 			service(s, bc);
 	}
 	s->await_req = 0;
@@ -1195,6 +1209,7 @@ psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 	struct bconn *bc;
 	double now;
 	size_t i;
+	int up;
 
 	s->pump = p;
 	if (!s->started && start(s) < 0) {
@@ -1208,13 +1223,14 @@ psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 		if (!bc->dead && pollset_revents(ps, bc->poll_i) & ~POLLOUT)
 			service(s, bc);
 	now = monotime();
-	for (i = 0; i < s->ncons && !s->fatal; i++) {
+	for (i = 0, up = 0; i < s->ncons && !s->fatal; i++) {
 		struct pcons *pc = &s->cons[i];
 
 		if (pc->state == PC_SEEKING && now > pc->seek_deadline)
 			consumer_down(s, pc, 0);
+		/* one per round: its exchanges block (see above) */
 		if (pc->state == PC_DOWN && now >= pc->retry_at &&
-		    !s->stopping)
+		    !s->stopping && !up++)
 			consumer_up(s, pc);
 		if (pc->state == PC_READY && pc->received >= s->o.queue / 2 &&
 		    pc->received > 0 && pump_room(p) && !s->ended) {

@@ -39,6 +39,7 @@ struct pump {
 	struct seqs	 ackseqs;
 	struct seqs	 early;		/* acks for seqs not emitted yet */
 	int		 ack_eof;
+	int		 ack_failed;	/* pump_take_acks() met a bad channel */
 	uint64_t	 unknown_acks, dup_acks;
 	struct source	*src;
 	enum pump_state	 state;
@@ -339,6 +340,22 @@ read_acks(struct pump *p)
 	}
 }
 
+int
+pump_ack_fd(const struct pump *p)
+{
+	if (p->ackfd < 0 || p->ack_eof || p->ack_failed ||
+	    p->state == ST_DONE)
+		return -1;
+	return p->ackfd;
+}
+
+void
+pump_take_acks(struct pump *p)
+{
+	if (pump_ack_fd(p) >= 0 && read_acks(p) < 0)
+		p->ack_failed = 1;
+}
+
 static void
 close_stdout(struct pump *p)
 {
@@ -481,7 +498,7 @@ pump_run(struct pump *p, struct source *src)
 		}
 		if (p->state == ST_RUN || p->state == ST_WAIT) {
 			rc = src->ops->run(src, p, &ps);
-			if (rc == SRC_FAIL)
+			if (rc == SRC_FAIL || p->ack_failed)
 				goto fail;
 			if (rc == SRC_END && p->state == ST_RUN)
 				p->state = ST_FLUSH;

@@ -50,6 +50,15 @@ struct buf *pump_out(struct pump *);
 uint64_t pump_seq(const struct pump *);
 void	 pump_commit(struct pump *, const struct msgid *, uint32_t aux,
 	    size_t payload_len);
+/*
+ * For a source that must wait on its own descriptors for a while (a
+ * blocking request with a timeout): poll pump_ack_fd() too (-1: no ack
+ * channel, or nothing more to read from it) and call pump_take_acks() when
+ * it is readable, so that the channel's writer (deliver) never blocks on a
+ * full FIFO meanwhile.  Acks taken reach the source's acked() at once.
+ */
+int	 pump_ack_fd(const struct pump *);
+void	 pump_take_acks(struct pump *);
 /* Nonzero once SIGTERM or SIGINT asked the program to stop. */
 int	 pump_stopping(void);
 

@@ -139,4 +139,32 @@ test_expect_success 'a batch partly acked: ack_set at the end, the prefix stops 
 	json_get sub.json batchAcks | grep "\"$L:0\":\"11000\""
 '
 
+test_expect_success 'acks read while a lookup hangs: deliver never blocks on the FIFO' '
+	fresh t/a/hang 3000 &&
+	mkfifo hfifo || exit 1
+	consume --url "$URL" --subscription bk --topic t/a/hang \
+	    --acks hfifo >out 2>err &
+	pid=$!
+	exec 9>hfifo &&
+	i=0 && while [ "$(grep -ac "^M " out)" != 3000 ] && [ $i -lt 100 ]
+	do
+		sleep 0.1 && i=$((i + 1))
+	done &&
+	ctl faults silence.LOOKUP=1 clientVersion=lakepipe >/dev/null &&
+	ctl close-connections clientVersion=lakepipe >/dev/null &&
+	sleep 1 &&
+	t0=$(date +%s) &&
+	awk "BEGIN { for (i = 1; i <= 3000; i++)
+	    printf \"A key=k/%d seqs=%d\\n\", i, i }" >&9 &&
+	t1=$(date +%s) &&
+	exec 9>&- &&
+	sleep 11 &&
+	kill -TERM $pid && wait $pid &&
+	ctl faults/reset >/dev/null &&
+	grep "no answer to LOOKUP" err &&
+	test $((t1 - t0)) -lt 5 &&
+	grep "3000 messages emitted, 3000 acked" err &&
+	test "$(sub t/a/hang backlog)" = 0
+'
+
 test_done
