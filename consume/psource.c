@@ -1156,15 +1156,35 @@ next_timer(struct psrc *s, double now)
 	return t;
 }
 
+/*
+ * Give the broker back the permits of what was received, once half the
+ * queue is used and there is room downstream.  Called from run() and again
+ * from prepare(): when run() found the output full, the pump writes it out
+ * before it polls, and the broker must not then wait for a timer to get
+ * its permits.
+ */
+static void
+grant_permits(struct psrc *s, struct pcons *pc, int room)
+{
+	if (pc->state == PC_READY && pc->received >= s->o.queue / 2 &&
+	    pc->received > 0 && room && !s->ended) {
+		pw_enc_flow(&pc->bc->c->out, pc->cid, pc->received);
+		pc->received = 0;
+	}
+}
+
 static int
 psrc_prepare(struct source *src, struct pollset *ps, int can_emit)
 {
 	struct psrc *s = (struct psrc *)src;
 	struct bconn *bc;
 	double now = monotime(), t;
+	size_t i;
 
 	if (!s->started || s->fatal)
 		return 0;
+	for (i = 0; i < s->ncons; i++)
+		grant_permits(s, &s->cons[i], can_emit);
 	for (bc = s->conns; bc != NULL; bc = bc->next)
 		bc->poll_i = pollset_add(ps, bc->c->fd, POLLIN |
 		    (conn_pending(bc->c) ? POLLOUT : 0));
@@ -1232,11 +1252,7 @@ psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 		if (pc->state == PC_DOWN && now >= pc->retry_at &&
 		    !s->stopping && !up++)
 			consumer_up(s, pc);
-		if (pc->state == PC_READY && pc->received >= s->o.queue / 2 &&
-		    pc->received > 0 && pump_room(p) && !s->ended) {
-			pw_enc_flow(&pc->bc->c->out, pc->cid, pc->received);
-			pc->received = 0;
-		}
+		grant_permits(s, pc, pump_room(p));
 		if (pc->nacks >= ACK_BATCH || (pc->nacks > 0 &&
 		    now >= pc->ack_since + ACK_DELAY))
 			send_acks(s, pc);

@@ -445,6 +445,14 @@ pump_run(struct pump *p, struct source *src)
 		}
 		ps.n = 0;
 		timeout = -1;
+		/*
+		 * Over the high mark: write out now, before prepare(), so
+		 * that the source sees the room it will have (the Pulsar
+		 * source grants the broker more permits only then).
+		 */
+		if (p->state == ST_RUN && !pump_room(p) && !p->out_blocked &&
+		    flush_out(p) < 0)
+			goto fail;
 		if (p->state == ST_RUN || p->state == ST_WAIT)
 			timeout = src->ops->prepare(src, &ps,
 			    p->state == ST_RUN && pump_room(p));
