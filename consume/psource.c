@@ -582,7 +582,7 @@ process(struct psrc *s, struct bconn *bc)
 	struct pw_cmd cmd;
 	const char *why;
 	size_t off = 0;
-	int rc;
+	int rc = 0;
 
 	while (!bc->dead && (rc = pw_frame_next(c->in.data + off,
 	    c->in.len - off, bc->max_frame, &f, &why)) == 1) {

@@ -3,17 +3,7 @@
 # fails when a message is never acknowledged.
 . "$(dirname "$0")/test-lib.sh"
 
-# ack_each: read message frames of one-line payloads on stdin, ack each.
-cat >ack_each <<'SH'
-#!/bin/sh
-while read -r hdr && read -r body; do
-	seq=${hdr#* seq=}
-	seq=${seq%% *}
-	echo "A key=k/$seq seqs=$seq"
-done
-SH
-chmod +x ack_each
-PATH=$TRASH:$PATH
+test_ack_each
 
 test_expect_success 'setup' '
 	seq 1 100 >lines && mkfifo fifo

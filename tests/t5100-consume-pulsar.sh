@@ -20,17 +20,7 @@ while i < len(d):
 sys.stdout.buffer.write(b"".join(sorted(x + b"\n" for x in out)))' "$1"
 }
 
-cat >ack_each <<'SH'
-#!/bin/sh
-# ack every message frame read on stdin (one-line payloads)
-while read -r hdr && read -r body; do
-	seq=${hdr#* seq=}
-	seq=${seq%% *}
-	echo "A key=k/$seq seqs=$seq"
-done
-SH
-chmod +x ack_each
-PATH=$TRASH:$PATH
+test_ack_each
 echo secret-token >tok
 export PULSAR_TOKEN=
 

@@ -41,6 +41,7 @@ test_expect_success 'start the broker' '
 	json_get pb.json serviceUrl >url
 '
 URL=$(cat url 2>/dev/null)
+test_ack_each
 
 test_expect_success 'Exclusive, all acked: cumulative acks only, cursor at the end' '
 	fresh t/a/all 50 5 &&
@@ -137,6 +138,22 @@ test_expect_success 'a batch partly acked: ack_set at the end, the prefix stops 
 	test "$(sub t/a/part markDelete)" = $L:-1 &&
 	test "$(json_get sub.json backlog)" = 2 &&
 	json_get sub.json batchAcks | grep "\"$L:0\":\"11000\""
+'
+
+test_expect_success 'a dropped connection: copies acked again, cursor at the end' '
+	fresh t/a/drop 300 10 &&
+	m=$(mark) &&
+	ctl faults dropAfterMessages=5 clientVersion=lakepipe >/dev/null &&
+	mkfifo dfifo &&
+	test_timeout 60 sh -c "consume -v --url $URL --subscription bk \
+	    --topic t/a/drop --stop-at-end --acks dfifo 2>err |
+	    ack_each >dfifo" &&
+	ctl faults/reset >/dev/null &&
+	test $(grep -c "subscribed" err) -ge 2 &&
+	acks_since $m >sent &&
+	grep "^Cumulative" sent &&
+	test "$(sub t/a/drop markDelete)" = $L:29 &&
+	test "$(json_get sub.json backlog)" = 0
 '
 
 test_expect_success 'acks read while a lookup hangs: deliver never blocks on the FIFO' '

@@ -151,6 +151,25 @@ test_start_server() {
 	return 1
 }
 
+# test_ack_each: put the command ack_each on PATH (in $TRASH/bin): it
+# reads message frames with one-line payloads on stdin and writes one ack
+# line per message, as deliver(1) would once each is stored, e.g.
+#	test_timeout 30 sh -c "consume --lines in --acks fifo | ack_each >fifo"
+# (a script, not a function, so that sh -c and timeout find it).
+test_ack_each() {
+	mkdir -p "$TRASH/bin" &&
+	cat >"$TRASH/bin/ack_each" <<-\EOF &&
+	#!/bin/sh
+	while read -r hdr && read -r body; do
+		seq=${hdr#* seq=}
+		seq=${seq%% *}
+		echo "A key=k/$seq seqs=$seq"
+	done
+	EOF
+	chmod +x "$TRASH/bin/ack_each" &&
+	PATH=$TRASH/bin:$PATH
+}
+
 # json_get FILE FIELD: a top-level field of a one-line JSON file.
 json_get() {
 	node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const v=process.argv[2].split(".").reduce((a,k)=>a[k],o);console.log(typeof v==="object"?JSON.stringify(v):v)' "$1" "$2"
