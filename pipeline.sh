@@ -51,7 +51,7 @@ find_prog() {
 
 case ${1:-} in -h|--help) usage 0 ;; "") usage ;; esac
 
-c_args=() t_args=() d_args=() group=0 groups=()
+c_args=() t_args=() d_args=() group=0
 for a in "$@"; do
 	if [ "$a" = "--" ]; then
 		group=$((group + 1))

@@ -54,13 +54,7 @@ test_expect_success 'a failing transform is named, the others stop' '
 '
 
 test_expect_success 'a failing deliver is named; nothing acked' '
-	mkdir ro && chmod 555 ro &&
-	if [ "$(id -u)" -eq 0 ]; then
-		# root writes anywhere: use a path under a file instead
-		touch ro/file && dest=file://$TRASH/ro/file/sub/
-	else
-		dest=file://$TRASH/ro/sub/
-	fi &&
+	dest=$(test_unwritable_url) &&
 	test_expect_code 1 test_timeout 30 pipeline.sh --lines \
 		"$SRC/sample/messages.jsonl" -- "$dest" 2>err &&
 	grep "deliver failed" err &&

@@ -212,13 +212,7 @@ test_expect_success "publish $N messages: batches, codecs, keys, chunks" '
 '
 
 test_expect_success 'deliver cannot write: exit 1, nothing acked at the broker' '
-	mkdir ro && chmod 555 ro &&
-	if [ "$(id -u)" -eq 0 ]; then
-		# root writes anywhere: a path under a file instead
-		touch ro/file && dest=file://$TRASH/ro/file/sub/
-	else
-		dest=file://$TRASH/ro/sub/
-	fi &&
+	dest=$(test_unwritable_url) &&
 	test_expect_code 1 test_timeout 60 lp --subscription lake \
 	    --token-file "$TRASH/tok" -- --max-messages 5000 -- "$dest" 2>err &&
 	cat err &&

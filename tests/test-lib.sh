@@ -122,6 +122,18 @@ test_one_line() {
 	fi
 }
 
+# A file:// destination that deliver cannot write to, made under the
+# current directory: a read-only directory, or for root (who writes
+# anywhere) a path under a plain file.
+test_unwritable_url() {
+	mkdir ro && chmod 555 ro || return 1
+	if [ "$(id -u)" -eq 0 ]; then
+		touch ro/file && echo "file://$PWD/ro/file/sub/"
+	else
+		echo "file://$PWD/ro/sub/"
+	fi
+}
+
 # Run a command with a time limit (seconds) so that a hang is a failure.
 test_timeout() {
 	timeout -k 5 "$@"
