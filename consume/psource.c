@@ -859,5 +859,6 @@ pulsar_source_new(const struct pulsar_opts *o)
 		return NULL;
 	}
 	s->packs = packs_new();
+	retry_init(&s->start_retry);
 	return &s->base;
 }
