@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
 #include "opt.h"
 #include "pump.h"
 #include "source.h"
@@ -80,7 +81,7 @@ enum {
 	OPT_LINES = 256, OPT_FRAMES, OPT_ACKS, OPT_TOPIC, OPT_PT,
 	OPT_MAX_SIZE, OPT_MAX_UNACKED, OPT_ACK_TIMEOUT, OPT_URL, OPT_SUB,
 	OPT_TYPE, OPT_START, OPT_TOKEN_FILE, OPT_LISTENER, OPT_CA_FILE,
-	OPT_STOP_AT_END, OPT_RQ, OPT_GIVE_UP
+	OPT_STOP_AT_END, OPT_RQ, OPT_GIVE_UP, OPT_METRICS
 };
 
 static const struct option longopts[] = {
@@ -102,6 +103,8 @@ static const struct option longopts[] = {
 	{ "stop-at-end",	no_argument,	   NULL, OPT_STOP_AT_END },
 	{ "receiver-queue",	required_argument, NULL, OPT_RQ },
 	{ "give-up",		required_argument, NULL, OPT_GIVE_UP },
+	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
+	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "progress",		no_argument,	   NULL, 'P' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -235,6 +238,8 @@ run_pulsar(struct pulsar_opts *pu, struct pump_opts *po, const char *url,
 	po->ack_on_write = po->acks == NULL;
 	p = pump_new(po);
 	status = pump_run(p, src);
+	if (metrics_flush() < 0 && status == EXIT_OK)
+		status = EXIT_FAIL;
 	pump_free(p);
 	src->ops->free(src);
 	if (token != NULL) {
@@ -257,11 +262,12 @@ main(int argc, char **argv)
 	enum replay_mode last = REPLAY_LINES;
 	struct source *src;
 	struct pump *p;
+	const char *metrics_path = NULL;
 	int ch, status;
 
 	memset(&pu, 0, sizeof(pu));
 	pu.queue = DEFAULT_QUEUE;
-	while ((ch = getopt_long(argc, argv, "-vPh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "-qvPh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_LINES:
 		case OPT_FRAMES:
@@ -329,6 +335,12 @@ main(int argc, char **argv)
 			pu.give_up = opt_duration("--give-up", optarg, 0.001,
 			    365 * 86400.0);
 			break;
+		case OPT_METRICS:
+			metrics_path = optarg;
+			break;
+		case 'q':
+			log_level = LOG_LVL_WARN;
+			break;
 		case 'v':
 			log_level = LOG_LVL_DEBUG;
 			break;
@@ -342,6 +354,7 @@ main(int argc, char **argv)
 			usage(stderr, EXIT_USAGE);
 		}
 	}
+	metrics_init(metrics_path, "consume");
 	if (url != NULL) {
 		if (nra > 0)
 			errx(EXIT_USAGE, "--url and --lines/--frames: choose one");
@@ -359,6 +372,8 @@ main(int argc, char **argv)
 	po.must_ack_all = 1;
 	p = pump_new(&po);
 	status = pump_run(p, src);
+	if (metrics_flush() < 0 && status == EXIT_OK)
+		status = EXIT_FAIL;
 	pump_free(p);
 	src->ops->free(src);
 	topic_free(&topic);

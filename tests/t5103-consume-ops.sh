@@ -14,7 +14,7 @@ fresh() {
 	ctl faults/reset >/dev/null &&
 	ctl topics topic="$1" >/dev/null &&
 	ctl subscriptions topic="$1" subscription=bk >/dev/null &&
-	ctl publish topic="$1" payload="m{i}" count="$2" >/dev/null
+	{ [ "$2" = 0 ] || ctl publish topic="$1" payload="m{i}" count="$2"; } >/dev/null
 }
 # errors FILE: the error lines; nothing at warn
 one_error() {
@@ -124,7 +124,8 @@ test_expect_success 'SIGTERM in a reconnect loop: ends at once, exit 0' '
 
 test_expect_success 'SIGTERM while a lookup hangs: ends at once' '
 	fresh t/o/hang 3 &&
-	ctl faults silence.LOOKUP=1 clientVersion=lakepipe >/dev/null &&
+	ctl faults silence.LOOKUP=1 clientVersion=lakepipe >/dev/null ||
+	exit 1
 	consume --url "$URL" --topic t/o/hang --subscription bk \
 	    --token-file tok >out 2>err &
 	pid=$! &&
@@ -162,10 +163,51 @@ test_expect_success 'a closed stdout: "stdout closed", exit 1' '
 	test_one_line err && grep "level=warn.*stdout closed" err
 '
 
+test_expect_success '--metrics-file: counts, and the broker'"'"'s backlog' '
+	fresh t/o/metrics 5 && mkfifo mfifo || exit 1
+	consume --url "$URL" --topic t/o/metrics --subscription bk \
+	    --token-file tok --acks mfifo --metrics-file m.prom >out 2>err &
+	pid=$! &&
+	exec 9>mfifo &&
+	i=0 && until grep -q "backlog_messages{partition=\"-1\"} 5" m.prom 2>/dev/null
+	do
+		i=$((i + 1)) && [ $i -lt 150 ] && sleep 0.1 ||
+		{ cat m.prom err; exit 1; }
+	done &&
+	kill -TERM $pid &&
+	exec 9>&- &&
+	wait $pid &&
+	cat m.prom &&
+	grep "^lakepipe_consume_messages_total 5$" m.prom &&
+	grep "^lakepipe_consume_bytes_total 10$" m.prom &&
+	grep "^lakepipe_consume_acks_total 0$" m.prom &&
+	grep "^lakepipe_consume_reconnects_total 0$" m.prom &&
+	grep "^lakepipe_consume_failures_total 0$" m.prom &&
+	grep "^lakepipe_consume_backlog_messages{partition=\"-1\"} 5$" m.prom
+'
+
+test_expect_success '-P: a line a second, without data too' '
+	fresh t/o/quiet 0 || exit 1
+	consume -P --url "$URL" --topic t/o/quiet --subscription bk \
+	    --token-file tok >out 2>err &
+	pid=$! &&
+	i=0 && until [ "$(grep -c "msg=\"progress\"" err)" -ge 2 ]; do
+		i=$((i + 1)) && [ $i -lt 50 ] && sleep 0.1 || break
+	done &&
+	kill -TERM $pid && wait $pid &&
+	test "$(grep -c "msg=\"progress\" messages=0 " err)" -ge 2
+'
+
+test_expect_success '-q: warnings and errors only' '
+	fresh t/o/q 2 &&
+	run -q --url "$URL" --topic t/o/q --token-file tok >out 2>err &&
+	test "$(count out)" = 2 && ! test -s err
+'
+
 test_expect_success 'every line on stderr is logfmt' '
 	for f in err*; do
 		! grep -v "^ts=[0-9TZ:.-]* level=[a-z]* prog=consume " "$f" ||
-		return 1
+		exit 1
 	done
 '
 
