@@ -599,7 +599,7 @@ on_receipt(struct producer *s, struct prod *pr, const struct pw_cmd *c)
 	if (s->o->print_ids)
 		buf_addf(&s->ids, "%llu\t%s\n", (unsigned long long)seq,
 		    id.data);
-	log_verbose("receipt seq=%llu id=%s topic=%s",
+	log_debug("receipt", "seq=%llu id=%s topic=%s",
 	    (unsigned long long)seq, id.data, pr->topic);
 	buf_release(&id);
 	msg_free(m);
@@ -701,9 +701,9 @@ prod_up(struct producer *s, struct prod *pr)
 	pr->backoff = BACKOFF_MIN;
 	pr->down_since = 0;
 	pr->failures = 0;
-	log_verbose("%s: producer %s ready (%s:%s), %zu messages to send",
-	    pr->topic, pr->name ? pr->name : "?", bc->host, bc->port,
-	    pr->qlen);
+	log_info("producer ready", "topic=%s producer=%s broker=%s:%s "
+	    "queued=%zu", pr->topic, pr->name ? pr->name : "", bc->host,
+	    bc->port, pr->qlen);
 	return;
 fail:
 	if (pr->failures++ == 0 && !s->pool->fatal)
@@ -919,8 +919,7 @@ run(struct producer *s)
 
 	for (;;) {
 		if (stop_signals && !s->stopping) {
-			log_verbose("stopping: %zu messages wait for a "
-			    "receipt", s->inflight);
+			log_info("stopping", "waiting=%zu", s->inflight);
 			s->stopping = 1;
 		}
 		read_inputs(s, readable);
@@ -985,7 +984,7 @@ start(struct producer *s)
 		s->prods[i].backoff = BACKOFF_MIN;
 	}
 	buf_release(&name);
-	log_verbose("%s: %u partitions", s->topic.full, n);
+	log_debug("partitions", "topic=%s n=%u", s->topic.full, n);
 	return 0;
 }
 
@@ -1068,8 +1067,8 @@ produce_main(const struct produce_opts *o)
 		if (s.inflight > 0)
 			warnx("%zu messages have no receipt (they may or may "
 			    "not be in the topic)", s.inflight);
-		log_verbose("%llu messages published to %s",
-		    (unsigned long long)s.receipts, s.topic.full);
+		log_info("published", "topic=%s n=%llu", s.topic.full,
+		    (unsigned long long)s.receipts);
 	} else if (stop_signals && !s.pool->fatal)
 		status = EXIT_OK;	/* stopped before anything was read */
 	producer_free(&s);
