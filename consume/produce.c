@@ -146,35 +146,62 @@ jitter(double d)
 /* ---- partitions ---------------------------------------------------- */
 
 /*
- * Java's String.hashCode() of the key read as UTF-8 (malformed bytes
- * count as U+FFFD), without its sign bit: Pulsar's JavaStringHash, the
- * Java client's default, so that a key lands where a Java producer would
- * put it.
+ * The length of the UTF-8 sequence that lead byte c starts (0: c cannot
+ * start one) and the range of its second byte, which rules out overlong
+ * forms, surrogates and code points past U+10FFFF (RFC 3629).
+ */
+static int
+utf8_lead(unsigned c, unsigned *lo, unsigned *hi)
+{
+	*lo = 0x80;
+	*hi = 0xbf;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return 2;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (c == 0xe0)
+			*lo = 0xa0;
+		else if (c == 0xed)
+			*hi = 0x9f;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (c == 0xf0)
+			*lo = 0x90;
+		else if (c == 0xf4)
+			*hi = 0x8f;
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * Java's String.hashCode() of the key read as UTF-8, without its sign
+ * bit: Pulsar's JavaStringHash, the Java client's default, so that a key
+ * lands where a Java producer would put it.  As Java's decoder does, each
+ * maximal part of a malformed sequence counts as one U+FFFD.
  */
 static uint32_t
 key_hash(const unsigned char *p, size_t n)
 {
-	static const uint32_t min[] = { 0, 0x80, 0x800, 0x10000 };
 	uint32_t h = 0, cp;
-	size_t i = 0, k, need;
+	unsigned lo, hi;
+	size_t i = 0, k, len;
 
 	while (i < n) {
-		if (p[i] < 0x80)
-			cp = p[i], need = 0;
-		else if (p[i] >= 0xc2 && p[i] < 0xe0)
-			cp = p[i] & 0x1f, need = 1;
-		else if (p[i] >= 0xe0 && p[i] < 0xf0)
-			cp = p[i] & 0x0f, need = 2;
-		else if (p[i] >= 0xf0 && p[i] < 0xf5)
-			cp = p[i] & 0x07, need = 3;
-		else
-			cp = 0xfffd, need = 0;
-		for (k = 1; k <= need && i + k < n &&
-		    (p[i + k] & 0xc0) == 0x80; k++)
+		len = (size_t)utf8_lead(p[i], &lo, &hi);
+		cp = len == 1 ? p[i] : p[i] & (0x7f >> len);
+		for (k = 1; k < len && i + k < n && p[i + k] >= lo &&
+		    p[i + k] <= hi; k++) {
 			cp = cp << 6 | (p[i + k] & 0x3f);
-		if (k <= need || (need > 0 && (cp < min[need] ||
-		    (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)))
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		if (k < len || len == 0) {
 			cp = 0xfffd;
+			k = k > 1 ? k : 1;
+		}
 		i += k;
 		if (cp >= 0x10000) {
 			cp -= 0x10000;

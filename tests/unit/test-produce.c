@@ -1,8 +1,8 @@
-/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c */
+/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/produce.c consume/conn.c consume/lookup.c consume/net.c consume/weblookup.c consume/topic.c consume/pump.c consume/window.c */
 /*
  * The producer's side of the Pulsar wire codec (consume/pulsar_wire.h):
  * PRODUCER, SEND, CLOSE_PRODUCER out; PRODUCER_SUCCESS, SEND_RECEIPT,
- * SEND_ERROR in.
+ * SEND_ERROR in; and the partition of a key (consume/produce.h).
  *
  *	test-produce		the unit tests
  *	test-produce --emit	print "NAME HEX" lines of frames made by the
@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "unit.h"
+#include "../../consume/produce.h"
 #include "../../consume/pulsar_pb.h"
 #include "../../consume/pulsar_wire.h"
 
@@ -273,6 +274,45 @@ test_answers(void)
 	buf_release(&b);
 }
 
+/*
+ * Java's "KEY".hashCode() & 0x7fffffff, worked out by hand from the UTF-16
+ * code units, modulo a prime to show the hash itself.
+ */
+static void
+test_partition(void)
+{
+	/* "hello": 99162322 */
+	CHECK(produce_partition("hello", 5, 1000003) == 99162322 % 1000003,
+	    "partition of an ASCII key: Java's hashCode");
+	CHECK(produce_partition("", 0, 7) == 0, "the empty key: partition 0");
+	/* "k 1" = 103868, "k2" = 3367 (t5300 expects partitions 0, 3 of 4) */
+	CHECK(produce_partition("k 1", 3, 4) == 0 &&
+	    produce_partition("k2", 2, 4) == 3, "the keys of t5300");
+	/* U+00E9 is one code unit: 233 */
+	CHECK(produce_partition("\xc3\xa9", 2, 1000003) == 233,
+	    "a two-byte UTF-8 character: its code point");
+	/* U+1F600: surrogates D83D DE00: 55357 * 31 + 56832 = 1772899 */
+	CHECK(produce_partition("\xf0\x9f\x98\x80", 4, 1000003) ==
+	    1772899 % 1000003,
+	    "a four-byte UTF-8 character: two UTF-16 code units");
+	/* a stray continuation byte, then an overlong "/" (C0 AF): U+FFFD
+	   for each of the three bytes, as Java's decoder reads them */
+	CHECK(produce_partition("\x80\xc0\xaf", 3, 1000003) ==
+	    (65533u * 31 * 31 + 65533u * 31 + 65533u) % 1000003,
+	    "malformed UTF-8: U+FFFD for each bad byte");
+	/* ED A0 80, a surrogate in UTF-8: three U+FFFD, as in Java; E2 82
+	   cut short: one U+FFFD, then "x" */
+	CHECK(produce_partition("\xed\xa0\x80", 3, 1000003) ==
+	    (65533u * 31 * 31 + 65533u * 31 + 65533u) % 1000003 &&
+	    produce_partition("\xe2\x82x", 3, 1000003) ==
+	    (65533u * 31 + 'x') % 1000003,
+	    "a surrogate and a cut sequence: U+FFFD per maximal part");
+	/* "polygenelubricants".hashCode() is Integer.MIN_VALUE: the sign
+	   bit goes, leaving 0 */
+	CHECK(produce_partition("polygenelubricants", 18, 5) == 0,
+	    "a hash of 2^31: the sign bit dropped");
+}
+
 /* Frames for the independent decoder, one "NAME HEX" line each. */
 static void
 emit(const char *name, const struct buf *b)
@@ -334,5 +374,6 @@ main(int argc, char **argv)
 	test_producer();
 	test_send();
 	test_answers();
+	test_partition();
 	return unit_done();
 }
