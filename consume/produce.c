@@ -1091,7 +1091,8 @@ produce_main(const struct produce_opts *o)
 		status = run(&s);
 		if (!s.pool->fatal)
 			close_producers(&s);
-		if (s.inflight > 0)
+		/* after a permanent error its own line says it all */
+		if (s.inflight > 0 && !s.pool->fatal)
 			warnx("%zu messages have no receipt (they may or may "
 			    "not be in the topic)", s.inflight);
 		log_info("published", "topic=%s n=%llu", s.topic.full,

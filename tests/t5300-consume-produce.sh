@@ -261,6 +261,48 @@ test_expect_success 'the topic unloaded (CLOSE_PRODUCER) mid-stream: nothing los
 	seq 1 200 >want && test_cmp want got
 '
 
+test_expect_success 'SEND_ERROR: connected again, sent again, nothing lost' '
+	ctl subscriptions topic=t/p/senderr subscription=bk >/dev/null &&
+	seq 1 50 >in &&
+	ctl faults errors.SEND.error=PersistenceError errors.SEND.count=2 \
+	    >/dev/null &&
+	produce --topic t/p/senderr --print-ids --lines in >ids 2>err &&
+	ctl faults/reset >/dev/null &&
+	grep PersistenceError err &&
+	test $(wc -l <ids) = 50 &&
+	read_back t/p/senderr bk >back &&
+	grep -av "^M " back | sort -un >got &&
+	test_cmp in got
+'
+
+test_expect_success 'ServiceNotReady on PRODUCER: tried again' '
+	ctl faults errors.PRODUCER.error=ServiceNotReady errors.PRODUCER.count=2 \
+	    >/dev/null &&
+	printf "a\nb\n" | produce --topic t/p/notready --print-ids >ids 2>err &&
+	ctl faults/reset >/dev/null &&
+	grep ServiceNotReady err &&
+	test $(wc -l <ids) = 2
+'
+
+test_expect_success 'a terminated topic (SEND_ERROR that cannot mend): one line, exit 1' '
+	ctl faults errors.SEND.error=TopicTerminatedError errors.SEND.count=1 \
+	    >/dev/null &&
+	echo x | test_expect_code 1 produce --topic t/p/term1 2>err &&
+	ctl faults/reset >/dev/null &&
+	grep -v level=info err >problems &&
+	test_one_line problems &&
+	grep "TopicTerminatedError" problems
+'
+
+test_expect_success '--give-up: no producer for that long, exit 1' '
+	ctl faults errors.PRODUCER.error=ServiceNotReady errors.PRODUCER.count=1000 \
+	    >/dev/null &&
+	echo x | test_expect_code 1 produce --topic t/p/giveup --give-up 2 \
+	    2>err &&
+	ctl faults/reset >/dev/null &&
+	grep "gave up after 2 s" err
+'
+
 test_expect_success 'a message over the broker'"'"'s maximum: a clear error, exit 1' '
 	{
 		echo small &&
