@@ -8,6 +8,7 @@
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "pulsar.h"
 #include "pulsar_wire.h"
 #include "source.h"
+#include "stop.h"
 
 #define PING_IDLE	30.0		/* ping a connection silent this long */
 #define DEAD_IDLE	90.0		/* and drop it after this */
@@ -48,6 +50,7 @@ pool_new(const struct pool_opts *o, const struct pool_hooks *h,
 	p->web.token = o->token;
 	p->web.ca_file = o->ca_file;
 	p->web.timeout = o->timeout;
+	p->web.fail = &p->fail;
 	return p;
 }
 
@@ -86,6 +89,29 @@ uint64_t
 pool_req(struct pool *p)
 {
 	return ++p->next_req;
+}
+
+void
+pool_fail(struct pool *p, int permanent, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->fatal)		/* the first permanent error is the one */
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(p->fail.text, sizeof(p->fail.text), fmt, ap);
+	va_end(ap);
+	p->fail.permanent = permanent;
+	if (permanent)
+		p->fatal = 1;
+}
+
+/* bc's own failure (a read, a write) is the cause. */
+static void
+conn_failed(struct pool *p, struct bconn *bc)
+{
+	pool_fail(p, bc->c->fail.permanent, "%s", bc->c->fail.text);
+	pool_lost(p, bc);
 }
 
 void
@@ -139,11 +165,41 @@ is_auth_error(int e)
 static void
 auth_failed(struct pool *p, const char *where, int error, const char *msg)
 {
-	if (!p->fatal)
-		warnx("%s: %s%s%s (check the token: --token-file or "
-		    "PULSAR_TOKEN)", where, pw_server_error_name(error),
+	pool_fail(p, 1, "%s: %s%s%s (check the token: --token-file or "
+	    "PULSAR_TOKEN)", where, pw_server_error_name(error),
+	    msg[0] ? ": " : "", msg);
+}
+
+/*
+ * An ERROR before CONNECTED answers CONNECT, whatever its request id: only
+ * a broker not ready yet is worth trying again.
+ */
+static void
+connect_refused(struct pool *p, struct bconn *bc, const struct pw_cmd *c)
+{
+	char where[300], msg[256];
+
+	snprintf(where, sizeof(where), "%s:%s refused the connection",
+	    bc->host, bc->port);
+	snprintf(msg, sizeof(msg), "%.*s", (int)c->message.len,
+	    c->message.p ? c->message.p : "");
+	if (is_auth_error(c->error))
+		auth_failed(p, where, c->error, msg);
+	else
+		pool_fail(p, c->error != PW_ERR_SERVICE_NOT_READY,
+		    "%s: %s%s%s", where, pw_server_error_name(c->error),
 		    msg[0] ? ": " : "", msg);
-	p->fatal = 1;
+	pool_lost(p, bc);
+}
+
+/* What came back to CONNECT is not Pulsar: the wrong port. */
+static void
+not_pulsar(struct pool *p, struct bconn *bc, const char *why)
+{
+	pool_fail(p, 1, "%s:%s does not speak the Pulsar protocol (%s): give "
+	    "--url the broker's port (pulsar:// 6650, pulsar+ssl:// 6651), "
+	    "or http:// for its web service", bc->host, bc->port, why);
+	pool_lost(p, bc);
 }
 
 static void
@@ -195,6 +251,10 @@ dispatch(struct pool *p, struct bconn *bc, struct pw_cmd *c,
 		send_auth(p, bc);
 		return;
 	case PW_ERROR:
+		if (!bc->ready) {
+			connect_refused(p, bc, c);
+			return;
+		}
 		if (c->request_id == UINT64_MAX && is_auth_error(c->error)) {
 			auth_failed(p, bc->host, c->error, "");
 			return;
@@ -224,16 +284,22 @@ process(struct pool *p, struct bconn *bc)
 	while (!bc->dead && (rc = pw_frame_next(c->in.data + off,
 	    c->in.len - off, bc->max_frame, &f, &why)) == 1) {
 		if (pw_cmd_decode(&cmd, f.cmd, f.cmd_len, &why) < 0) {
-			warnx("%s:%s: bad command: %s", bc->host, bc->port,
-			    why);
-			pool_lost(p, bc);
+			if (!bc->ready)
+				not_pulsar(p, bc, why);
+			else {
+				pool_fail(p, 0, "%s:%s: bad command: %s",
+				    bc->host, bc->port, why);
+				pool_lost(p, bc);
+			}
 			break;
 		}
 		dispatch(p, bc, &cmd, &f);
 		off += f.frame_len;
 	}
-	if (!bc->dead && rc < 0) {
-		warnx("%s:%s: %s", bc->host, bc->port, why);
+	if (!bc->dead && rc < 0 && !bc->ready)
+		not_pulsar(p, bc, why);
+	else if (!bc->dead && rc < 0) {
+		pool_fail(p, 0, "%s:%s: %s", bc->host, bc->port, why);
 		pool_lost(p, bc);
 	}
 	buf_consume(&c->in, off);
@@ -245,14 +311,30 @@ service(struct pool *p, struct bconn *bc)
 {
 	if (conn_fill(bc->c) < 0) {
 		process(p, bc);		/* what came before the end */
-		pool_lost(p, bc);
+		if (!bc->dead)
+			conn_failed(p, bc);
 		return;
 	}
 	bc->last_in = monotime();
 	bc->ping_at = 0;
 	process(p, bc);
 	if (!bc->dead && conn_flush(bc->c) < 0)
+		conn_failed(p, bc);
+}
+
+/*
+ * A stop asked (unless the user is ending and waits for its last answers)
+ * abandons the request; a connection not yet CONNECTED is dropped then.
+ */
+static int
+interrupted(struct pool *p, struct bconn *bc)
+{
+	if (!stop_asked() || p->ending)
+		return 0;
+	pool_fail(p, 0, "stopped");
+	if (!bc->ready)
 		pool_lost(p, bc);
+	return 1;
 }
 
 /* Also the wait for CONNECTED, when req is 0 (pool_connect()). */
@@ -262,18 +344,20 @@ pool_request(struct pool *p, struct bconn *bc, uint64_t req,
 {
 	struct pollfd pfd[2];
 	double deadline = monotime() + p->o.timeout, left;
-	int n, nfd;
+	int n, nfd, stopped = 0;
 
 	p->await_req = req;
 	p->got = 0;
 	while (!bc->dead && !p->fatal && !(req == 0 ? bc->ready : p->got)) {
+		if ((stopped = interrupted(p, bc)))
+			break;
 		if (conn_flush(bc->c) < 0) {
-			pool_lost(p, bc);
+			conn_failed(p, bc);
 			break;
 		}
 		if ((left = deadline - monotime()) <= 0) {
-			warnx("%s:%s: no answer to %s in %g s", bc->host,
-			    bc->port, what, p->o.timeout);
+			pool_fail(p, 0, "%s:%s: no answer to %s in %g s",
+			    bc->host, bc->port, what, p->o.timeout);
 			pool_lost(p, bc);
 			break;
 		}
@@ -285,7 +369,7 @@ pool_request(struct pool *p, struct bconn *bc, uint64_t req,
 		nfd = pfd[1].fd >= 0 ? 2 : 1;
 		n = poll(pfd, nfd, (int)(left * 1000) + 1);
 		if (n < 0 && errno != EINTR) {
-			warn("poll");
+			pool_fail(p, 0, "poll: %s", strerror(errno));
 			pool_lost(p, bc);
 			break;
 		}
@@ -295,7 +379,7 @@ pool_request(struct pool *p, struct bconn *bc, uint64_t req,
 			service(p, bc);
 	}
 	p->await_req = 0;
-	if (p->fatal || bc->dead)
+	if (p->fatal || bc->dead || stopped)
 		return -1;
 	return 0;
 }
@@ -305,6 +389,7 @@ pool_connect(struct pool *p, const char *host, const char *port, int tls,
     const char *proxy_to)
 {
 	struct pw_connect pc;
+	struct failure f;
 	struct bconn *bc;
 	struct conn *c;
 
@@ -318,8 +403,11 @@ pool_connect(struct pool *p, const char *host, const char *port, int tls,
 		p->tls = net_tls_context(p->o.ca_file);
 	log_verbose("connecting to %s:%s%s%s%s", host, port, tls ? " (TLS)" :
 	    "", proxy_to ? " for " : "", proxy_to ? proxy_to : "");
-	if ((c = conn_open(host, port, tls, p->tls, p->o.timeout)) == NULL)
+	if ((c = conn_open(host, port, tls, p->tls, p->o.timeout, &f)) ==
+	    NULL) {
+		pool_fail(p, f.permanent, "%s", f.text);
 		return NULL;
+	}
 	bc = xcalloc(1, sizeof(*bc));
 	bc->c = c;
 	bc->host = xstrdup(host);
@@ -339,11 +427,14 @@ pool_connect(struct pool *p, const char *host, const char *port, int tls,
 	pc.proxy_to_broker_url = proxy_to;
 	pc.supports_auth_refresh = 1;
 	pw_enc_connect(&c->out, &pc);
-	if (pool_request(p, bc, 0, "CONNECT") < 0) {
-		if (!p->fatal && bc->c->eof && p->o.token != NULL)
-			log_verbose("%s:%s: closed during CONNECT", host, port);
+	if (pool_request(p, bc, 0, "CONNECT") < 0)
 		return NULL;
-	}
+	if (proxy_to != NULL)
+		log_info("connected", "broker=%s:%s tls=%s proxy_to=%s", host,
+		    port, tls ? "yes" : "no", proxy_to);
+	else
+		log_info("connected", "broker=%s:%s tls=%s", host, port,
+		    tls ? "yes" : "no");
 	return bc;
 }
 
@@ -355,7 +446,7 @@ pool_connect_url(struct pool *p, const char *u, const char *proxy_to)
 	const char *why;
 
 	if (url_parse(&url, u, &why) < 0) {
-		warnx("broker URL %s: %s", u, why);
+		pool_fail(p, 0, "broker URL %s: %s", u, why);
 		return NULL;
 	}
 	bc = pool_connect(p, url.host, url.port, url.tls, proxy_to);
@@ -378,12 +469,10 @@ pool_request_failed(struct pool *p, const char *what, const char *topic)
 		auth_failed(p, topic, r->error, r->msg);
 		return;
 	}
-	warnx("%s: %s: %s%s%s", topic, what, pw_server_error_name(r->error),
-	    r->msg[0] ? ": " : "", r->msg);
-	if (r->error == PW_ERR_TOPIC_NOT_FOUND ||
+	pool_fail(p, r->error == PW_ERR_TOPIC_NOT_FOUND ||
 	    r->error == PW_ERR_INVALID_TOPIC_NAME ||
-	    r->error == PW_ERR_NOT_ALLOWED)
-		p->fatal = 1;
+	    r->error == PW_ERR_NOT_ALLOWED, "%s: %s: %s%s%s", topic, what,
+	    pw_server_error_name(r->error), r->msg[0] ? ": " : "", r->msg);
 }
 
 void
@@ -415,8 +504,8 @@ keepalive(struct pool *p, double now)
 		if (bc->dead)
 			continue;
 		if (now - bc->last_in > DEAD_IDLE) {
-			warnx("%s:%s: silent for %g s, reconnecting",
-			    bc->host, bc->port, DEAD_IDLE);
+			pool_fail(p, 0, "%s:%s: silent for %g s", bc->host,
+			    bc->port, DEAD_IDLE);
 			pool_lost(p, bc);
 		} else if (now - bc->last_in > PING_IDLE && bc->ping_at == 0) {
 			pw_enc_ping(&bc->c->out);
@@ -433,7 +522,7 @@ pool_flush(struct pool *p, double now)
 	keepalive(p, now);
 	for (bc = p->conns; bc != NULL; bc = bc->next)
 		if (!bc->dead && conn_pending(bc->c) && conn_flush(bc->c) < 0)
-			pool_lost(p, bc);
+			conn_failed(p, bc);
 	for (bp = &p->conns; (bc = *bp) != NULL; ) {
 		if (bc->dead) {
 			*bp = bc->next;

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "opt.h"
 #include "pump.h"
 #include "source.h"
 #include "topic.h"
@@ -79,7 +80,7 @@ enum {
 	OPT_LINES = 256, OPT_FRAMES, OPT_ACKS, OPT_TOPIC, OPT_PT,
 	OPT_MAX_SIZE, OPT_MAX_UNACKED, OPT_ACK_TIMEOUT, OPT_URL, OPT_SUB,
 	OPT_TYPE, OPT_START, OPT_TOKEN_FILE, OPT_LISTENER, OPT_CA_FILE,
-	OPT_STOP_AT_END, OPT_RQ
+	OPT_STOP_AT_END, OPT_RQ, OPT_GIVE_UP
 };
 
 static const struct option longopts[] = {
@@ -100,6 +101,7 @@ static const struct option longopts[] = {
 	{ "ca-file",		required_argument, NULL, OPT_CA_FILE },
 	{ "stop-at-end",	no_argument,	   NULL, OPT_STOP_AT_END },
 	{ "receiver-queue",	required_argument, NULL, OPT_RQ },
+	{ "give-up",		required_argument, NULL, OPT_GIVE_UP },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "progress",		no_argument,	   NULL, 'P' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -322,6 +324,10 @@ main(int argc, char **argv)
 		case OPT_RQ:
 			pu.queue = (uint32_t)number(optarg, 2, 1000000,
 			    "--receiver-queue");
+			break;
+		case OPT_GIVE_UP:
+			pu.give_up = opt_duration("--give-up", optarg, 0.001,
+			    365 * 86400.0);
 			break;
 		case 'v':
 			log_level = LOG_LVL_DEBUG;

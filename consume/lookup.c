@@ -4,7 +4,6 @@
  * following redirects, and PARTITIONED_METADATA) or, for http:// and
  * https:// URLs, of the web service (weblookup.h).
  */
-#include <err.h>
 #include <stdlib.h>
 
 #include "buf.h"
@@ -25,7 +24,8 @@ follow(struct pool *p, const char *topic, int *done)
 	u = p->url.tls && p->resp.broker_url_tls ? p->resp.broker_url_tls :
 	    p->resp.broker_url;
 	if (u == NULL) {
-		warnx("%s: lookup answer without a broker URL", topic);
+		pool_fail(p, 0, "%s: lookup answer without a broker URL",
+		    topic);
 		*done = 1;
 		return NULL;
 	}
@@ -87,7 +87,7 @@ lookup_topic(struct pool *p, const char *topic)
 		if (done)
 			return bc;
 	}
-	warnx("%s: too many lookup redirects", topic);
+	pool_fail(p, 0, "%s: too many lookup redirects", topic);
 	return NULL;
 }
 

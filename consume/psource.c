@@ -45,13 +45,12 @@
 #include "pulsar_wire.h"
 #include "pump.h"
 #include "source.h"
+#include "stop.h"
 #include "topic.h"
 
 #define REQ_TIMEOUT	10.0		/* seconds for one request */
 #define ACK_DELAY	0.1		/* seconds an ack may wait */
 #define ACK_BATCH	1000		/* ids in one ACK command */
-#define BACKOFF_MIN	0.1
-#define BACKOFF_MAX	30.0
 #define STREAM_MAX	(1 << 20)	/* entries waiting for a cumulative ack */
 
 enum pc_state { PC_DOWN, PC_SEEKING, PC_READY };
@@ -62,7 +61,8 @@ struct pcons {
 	uint64_t	 cid;
 	struct bconn	*bc;
 	enum pc_state	 state;
-	double		 retry_at, backoff, seek_deadline;
+	double		 retry_at, seek_deadline;
+	struct retry	 retry;		/* bring-ups failed in a row */
 	int		 need_seek;
 	uint32_t	 received;	/* messages since the last FLOW */
 	struct pw_decoder *dec;
@@ -86,18 +86,15 @@ struct psrc {
 	uint64_t	 next_cid;
 	struct packs	*packs;
 	struct pump	*pump;		/* while running */
-	int		 ended, stopping, started;
+	int		 ended, stopping, started, failed;
+	double		 start_at;	/* next try to start (partitions) */
+	struct retry	 start_retry;
 	uint64_t	 bad_messages;
 };
 
-static double
-jitter(double d)
-{
-	return d * (0.5 + (double)arc4random_uniform(1000) / 1000.0);
-}
-
 /* ---- consumers up and down ------------------------------------------ */
 
+/* The consumer is down: subscribed again in delay seconds. */
 static void
 consumer_down(struct psrc *s, struct pcons *pc, double delay)
 {
@@ -106,13 +103,30 @@ consumer_down(struct psrc *s, struct pcons *pc, double delay)
 	pc->received = 0;
 	if (pc->dec != NULL)
 		pw_decoder_reset(pc->dec);
-	if (delay < 0) {
-		delay = jitter(pc->backoff);
-		pc->backoff = pc->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
-		    pc->backoff * 2;
-	}
 	pc->retry_at = monotime() + delay;
-	log_verbose("%s: consumer down, again in %.1f s", pc->topic, delay);
+}
+
+/*
+ * Down for the reason in the pool's failure: retried after the backoff
+ * (retry.c), or the end when --give-up has passed.  A stop asked cuts
+ * exchanges short: not a failure worth a line.
+ */
+static void
+consumer_failed(struct psrc *s, struct pcons *pc)
+{
+	double delay;
+
+	if (stop_asked() || s->pool->fatal) {
+		consumer_down(s, pc, 0);
+		return;
+	}
+	delay = retry_failed(&pc->retry, pc->topic, pc->partition,
+	    s->pool->fail.text, s->o.give_up);
+	if (delay < 0) {
+		s->failed = 1;
+		delay = 0;
+	}
+	consumer_down(s, pc, delay);
 }
 
 static void
@@ -123,7 +137,7 @@ conn_lost(void *arg, struct bconn *bc)
 
 	for (i = 0; i < s->ncons; i++)
 		if (s->cons[i].bc == bc)
-			consumer_down(s, &s->cons[i], -1);
+			consumer_failed(s, &s->cons[i]);
 }
 
 static struct pcons *
@@ -291,10 +305,15 @@ on_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
 		on_message(s, bc, c, f);
 		return;
 	case PW_CLOSE_CONSUMER:
-		if ((pc = consumer_by_id(s, c->consumer_id)) != NULL) {
-			log_verbose("%s: closed by the broker", pc->topic);
-			consumer_down(s, pc, pc->state == PC_SEEKING ? 0 :
-			    jitter(BACKOFF_MIN));
+		if ((pc = consumer_by_id(s, c->consumer_id)) == NULL)
+			return;
+		if (pc->state == PC_SEEKING)	/* as a seek does */
+			consumer_down(s, pc, 0);
+		else {
+			log_info("closed by the broker", "topic=%s "
+			    "partition=%d broker=%s:%s", pc->topic,
+			    pc->partition, bc->host, bc->port);
+			consumer_down(s, pc, retry_jitter(RETRY_MIN));
 		}
 		return;
 	case PW_ACTIVE_CONSUMER_CHANGE:
@@ -406,13 +425,23 @@ last_message_id(struct psrc *s, struct pcons *pc)
 	return 0;
 }
 
+static const char *
+sub_type_name(int t)
+{
+	static const char *names[] = { "exclusive", "shared", "failover",
+	    "key_shared" };
+
+	return t >= 0 && t < 4 ? names[t] : "?";
+}
+
 static void
 consumer_up(struct psrc *s, struct pcons *pc)
 {
 	struct bconn *bc;
+	unsigned attempts = pc->retry.attempts;
 
-	if ((bc = lookup_topic(s->pool, pc->topic)) == NULL || do_subscribe(s, pc,
-	    bc) < 0)
+	if ((bc = lookup_topic(s->pool, pc->topic)) == NULL ||
+	    do_subscribe(s, pc, bc) < 0)
 		goto fail;
 	if (pc->need_seek) {
 		if (do_seek(s, pc) < 0)
@@ -425,15 +454,16 @@ consumer_up(struct psrc *s, struct pcons *pc)
 	send_acks(s, pc);
 	pw_enc_flow(&bc->c->out, pc->cid, s->o.queue);
 	pc->received = 0;
-	pc->backoff = BACKOFF_MIN;
-	log_verbose("%s: subscribed (%s:%s, consumer %llu)", pc->topic,
-	    bc->host, bc->port, (unsigned long long)pc->cid);
+	if (!retry_ok(&pc->retry, pc->topic, pc->partition))
+		log_info("subscribed", "topic=%s partition=%d subscription=%s "
+		    "type=%s broker=%s:%s", pc->topic, pc->partition,
+		    s->o.subscription, sub_type_name(s->o.sub_type), bc->host,
+		    bc->port);
 	return;
 fail:
-	if (pc->state != PC_DOWN || pc->bc != NULL)
-		pc->bc = NULL;
-	if (!s->pool->fatal)
-		consumer_down(s, pc, -1);
+	/* not when the lost connection already counted this attempt */
+	if (pc->retry.attempts == attempts)
+		consumer_failed(s, pc);
 }
 
 static int
@@ -457,16 +487,35 @@ start(struct psrc *s)
 		pc->partition = n ? (int)i : -1;
 		pc->dec = pw_decoder_new(NULL);
 		astream_init(&pc->stream, STREAM_MAX);
-		pc->backoff = BACKOFF_MIN;
+		retry_init(&pc->retry);
 		pc->need_seek = s->o.start == START_TIME ||
 		    s->o.start == START_ID;
 		pc->state = PC_DOWN;
 		pc->retry_at = 0;
 	}
 	buf_release(&name);
-	log_verbose("%s: %u partitions", s->topic.full, n);
+	log_debug("partitions", "topic=%s n=%u", s->topic.full, n);
 	s->started = 1;
 	return 0;
+}
+
+/* Start, or schedule the next try. */
+static void
+try_start(struct psrc *s)
+{
+	double delay;
+
+	if (start(s) == 0) {
+		(void)retry_ok(&s->start_retry, s->topic.full, -1);
+		return;
+	}
+	if (stop_asked() || s->pool->fatal)
+		return;
+	delay = retry_failed(&s->start_retry, s->topic.full, -1,
+	    s->pool->fail.text, s->o.give_up);
+	if (delay < 0)
+		s->failed = 1;
+	s->start_at = monotime() + delay;
 }
 
 /* ---- acknowledging -------------------------------------------------- */
@@ -589,7 +638,9 @@ next_timer(struct psrc *s, double now)
 			t = pc->retry_at;
 		if (pc->state == PC_SEEKING && pc->seek_deadline < t)
 			t = pc->seek_deadline;
-		if (pc->nacks > 0 && pc->ack_since + ACK_DELAY < t)
+		/* acks held while down wait for the subscription */
+		if (pc->nacks > 0 && pc->state == PC_READY &&
+		    pc->ack_since + ACK_DELAY < t)
 			t = pc->ack_since + ACK_DELAY;
 	}
 	return t;
@@ -619,13 +670,26 @@ psrc_prepare(struct source *src, struct pollset *ps, int can_emit)
 	double now = monotime(), t;
 	size_t i;
 
-	if (!s->started || s->pool->fatal)
+	if (s->pool->fatal || s->failed)
 		return 0;
+	if (!s->started) {
+		t = s->start_at - now;
+		return t <= 0 ? 0 : (int)(t * 1000) + 1;
+	}
 	for (i = 0; i < s->ncons; i++)
 		grant_permits(s, &s->cons[i], can_emit);
 	pool_prepare(s->pool, ps);
 	t = next_timer(s, now) - now;
 	return t <= 0 ? 0 : (int)(t * 1000) + 1;
+}
+
+/* A permanent failure is said here, once (a give-up was said already). */
+static enum src_status
+fail(struct psrc *s)
+{
+	if (s->pool->fatal)
+		log_error(s->pool->fail.text, NULL);
+	return SRC_FAIL;
 }
 
 static int
@@ -648,12 +712,17 @@ psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 	int up;
 
 	s->pump = p;
-	if (!s->started && start(s) < 0) {
-		if (s->pool->fatal)
-			return SRC_FAIL;
-		/* the cluster is not there yet: try again */
-		sleep(1);
-		return SRC_OK;
+	if (!s->started) {
+		if (s->stopping) {
+			log_info("stopping", NULL);
+			return SRC_END;
+		}
+		if (monotime() >= s->start_at)
+			try_start(s);
+		if (s->pool->fatal || s->failed)
+			return fail(s);
+		if (!s->started)
+			return SRC_OK;
 	}
 	pool_run(s->pool, ps);
 	now = monotime();
@@ -671,13 +740,13 @@ psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 		    now >= pc->ack_since + ACK_DELAY))
 			send_acks(s, pc);
 	}
-	if (s->pool->fatal)
-		return SRC_FAIL;
+	if (s->pool->fatal || s->failed)
+		return fail(s);
 	pool_flush(s->pool, now);
 	if (!s->ended && (s->stopping || (s->o.stop_at_end &&
 	    all_at_end(s)))) {
-		log_verbose("%s", s->stopping ? "stopping" :
-		    "end of the backlog");
+		log_info(s->stopping ? "stopping" : "end of backlog",
+		    "topic=%s", s->topic.full);
 		s->ended = 1;
 	}
 	return s->ended ? SRC_END : SRC_OK;
@@ -696,6 +765,7 @@ psrc_finish(struct source *src)
 	struct psrc *s = (struct psrc *)src;
 	size_t i, left = 0;
 
+	s->pool->ending = 1;
 	packs_end(s->packs, ack_one, s);
 	for (i = 0; i < s->ncons; i++)
 		send_acks(s, &s->cons[i]);
@@ -721,7 +791,7 @@ psrc_finish(struct source *src)
 	if (s->bad_messages > 0)
 		warnx("%llu messages could not be decoded (left unacked)",
 		    (unsigned long long)s->bad_messages);
-	return s->pool->fatal ? -1 : 0;
+	return s->pool->fatal || s->failed ? -1 : 0;
 }
 
 static void

@@ -94,7 +94,15 @@ struct pool {
 	uint64_t	 await_req;
 	int		 got;
 	struct pool_resp resp;
-	int		 fatal;		/* a permanent error was said: stop */
+	/*
+	 * Why the last call failed (the pool says nothing itself: its user
+	 * says a permanent failure once and counts transient ones); fatal
+	 * once a failure was permanent, which then stays the one kept.
+	 */
+	struct failure	 fail;
+	int		 fatal;
+	int		 ending;	/* set by the user at its end: requests
+					   then wait even after a stop signal */
 };
 
 /* NULL with *why set when the URL is not one (see url_parse()). */
@@ -102,14 +110,20 @@ struct pool *pool_new(const struct pool_opts *, const struct pool_hooks *,
 	    const char **why);
 void	pool_free(struct pool *);
 
+/* Note a failure (see fail above); printf-like. */
+void	pool_fail(struct pool *, int permanent, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 /* A fresh request id. */
 uint64_t pool_req(struct pool *);
 
 /*
  * A CONNECTED connection to host:port (through the proxy at host:port to
  * proxy_to when set), authenticated with the token; an existing one when
- * there is one.  NULL after a warning; pool->fatal set when retrying cannot
- * help (the broker refused the token).
+ * there is one.  NULL with pool->fail set; pool->fatal when retrying
+ * cannot help: an ERROR answer to CONNECT (the token refused), TLS that
+ * fails, an answer that is not Pulsar (the wrong port), an unknown host.
+ * Logs "connected" (info).
  */
 struct bconn *pool_connect(struct pool *, const char *host, const char *port,
 	    int tls, const char *proxy_to);
@@ -122,15 +136,16 @@ struct bconn *pool_service(struct pool *);
 /*
  * Send what bc->c->out holds and wait (at most o.timeout seconds) for the
  * answer to request req: 0 with pool->resp filled in (it may be an ERROR),
- * or -1 after a warning (bc then lost).  Other frames on bc are dispatched
- * meanwhile and the side descriptor is served.
+ * or -1 with pool->fail set (bc then lost, unless a stop signal cut the
+ * wait short: see ending).  Other frames on bc are dispatched meanwhile
+ * and the side descriptor is served.
  */
 int	pool_request(struct pool *, struct bconn *, uint64_t req,
 	    const char *what);
 /*
- * An error answer in pool->resp to what (about topic): said in one line;
- * pool->fatal set for those that retrying cannot mend (auth, a topic that
- * does not exist, not allowed).
+ * An error answer in pool->resp to what (about topic) into pool->fail,
+ * permanent for those that retrying cannot mend (auth, a topic that does
+ * not exist, not allowed).
  */
 void	pool_request_failed(struct pool *, const char *what,
 	    const char *topic);
@@ -149,11 +164,42 @@ void	pool_run(struct pool *, const struct pollset *);
 void	pool_flush(struct pool *, double now);
 
 /* lookup.c: the connection to the broker that owns topic (a full name,
-   a partition's for partitioned topics); NULL to try again later (said;
-   pool->fatal set when that cannot help). */
+   a partition's for partitioned topics); NULL to try again later
+   (pool->fail says why; pool->fatal when that cannot help). */
 struct bconn *lookup_topic(struct pool *, const char *topic);
 /* Partitions of the topic (0: not partitioned); 0, or -1 as above. */
 int	lookup_partitions(struct pool *, const struct topic *, unsigned *n);
+
+/*
+ * retry.c: the retry policy of consume(1) for transient failures: a
+ * delay of 0.1 s doubling to 30 s, each jittered (50 % to 150 %), and,
+ * with a give-up limit, failure once attempts have failed for that long.
+ * The loop logs its state changes and a count, not a line per attempt:
+ * at warn the first failure, each new cause, and the 10th, 100th, ...
+ * attempt; the others at debug; "reconnected" (info) when one succeeds.
+ */
+struct retry {
+	double		 backoff;	/* the next delay, before jitter */
+	double		 since;		/* first failure of this run, 0: none */
+	unsigned	 attempts;	/* failed in a row */
+	char		 cause[512];	/* the last one logged at warn */
+};
+
+#define RETRY_MIN	0.1
+#define RETRY_MAX	30.0
+
+void	retry_init(struct retry *);
+/*
+ * An attempt at topic (partition, -1 for none) failed with cause: the
+ * delay before the next attempt, or -1 (said, at error) when give_up
+ * seconds (0: never) have passed since the first failure.
+ */
+double	retry_failed(struct retry *, const char *topic, int partition,
+	    const char *cause, double give_up);
+/* It worked: says "reconnected" when attempts had failed; 1 then. */
+int	retry_ok(struct retry *, const char *topic, int partition);
+/* A delay of d seconds, jittered. */
+double	retry_jitter(double d);
 
 /* packs.c */
 struct packs;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "pump.h"
 #include "seqs.h"
 #include "source.h"
+#include "stop.h"
 #include "window.h"
 
 #define FLUSH_AT	(256 * 1024)	/* write stdout when this much waits */
@@ -45,21 +45,6 @@ struct pump {
 	enum pump_state	 state;
 	int		 failed;
 };
-
-static volatile sig_atomic_t stop_signals;
-
-static void
-on_stop_signal(int sig)
-{
-	if (++stop_signals > 1)
-		_exit(EXIT_FAIL);
-}
-
-int
-pump_stopping(void)
-{
-	return stop_signals > 0;
-}
 
 size_t
 pollset_add(struct pollset *ps, int fd, short events)
@@ -117,7 +102,6 @@ struct pump *
 pump_new(const struct pump_opts *o)
 {
 	struct pump *p = xcalloc(1, sizeof(*p));
-	struct sigaction sa;
 
 	p->opts = *o;
 	buf_init(&p->out, 2 * OUT_HIGH);
@@ -140,13 +124,7 @@ pump_new(const struct pump_opts *o)
 		frame_init(&p->ackf);
 	}
 	setup_stdout(p);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	stop_catch();
 	return p;
 }
 
@@ -262,7 +240,10 @@ flush_out(struct pump *p)
 				p->out_blocked = 1;
 				break;
 			}
-			warn("stdout");
+			if (errno == EPIPE)
+				warnx("stdout closed");
+			else
+				warn("stdout");
 			return -1;
 		}
 		p->off += (size_t)n;
@@ -373,6 +354,7 @@ report(struct pump *p)
 	const struct wentry *e;
 	struct buf id = BUF_INIT;
 	int status = p->failed ? EXIT_FAIL : EXIT_OK;
+	char text[80];
 	size_t i;
 
 	progress_done(&p->prog);
@@ -391,7 +373,11 @@ report(struct pump *p)
 	}
 	e = window_oldest(&p->win);
 	if (e == NULL) {
-		warnx("%llu messages emitted, %llu acked",
+		/* the text as before, for scripts; the counts for machines */
+		snprintf(text, sizeof(text), "%llu messages emitted, %llu "
+		    "acked", (unsigned long long)p->emitted,
+		    (unsigned long long)p->win.nacked);
+		log_info(text, "emitted=%llu acked=%llu",
 		    (unsigned long long)p->emitted,
 		    (unsigned long long)p->win.nacked);
 		return status;
@@ -404,6 +390,13 @@ report(struct pump *p)
 	    window_outstanding(&p->win) > 1 ? " and others" : "");
 	buf_release(&id);
 	return p->opts.must_ack_all ? EXIT_FAIL : status;
+}
+
+/* Every message emitted is acknowledged (with an ack channel). */
+static int
+all_acked(const struct pump *p)
+{
+	return p->ackfd >= 0 && window_outstanding(&p->win) == 0;
 }
 
 /* The poll timeout in ms for the end phase, -1 to wait forever. */
@@ -430,7 +423,7 @@ pump_run(struct pump *p, struct source *src)
 	p->src = src;
 	p->state = ST_RUN;
 	while (p->state != ST_DONE) {
-		if (stop_signals && !stopped && p->state == ST_RUN) {
+		if (stop_asked() && !stopped && p->state == ST_RUN) {
 			stopped = 1;
 			log_verbose("stopping: signal received");
 			if (src->ops->stop != NULL)
@@ -477,7 +470,7 @@ pump_run(struct pump *p, struct source *src)
 			goto fail;
 		if (p->state == ST_FLUSH && p->off == p->out.len) {
 			close_stdout(p);
-			if (p->ackfd < 0 || p->ack_eof) {
+			if (p->ackfd < 0 || p->ack_eof || all_acked(p)) {
 				p->state = ST_DONE;
 				break;
 			}
@@ -500,7 +493,11 @@ pump_run(struct pump *p, struct source *src)
 			p->out_blocked = 0;
 		if (pollset_revents(&ps, ack_i) && read_acks(p) < 0)
 			goto fail;
-		if (p->state == ST_WAIT && p->ack_eof) {
+		/*
+		 * Done once all is acknowledged: whatever else holds the
+		 * pipe that deliver reads, the channel may never end.
+		 */
+		if (p->state == ST_WAIT && (p->ack_eof || all_acked(p))) {
 			p->state = ST_DONE;
 			break;
 		}
