@@ -77,6 +77,7 @@ pool_free(struct pool *p)
 	}
 	free(p->resp.broker_url);
 	free(p->resp.broker_url_tls);
+	free(p->resp.producer_name);
 	free(p->web.base);
 	if (p->tls != NULL)
 		SSL_CTX_free(p->tls);
@@ -130,6 +131,7 @@ take_resp(struct pool *p, const struct pw_cmd *c)
 
 	free(r->broker_url);
 	free(r->broker_url_tls);
+	free(r->producer_name);
 	memset(r, 0, sizeof(*r));
 	r->type = c->type;
 	r->has_error = c->has_error;
@@ -148,6 +150,9 @@ take_resp(struct pool *p, const struct pw_cmd *c)
 	r->last = c->msgid;
 	r->has_md = c->has_mark_delete;
 	r->md = c->mark_delete;
+	if (c->producer_name.len)
+		r->producer_name = xstrndup(c->producer_name.p,
+		    c->producer_name.len);
 	p->got = 1;
 }
 
@@ -217,6 +222,7 @@ is_response(int type)
 	case PW_PARTITIONED_METADATA_RESPONSE:
 	case PW_GET_LAST_MESSAGE_ID_RESPONSE:
 	case PW_ACK_RESPONSE:
+	case PW_PRODUCER_SUCCESS:
 		return 1;
 	default:
 		return 0;
@@ -235,6 +241,7 @@ dispatch(struct pool *p, struct bconn *bc, struct pw_cmd *c,
 		return;
 	case PW_CONNECTED:
 		bc->ready = 1;
+		bc->max_message_size = c->max_message_size;
 		if (c->max_message_size > 0 && (size_t)c->max_message_size +
 		    65536 > PW_DEFAULT_MAX_FRAME)
 			bc->max_frame = (size_t)c->max_message_size + 65536;

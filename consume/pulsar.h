@@ -41,6 +41,7 @@ struct bconn {
 	int		 ready;		/* CONNECTED */
 	int		 dead;		/* lost: the pool frees it */
 	size_t		 max_frame;
+	int32_t		 max_message_size;	/* CONNECTED's; 0: not said */
 	size_t		 poll_i;
 	double		 last_in, ping_at;
 	struct bconn	*next;
@@ -55,6 +56,7 @@ struct pool_resp {
 	uint32_t	 partitions;
 	struct pw_msgid	 last, md;
 	int		 has_md;
+	char		*producer_name;	/* PRODUCER_SUCCESS */
 };
 
 struct pool_opts {

@@ -1121,6 +1121,11 @@ function onSend(conn, b, cmd) {
     conn.sendCmd('SEND_ERROR', { producer_id: b.producer_id, sequence_id: b.sequence_id, error: codec.SERVER_ERROR.UnknownError, message: 'SEND without payload' });
     return;
   }
+  const inj = takeError('SEND', conn);
+  if (inj) {
+    conn.sendCmd('SEND_ERROR', { producer_id: b.producer_id, sequence_id: b.sequence_id, error: inj.code, message: inj.message });
+    return;
+  }
   if (!cmd.checksumOk) {
     log(`conn ${conn.id}: SEND with a bad checksum`);
     conn.sendCmd('SEND_ERROR', { producer_id: b.producer_id, sequence_id: b.sequence_id, error: codec.SERVER_ERROR.ChecksumError, message: 'Checksum failed on the broker' });
