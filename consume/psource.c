@@ -879,6 +879,18 @@ static const struct source_ops pulsar_ops = {
 	.free = psrc_free,
 };
 
+void
+pulsar_pool_opts(struct pool_opts *po, const struct pulsar_opts *o,
+    double timeout)
+{
+	memset(po, 0, sizeof(*po));
+	po->url = o->url;
+	po->token = o->token;
+	po->ca_file = o->ca_file;
+	po->listener = o->listener;
+	po->timeout = timeout;
+}
+
 struct source *
 pulsar_source_new(const struct pulsar_opts *o)
 {
@@ -894,12 +906,7 @@ pulsar_source_new(const struct pulsar_opts *o)
 		free(s);
 		return NULL;
 	}
-	memset(&po, 0, sizeof(po));
-	po.url = o->url;
-	po.token = o->token;
-	po.ca_file = o->ca_file;
-	po.listener = o->listener;
-	po.timeout = REQ_TIMEOUT;
+	pulsar_pool_opts(&po, o, REQ_TIMEOUT);
 	memset(&h, 0, sizeof(h));
 	h.arg = s;
 	h.frame = on_frame;

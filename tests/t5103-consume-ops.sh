@@ -204,6 +204,130 @@ test_expect_success '-q: warnings and errors only' '
 	test "$(count out)" = 2 && ! test -s err
 '
 
+test_expect_success '--check: good settings, exit 0, silent, no network' '
+	consume --check --url pulsar://192.0.2.1:6650 --topic t/o/x \
+	    --subscription bk --token-file tok --type failover \
+	    --start 100:3 --give-up 5m >out 2>err &&
+	! test -s out && ! test -s err
+'
+
+bad_setting() {
+	test_expect_code 2 consume --check "$@" >out 2>err &&
+	test_one_line err && grep "level=error" err
+}
+
+test_expect_success '--check: each bad setting is one line, exit 2' '
+	g="--topic t/o/x --subscription bk" &&
+	bad_setting --url ftp://h $g && grep -e "--url" err &&
+	bad_setting --url pulsar://h --topic t/o/x && grep -e "--subscription" err &&
+	bad_setting --url pulsar://h $g --type nope && grep -e "--type" err &&
+	bad_setting --url pulsar://h $g --token-file no/such && grep -e "--token-file" err &&
+	: >empty && bad_setting --url pulsar://h $g --token-file empty &&
+	bad_setting --url pulsar://h $g --start 12:x && grep -e "--start" err &&
+	bad_setting --url pulsar://h $g --give-up 5x && grep -e "--give-up" err &&
+	bad_setting --url pulsar://h $g --receiver-queue 1 &&
+	bad_setting --url pulsar://h $g --ca-file no/such.pem &&
+	bad_setting --url pulsar://h $g --lines x &&
+	bad_setting --url pulsar://h $g --probe --unsubscribe &&
+	bad_setting --lines no/such &&
+	bad_setting --lines x --max-size 0 &&
+	bad_setting --url pulsar://h $g --print-ids &&
+	bad_setting --url pulsar://h $g --recieve-queue 3 &&
+	grep "recieve-queue" err
+'
+
+test_expect_success 'a usage error: one short line, not the whole help' '
+	test_expect_code 2 consume --url >out 2>err &&
+	test_one_line err &&
+	test_expect_code 2 consume 2>err && test_one_line err &&
+	consume --help >help && grep -e "--probe" help && grep -e "--give-up" help
+'
+
+test_expect_success '--list-options: every long option, "name=" with a value' '
+	consume --list-options >opts &&
+	grep "^url=$" opts && grep "^stop-at-end$" opts &&
+	grep "^give-up=$" opts && grep "^probe$" opts && grep "^produce$" opts &&
+	grep "^metrics-file=$" opts && grep "^check$" opts
+'
+
+test_expect_success '--probe: ok, one line per check' '
+	fresh t/o/probe 1 &&
+	consume --probe --url "$URL" --topic t/o/probe --subscription bk \
+	    --token-file tok >out 2>err &&
+	cat out &&
+	test "$(wc -l <out)" = 4 &&
+	grep "^ok url: " out && grep "^ok token-file: " out &&
+	grep "^ok topic: persistent://t/o/probe found, not partitioned" out &&
+	grep "^ok subscription: " out
+'
+
+test_expect_success '--probe of a partitioned topic over http://: each partition, the subscription' '
+	ctl topics topic=t/o/probe4 partitions=4 >/dev/null &&
+	consume --probe --url "$(json_get pb.json httpUrl)" --topic t/o/probe4 \
+	    --subscription nosuch --token-file tok >out 2>err &&
+	cat out &&
+	grep "^ok topic: persistent://t/o/probe4 found, 4 partitions, served by 127.0.0.1:[0-9]*, 127.0.0.1:[0-9]*, " out &&
+	grep "^ok subscription: nosuch does not exist yet" out &&
+	ctl subscriptions topic=t/o/probe4 subscription=bk >/dev/null &&
+	consume --probe --url "$(json_get pb.json httpUrl)" --topic t/o/probe4 \
+	    --subscription bk --token-file tok >out 2>err &&
+	grep "^ok subscription: bk exists" out
+'
+
+probe_fails() {
+	t0=$(date +%s)
+	test_expect_code 1 test_timeout 30 consume --probe --topic t/o/probe \
+	    --subscription bk "$@" >out 2>err &&
+	test $(($(date +%s) - t0)) -le 6 &&
+	cat out && grep "^fail " out && test "$(grep -c "^fail " out)" = 1
+}
+
+test_expect_success '--probe: each failure is one line naming the setting' '
+	probe_fails --url "$URL" --token-file bad &&
+	grep "^ok url: " out && grep "^fail token-file: .*AuthenticationError" out &&
+	probe_fails --url "$URL" --topic t/o/nosuch --token-file tok &&
+	grep "^fail topic: .*TopicNotFound" out &&
+	probe_fails --url pulsar://127.0.0.1:1 --token-file tok &&
+	grep "^fail url: .*refused" out &&
+	probe_fails --url "$(cat surl)" --token-file tok &&
+	grep "^fail url: .*--ca-file" out &&
+	probe_fails --url "pulsar://127.0.0.1:$(cat hport)" --token-file tok &&
+	grep "^fail url: .*does not speak the Pulsar protocol" out &&
+	probe_fails --url "$(json_get pb.json httpUrl)" --token-file bad &&
+	grep "^fail token-file: .*401" out
+'
+
+test_expect_success '--probe: a silent broker is a failure within 5 s' '
+	ctl faults silence.PARTITIONED_METADATA=1 clientVersion=lakepipe >/dev/null &&
+	probe_fails --url "$URL" --token-file tok;
+	rc=$? && ctl faults/reset >/dev/null && test $rc = 0 &&
+	grep "^fail topic: .*no answer" out
+'
+
+test_expect_success '--unsubscribe: the subscription is gone at the broker' '
+	ctl topics topic=t/o/unsub partitions=3 >/dev/null &&
+	ctl subscriptions topic=t/o/unsub subscription=bk >/dev/null &&
+	ctl topic topic=t/o/unsub >before.json &&
+	grep "\"bk\"" before.json &&
+	consume --unsubscribe --url "$URL" --topic t/o/unsub --subscription bk \
+	    --token-file tok >out 2>err &&
+	grep "^ok subscription: bk removed from persistent://t/o/unsub (3 partitions)" out &&
+	ctl topic topic=t/o/unsub >after.json &&
+	! grep "\"bk\"" after.json
+'
+
+test_expect_success '--unsubscribe while a consumer is connected: fail, exit 1' '
+	fresh t/o/busy 1 || exit 1
+	consume --url "$URL" --topic t/o/busy --subscription bk \
+	    --token-file tok >out2 2>err2 &
+	pid=$! &&
+	wait_for "msg=\"subscribed\"" err2 &&
+	test_expect_code 1 consume --unsubscribe --url "$URL" --topic t/o/busy \
+	    --subscription bk --token-file tok >out 2>err;
+	rc=$? && kill -TERM $pid && wait $pid && test $rc = 0 &&
+	grep "^fail subscription: .*ConsumerBusy" out
+'
+
 test_expect_success 'every line on stderr is logfmt' '
 	for f in err*; do
 		! grep -v "^ts=[0-9TZ:.-]* level=[a-z]* prog=consume " "$f" ||

@@ -1483,6 +1483,16 @@ function webHandler(broker, secure) {
         httpUrl: owner.httpUrl, httpUrlTls: owner.httpUrlTls || undefined,
       });
     }
+    // the subscriptions of a topic (of its partitions, for a partitioned one)
+    m = /^\/admin\/v2\/(persistent|non-persistent)\/([^/]+)\/([^/]+)\/([^/]+)\/subscriptions$/.exec(u.pathname);
+    if (m && req.method === 'GET') {
+      const name = normTopic(`${m[1]}://${decodeURIComponent(m[2])}/${decodeURIComponent(m[3])}/${decodeURIComponent(m[4])}`);
+      const p = state.partitioned.get(name);
+      const ts = p ? [...Array(p.partitions).keys()].map((i) => state.topics.get(`${name}-partition-${i}`))
+        : [state.topics.get(name)];
+      if (ts.some((t) => !t)) return sendJson(res, 404, { reason: 'Topic not found' });
+      return sendJson(res, 200, [...new Set(ts.flatMap((t) => [...t.subs.keys()]))]);
+    }
     m = /^\/admin\/v2\/(persistent|non-persistent)\/([^/]+)\/([^/]+)\/([^/]+)\/partitions$/.exec(u.pathname);
     if (m && req.method === 'GET') {
       const inj = takeError('HTTP_PARTITIONS');
