@@ -328,6 +328,38 @@ test_expect_success '--unsubscribe while a consumer is connected: fail, exit 1' 
 	grep "^fail subscription: .*ConsumerBusy" out
 '
 
+# cpu PID: user+system ticks so far; now: uptime in ticks (1/100 s)
+cpu() { awk '{ print $14 + $15 }' /proc/$1/stat; }
+now() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
+
+test_expect_success 'acks held while a partition is down: idle, then sent' '
+	fresh t/o/idle 10 && mkfifo ifo || exit 1
+	consume --url "$URL" --topic t/o/idle --subscription bk \
+	    --token-file tok --acks ifo >out 2>err &
+	pid=$! &&
+	exec 9>ifo &&
+	i=0 && until [ "$(count out)" = 10 ]; do
+		i=$((i + 1)) && [ $i -lt 100 ] && sleep 0.1 || exit 1
+	done &&
+	ctl faults errors.SUBSCRIBE.error=ServiceNotReady \
+	    errors.SUBSCRIBE.count=5 clientVersion=lakepipe >/dev/null &&
+	ctl close-connections clientVersion=lakepipe >/dev/null &&
+	wait_for "msg=\"reconnecting\"" err &&
+	seq 1 10 | sed "s/.*/A key=k seqs=&/" >&9 &&
+	c0=$(cpu $pid) && t0=$(now) &&
+	i=0 && until grep -q "msg=\"reconnected\"" err; do
+		i=$((i + 1)) && [ $i -lt 200 ] && sleep 0.1 || exit 1
+	done &&
+	c1=$(cpu $pid) && t1=$(now) &&
+	echo "cpu $((c1 - c0)) of $((t1 - t0)) ticks" &&
+	test $((t1 - t0)) -gt 50 &&
+	test $(((c1 - c0) * 100)) -lt $(((t1 - t0) * 20)) &&
+	i=0 && until [ "$(sub t/o/idle bk backlog)" = 0 ]; do
+		i=$((i + 1)) && [ $i -lt 50 ] && sleep 0.1 || exit 1
+	done &&
+	kill -TERM $pid && exec 9>&- && wait $pid
+'
+
 test_expect_success 'every line on stderr is logfmt' '
 	for f in err*; do
 		! grep -v "^ts=[0-9TZ:.-]* level=[a-z]* prog=consume " "$f" ||
