@@ -357,6 +357,40 @@ test_expect_success 'acks held while a partition is down: idle, then sent' '
 	kill -TERM $pid && exec 9>&- && wait $pid
 '
 
+test_expect_success 'SIGTERM waits for the acks; a second one ends at once, exit 1' '
+	fresh t/o/twice 3 && mkfifo tfifo || exit 1
+	consume --url "$URL" --topic t/o/twice --subscription bk \
+	    --token-file tok --acks tfifo >out 2>err &
+	pid=$! &&
+	exec 9>tfifo &&
+	i=0 && until [ "$(count out)" = 3 ]; do
+		i=$((i + 1)) && [ $i -lt 100 ] && sleep 0.1 || exit 1
+	done &&
+	kill -TERM $pid &&
+	wait_for "msg=\"stopping\"" err &&
+	kill -0 $pid &&
+	kill -TERM $pid &&
+	ends_within 2 $pid;
+	wait $pid;
+	rc=$? && exec 9>&- && test $rc = 1
+'
+
+# With SIGINT handled, INT then TERM would be two signals: exit 1.
+test_expect_success 'a SIGINT ignored at start stays ignored' '
+	(
+		trap "" INT
+		exec consume --url pulsar://127.0.0.1:1 --topic t/o/x \
+		    --subscription bk 2>err
+	) &
+	pid=$! &&
+	wait_for "reconnecting" err &&
+	kill -INT $pid &&
+	kill -TERM $pid &&
+	ends_within 2 $pid &&
+	wait $pid &&
+	test "$(grep -c "msg=\"stopping\"" err)" = 1
+'
+
 test_expect_success 'every line on stderr is logfmt' '
 	for f in err*; do
 		! grep -v "^ts=[0-9TZ:.-]* level=[a-z]* prog=consume " "$f" ||
