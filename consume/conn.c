@@ -78,6 +78,9 @@ pool_free(struct pool *p)
 	free(p->resp.broker_url);
 	free(p->resp.broker_url_tls);
 	free(p->resp.producer_name);
+	while (p->nseen > 0)
+		free(p->seen[--p->nseen]);
+	free(p->seen);
 	free(p->web.base);
 	if (p->tls != NULL)
 		SSL_CTX_free(p->tls);
@@ -388,6 +391,32 @@ pool_request(struct pool *p, struct bconn *bc, uint64_t req,
 	return 0;
 }
 
+/* "connected": at info for a broker new to this process, else debug. */
+static void
+say_connected(struct pool *p, const struct bconn *bc)
+{
+	struct buf b = BUF_INIT;
+	int level = LOG_LVL_INFO;
+	size_t i;
+
+	buf_addf(&b, "%s:%s", bc->host, bc->port);
+	for (i = 0; i < p->nseen; i++)
+		if (strcmp(p->seen[i], b.data) == 0)
+			level = LOG_LVL_DEBUG;
+	if (level == LOG_LVL_INFO) {
+		p->seen = xreallocarray(p->seen, p->nseen + 1,
+		    sizeof(*p->seen));
+		p->seen[p->nseen++] = xstrdup(b.data);
+	}
+	if (bc->proxy_to != NULL)
+		pulsar_log(level, "connected", "broker=%s tls=%s proxy_to=%s",
+		    b.data, bc->tls ? "yes" : "no", bc->proxy_to);
+	else
+		pulsar_log(level, "connected", "broker=%s tls=%s", b.data,
+		    bc->tls ? "yes" : "no");
+	buf_release(&b);
+}
+
 struct bconn *
 pool_connect(struct pool *p, const char *host, const char *port, int tls,
     const char *proxy_to)
@@ -433,12 +462,7 @@ pool_connect(struct pool *p, const char *host, const char *port, int tls,
 	pw_enc_connect(&c->out, &pc);
 	if (pool_request(p, bc, 0, "CONNECT") < 0)
 		return NULL;
-	if (proxy_to != NULL)
-		log_info("connected", "broker=%s:%s tls=%s proxy_to=%s", host,
-		    port, tls ? "yes" : "no", proxy_to);
-	else
-		log_info("connected", "broker=%s:%s tls=%s", host, port,
-		    tls ? "yes" : "no");
+	say_connected(p, bc);
 	return bc;
 }
 

@@ -114,6 +114,8 @@ struct pool {
 	int		 fatal;
 	int		 ending;	/* set by the user at its end: requests
 					   then wait even after a stop signal */
+	char		**seen;		/* "host:port" connected to before */
+	size_t		 nseen;
 };
 
 struct pulsar_opts;
@@ -140,7 +142,8 @@ uint64_t pool_req(struct pool *);
  * there is one.  NULL with pool->fail set; pool->fatal when retrying
  * cannot help: an ERROR answer to CONNECT (the token refused), TLS that
  * fails, an answer that is not Pulsar (the wrong port), an unknown host.
- * Logs "connected" (info).
+ * Logs "connected" (info the first time per broker, then debug: a loop
+ * that reconnects says so itself).
  */
 struct bconn *pool_connect(struct pool *, const char *host, const char *port,
 	    int tls, const char *proxy_to);
@@ -215,6 +218,9 @@ double	retry_failed(struct retry *, const char *topic, int partition,
 	    const char *cause, double give_up);
 /* It worked: says "reconnected" when attempts had failed; 1 then. */
 int	retry_ok(struct retry *, const char *topic, int partition);
+/* log_info() and friends at a level chosen at run time (LOG_LVL_*). */
+void	pulsar_log(int level, const char *msg, const char *kvfmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 /* A delay of d seconds, jittered. */
 double	retry_jitter(double d);
 

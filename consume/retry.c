@@ -37,11 +37,8 @@ retry_jitter(double d)
 	return d * (0.5 + (double)arc4random_uniform(1001) / 1000.0);
 }
 
-static void say(int, const char *, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
-
-static void
-say(int level, const char *msg, const char *kvfmt, ...)
+void
+pulsar_log(int level, const char *msg, const char *kvfmt, ...)
 {
 	va_list ap;
 
@@ -81,7 +78,7 @@ retry_failed(struct retry *r, const char *topic, int partition,
 		level = LOG_LVL_WARN;
 		(void)strlcpy(r->cause, cause, sizeof(r->cause));
 	}
-	say(level, "reconnecting", "topic=%s partition=%d cause=%s "
+	pulsar_log(level, "reconnecting", "topic=%s partition=%d cause=%s "
 	    "attempt=%u retry_in=%.1fs", topic, partition, cause, r->attempts,
 	    delay);
 	return delay;
