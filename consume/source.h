@@ -9,8 +9,9 @@
  *	prepare()	add the descriptors the source waits for to the poll
  *			set and return a poll timeout in ms (0: work is
  *			ready now, -1: nothing to wait for but descriptors);
- *	run()		after poll(2): do I/O, and emit messages with
- *			pump_begin()/pump_commit() while pump_room() allows.
+ *	run()		after poll(2): do I/O, and emit messages (each
+ *			one frame written into pump_out(), then registered
+ *			with pump_commit()) while pump_room() allows.
  *
  * acked() tells the source that downstream stored a message it emitted
  * (only with an ack channel); stop() asks it to end early (SIGTERM);
@@ -93,6 +94,7 @@ struct pulsar_opts {
 	const char	*listener;
 	int		 stop_at_end;
 	uint32_t	 queue;		/* receiver queue: permits */
+	double		 give_up;	/* seconds of failing in a row; 0: never */
 };
 
 /* NULL after a warning when the options cannot work. */

@@ -1,0 +1,1104 @@
+/*
+ * The producer (produce.h): inputs -> messages -> one Pulsar producer per
+ * partition -> SEND ... SEND_RECEIPT.
+ *
+ * A message read waits in the window (at most --max-pending messages and
+ * WINDOW_BYTES of payload, but always one) until its receipt came.  It is
+ * routed to a partition when read and queued on that partition's
+ * producer, which sends what it has not yet sent on its connection.  A
+ * producer is brought up (lookup, PRODUCER) only once it has a message to
+ * send, one per round of the poll loop, as the consumer does it.
+ *
+ * A broker answers the SENDs of one producer in order, so a receipt must
+ * name the oldest sequence id the producer has outstanding.  Anything else
+ * (a receipt for a later one, a SEND_ERROR, a lost connection, the
+ * broker's CLOSE_PRODUCER) takes the producer down; when it is up again it
+ * sends everything without a receipt again, in order: at least once.
+ *
+ * Sequence ids are the message's number in the input, from 1, whatever
+ * its partition: each partition's producer sees them rising, which is all
+ * a broker's de-duplication needs, and --print-ids names them.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "log.h"
+#include "msgid.h"
+#include "pct.h"
+#include "produce.h"
+#include "pulsar.h"
+#include "pulsar_wire.h"
+#include "source.h"
+#include "topic.h"
+
+#define REQ_TIMEOUT	10.0		/* seconds for a connect or request */
+#define BACKOFF_MIN	0.1
+#define BACKOFF_MAX	30.0
+#define WINDOW_BYTES	((size_t)64 << 20)	/* payload bytes in flight */
+#define OUT_HIGH	((size_t)4 << 20)	/* SENDs buffered per conn */
+#define READ_SIZE	(1024 * 1024)
+#define DEFAULT_MAX_MESSAGE	(5 * 1024 * 1024)	/* before CONNECTED */
+
+/* One message, from its reading to its receipt. */
+struct pmsg {
+	uint64_t	 seq;
+	unsigned	 part;		/* index of its producer */
+	uint64_t	 pt, et;
+	int		 has_key, has_okey, null;
+	struct pw_bytes	 payload, key, okey;	/* spans into b */
+	struct pw_kv	*props;
+	size_t		 nprops;
+	struct buf	 b;
+	const char	*name;		/* its input, for messages */
+	uint64_t	 pos;		/* line number, or frame offset */
+	int		 is_frame;
+};
+
+/* The producer of one partition (or of the topic). */
+struct prod {
+	int		 partition;	/* -1: the topic is not partitioned */
+	char		*topic;
+	uint64_t	 pid;
+	struct bconn	*bc;		/* NULL: down */
+	char		*name;		/* what the broker named it */
+	double		 retry_at, backoff, down_since;
+	uint64_t	*q;		/* seqs without a receipt, in order */
+	size_t		 qhead, qlen, qcap;
+	size_t		 nsent;		/* of q, sent on bc */
+	unsigned	 failures;	/* attempts since it was last up */
+};
+
+enum { RD_MSG, RD_MORE, RD_END, RD_FAIL };
+
+struct reader {
+	const struct produce_input *in;
+	size_t		 nin, cur;
+	int		 fd;		/* -1: none open */
+	const char	*name;
+	uint64_t	 lineno;
+	struct buf	 ib;		/* lines: input not yet taken */
+	size_t		 pos;
+	int		 eof;
+	struct frame_reader fr;
+	struct frame	 f;
+	size_t		 max_size;
+	uint64_t	 skipped;
+};
+
+struct producer {
+	const struct produce_opts *o;
+	struct pool	*pool;
+	struct topic	 topic;
+	struct prod	*prods;
+	size_t		 nprods;
+	unsigned	 rr;		/* next partition for a keyless message */
+	struct pmsg	**win;		/* max_pending slots, by seq */
+	uint64_t	 next_seq, oldest;	/* in flight: [oldest, next_seq) */
+	size_t		 inflight, bytes;
+	struct reader	 rd;
+	int		 rd_state;	/* what rd_next() said last */
+	size_t		 rd_poll;
+	int		 input_done, stopping, failed;
+	struct buf	 ids;		/* --print-ids lines to write */
+	uint64_t	 receipts;
+};
+
+static volatile sig_atomic_t stop_signals;
+
+static void
+on_stop_signal(int sig)
+{
+	if (++stop_signals > 1)
+		_exit(EXIT_FAIL);
+}
+
+/* SIGINT and SIGTERM stop; a SIGINT ignored from the start stays so. */
+static void
+catch_stop_signals(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static double
+jitter(double d)
+{
+	return d * (0.5 + (double)arc4random_uniform(1000) / 1000.0);
+}
+
+/* ---- partitions ---------------------------------------------------- */
+
+/*
+ * The length of the UTF-8 sequence that lead byte c starts (0: c cannot
+ * start one) and the range of its second byte, which rules out overlong
+ * forms, surrogates and code points past U+10FFFF (RFC 3629).
+ */
+static int
+utf8_lead(unsigned c, unsigned *lo, unsigned *hi)
+{
+	*lo = 0x80;
+	*hi = 0xbf;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return 2;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (c == 0xe0)
+			*lo = 0xa0;
+		else if (c == 0xed)
+			*hi = 0x9f;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (c == 0xf0)
+			*lo = 0x90;
+		else if (c == 0xf4)
+			*hi = 0x8f;
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * Java's String.hashCode() of the key read as UTF-8, without its sign
+ * bit: Pulsar's JavaStringHash, the Java client's default, so that a key
+ * lands where a Java producer would put it.  As Java's decoder does, each
+ * maximal part of a malformed sequence counts as one U+FFFD.
+ */
+static uint32_t
+key_hash(const unsigned char *p, size_t n)
+{
+	uint32_t h = 0, cp;
+	unsigned lo, hi;
+	size_t i = 0, k, len;
+
+	while (i < n) {
+		len = (size_t)utf8_lead(p[i], &lo, &hi);
+		cp = len == 1 ? p[i] : p[i] & (0x7f >> len);
+		for (k = 1; k < len && i + k < n && p[i + k] >= lo &&
+		    p[i + k] <= hi; k++) {
+			cp = cp << 6 | (p[i + k] & 0x3f);
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		if (k < len || len == 0) {
+			cp = 0xfffd;
+			k = k > 1 ? k : 1;
+		}
+		i += k;
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			h = h * 31 + (0xd800 + (cp >> 10));
+			cp = 0xdc00 + (cp & 0x3ff);
+		}
+		h = h * 31 + cp;
+	}
+	return h & 0x7fffffff;
+}
+
+unsigned
+produce_partition(const void *key, size_t len, unsigned n)
+{
+	return key_hash(key, len) % n;
+}
+
+/* ---- reading the inputs --------------------------------------------- */
+
+static void
+rd_init(struct reader *r, const struct produce_opts *o)
+{
+	static const struct produce_input dash = { REPLAY_LINES, "-" };
+
+	memset(r, 0, sizeof(*r));
+	r->in = o->ninputs ? o->inputs : &dash;
+	r->nin = o->ninputs ? o->ninputs : 1;
+	r->fd = -1;
+	r->max_size = o->max_size;
+	buf_init(&r->ib, 0);
+	frame_init(&r->f);
+}
+
+static int
+rd_open(struct reader *r)
+{
+	const struct produce_input *in = &r->in[r->cur];
+
+	if (strcmp(in->path, "-") == 0) {
+		r->fd = STDIN_FILENO;
+		r->name = "stdin";
+	} else if ((r->fd = open(in->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		warn("%s", in->path);
+		return -1;
+	} else
+		r->name = in->path;
+	r->lineno = 0;
+	buf_reset(&r->ib);
+	r->pos = 0;
+	r->eof = 0;
+	if (in->mode == REPLAY_FRAMES) {
+		frame_reader_init(&r->fr, r->fd, r->name);
+		r->fr.max_body = r->max_size;
+	}
+	return 0;
+}
+
+static void
+rd_close(struct reader *r)
+{
+	if (r->fd < 0)
+		return;
+	if (r->in[r->cur].mode == REPLAY_FRAMES)
+		frame_reader_release(&r->fr);
+	if (r->fd != STDIN_FILENO)
+		close(r->fd);
+	r->fd = -1;
+	r->cur++;
+}
+
+static void
+rd_free(struct reader *r)
+{
+	rd_close(r);
+	buf_release(&r->ib);
+	frame_release(&r->f);
+}
+
+static struct pmsg *
+msg_new(struct reader *r, int is_frame)
+{
+	struct pmsg *m = xcalloc(1, sizeof(*m));
+
+	buf_init(&m->b, 0);
+	m->name = r->name;
+	m->is_frame = is_frame;
+	m->pt = wallclock_ms();
+	return m;
+}
+
+static void
+msg_free(struct pmsg *m)
+{
+	if (m == NULL)
+		return;
+	buf_release(&m->b);
+	free(m->props);
+	free(m);
+}
+
+/* "stdin line 3", "x.frames frame at byte 120": where a message came from. */
+static void
+msg_where(struct buf *b, const struct pmsg *m)
+{
+	buf_addf(b, "%s %s %llu", m->name, m->is_frame ? "frame at byte" :
+	    "line", (unsigned long long)m->pos);
+}
+
+static struct pmsg *
+msg_of_line(struct reader *r, const char *s, size_t n)
+{
+	struct pmsg *m = msg_new(r, 0);
+
+	m->pos = ++r->lineno;
+	if (n > 0)
+		buf_add(&m->b, s, n);
+	m->payload.p = m->b.data;
+	m->payload.len = n;
+	return m;
+}
+
+static int
+is_prop(const struct frame_field *fl)
+{
+	return fl->namelen > 2 && memcmp(fl->name, "p.", 2) == 0;
+}
+
+/*
+ * The bytes of a frame's message in m->b: payload, key, ordering key,
+ * then each property's name and value; then the spans into them.
+ */
+static int
+frame_bytes(struct pmsg *m, const struct frame *f, const char **bad)
+{
+	const struct frame_field *fl;
+	struct buf *b = &m->b;
+	size_t i, at, k, len[2];
+	char *p;
+	int rc;
+
+	buf_add(b, f->body, f->len);
+	m->payload.len = f->len;
+	at = b->len;
+	if ((rc = frame_get(f, *bad = "key", b)) < 0)
+		return -1;
+	m->has_key = rc;
+	m->key.len = b->len - at;
+	at = b->len;
+	if ((rc = frame_get(f, *bad = "okey", b)) < 0)
+		return -1;
+	m->has_okey = rc;
+	m->okey.len = b->len - at;
+	for (i = 0; i < f->nfields; i++)
+		if (is_prop(&f->fields[i]))
+			m->nprops++;
+	m->props = m->nprops ? xcalloc(m->nprops, sizeof(*m->props)) : NULL;
+	for (i = k = 0; i < f->nfields; i++) {
+		fl = &f->fields[i];
+		if (!is_prop(fl))
+			continue;
+		*bad = fl->name;
+		at = b->len;
+		if (pct_decode(b, fl->name + 2, fl->namelen - 2) < 0)
+			return -1;
+		len[0] = b->len - at;
+		at = b->len;
+		if (pct_decode(b, fl->val, fl->vallen) < 0)
+			return -1;
+		len[1] = b->len - at;
+		m->props[k].key.len = len[0];
+		m->props[k++].value.len = len[1];
+	}
+	/* b is complete: its data moves no more */
+	p = b->data;
+	m->payload.p = p;
+	p += m->payload.len;
+	m->key.p = p;
+	p += m->key.len;
+	m->okey.p = p;
+	p += m->okey.len;
+	for (k = 0; k < m->nprops; k++) {
+		m->props[k].key.p = p;
+		p += m->props[k].key.len;
+		m->props[k].value.p = p;
+		p += m->props[k].value.len;
+	}
+	return 0;
+}
+
+/* One message of a frame: key, okey, null, et and p.* kept. */
+static struct pmsg *
+msg_of_frame(struct reader *r, const struct frame *f)
+{
+	struct pmsg *m = msg_new(r, 1);
+	const struct frame_field *fl;
+	const char *bad = "et";
+
+	m->pos = f->offset;
+	if (frame_bytes(m, f, &bad) < 0 || frame_get_u64(f, "et",
+	    &m->et) < 0) {
+		warnx("%s: frame at byte %llu: bad value of %s (percent-"
+		    "encoding or number)", r->name,
+		    (unsigned long long)f->offset, bad);
+		msg_free(m);
+		return NULL;
+	}
+	m->null = (fl = frame_field(f, "null")) != NULL && fl->vallen == 1 &&
+	    fl->val[0] == '1';
+	return m;
+}
+
+/* The next line of a lines input: RD_MSG, RD_MORE, or RD_END of it. */
+static int
+rd_line(struct reader *r, struct pmsg **mp)
+{
+	const char *s = r->ib.data + r->pos, *nl;
+	size_t avail = r->ib.len - r->pos;
+
+	if ((nl = memchr(s, '\n', avail)) != NULL)
+		avail = (size_t)(nl - s);
+	if (avail > r->max_size) {
+		warnx("%s: line %llu is longer than %zu bytes (--max-size)",
+		    r->name, (unsigned long long)r->lineno + 1, r->max_size);
+		return RD_FAIL;
+	}
+	if (nl == NULL && !r->eof)
+		return RD_MORE;
+	if (nl == NULL && avail == 0)
+		return RD_END;
+	*mp = msg_of_line(r, s, avail);
+	r->pos += avail + (nl != NULL);
+	return RD_MSG;
+}
+
+static int
+rd_frame(struct reader *r, struct pmsg **mp)
+{
+	int rc;
+
+	while ((rc = frame_next(&r->fr, &r->f)) == FRAME_OK) {
+		if (r->f.type == 'M' && r->f.has_body) {
+			*mp = msg_of_frame(r, &r->f);
+			return *mp ? RD_MSG : RD_FAIL;
+		}
+		if (r->skipped++ == 0)
+			log_verbose("%s: byte %llu: skipping frames that are "
+			    "not messages", r->name,
+			    (unsigned long long)r->f.offset);
+	}
+	if (rc == FRAME_ERR) {
+		warnx("%s", r->fr.err);
+		return RD_FAIL;
+	}
+	return frame_reader_done(&r->fr) ? RD_END : RD_MORE;
+}
+
+/* The next message of the inputs, from what is buffered. */
+static int
+rd_next(struct reader *r, struct pmsg **mp)
+{
+	int rc;
+
+	for (;;) {
+		if (r->fd < 0) {
+			if (r->cur == r->nin)
+				return RD_END;
+			if (rd_open(r) < 0)
+				return RD_FAIL;
+			return RD_MORE;	/* poll before the first read */
+		}
+		if (r->in[r->cur].mode == REPLAY_LINES)
+			rc = rd_line(r, mp);
+		else
+			rc = rd_frame(r, mp);
+		if (rc != RD_END)
+			return rc;
+		rd_close(r);
+	}
+}
+
+/* One read(2) of the input being read: 0, or -1 on an error (said). */
+static int
+rd_fill(struct reader *r)
+{
+	ssize_t n;
+
+	if (r->in[r->cur].mode == REPLAY_FRAMES)
+		n = frame_reader_fill(&r->fr);
+	else {
+		buf_consume(&r->ib, r->pos);
+		r->pos = 0;
+		buf_grow(&r->ib, READ_SIZE);
+		n = read(r->fd, r->ib.data + r->ib.len,
+		    r->ib.cap - r->ib.len - 1);
+		if (n == 0)
+			r->eof = 1;
+		else if (n > 0)
+			buf_setlen(&r->ib, r->ib.len + (size_t)n);
+	}
+	if (n < 0 && errno != EINTR && errno != EAGAIN) {
+		warn("%s", r->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- producers and their queues -------------------------------------- */
+
+static uint64_t
+q_at(const struct prod *pr, size_t i)
+{
+	return pr->q[(pr->qhead + i) % pr->qcap];
+}
+
+static void
+q_push(struct prod *pr, uint64_t seq)
+{
+	uint64_t *nq;
+	size_t i, cap;
+
+	if (pr->qlen == pr->qcap) {
+		cap = pr->qcap ? pr->qcap * 2 : 64;
+		nq = xreallocarray(NULL, cap, sizeof(*nq));
+		for (i = 0; i < pr->qlen; i++)
+			nq[i] = q_at(pr, i);
+		free(pr->q);
+		pr->q = nq;
+		pr->qcap = cap;
+		pr->qhead = 0;
+	}
+	pr->q[(pr->qhead + pr->qlen++) % pr->qcap] = seq;
+}
+
+static void
+q_pop(struct prod *pr)
+{
+	pr->qhead = (pr->qhead + 1) % pr->qcap;
+	pr->qlen--;
+}
+
+/* Drop entry i (a message that cannot be sent), keeping the order. */
+static void
+q_remove(struct prod *pr, size_t i)
+{
+	for (; i + 1 < pr->qlen; i++)
+		pr->q[(pr->qhead + i) % pr->qcap] = q_at(pr, i + 1);
+	pr->qlen--;
+}
+
+static void
+prod_down(struct prod *pr, double delay)
+{
+	double now = monotime();
+
+	pr->bc = NULL;
+	pr->nsent = 0;
+	if (delay < 0) {
+		delay = jitter(pr->backoff);
+		pr->backoff = pr->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
+		    pr->backoff * 2;
+	}
+	pr->retry_at = now + delay;
+	if (pr->down_since == 0)
+		pr->down_since = now;
+	log_verbose("%s: producer down, again in %.1f s", pr->topic, delay);
+}
+
+static struct prod *
+prod_of(struct producer *s, struct bconn *bc, uint64_t pid)
+{
+	struct prod *pr;
+
+	if (pid == 0 || pid > s->nprods)
+		return NULL;
+	pr = &s->prods[pid - 1];
+	return pr->bc == bc ? pr : NULL;
+}
+
+static void
+window_advance(struct producer *s)
+{
+	uint32_t w = s->o->max_pending;
+
+	while (s->oldest < s->next_seq && s->win[s->oldest % w] == NULL)
+		s->oldest++;
+}
+
+static void
+on_receipt(struct producer *s, struct prod *pr, const struct pw_cmd *c)
+{
+	uint32_t w = s->o->max_pending;
+	struct buf id = BUF_INIT;
+	struct msgid mid = c->msgid.id;
+	struct pmsg *m;
+	uint64_t seq = c->sequence_id;
+
+	if (pr->nsent == 0 || seq < q_at(pr, 0)) {
+		log_verbose("%s: receipt for message %llu again (ignored)",
+		    pr->topic, (unsigned long long)seq);
+		return;
+	}
+	if (seq > q_at(pr, 0)) {
+		warnx("%s: receipt for message %llu while %llu has none: "
+		    "connecting again to send from %llu", pr->topic,
+		    (unsigned long long)seq, (unsigned long long)q_at(pr, 0),
+		    (unsigned long long)q_at(pr, 0));
+		pool_lost(s->pool, pr->bc);
+		return;
+	}
+	q_pop(pr);
+	pr->nsent--;
+	m = s->win[seq % w];
+	s->win[seq % w] = NULL;
+	s->inflight--;
+	s->bytes -= m->payload.len;
+	s->receipts++;
+	window_advance(s);
+	mid.partition = pr->partition;
+	mid.batch = -1;
+	buf_addf(&id, "%lld:%lld:%d", (long long)mid.ledger,
+	    (long long)mid.entry, mid.partition);
+	if (s->o->print_ids)
+		buf_addf(&s->ids, "%llu\t%s\n", (unsigned long long)seq,
+		    id.data);
+	log_debug("receipt", "seq=%llu id=%s topic=%s",
+	    (unsigned long long)seq, id.data, pr->topic);
+	buf_release(&id);
+	msg_free(m);
+}
+
+/* Errors in a SEND_ERROR that sending again cannot mend. */
+static int
+send_error_is_final(int e)
+{
+	return e == PW_ERR_TOPIC_TERMINATED || e == PW_ERR_NOT_ALLOWED ||
+	    e == PW_ERR_AUTHENTICATION || e == PW_ERR_AUTHORIZATION;
+}
+
+static void
+on_send_error(struct producer *s, struct prod *pr, const struct pw_cmd *c)
+{
+	int final = send_error_is_final(c->error);
+
+	warnx("%s: message %llu: %s%s%.*s%s", pr->topic,
+	    (unsigned long long)c->sequence_id, pw_server_error_name(c->error),
+	    c->message.len ? ": " : "", (int)c->message.len,
+	    c->message.p ? c->message.p : "", final ? "" :
+	    " (connecting again to send it again)");
+	if (final)
+		s->pool->fatal = 1;
+	/* as Pulsar's clients do: a new connection, everything again */
+	pool_lost(s->pool, pr->bc);
+}
+
+static void
+hook_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
+    const struct pw_frame *f)
+{
+	struct producer *s = arg;
+	struct prod *pr = prod_of(s, bc, c->producer_id);
+
+	switch (c->type) {
+	case PW_SEND_RECEIPT:
+		if (pr != NULL)
+			on_receipt(s, pr, c);
+		return;
+	case PW_SEND_ERROR:
+		if (pr != NULL)
+			on_send_error(s, pr, c);
+		return;
+	case PW_CLOSE_PRODUCER:
+		if (pr != NULL) {
+			log_verbose("%s: producer closed by the broker",
+			    pr->topic);
+			prod_down(pr, jitter(BACKOFF_MIN));
+		}
+		return;
+	default:
+		log_verbose("%s:%s: ignoring %s", bc->host, bc->port,
+		    pw_cmd_name(c->type));
+	}
+}
+
+static void
+hook_lost(void *arg, struct bconn *bc)
+{
+	struct producer *s = arg;
+	size_t i;
+
+	for (i = 0; i < s->nprods; i++)
+		if (s->prods[i].bc == bc)
+			prod_down(&s->prods[i], -1);
+}
+
+/* Lookup and PRODUCER; on a failure, down again for a while. */
+static void
+prod_up(struct producer *s, struct prod *pr)
+{
+	struct pw_producer pp;
+	struct bconn *bc;
+	uint64_t req;
+
+	if (pr->down_since == 0)
+		pr->down_since = monotime();
+	if ((bc = lookup_topic(s->pool, pr->topic)) == NULL)
+		goto fail;
+	req = pool_req(s->pool);
+	memset(&pp, 0, sizeof(pp));
+	pp.topic = pr->topic;
+	pp.producer_id = pr->pid;
+	pp.request_id = req;
+	pp.producer_name = pr->name;
+	pw_enc_producer(&bc->c->out, &pp);
+	if (pool_request(s->pool, bc, req, "PRODUCER") < 0)
+		goto fail;
+	if (s->pool->resp.type != PW_PRODUCER_SUCCESS) {
+		pool_request_failed(s->pool, "producer", pr->topic);
+		goto fail;
+	}
+	if (pr->name == NULL && s->pool->resp.producer_name != NULL)
+		pr->name = xstrdup(s->pool->resp.producer_name);
+	pr->bc = bc;
+	pr->nsent = 0;
+	pr->backoff = BACKOFF_MIN;
+	pr->down_since = 0;
+	pr->failures = 0;
+	log_info("producer ready", "topic=%s producer=%s broker=%s:%s "
+	    "queued=%zu", pr->topic, pr->name ? pr->name : "", bc->host,
+	    bc->port, pr->qlen);
+	return;
+fail:
+	if (pr->failures++ == 0 && !s->pool->fatal)
+		warnx("%s: no producer yet, trying again (--give-up %g s)",
+		    pr->topic, s->o->give_up);
+	prod_down(pr, -1);
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static size_t
+max_message(const struct bconn *bc)
+{
+	return bc->max_message_size > 0 ? (size_t)bc->max_message_size :
+	    DEFAULT_MAX_MESSAGE;
+}
+
+/* A message over the broker's limit: said, dropped, and the end. */
+static void
+too_big(struct producer *s, struct prod *pr, size_t i, size_t bytes)
+{
+	uint32_t w = s->o->max_pending;
+	struct buf where = BUF_INIT;
+	struct pmsg *m = s->win[q_at(pr, i) % w];
+
+	msg_where(&where, m);
+	warnx("%s: message of %zu bytes is over the broker's maximum message "
+	    "size (%zu bytes): split it, or raise maxMessageSize at the "
+	    "broker; reading no further", where.data, bytes, max_message(pr->bc));
+	buf_release(&where);
+	s->win[m->seq % w] = NULL;
+	s->inflight--;
+	s->bytes -= m->payload.len;
+	window_advance(s);
+	msg_free(m);
+	q_remove(pr, i);
+	s->failed = 1;
+	s->stopping = 1;
+}
+
+static void
+send_queued(struct producer *s, struct prod *pr)
+{
+	uint32_t w = s->o->max_pending;
+	struct buf *out = &pr->bc->c->out;
+	struct pw_send ps;
+	struct pmsg *m;
+	size_t before, size, limit = max_message(pr->bc);
+
+	while (pr->nsent < pr->qlen && conn_pending(pr->bc->c) < OUT_HIGH) {
+		m = s->win[q_at(pr, pr->nsent) % w];
+		memset(&ps, 0, sizeof(ps));
+		ps.producer_id = pr->pid;
+		ps.sequence_id = m->seq;
+		ps.producer_name = pr->name ? pr->name : "";
+		ps.publish_time = m->pt;
+		ps.event_time = m->et;
+		ps.has_key = m->has_key;
+		ps.key = m->key;
+		ps.has_ordering_key = m->has_okey;
+		ps.ordering_key = m->okey;
+		ps.props = m->props;
+		ps.nprops = m->nprops;
+		ps.null_value = m->null;
+		ps.payload = m->payload.p;
+		ps.len = m->payload.len;
+		before = out->len;
+		pw_enc_send(out, &ps);
+		size = out->len - before - 4;
+		if (m->payload.len > limit || size > limit + PW_FRAME_PADDING) {
+			buf_setlen(out, before);
+			too_big(s, pr, pr->nsent, m->payload.len);
+			continue;
+		}
+		pr->nsent++;
+	}
+}
+
+/* ---- the window ------------------------------------------------------- */
+
+static int
+window_room(const struct producer *s)
+{
+	return s->inflight == 0 || (s->next_seq - s->oldest <
+	    s->o->max_pending && s->bytes < WINDOW_BYTES);
+}
+
+static void
+route(struct producer *s, struct pmsg *m)
+{
+	uint32_t w = s->o->max_pending;
+
+	m->seq = s->next_seq++;
+	if (s->inflight == 0)
+		s->oldest = m->seq;
+	if (s->nprods == 1)
+		m->part = 0;
+	else if (m->has_key)
+		m->part = produce_partition(m->key.p, m->key.len,
+		    (unsigned)s->nprods);
+	else
+		m->part = s->rr++ % s->nprods;
+	s->win[m->seq % w] = m;
+	s->inflight++;
+	s->bytes += m->payload.len;
+	q_push(&s->prods[m->part], m->seq);
+}
+
+/* Take messages from what the inputs have buffered while there is room. */
+static void
+read_inputs(struct producer *s, int readable)
+{
+	struct pmsg *m;
+
+	while (!s->input_done && !s->stopping && window_room(s)) {
+		s->rd_state = rd_next(&s->rd, &m);
+		if (s->rd_state == RD_MSG) {
+			route(s, m);
+			continue;
+		}
+		if (s->rd_state == RD_MORE && readable) {
+			readable = 0;
+			if (rd_fill(&s->rd) == 0)
+				continue;
+			s->rd_state = RD_FAIL;
+		}
+		if (s->rd_state == RD_FAIL)
+			s->failed = 1;
+		if (s->rd_state != RD_MORE) {
+			s->input_done = 1;
+			rd_close(&s->rd);
+		}
+		break;
+	}
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static int
+write_ids(struct producer *s)
+{
+	if (s->ids.len == 0)
+		return 0;
+	if (write_all(STDOUT_FILENO, s->ids.data, s->ids.len) < 0) {
+		if (errno == EPIPE)
+			warnx("stdout closed");
+		else
+			warn("stdout");
+		return -1;
+	}
+	buf_reset(&s->ids);
+	return 0;
+}
+
+/* How long poll(2) may wait: until the next producer's retry, or 1 s. */
+static int
+poll_timeout(const struct producer *s, double now)
+{
+	double t = now + 1.0;
+	size_t i;
+
+	for (i = 0; i < s->nprods; i++)
+		if (s->prods[i].bc == NULL && s->prods[i].qlen > 0 &&
+		    s->prods[i].retry_at < t)
+			t = s->prods[i].retry_at;
+	return t <= now ? 0 : (int)((t - now) * 1000) + 1;
+}
+
+/* A producer down with messages for longer than --give-up. */
+static int
+gave_up(const struct producer *s, double now)
+{
+	const struct prod *pr;
+	size_t i;
+
+	for (i = 0; i < s->nprods && s->o->give_up > 0; i++) {
+		pr = &s->prods[i];
+		if (pr->bc == NULL && pr->qlen > 0 && pr->down_since > 0 &&
+		    now - pr->down_since > s->o->give_up) {
+			warnx("%s: gave up after %g s without a producer "
+			    "(--give-up); %zu messages have no receipt",
+			    pr->topic, s->o->give_up, s->inflight);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Bring up one producer that is due, send what the ready ones have. */
+static void
+serve_producers(struct producer *s, double now)
+{
+	struct prod *pr;
+	size_t i;
+	int up = 0;
+
+	for (i = 0; i < s->nprods && !s->pool->fatal; i++) {
+		pr = &s->prods[i];
+		if (pr->bc == NULL && pr->qlen > 0 && now >= pr->retry_at &&
+		    !up++)
+			prod_up(s, pr);
+		if (pr->bc != NULL)
+			send_queued(s, pr);
+	}
+}
+
+static int
+run(struct producer *s)
+{
+	struct pollset ps = { NULL, 0, 0 };
+	double now;
+	int readable = 0, n;
+
+	for (;;) {
+		if (stop_signals && !s->stopping) {
+			log_info("stopping", "waiting=%zu", s->inflight);
+			s->stopping = 1;
+		}
+		read_inputs(s, readable);
+		serve_producers(s, monotime());
+		if (s->pool->fatal || write_ids(s) < 0)
+			break;
+		if ((s->input_done || s->stopping) && s->inflight == 0)
+			break;
+		ps.n = 0;
+		pool_prepare(s->pool, &ps);
+		s->rd_poll = SIZE_MAX;
+		if (s->rd_state == RD_MORE && !s->input_done &&
+		    !s->stopping && window_room(s))
+			s->rd_poll = pollset_add(&ps, s->rd.fd, POLLIN);
+		n = poll(ps.fds, ps.n, poll_timeout(s, monotime()));
+		if (n < 0 && errno != EINTR)
+			err(EXIT_FAIL, "poll");
+		readable = n > 0 && pollset_revents(&ps, s->rd_poll) != 0;
+		if (n > 0)
+			pool_run(s->pool, &ps);
+		now = monotime();
+		pool_flush(s->pool, now);
+		if (gave_up(s, now))
+			break;
+	}
+	free(ps.fds);
+	return s->inflight == 0 && !s->failed && !s->pool->fatal ? EXIT_OK :
+	    EXIT_FAIL;
+}
+
+/* ---- start and end ----------------------------------------------------- */
+
+/* The partitions of the topic, asked again until --give-up. */
+static int
+start(struct producer *s)
+{
+	double first = monotime(), backoff = BACKOFF_MIN;
+	unsigned n = 0, i;
+	struct buf name = BUF_INIT;
+
+	while (lookup_partitions(s->pool, &s->topic, &n) < 0) {
+		if (s->pool->fatal || stop_signals)
+			return -1;
+		if (s->o->give_up > 0 && monotime() - first > s->o->give_up) {
+			warnx("%s: gave up after %g s (--give-up)",
+			    s->topic.full, s->o->give_up);
+			return -1;
+		}
+		(void)poll(NULL, 0, (int)(jitter(backoff) * 1000));
+		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
+	}
+	s->nprods = n ? n : 1;
+	s->prods = xcalloc(s->nprods, sizeof(*s->prods));
+	for (i = 0; i < s->nprods; i++) {
+		buf_reset(&name);
+		buf_addstr(&name, s->topic.full);
+		if (n)
+			buf_addf(&name, "-partition-%u", i);
+		s->prods[i].topic = xstrdup(name.data);
+		s->prods[i].partition = n ? (int)i : -1;
+		s->prods[i].pid = i + 1;
+		s->prods[i].backoff = BACKOFF_MIN;
+	}
+	buf_release(&name);
+	log_debug("partitions", "topic=%s n=%u", s->topic.full, n);
+	return 0;
+}
+
+/* CLOSE_PRODUCER for each producer that is up (its answer awaited). */
+static void
+close_producers(struct producer *s)
+{
+	struct prod *pr;
+	uint64_t req;
+	size_t i;
+
+	for (i = 0; i < s->nprods; i++) {
+		pr = &s->prods[i];
+		if (pr->bc == NULL || pr->bc->dead)
+			continue;
+		req = pool_req(s->pool);
+		pw_enc_close_producer(&pr->bc->c->out, pr->pid, req);
+		(void)pool_request(s->pool, pr->bc, req, "CLOSE_PRODUCER");
+	}
+}
+
+static void
+producer_free(struct producer *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nprods; i++) {
+		free(s->prods[i].topic);
+		free(s->prods[i].name);
+		free(s->prods[i].q);
+	}
+	free(s->prods);
+	if (s->win != NULL)
+		for (i = 0; i < s->o->max_pending; i++)
+			msg_free(s->win[i]);
+	free(s->win);
+	rd_free(&s->rd);
+	buf_release(&s->ids);
+	pool_free(s->pool);
+	topic_free(&s->topic);
+}
+
+int
+produce_main(const struct produce_opts *o)
+{
+	struct pool_opts po;
+	struct pool_hooks ph;
+	struct producer s;
+	const char *why;
+	int status = EXIT_FAIL;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	if (topic_parse(&s.topic, o->topic, &why) < 0) {
+		warnx("--topic %s: %s", o->topic, why);
+		return EXIT_USAGE;
+	}
+	po = o->pulsar;
+	if (po.timeout <= 0)
+		po.timeout = REQ_TIMEOUT;
+	memset(&ph, 0, sizeof(ph));
+	ph.arg = &s;
+	ph.frame = hook_frame;
+	ph.lost = hook_lost;
+	if ((s.pool = pool_new(&po, &ph, &why)) == NULL) {
+		warnx("--url %s: %s", po.url, why);
+		topic_free(&s.topic);
+		return EXIT_USAGE;
+	}
+	s.win = xcalloc(o->max_pending, sizeof(*s.win));
+	s.next_seq = s.oldest = 1;
+	buf_init(&s.ids, 0);
+	rd_init(&s.rd, o);
+	s.rd_state = RD_MORE;
+	catch_stop_signals();
+	if (start(&s) == 0) {
+		status = run(&s);
+		if (!s.pool->fatal)
+			close_producers(&s);
+		/* after a permanent error its own line says it all */
+		if (s.inflight > 0 && !s.pool->fatal)
+			warnx("%zu messages have no receipt (they may or may "
+			    "not be in the topic)", s.inflight);
+		log_info("published", "topic=%s n=%llu", s.topic.full,
+		    (unsigned long long)s.receipts);
+	} else if (stop_signals && !s.pool->fatal)
+		status = EXIT_OK;	/* stopped before anything was read */
+	producer_free(&s);
+	return status;
+}
