@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +37,10 @@
 #include "pulsar.h"
 #include "pulsar_wire.h"
 #include "source.h"
+#include "stop.h"
 #include "topic.h"
 
 #define REQ_TIMEOUT	10.0		/* seconds for a connect or request */
-#define BACKOFF_MIN	0.1
-#define BACKOFF_MAX	30.0
 #define WINDOW_BYTES	((size_t)64 << 20)	/* payload bytes in flight */
 #define OUT_HIGH	((size_t)4 << 20)	/* SENDs buffered per conn */
 #define READ_SIZE	(1024 * 1024)
@@ -70,11 +68,11 @@ struct prod {
 	uint64_t	 pid;
 	struct bconn	*bc;		/* NULL: down */
 	char		*name;		/* what the broker named it */
-	double		 retry_at, backoff, down_since;
+	double		 retry_at;
+	struct retry	 retry;
 	uint64_t	*q;		/* seqs without a receipt, in order */
 	size_t		 qhead, qlen, qcap;
 	size_t		 nsent;		/* of q, sent on bc */
-	unsigned	 failures;	/* attempts since it was last up */
 };
 
 enum { RD_MSG, RD_MORE, RD_END, RD_FAIL };
@@ -107,41 +105,10 @@ struct producer {
 	struct reader	 rd;
 	int		 rd_state;	/* what rd_next() said last */
 	size_t		 rd_poll;
-	int		 input_done, stopping, failed;
+	int		 input_done, stopping, failed, gave_up;
 	struct buf	 ids;		/* --print-ids lines to write */
 	uint64_t	 receipts;
 };
-
-static volatile sig_atomic_t stop_signals;
-
-static void
-on_stop_signal(int sig)
-{
-	if (++stop_signals > 1)
-		_exit(EXIT_FAIL);
-}
-
-/* SIGINT and SIGTERM stop; a SIGINT ignored from the start stays so. */
-static void
-catch_stop_signals(void)
-{
-	struct sigaction sa, old;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-		sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
-
-static double
-jitter(double d)
-{
-	return d * (0.5 + (double)arc4random_uniform(1000) / 1000.0);
-}
 
 /* ---- partitions ---------------------------------------------------- */
 
@@ -551,22 +518,30 @@ q_remove(struct prod *pr, size_t i)
 	pr->qlen--;
 }
 
+/* The producer is down: made again in delay seconds. */
 static void
 prod_down(struct prod *pr, double delay)
 {
-	double now = monotime();
-
 	pr->bc = NULL;
 	pr->nsent = 0;
-	if (delay < 0) {
-		delay = jitter(pr->backoff);
-		pr->backoff = pr->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
-		    pr->backoff * 2;
+	pr->retry_at = monotime() + delay;
+}
+
+/*
+ * Down for the reason in the pool's failure: made again after the backoff
+ * (retry.c), or the end when --give-up has passed (said there).
+ */
+static void
+prod_failed(struct producer *s, struct prod *pr)
+{
+	double delay = 0;
+
+	if (!s->pool->fatal && (delay = retry_failed(&pr->retry, pr->topic,
+	    pr->partition, s->pool->fail.text, s->o->give_up)) < 0) {
+		s->gave_up = 1;
+		delay = 0;
 	}
-	pr->retry_at = now + delay;
-	if (pr->down_since == 0)
-		pr->down_since = now;
-	log_verbose("%s: producer down, again in %.1f s", pr->topic, delay);
+	prod_down(pr, delay);
 }
 
 static struct prod *
@@ -604,9 +579,8 @@ on_receipt(struct producer *s, struct prod *pr, const struct pw_cmd *c)
 		return;
 	}
 	if (seq > q_at(pr, 0)) {
-		warnx("%s: receipt for message %llu while %llu has none: "
-		    "connecting again to send from %llu", pr->topic,
-		    (unsigned long long)seq, (unsigned long long)q_at(pr, 0),
+		pool_fail(s->pool, 0, "%s: receipt for message %llu while "
+		    "%llu has none", pr->topic, (unsigned long long)seq,
 		    (unsigned long long)q_at(pr, 0));
 		pool_lost(s->pool, pr->bc);
 		return;
@@ -640,19 +614,15 @@ send_error_is_final(int e)
 	    e == PW_ERR_AUTHENTICATION || e == PW_ERR_AUTHORIZATION;
 }
 
+/* As Pulsar's clients do: a new connection, everything sent again. */
 static void
 on_send_error(struct producer *s, struct prod *pr, const struct pw_cmd *c)
 {
-	int final = send_error_is_final(c->error);
-
-	warnx("%s: message %llu: %s%s%.*s%s", pr->topic,
+	pool_fail(s->pool, send_error_is_final(c->error), "%s: message %llu: "
+	    "SEND_ERROR %s%s%.*s", pr->topic,
 	    (unsigned long long)c->sequence_id, pw_server_error_name(c->error),
 	    c->message.len ? ": " : "", (int)c->message.len,
-	    c->message.p ? c->message.p : "", final ? "" :
-	    " (connecting again to send it again)");
-	if (final)
-		s->pool->fatal = 1;
-	/* as Pulsar's clients do: a new connection, everything again */
+	    c->message.p ? c->message.p : "");
 	pool_lost(s->pool, pr->bc);
 }
 
@@ -676,7 +646,7 @@ hook_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
 		if (pr != NULL) {
 			log_verbose("%s: producer closed by the broker",
 			    pr->topic);
-			prod_down(pr, jitter(BACKOFF_MIN));
+			prod_down(pr, retry_jitter(RETRY_MIN));
 		}
 		return;
 	default:
@@ -693,7 +663,7 @@ hook_lost(void *arg, struct bconn *bc)
 
 	for (i = 0; i < s->nprods; i++)
 		if (s->prods[i].bc == bc)
-			prod_down(&s->prods[i], -1);
+			prod_failed(s, &s->prods[i]);
 }
 
 /* Lookup and PRODUCER; on a failure, down again for a while. */
@@ -704,8 +674,6 @@ prod_up(struct producer *s, struct prod *pr)
 	struct bconn *bc;
 	uint64_t req;
 
-	if (pr->down_since == 0)
-		pr->down_since = monotime();
 	if ((bc = lookup_topic(s->pool, pr->topic)) == NULL)
 		goto fail;
 	req = pool_req(s->pool);
@@ -725,18 +693,13 @@ prod_up(struct producer *s, struct prod *pr)
 		pr->name = xstrdup(s->pool->resp.producer_name);
 	pr->bc = bc;
 	pr->nsent = 0;
-	pr->backoff = BACKOFF_MIN;
-	pr->down_since = 0;
-	pr->failures = 0;
+	(void)retry_ok(&pr->retry, pr->topic, pr->partition);
 	log_info("producer ready", "topic=%s producer=%s broker=%s:%s "
 	    "queued=%zu", pr->topic, pr->name ? pr->name : "", bc->host,
 	    bc->port, pr->qlen);
 	return;
 fail:
-	if (pr->failures++ == 0 && !s->pool->fatal)
-		warnx("%s: no producer yet, trying again (--give-up %g s)",
-		    pr->topic, s->o->give_up);
-	prod_down(pr, -1);
+	prod_failed(s, pr);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -899,26 +862,6 @@ poll_timeout(const struct producer *s, double now)
 	return t <= now ? 0 : (int)((t - now) * 1000) + 1;
 }
 
-/* A producer down with messages for longer than --give-up. */
-static int
-gave_up(const struct producer *s, double now)
-{
-	const struct prod *pr;
-	size_t i;
-
-	for (i = 0; i < s->nprods && s->o->give_up > 0; i++) {
-		pr = &s->prods[i];
-		if (pr->bc == NULL && pr->qlen > 0 && pr->down_since > 0 &&
-		    now - pr->down_since > s->o->give_up) {
-			warnx("%s: gave up after %g s without a producer "
-			    "(--give-up); %zu messages have no receipt",
-			    pr->topic, s->o->give_up, s->inflight);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /* Bring up one producer that is due, send what the ready ones have. */
 static void
 serve_producers(struct producer *s, double now)
@@ -945,13 +888,15 @@ run(struct producer *s)
 	int readable = 0, n;
 
 	for (;;) {
-		if (stop_signals && !s->stopping) {
+		if (stop_asked() && !s->stopping) {
 			log_info("stopping", "waiting=%zu", s->inflight);
 			s->stopping = 1;
+			/* what was read is still to be sent: requests wait */
+			s->pool->ending = 1;
 		}
 		read_inputs(s, readable);
 		serve_producers(s, monotime());
-		if (s->pool->fatal || write_ids(s) < 0)
+		if (s->pool->fatal || s->gave_up || write_ids(s) < 0)
 			break;
 		if ((s->input_done || s->stopping) && s->inflight == 0)
 			break;
@@ -969,12 +914,10 @@ run(struct producer *s)
 			pool_run(s->pool, &ps);
 		now = monotime();
 		pool_flush(s->pool, now);
-		if (gave_up(s, now))
-			break;
 	}
 	free(ps.fds);
-	return s->inflight == 0 && !s->failed && !s->pool->fatal ? EXIT_OK :
-	    EXIT_FAIL;
+	return s->inflight == 0 && !s->failed && !s->gave_up &&
+	    !s->pool->fatal ? EXIT_OK : EXIT_FAIL;
 }
 
 /* ---- start and end ----------------------------------------------------- */
@@ -983,21 +926,19 @@ run(struct producer *s)
 static int
 start(struct producer *s)
 {
-	double first = monotime(), backoff = BACKOFF_MIN;
+	struct retry r;
 	unsigned n = 0, i;
 	struct buf name = BUF_INIT;
+	double delay;
 
+	retry_init(&r);
 	while (lookup_partitions(s->pool, &s->topic, &n) < 0) {
-		if (s->pool->fatal || stop_signals)
+		if (s->pool->fatal || stop_asked() || (delay = retry_failed(&r,
+		    s->topic.full, -1, s->pool->fail.text, s->o->give_up)) < 0)
 			return -1;
-		if (s->o->give_up > 0 && monotime() - first > s->o->give_up) {
-			warnx("%s: gave up after %g s (--give-up)",
-			    s->topic.full, s->o->give_up);
-			return -1;
-		}
-		(void)poll(NULL, 0, (int)(jitter(backoff) * 1000));
-		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
+		(void)poll(NULL, 0, (int)(delay * 1000) + 1);
 	}
+	(void)retry_ok(&r, s->topic.full, -1);
 	s->nprods = n ? n : 1;
 	s->prods = xcalloc(s->nprods, sizeof(*s->prods));
 	for (i = 0; i < s->nprods; i++) {
@@ -1008,7 +949,7 @@ start(struct producer *s)
 		s->prods[i].topic = xstrdup(name.data);
 		s->prods[i].partition = n ? (int)i : -1;
 		s->prods[i].pid = i + 1;
-		s->prods[i].backoff = BACKOFF_MIN;
+		retry_init(&s->prods[i].retry);
 	}
 	buf_release(&name);
 	log_debug("partitions", "topic=%s n=%u", s->topic.full, n);
@@ -1086,7 +1027,7 @@ produce_main(const struct produce_opts *o)
 	buf_init(&s.ids, 0);
 	rd_init(&s.rd, o);
 	s.rd_state = RD_MORE;
-	catch_stop_signals();
+	stop_catch();
 	if (start(&s) == 0) {
 		status = run(&s);
 		if (!s.pool->fatal)
@@ -1097,8 +1038,11 @@ produce_main(const struct produce_opts *o)
 			    "not be in the topic)", s.inflight);
 		log_info("published", "topic=%s n=%llu", s.topic.full,
 		    (unsigned long long)s.receipts);
-	} else if (stop_signals && !s.pool->fatal)
+	} else if (stop_asked() && !s.pool->fatal)
 		status = EXIT_OK;	/* stopped before anything was read */
+	/* a permanent failure is said here, once (a give-up was said) */
+	if (s.pool->fatal)
+		log_error(s.pool->fail.text, NULL);
 	producer_free(&s);
 	return status;
 }

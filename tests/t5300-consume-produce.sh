@@ -300,7 +300,7 @@ test_expect_success '--give-up: no producer for that long, exit 1' '
 	echo x | test_expect_code 1 produce --topic t/p/giveup --give-up 2 \
 	    2>err &&
 	ctl faults/reset >/dev/null &&
-	grep "gave up after 2 s" err
+	grep "level=error.*msg=\"giving up\".*cause=.*ServiceNotReady" err
 '
 
 test_expect_success 'a message over the broker'"'"'s maximum: a clear error, exit 1' '
