@@ -16,6 +16,20 @@ read_back() {
 	test_timeout 60 consume --url "$URL" --token-file tok --topic "$1" \
 	    --subscription "$2" --stop-at-end
 }
+# with_faults JSON command...: the command with the broker's faults set,
+# reset afterwards whatever became of it
+with_faults() {
+	ctl faults "$1" >/dev/null || return 1
+	shift
+	"$@"
+	rc=$?
+	ctl faults/reset >/dev/null
+	return $rc
+}
+# errors CMD NAME COUNT: the fault that answers CMD with ServerError NAME
+errors() {
+	printf '{"errors":{"%s":{"error":"%s","count":%s}}}' "$1" "$2" "$3"
+}
 # wait_lines FILE N: until FILE has N lines (at most 30 s)
 wait_lines() {
 	i=0
@@ -225,14 +239,34 @@ test_expect_success 'TLS with --ca-file' '
 	test "$(json_get topic.json messages)" = 2
 '
 
+test_expect_success 'TLS without the CA: one line naming --ca-file, exit 1' '
+	echo x | test_expect_code 1 test_timeout 60 consume --produce \
+	    --url "$(cat surl)" --token-file tok --topic t/p/tls2 2>err &&
+	grep -v level=info err >problems &&
+	test_one_line problems &&
+	grep -- "--ca-file" problems
+'
+
+test_expect_success 'an http:// URL: lookup by the web service, 4 partitions' '
+	ctl topics topic=t/p/web partitions=4 >/dev/null &&
+	seq 1 8 | test_timeout 60 consume --produce \
+	    --url "$(json_get pb.json httpUrl)" --token-file tok \
+	    --topic t/p/web --print-ids >ids 2>err &&
+	test $(wc -l <ids) = 8 &&
+	ctl topic topic=t/p/web >topic.json &&
+	for p in 0 1 2 3; do
+		json_get topic.json partitionStats.$p.messages
+	done >counts &&
+	printf "2\n2\n2\n2\n" >want && test_cmp want counts
+'
+
 test_expect_success 'the connection dropped mid-stream: sent again, nothing lost' '
 	ctl subscriptions topic=t/p/drop subscription=bk >/dev/null &&
 	seq 1 3000 >in &&
 	connects >before &&
-	ctl faults dropAfterCommands=400 clientVersion=lakepipe >/dev/null &&
-	produce --topic t/p/drop --max-pending 200 --print-ids --lines in \
+	with_faults "{\"dropAfterCommands\":400,\"clientVersion\":\"lakepipe\"}" \
+	    produce --topic t/p/drop --max-pending 200 --print-ids --lines in \
 	    >ids 2>err &&
-	ctl faults/reset >/dev/null &&
 	test $(wc -l <ids) = 3000 &&
 	test $(connects) -ge $(($(cat before) + 2)) &&
 	read_back t/p/drop bk >back &&
@@ -247,7 +281,7 @@ test_expect_success 'the topic unloaded (CLOSE_PRODUCER) mid-stream: nothing los
 	: >ids &&
 	{ produce --topic t/p/unload --print-ids --lines feed >ids 2>err & } &&
 	pid=$! &&
-	exec 3>feed &&
+	exec 3<>feed &&
 	seq 1 100 >&3 &&
 	# the first receipts are in: unload, then the rest
 	wait_lines ids 100 &&
@@ -264,10 +298,8 @@ test_expect_success 'the topic unloaded (CLOSE_PRODUCER) mid-stream: nothing los
 test_expect_success 'SEND_ERROR: connected again, sent again, nothing lost' '
 	ctl subscriptions topic=t/p/senderr subscription=bk >/dev/null &&
 	seq 1 50 >in &&
-	ctl faults errors.SEND.error=PersistenceError errors.SEND.count=2 \
-	    >/dev/null &&
-	produce --topic t/p/senderr --print-ids --lines in >ids 2>err &&
-	ctl faults/reset >/dev/null &&
+	with_faults "$(errors SEND PersistenceError 2)" \
+	    produce --topic t/p/senderr --print-ids --lines in >ids 2>err &&
 	grep PersistenceError err &&
 	test $(wc -l <ids) = 50 &&
 	read_back t/p/senderr bk >back &&
@@ -276,30 +308,27 @@ test_expect_success 'SEND_ERROR: connected again, sent again, nothing lost' '
 '
 
 test_expect_success 'ServiceNotReady on PRODUCER: tried again' '
-	ctl faults errors.PRODUCER.error=ServiceNotReady errors.PRODUCER.count=2 \
-	    >/dev/null &&
-	printf "a\nb\n" | produce --topic t/p/notready --print-ids >ids 2>err &&
-	ctl faults/reset >/dev/null &&
+	printf "a\nb\n" >in &&
+	with_faults "$(errors PRODUCER ServiceNotReady 2)" \
+	    produce --topic t/p/notready --print-ids --lines in >ids 2>err &&
 	grep ServiceNotReady err &&
 	test $(wc -l <ids) = 2
 '
 
 test_expect_success 'a terminated topic (SEND_ERROR that cannot mend): one line, exit 1' '
-	ctl faults errors.SEND.error=TopicTerminatedError errors.SEND.count=1 \
-	    >/dev/null &&
-	echo x | test_expect_code 1 produce --topic t/p/term1 2>err &&
-	ctl faults/reset >/dev/null &&
+	echo x >in &&
+	with_faults "$(errors SEND TopicTerminatedError 1)" \
+	    test_expect_code 1 produce --topic t/p/term1 --lines in 2>err &&
 	grep -v level=info err >problems &&
 	test_one_line problems &&
 	grep "TopicTerminatedError" problems
 '
 
 test_expect_success '--give-up: no producer for that long, exit 1' '
-	ctl faults errors.PRODUCER.error=ServiceNotReady errors.PRODUCER.count=1000 \
-	    >/dev/null &&
-	echo x | test_expect_code 1 produce --topic t/p/giveup --give-up 2 \
-	    2>err &&
-	ctl faults/reset >/dev/null &&
+	echo x >in &&
+	with_faults "$(errors PRODUCER ServiceNotReady 1000)" \
+	    test_expect_code 1 produce --topic t/p/giveup --give-up 2 \
+	    --lines in 2>err &&
 	grep "level=error.*msg=\"giving up\".*cause=.*ServiceNotReady" err
 '
 
@@ -320,7 +349,7 @@ test_expect_success 'SIGTERM: stop reading, wait for the receipts, exit 0' '
 	{ consume --produce --url "$URL" --token-file tok --topic t/p/term \
 	    --print-ids --lines feed >ids 2>err & } &&
 	pid=$! &&
-	exec 3>feed &&
+	exec 3<>feed &&
 	printf "a\nb\nc\n" >&3 &&
 	wait_lines ids 3 &&
 	# the input is still open: consume must not wait for its end
