@@ -102,6 +102,7 @@ pool_fail(struct pool *p, int permanent, const char *fmt, ...)
 	(void)vsnprintf(p->fail.text, sizeof(p->fail.text), fmt, ap);
 	va_end(ap);
 	p->fail.permanent = permanent;
+	p->fail.auth = 0;
 	if (permanent)
 		p->fatal = 1;
 }
@@ -165,9 +166,12 @@ is_auth_error(int e)
 static void
 auth_failed(struct pool *p, const char *where, int error, const char *msg)
 {
+	if (p->fatal)
+		return;
 	pool_fail(p, 1, "%s: %s%s%s (check the token: --token-file or "
 	    "PULSAR_TOKEN)", where, pw_server_error_name(error),
 	    msg[0] ? ": " : "", msg);
+	p->fail.auth = 1;
 }
 
 /*

@@ -36,6 +36,7 @@ failure_set(struct failure *f, int permanent, const char *fmt, ...)
 	(void)vsnprintf(f->text, sizeof(f->text), fmt, ap);
 	va_end(ap);
 	f->permanent = permanent;
+	f->auth = 0;
 }
 
 int

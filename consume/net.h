@@ -19,6 +19,7 @@
 struct failure {
 	char	 text[512];
 	int	 permanent;	/* retrying cannot help: stop */
+	int	 auth;		/* the token was refused */
 };
 
 void	failure_set(struct failure *, int permanent, const char *fmt, ...)

@@ -40,6 +40,7 @@
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "pct.h"
 #include "pulsar.h"
 #include "pulsar_wire.h"
@@ -52,6 +53,7 @@
 #define ACK_DELAY	0.1		/* seconds an ack may wait */
 #define ACK_BATCH	1000		/* ids in one ACK command */
 #define STREAM_MAX	(1 << 20)	/* entries waiting for a cumulative ack */
+#define STATS_EVERY	10.0		/* seconds between CONSUMER_STATS */
 
 enum pc_state { PC_DOWN, PC_SEEKING, PC_READY };
 
@@ -74,6 +76,9 @@ struct pcons {
 	struct msgid	 asked[16];	/* asked again after a bad checksum */
 	size_t		 nasked;
 	double		 ack_since;
+	double		 stats_at;	/* next CONSUMER_STATS */
+	uint64_t	 stats_req;	/* the one in flight, 0: none */
+	double		*m_backlog;	/* backlog_messages{partition="N"} */
 };
 
 struct psrc {
@@ -90,6 +95,7 @@ struct psrc {
 	double		 start_at;	/* next try to start (partitions) */
 	struct retry	 start_retry;
 	uint64_t	 bad_messages;
+	uint64_t	 acks_sent, cumulative_sent;	/* ids, commands */
 };
 
 /* ---- consumers up and down ------------------------------------------ */
@@ -293,6 +299,38 @@ on_message(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
 	buf_release(&id);
 }
 
+/* The broker's backlog of a consumer, for backlog_messages. */
+static void
+took_stats(struct psrc *s, const struct pw_cmd *c)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncons; i++) {
+		struct pcons *pc = &s->cons[i];
+
+		if (pc->stats_req == 0 || pc->stats_req != c->request_id)
+			continue;
+		pc->stats_req = 0;
+		if (c->has_backlog && !c->has_error)
+			*pc->m_backlog = (double)c->msg_backlog;
+		else
+			log_debug("no consumer stats", "topic=%s error=%s",
+			    pc->topic, pw_server_error_name(c->error));
+	}
+}
+
+/* Ask every STATS_EVERY seconds, one question at a time. */
+static void
+ask_stats(struct psrc *s, struct pcons *pc, double now)
+{
+	if (pc->state != PC_READY || now < pc->stats_at ||
+	    (pc->stats_req != 0 && now < pc->stats_at + STATS_EVERY))
+		return;
+	pc->stats_req = pool_req(s->pool);
+	pc->stats_at = now + STATS_EVERY;
+	pw_enc_consumer_stats(&pc->bc->c->out, pc->cid, pc->stats_req);
+}
+
 static void
 on_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
     const struct pw_frame *f)
@@ -315,6 +353,9 @@ on_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
 			    pc->partition, bc->host, bc->port);
 			consumer_down(s, pc, retry_jitter(RETRY_MIN));
 		}
+		return;
+	case PW_CONSUMER_STATS_RESPONSE:
+		took_stats(s, c);
 		return;
 	case PW_ACTIVE_CONSUMER_CHANGE:
 	case PW_REACHED_END_OF_TOPIC:
@@ -454,6 +495,8 @@ consumer_up(struct psrc *s, struct pcons *pc)
 	send_acks(s, pc);
 	pw_enc_flow(&bc->c->out, pc->cid, s->o.queue);
 	pc->received = 0;
+	pc->stats_at = 0;
+	pc->stats_req = 0;
 	if (!retry_ok(&pc->retry, pc->topic, pc->partition))
 		log_info("subscribed", "topic=%s partition=%d subscription=%s "
 		    "type=%s broker=%s:%s", pc->topic, pc->partition,
@@ -492,6 +535,11 @@ start(struct psrc *s)
 		    s->o.start == START_ID;
 		pc->state = PC_DOWN;
 		pc->retry_at = 0;
+		buf_reset(&name);
+		buf_addf(&name, "backlog_messages{partition=\"%d\"}",
+		    pc->partition);
+		pc->m_backlog = metrics_gauge(name.data, "Messages the broker "
+		    "holds for the subscription (CONSUMER_STATS).");
 	}
 	buf_release(&name);
 	log_debug("partitions", "topic=%s n=%u", s->topic.full, n);
@@ -555,7 +603,7 @@ add_ack(struct psrc *s, struct pcons *pc, const struct msgid *id,
  * covers are left out (not those with an ack_set: partial batches are
  * never in the prefix).
  */
-static void
+static int
 send_cumulative(struct pcons *pc)
 {
 	struct pw_ack_id cum;
@@ -563,7 +611,7 @@ send_cumulative(struct pcons *pc)
 
 	memset(&cum, 0, sizeof(cum));
 	if (!astream_take(&pc->stream, &cum.id.ledger, &cum.id.entry))
-		return;
+		return 0;
 	cum.id.partition = pc->partition;
 	cum.id.batch = -1;
 	pw_enc_ack(&pc->bc->c->out, pc->cid, PW_ACK_CUMULATIVE, &cum, 1);
@@ -577,6 +625,7 @@ send_cumulative(struct pcons *pc)
 	    (long long)cum.id.ledger, (long long)cum.id.entry,
 	    pc->nacks - n);
 	pc->nacks = n;
+	return 1;
 }
 
 static void
@@ -586,7 +635,8 @@ send_acks(struct psrc *s, struct pcons *pc)
 
 	if (pc->nacks == 0 || pc->state != PC_READY)
 		return;
-	send_cumulative(pc);
+	s->cumulative_sent += (uint64_t)send_cumulative(pc);
+	s->acks_sent += pc->nacks;
 	for (i = 0; i < pc->nacks; i += n) {
 		n = pc->nacks - i < ACK_BATCH ? pc->nacks - i : ACK_BATCH;
 		pw_enc_ack(&pc->bc->c->out, pc->cid, PW_ACK_INDIVIDUAL,
@@ -739,6 +789,7 @@ psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 		if (pc->nacks >= ACK_BATCH || (pc->nacks > 0 &&
 		    now >= pc->ack_since + ACK_DELAY))
 			send_acks(s, pc);
+		ask_stats(s, pc, now);
 	}
 	if (s->pool->fatal || s->failed)
 		return fail(s);
@@ -785,6 +836,9 @@ psrc_finish(struct source *src)
 		if (pool_request(s->pool, pc->bc, req, "CLOSE_CONSUMER") == 0)
 			pc->state = PC_DOWN;
 	}
+	log_info("acks sent", "topic=%s individual=%llu cumulative=%llu",
+	    s->topic.full, (unsigned long long)s->acks_sent,
+	    (unsigned long long)s->cumulative_sent);
 	if (left > 0)
 		warnx("%zu acks not sent: no connection (the broker sends "
 		    "those messages again)", left);
@@ -825,6 +879,18 @@ static const struct source_ops pulsar_ops = {
 	.free = psrc_free,
 };
 
+void
+pulsar_pool_opts(struct pool_opts *po, const struct pulsar_opts *o,
+    double timeout)
+{
+	memset(po, 0, sizeof(*po));
+	po->url = o->url;
+	po->token = o->token;
+	po->ca_file = o->ca_file;
+	po->listener = o->listener;
+	po->timeout = timeout;
+}
+
 struct source *
 pulsar_source_new(const struct pulsar_opts *o)
 {
@@ -840,12 +906,7 @@ pulsar_source_new(const struct pulsar_opts *o)
 		free(s);
 		return NULL;
 	}
-	memset(&po, 0, sizeof(po));
-	po.url = o->url;
-	po.token = o->token;
-	po.ca_file = o->ca_file;
-	po.listener = o->listener;
-	po.timeout = REQ_TIMEOUT;
+	pulsar_pool_opts(&po, o, REQ_TIMEOUT);
 	memset(&h, 0, sizeof(h));
 	h.arg = s;
 	h.frame = on_frame;
@@ -859,5 +920,6 @@ pulsar_source_new(const struct pulsar_opts *o)
 		return NULL;
 	}
 	s->packs = packs_new();
+	retry_init(&s->start_retry);
 	return &s->base;
 }

@@ -105,6 +105,12 @@ struct pool {
 					   then wait even after a stop signal */
 };
 
+struct pulsar_opts;
+
+/* The pool's options out of consume's (source.h); timeout 0: default. */
+void	pulsar_pool_opts(struct pool_opts *, const struct pulsar_opts *,
+	    double timeout);
+
 /* NULL with *why set when the URL is not one (see url_parse()). */
 struct pool *pool_new(const struct pool_opts *, const struct pool_hooks *,
 	    const char **why);

@@ -67,6 +67,8 @@ static const char *const cmd_names[] = {
 	[PW_PARTITIONED_METADATA_RESPONSE] = "PARTITIONED_METADATA_RESPONSE",
 	[PW_LOOKUP] = "LOOKUP",
 	[PW_LOOKUP_RESPONSE] = "LOOKUP_RESPONSE",
+	[PW_CONSUMER_STATS] = "CONSUMER_STATS",
+	[PW_CONSUMER_STATS_RESPONSE] = "CONSUMER_STATS_RESPONSE",
 	[PW_REACHED_END_OF_TOPIC] = "REACHED_END_OF_TOPIC",
 	[PW_SEEK] = "SEEK",
 	[PW_GET_LAST_MESSAGE_ID] = "GET_LAST_MESSAGE_ID",
@@ -303,7 +305,7 @@ enum slot {
 	S_MAXSIZE, S_AUTH_NAME, S_AUTH_DATA, S_AUTH_SUB, S_URL, S_URL_TLS,
 	S_LTYPE, S_AUTHORITATIVE, S_PROXY, S_PARTITIONS, S_MSGID, S_REDELIV,
 	S_ACKSET, S_MARK_DELETE, S_ACTIVE, S_PERMITS, S_ACKTYPE, S_IDS,
-	S_TOPIC, S_SUBSCRIPTION, S_SUBTYPE, S_PUBTIME,
+	S_TOPIC, S_SUBSCRIPTION, S_SUBTYPE, S_PUBTIME, S_BACKLOG,
 	S_PROD, S_SEQ, S_PNAME, S_LASTSEQ, S_NUMMSG,
 };
 
@@ -464,6 +466,20 @@ slot_of(int type, uint32_t num)
 		case 8: return S_PROXY;
 		}
 		break;
+	case PW_CONSUMER_STATS:
+		switch (num) {
+		case 1: return S_REQ;
+		case 4: return S_CONS;
+		}
+		break;
+	case PW_CONSUMER_STATS_RESPONSE:
+		switch (num) {
+		case 1: return S_REQ;
+		case 2: return S_ERROR;
+		case 3: return S_MESSAGE;
+		case 15: return S_BACKLOG;
+		}
+		break;
 	case PW_REACHED_END_OF_TOPIC:
 		if (num == 1)
 			return S_CONS;
@@ -584,6 +600,10 @@ decode_body(struct pw_cmd *c, const struct pw_bytes *body)
 		case S_SUBSCRIPTION: c->subscription = f.b; break;
 		case S_SUBTYPE: c->sub_type = (int)f.v; break;
 		case S_PUBTIME: c->publish_time = f.v; break;
+		case S_BACKLOG:
+			c->has_backlog = 1;
+			c->msg_backlog = f.v;
+			break;
 		case S_PROD: c->producer_id = f.v; break;
 		case S_SEQ: c->sequence_id = f.v; break;
 		case S_PNAME: c->producer_name = f.b; break;
@@ -819,6 +839,24 @@ pw_enc_close_consumer(struct buf *out, uint64_t consumer_id,
     uint64_t request_id)
 {
 	enc_consumer_request(out, PW_CLOSE_CONSUMER, consumer_id, request_id);
+}
+
+void
+pw_enc_consumer_stats(struct buf *out, uint64_t consumer_id,
+    uint64_t request_id)
+{
+	size_t sub, at = pw_frame_begin(out, PW_CONSUMER_STATS, &sub);
+
+	pb_add_u64(out, 1, request_id);
+	pb_add_u64(out, 4, consumer_id);
+	pw_frame_end(out, at, sub);
+}
+
+void
+pw_enc_unsubscribe(struct buf *out, uint64_t consumer_id,
+    uint64_t request_id)
+{
+	enc_consumer_request(out, PW_UNSUBSCRIBE, consumer_id, request_id);
 }
 
 void

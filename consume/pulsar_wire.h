@@ -89,6 +89,8 @@ enum pw_cmd_type {			/* BaseCommand.Type */
 	PW_PARTITIONED_METADATA_RESPONSE = 22,
 	PW_LOOKUP = 23,
 	PW_LOOKUP_RESPONSE = 24,
+	PW_CONSUMER_STATS = 25,
+	PW_CONSUMER_STATS_RESPONSE = 26,
 	PW_REACHED_END_OF_TOPIC = 27,
 	PW_SEEK = 28,
 	PW_GET_LAST_MESSAGE_ID = 29,
@@ -257,6 +259,10 @@ struct pw_cmd {
 	/* ACTIVE_CONSUMER_CHANGE */
 	int		 is_active;
 
+	/* CONSUMER_STATS_RESPONSE (also request_id, error, message) */
+	int		 has_backlog;
+	uint64_t	 msg_backlog;
+
 	/* Client-side commands (decoded for tests and test tools). */
 	uint32_t	 permits;	/* FLOW */
 	int		 ack_type;	/* ACK */
@@ -347,6 +353,12 @@ void	pw_enc_seek_id(struct buf *out, uint64_t consumer_id,
 void	pw_enc_seek_time(struct buf *out, uint64_t consumer_id,
 	    uint64_t request_id, uint64_t publish_time_ms);
 void	pw_enc_close_consumer(struct buf *out, uint64_t consumer_id,
+	    uint64_t request_id);
+/* CONSUMER_STATS: the broker's view of the consumer (its backlog). */
+void	pw_enc_consumer_stats(struct buf *out, uint64_t consumer_id,
+	    uint64_t request_id);
+/* UNSUBSCRIBE: remove the consumer's subscription. */
+void	pw_enc_unsubscribe(struct buf *out, uint64_t consumer_id,
 	    uint64_t request_id);
 void	pw_enc_get_last_message_id(struct buf *out, uint64_t consumer_id,
 	    uint64_t request_id);

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "pump.h"
 #include "seqs.h"
 #include "source.h"
@@ -42,6 +43,8 @@ struct pump {
 	int		 ack_failed;	/* pump_take_acks() met a bad channel */
 	uint64_t	 unknown_acks, dup_acks;
 	struct source	*src;
+	struct msgid	 last_id;	/* of the last message emitted */
+	uint64_t	*m_messages, *m_bytes, *m_acks;
 	enum pump_state	 state;
 	int		 failed;
 };
@@ -108,6 +111,12 @@ pump_new(const struct pump_opts *o)
 	p->out_open = 1;
 	window_init(&p->win);
 	progress_init(&p->prog, o->progress, "messages");
+	p->m_messages = metrics_counter("messages_total",
+	    "Messages written on stdout.");
+	p->m_bytes = metrics_counter("bytes_total",
+	    "Payload bytes of the messages written on stdout.");
+	p->m_acks = metrics_counter("acks_total",
+	    "Messages acknowledged downstream (the ack channel).");
 	p->ackfd = -1;
 	if (o->acks != NULL) {
 		/*
@@ -187,7 +196,10 @@ pump_commit(struct pump *p, const struct msgid *id, uint32_t aux,
 	} else
 		p->win.base = ++p->win.next;
 	p->emitted++;
+	p->last_id = *id;
 	progress_add(&p->prog, 1, payload_len);
+	(*p->m_messages)++;
+	*p->m_bytes += payload_len;
 }
 
 static void
@@ -197,6 +209,7 @@ deliver_ack(struct pump *p, uint64_t seq)
 
 	switch (window_ack(&p->win, seq, &e)) {
 	case WIN_ACKED:
+		(*p->m_acks)++;
 		if (p->src->ops->acked != NULL)
 			p->src->ops->acked(p->src, seq, &e->id, e->aux);
 		break;
@@ -392,6 +405,30 @@ report(struct pump *p)
 	return p->opts.must_ack_all ? EXIT_FAIL : status;
 }
 
+/* The earlier of two poll timeouts (-1: none). */
+static int
+soonest(int a, int b)
+{
+	if (a < 0)
+		return b;
+	return b >= 0 && b < a ? b : a;
+}
+
+/* Once a second -P's line, every few the metrics file: data or not. */
+static void
+tick(struct pump *p)
+{
+	struct buf id = BUF_INIT;
+
+	if (p->prog.enabled && p->emitted > 0) {
+		msgid_format(&id, &p->last_id);
+		progress_tick(&p->prog, id.data);
+		buf_release(&id);
+	} else
+		progress_tick(&p->prog, NULL);
+	metrics_tick();
+}
+
 /* Every message emitted is acknowledged (with an ack channel). */
 static int
 all_acked(const struct pump *p)
@@ -417,7 +454,7 @@ pump_run(struct pump *p, struct source *src)
 	struct pollset ps = { NULL, 0, 0 };
 	size_t out_i, ack_i;
 	double deadline = 0;
-	int timeout, stopped = 0;
+	int timeout, n, stopped = 0;
 	enum src_status rc;
 
 	p->src = src;
@@ -483,7 +520,11 @@ pump_run(struct pump *p, struct source *src)
 			out_i = pollset_add(&ps, STDOUT_FILENO, POLLOUT);
 		if (p->ackfd >= 0 && !p->ack_eof)
 			ack_i = pollset_add(&ps, p->ackfd, POLLIN);
-		if (poll(ps.fds, ps.n, timeout) < 0) {
+		timeout = soonest(timeout, progress_timeout_ms(&p->prog));
+		timeout = soonest(timeout, metrics_timeout_ms());
+		n = poll(ps.fds, ps.n, timeout);
+		tick(p);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			warn("poll");

@@ -4,13 +4,31 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pulsar.h"
 
+static uint64_t *
+failures(void)
+{
+	return metrics_counter("failures_total", "Attempts (connect, lookup, "
+	    "subscribe, produce) that failed.");
+}
+
+static uint64_t *
+reconnects(void)
+{
+	return metrics_counter("reconnects_total", "Successful "
+	    "reconnections after failures.");
+}
+
+/* Also registers the counters, so that they show from the start. */
 void
 retry_init(struct retry *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->backoff = RETRY_MIN;
+	(void)failures();
+	(void)reconnects();
 }
 
 double
@@ -50,6 +68,7 @@ retry_failed(struct retry *r, const char *topic, int partition,
 
 	if (r->attempts++ == 0)
 		r->since = now;
+	(*failures())++;
 	if (give_up > 0 && now - r->since >= give_up) {
 		log_error("giving up", "topic=%s partition=%d cause=%s "
 		    "attempts=%u after=%.1fs", topic, partition, cause,
@@ -73,9 +92,11 @@ retry_ok(struct retry *r, const char *topic, int partition)
 {
 	unsigned n = r->attempts;
 
-	if (n > 0)
+	if (n > 0) {
+		(*reconnects())++;
 		log_info("reconnected", "topic=%s partition=%d attempts=%u "
 		    "after=%.1fs", topic, partition, n, monotime() - r->since);
+	}
 	retry_init(r);
 	return n > 0;
 }

@@ -114,6 +114,7 @@ get(const struct web *w, const char *path, struct buf *body)
 		    w->base, path, status, status == 401 || status == 403 ?
 		    " (check the token: --token-file or PULSAR_TOKEN)" :
 		    status == 404 ? " (no such topic?)" : "");
+		w->fail->auth = status == 401 || status == 403;
 	}
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
@@ -179,6 +180,26 @@ web_partitions(const struct web *w, const struct topic *t, unsigned *np)
 	}
 	buf_release(&path);
 	buf_release(&body);
+	return rc;
+}
+
+int
+web_has_subscription(const struct web *w, const struct topic *t,
+    const char *name, int *exists)
+{
+	struct buf path = BUF_INIT, body = BUF_INIT, want = BUF_INIT;
+	int rc;
+
+	buf_addstr(&path, "/admin/v2/");
+	topic_path(&path, t);
+	buf_addstr(&path, "/subscriptions");
+	/* a JSON array of names: look for this one, quoted */
+	buf_addf(&want, "\"%s\"", name);
+	if ((rc = get(w, path.data, &body)) == WEB_OK)
+		*exists = strstr(body.data, want.data) != NULL;
+	buf_release(&path);
+	buf_release(&body);
+	buf_release(&want);
 	return rc;
 }
 

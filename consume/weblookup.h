@@ -31,6 +31,9 @@ enum { WEB_OK = 0, WEB_RETRY = -1, WEB_FATAL = -2 };
 /* Partitions of the topic (0: not partitioned). */
 int	web_partitions(const struct web *, const struct topic *,
 	    unsigned *partitions);
+/* Whether the topic has a subscription of this name. */
+int	web_has_subscription(const struct web *, const struct topic *,
+	    const char *name, int *exists);
 /* The owner's broker URL for topic name (a full name); *url malloc'd. */
 int	web_lookup(const struct web *, const char *topic, int tls,
 	    char **url);
