@@ -16,6 +16,13 @@ read_back() {
 	test_timeout 60 consume --url "$URL" --token-file tok --topic "$1" \
 	    --subscription "$2" --stop-at-end
 }
+# partition_counts TOPIC: messages in each of its 4 partitions, a line each
+partition_counts() {
+	ctl topic topic="$1" >topic.json &&
+	for p in 0 1 2 3; do
+		json_get topic.json partitionStats.$p.messages || return 1
+	done
+}
 # with_faults JSON command...: the command with the broker's faults set,
 # reset afterwards whatever became of it
 with_faults() {
@@ -158,10 +165,7 @@ test_expect_success 'partitioned: keys by JavaStringHash, keyless round robin' '
 	# messages 3, 4, 5 go to partitions 0, 1, 2
 	printf "1\t0\n2\t3\n3\t0\n4\t1\n5\t2\n" >want &&
 	sed -E "s/\t[0-9]+:[0-9]+:/\t/" ids | sort >got && test_cmp want got &&
-	ctl topic topic=t/p/parted >topic.json &&
-	for p in 0 1 2 3; do
-		json_get topic.json partitionStats.$p.messages
-	done >counts &&
+	partition_counts t/p/parted >counts &&
 	printf "2\n1\n1\n1\n" >want && test_cmp want counts
 '
 
@@ -253,10 +257,7 @@ test_expect_success 'an http:// URL: lookup by the web service, 4 partitions' '
 	    --url "$(json_get pb.json httpUrl)" --token-file tok \
 	    --topic t/p/web --print-ids >ids 2>err &&
 	test $(wc -l <ids) = 8 &&
-	ctl topic topic=t/p/web >topic.json &&
-	for p in 0 1 2 3; do
-		json_get topic.json partitionStats.$p.messages
-	done >counts &&
+	partition_counts t/p/web >counts &&
 	printf "2\n2\n2\n2\n" >want && test_cmp want counts
 '
 
