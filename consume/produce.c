@@ -31,6 +31,7 @@
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "msgid.h"
 #include "pct.h"
 #include "produce.h"
@@ -108,6 +109,9 @@ struct producer {
 	int		 input_done, stopping, failed, gave_up;
 	struct buf	 ids;		/* --print-ids lines to write */
 	uint64_t	 receipts;
+	struct progress	 prog;		/* -P */
+	char		 last[64];	/* the last id, for -P */
+	uint64_t	*m_messages, *m_bytes;
 };
 
 /* ---- partitions ---------------------------------------------------- */
@@ -592,11 +596,15 @@ on_receipt(struct producer *s, struct prod *pr, const struct pw_cmd *c)
 	s->inflight--;
 	s->bytes -= m->payload.len;
 	s->receipts++;
+	progress_add(&s->prog, 1, m->payload.len);
+	(*s->m_messages)++;
+	*s->m_bytes += m->payload.len;
 	window_advance(s);
 	mid.partition = pr->partition;
 	mid.batch = -1;
 	buf_addf(&id, "%lld:%lld:%d", (long long)mid.ledger,
 	    (long long)mid.entry, mid.partition);
+	(void)strlcpy(s->last, id.data, sizeof(s->last));
 	if (s->o->print_ids)
 		buf_addf(&s->ids, "%llu\t%s\n", (unsigned long long)seq,
 		    id.data);
@@ -848,18 +856,28 @@ write_ids(struct producer *s)
 	return 0;
 }
 
-/* How long poll(2) may wait: until the next producer's retry, or 1 s. */
+/*
+ * How long poll(2) may wait: until the next producer's retry, -P's next
+ * line or the next metrics file, at most 1 s.
+ */
 static int
 poll_timeout(const struct producer *s, double now)
 {
 	double t = now + 1.0;
 	size_t i;
+	int ms, other[2];
 
 	for (i = 0; i < s->nprods; i++)
 		if (s->prods[i].bc == NULL && s->prods[i].qlen > 0 &&
 		    s->prods[i].retry_at < t)
 			t = s->prods[i].retry_at;
-	return t <= now ? 0 : (int)((t - now) * 1000) + 1;
+	ms = t <= now ? 0 : (int)((t - now) * 1000) + 1;
+	other[0] = progress_timeout_ms(&s->prog);
+	other[1] = metrics_timeout_ms();
+	for (i = 0; i < 2; i++)
+		if (other[i] >= 0 && other[i] < ms)
+			ms = other[i];
+	return ms;
 }
 
 /* Bring up one producer that is due, send what the ready ones have. */
@@ -914,6 +932,8 @@ run(struct producer *s)
 			pool_run(s->pool, &ps);
 		now = monotime();
 		pool_flush(s->pool, now);
+		progress_tick(&s->prog, s->last[0] ? s->last : NULL);
+		metrics_tick();
 	}
 	free(ps.fds);
 	return s->inflight == 0 && !s->failed && !s->gave_up &&
@@ -1025,6 +1045,11 @@ produce_main(const struct produce_opts *o)
 	s.win = xcalloc(o->max_pending, sizeof(*s.win));
 	s.next_seq = s.oldest = 1;
 	buf_init(&s.ids, 0);
+	progress_init(&s.prog, o->progress, "messages");
+	s.m_messages = metrics_counter("messages_total",
+	    "Messages published (with a receipt).");
+	s.m_bytes = metrics_counter("bytes_total",
+	    "Payload bytes of the messages published.");
 	rd_init(&s.rd, o);
 	s.rd_state = RD_MORE;
 	stop_catch();
@@ -1043,6 +1068,9 @@ produce_main(const struct produce_opts *o)
 	/* a permanent failure is said here, once (a give-up was said) */
 	if (s.pool->fatal)
 		log_error(s.pool->fail.text, NULL);
+	progress_done(&s.prog);
+	if (metrics_flush() < 0 && status == EXIT_OK)
+		status = EXIT_FAIL;
 	producer_free(&s);
 	return status;
 }

@@ -41,6 +41,7 @@ struct produce_opts {
 	double		 give_up;	/* --give-up: seconds without getting
 					   anywhere, then exit 1; 0: never */
 	int		 print_ids;	/* --print-ids */
+	int		 progress;	/* -P: receipts, once a second */
 };
 
 /*

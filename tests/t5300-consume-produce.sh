@@ -224,6 +224,13 @@ test_expect_success '-v: one logfmt line per receipt, with the id' '
 	grep -q "seq=2 id=[0-9]*:1:-1" receipts
 '
 
+test_expect_success '--metrics-file: messages and bytes published' '
+	printf "ab\ncde\n" | produce --topic t/p/metrics --metrics-file m.prom \
+	    2>err &&
+	grep "^lakepipe_consume_messages_total 2$" m.prom &&
+	grep "^lakepipe_consume_bytes_total 5$" m.prom
+'
+
 test_expect_success 'a refused token: one line, exit 1' '
 	echo wrong >bad &&
 	echo x >x &&
