@@ -850,6 +850,7 @@ write_ids(struct producer *s)
 			warnx("stdout closed");
 		else
 			warn("stdout");
+		s->failed = 1;
 		return -1;
 	}
 	buf_reset(&s->ids);

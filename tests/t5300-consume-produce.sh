@@ -231,6 +231,18 @@ test_expect_success '--metrics-file: messages and bytes published' '
 	grep "^lakepipe_consume_bytes_total 5$" m.prom
 '
 
+test_expect_success 'stdout closed (--print-ids | head -1): one line, exit 1' '
+	# more ids than a pipe holds: writing them must meet the closed end
+	seq 1 20000 >in &&
+	{ produce --topic t/p/head --print-ids --lines in 2>err; echo $? >rc; } |
+	    head -1 >first &&
+	test -s first &&
+	test "$(cat rc)" = 1 &&
+	grep -v level=info err >problems &&
+	test_one_line problems &&
+	grep "stdout closed" problems
+'
+
 test_expect_success 'a refused token: one line, exit 1' '
 	echo wrong >bad &&
 	echo x >x &&
