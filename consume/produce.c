@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "frame.h"
+#include "input.h"
 #include "log.h"
 #include "metrics.h"
 #include "msgid.h"
@@ -44,7 +45,6 @@
 #define REQ_TIMEOUT	10.0		/* seconds for a connect or request */
 #define WINDOW_BYTES	((size_t)64 << 20)	/* payload bytes in flight */
 #define OUT_HIGH	((size_t)4 << 20)	/* SENDs buffered per conn */
-#define READ_SIZE	(1024 * 1024)
 #define DEFAULT_MAX_MESSAGE	(5 * 1024 * 1024)	/* before CONNECTED */
 
 /* One message, from its reading to its receipt. */
@@ -76,23 +76,6 @@ struct prod {
 	size_t		 nsent;		/* of q, sent on bc */
 };
 
-enum { RD_MSG, RD_MORE, RD_END, RD_FAIL };
-
-struct reader {
-	const struct produce_input *in;
-	size_t		 nin, cur;
-	int		 fd;		/* -1: none open */
-	const char	*name;
-	uint64_t	 lineno;
-	struct buf	 ib;		/* lines: input not yet taken */
-	size_t		 pos;
-	int		 eof;
-	struct frame_reader fr;
-	struct frame	 f;
-	size_t		 max_size;
-	uint64_t	 skipped;
-};
-
 struct producer {
 	const struct produce_opts *o;
 	struct pool	*pool;
@@ -103,9 +86,9 @@ struct producer {
 	struct pmsg	**win;		/* max_pending slots, by seq */
 	uint64_t	 next_seq, oldest;	/* in flight: [oldest, next_seq) */
 	size_t		 inflight, bytes;
-	struct reader	 rd;
-	int		 rd_state;	/* what rd_next() said last */
-	size_t		 rd_poll;
+	struct input	 in;
+	int		 in_state;	/* what input_next() said last */
+	size_t		 in_poll;
 	int		 input_done, stopping, failed, gave_up;
 	struct buf	 ids;		/* --print-ids lines to write */
 	uint64_t	 receipts;
@@ -192,67 +175,8 @@ produce_partition(const void *key, size_t len, unsigned n)
 
 /* ---- reading the inputs --------------------------------------------- */
 
-static void
-rd_init(struct reader *r, const struct produce_opts *o)
-{
-	static const struct produce_input dash = { REPLAY_LINES, "-" };
-
-	memset(r, 0, sizeof(*r));
-	r->in = o->ninputs ? o->inputs : &dash;
-	r->nin = o->ninputs ? o->ninputs : 1;
-	r->fd = -1;
-	r->max_size = o->max_size;
-	buf_init(&r->ib, 0);
-	frame_init(&r->f);
-}
-
-static int
-rd_open(struct reader *r)
-{
-	const struct produce_input *in = &r->in[r->cur];
-
-	if (strcmp(in->path, "-") == 0) {
-		r->fd = STDIN_FILENO;
-		r->name = "stdin";
-	} else if ((r->fd = open(in->path, O_RDONLY | O_CLOEXEC)) < 0) {
-		warn("%s", in->path);
-		return -1;
-	} else
-		r->name = in->path;
-	r->lineno = 0;
-	buf_reset(&r->ib);
-	r->pos = 0;
-	r->eof = 0;
-	if (in->mode == REPLAY_FRAMES) {
-		frame_reader_init(&r->fr, r->fd, r->name);
-		r->fr.max_body = r->max_size;
-	}
-	return 0;
-}
-
-static void
-rd_close(struct reader *r)
-{
-	if (r->fd < 0)
-		return;
-	if (r->in[r->cur].mode == REPLAY_FRAMES)
-		frame_reader_release(&r->fr);
-	if (r->fd != STDIN_FILENO)
-		close(r->fd);
-	r->fd = -1;
-	r->cur++;
-}
-
-static void
-rd_free(struct reader *r)
-{
-	rd_close(r);
-	buf_release(&r->ib);
-	frame_release(&r->f);
-}
-
 static struct pmsg *
-msg_new(struct reader *r, int is_frame)
+msg_new(struct input *r, int is_frame)
 {
 	struct pmsg *m = xcalloc(1, sizeof(*m));
 
@@ -282,11 +206,11 @@ msg_where(struct buf *b, const struct pmsg *m)
 }
 
 static struct pmsg *
-msg_of_line(struct reader *r, const char *s, size_t n)
+msg_of_line(struct input *r, const char *s, size_t n)
 {
 	struct pmsg *m = msg_new(r, 0);
 
-	m->pos = ++r->lineno;
+	m->pos = r->lineno;
 	if (n > 0)
 		buf_add(&m->b, s, n);
 	m->payload.p = m->b.data;
@@ -364,7 +288,7 @@ frame_bytes(struct pmsg *m, const struct frame *f, const char **bad)
 
 /* One message of a frame: key, okey, null, et and p.* kept. */
 static struct pmsg *
-msg_of_frame(struct reader *r, const struct frame *f)
+msg_of_frame(struct input *r, const struct frame *f)
 {
 	struct pmsg *m = msg_new(r, 1);
 	const struct frame_field *fl;
@@ -382,101 +306,6 @@ msg_of_frame(struct reader *r, const struct frame *f)
 	m->null = (fl = frame_field(f, "null")) != NULL && fl->vallen == 1 &&
 	    fl->val[0] == '1';
 	return m;
-}
-
-/* The next line of a lines input: RD_MSG, RD_MORE, or RD_END of it. */
-static int
-rd_line(struct reader *r, struct pmsg **mp)
-{
-	const char *s = r->ib.data + r->pos, *nl;
-	size_t avail = r->ib.len - r->pos;
-
-	if ((nl = memchr(s, '\n', avail)) != NULL)
-		avail = (size_t)(nl - s);
-	if (avail > r->max_size) {
-		warnx("%s: line %llu is longer than %zu bytes (--max-size)",
-		    r->name, (unsigned long long)r->lineno + 1, r->max_size);
-		return RD_FAIL;
-	}
-	if (nl == NULL && !r->eof)
-		return RD_MORE;
-	if (nl == NULL && avail == 0)
-		return RD_END;
-	*mp = msg_of_line(r, s, avail);
-	r->pos += avail + (nl != NULL);
-	return RD_MSG;
-}
-
-static int
-rd_frame(struct reader *r, struct pmsg **mp)
-{
-	int rc;
-
-	while ((rc = frame_next(&r->fr, &r->f)) == FRAME_OK) {
-		if (r->f.type == 'M' && r->f.has_body) {
-			*mp = msg_of_frame(r, &r->f);
-			return *mp ? RD_MSG : RD_FAIL;
-		}
-		if (r->skipped++ == 0)
-			log_verbose("%s: byte %llu: skipping frames that are "
-			    "not messages", r->name,
-			    (unsigned long long)r->f.offset);
-	}
-	if (rc == FRAME_ERR) {
-		warnx("%s", r->fr.err);
-		return RD_FAIL;
-	}
-	return frame_reader_done(&r->fr) ? RD_END : RD_MORE;
-}
-
-/* The next message of the inputs, from what is buffered. */
-static int
-rd_next(struct reader *r, struct pmsg **mp)
-{
-	int rc;
-
-	for (;;) {
-		if (r->fd < 0) {
-			if (r->cur == r->nin)
-				return RD_END;
-			if (rd_open(r) < 0)
-				return RD_FAIL;
-			return RD_MORE;	/* poll before the first read */
-		}
-		if (r->in[r->cur].mode == REPLAY_LINES)
-			rc = rd_line(r, mp);
-		else
-			rc = rd_frame(r, mp);
-		if (rc != RD_END)
-			return rc;
-		rd_close(r);
-	}
-}
-
-/* One read(2) of the input being read: 0, or -1 on an error (said). */
-static int
-rd_fill(struct reader *r)
-{
-	ssize_t n;
-
-	if (r->in[r->cur].mode == REPLAY_FRAMES)
-		n = frame_reader_fill(&r->fr);
-	else {
-		buf_consume(&r->ib, r->pos);
-		r->pos = 0;
-		buf_grow(&r->ib, READ_SIZE);
-		n = read(r->fd, r->ib.data + r->ib.len,
-		    r->ib.cap - r->ib.len - 1);
-		if (n == 0)
-			r->eof = 1;
-		else if (n > 0)
-			buf_setlen(&r->ib, r->ib.len + (size_t)n);
-	}
-	if (n < 0 && errno != EINTR && errno != EAGAIN) {
-		warn("%s", r->name);
-		return -1;
-	}
-	return 0;
 }
 
 /* ---- producers and their queues -------------------------------------- */
@@ -810,6 +639,23 @@ route(struct producer *s, struct pmsg *m)
 	q_push(&s->prods[m->part], m->seq);
 }
 
+/* The next message of the inputs: IN_LINE or IN_FRAME with *mp set. */
+static int
+next_message(struct input *r, struct pmsg **mp)
+{
+	const struct frame *f;
+	const char *line;
+	size_t len;
+	int rc;
+
+	rc = input_next(r, &line, &len, &f);
+	if (rc == IN_LINE)
+		*mp = msg_of_line(r, line, len);
+	else if (rc == IN_FRAME && (*mp = msg_of_frame(r, f)) == NULL)
+		rc = IN_FAIL;
+	return rc;
+}
+
 /* Take messages from what the inputs have buffered while there is room. */
 static void
 read_inputs(struct producer *s, int readable)
@@ -817,22 +663,26 @@ read_inputs(struct producer *s, int readable)
 	struct pmsg *m;
 
 	while (!s->input_done && !s->stopping && window_room(s)) {
-		s->rd_state = rd_next(&s->rd, &m);
-		if (s->rd_state == RD_MSG) {
+		s->in_state = next_message(&s->in, &m);
+		if (s->in.opened) {	/* poll a new input before reading */
+			s->in.opened = 0;
+			readable = 0;
+		}
+		if (s->in_state == IN_LINE || s->in_state == IN_FRAME) {
 			route(s, m);
 			continue;
 		}
-		if (s->rd_state == RD_MORE && readable) {
+		if (s->in_state == IN_MORE && readable) {
 			readable = 0;
-			if (rd_fill(&s->rd) == 0)
+			if (input_fill(&s->in) == 0)
 				continue;
-			s->rd_state = RD_FAIL;
+			s->in_state = IN_FAIL;
 		}
-		if (s->rd_state == RD_FAIL)
+		if (s->in_state == IN_FAIL)
 			s->failed = 1;
-		if (s->rd_state != RD_MORE) {
+		if (s->in_state != IN_MORE) {
 			s->input_done = 1;
-			rd_close(&s->rd);
+			input_stop(&s->in);
 		}
 		break;
 	}
@@ -921,14 +771,14 @@ run(struct producer *s)
 			break;
 		ps.n = 0;
 		pool_prepare(s->pool, &ps);
-		s->rd_poll = SIZE_MAX;
-		if (s->rd_state == RD_MORE && !s->input_done &&
+		s->in_poll = SIZE_MAX;
+		if (s->in_state == IN_MORE && !s->input_done &&
 		    !s->stopping && window_room(s))
-			s->rd_poll = pollset_add(&ps, s->rd.fd, POLLIN);
+			s->in_poll = pollset_add(&ps, s->in.fd, POLLIN);
 		n = poll(ps.fds, ps.n, poll_timeout(s, monotime()));
 		if (n < 0 && errno != EINTR)
 			err(EXIT_FAIL, "poll");
-		readable = n > 0 && pollset_revents(&ps, s->rd_poll) != 0;
+		readable = n > 0 && pollset_revents(&ps, s->in_poll) != 0;
 		if (n > 0)
 			pool_run(s->pool, &ps);
 		now = monotime();
@@ -1010,7 +860,7 @@ producer_free(struct producer *s)
 		for (i = 0; i < s->o->max_pending; i++)
 			msg_free(s->win[i]);
 	free(s->win);
-	rd_free(&s->rd);
+	input_free(&s->in);
 	buf_release(&s->ids);
 	pool_free(s->pool);
 	topic_free(&s->topic);
@@ -1019,6 +869,7 @@ producer_free(struct producer *s)
 int
 produce_main(const struct produce_opts *o)
 {
+	static const struct produce_input dash = { REPLAY_LINES, "-" };
 	struct pool_opts po;
 	struct pool_hooks ph;
 	struct producer s;
@@ -1051,8 +902,11 @@ produce_main(const struct produce_opts *o)
 	    "Messages published (with a receipt).");
 	s.m_bytes = metrics_counter("bytes_total",
 	    "Payload bytes of the messages published.");
-	rd_init(&s.rd, o);
-	s.rd_state = RD_MORE;
+	if (o->ninputs > 0)
+		input_init(&s.in, o->inputs, o->ninputs, o->max_size);
+	else
+		input_init(&s.in, &dash, 1, o->max_size);
+	s.in_state = IN_MORE;
 	stop_catch();
 	if (start(&s) == 0) {
 		status = run(&s);

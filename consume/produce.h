@@ -16,14 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "input.h"
 #include "pulsar.h"
-#include "source.h"
-
-/* One input operand, read as lines or frames; "-" is stdin. */
-struct produce_input {
-	enum replay_mode mode;
-	const char	*path;
-};
 
 /*
  * What consume's main parsed for --produce.  Every pointer is borrowed: it
