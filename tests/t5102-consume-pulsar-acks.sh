@@ -5,8 +5,7 @@
 # partly acked.
 . "$(dirname "$0")/test-lib.sh"
 
-PB=$PEERS/pulsar
-ctl() { node "$PB/ctl.js" --info pb.json "$@"; }
+. "$TEST_DIRECTORY/lib-pulsar.sh"
 # sub TOPIC FIELD: a field of subscription bk's state at the broker
 sub() { ctl subscription topic="$1" subscription=bk >sub.json && json_get sub.json "$2"; }
 # mark: the broker's last event number, to read the ACKs sent after it

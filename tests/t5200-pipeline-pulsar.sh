@@ -11,10 +11,9 @@
 # loses nothing; a deliver that cannot write acknowledges nothing.
 . "$(dirname "$0")/test-lib.sh"
 
-PB=$PEERS/pulsar
+. "$TEST_DIRECTORY/lib-pulsar.sh"
 N=${T5200_COUNT:-100000}
 TOPIC=t/ns/big
-ctl() { node "$PB/ctl.js" --info pb.json "$@"; }
 
 # pipeline.sh takes the programs from beside itself: give it a directory
 # where they are those of the build under test (build/san too), not the
