@@ -6,10 +6,9 @@
 # a dropped connection, an unloaded topic, a message over the broker's
 # limit, SIGTERM.
 . "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-pulsar.sh"
 
-PB=$PEERS/pulsar
 TOKEN=t5300-token
-ctl() { node "$PB/ctl.js" --info pb.json "$@"; }
 produce() { test_timeout 60 consume --produce --url "$URL" --token-file tok "$@"; }
 # read back TOPIC SUB: every message of the topic, as consume frames
 read_back() {
