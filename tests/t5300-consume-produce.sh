@@ -36,15 +36,19 @@ with_faults() {
 errors() {
 	printf '{"errors":{"%s":{"error":"%s","count":%s}}}' "$1" "$2" "$3"
 }
-# wait_lines FILE N: until FILE has N lines (at most 30 s)
-wait_lines() {
+# wait_for COMMAND...: until the command succeeds (at most 30 s)
+wait_for() {
 	i=0
-	while [ $i -lt 300 ] && [ "$(wc -l <"$1")" -lt "$2" ]; do
+	until "$@"; do
+		[ $i -lt 300 ] || return 1
 		sleep 0.1
 		i=$((i + 1))
 	done
-	[ "$(wc -l <"$1")" -ge "$2" ]
 }
+# has_lines FILE N: FILE has N lines or more
+has_lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
+# has_lines_of MSG FILE N: N lines or more of FILE have msg="MSG"
+has_lines_of() { [ "$(grep -c "msg=\"$1\"" "$2")" -ge "$3" ]; }
 # how many CONNECTs the broker has seen
 connects() {
 	ctl events type=CONNECT >ev.json &&
@@ -303,7 +307,7 @@ test_expect_success 'the topic unloaded (CLOSE_PRODUCER) mid-stream: nothing los
 	exec 3<>feed &&
 	seq 1 100 >&3 &&
 	# the first receipts are in: unload, then the rest
-	wait_lines ids 100 &&
+	wait_for has_lines ids 100 &&
 	ctl unload topic=t/p/unload moveToNextBroker=true >/dev/null &&
 	seq 101 200 >&3 &&
 	exec 3>&- &&
@@ -370,12 +374,32 @@ test_expect_success 'SIGTERM: stop reading, wait for the receipts, exit 0' '
 	pid=$! &&
 	exec 3<>feed &&
 	printf "a\nb\nc\n" >&3 &&
-	wait_lines ids 3 &&
+	wait_for has_lines ids 3 &&
 	# the input is still open: consume must not wait for its end
 	kill -TERM $pid &&
 	wait $pid &&
 	exec 3>&- &&
 	test $(wc -l <ids) = 3
+'
+
+test_expect_success 'SIGTERM while producers cannot be made: what was read still goes' '
+	ctl topics topic=t/p/termweb partitions=2 >/dev/null &&
+	ctl faults "$(errors HTTP_LOOKUP ServiceNotReady 1000)" >/dev/null &&
+	rm -f feed && mkfifo feed &&
+	: >ids && : >err &&
+	{ consume --produce --url "$(json_get pb.json httpUrl)" \
+	    --token-file tok --topic t/p/termweb --give-up 30 \
+	    --print-ids --lines feed >ids 2>err & } &&
+	pid=$! &&
+	exec 3<>feed &&
+	printf "a\nb\n" >&3 &&
+	# both partitions failed their lookup once at least
+	wait_for has_lines_of reconnecting err 2 &&
+	kill -TERM $pid &&
+	ctl faults/reset >/dev/null &&
+	wait $pid &&
+	exec 3>&- &&
+	test $(wc -l <ids) = 2
 '
 
 test_done
