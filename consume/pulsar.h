@@ -8,9 +8,20 @@
  *	lookup.c	which broker owns a topic (binary LOOKUP with its
  *			redirects, or the HTTP web service) and how many
  *			partitions it has;
+ *	retry.c		the retry policy (backoff, jitter, --give-up) and
+ *			the few lines a retry loop logs;
  *	packs.c		the messages of one broker entry (a batch) or the
  *			entries of one message (chunks) until every part is
  *			acknowledged downstream.
+ *
+ * How a producer uses them: pool_new() with no frame hook but its own
+ * (SEND_RECEIPT, CLOSE_PRODUCER); lookup_topic() for the connection to the
+ * broker that owns a partition, CONNECTed and authenticated; a command
+ * encoded into bc->c->out and pool_request() for its answer (PRODUCER ->
+ * PRODUCER_SUCCESS), bounded by pool_opts.timeout; then, in its own poll
+ * loop, pool_prepare(), poll(2), pool_run(), pool_flush().  Failures are
+ * in pool->fail (pool->fatal when permanent): the user logs them, once.
+ * Blocking waits end early on a stop signal (stop.h).
  *
  * Ownership: the pool owns its connections (struct bconn) and frees them;
  * a bconn pointer held by a user stays valid until the pool's lost hook

@@ -357,6 +357,71 @@ test_expect_success 'acks held while a partition is down: idle, then sent' '
 	kill -TERM $pid && exec 9>&- && wait $pid
 '
 
+test_expect_success 'SIGTERM waits for the acks; a second one ends at once, exit 1' '
+	fresh t/o/twice 3 && mkfifo tfifo || exit 1
+	consume --url "$URL" --topic t/o/twice --subscription bk \
+	    --token-file tok --acks tfifo >out 2>err &
+	pid=$! &&
+	exec 9>tfifo &&
+	i=0 && until [ "$(count out)" = 3 ]; do
+		i=$((i + 1)) && [ $i -lt 100 ] && sleep 0.1 || exit 1
+	done &&
+	kill -TERM $pid &&
+	wait_for "msg=\"stopping\"" err &&
+	kill -0 $pid &&
+	kill -TERM $pid &&
+	ends_within 2 $pid;
+	wait $pid;
+	rc=$? && exec 9>&- && test $rc = 1
+'
+
+# With SIGINT handled, INT then TERM would be two signals: exit 1.
+test_expect_success 'a SIGINT ignored at start stays ignored' '
+	(
+		trap "" INT
+		exec consume --url pulsar://127.0.0.1:1 --topic t/o/x \
+		    --subscription bk 2>err
+	) &
+	pid=$! &&
+	wait_for "reconnecting" err &&
+	kill -INT $pid &&
+	kill -TERM $pid &&
+	ends_within 2 $pid &&
+	wait $pid &&
+	test "$(grep -c "msg=\"stopping\"" err)" = 1
+'
+
+# A server that accepts connections and never answers; "accepted" counts.
+test_expect_success 'start a silent server' '
+	python3 -c "
+import socket, time
+s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(8)
+open(\"silent.port\", \"w\").write(str(s.getsockname()[1]))
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+    open(\"accepted\", \"a\").write(\"x\\n\")
+" &
+	test_at_end "kill $!" &&
+	i=0 && until [ -s silent.port ]; do
+		i=$((i + 1)) && [ $i -lt 50 ] && sleep 0.1 || exit 1
+	done
+'
+SILENT=$(cat silent.port 2>/dev/null)
+
+for scheme in pulsar http; do
+	test_expect_success "SIGTERM while $scheme:// waits for an answer: ends at once" '
+		: >accepted &&
+		consume --url '$scheme'://127.0.0.1:$SILENT --topic t/o/x \
+		    --subscription bk 2>err &
+		pid=$! &&
+		wait_for x accepted &&
+		kill -TERM $pid &&
+		ends_within 2 $pid &&
+		wait $pid
+	'
+done
+
 test_expect_success 'every line on stderr is logfmt' '
 	for f in err*; do
 		! grep -v "^ts=[0-9TZ:.-]* level=[a-z]* prog=consume " "$f" ||
