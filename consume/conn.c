@@ -51,6 +51,7 @@ pool_new(const struct pool_opts *o, const struct pool_hooks *h,
 	p->web.ca_file = o->ca_file;
 	p->web.timeout = o->timeout;
 	p->web.fail = &p->fail;
+	p->web.ending = &p->ending;
 	return p;
 }
 

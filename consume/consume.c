@@ -480,6 +480,7 @@ produce(void)
 	o.max_pending = a.max_pending ? a.max_pending : DEFAULT_MAX_PENDING;
 	o.give_up = a.pu.give_up;
 	o.print_ids = a.print_ids;
+	o.progress = a.po.progress;
 	return produce_main(&o);
 }
 

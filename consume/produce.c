@@ -21,31 +21,28 @@
  */
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "frame.h"
+#include "input.h"
 #include "log.h"
+#include "metrics.h"
 #include "msgid.h"
 #include "pct.h"
 #include "produce.h"
 #include "pulsar.h"
 #include "pulsar_wire.h"
 #include "source.h"
+#include "stop.h"
 #include "topic.h"
 
 #define REQ_TIMEOUT	10.0		/* seconds for a connect or request */
-#define BACKOFF_MIN	0.1
-#define BACKOFF_MAX	30.0
 #define WINDOW_BYTES	((size_t)64 << 20)	/* payload bytes in flight */
 #define OUT_HIGH	((size_t)4 << 20)	/* SENDs buffered per conn */
-#define READ_SIZE	(1024 * 1024)
 #define DEFAULT_MAX_MESSAGE	(5 * 1024 * 1024)	/* before CONNECTED */
 
 /* One message, from its reading to its receipt. */
@@ -70,28 +67,11 @@ struct prod {
 	uint64_t	 pid;
 	struct bconn	*bc;		/* NULL: down */
 	char		*name;		/* what the broker named it */
-	double		 retry_at, backoff, down_since;
+	double		 retry_at;
+	struct retry	 retry;
 	uint64_t	*q;		/* seqs without a receipt, in order */
 	size_t		 qhead, qlen, qcap;
 	size_t		 nsent;		/* of q, sent on bc */
-	unsigned	 failures;	/* attempts since it was last up */
-};
-
-enum { RD_MSG, RD_MORE, RD_END, RD_FAIL };
-
-struct reader {
-	const struct produce_input *in;
-	size_t		 nin, cur;
-	int		 fd;		/* -1: none open */
-	const char	*name;
-	uint64_t	 lineno;
-	struct buf	 ib;		/* lines: input not yet taken */
-	size_t		 pos;
-	int		 eof;
-	struct frame_reader fr;
-	struct frame	 f;
-	size_t		 max_size;
-	uint64_t	 skipped;
 };
 
 struct producer {
@@ -104,44 +84,16 @@ struct producer {
 	struct pmsg	**win;		/* max_pending slots, by seq */
 	uint64_t	 next_seq, oldest;	/* in flight: [oldest, next_seq) */
 	size_t		 inflight, bytes;
-	struct reader	 rd;
-	int		 rd_state;	/* what rd_next() said last */
-	size_t		 rd_poll;
-	int		 input_done, stopping, failed;
+	struct input	 in;
+	int		 in_state;	/* what input_next() said last */
+	size_t		 in_poll;
+	int		 input_done, stopping, failed, gave_up;
 	struct buf	 ids;		/* --print-ids lines to write */
 	uint64_t	 receipts;
+	struct progress	 prog;		/* -P */
+	char		 last[64];	/* the last id, for -P */
+	uint64_t	*m_messages, *m_bytes;
 };
-
-static volatile sig_atomic_t stop_signals;
-
-static void
-on_stop_signal(int sig)
-{
-	if (++stop_signals > 1)
-		_exit(EXIT_FAIL);
-}
-
-/* SIGINT and SIGTERM stop; a SIGINT ignored from the start stays so. */
-static void
-catch_stop_signals(void)
-{
-	struct sigaction sa, old;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-		sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
-
-static double
-jitter(double d)
-{
-	return d * (0.5 + (double)arc4random_uniform(1000) / 1000.0);
-}
 
 /* ---- partitions ---------------------------------------------------- */
 
@@ -221,67 +173,8 @@ produce_partition(const void *key, size_t len, unsigned n)
 
 /* ---- reading the inputs --------------------------------------------- */
 
-static void
-rd_init(struct reader *r, const struct produce_opts *o)
-{
-	static const struct produce_input dash = { REPLAY_LINES, "-" };
-
-	memset(r, 0, sizeof(*r));
-	r->in = o->ninputs ? o->inputs : &dash;
-	r->nin = o->ninputs ? o->ninputs : 1;
-	r->fd = -1;
-	r->max_size = o->max_size;
-	buf_init(&r->ib, 0);
-	frame_init(&r->f);
-}
-
-static int
-rd_open(struct reader *r)
-{
-	const struct produce_input *in = &r->in[r->cur];
-
-	if (strcmp(in->path, "-") == 0) {
-		r->fd = STDIN_FILENO;
-		r->name = "stdin";
-	} else if ((r->fd = open(in->path, O_RDONLY | O_CLOEXEC)) < 0) {
-		warn("%s", in->path);
-		return -1;
-	} else
-		r->name = in->path;
-	r->lineno = 0;
-	buf_reset(&r->ib);
-	r->pos = 0;
-	r->eof = 0;
-	if (in->mode == REPLAY_FRAMES) {
-		frame_reader_init(&r->fr, r->fd, r->name);
-		r->fr.max_body = r->max_size;
-	}
-	return 0;
-}
-
-static void
-rd_close(struct reader *r)
-{
-	if (r->fd < 0)
-		return;
-	if (r->in[r->cur].mode == REPLAY_FRAMES)
-		frame_reader_release(&r->fr);
-	if (r->fd != STDIN_FILENO)
-		close(r->fd);
-	r->fd = -1;
-	r->cur++;
-}
-
-static void
-rd_free(struct reader *r)
-{
-	rd_close(r);
-	buf_release(&r->ib);
-	frame_release(&r->f);
-}
-
 static struct pmsg *
-msg_new(struct reader *r, int is_frame)
+msg_new(struct input *r, int is_frame)
 {
 	struct pmsg *m = xcalloc(1, sizeof(*m));
 
@@ -311,11 +204,11 @@ msg_where(struct buf *b, const struct pmsg *m)
 }
 
 static struct pmsg *
-msg_of_line(struct reader *r, const char *s, size_t n)
+msg_of_line(struct input *r, const char *s, size_t n)
 {
 	struct pmsg *m = msg_new(r, 0);
 
-	m->pos = ++r->lineno;
+	m->pos = r->lineno;
 	if (n > 0)
 		buf_add(&m->b, s, n);
 	m->payload.p = m->b.data;
@@ -393,7 +286,7 @@ frame_bytes(struct pmsg *m, const struct frame *f, const char **bad)
 
 /* One message of a frame: key, okey, null, et and p.* kept. */
 static struct pmsg *
-msg_of_frame(struct reader *r, const struct frame *f)
+msg_of_frame(struct input *r, const struct frame *f)
 {
 	struct pmsg *m = msg_new(r, 1);
 	const struct frame_field *fl;
@@ -411,101 +304,6 @@ msg_of_frame(struct reader *r, const struct frame *f)
 	m->null = (fl = frame_field(f, "null")) != NULL && fl->vallen == 1 &&
 	    fl->val[0] == '1';
 	return m;
-}
-
-/* The next line of a lines input: RD_MSG, RD_MORE, or RD_END of it. */
-static int
-rd_line(struct reader *r, struct pmsg **mp)
-{
-	const char *s = r->ib.data + r->pos, *nl;
-	size_t avail = r->ib.len - r->pos;
-
-	if ((nl = memchr(s, '\n', avail)) != NULL)
-		avail = (size_t)(nl - s);
-	if (avail > r->max_size) {
-		warnx("%s: line %llu is longer than %zu bytes (--max-size)",
-		    r->name, (unsigned long long)r->lineno + 1, r->max_size);
-		return RD_FAIL;
-	}
-	if (nl == NULL && !r->eof)
-		return RD_MORE;
-	if (nl == NULL && avail == 0)
-		return RD_END;
-	*mp = msg_of_line(r, s, avail);
-	r->pos += avail + (nl != NULL);
-	return RD_MSG;
-}
-
-static int
-rd_frame(struct reader *r, struct pmsg **mp)
-{
-	int rc;
-
-	while ((rc = frame_next(&r->fr, &r->f)) == FRAME_OK) {
-		if (r->f.type == 'M' && r->f.has_body) {
-			*mp = msg_of_frame(r, &r->f);
-			return *mp ? RD_MSG : RD_FAIL;
-		}
-		if (r->skipped++ == 0)
-			log_verbose("%s: byte %llu: skipping frames that are "
-			    "not messages", r->name,
-			    (unsigned long long)r->f.offset);
-	}
-	if (rc == FRAME_ERR) {
-		warnx("%s", r->fr.err);
-		return RD_FAIL;
-	}
-	return frame_reader_done(&r->fr) ? RD_END : RD_MORE;
-}
-
-/* The next message of the inputs, from what is buffered. */
-static int
-rd_next(struct reader *r, struct pmsg **mp)
-{
-	int rc;
-
-	for (;;) {
-		if (r->fd < 0) {
-			if (r->cur == r->nin)
-				return RD_END;
-			if (rd_open(r) < 0)
-				return RD_FAIL;
-			return RD_MORE;	/* poll before the first read */
-		}
-		if (r->in[r->cur].mode == REPLAY_LINES)
-			rc = rd_line(r, mp);
-		else
-			rc = rd_frame(r, mp);
-		if (rc != RD_END)
-			return rc;
-		rd_close(r);
-	}
-}
-
-/* One read(2) of the input being read: 0, or -1 on an error (said). */
-static int
-rd_fill(struct reader *r)
-{
-	ssize_t n;
-
-	if (r->in[r->cur].mode == REPLAY_FRAMES)
-		n = frame_reader_fill(&r->fr);
-	else {
-		buf_consume(&r->ib, r->pos);
-		r->pos = 0;
-		buf_grow(&r->ib, READ_SIZE);
-		n = read(r->fd, r->ib.data + r->ib.len,
-		    r->ib.cap - r->ib.len - 1);
-		if (n == 0)
-			r->eof = 1;
-		else if (n > 0)
-			buf_setlen(&r->ib, r->ib.len + (size_t)n);
-	}
-	if (n < 0 && errno != EINTR && errno != EAGAIN) {
-		warn("%s", r->name);
-		return -1;
-	}
-	return 0;
 }
 
 /* ---- producers and their queues -------------------------------------- */
@@ -551,22 +349,30 @@ q_remove(struct prod *pr, size_t i)
 	pr->qlen--;
 }
 
+/* The producer is down: made again in delay seconds. */
 static void
 prod_down(struct prod *pr, double delay)
 {
-	double now = monotime();
-
 	pr->bc = NULL;
 	pr->nsent = 0;
-	if (delay < 0) {
-		delay = jitter(pr->backoff);
-		pr->backoff = pr->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
-		    pr->backoff * 2;
+	pr->retry_at = monotime() + delay;
+}
+
+/*
+ * Down for the reason in the pool's failure: made again after the backoff
+ * (retry.c), or the end when --give-up has passed (said there).
+ */
+static void
+prod_failed(struct producer *s, struct prod *pr)
+{
+	double delay = 0;
+
+	if (!s->pool->fatal && (delay = retry_failed(&pr->retry, pr->topic,
+	    pr->partition, s->pool->fail.text, s->o->give_up)) < 0) {
+		s->gave_up = 1;
+		delay = 0;
 	}
-	pr->retry_at = now + delay;
-	if (pr->down_since == 0)
-		pr->down_since = now;
-	log_verbose("%s: producer down, again in %.1f s", pr->topic, delay);
+	prod_down(pr, delay);
 }
 
 static struct prod *
@@ -604,9 +410,8 @@ on_receipt(struct producer *s, struct prod *pr, const struct pw_cmd *c)
 		return;
 	}
 	if (seq > q_at(pr, 0)) {
-		warnx("%s: receipt for message %llu while %llu has none: "
-		    "connecting again to send from %llu", pr->topic,
-		    (unsigned long long)seq, (unsigned long long)q_at(pr, 0),
+		pool_fail(s->pool, 0, "%s: receipt for message %llu while "
+		    "%llu has none", pr->topic, (unsigned long long)seq,
 		    (unsigned long long)q_at(pr, 0));
 		pool_lost(s->pool, pr->bc);
 		return;
@@ -618,11 +423,15 @@ on_receipt(struct producer *s, struct prod *pr, const struct pw_cmd *c)
 	s->inflight--;
 	s->bytes -= m->payload.len;
 	s->receipts++;
+	progress_add(&s->prog, 1, m->payload.len);
+	(*s->m_messages)++;
+	*s->m_bytes += m->payload.len;
 	window_advance(s);
 	mid.partition = pr->partition;
 	mid.batch = -1;
 	buf_addf(&id, "%lld:%lld:%d", (long long)mid.ledger,
 	    (long long)mid.entry, mid.partition);
+	(void)strlcpy(s->last, id.data, sizeof(s->last));
 	if (s->o->print_ids)
 		buf_addf(&s->ids, "%llu\t%s\n", (unsigned long long)seq,
 		    id.data);
@@ -640,19 +449,15 @@ send_error_is_final(int e)
 	    e == PW_ERR_AUTHENTICATION || e == PW_ERR_AUTHORIZATION;
 }
 
+/* As Pulsar's clients do: a new connection, everything sent again. */
 static void
 on_send_error(struct producer *s, struct prod *pr, const struct pw_cmd *c)
 {
-	int final = send_error_is_final(c->error);
-
-	warnx("%s: message %llu: %s%s%.*s%s", pr->topic,
+	pool_fail(s->pool, send_error_is_final(c->error), "%s: message %llu: "
+	    "SEND_ERROR %s%s%.*s", pr->topic,
 	    (unsigned long long)c->sequence_id, pw_server_error_name(c->error),
 	    c->message.len ? ": " : "", (int)c->message.len,
-	    c->message.p ? c->message.p : "", final ? "" :
-	    " (connecting again to send it again)");
-	if (final)
-		s->pool->fatal = 1;
-	/* as Pulsar's clients do: a new connection, everything again */
+	    c->message.p ? c->message.p : "");
 	pool_lost(s->pool, pr->bc);
 }
 
@@ -676,7 +481,7 @@ hook_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
 		if (pr != NULL) {
 			log_verbose("%s: producer closed by the broker",
 			    pr->topic);
-			prod_down(pr, jitter(BACKOFF_MIN));
+			prod_down(pr, retry_jitter(RETRY_MIN));
 		}
 		return;
 	default:
@@ -693,7 +498,7 @@ hook_lost(void *arg, struct bconn *bc)
 
 	for (i = 0; i < s->nprods; i++)
 		if (s->prods[i].bc == bc)
-			prod_down(&s->prods[i], -1);
+			prod_failed(s, &s->prods[i]);
 }
 
 /* Lookup and PRODUCER; on a failure, down again for a while. */
@@ -704,8 +509,6 @@ prod_up(struct producer *s, struct prod *pr)
 	struct bconn *bc;
 	uint64_t req;
 
-	if (pr->down_since == 0)
-		pr->down_since = monotime();
 	if ((bc = lookup_topic(s->pool, pr->topic)) == NULL)
 		goto fail;
 	req = pool_req(s->pool);
@@ -725,18 +528,13 @@ prod_up(struct producer *s, struct prod *pr)
 		pr->name = xstrdup(s->pool->resp.producer_name);
 	pr->bc = bc;
 	pr->nsent = 0;
-	pr->backoff = BACKOFF_MIN;
-	pr->down_since = 0;
-	pr->failures = 0;
+	(void)retry_ok(&pr->retry, pr->topic, pr->partition);
 	log_info("producer ready", "topic=%s producer=%s broker=%s:%s "
 	    "queued=%zu", pr->topic, pr->name ? pr->name : "", bc->host,
 	    bc->port, pr->qlen);
 	return;
 fail:
-	if (pr->failures++ == 0 && !s->pool->fatal)
-		warnx("%s: no producer yet, trying again (--give-up %g s)",
-		    pr->topic, s->o->give_up);
-	prod_down(pr, -1);
+	prod_failed(s, pr);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -839,6 +637,23 @@ route(struct producer *s, struct pmsg *m)
 	q_push(&s->prods[m->part], m->seq);
 }
 
+/* The next message of the inputs: IN_LINE or IN_FRAME with *mp set. */
+static int
+next_message(struct input *r, struct pmsg **mp)
+{
+	const struct frame *f;
+	const char *line;
+	size_t len;
+	int rc;
+
+	rc = input_next(r, &line, &len, &f);
+	if (rc == IN_LINE)
+		*mp = msg_of_line(r, line, len);
+	else if (rc == IN_FRAME && (*mp = msg_of_frame(r, f)) == NULL)
+		rc = IN_FAIL;
+	return rc;
+}
+
 /* Take messages from what the inputs have buffered while there is room. */
 static void
 read_inputs(struct producer *s, int readable)
@@ -846,22 +661,26 @@ read_inputs(struct producer *s, int readable)
 	struct pmsg *m;
 
 	while (!s->input_done && !s->stopping && window_room(s)) {
-		s->rd_state = rd_next(&s->rd, &m);
-		if (s->rd_state == RD_MSG) {
+		s->in_state = next_message(&s->in, &m);
+		if (s->in.opened) {	/* poll a new input before reading */
+			s->in.opened = 0;
+			readable = 0;
+		}
+		if (s->in_state == IN_LINE || s->in_state == IN_FRAME) {
 			route(s, m);
 			continue;
 		}
-		if (s->rd_state == RD_MORE && readable) {
+		if (s->in_state == IN_MORE && readable) {
 			readable = 0;
-			if (rd_fill(&s->rd) == 0)
+			if (input_fill(&s->in) == 0)
 				continue;
-			s->rd_state = RD_FAIL;
+			s->in_state = IN_FAIL;
 		}
-		if (s->rd_state == RD_FAIL)
+		if (s->in_state == IN_FAIL)
 			s->failed = 1;
-		if (s->rd_state != RD_MORE) {
+		if (s->in_state != IN_MORE) {
 			s->input_done = 1;
-			rd_close(&s->rd);
+			input_stop(&s->in);
 		}
 		break;
 	}
@@ -879,44 +698,35 @@ write_ids(struct producer *s)
 			warnx("stdout closed");
 		else
 			warn("stdout");
+		s->failed = 1;
 		return -1;
 	}
 	buf_reset(&s->ids);
 	return 0;
 }
 
-/* How long poll(2) may wait: until the next producer's retry, or 1 s. */
+/*
+ * How long poll(2) may wait: until the next producer's retry, -P's next
+ * line or the next metrics file, at most 1 s.
+ */
 static int
 poll_timeout(const struct producer *s, double now)
 {
 	double t = now + 1.0;
 	size_t i;
+	int ms, other[2];
 
 	for (i = 0; i < s->nprods; i++)
 		if (s->prods[i].bc == NULL && s->prods[i].qlen > 0 &&
 		    s->prods[i].retry_at < t)
 			t = s->prods[i].retry_at;
-	return t <= now ? 0 : (int)((t - now) * 1000) + 1;
-}
-
-/* A producer down with messages for longer than --give-up. */
-static int
-gave_up(const struct producer *s, double now)
-{
-	const struct prod *pr;
-	size_t i;
-
-	for (i = 0; i < s->nprods && s->o->give_up > 0; i++) {
-		pr = &s->prods[i];
-		if (pr->bc == NULL && pr->qlen > 0 && pr->down_since > 0 &&
-		    now - pr->down_since > s->o->give_up) {
-			warnx("%s: gave up after %g s without a producer "
-			    "(--give-up); %zu messages have no receipt",
-			    pr->topic, s->o->give_up, s->inflight);
-			return 1;
-		}
-	}
-	return 0;
+	ms = t <= now ? 0 : (int)((t - now) * 1000) + 1;
+	other[0] = progress_timeout_ms(&s->prog);
+	other[1] = metrics_timeout_ms();
+	for (i = 0; i < 2; i++)
+		if (other[i] >= 0 && other[i] < ms)
+			ms = other[i];
+	return ms;
 }
 
 /* Bring up one producer that is due, send what the ready ones have. */
@@ -945,36 +755,38 @@ run(struct producer *s)
 	int readable = 0, n;
 
 	for (;;) {
-		if (stop_signals && !s->stopping) {
+		if (stop_asked() && !s->stopping) {
 			log_info("stopping", "waiting=%zu", s->inflight);
 			s->stopping = 1;
+			/* what was read is still to be sent: requests wait */
+			s->pool->ending = 1;
 		}
 		read_inputs(s, readable);
 		serve_producers(s, monotime());
-		if (s->pool->fatal || write_ids(s) < 0)
+		if (s->pool->fatal || s->gave_up || write_ids(s) < 0)
 			break;
 		if ((s->input_done || s->stopping) && s->inflight == 0)
 			break;
 		ps.n = 0;
 		pool_prepare(s->pool, &ps);
-		s->rd_poll = SIZE_MAX;
-		if (s->rd_state == RD_MORE && !s->input_done &&
+		s->in_poll = SIZE_MAX;
+		if (s->in_state == IN_MORE && !s->input_done &&
 		    !s->stopping && window_room(s))
-			s->rd_poll = pollset_add(&ps, s->rd.fd, POLLIN);
+			s->in_poll = pollset_add(&ps, s->in.fd, POLLIN);
 		n = poll(ps.fds, ps.n, poll_timeout(s, monotime()));
 		if (n < 0 && errno != EINTR)
 			err(EXIT_FAIL, "poll");
-		readable = n > 0 && pollset_revents(&ps, s->rd_poll) != 0;
+		readable = n > 0 && pollset_revents(&ps, s->in_poll) != 0;
 		if (n > 0)
 			pool_run(s->pool, &ps);
 		now = monotime();
 		pool_flush(s->pool, now);
-		if (gave_up(s, now))
-			break;
+		progress_tick(&s->prog, s->last[0] ? s->last : NULL);
+		metrics_tick();
 	}
 	free(ps.fds);
-	return s->inflight == 0 && !s->failed && !s->pool->fatal ? EXIT_OK :
-	    EXIT_FAIL;
+	return s->inflight == 0 && !s->failed && !s->gave_up &&
+	    !s->pool->fatal ? EXIT_OK : EXIT_FAIL;
 }
 
 /* ---- start and end ----------------------------------------------------- */
@@ -983,21 +795,19 @@ run(struct producer *s)
 static int
 start(struct producer *s)
 {
-	double first = monotime(), backoff = BACKOFF_MIN;
+	struct retry r;
 	unsigned n = 0, i;
 	struct buf name = BUF_INIT;
+	double delay;
 
+	retry_init(&r);
 	while (lookup_partitions(s->pool, &s->topic, &n) < 0) {
-		if (s->pool->fatal || stop_signals)
+		if (s->pool->fatal || stop_asked() || (delay = retry_failed(&r,
+		    s->topic.full, -1, s->pool->fail.text, s->o->give_up)) < 0)
 			return -1;
-		if (s->o->give_up > 0 && monotime() - first > s->o->give_up) {
-			warnx("%s: gave up after %g s (--give-up)",
-			    s->topic.full, s->o->give_up);
-			return -1;
-		}
-		(void)poll(NULL, 0, (int)(jitter(backoff) * 1000));
-		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
+		(void)poll(NULL, 0, (int)(delay * 1000) + 1);
 	}
+	(void)retry_ok(&r, s->topic.full, -1);
 	s->nprods = n ? n : 1;
 	s->prods = xcalloc(s->nprods, sizeof(*s->prods));
 	for (i = 0; i < s->nprods; i++) {
@@ -1008,7 +818,7 @@ start(struct producer *s)
 		s->prods[i].topic = xstrdup(name.data);
 		s->prods[i].partition = n ? (int)i : -1;
 		s->prods[i].pid = i + 1;
-		s->prods[i].backoff = BACKOFF_MIN;
+		retry_init(&s->prods[i].retry);
 	}
 	buf_release(&name);
 	log_debug("partitions", "topic=%s n=%u", s->topic.full, n);
@@ -1048,7 +858,7 @@ producer_free(struct producer *s)
 		for (i = 0; i < s->o->max_pending; i++)
 			msg_free(s->win[i]);
 	free(s->win);
-	rd_free(&s->rd);
+	input_free(&s->in);
 	buf_release(&s->ids);
 	pool_free(s->pool);
 	topic_free(&s->topic);
@@ -1057,6 +867,7 @@ producer_free(struct producer *s)
 int
 produce_main(const struct produce_opts *o)
 {
+	static const struct produce_input dash = { REPLAY_LINES, "-" };
 	struct pool_opts po;
 	struct pool_hooks ph;
 	struct producer s;
@@ -1084,9 +895,17 @@ produce_main(const struct produce_opts *o)
 	s.win = xcalloc(o->max_pending, sizeof(*s.win));
 	s.next_seq = s.oldest = 1;
 	buf_init(&s.ids, 0);
-	rd_init(&s.rd, o);
-	s.rd_state = RD_MORE;
-	catch_stop_signals();
+	progress_init(&s.prog, o->progress, "messages");
+	s.m_messages = metrics_counter("messages_total",
+	    "Messages published (with a receipt).");
+	s.m_bytes = metrics_counter("bytes_total",
+	    "Payload bytes of the messages published.");
+	if (o->ninputs > 0)
+		input_init(&s.in, o->inputs, o->ninputs, o->max_size);
+	else
+		input_init(&s.in, &dash, 1, o->max_size);
+	s.in_state = IN_MORE;
+	stop_catch();
 	if (start(&s) == 0) {
 		status = run(&s);
 		if (!s.pool->fatal)
@@ -1097,8 +916,14 @@ produce_main(const struct produce_opts *o)
 			    "not be in the topic)", s.inflight);
 		log_info("published", "topic=%s n=%llu", s.topic.full,
 		    (unsigned long long)s.receipts);
-	} else if (stop_signals && !s.pool->fatal)
+	} else if (stop_asked() && !s.pool->fatal)
 		status = EXIT_OK;	/* stopped before anything was read */
+	/* a permanent failure is said here, once (a give-up was said) */
+	if (s.pool->fatal)
+		log_error(s.pool->fail.text, NULL);
+	progress_done(&s.prog);
+	if (metrics_flush() < 0 && status == EXIT_OK)
+		status = EXIT_FAIL;
 	producer_free(&s);
 	return status;
 }

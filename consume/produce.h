@@ -16,14 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "input.h"
 #include "pulsar.h"
-#include "source.h"
-
-/* One input operand, read as lines or frames; "-" is stdin. */
-struct produce_input {
-	enum replay_mode mode;
-	const char	*path;
-};
 
 /*
  * What consume's main parsed for --produce.  Every pointer is borrowed: it
@@ -41,6 +35,7 @@ struct produce_opts {
 	double		 give_up;	/* --give-up: seconds without getting
 					   anywhere, then exit 1; 0: never */
 	int		 print_ids;	/* --print-ids */
+	int		 progress;	/* -P: receipts, once a second */
 };
 
 /*

@@ -74,7 +74,8 @@ struct replay_opts {
 };
 
 struct source *replay_source_new(const struct replay_opts *);
-/* Queue one input: a path, or "-" for stdin. */
+/* Queue one input: a path (borrowed: it must outlive the source), or "-"
+   for stdin; before the source runs. */
 void	replay_source_add(struct source *, enum replay_mode, const char *path);
 
 /* The Pulsar source (psource.c). */

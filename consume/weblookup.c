@@ -27,12 +27,14 @@ collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* A stop asked during a transfer ends it (see stop.h). */
+/* A stop asked during a transfer ends it (see stop.h), unless ending. */
 static int
 check_stop(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
     curl_off_t un)
 {
-	return stop_asked();
+	const struct web *w = arg;
+
+	return stop_asked() && !(w->ending != NULL && *w->ending);
 }
 
 /* The curl errors that retrying cannot mend, with what to do. */
@@ -94,6 +96,7 @@ get(const struct web *w, const char *path, struct buf *body)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_stop);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)w);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (w->ca_file != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO, w->ca_file);

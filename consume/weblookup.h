@@ -20,11 +20,14 @@ struct web {
 	const char	*ca_file;
 	double		 timeout;
 	struct failure	*fail;		/* why the last call failed */
+	const int	*ending;	/* when set and true, a stop does not
+					   cut requests short (pool.ending) */
 };
 
 /*
  * WEB_FATAL: retrying cannot help (401, 403, 404, TLS, not HTTP at all);
- * a request is cut short by a stop (stop_asked()) as WEB_RETRY.
+ * a request is cut short by a stop (stop_asked()) as WEB_RETRY, unless
+ * the user is ending (see ending).
  */
 enum { WEB_OK = 0, WEB_RETRY = -1, WEB_FATAL = -2 };
 

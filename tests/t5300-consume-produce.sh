@@ -6,25 +6,49 @@
 # a dropped connection, an unloaded topic, a message over the broker's
 # limit, SIGTERM.
 . "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-pulsar.sh"
 
-PB=$PEERS/pulsar
 TOKEN=t5300-token
-ctl() { node "$PB/ctl.js" --info pb.json "$@"; }
 produce() { test_timeout 60 consume --produce --url "$URL" --token-file tok "$@"; }
 # read back TOPIC SUB: every message of the topic, as consume frames
 read_back() {
 	test_timeout 60 consume --url "$URL" --token-file tok --topic "$1" \
 	    --subscription "$2" --stop-at-end
 }
-# wait_lines FILE N: until FILE has N lines (at most 30 s)
-wait_lines() {
+# partition_counts TOPIC: messages in each of its 4 partitions, a line each
+partition_counts() {
+	ctl topic topic="$1" >topic.json &&
+	for p in 0 1 2 3; do
+		json_get topic.json partitionStats.$p.messages || return 1
+	done
+}
+# with_faults JSON command...: the command with the broker's faults set,
+# reset afterwards whatever became of it
+with_faults() {
+	ctl faults "$1" >/dev/null || return 1
+	shift
+	"$@"
+	rc=$?
+	ctl faults/reset >/dev/null
+	return $rc
+}
+# errors CMD NAME COUNT: the fault that answers CMD with ServerError NAME
+errors() {
+	printf '{"errors":{"%s":{"error":"%s","count":%s}}}' "$1" "$2" "$3"
+}
+# wait_for COMMAND...: until the command succeeds (at most 30 s)
+wait_for() {
 	i=0
-	while [ $i -lt 300 ] && [ "$(wc -l <"$1")" -lt "$2" ]; do
+	until "$@"; do
+		[ $i -lt 300 ] || return 1
 		sleep 0.1
 		i=$((i + 1))
 	done
-	[ "$(wc -l <"$1")" -ge "$2" ]
 }
+# has_lines FILE N: FILE has N lines or more
+has_lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
+# has_lines_of MSG FILE N: N lines or more of FILE have msg="MSG"
+has_lines_of() { [ "$(grep -c "msg=\"$1\"" "$2")" -ge "$3" ]; }
 # how many CONNECTs the broker has seen
 connects() {
 	ctl events type=CONNECT >ev.json &&
@@ -144,10 +168,7 @@ test_expect_success 'partitioned: keys by JavaStringHash, keyless round robin' '
 	# messages 3, 4, 5 go to partitions 0, 1, 2
 	printf "1\t0\n2\t3\n3\t0\n4\t1\n5\t2\n" >want &&
 	sed -E "s/\t[0-9]+:[0-9]+:/\t/" ids | sort >got && test_cmp want got &&
-	ctl topic topic=t/p/parted >topic.json &&
-	for p in 0 1 2 3; do
-		json_get topic.json partitionStats.$p.messages
-	done >counts &&
+	partition_counts t/p/parted >counts &&
 	printf "2\n1\n1\n1\n" >want && test_cmp want counts
 '
 
@@ -206,6 +227,25 @@ test_expect_success '-v: one logfmt line per receipt, with the id' '
 	grep -q "seq=2 id=[0-9]*:1:-1" receipts
 '
 
+test_expect_success '--metrics-file: messages and bytes published' '
+	printf "ab\ncde\n" | produce --topic t/p/metrics --metrics-file m.prom \
+	    2>err &&
+	grep "^lakepipe_consume_messages_total 2$" m.prom &&
+	grep "^lakepipe_consume_bytes_total 5$" m.prom
+'
+
+test_expect_success 'stdout closed (--print-ids | head -1): one line, exit 1' '
+	# more ids than a pipe holds: writing them must meet the closed end
+	seq 1 20000 >in &&
+	{ produce --topic t/p/head --print-ids --lines in 2>err; echo $? >rc; } |
+	    head -1 >first &&
+	test -s first &&
+	test "$(cat rc)" = 1 &&
+	grep -v level=info err >problems &&
+	test_one_line problems &&
+	grep "stdout closed" problems
+'
+
 test_expect_success 'a refused token: one line, exit 1' '
 	echo wrong >bad &&
 	echo x >x &&
@@ -225,14 +265,31 @@ test_expect_success 'TLS with --ca-file' '
 	test "$(json_get topic.json messages)" = 2
 '
 
+test_expect_success 'TLS without the CA: one line naming --ca-file, exit 1' '
+	echo x | test_expect_code 1 test_timeout 60 consume --produce \
+	    --url "$(cat surl)" --token-file tok --topic t/p/tls2 2>err &&
+	grep -v level=info err >problems &&
+	test_one_line problems &&
+	grep -- "--ca-file" problems
+'
+
+test_expect_success 'an http:// URL: lookup by the web service, 4 partitions' '
+	ctl topics topic=t/p/web partitions=4 >/dev/null &&
+	seq 1 8 | test_timeout 60 consume --produce \
+	    --url "$(json_get pb.json httpUrl)" --token-file tok \
+	    --topic t/p/web --print-ids >ids 2>err &&
+	test $(wc -l <ids) = 8 &&
+	partition_counts t/p/web >counts &&
+	printf "2\n2\n2\n2\n" >want && test_cmp want counts
+'
+
 test_expect_success 'the connection dropped mid-stream: sent again, nothing lost' '
 	ctl subscriptions topic=t/p/drop subscription=bk >/dev/null &&
 	seq 1 3000 >in &&
 	connects >before &&
-	ctl faults dropAfterCommands=400 clientVersion=lakepipe >/dev/null &&
-	produce --topic t/p/drop --max-pending 200 --print-ids --lines in \
+	with_faults "{\"dropAfterCommands\":400,\"clientVersion\":\"lakepipe\"}" \
+	    produce --topic t/p/drop --max-pending 200 --print-ids --lines in \
 	    >ids 2>err &&
-	ctl faults/reset >/dev/null &&
 	test $(wc -l <ids) = 3000 &&
 	test $(connects) -ge $(($(cat before) + 2)) &&
 	read_back t/p/drop bk >back &&
@@ -247,10 +304,10 @@ test_expect_success 'the topic unloaded (CLOSE_PRODUCER) mid-stream: nothing los
 	: >ids &&
 	{ produce --topic t/p/unload --print-ids --lines feed >ids 2>err & } &&
 	pid=$! &&
-	exec 3>feed &&
+	exec 3<>feed &&
 	seq 1 100 >&3 &&
 	# the first receipts are in: unload, then the rest
-	wait_lines ids 100 &&
+	wait_for has_lines ids 100 &&
 	ctl unload topic=t/p/unload moveToNextBroker=true >/dev/null &&
 	seq 101 200 >&3 &&
 	exec 3>&- &&
@@ -264,10 +321,8 @@ test_expect_success 'the topic unloaded (CLOSE_PRODUCER) mid-stream: nothing los
 test_expect_success 'SEND_ERROR: connected again, sent again, nothing lost' '
 	ctl subscriptions topic=t/p/senderr subscription=bk >/dev/null &&
 	seq 1 50 >in &&
-	ctl faults errors.SEND.error=PersistenceError errors.SEND.count=2 \
-	    >/dev/null &&
-	produce --topic t/p/senderr --print-ids --lines in >ids 2>err &&
-	ctl faults/reset >/dev/null &&
+	with_faults "$(errors SEND PersistenceError 2)" \
+	    produce --topic t/p/senderr --print-ids --lines in >ids 2>err &&
 	grep PersistenceError err &&
 	test $(wc -l <ids) = 50 &&
 	read_back t/p/senderr bk >back &&
@@ -276,31 +331,28 @@ test_expect_success 'SEND_ERROR: connected again, sent again, nothing lost' '
 '
 
 test_expect_success 'ServiceNotReady on PRODUCER: tried again' '
-	ctl faults errors.PRODUCER.error=ServiceNotReady errors.PRODUCER.count=2 \
-	    >/dev/null &&
-	printf "a\nb\n" | produce --topic t/p/notready --print-ids >ids 2>err &&
-	ctl faults/reset >/dev/null &&
+	printf "a\nb\n" >in &&
+	with_faults "$(errors PRODUCER ServiceNotReady 2)" \
+	    produce --topic t/p/notready --print-ids --lines in >ids 2>err &&
 	grep ServiceNotReady err &&
 	test $(wc -l <ids) = 2
 '
 
 test_expect_success 'a terminated topic (SEND_ERROR that cannot mend): one line, exit 1' '
-	ctl faults errors.SEND.error=TopicTerminatedError errors.SEND.count=1 \
-	    >/dev/null &&
-	echo x | test_expect_code 1 produce --topic t/p/term1 2>err &&
-	ctl faults/reset >/dev/null &&
+	echo x >in &&
+	with_faults "$(errors SEND TopicTerminatedError 1)" \
+	    test_expect_code 1 produce --topic t/p/term1 --lines in 2>err &&
 	grep -v level=info err >problems &&
 	test_one_line problems &&
 	grep "TopicTerminatedError" problems
 '
 
 test_expect_success '--give-up: no producer for that long, exit 1' '
-	ctl faults errors.PRODUCER.error=ServiceNotReady errors.PRODUCER.count=1000 \
-	    >/dev/null &&
-	echo x | test_expect_code 1 produce --topic t/p/giveup --give-up 2 \
-	    2>err &&
-	ctl faults/reset >/dev/null &&
-	grep "gave up after 2 s" err
+	echo x >in &&
+	with_faults "$(errors PRODUCER ServiceNotReady 1000)" \
+	    test_expect_code 1 produce --topic t/p/giveup --give-up 2 \
+	    --lines in 2>err &&
+	grep "level=error.*msg=\"giving up\".*cause=.*ServiceNotReady" err
 '
 
 test_expect_success 'a message over the broker'"'"'s maximum: a clear error, exit 1' '
@@ -320,14 +372,34 @@ test_expect_success 'SIGTERM: stop reading, wait for the receipts, exit 0' '
 	{ consume --produce --url "$URL" --token-file tok --topic t/p/term \
 	    --print-ids --lines feed >ids 2>err & } &&
 	pid=$! &&
-	exec 3>feed &&
+	exec 3<>feed &&
 	printf "a\nb\nc\n" >&3 &&
-	wait_lines ids 3 &&
+	wait_for has_lines ids 3 &&
 	# the input is still open: consume must not wait for its end
 	kill -TERM $pid &&
 	wait $pid &&
 	exec 3>&- &&
 	test $(wc -l <ids) = 3
+'
+
+test_expect_success 'SIGTERM while producers cannot be made: what was read still goes' '
+	ctl topics topic=t/p/termweb partitions=2 >/dev/null &&
+	ctl faults "$(errors HTTP_LOOKUP ServiceNotReady 1000)" >/dev/null &&
+	rm -f feed && mkfifo feed &&
+	: >ids && : >err &&
+	{ consume --produce --url "$(json_get pb.json httpUrl)" \
+	    --token-file tok --topic t/p/termweb --give-up 30 \
+	    --print-ids --lines feed >ids 2>err & } &&
+	pid=$! &&
+	exec 3<>feed &&
+	printf "a\nb\n" >&3 &&
+	# both partitions failed their lookup once at least
+	wait_for has_lines_of reconnecting err 2 &&
+	kill -TERM $pid &&
+	ctl faults/reset >/dev/null &&
+	wait $pid &&
+	exec 3>&- &&
+	test $(wc -l <ids) = 2
 '
 
 test_done

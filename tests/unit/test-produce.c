@@ -1,4 +1,4 @@
-/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/produce.c consume/conn.c consume/lookup.c consume/net.c consume/weblookup.c consume/topic.c consume/pump.c consume/window.c consume/stop.c consume/retry.c */
+/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/produce.c consume/conn.c consume/lookup.c consume/net.c consume/weblookup.c consume/topic.c consume/pump.c consume/window.c consume/stop.c consume/retry.c consume/input.c */
 /*
  * The producer's side of the Pulsar wire codec (consume/pulsar_wire.h):
  * PRODUCER, SEND, CLOSE_PRODUCER out; PRODUCER_SUCCESS, SEND_RECEIPT,
