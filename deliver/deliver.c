@@ -57,7 +57,8 @@ static const char usage_text[] =
 "\n"
 "Options:\n"
 "  --endpoint URL        store address instead of the region's (http or\n"
-"                        https); the bucket goes in front of its host\n"
+"                        https); the bucket goes in front of its host,\n"
+"                        or in the path if it is an IP or localhost\n"
 "  --path-style          put the bucket in the path, not the host name\n"
 "  --credentials FILE    read credentials from FILE (KEY=VALUE lines with\n"
 "                        the variable names below)\n"
@@ -240,6 +241,9 @@ main(int argc, char *argv[])
 			dest_release(&d);
 			return EXIT_USAGE;
 		}
+		if (d.auto_path_style)
+			log_verbose("--endpoint %s is an IP address or localhost: "
+			    "path-style addressing (%s)", opt.endpoint, d.base);
 		status = deliver_remote(&d, &opt);
 	}
 	dest_release(&d);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "dest.h"
@@ -220,6 +221,27 @@ host_ok(const char *h, size_t n)
 	return 1;
 }
 
+/*
+ * An IP address or "localhost" (with or without a port) has no DNS names
+ * below it: a bucket in front of it ("bucket.127.0.0.1") cannot resolve.
+ * The AWS SDKs use path-style addressing for such an endpoint; so do we.
+ */
+static int
+needs_path_style(const char *h, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && h[0] == '[')
+		return 1;			/* [IPv6]:port */
+	for (i = 0; i < n && h[i] != ':'; i++)
+		if (!isdigit((unsigned char)h[i]) && h[i] != '.')
+			break;
+	if (i > 0 && (i == n || h[i] == ':'))
+		return 1;			/* dotted digits: IPv4 */
+	return (n == 9 || (n > 9 && h[9] == ':')) &&
+	    strncasecmp(h, "localhost", 9) == 0;
+}
+
 int
 dest_endpoint(struct dest *d, const char *endpoint, int path_style,
     char *why, size_t whylen)
@@ -247,6 +269,8 @@ dest_endpoint(struct dest *d, const char *endpoint, int path_style,
 		hlen = strlen(d->endpoint_path);
 		if (hlen > 0 && d->endpoint_path[hlen - 1] == '/')
 			d->endpoint_path[hlen - 1] = '\0';
+		if (!path_style && needs_path_style(h, (size_t)(p - h)))
+			path_style = d->path_style = d->auto_path_style = 1;
 		if (!path_style)
 			buf_addf(&host, "%s.", d->bucket);
 		buf_add(&host, h, (size_t)(p - h));

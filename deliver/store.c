@@ -611,12 +611,19 @@ describe_error(struct req *r, const char *code, const char *msg,
 }
 
 static enum req_verdict
-judge_curl_error(struct req *r, CURLcode rc)
+judge_curl_error(const struct store *s, struct req *r, CURLcode rc)
 {
 	curl_off_t up = 0;
 	int writes = !r->head && r->op != OP_ABORT && r->op != OP_INIT;
 
 	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+	if (rc == CURLE_COULDNT_RESOLVE_HOST) {
+		/* a name that does not resolve now will not in a minute */
+		snprintf(r->why, sizeof(r->why), "cannot resolve %.*s: check "
+		    "--endpoint / the region", (int)strcspn(s->d->host, ":"),
+		    s->d->host);
+		return V_FATAL;
+	}
 	snprintf(r->why, sizeof(r->why), "%s: %s", req_name(r),
 	    r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
 	switch (rc) {
@@ -631,8 +638,7 @@ judge_curl_error(struct req *r, CURLcode rc)
 		break;
 	}
 	/* the whole body went out: the store may have stored it */
-	if (writes && (size_t)up == r->len && rc != CURLE_COULDNT_CONNECT &&
-	    rc != CURLE_COULDNT_RESOLVE_HOST)
+	if (writes && (size_t)up == r->len && rc != CURLE_COULDNT_CONNECT)
 		return V_UNKNOWN;
 	return V_RETRY;
 }
@@ -645,7 +651,7 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	if (rc != CURLE_OK) {
-		v = judge_curl_error(r, rc);
+		v = judge_curl_error(s, r, rc);
 		goto out;
 	}
 	if (r->head) {

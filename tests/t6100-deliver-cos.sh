@@ -13,7 +13,7 @@ unset TENCENTCLOUD_SESSION_TOKEN COS_SECRET_ID COS_SECRET_KEY
 
 # Small parts, so that a few MB make a multipart upload.
 dlv() {
-	test_timeout 120 deliver --endpoint "http://localhost:$PORT" \
+	test_timeout 120 deliver --endpoint "http://cos.ap-guangzhou.localhost:$PORT" \
 	    --multipart-threshold 1M --part-size 1M --timeout 3 "$@"
 }
 
@@ -282,7 +282,7 @@ test_expect_success 'truncated input: earlier objects acked, exit 1 with offset'
 
 test_expect_success 'SIGTERM mid-upload: exit 1, no ack, upload aborted' '
 	ctl reset >/dev/null && ctl fault stall op=UploadPart seconds=20 count=10 >/dev/null &&
-	deliver --endpoint "http://localhost:$PORT" --multipart-threshold 1M \
+	deliver --endpoint "http://cos.ap-guangzhou.localhost:$PORT" --multipart-threshold 1M \
 	    --part-size 1M "cos://$B/sig/?region=ap-guangzhou" <big.frames >out 2>err &
 	pid=$! &&
 	sleep 2 && kill -TERM $pid;

@@ -13,7 +13,7 @@ dlv() {
 	test_timeout 120 deliver --multipart-threshold 1M --part-size 1M \
 	    --timeout 3 "$@"
 }
-VH="--endpoint http://localhost:$PORT"
+VH="--endpoint http://s3.localhost:$PORT"
 PS="--endpoint http://127.0.0.1:$PORT --path-style"
 
 test_expect_success 'setup' '

@@ -24,6 +24,21 @@ parses(const char *url)
 	return rc == 0;
 }
 
+/* Does --endpoint URL give path-style addressing by itself? */
+static int
+endpoint_is_path_style(const char *url)
+{
+	struct dest d;
+	char why[512];
+	int rc = dest_parse(&d, "s3://bkt/", why, sizeof(why)) == 0 &&
+	    dest_endpoint(&d, url, 0, why, sizeof(why)) == 0 &&
+	    d.path_style && d.auto_path_style &&
+	    strncmp(d.host, "bkt.", 4) != 0;
+
+	dest_release(&d);
+	return rc;
+}
+
 static void
 test_dest(void)
 {
@@ -50,10 +65,23 @@ test_dest(void)
 	dest_release(&d);
 
 	CHECK(dest_parse(&d, "s3://bkt/p/?region=eu-west-1", why,
-	    sizeof(why)) == 0 && dest_endpoint(&d, "https://localhost:9", 0,
+	    sizeof(why)) == 0 && dest_endpoint(&d, "https://s3.localhost:9", 0,
 	    why, sizeof(why)) == 0, "s3 virtual-hosted endpoint");
-	CHECK_STR(d.host, "bkt.localhost:9", "bucket in front of the host");
+	CHECK_STR(d.host, "bkt.s3.localhost:9", "bucket in front of the host");
+	CHECK(!d.path_style && !d.auto_path_style, "virtual-hosted");
 	dest_release(&d);
+
+	/* an IP address or localhost: path-style, as the AWS SDKs do */
+	CHECK(endpoint_is_path_style("http://127.0.0.1:9000"), "IPv4:port");
+	CHECK(endpoint_is_path_style("http://10.1.2.3/x"), "IPv4 and a path");
+	CHECK(endpoint_is_path_style("http://[::1]:9000"), "IPv6");
+	CHECK(endpoint_is_path_style("http://localhost:9"), "localhost:port");
+	CHECK(endpoint_is_path_style("https://LOCALHOST"), "LOCALHOST");
+	CHECK(!endpoint_is_path_style("http://localhost.example:9"),
+	    "a name that starts with localhost");
+	CHECK(!endpoint_is_path_style("http://cos.ap-guangzhou.localhost:9"),
+	    "a name below localhost");
+	CHECK(!endpoint_is_path_style("http://1e100.net"), "digits, a name");
 
 	CHECK(parses("file:///a/b/"), "file URL");
 	CHECK(parses("file://localhost/a/"), "file://localhost");
