@@ -27,5 +27,12 @@ struct options {
 /* Each returns the exit status: EXIT_OK or EXIT_FAIL. */
 int	deliver_local(const struct dest *, const struct options *);
 int	deliver_remote(const struct dest *, const struct options *);
+/* --list: KEY TAB SIZE TAB MTIME lines of what is under the prefix. */
+int	deliver_list(const struct dest *, const struct options *);
+/* --cat: the bytes of the object KEY (relative to the prefix). */
+int	deliver_cat(const struct dest *, const struct options *,
+	    const char *key);
+/* --probe: "ok SETTING: ..." / "fail SETTING: ..." lines on stdout. */
+int	deliver_probe(const struct dest *, const struct options *);
 
 #endif

@@ -1,4 +1,6 @@
 /* Object frames in, ack lines out; see object.h. */
+#include <err.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +8,7 @@
 
 #include "buf.h"
 #include "frame.h"
+#include "log.h"
 #include "object.h"
 #include "seqs.h"
 
@@ -186,4 +189,14 @@ int
 ack_emit(const struct buf *line)
 {
 	return write_all(STDOUT_FILENO, line->data, line->len);
+}
+
+int
+stdout_failed(int e)
+{
+	if (e == EPIPE)
+		warnx("stdout closed");
+	else
+		warnx("stdout: %s", strerror(e));
+	return EXIT_FAIL;
 }

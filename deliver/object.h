@@ -67,5 +67,10 @@ int	object_read(struct frame_reader *, struct frame *, struct object *,
 	    char *why, size_t whylen);
 /* Write an ack line to stdout at once: 0, or -1 (errno). */
 int	ack_emit(const struct buf *);
+/*
+ * Say that a write to stdout failed with errno e, in one line ("stdout
+ * closed" for EPIPE: a reader such as head(1) went away); EXIT_FAIL.
+ */
+int	stdout_failed(int e);
 
 #endif

@@ -131,6 +131,31 @@ upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
 	upload_free(L, up);
 }
 
+void
+target_begin(struct target *t, struct store *s, int op, const char *fullkey,
+    const char *body, size_t len)
+{
+	struct upload *up = &t->up;
+
+	memset(t, 0, sizeof(*t));
+	t->s = s;
+	object_init(&up->o);
+	buf_init(&up->fullkey, 0);
+	buf_init(&up->path, 0);
+	buf_addstr(&up->fullkey, fullkey);
+	store_object_path(s, &up->path, fullkey);
+	t->r = req_new(up, (enum req_op)op, 0, body, len);
+}
+
+void
+target_end(struct target *t)
+{
+	req_free(t->r, t->s);
+	object_release(&t->up.o);
+	buf_release(&t->up.fullkey);
+	buf_release(&t->up.path);
+}
+
 /* --- the steps of an upload ------------------------------------------ */
 
 static void
@@ -367,7 +392,7 @@ on_ok(struct loop *L, struct req *r)
 		if (++up->parts_done == up->nparts)
 			start_complete(L, up);
 		break;
-	case OP_ABORT:
+	default:			/* OP_ABORT; the rest are not sent here */
 		break;
 	}
 	buf_release(&id);
@@ -568,7 +593,7 @@ abort_uploads(struct loop *L, int again)
 		if (up->upload_id == NULL)
 			continue;
 		a = req_new(up, OP_ABORT, 0, NULL, 0);
-		if (store_run_sync(&L->s, a) == V_OK)
+		if (store_run_sync(&L->s, a, 10) == V_OK)
 			log_verbose("%s: multipart upload %s aborted",
 			    up->fullkey.data, up->upload_id);
 		else if (!again || strcmp(a->code, "NoSuchUpload") != 0)

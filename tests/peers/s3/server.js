@@ -37,7 +37,9 @@ function usage(code) {
   --bucket NAME         create this bucket on start (repeatable)
   --credential ID:KEY[:TOKEN]   accepted credential (repeatable; replaces the defaults;
                         also env LAKEPIPE_S3_CREDENTIALS="ID:KEY[:TOKEN],...")
-  --region R            SigV4: require this region in the credential scope (default: any)
+  --region R            the buckets' region: SigV4 must sign for it, and a host
+                        naming another region (cos.R2. / s3.R2.) gets NoSuchBucket
+                        (COS) or 301 PermanentRedirect (S3) (default: any)
   --timeout SEC         exit by itself after SEC seconds (default 600)
   --ready-file PATH     also write the ready JSON line to PATH
   --skew SEC            allowed clock difference (default 900)
@@ -176,6 +178,30 @@ function addressing(hostHeader, rawPath) {
   else if ((m = /^([^.]+)\./.exec(host))) b = m[1];
   if (!b) return pathStyle();
   return { style: 'vhost', bucket: b, rawKey: rawPath.replace(/^\//, '') };
+}
+
+// The region a host name carries: "cos.REGION." (COS) or "s3.REGION." /
+// "s3-REGION." (S3), as in BUCKET.cos.ap-guangzhou.myqcloud.com or
+// cos.ap-guangzhou.localhost; null when it names none.
+function regionOfHost(hostHeader) {
+  const host = (hostHeader || '').toLowerCase().replace(/:\d+$/, '');
+  const m = /(?:^|\.)(cos|s3)[.-]([a-z0-9-]+)\.(?:localhost|myqcloud\.com|amazonaws\.com)$/.exec(host);
+  return m && m[2] !== 'localhost' ? { kind: m[1], region: m[2] } : null;
+}
+
+// With --region, a request sent to another region's host gets the answer
+// the real service gives (see README.md, "Wrong region"): COS hosts are
+// per region and another region's host simply has no such bucket, so COS
+// answers 404 NoSuchBucket; S3 answers 301 PermanentRedirect naming the
+// bucket's endpoint, with x-amz-bucket-region.
+function wrongRegionError(rq, hostHeader) {
+  const hr = regionOfHost(hostHeader);
+  if (!opt.region || !hr || hr.region === opt.region || !rq.bucket) return null;
+  if (hr.kind === 'cos') return new ApiError(404, 'NoSuchBucket', MSG.NoSuchBucket, { BucketName: rq.bucket });
+  return Object.assign(new ApiError(301, 'PermanentRedirect',
+    'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.',
+    { Bucket: rq.bucket, Endpoint: `${rq.bucket}.s3.${opt.region}.amazonaws.com` }),
+  { headers: { 'x-amz-bucket-region': opt.region } });
 }
 
 function classify(method, bucket, key, q) {
@@ -406,7 +432,8 @@ async function verifySigV4(req, rq, rec) {
     });
   }
   if (opt.region && region !== opt.region) {
-    throw new ApiError(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${region}' is wrong; expecting '${opt.region}'`, { Region: opt.region });
+    throw Object.assign(new ApiError(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${region}' is wrong; expecting '${opt.region}'`, { Region: opt.region }),
+      { headers: { 'x-amz-bucket-region': opt.region } });
   }
   if (service !== 's3') {
     throw new ApiError(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; incorrect service "${service}". This endpoint belongs to "s3".`);
@@ -798,6 +825,7 @@ async function handle(req, res, expectContinue) {
     const body = Buffer.from(errorXml(flavorOf(), err, resource, reqId));
     const h = { 'content-type': 'application/xml' };
     if (err.retryAfter !== undefined) h['retry-after'] = String(err.retryAfter);
+    Object.assign(h, err.headers || {});
     send(err.status, h, req.method === 'HEAD' ? Buffer.alloc(0) : body);
   };
   const drain = async () => {
@@ -807,9 +835,13 @@ async function handle(req, res, expectContinue) {
   };
 
   try {
-    // 1. Authentication, from the headers alone (before the body).
+    // 1. Authentication, from the headers alone (before the body); a
+    // host of another region first, as the real services answer that
+    // whatever the signature.
     let auth = { kind: 'none' };
     try {
+      const wr = wrongRegionError(rq, req.headers.host);
+      if (wr) throw wr;
       if (authKind === 'cos') auth = verifyCos(req, rq, rec);
       else if (authKind === 'sigv4') auth = await verifySigV4(req, rq, rec);
       else if (authKind === 'none') {
