@@ -18,7 +18,8 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 
 WARNINGS = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
-	   -Wmissing-prototypes -Wno-unused-parameter
+	   -Wmissing-prototypes -Wno-unused-parameter \
+	   -Wno-format-zero-length
 ALL_CPPFLAGS = -D_GNU_SOURCE -Icommon $(shell pkg-config --cflags libbsd-overlay) \
 	   $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS)
