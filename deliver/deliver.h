@@ -22,6 +22,7 @@ struct options {
 	int		 retries;	/* --retries: attempts after the first */
 	long		 timeout;	/* --timeout: low-speed window, seconds */
 	uint64_t	 max_memory;	/* --max-memory: bytes in flight */
+	const char	*metrics_file;	/* --metrics-file, or NULL */
 };
 
 /* Each returns the exit status: EXIT_OK or EXIT_FAIL. */

@@ -320,13 +320,8 @@ deliver_cat(const struct dest *d, const struct options *opt, const char *key)
 {
 	struct store s;
 	char why[1024];
-	const char *kwhy;
 	int status;
 
-	if ((kwhy = object_key_check(key, strlen(key))) != NULL) {
-		warnx("--cat: bad key \"%.200s\": %s", key, kwhy);
-		return EXIT_USAGE;
-	}
 	if (d->kind == DEST_FILE)
 		return cat_local(d, key);
 	if (store_init(&s, d, opt, why, sizeof(why)) < 0) {

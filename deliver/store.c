@@ -619,8 +619,8 @@ transient_status(long st)
 	return st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
 }
 
-static const char *
-req_name(const struct req *r)
+const char *
+req_op_name(const struct req *r)
 {
 	return r->head ? "HeadObject" : op_names[r->op];
 }
@@ -635,7 +635,7 @@ describe_error(struct req *r, const char *code, const char *msg,
 {
 	char *p;
 
-	snprintf(r->why, sizeof(r->why), "%s: %ld %s%s%s%s%s%s", req_name(r),
+	snprintf(r->why, sizeof(r->why), "%s: %ld %s%s%s%s%s%s", req_op_name(r),
 	    r->status, code, *msg ? ": " : "", msg, *reqid ? " (request id " :
 	    "", reqid, *reqid ? ")" : "");
 	for (p = r->why; *p != '\0'; p++)
@@ -657,7 +657,7 @@ judge_curl_error(const struct store *s, struct req *r, CURLcode rc)
 		    s->d->host);
 		return V_FATAL;
 	}
-	snprintf(r->why, sizeof(r->why), "%s: %s", req_name(r),
+	snprintf(r->why, sizeof(r->why), "%s: %s", req_op_name(r),
 	    r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
 	switch (rc) {
 	case CURLE_UNSUPPORTED_PROTOCOL:
@@ -721,7 +721,7 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 		if ((r->op == OP_PUT || r->op == OP_PART) && r->has_crc &&
 		    r->rcrc != r->crc) {
 			snprintf(r->why, sizeof(r->why), "%s: CRC-64 mismatch: "
-			    "sent %llu, store has %llu", req_name(r),
+			    "sent %llu, store has %llu", req_op_name(r),
 			    (unsigned long long)r->crc,
 			    (unsigned long long)r->rcrc);
 			v = V_RETRY;
@@ -729,7 +729,7 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 		    r->rcrc != r->crc) {
 			/* the parts are gone now: ask what was stored */
 			snprintf(r->why, sizeof(r->why), "%s: CRC-64 mismatch: "
-			    "object is %llu, store says %llu", req_name(r),
+			    "object is %llu, store says %llu", req_op_name(r),
 			    (unsigned long long)r->crc,
 			    (unsigned long long)r->rcrc);
 			v = V_UNKNOWN;

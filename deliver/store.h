@@ -116,6 +116,8 @@ struct req *req_new(struct upload *, enum req_op, unsigned part,
  */
 void	req_hash(struct req *, const struct store *, int crc_given);
 void	req_free(struct req *, struct store *);
+/* "PutObject", "HeadObject", ...: what the request is, for logs. */
+const char *req_op_name(const struct req *);
 /* Stop the attempt in flight, if any. */
 void	req_cancel(struct req *, struct store *);
 
