@@ -155,7 +155,9 @@ say_store_error(struct probe *p, const struct store *s, const struct req *r)
 	const char *region = told_region(r, &tmp), *code = r->code;
 	const char *ours = d->region != NULL ? d->region : "(none)";
 
-	if (r->status == 0)
+	if (r->status == 0 && strstr(r->why, "check --endpoint") != NULL)
+		say(p, 0, "endpoint", "%s", r->why);
+	else if (r->status == 0)
 		say(p, 0, "endpoint", "%s; check --endpoint and the network",
 		    r->why);
 	else if (region != NULL && strcmp(region, ours) != 0)
