@@ -19,8 +19,9 @@
 #include "object.h"
 #include "opt.h"
 
-#define SYNOPSIS "deliver [-qvP] [-j N] [--endpoint URL] [--credentials FILE] " \
-	"[options] DESTINATION | --probe | --list | --cat KEY DESTINATION"
+#define SYNOPSIS "deliver [-qvP] [-j N] [--endpoint URL] " \
+	"[--credentials FILE] [options] DESTINATION | --probe | --list | " \
+	"--cat KEY DESTINATION"
 
 enum {
 	OPT_ENDPOINT = 256, OPT_PATH_STYLE, OPT_CREDENTIALS, OPT_STORAGE_CLASS,

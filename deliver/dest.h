@@ -31,7 +31,7 @@ struct dest {
 	char		*base;		/* scheme://host[/bucket] */
 	char		*endpoint_path;	/* path prefix of --endpoint, or "" */
 	int		 path_style;
-	int		 auto_path_style;	/* chosen for an IP or localhost */
+	int		 auto_path_style;	/* for an IP or localhost */
 };
 
 /* 0, or -1 with a one-line reason in why. */

@@ -18,6 +18,7 @@
 #include "dest.h"
 #include "log.h"
 #include "object.h"
+#include "report.h"
 #include "store.h"
 #include "upload.h"
 #include "xml.h"
@@ -96,7 +97,7 @@ walk(int rootfd, const char *root, struct buf *rel, struct listing *l)
 	fd = openat(rootfd, len ? rel->data : ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
 	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		warnx("%s%s: %s", root, rel->data, strerror(errno));
+		report_error("%s%s: %s", root, rel->data, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -110,7 +111,8 @@ walk(int rootfd, const char *root, struct buf *rel, struct listing *l)
 		if (fstatat(rootfd, rel->data, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT)	/* gone meanwhile */
 				continue;
-			warnx("%s%s: %s", root, rel->data, strerror(errno));
+			report_error("%s%s: %s", root, rel->data,
+			    strerror(errno));
 			rc = -1;
 		} else if (S_ISDIR(st.st_mode)) {
 			buf_addch(rel, '/');
@@ -134,7 +136,7 @@ list_local(const struct dest *d)
 
 	if ((fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		if (errno != ENOENT) {
-			warnx("%s: %s", d->dir, strerror(errno));
+			report_error("%s: %s", d->dir, strerror(errno));
 			return EXIT_FAIL;
 		}
 		return EXIT_OK;		/* nothing stored yet */
@@ -212,7 +214,7 @@ list_remote(struct store *s, const struct options *opt)
 		o.r->nquery = token.len ? 3 : 2;
 		v = store_run(s, o.r, opt->retries, 0);
 		if (v != V_OK) {
-			warnx("%s: %s", s->d->base, o.r->why);
+			report_error("%s: %s", s->d->base, o.r->why);
 			target_end(&o);
 			buf_release(&token);
 			while (l.n > 0)
@@ -248,7 +250,7 @@ cat_local(const struct dest *d, const char *key)
 	buf_addf(&path, "%s%s", d->dir, key);
 	if ((fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
 	    fstat(fd, &st) < 0) {
-		warnx("%s: %s", path.data, errno == ENOENT ?
+		report_error("%s: %s", path.data, errno == ENOENT ?
 		    "no such object (see deliver --list)" : strerror(errno));
 		goto out;
 	}
@@ -260,10 +262,11 @@ cat_local(const struct dest *d, const char *key)
 		total += (unsigned long long)n;
 	}
 	if (n < 0)
-		warnx("%s: read: %s", path.data, strerror(errno));
+		report_error("%s: read: %s", path.data, strerror(errno));
 	else if (total != (unsigned long long)st.st_size)
-		warnx("%s: read %llu bytes, but it holds %lld (changed while "
-		    "read?)", path.data, total, (long long)st.st_size);
+		report_error("%s: read %llu bytes, but it holds %lld "
+		    "(changed while read?)", path.data, total,
+		    (long long)st.st_size);
 	else
 		status = EXIT_OK;
 out:
@@ -287,8 +290,8 @@ cat_remote(struct store *s, const struct options *opt, const char *key)
 		if (o.r->sink_errno != 0)
 			status = stdout_failed(o.r->sink_errno);
 		else {
-			warnx("%s: %s%s", full.data, o.r->why, o.r->status ==
-			    404 ? " (see deliver --list)" : "");
+			report_error("%s: %s%s", full.data, o.r->why,
+			    o.r->status == 404 ? " (see deliver --list)" : "");
 			status = EXIT_FAIL;
 		}
 	}
@@ -307,7 +310,7 @@ deliver_list(const struct dest *d, const struct options *opt)
 	if (d->kind == DEST_FILE)
 		return list_local(d);
 	if (store_init(&s, d, opt, why, sizeof(why)) < 0) {
-		warnx("%s", why);
+		report_error("%s", why);
 		status = EXIT_FAIL;
 	} else
 		status = list_remote(&s, opt);
@@ -325,7 +328,7 @@ deliver_cat(const struct dest *d, const struct options *opt, const char *key)
 	if (d->kind == DEST_FILE)
 		return cat_local(d, key);
 	if (store_init(&s, d, opt, why, sizeof(why)) < 0) {
-		warnx("%s", why);
+		report_error("%s", why);
 		status = EXIT_FAIL;
 	} else
 		status = cat_remote(&s, opt, key);

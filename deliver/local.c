@@ -221,8 +221,9 @@ store_and_ack(struct local *l, const struct dest *d, const struct object *o,
 		    o->key.data);
 	} else {
 		if (local_put(l, o, why, whylen) < 0) {
-			report_failed(rp, o->key.data, why, "make the directory "
-			    "writable, or free space (deliver --probe)");
+			report_failed(rp, o->key.data, why, "make the "
+			    "directory writable, or free space (deliver "
+			    "--probe)");
 			*why = '\0';
 			goto out;
 		}
@@ -258,7 +259,8 @@ wait_input(struct frame_reader *r, struct report *rp, char *why,
 	for (;;) {
 		stop_tell();
 		if (stop_now()) {
-			snprintf(why, whylen, "stopped by signal %d", stop_now());
+			snprintf(why, whylen, "stopped by signal %d",
+			    stop_now());
 			return -1;
 		}
 		n = poll(&pfd, 1, report_timeout_ms(rp));
@@ -266,7 +268,8 @@ wait_input(struct frame_reader *r, struct report *rp, char *why,
 		if (n > 0)
 			break;
 		if (n < 0 && errno != EINTR) {
-			snprintf(why, whylen, "stdin: poll: %s", strerror(errno));
+			snprintf(why, whylen, "stdin: poll: %s",
+			    strerror(errno));
 			return -1;
 		}
 	}

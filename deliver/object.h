@@ -25,7 +25,7 @@ struct object {
 	struct buf	 first, last;	/* decoded message ids, may be empty */
 	uint64_t	 n;
 	int		 has_n;
-	uint64_t	 pt_min, pt_max;	/* publish times, ms (pt=MIN-MAX) */
+	uint64_t	 pt_min, pt_max;	/* publish times (ms), pt= */
 	int		 has_pt;
 	const char	*body;
 	size_t		 len;

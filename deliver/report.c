@@ -1,4 +1,5 @@
 /* Log lines, progress and metrics of deliver; see report.h. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,6 +93,18 @@ report_failed(struct report *rp, const char *fullkey, const char *why,
 		    todo);
 	else
 		log_error("not stored", "key=%s error=%s", fullkey, why);
+}
+
+void
+report_error(const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_error(text, NULL);
 }
 
 static int

@@ -37,6 +37,12 @@ void	report_retry(struct report *, const char *fullkey, const char *op,
 /* fullkey is not stored: why, and what the operator can do (or NULL). */
 void	report_failed(struct report *, const char *fullkey, const char *why,
 	    const char *todo);
+/*
+ * A failure that ends the run, printf-like: one line at level error
+ * (warnx(3) gives level warn, for what does not end it).
+ */
+void	report_error(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 /* Milliseconds until report_tick() has something to do, -1 never. */
 int	report_timeout_ms(const struct report *);
 void	report_tick(struct report *);

@@ -255,7 +255,8 @@ on_header(char *p, size_t size, size_t n, void *arg)
 			r->date = curl_getdate(tmp, NULL);
 	} else if (IS("x-amz-bucket-region")) {
 		if (header_copy(tmp, sizeof(tmp), v, end) == 0)
-			strlcpy(r->bucket_region, tmp, sizeof(r->bucket_region));
+			strlcpy(r->bucket_region, tmp,
+			    sizeof(r->bucket_region));
 	} else if (IS("Retry-After")) {
 		if (header_copy(tmp, sizeof(tmp), v, end) == 0)
 			r->retry_after = retry_after_seconds(tmp);

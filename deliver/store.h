@@ -60,7 +60,7 @@ struct req {
 	unsigned char	 md5raw[MD5_LEN];
 	char		 sha256[SHA256_HEX_SIZE];
 	uint64_t	 crc;		/* of the body; of the object for Complete */
-	const struct sign_kv *query;	/* OP_LIST: its parameters, borrowed */
+	const struct sign_kv *query;	/* OP_LIST: parameters, borrowed */
 	size_t		 nquery;
 	int		 sink;		/* OP_GET: the body goes here (fd) */
 	uint64_t	 got;		/* OP_GET: bytes written to sink */

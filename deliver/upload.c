@@ -237,8 +237,9 @@ upload_begin(struct loop *L, struct object *o)
 
 	if (!header_safe(&o->type) || !header_safe(&o->enc) ||
 	    !header_safe(&o->first) || !header_safe(&o->last)) {
-		warnx("stdin: byte %llu: object frame: type=, enc=, first= or "
-		    "last= holds a byte that cannot go into an HTTP header",
+		report_error("stdin: byte %llu: object frame: type=, enc=, "
+		    "first= or last= holds a byte that cannot go into an HTTP "
+		    "header",
 		    (unsigned long long)o->offset);
 		L->input_error = 1;
 		return;
@@ -402,7 +403,7 @@ on_ok(struct loop *L, struct req *r)
 		if (++up->parts_done == up->nparts)
 			start_complete(L, up);
 		break;
-	default:			/* OP_ABORT; the rest are not sent here */
+	default:		/* OP_ABORT; the rest are not sent here */
 		break;
 	}
 	buf_release(&id);
@@ -509,8 +510,9 @@ take_frame(struct loop *L, const struct frame *f)
 	char why[1024];
 
 	if (f->type == 'M') {
-		warnx("stdin: byte %llu: a message frame, not an object frame "
-		    "(pipe it through transform)", (unsigned long long)f->offset);
+		report_error("stdin: byte %llu: a message frame, not an "
+		    "object frame (pipe it through transform)",
+		    (unsigned long long)f->offset);
 		L->input_error = 1;
 		return;
 	}
@@ -518,7 +520,7 @@ take_frame(struct loop *L, const struct frame *f)
 		return;
 	object_init(&o);
 	if (object_parse(&o, f, why, sizeof(why)) < 0) {
-		warnx("stdin: %s", why);
+		report_error("stdin: %s", why);
 		L->input_error = 1;
 	} else {
 		if (o.len >= STEAL_MIN)
@@ -536,7 +538,7 @@ parse_buffered(struct loop *L)
 
 	while (want_input(L) && (rc = frame_next(&L->r, &L->f)) != FRAME_MORE) {
 		if (rc == FRAME_ERR) {
-			warnx("%s", L->r.err);
+			report_error("%s", L->r.err);
 			L->input_error = 1;
 			return;
 		}
@@ -561,7 +563,7 @@ read_input(struct loop *L)
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			warnx("stdin: read: %s", strerror(errno));
+			report_error("stdin: read: %s", strerror(errno));
 			L->input_error = 1;
 			return;
 		}
@@ -678,7 +680,7 @@ deliver_remote(const struct dest *d, const struct options *opt)
 	memset(&L, 0, sizeof(L));
 	L.opt = opt;
 	if (store_init(&L.s, d, opt, why, sizeof(why)) < 0) {
-		warnx("%s", why);
+		report_error("%s", why);
 		store_release(&L.s);
 		return EXIT_FAIL;
 	}
@@ -692,8 +694,8 @@ deliver_remote(const struct dest *d, const struct options *opt)
 		turn(&L);
 		stop_tell();
 		if (stop_now() && !L.fatal) {
-			warnx("stopped by signal %d: %zu object%s in flight not "
-			    "acked", stop_now(), L.nlive,
+			report_error("stopped by signal %d: %zu object%s in "
+			    "flight not acked", stop_now(), L.nlive,
 			    L.nlive == 1 ? "" : "s");
 			L.fatal = 1;
 		}

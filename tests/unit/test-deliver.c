@@ -162,6 +162,50 @@ test_object(void)
 	frame_release(&f);
 }
 
+/* The publish-time range pt=MIN-MAX of the frame, or none. */
+static int
+pt_of(const char *hdr, uint64_t *min, uint64_t *max)
+{
+	struct frame f;
+	struct object o;
+	const char *why;
+	char err[256];
+	int has;
+
+	frame_init(&f);
+	object_init(&o);
+	if (frame_parse_header(&f, hdr, strlen(hdr), 100, &why) < 0 ||
+	    object_parse(&o, &f, err, sizeof(err)) < 0)
+		has = -1;
+	else {
+		has = o.has_pt;
+		*min = o.pt_min;
+		*max = o.pt_max;
+	}
+	object_release(&o);
+	frame_release(&f);
+	return has;
+}
+
+static void
+test_pt(void)
+{
+	uint64_t a = 0, b = 0;
+
+	CHECK(pt_of("O 0 key=a seqs=1 pt=1764547200000-1764547201000", &a,
+	    &b) == 1 && a == 1764547200000ULL && b == 1764547201000ULL,
+	    "pt=MIN-MAX");
+	CHECK(pt_of("O 0 key=a seqs=1 pt=5-5", &a, &b) == 1 && a == 5 &&
+	    b == 5, "one message");
+	CHECK(pt_of("O 0 key=a seqs=1", &a, &b) == 0, "no pt=: no lag");
+	CHECK(pt_of("O 0 key=a seqs=1 pt=1764547200000", &a, &b) == 0,
+	    "an old frame's single pt=: no lag, still taken");
+	CHECK(pt_of("O 0 key=a seqs=1 pt=9-5", &a, &b) == 0,
+	    "MIN above MAX: no lag");
+	CHECK(pt_of("O 0 key=a seqs=1 pt=1-x", &a, &b) == 0,
+	    "malformed: no lag, still taken");
+}
+
 static void
 test_xml(void)
 {
@@ -199,6 +243,7 @@ main(void)
 	test_dest();
 	test_keys();
 	test_object();
+	test_pt();
 	test_xml();
 	return unit_done();
 }
