@@ -72,7 +72,7 @@ $(B)/deliver/deliver: $(call obj,$(DELIVER_SRCS)) $(LIB)
 
 # Unit tests link the common library, plus the object files of the
 # program whose internals they test (named in the test's first line:
-# "/* unit: transform/jsonl.c transform/key.c */").
+# "/* unit: transform/record.c transform/key.c */").
 $(B)/tests/unit/%: tests/unit/%.c $(LIB) $(call obj,$(CONSUME_SRCS) $(TRANSFORM_SRCS) $(DELIVER_SRCS))
 	@mkdir -p $(@D)
 	$(QLD)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
