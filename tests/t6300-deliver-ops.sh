@@ -8,7 +8,8 @@
 
 B=examplebucket-1250000000
 R=ap-guangzhou
-s3_start --bucket $B --bucket lake-test --region $R
+# Listings in pages of two keys: --list follows continuation tokens.
+s3_start --bucket $B --bucket lake-test --region $R --list-page 2
 export TENCENTCLOUD_SECRET_ID=$TEST_ID TENCENTCLOUD_SECRET_KEY=$TEST_KEY
 export AWS_ACCESS_KEY_ID=$TEST_ID AWS_SECRET_ACCESS_KEY=$TEST_KEY
 unset TENCENTCLOUD_SESSION_TOKEN COS_SECRET_ID COS_SECRET_KEY AWS_SESSION_TOKEN
@@ -157,6 +158,14 @@ test_expect_success '--probe: bad secret, unknown key id' '
 	! grep -q WrongSecretKey out err &&
 	AWS_ACCESS_KEY_ID=AKIDNOSUCHKEY0000000000000000000001 probe_fails \
 	    keyid credentials "AWS_ACCESS_KEY_ID (403 InvalidAccessKeyId)" $IP "$S3"
+'
+
+test_expect_success '--probe: a store that does not answer, told within 5 s' '
+	ctl reset >/dev/null && ctl fault stall op=ListObjects seconds=30 >/dev/null &&
+	t0=$(date +%s) &&
+	probe_fails stall endpoint "no answer from 127.0.0.1:$PORT within 5 s" \
+	    $IP "$COS" &&
+	test $(($(date +%s) - t0)) -le 8
 '
 
 test_expect_success '--probe: no credentials, no store, unwritable directory' '
@@ -322,8 +331,10 @@ test_expect_success '--list, --cat on file:// (temporary files skipped)' '
 	test_cmp list list2
 '
 
-test_expect_success '--list, --cat on cos://' '
-	list_cat $IP "cos://$B/lc/?region=$R"
+test_expect_success '--list, --cat on cos:// (two pages: continuation)' '
+	ctl reset >/dev/null &&
+	list_cat $IP "cos://$B/lc/?region=$R" &&
+	test "$(nreq op=ListObjects)" = 2
 '
 
 test_expect_success '--list, --cat on s3:// (virtual-hosted), multipart too' '

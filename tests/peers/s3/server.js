@@ -48,6 +48,7 @@ function usage(code) {
   --crc64 always|cos|never  when to send x-cos-hash-crc64ecma (default always)
   --strict-path         SigV4: reject a path that is not in canonical RFC 3986 encoding
   --allow-anonymous     let unsigned requests through (default: 403 AccessDenied)
+  --list-page N         ListObjects pages of at most N keys (default: the store's 1000)
   --quiet               log less on stderr
 `);
   process.exit(code);
@@ -58,6 +59,7 @@ function parseArgs(argv) {
     port: 0, ctlPort: 0, dir: null, buckets: [], credentials: null, region: null,
     timeout: 600, readyFile: null, skew: 900, clockOffset: 0, minPartSize: 1048576,
     crc64: 'always', strictPath: false, allowAnonymous: false, quiet: false,
+    listPage: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -81,6 +83,7 @@ function parseArgs(argv) {
       case '--strict-path': o.strictPath = true; break;
       case '--allow-anonymous': o.allowAnonymous = true; break;
       case '--quiet': o.quiet = true; break;
+      case '--list-page': o.listPage = Number(val()); break;
       case '-h': case '--help': usage(0); break;
       default: process.stderr.write(`unknown option ${a}\n`); usage(2);
     }
@@ -617,6 +620,37 @@ function handleListParts(rq) {
       `<ETag>"${p.etag}"</ETag><Size>${p.size}</Size></Part>`).join('');
   return { status: 200, headers: { 'content-type': 'application/xml' }, body: Buffer.from(xmlDoc('ListPartsResult', inner)) };
 }
+// ListObjectsV2 on top of s3rver's V1 listing (marker = the last key):
+// s3rver's own V2 continuation tokens are DES-encrypted, and OpenSSL 3 no
+// longer offers DES.  The token here is the base64 of the last key
+// returned, as opaque to a client as S3's.  --list-page N makes pages of
+// at most N keys.
+function xmlUnescape(s) {
+  return s.replace(/&(lt|gt|amp|quot|apos);/g, (m, e) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }[e]));
+}
+async function listV2(rq, headers) {
+  const q = rq.query;
+  let after = q['start-after'] || '';
+  if (q['continuation-token'] !== undefined) {
+    after = Buffer.from(String(q['continuation-token']), 'base64').toString('utf8');
+    if (!after) throw new ApiError(400, 'InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+  }
+  const max = Math.min(Number(q['max-keys'] ?? 1000), opt.listPage || 1000);
+  const parts = [`max-keys=${max}`];
+  for (const k of ['prefix', 'delimiter']) if (q[k]) parts.push(`${k}=${uriEscape(String(q[k]))}`);
+  if (after) parts.push(`marker=${uriEscape(after)}`);
+  const r = await forward('GET', rq.bucket, '', parts.join('&'), headers, null);
+  if (r.status !== 200) return r;
+  const keys = [...r.body.toString('utf8').matchAll(/<Contents>[\s\S]*?<Key>([\s\S]*?)<\/Key>/g)].map(m => xmlUnescape(m[1]));
+  const truncated = /<IsTruncated>true<\/IsTruncated>/.test(r.body.toString('utf8'));
+  const v2 = `<KeyCount>${keys.length}</KeyCount>` +
+    (q['continuation-token'] !== undefined ? `<ContinuationToken>${xmlEscape(q['continuation-token'])}</ContinuationToken>` : '') +
+    (truncated && keys.length ? `<NextContinuationToken>${Buffer.from(keys[keys.length - 1]).toString('base64')}</NextContinuationToken>` : '');
+  const xml = r.body.toString('utf8').replace(/<Marker>[^<]*<\/Marker>|<Marker\/>/, '')
+    .replace(/<NextMarker>[^<]*<\/NextMarker>/, '').replace('</Prefix>', '</Prefix>' + v2);
+  return { ...r, body: Buffer.from(xml) };
+}
+
 function handleListUploads(rq) {
   const base = storePath(rq.bucket, undefined, 'uploads');
   let ids = [];
@@ -974,6 +1008,7 @@ async function handle(req, res, expectContinue) {
     const fwd = () => forward(req.method, rq.bucket, rq.key, rawQuery, forwardHeaders(req.headers), body);
     if (rq.op === 'AbortMultipartUpload') r = await asClosing(rq, () => handleAbort(rq));
     else if (rq.op === 'ListParts') r = handleListParts(rq);
+    else if (rq.op === 'ListObjects' && rq.query['list-type'] === '2') r = await listV2(rq, forwardHeaders(req.headers));
     else if (rq.op === 'ListMultipartUploads') r = handleListUploads(rq);
     else if (rq.op === 'UploadPart') r = await asPart(rq, fwd);
     else if (rq.op === 'CompleteMultipartUpload') r = await asClosing(rq, () => { checkComplete(rq, body); return fwd(); });
