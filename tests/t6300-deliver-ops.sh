@@ -287,6 +287,27 @@ test_expect_success 'SIGINT once (s3://, an upload in flight): all acked, exit 0
 	stored_is lake-test si/later.txt small
 '
 
+test_expect_success 'SIGINT twice: stops at once, exit 1, the one in flight not acked' '
+	ctl reset >/dev/null &&
+	ctl fault stall op=PutObject key=later seconds=30 >/dev/null &&
+	rm -f sin && mkfifo sin || return 1
+	env --default-signal=INT deliver $IP "s3://lake-test/s2/?region=$R" \
+	    <sin >acks 2>err &
+	pid=$! &&
+	exec 4>sin &&
+	cat in.frames >&4 &&
+	wait_for err "msg=.stored. key=s2/top.txt" &&
+	kill -INT $pid && wait_for err "msg=.interrupted." &&
+	cat later.frames >&4 && exec 4>&- &&
+	i=0 && until test "$(nreq op=PutObject key=later)" = 1; do
+		i=$((i + 1)) && test $i -le 100 && sleep 0.2 || exit 1
+	done &&
+	kill -INT $pid &&
+	{ wait $pid; rc=$?; } && test $rc = 1 &&
+	test $(wc -l <acks) -eq 3 && ! grep -q later acks &&
+	grep -q "level=error .*stopped by signal 2: 1 object in flight not acked" err
+'
+
 test_expect_success 'SIGINT ignored at start stays ignored' '
 	rm -f sin && mkfifo sin || return 1
 	deliver "file://$TRASH/ig/" <sin >acks 2>err &
