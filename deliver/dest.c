@@ -210,13 +210,25 @@ dest_parse(struct dest *d, const char *url, char *why, size_t whylen)
 static int
 host_ok(const char *h, size_t n)
 {
-	size_t i;
+	const char *colon, *close = memchr(h, ']', n);
+	size_t i, plen;
 
 	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)h[i]) && strchr("-.:[]_", h[i]) ==
 		    NULL)
+			return 0;
+	/* a port, after the host (or after "[IPv6]"): 1 to 5 digits */
+	colon = close != NULL ? (close + 1 < h + n && close[1] == ':' ?
+	    close + 1 : NULL) : memchr(h, ':', n);
+	if (colon == NULL)
+		return close == NULL || close == h + n - 1;
+	plen = n - (size_t)(colon + 1 - h);
+	if (plen == 0 || plen > 5 || colon == h)
+		return 0;
+	for (i = 1; i <= plen; i++)
+		if (!isdigit((unsigned char)colon[i]))
 			return 0;
 	return 1;
 }

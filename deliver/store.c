@@ -648,7 +648,7 @@ static enum req_verdict
 judge_curl_error(const struct store *s, struct req *r, CURLcode rc)
 {
 	curl_off_t up = 0;
-	int writes = !r->head && r->op != OP_ABORT && r->op != OP_INIT;
+	int writes = has_body(r) && r->op != OP_INIT;
 
 	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &up);
 	if (rc == CURLE_COULDNT_RESOLVE_HOST) {

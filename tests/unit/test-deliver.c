@@ -24,20 +24,27 @@ parses(const char *url)
 	return rc == 0;
 }
 
-/* Does --endpoint URL give path-style addressing by itself? */
+/*
+ * --endpoint URL for s3://bkt/: -1 refused; else 1 if it chose path-style
+ * addressing by itself (no bucket in front of the host), 0 if not.
+ */
 static int
-endpoint_is_path_style(const char *url)
+endpoint_style(const char *url)
 {
 	struct dest d;
 	char why[512];
-	int rc = dest_parse(&d, "s3://bkt/", why, sizeof(why)) == 0 &&
-	    dest_endpoint(&d, url, 0, why, sizeof(why)) == 0 &&
-	    d.path_style && d.auto_path_style &&
-	    strncmp(d.host, "bkt.", 4) != 0;
+	int rc = -1;
 
+	if (dest_parse(&d, "s3://bkt/", why, sizeof(why)) == 0 &&
+	    dest_endpoint(&d, url, 0, why, sizeof(why)) == 0)
+		rc = d.path_style && d.auto_path_style &&
+		    strncmp(d.host, "bkt.", 4) != 0;
 	dest_release(&d);
 	return rc;
 }
+
+#define endpoint_is_path_style(url)	(endpoint_style(url) == 1)
+#define endpoint_ok(url)		(endpoint_style(url) >= 0)
 
 static void
 test_dest(void)
@@ -82,6 +89,12 @@ test_dest(void)
 	CHECK(!endpoint_is_path_style("http://cos.ap-guangzhou.localhost:9"),
 	    "a name below localhost");
 	CHECK(!endpoint_is_path_style("http://1e100.net"), "digits, a name");
+	CHECK(!endpoint_ok("http://127.0.0.1:"), "a colon and no port");
+	CHECK(!endpoint_ok("http://host:80x"), "a port that is not digits");
+	CHECK(!endpoint_ok("http://:80"), "a port and no host");
+	CHECK(!endpoint_ok("http://[::1]x"), "bytes after [IPv6]");
+	CHECK(endpoint_ok("http://[::1]:9000/p"), "[IPv6]:port/path");
+	CHECK(endpoint_ok("https://cos.ap-guangzhou.myqcloud.com"), "no port");
 
 	CHECK(parses("file:///a/b/"), "file URL");
 	CHECK(parses("file://localhost/a/"), "file://localhost");
