@@ -325,6 +325,10 @@ test_expect_success 'a closed stdout (| head): one line "stdout closed", exit 1'
 	for i in $(seq 1 200); do obj "h/$i.txt" small n=1 seqs=$i; done >many.frames &&
 	{ deliver "file://$TRASH/h/" <many.frames 2>err; echo $? >rc; } | head -1 >first &&
 	test "$(cat rc)" = 1 && test_one_line first &&
+	one_error err && grep -q "level=warn .*msg=.stdout closed." err &&
+	{ deliver -j 2 $IP "s3://lake-test/h/?region=$R" <many.frames 2>err;
+	  echo $? >rc; } | head -1 >first &&
+	test "$(cat rc)" = 1 && test_one_line first &&
 	one_error err && grep -q "level=warn .*msg=.stdout closed." err
 '
 
