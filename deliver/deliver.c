@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deliver.h"
 #include "creds.h"
+#include "deliver.h"
 #include "dest.h"
 #include "log.h"
 #include "metrics.h"

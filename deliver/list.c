@@ -3,7 +3,6 @@
  * destination, for `lakepipe test` and the lake audit.  See deliver.h.
  */
 #include <dirent.h>
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -7,9 +7,7 @@
  * seconds and never retried.
  */
 #include <ctype.h>
-#include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
