@@ -284,6 +284,16 @@ name(const char *msg, const char *kvfmt, ...)				\
 	va_end(ap);							\
 }
 
+void
+log_at(int level, const char *msg, const char *kvfmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, kvfmt);
+	log_event(level, msg, kvfmt, ap);
+	va_end(ap);
+}
+
 LOG_AT(log_error, LOG_LVL_ERROR)
 LOG_AT(log_warn, LOG_LVL_WARN)
 LOG_AT(log_info, LOG_LVL_INFO)

@@ -49,6 +49,9 @@ void	log_info(const char *msg, const char *kvfmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	log_debug(const char *msg, const char *kvfmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* The same at a level chosen at run time (LOG_LVL_...). */
+void	log_at(int level, const char *msg, const char *kvfmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 void	log_event(int level, const char *msg, const char *kvfmt, va_list);
 
 /* Free text at level debug (msg= is the whole text). */

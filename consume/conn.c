@@ -410,10 +410,10 @@ say_connected(struct pool *p, const struct bconn *bc)
 		p->seen[p->nseen++] = xstrdup(b.data);
 	}
 	if (bc->proxy_to != NULL)
-		pulsar_log(level, "connected", "broker=%s tls=%s proxy_to=%s",
+		log_at(level, "connected", "broker=%s tls=%s proxy_to=%s",
 		    b.data, bc->tls ? "yes" : "no", bc->proxy_to);
 	else
-		pulsar_log(level, "connected", "broker=%s tls=%s", b.data,
+		log_at(level, "connected", "broker=%s tls=%s", b.data,
 		    bc->tls ? "yes" : "no");
 	buf_release(&b);
 }

@@ -218,9 +218,6 @@ double	retry_failed(struct retry *, const char *topic, int partition,
 	    const char *cause, double give_up);
 /* It worked: says "reconnected" when attempts had failed; 1 then. */
 int	retry_ok(struct retry *, const char *topic, int partition);
-/* log_info() and friends at a level chosen at run time (LOG_LVL_*). */
-void	pulsar_log(int level, const char *msg, const char *kvfmt, ...)
-	    __attribute__((format(printf, 3, 4)));
 /* A delay of d seconds, jittered. */
 double	retry_jitter(double d);
 

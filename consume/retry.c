@@ -1,5 +1,4 @@
 /* Backoff with jitter, a give-up limit, and few lines; see pulsar.h. */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,16 +36,6 @@ retry_jitter(double d)
 	return d * (0.5 + (double)arc4random_uniform(1001) / 1000.0);
 }
 
-void
-pulsar_log(int level, const char *msg, const char *kvfmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, kvfmt);
-	log_event(level, msg, kvfmt, ap);
-	va_end(ap);
-}
-
 /* 1, 10, 100, ...: the counts worth a line of their own. */
 static int
 power_of_ten(unsigned n)
@@ -78,7 +67,7 @@ retry_failed(struct retry *r, const char *topic, int partition,
 		level = LOG_LVL_WARN;
 		(void)strlcpy(r->cause, cause, sizeof(r->cause));
 	}
-	pulsar_log(level, "reconnecting", "topic=%s partition=%d cause=%s "
+	log_at(level, "reconnecting", "topic=%s partition=%d cause=%s "
 	    "attempt=%u retry_in=%.1fs", topic, partition, cause, r->attempts,
 	    delay);
 	return delay;

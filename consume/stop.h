@@ -1,5 +1,5 @@
 /*
- * stop: SIGINT and SIGTERM for consume (CONTRACT: the first asks for an
+ * stop: SIGINT and SIGTERM for consume (doc/DESIGN.md: the first asks for an
  * orderly stop, the second ends the process at once with status 1).  A
  * SIGINT ignored at start (a background job of a non-interactive shell)
  * stays ignored.  The handlers are installed without SA_RESTART, so that

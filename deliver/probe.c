@@ -3,7 +3,7 @@
  * credentials, the endpoint, the bucket, its region, and the right to
  * write and delete under the prefix (a probe object, then gone).  One
  * line per check on stdout, "ok SETTING: ..." or "fail SETTING: what is
- * wrong; what to do" (CONTRACT.md), each request within PROBE_TIMEOUT
+ * wrong; what to do" (deliver(1), PROBE), each request within PROBE_TIMEOUT
  * seconds and never retried.
  */
 #include <ctype.h>

@@ -209,7 +209,7 @@ test_expect_success 'a "stored" line per object: key, n, bytes, ms; lag from pt=
 	test $(grep -c "msg=.stored." err) -eq 3
 '
 
-test_expect_success '--metrics-file: the CONTRACT names, written at exit' '
+test_expect_success '--metrics-file: the names of lakepipe-metrics(7), written at exit' '
 	grep -qx "lakepipe_deliver_objects_total 3" m.prom &&
 	grep -qx "lakepipe_deliver_messages_total 5" m.prom &&
 	grep -qx "lakepipe_deliver_bytes_total 1500016" m.prom &&
