@@ -18,7 +18,8 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 
 WARNINGS = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
-	   -Wmissing-prototypes -Wno-unused-parameter
+	   -Wmissing-prototypes -Wno-unused-parameter \
+	   -Wno-format-zero-length
 ALL_CPPFLAGS = -D_GNU_SOURCE -Icommon $(shell pkg-config --cflags libbsd-overlay) \
 	   $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS)
@@ -71,7 +72,7 @@ $(B)/deliver/deliver: $(call obj,$(DELIVER_SRCS)) $(LIB)
 
 # Unit tests link the common library, plus the object files of the
 # program whose internals they test (named in the test's first line:
-# "/* unit: transform/jsonl.c transform/key.c */").
+# "/* unit: transform/record.c transform/key.c */").
 $(B)/tests/unit/%: tests/unit/%.c $(LIB) $(call obj,$(CONSUME_SRCS) $(TRANSFORM_SRCS) $(DELIVER_SRCS))
 	@mkdir -p $(@D)
 	$(QLD)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \

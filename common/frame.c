@@ -317,14 +317,6 @@ frame_field(const struct frame *f, const char *name)
 }
 
 int
-frame_field_is(const struct frame_field *fl, const char *s)
-{
-	size_t n = strlen(s);
-
-	return fl != NULL && fl->vallen == n && memcmp(fl->val, s, n) == 0;
-}
-
-int
 frame_get(const struct frame *f, const char *name, struct buf *out)
 {
 	const struct frame_field *fl = frame_field(f, name);
@@ -392,15 +384,6 @@ frame_add_u64(struct buf *b, const char *name, uint64_t v)
 	buf_addstr(b, name);
 	buf_addch(b, '=');
 	buf_addu64(b, v);
-}
-
-void
-frame_add_i64(struct buf *b, const char *name, int64_t v)
-{
-	buf_addch(b, ' ');
-	buf_addstr(b, name);
-	buf_addch(b, '=');
-	buf_addi64(b, v);
 }
 
 void

@@ -100,15 +100,12 @@ const struct frame_field *frame_field(const struct frame *, const char *name);
 int	frame_get(const struct frame *, const char *name, struct buf *out);
 /* Unsigned decimal field; 1 found, 0 absent, -1 malformed. */
 int	frame_get_u64(const struct frame *, const char *name, uint64_t *);
-/* Nonzero if the field's (encoded) value equals s. */
-int	frame_field_is(const struct frame_field *, const char *s);
 
 void	frame_begin(struct buf *, char type, size_t bodylen);
 void	frame_begin_nobody(struct buf *, char type);
 void	frame_add(struct buf *, const char *name, const void *val, size_t);
 void	frame_add_str(struct buf *, const char *name, const char *val);
 void	frame_add_u64(struct buf *, const char *name, uint64_t);
-void	frame_add_i64(struct buf *, const char *name, int64_t);
 /* Copy a field read from another frame unchanged (carry-through). */
 void	frame_add_field(struct buf *, const struct frame_field *);
 /* End the header, append body and the trailing newline to hdr. */

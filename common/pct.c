@@ -28,18 +28,6 @@ add_escape(struct buf *b, unsigned char c)
 	buf_add(b, e, 3);
 }
 
-int
-pct_value_is_plain(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (value_needs_escape(s[i]))
-			return 0;
-	return 1;
-}
-
 void
 pct_encode_value(struct buf *b, const void *p, size_t n)
 {

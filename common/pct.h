@@ -24,8 +24,6 @@ void	pct_encode_value(struct buf *, const void *, size_t);
 void	pct_encode_uri(struct buf *, const void *, size_t, int keep_slash);
 /* Append the decoded bytes; 0 on success, -1 on a malformed escape. */
 int	pct_decode(struct buf *, const char *, size_t);
-/* Nonzero if the bytes need no escaping as a header value. */
-int	pct_value_is_plain(const void *, size_t);
 /* The value of the hex digit c (either case), or -1 if c is not one. */
 int	pct_hexval(int c);
 

@@ -324,7 +324,7 @@ main(int argc, char **argv)
 			    "--receiver-queue");
 			break;
 		case 'v':
-			log_verbosity++;
+			log_level = LOG_LVL_DEBUG;
 			break;
 		case 'P':
 			po.progress = 1;

@@ -201,7 +201,7 @@ main(int argc, char *argv[])
 			    1ULL << 20, 1ULL << 40);
 			break;
 		case 'P': opt.progress = 1; break;
-		case 'v': log_verbosity++; break;
+		case 'v': log_level = LOG_LVL_DEBUG; break;
 		case 'h': usage(EXIT_OK);
 		default: usage(EXIT_USAGE);
 		}

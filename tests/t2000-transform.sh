@@ -106,7 +106,7 @@ test_expect_success 'one message: a gzip object that zcat reads' '
 	test "$(field 1 seqs)" = 1 &&
 	test "$(field 1 first)" = 7:0:-1:-1 &&
 	test "$(field 1 last)" = 7:0:-1:-1 &&
-	test "$(field 1 pt)" = 1764201600001 &&
+	test "$(field 1 pt)" = 1764201600001-1764201600001 &&
 	zcat obj.1 >rec &&
 	test "$(field 1 size)" = "$(wc -c <rec)" &&
 	grep -q "\"properties\":{\"src\":\"app 1\"}" rec &&
@@ -409,8 +409,8 @@ test_expect_success 'partitions: --max-open 1 flushes at every change' '
 	transform --compress none --max-open 1 -v <in >out 2>err &&
 	test "$(split_objects out)" = 6 &&
 	check_partitions 6 6 &&
-	test $(grep -c "(max-open)" err) = 5 &&
-	test $(grep -c "(end of input)" err) = 1 &&
+	test $(grep -c "why=max-open" err) = 5 &&
+	test $(grep -c "why=\"end of input\"" err) = 1 &&
 	pmsg 1 0 0 a >in && pmsg 2 0 1 b >>in && pmsg 3 1 0 c >>in &&
 	pmsg 4 1 1 d >>in && pmsg 5 0 2 e >>in &&
 	transform --format raw --compress none --max-open 1 <in >out &&
@@ -423,7 +423,7 @@ test_expect_success 'partitions: a new one past --max-open flushes the oldest' '
 	  pmsg 5 3 0 e; pmsg 6 1 1 f; pmsg 7 4 0 g; } >in &&
 	transform --format raw --compress none --max-open 3 -v <in >out 2>err &&
 	test "$(split_objects out)" = 5 &&
-	test $(grep -c "(max-open)" err) = 2 &&
+	test $(grep -c "why=max-open" err) = 2 &&
 	: the oldest open batch goes first, not the least recently used &&
 	test "$(field 1 seqs) $(field 2 seqs)" = "1,4 2,6" &&
 	test "$(field 3 seqs) $(field 4 seqs) $(field 5 seqs)" = "3 5 7"

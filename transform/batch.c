@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "seqs.h"
 #include "topics.h"
 
@@ -27,7 +29,13 @@ struct run {
 	struct buf	 spill, scratch, hdr, key;
 	uint64_t	 objects;
 	struct progress	 prog;
+	struct {
+		uint64_t *messages, *bytes, *objects, *object_bytes;
+	} m;
 };
+
+/* SIGINT: 1 after the first, which lets the input end by itself. */
+static volatile sig_atomic_t interrupted;
 
 /* One topic's batch; it stays, closed, for the topic's next batch. */
 struct batch {
@@ -35,7 +43,7 @@ struct batch {
 	uint64_t	 n, bytes;	/* messages, uncompressed bytes */
 	struct seqs	 seqs;
 	struct msgid	 first;
-	uint64_t	 first_pt;
+	uint64_t	 first_pt, pt_min, pt_max;
 	struct buf	 first_id, last_id;
 	struct buf	 stage;		/* records not yet compressed */
 	struct buf	 body;		/* the object so far, compressed */
@@ -56,7 +64,7 @@ batch_open(struct run *r, struct batch *b, const struct msg *m)
 	    r->o->max_age > 0 ? monotime() + r->o->max_age : 0);
 	b->n = b->bytes = 0;
 	b->first = m->mid;
-	b->first_pt = m->pt;
+	b->first_pt = b->pt_min = b->pt_max = m->pt;
 	buf_reset(&b->first_id);
 	buf_add(&b->first_id, m->id->val, m->id->vallen);
 	buf_reset(&b->body);
@@ -87,6 +95,16 @@ make_key(struct run *r, struct batch *b)
 		    "longer than %d bytes", b->first_id.data, KEY_MAX);
 }
 
+/* The next stage is gone (EPIPE) or stdout broke: nothing more to do. */
+static void __attribute__((noreturn))
+write_failed(void)
+{
+	if (errno == EPIPE)
+		errx(EXIT_FAIL, "stdout closed by the reader: stopping (the "
+		    "messages not written are not acknowledged)");
+	err(EXIT_FAIL, "stdout");
+}
+
 static void
 batch_close(struct run *r, struct batch *b, const char *why)
 {
@@ -110,14 +128,17 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	seqs_format(hdr, &b->seqs);
 	frame_add(hdr, "first", b->first_id.data, b->first_id.len);
 	frame_add(hdr, "last", b->last_id.data, b->last_id.len);
-	frame_add_u64(hdr, "pt", b->first_pt);
+	buf_addf(hdr, " pt=%llu-%llu", (unsigned long long)b->pt_min,
+	    (unsigned long long)b->pt_max);
 	frame_add_u64(hdr, "size", b->bytes);
 	if (frame_write(r->out, hdr, b->body.data, b->body.len) < 0)
-		err(EXIT_FAIL, "stdout");
-	log_verbose("object %s: %llu messages, %llu bytes, %zu stored "
-	    "(%s)", r->key.data, (unsigned long long)b->n,
+		write_failed();
+	log_debug("object", "key=%s n=%llu bytes=%llu stored_bytes=%zu "
+	    "why=%s", r->key.data, (unsigned long long)b->n,
 	    (unsigned long long)b->bytes, b->body.len, why);
 	r->objects++;
+	(*r->m.objects)++;
+	*r->m.object_bytes += b->body.len;
 	topics_closed(&r->topics, &b->slot);
 }
 
@@ -210,6 +231,10 @@ batch_add(struct run *r, const struct msg *m)
 	}
 	b->n++;
 	b->bytes += len;
+	if (m->pt < b->pt_min)
+		b->pt_min = m->pt;
+	if (m->pt > b->pt_max)
+		b->pt_max = m->pt;
 	seqs_add(&b->seqs, m->seq);
 	buf_reset(&b->last_id);
 	buf_add(&b->last_id, m->id->val, m->id->vallen);
@@ -223,12 +248,19 @@ batch_add(struct run *r, const struct msg *m)
 		batch_close(r, b, "max-bytes");
 }
 
+/* The earlier of two poll(2) timeouts, -1 being none. */
+static int
+earlier(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 /*
  * Milliseconds poll(2) may wait: until the oldest open batch is due, which
  * is the first due, as every batch gets the same --max-age.
  */
 static int
-poll_timeout(const struct run *r)
+age_timeout(const struct run *r)
 {
 	const struct slot *s = r->topics.oldest;
 	double left;
@@ -239,6 +271,47 @@ poll_timeout(const struct run *r)
 	if (left <= 0)
 		return 0;
 	return left > 86400 ? 86400 * 1000 : (int)ceil(left * 1000);
+}
+
+static void
+on_sigint(int sig)
+{
+	if (interrupted) {	/* the second: at once */
+		(void)signal(sig, SIG_DFL);
+		(void)raise(sig);
+	}
+	interrupted = 1;
+}
+
+/*
+ * A first SIGINT (a terminal's Ctrl-C reaches the whole pipeline) lets
+ * consume end the input, so that every batch is written; one ignored at
+ * start (a background job) stays ignored.
+ */
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	(void)signal(SIGPIPE, SIG_IGN);		/* EPIPE is reported */
+	if (sigaction(SIGINT, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+}
+
+static void
+count_init(struct run *r)
+{
+	r->m.messages = metrics_counter("messages_total",
+	    "Messages read.");
+	r->m.bytes = metrics_counter("bytes_total",
+	    "Payload bytes of the messages read.");
+	r->m.objects = metrics_counter("objects_total", "Objects written.");
+	r->m.object_bytes = metrics_counter("object_bytes_total",
+	    "Bytes of the objects written, as stored (compressed).");
 }
 
 /* Parse every frame that is buffered; 0, or -1 on a malformed one. */
@@ -266,6 +339,8 @@ drain(struct run *run, struct frame_reader *r, struct frame *f)
 		bytes += m.len;
 	}
 	progress_add(&run->prog, n, bytes);
+	*run->m.messages += n;
+	*run->m.bytes += bytes;
 	return rc == FRAME_ERR ? -1 : 0;
 }
 
@@ -288,6 +363,8 @@ transform_run(const struct options *o, int in, int out)
 	buf_init(&run.hdr, 256);
 	buf_init(&run.key, 256);
 	progress_init(&run.prog, o->progress, "messages");
+	count_init(&run);
+	catch_signals();
 	frame_reader_init(&r, in, "stdin");
 	frame_init(&f);
 	for (;;) {
@@ -296,16 +373,26 @@ transform_run(const struct options *o, int in, int out)
 			 * The open batches are dropped: every object written
 			 * is one that a clean run would write too.
 			 */
-			warnx("%s", r.err);
+			log_error(r.err, "");
 			status = EXIT_FAIL;
 			break;
 		}
 		if (frame_reader_done(&r))
 			break;
-		if ((t = poll_timeout(&run)) == 0) {
+		if (interrupted == 1) {
+			interrupted = 2;
+			log_info("interrupted", "then=%s", "writing every batch "
+			    "at the end of input (interrupt again to stop now)");
+		}
+		progress_tick(&run.prog, run.key.len > 0 ? run.key.data :
+		    NULL);
+		metrics_tick();
+		if ((t = age_timeout(&run)) == 0) {
 			close_open(&run, 1, "max-age");
 			continue;
 		}
+		t = earlier(t, earlier(progress_timeout_ms(&run.prog),
+		    metrics_timeout_ms()));
 		pfd.fd = in;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, t) < 0) {
@@ -324,7 +411,11 @@ transform_run(const struct options *o, int in, int out)
 	if (status == EXIT_OK)
 		close_open(&run, 0, "end of input");
 	progress_done(&run.prog);
-	log_verbose("%llu objects", (unsigned long long)run.objects);
+	(void)metrics_flush();
+	if (status == EXIT_OK)
+		log_info("finished", "messages=%llu objects=%llu",
+		    (unsigned long long)*run.m.messages,
+		    (unsigned long long)run.objects);
 	frame_release(&f);
 	frame_reader_release(&r);
 	topics_release(&run.topics, batch_free);

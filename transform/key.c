@@ -227,16 +227,6 @@ count_segments(const char *t, size_t n)
 	return k;
 }
 
-void
-key_add_topic(struct buf *b, const char *topic, size_t n)
-{
-	struct buf t = BUF_INIT;
-
-	normalize_topic(&t, topic, n);
-	add_segments(b, t.data, t.len, 0, count_segments(t.data, t.len));
-	buf_release(&t);
-}
-
 int
 key_render(const struct key_tmpl *t, const struct key_vars *v,
     struct buf *out)

@@ -55,10 +55,5 @@ int	key_render(const struct key_tmpl *, const struct key_vars *,
 	    struct buf *out);
 /* Nonzero if k is a safe key (see lakepipe-frames(5), key=). */
 int	key_is_safe(const char *k, size_t n);
-/*
- * The topic as a key path: scheme dropped, "-partition-N" dropped, a bare
- * name taken as public/default/name, each segment sanitized.
- */
-void	key_add_topic(struct buf *, const char *topic, size_t n);
 
 #endif
