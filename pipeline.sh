@@ -86,6 +86,7 @@ log() {
 	[ $n -le $log_level ] || return 0
 	now_ts
 	lf_value "$msg"
+	[ "${REPLY:0:1}" = \" ] || REPLY=\"$REPLY\"
 	line="ts=$ts level=$level prog=lakepipe msg=$REPLY"
 	for a; do
 		lf_value "${a#*=}"
@@ -622,8 +623,11 @@ duration_s() {
 	[[ $1 =~ ^[0-9]+(\.[0-9]+)?(ms|s|m|h|d)?$ ]] || return 1
 	REPLY=$(awk -v v="$1" 'BEGIN {
 		u = v; sub(/^[0-9.]+/, "", u); n = v + 0
-		m = u == "ms" ? 0.001 : u == "m" ? 60 : u == "h" ? 3600 :
-		    u == "d" ? 86400 : 1
+		m = 1
+		if (u == "ms") m = 0.001
+		if (u == "m") m = 60
+		if (u == "h") m = 3600
+		if (u == "d") m = 86400
 		s = n * m; printf "%d\n", (s == int(s)) ? s : int(s) + 1 }')
 }
 
