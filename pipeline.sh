@@ -411,7 +411,7 @@ parse_value() {
 		s= ;;
 	esac
 	if [[ -n $s && ! $s =~ ^[[:space:]]*(#.*)?$ ]]; then
-		REPLY="text after the closing quote: $s"
+		REPLY="text after the closing quote"
 		return 1
 	fi
 	REPLY=$v
@@ -507,7 +507,8 @@ load_rule() {
 		line=${line#"${line%%[![:space:]]*}"}
 		[ -z "$line" ] || [ "${line:0:1}" = "#" ] && continue
 		if ! [[ $line =~ ^([a-z0-9][a-z0-9.-]*)[[:space:]]*=[[:space:]]*(.*)$ ]]; then
-			rule_error $n rule "expected 'key = value', found: $line"
+			rule_error $n rule "not a 'key = value' line (keys:" \
+			    "a-z, 0-9 and '-'; then '=' and the value)"
 			continue
 		fi
 		local key=${BASH_REMATCH[1]}
@@ -530,9 +531,7 @@ rule_defaults() {
 		[ -n "${OWN[$k]:-}" ] || OWN[$k]=${OWN_KEYS[$k]}
 	done
 	if [ -z "${OWN[destination]}" ]; then
-		rule_errors+=("destination"$'\t'"$rule_file: no destination;" \
-		    "add 'destination = cos://BUCKET-APPID/PREFIX/?region=REGION'" \
-		    "(or s3://, file://)")
+		rule_errors+=("destination"$'\t'"$rule_file: no destination; add 'destination = cos://BUCKET-APPID/PREFIX/?region=REGION' (or s3://, file://)")
 	fi
 	own_size log-size && log_size=$REPLY
 	own_number log-keep 1 100 && log_keep=$REPLY
