@@ -38,7 +38,7 @@ every_line_logfmt() {
 # lp_start RULE LOG: lakepipe run RULE in a process group of its own,
 # with SIGINT back to its default disposition (a background job of this
 # script would ignore it, and a shell cannot trap a signal ignored at
-# entry), so that "kill -INT -- -$LP_PID" is a terminal's Ctrl-C.
+# entry), so that "kill -INT -$LP_PID" is a terminal's Ctrl-C.
 lp_start() {
 	setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "$!\n"' \
 	    lakepipe run "$1" >"$2" 2>&1 &
