@@ -1056,6 +1056,25 @@ delete_main() {
 
 # ---- test --------------------------------------------------------------
 
+# Consume's options that are about reading, not about reaching the topic:
+# left out of --produce.
+declare -A CONSUMER_ONLY=([subscription]=1 [type]=1 [start]=1
+    [receiver-queue]=1 [max-unacked]=1 [ack-timeout]=1 [stop-at-end]=1
+    [lines]=1 [frames]=1 [publish-time]=1 [max-size]=1 [progress]=1)
+
+# args: the rule's consume options that a producer takes too.
+producer_args() {
+	local a n
+	stage_args consume
+	set -- ${args[@]+"${args[@]}"}
+	args=()
+	for a; do
+		n=${a#--}
+		n=${n%%=*}
+		[ -n "${CONSUMER_ONLY[$n]:-}" ] || args+=("$a")
+	done
+}
+
 # list_store FILE: the objects under the destination, "KEY TAB SIZE TAB
 # MTIME" lines, sorted.
 list_store() {
@@ -1097,7 +1116,7 @@ test_main() {
 	printf '{"lakepipe_test":"%s","rule":"%s","sent":"%s"}\n' \
 	    "$id" "$rule_name" "$ts" >"$tmp/probe"
 	t0=$EPOCHREALTIME
-	stage_args consume
+	producer_args
 	if ! timeout -k 5 $PROBE_LIMIT "$bin" --produce ${args[@]+"${args[@]}"} \
 	    --lines "$tmp/probe" 2>"$tmp/produce.err" >/dev/null; then
 		line_msg "$(grep . "$tmp/produce.err" | tail -1)"

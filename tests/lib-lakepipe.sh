@@ -43,7 +43,7 @@ lp_start() {
 	setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "$!\n"' \
 	    lakepipe run "$1" >"$2" 2>&1 &
 	LP_PID=$!
-	test_at_end "kill -KILL -- -$LP_PID"
+	test_at_end "kill -KILL -$LP_PID"
 }
 
 # lp_running RULE: lakepipe status says it is running.
