@@ -185,7 +185,7 @@ test_expect_success 'stdout closed: exit 1, not a signal' '
 test_expect_success '-v and -P talk on stderr only' '
 	deliver -v -P file://$TRASH/vp/ <in.frames >out 2>err &&
 	test $(wc -l <out) -eq 4 &&
-	grep -q "stored" err && grep -q "done: 4 objects" err
+	grep -q "stored" err && grep -q "msg=\"done\" objects=4 " err
 '
 
 test_done
