@@ -706,6 +706,8 @@ probe() {
 		[ -n "$line" ] || continue
 		key=${line#* }
 		key=${key%%:*}
+		# what the destination URL holds
+		case $key in region|bucket|prefix) key=destination ;; esac
 		if [ -n "${KEYLINE[$key]:-}" ]; then
 			echo "$line ($rule_file:${KEYLINE[$key]})"
 		else
