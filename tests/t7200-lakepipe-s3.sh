@@ -96,6 +96,15 @@ test_expect_success 'check: a prefix without / is destination, offline' '
 	! grep -q "\"noslash\"" topic.json
 '
 
+test_expect_success 'check: a clock an hour off the store'"'"'s is set right by deliver' '
+	ctl clock 3600 &&
+	rule skew &&
+	test_timeout 20 lakepipe check skew.conf >out &&
+	cat out &&
+	ctl clock 0 &&
+	grep "^ok destination: wrote skew/" out
+'
+
 # life NAME: run the rule NAME, test it (the probe read back from the
 # server), status, stop, delete --unsubscribe
 life() {
