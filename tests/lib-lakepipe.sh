@@ -56,3 +56,30 @@ lp_stored() {
 	n=$(lakepipe status "$1" | sed -n 's/^messages: [0-9]* read, \([0-9]*\) stored.*/\1/p')
 	[ "${n:-0}" -ge "$2" ]
 }
+
+# lp_rule NAME [KEY=VALUE...]: the rule NAME.conf, from what the script's
+# rule_base NAME prints, each KEY=VALUE replacing (or adding) that key
+lp_rule() {
+	name=$1
+	shift
+	rule_base "$name" >"$name.conf"
+	for kv in "$@"; do
+		k=${kv%%=*}
+		grep -v "^$k = " "$name.conf" >"$name.tmp"
+		printf '%s = %s\n' "$k" "${kv#*=}" >>"$name.tmp"
+		mv "$name.tmp" "$name.conf"
+	done
+}
+
+# lp_check_fails NAME SETTING [KEY=VALUE...]: lakepipe check of the rule
+# (lp_rule) fails within 20 s with one "fail SETTING:" line, and nothing
+# else fails; its output is in "out"
+lp_check_fails() {
+	name=$1 setting=$2
+	shift 2
+	lp_rule "$name" "$@" &&
+	test_expect_code 1 test_timeout 20 lakepipe check "$name.conf" >out &&
+	cat out &&
+	test "$(grep -c "^fail $setting: " out)" -eq 1 &&
+	! grep "^fail" out | grep -v "^fail $setting: "
+}
