@@ -953,8 +953,9 @@ status_main() {
 	else
 		echo "last object: none yet"
 	fi
-	[ -z "${ST[lag_seconds]:-}" ] ||
-	    echo "lag: ${ST[lag_seconds]} s from publish to stored"
+	if [ -n "${ST[lag_seconds]:-}" ]; then
+		printf 'lag: %.1f s from publish to stored\n' "${ST[lag_seconds]}"
+	fi
 	for k in $(printf '%s\n' "${!ST[@]}" | grep '^backlog\.' | sort -t. -k2n); do
 		echo "backlog: partition ${k#backlog.}: ${ST[$k]} messages"
 	done

@@ -63,7 +63,8 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 		inst PREFIX="$TRASH/usr" SYSCONFDIR="$TRASH/etc" &&
 		u="$TRASH/usr/lib/systemd/system/lakepipe@.service" &&
 		grep -x "ExecStart=$TRASH/usr/bin/lakepipe run $TRASH/etc/lakepipe/%i.conf" "$u" &&
-		systemd-analyze verify "$u" >out 2>&1 &&
+		MANPATH="$TRASH/usr/share/man" systemd-analyze verify "$u" \
+		    >out 2>&1 &&
 		cat out &&
 		! grep . out
 	'
