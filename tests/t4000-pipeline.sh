@@ -1,6 +1,7 @@
 #!/bin/sh
 # pipeline.sh: the three programs chained with the ack FIFO.
 . "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-lakepipe.sh"	# pipeline.sh with the build's programs
 
 PT=1764201600000	# fixed publish time: deterministic keys
 
