@@ -405,6 +405,8 @@ parse_value() {
 		[[ $s == *\'* ]] || { REPLY="no closing '"; return 1; }
 		v=${s%%\'*}
 		s=${s#*\'} ;;
+	\#*)	# "key = # a comment": no value
+		v= s= ;;
 	*)
 		v=${s%%[[:space:]]#*}
 		v=${v%"${v##*[![:space:]]}"}
@@ -527,6 +529,7 @@ load_rule() {
 # The own settings, checked, with their defaults.
 rule_defaults() {
 	local k
+	log_size=10485760 log_keep=3 stop_timeout=300	# if theirs are bad
 	for k in "${!OWN_KEYS[@]}"; do
 		[ -n "${OWN[$k]:-}" ] || OWN[$k]=${OWN_KEYS[$k]}
 	done
@@ -667,8 +670,12 @@ offline_check() {
 			continue
 		fi
 		rc=1
+		# the error lines, not the synopsis that follows them
+		grep -q ' level=error ' <<<"$out" &&
+		    out=$(grep ' level=error ' <<<"$out")
 		while IFS= read -r e; do
 			[ -n "$e" ] || continue
+			[[ $e != usage:* && $e != ' '* ]] || continue
 			line_msg "$e"
 			local msg=$REPLY
 			setting_of "$msg" $p
