@@ -166,18 +166,18 @@ run_pipeline() {
 	"$DELIVER" ${d_args[@]+"${d_args[@]}"} <"$tmp/objects" \
 	    >"$tmp/acks" &
 	d_pid=$!
-	# A reader of the ack FIFO of our own, so that deliver never gets
-	# EPIPE while it stores what it holds after consume has gone; its
-	# copy is drained once consume ends (below).  Read-only: consume
-	# still sees the end of the acks when deliver closes them.
-	exec 3<"$tmp/acks"
+	# The ack FIFO held open by us too, read-write so that the open
+	# never blocks: deliver never gets EPIPE while it stores what it
+	# holds after consume has gone (our copy is drained then), and
+	# consume never blocks opening it after deliver has gone.  Closed
+	# once deliver has ended, so that consume sees the end of the acks.
+	exec 3<>"$tmp/acks"
 	declare -gA stage=([$c_pid]=consume [$t_pid]=transform \
 	    [$d_pid]=deliver)
 	declare -gA status=()
 	watch_stages
 	local rc=$?
 	trap - INT TERM
-	exec 3<&-
 	return $rc
 }
 
@@ -222,10 +222,15 @@ culprit() {
 # failed.  When consume ends, first or alone, transform and deliver see
 # the end of their input and finish what they hold by themselves.
 watch_stages() {
-	local failed= drainer= grace=0 n=0
+	local failed= drainer= grace=0 n=0 acks=open
 	while [ ${#stage[@]} -gt 0 ]; do
 		reap
-		if [ -n "${status[consume]:-}" ] && [ -z "$drainer" ]; then
+		if [ -n "${status[deliver]:-}" ] && [ $acks = open ]; then
+			exec 3<&-
+			acks=closed
+		fi
+		if [ -n "${status[consume]:-}" ] && [ $acks = open ] &&
+		    [ -z "$drainer" ]; then
 			# Nobody reads acks any more: keep deliver from
 			# blocking on a full FIFO while it stores the rest.
 			cat <&3 >/dev/null &
@@ -250,6 +255,7 @@ watch_stages() {
 		[ ${#stage[@]} -eq 0 ] || sleep 0.1
 	done
 	[ -z "$drainer" ] || { kill "$drainer"; wait "$drainer"; } 2>/dev/null
+	[ $acks = closed ] || exec 3<&-
 	if [ -z "$failed" ] && [ -n "$(culprit)" ]; then
 		failed=$(culprit)
 		log error "$failed failed (exit status ${status[$failed]})"

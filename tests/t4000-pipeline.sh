@@ -58,6 +58,7 @@ test_expect_success 'a failing deliver is named; nothing acked' '
 	dest=$(test_unwritable_url) &&
 	test_expect_code 1 test_timeout 30 pipeline.sh --lines \
 		"$SRC/sample/messages.jsonl" -- "$dest" 2>err &&
+	cat err &&
 	grep "deliver failed" err &&
 	grep "0 acked" err
 '
@@ -70,9 +71,9 @@ test_expect_success 'a bad consume flag fails fast, without a hang' '
 
 test_expect_success 'SIGTERM: what is in flight is delivered and acked' '
 	mkfifo slow &&
-	( printf "one\ntwo\n"; sleep 3; printf "three\n" ) >slow &
-	pipeline.sh --lines slow --publish-time $PT -- --max-age 600 -- \
-		file://$TRASH/lake7/ 2>err &
+	{ ( printf "one\ntwo\n"; sleep 3; printf "three\n" ) >slow & } &&
+	{ pipeline.sh --lines slow --publish-time $PT -- --max-age 600 -- \
+		file://$TRASH/lake7/ 2>err & } &&
 	pid=$! &&
 	sleep 1 &&
 	kill -TERM $pid &&
@@ -88,9 +89,9 @@ consume_of() {
 
 test_expect_success 'consume dies: deliver stores what it holds, consume is named' '
 	mkfifo slow2 &&
-	sh -c "echo \$\$ >writer; printf \"one\ntwo\nthree\n\"; exec sleep 60" >slow2 &
-	pipeline.sh --lines slow2 --publish-time $PT -- --max-messages 2 \
-		--max-age 600 --metrics-file t.prom -- file://$TRASH/lake8/ 2>err &
+	{ sh -c "echo \$\$ >writer; printf \"one\ntwo\nthree\n\"; exec sleep 60" >slow2 & } &&
+	{ pipeline.sh --lines slow2 --publish-time $PT -- --max-messages 2 \
+		--max-age 600 --metrics-file t.prom -- file://$TRASH/lake8/ 2>err & } &&
 	pid=$! &&
 	i=0 &&
 	until grep -q "^lakepipe_transform_messages_total 3$" t.prom 2>/dev/null; do
@@ -112,10 +113,10 @@ test_expect_success 'consume dies: deliver stores what it holds, consume is name
 # is a terminal's Ctrl-C, reaching every process of the group.
 test_expect_success 'Ctrl-C (SIGINT to the process group): flushed, acked, exit 0' '
 	mkfifo slow3 &&
-	sh -c "echo \$\$ >writer; printf \"one\ntwo\n\"; exec sleep 60" >slow3 &
-	setsid perl -e "\$SIG{INT} = q(DEFAULT); exec @ARGV" pipeline.sh \
+	{ sh -c "echo \$\$ >writer; printf \"one\ntwo\n\"; exec sleep 60" >slow3 & } &&
+	{ setsid perl -e "\$SIG{INT} = q(DEFAULT); exec @ARGV" pipeline.sh \
 		--lines slow3 --publish-time $PT -- --max-age 600 \
-		--metrics-file t3.prom -- file://$TRASH/lake9/ 2>err &
+		--metrics-file t3.prom -- file://$TRASH/lake9/ 2>err & } &&
 	pid=$! &&
 	i=0 &&
 	until grep -q "^lakepipe_transform_messages_total 2$" t3.prom 2>/dev/null; do

@@ -220,7 +220,13 @@ test_expect_success 'run, status, logs: totals, state file, every log line logfm
 	grep "prog=deliver" log &&
 	lakepipe logs replay.conf -n 1 >last &&
 	test_one_line last &&
-	grep "msg=\"stopped\"" last
+	grep "msg=\"stopped\"" last &&
+	{ lakepipe logs replay.conf -f >follow & } &&
+	pid=$! &&
+	wait_until 10 grep -q "msg=\"stopped\"" follow &&
+	kill $pid &&
+	tail -n 10 log >last10 &&
+	test_cmp last10 follow
 '
 
 test_expect_success 'usage errors of the subcommands exit 2' '
