@@ -839,7 +839,9 @@ write_state() {
 # report, say) is wrapped in one; the last error line goes to last-error.
 log_writer() {
 	local LC_ALL=C f=$1 line size
-	trap '' PIPE
+	# A Ctrl-C must not end the log before the stop is logged: this
+	# subshell, unlike the programs, does not ignore SIGINT by itself.
+	trap '' INT PIPE
 	size=$(stat -c %s "$f" 2>/dev/null || echo 0)
 	exec 4>>"$f"
 	while IFS= read -r line || [ -n "$line" ]; do

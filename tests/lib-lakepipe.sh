@@ -20,11 +20,11 @@ unset PULSAR_TOKEN TENCENTCLOUD_SECRET_ID TENCENTCLOUD_SECRET_KEY \
 # wait_until SECONDS COMMAND...: poll COMMAND every 0.1 s until it
 # succeeds; fail when SECONDS have passed.
 wait_until() {
-	n=$(($1 * 10))
+	wu_left=$(($1 * 10))
 	shift
 	while ! "$@" 2>/dev/null; do
-		n=$((n - 1))
-		[ $n -gt 0 ] || { echo "timed out: $*" >&2; return 1; }
+		wu_left=$((wu_left - 1))
+		[ $wu_left -gt 0 ] || { echo "timed out: $*" >&2; return 1; }
 		sleep 0.1
 	done
 }
@@ -38,11 +38,13 @@ every_line_logfmt() {
 # lp_start RULE LOG: lakepipe run RULE in a process group of its own,
 # with SIGINT back to its default disposition (a background job of this
 # script would ignore it, and a shell cannot trap a signal ignored at
-# entry), so that "kill -INT -$LP_PID" is a terminal's Ctrl-C.
+# entry), so that "kill -INT -$LP_PID" is a terminal's Ctrl-C.  LP_PID is
+# also in RULE.pid, for the tests that follow (each runs in a subshell).
 lp_start() {
 	setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "$!\n"' \
 	    lakepipe run "$1" >"$2" 2>&1 &
 	LP_PID=$!
+	echo $LP_PID >"${1%.conf}.pid"
 	test_at_end "kill -KILL -$LP_PID"
 }
 
@@ -53,8 +55,9 @@ lp_running() {
 
 # lp_stored RULE N: at least N messages stored and acknowledged.
 lp_stored() {
-	n=$(lakepipe status "$1" | sed -n 's/^messages: [0-9]* read, \([0-9]*\) stored.*/\1/p')
-	[ "${n:-0}" -ge "$2" ]
+	lp_n=$(lakepipe status "$1" |
+	    sed -n 's/^messages: [0-9]* read, \([0-9]*\) stored.*/\1/p')
+	[ "${lp_n:-0}" -ge "$2" ]
 }
 
 # lp_rule NAME [KEY=VALUE...]: the rule NAME.conf, from what the script's
