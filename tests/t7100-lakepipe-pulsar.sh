@@ -115,6 +115,10 @@ test_expect_success 'run, test, status, logs: a probe lands, totals add up' '
 	id=$(sed -n "s/^ok sent: probe \([^ ]*\) at .*/\1/p" out) &&
 	zcat "life/$key" | grep "$id" &&
 	wait_until 30 lp_stored life.conf 101 &&
+	for p in 0 1; do
+		wait_until 30 eval "lakepipe status life.conf |
+		    grep -q \"^backlog: partition $p: 0 messages\"" || return 1
+	done &&
 	lakepipe status life.conf >st &&
 	cat st &&
 	grep "^running: yes, pid $LP_PID, since 20" st &&

@@ -44,8 +44,8 @@ test_expect_success 'the installed lakepipe finds lakepipe-* beside it' '
 	destination = file://$TRASH/lake/
 	state-directory = $TRASH/state
 	EOF
-	env PATH=/usr/bin:/bin test_timeout 60 "$R/usr/bin/lakepipe" run r.conf \
-	    2>err &&
+	env PATH=/usr/bin:/bin timeout -k 5 60 "$R/usr/bin/lakepipe" run \
+	    r.conf 2>err &&
 	test "$(find lake -type f -name "*.gz" -exec zcat {} + | wc -l)" -eq 2000 &&
 	env PATH=/usr/bin:/bin "$R/usr/bin/lakepipe" check r.conf >out &&
 	grep "^ok consume: settings valid" out
