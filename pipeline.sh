@@ -101,8 +101,9 @@ die() { log error "$1"; exit 1; }
 usage_error() {
 	log error "$*"
 	echo "usage: $prog CONSUME-ARGS... -- [TRANSFORM-ARGS... --]" \
-	    "DELIVER-ARGS... | $prog check|run|test|status|logs|stop|delete" \
-	    "RULE ($prog --help for more)" >&2
+	    "DELIVER-ARGS..." >&2
+	echo "       $prog check|run|test|status|logs|stop|delete RULE" \
+	    "($prog --help for more)" >&2
 	exit 2
 }
 
