@@ -1180,7 +1180,7 @@ probe_landed() {
 
 case ${1:-} in
 -h|--help) usage 0 ;;
-"") usage ;;
+"") usage_error "no arguments" ;;
 check|run|test|status|stop)
 	[ $# -eq 2 ] || usage_error "$1 takes one argument: the rule file"
 	"$1_main" "$2" ;;
