@@ -122,6 +122,15 @@ line_msg() {
 	REPLY=$l
 }
 
+# err_msg FILE: REPLY what a program said went wrong, from its stderr in
+# FILE: its last error line, else the first line it printed.
+err_msg() {
+	local l
+	l=$(grep ' level=error ' "$1" 2>/dev/null | tail -1)
+	[ -n "$l" ] || l=$(grep -m 1 . "$1" 2>/dev/null)
+	line_msg "${l:-(nothing on stderr)}"
+}
+
 # ---- the three programs -----------------------------------------------
 
 # Find a program: beside this script (a build tree, or installed in the
@@ -708,13 +717,16 @@ operands() {
 	[ "$1" != deliver ] || dest=("${OWN[destination]}")
 }
 
-# probe PROGRAM: its --probe lines, each with the rule line of its setting.
-probe() {
-	local out err rc line key
+# checks PROGRAM MODE: its "ok/fail SETTING: ..." lines (--probe,
+# --unsubscribe), each with the rule line of its setting; a failure that
+# it did not report itself is reported here, as SETTING (default: the
+# program).  Fails when the program failed.
+checks() {
+	local out rc line key
 	stage_args $1
 	operands $1
-	out=$(timeout -k 5 $PROBE_LIMIT "$bin" --probe ${args[@]+"${args[@]}"} \
-	    ${dest[@]+"${dest[@]}"} 2>"$tmp/probe.err")
+	out=$(timeout -k 5 $PROBE_LIMIT "$bin" "$2" ${args[@]+"${args[@]}"} \
+	    ${dest[@]+"${dest[@]}"} 2>"$tmp/checks.err")
 	rc=$?
 	while IFS= read -r line; do
 		[ -n "$line" ] || continue
@@ -730,11 +742,10 @@ probe() {
 	done <<<"$out"
 	[ $rc -ne 0 ] || return 0
 	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-		echo "fail $1: $1 --probe did not finish in $PROBE_LIMIT s"
+		echo "fail ${3:-$1}: $1 $2 did not finish in $PROBE_LIMIT s"
 	elif ! grep -q '^fail ' <<<"$out"; then
-		err=$(grep . "$tmp/probe.err" | tail -1)
-		line_msg "$err"
-		echo "fail $1: $1 --probe: exit status $rc: $REPLY"
+		err_msg "$tmp/checks.err"
+		echo "fail ${3:-$1}: $1 $2: exit status $rc: $REPLY"
 	fi
 	return 1
 }
@@ -745,11 +756,11 @@ check_main() {
 	make_tmp
 	offline_check || exit 1
 	if [ -n "${KEYLINE[url]:-}" ]; then
-		probe consume || rc=1
+		checks consume --probe || rc=1
 	else
 		echo "ok url: none: the rule replays files"
 	fi
-	probe deliver || rc=1
+	checks deliver --probe || rc=1
 	exit $rc
 }
 
@@ -1059,13 +1070,7 @@ delete_main() {
 	stop_rule || exit 1
 	if [ $unsub -eq 1 ]; then
 		make_tmp
-		stage_args consume
-		timeout -k 5 $PROBE_LIMIT "$bin" --unsubscribe ${args[@]+"${args[@]}"} \
-		    2>"$tmp/unsub.err" || {
-			grep -q . "$tmp/unsub.err" && line_msg "$(tail -1 "$tmp/unsub.err")"
-			echo "fail subscription: not removed: ${REPLY:-timed out}"
-			exit 1
-		}
+		checks consume --unsubscribe subscription || exit 1
 	fi
 	rm -rf "$sdir"
 	echo "ok deleted: the state and log of $rule_name ($sdir);" \
@@ -1125,7 +1130,7 @@ test_main() {
 	st_read
 	echo "ok running: $rule_name, pid ${ST[pid]:-?}, since ${ST[started]:-?}"
 	if ! list_store "$tmp/before"; then
-		line_msg "$(tail -1 "$tmp/list.err")"
+		err_msg "$tmp/list.err"
 		echo "fail destination: cannot list ${OWN[destination]}: $REPLY"
 		exit 1
 	fi
@@ -1138,7 +1143,7 @@ test_main() {
 	producer_args
 	if ! timeout -k 5 $PROBE_LIMIT "$bin" --produce ${args[@]+"${args[@]}"} \
 	    --lines "$tmp/probe" 2>"$tmp/produce.err" >/dev/null; then
-		line_msg "$(grep . "$tmp/produce.err" | tail -1)"
+		err_msg "$tmp/produce.err"
 		echo "fail topic: the probe could not be published: $REPLY"
 		exit 1
 	fi

@@ -107,8 +107,8 @@ test_expect_success 'run, test, status, logs: a probe lands, totals add up' '
 	    >/dev/null &&
 	lp_start life.conf life.out &&
 	wait_until 20 lp_running life.conf &&
-	test_timeout 60 lakepipe test life.conf >out &&
-	cat out &&
+	{ test_timeout 60 lakepipe test life.conf >out; rc=$?; cat out; } &&
+	test $rc -eq 0 &&
 	grep "^ok running: life, pid $LP_PID, since 20" out &&
 	grep "^ok sent: probe lakepipe-test-" out &&
 	key=$(sed -n "s/^ok stored: \([^ ]*\) after [0-9.]* s$/\1/p" out) &&
@@ -159,8 +159,8 @@ test_expect_success 'edit: the change applies from the next run' '
 	test_timeout 30 lakepipe check life.conf >out &&
 	lp_start life.conf life2.out &&
 	wait_until 20 lp_running life.conf &&
-	test_timeout 60 lakepipe test life.conf >out &&
-	cat out &&
+	{ test_timeout 60 lakepipe test life.conf >out; rc=$?; cat out; } &&
+	test $rc -eq 0 &&
 	key=$(sed -n "s/^ok stored: \([^ ]*\) after [0-9.]* s$/\1/p" out) &&
 	id=$(sed -n "s/^ok sent: probe \([^ ]*\) at .*/\1/p" out) &&
 	case $key in *.jsonl) ;; *) false ;; esac &&

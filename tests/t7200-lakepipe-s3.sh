@@ -95,8 +95,8 @@ test_expect_success 'check: a clock an hour off the store'"'"'s is set right by 
 life() {
 	lp_start $1.conf $1.out &&
 	wait_until 20 lp_running $1.conf &&
-	test_timeout 60 lakepipe test $1.conf >out &&
-	cat out &&
+	{ test_timeout 60 lakepipe test $1.conf >out; rc=$?; cat out; } &&
+	test $rc -eq 0 &&
 	key=$(sed -n "s/^ok stored: \([^ ]*\) after [0-9.]* s$/\1/p" out) &&
 	id=$(sed -n "s/^ok sent: probe \([^ ]*\) at .*/\1/p" out) &&
 	ctl get "$2" "$1/$key" | zcat | grep "$id" &&
