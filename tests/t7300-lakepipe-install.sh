@@ -1,8 +1,8 @@
 #!/bin/sh
 # make install into a DESTDIR: the programs as lakepipe-consume,
 # lakepipe-transform and lakepipe-deliver, pipeline.sh as lakepipe (which
-# finds them beside itself), the systemd unit, the example rule and every
-# man page; the unit passes systemd-analyze verify; the installed lakepipe
+# finds them beside itself), the systemd unit, the example rule, the alert
+# rules and every man page; the unit passes systemd-analyze verify; the installed lakepipe
 # runs a rule.
 . "$(dirname "$0")/test-lib.sh"
 
@@ -27,7 +27,9 @@ test_expect_success 'make install DESTDIR=... PREFIX=/usr' '
 	test -f "$R/usr/share/man/man1/lakepipe.1" &&
 	test -f "$R/usr/share/man/man5/lakepipe-rule.5" &&
 	test -f "$R/usr/share/man/man5/lakepipe-frames.5" &&
+	test -f "$R/usr/share/man/man7/lakepipe-metrics.7" &&
 	test -f "$R/usr/share/doc/lakepipe/tdmq-backup.rule" &&
+	test -f "$R/usr/share/doc/lakepipe/lakepipe-alerts.yml" &&
 	test -d "$R/etc/lakepipe" &&
 	u="$R/usr/lib/systemd/system/lakepipe@.service" &&
 	grep -x "ExecStart=/usr/bin/lakepipe run /etc/lakepipe/%i.conf" "$u" &&
@@ -52,7 +54,7 @@ test_expect_success 'the installed lakepipe finds lakepipe-* beside it' '
 '
 
 test_expect_success 'every man page formats without a warning' '
-	for m in "$R"/usr/share/man/man[15]/*; do
+	for m in "$R"/usr/share/man/man[157]/*; do
 		LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>w >/dev/null &&
 		! grep . w || { echo "$m"; cat w; return 1; }
 	done
