@@ -270,6 +270,7 @@ watch_stages() {
 		failed=$(culprit)
 		log error "$failed failed (exit status ${status[$failed]})"
 	fi
+	failed_stage=$failed
 	[ -z "$failed" ]
 }
 
@@ -865,12 +866,20 @@ log_writer() {
 		printf '%s\n' "$line" >&3
 		printf '%s\n' "$line" >&4
 		size=$((size + ${#line} + 1))
-		if [[ $line == *' level=error '* ]]; then
-			printf '%s\n' "$line" >"$sdir/last-error.tmp" &&
-			    mv -f "$sdir/last-error.tmp" "$sdir/last-error"
-		fi
+		[[ $line != *' level=error '* ]] || note_error "$line"
 		[ $size -lt $log_size ] || { rotate_log "$f"; size=0; }
 	done
+}
+
+# note_error LINE: the last error line, and each program's own last one
+# (last-error.PROGRAM), of which the failed stage's is the run's error.
+note_error() {
+	local p=${1#* prog=}
+	p=${p%% *}
+	[[ $p =~ ^[a-z]+$ ]] || p=unknown
+	printf '%s\n' "$1" >"$sdir/last-error.$p"
+	printf '%s\n' "$1" >"$sdir/last-error.tmp" &&
+	    mv -f "$sdir/last-error.tmp" "$sdir/last-error"
 }
 
 rotate_log() {
@@ -898,7 +907,7 @@ run_main() {
 	log_writer "$sdir/log" <"$tmp/log" 3>&2 2>/dev/null 9>&- &
 	local logger=$!
 	exec 5>&2 2>"$tmp/log"
-	rm -f "$sdir/last-error" "$sdir"/*.prom
+	rm -f "$sdir"/last-error* "$sdir"/*.prom
 	now_ts
 	started=$ts started_epoch=$EPOCHSECONDS
 	local out
@@ -912,9 +921,12 @@ run_main() {
 	else
 		run_rule
 	fi
-	# the last lines in the log (and its last error) before the state
+	# the last lines in the log (and its last error) before the state;
+	# the error of a failed run is the failed stage's, not its victims'
 	exec 2>&5 5>&-
 	wait $logger
+	[ -z "${failed_stage:-}" ] || [ ! -s "$sdir/last-error.$failed_stage" ] ||
+	    cp "$sdir/last-error.$failed_stage" "$sdir/last-error"
 	now_ts
 	ended=$ts
 	write_state

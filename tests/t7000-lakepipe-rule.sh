@@ -229,6 +229,50 @@ test_expect_success 'run, status, logs: totals, state file, every log line logfm
 	test_cmp last10 follow
 '
 
+test_expect_success 'the log is rotated by size, log-keep files kept' '
+	cat >rot.conf <<-EOF &&
+	lines = $SRC/sample/messages.jsonl
+	publish-time = $PT
+	max-messages = 20
+	destination = file://$TRASH/lake8/
+	log-size = 4k
+	log-keep = 2
+	EOF
+	test_timeout 60 lakepipe run rot.conf 2>err &&
+	test -s state/rot/log.1 &&
+	test -s state/rot/log.2 &&
+	! test -e state/rot/log.3 &&
+	for f in state/rot/log state/rot/log.1 state/rot/log.2; do
+		every_line_logfmt $f &&
+		test "$(wc -c <$f)" -lt 6000 || return 1
+	done &&
+	lakepipe logs rot.conf >all &&
+	cat state/rot/log.2 state/rot/log.1 state/rot/log >want &&
+	test_cmp want all &&
+	test "$(grep -c "msg=\"stored\"" err)" -eq 100
+'
+
+test_expect_success 'a failed run: status says so, with the last error' '
+	dest=$(test_unwritable_url) &&
+	printf "lines = %s\ndestination = %s\n" "$SRC/sample/messages.jsonl" \
+	    "$dest" >fails.conf &&
+	test_expect_code 1 test_timeout 60 lakepipe run fails.conf 2>err &&
+	test_expect_code 3 lakepipe status fails.conf >st &&
+	cat st &&
+	grep "^running: no, failed at 20.* (exit status 1;" st &&
+	grep "^last error: 20[0-9T:.-]*Z deliver: cannot open the destination" st
+'
+
+test_expect_success 'delete: the state goes, the rule file stays' '
+	lakepipe delete replay.conf >out &&
+	grep "^ok stopped: replay is not running" out &&
+	grep "^ok deleted: the state and log of replay" out &&
+	! test -e state/replay &&
+	test -f replay.conf &&
+	test_expect_code 3 lakepipe status replay.conf >st &&
+	grep "^running: no (never run;" st
+'
+
 test_expect_success 'usage errors of the subcommands exit 2' '
 	test_expect_code 2 lakepipe check 2>err &&
 	grep -i usage err &&
