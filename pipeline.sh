@@ -95,7 +95,7 @@ log() {
 	printf '%s\n' "$line" >&2
 }
 
-die() { log error "$1"; exit 1; }
+die() { log error "$*"; exit 1; }
 
 # A usage error: one line saying what is wrong, the short synopsis, exit 2.
 usage_error() {
@@ -371,18 +371,25 @@ closest_key() {
 }
 
 # Is this key or value a secret held inline?  REPLY: what to use instead.
+ENV_HOW="(environment-file = FILE, or EnvironmentFile= in the unit)"
 inline_secret() {
 	local key=$1 value=$2
 	case $key in
 	*-file|*-files) ;;
 	token|*-token|auth-*|role-key)
-		REPLY="put the token in a file only lakepipe can read and set 'token-file = FILE', or set PULSAR_TOKEN in the environment (environment-file = FILE, or EnvironmentFile= in the unit)"
+		REPLY="put the token in a file only lakepipe can read and"
+		REPLY+=" set 'token-file = FILE', or set PULSAR_TOKEN in the"
+		REPLY+=" environment $ENV_HOW"
 		return 0 ;;
 	secret*|*-secret*|password|passwd|*-password|access-key*|*-key-id)
-		REPLY="put the keys in a file ('credentials = FILE', KEY=VALUE lines) or in the environment (TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; environment-file = FILE, or EnvironmentFile= in the unit)"
+		REPLY="put the keys in a file ('credentials = FILE', KEY=VALUE"
+		REPLY+=" lines) or in the environment: TENCENTCLOUD_SECRET_ID and"
+		REPLY+=" TENCENTCLOUD_SECRET_KEY, or AWS_ACCESS_KEY_ID and"
+		REPLY+=" AWS_SECRET_ACCESS_KEY $ENV_HOW"
 		return 0 ;;
 	esac
-	REPLY="keep secrets out of the rule: use token-file, credentials, or the environment (environment-file = FILE, or EnvironmentFile= in the unit)"
+	REPLY="keep secrets out of the rule: use token-file, credentials,"
+	REPLY+=" or the environment $ENV_HOW"
 	# JSON web tokens, cloud key ids, user:password@ in a URL, a
 	# secret in a query string, and long random-looking strings
 	[[ $value =~ ^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$ ]] &&
@@ -551,7 +558,8 @@ rule_defaults() {
 		[ -n "${OWN[$k]:-}" ] || OWN[$k]=${OWN_KEYS[$k]}
 	done
 	if [ -z "${OWN[destination]}" ]; then
-		rule_errors+=("destination"$'\t'"$rule_file: no destination; add 'destination = cos://BUCKET-APPID/PREFIX/?region=REGION' (or s3://, file://)")
+		k="add 'destination = cos://BUCKET-APPID/PREFIX/?region=REGION'"
+		rule_errors+=("destination"$'\t'"$rule_file: no destination; $k (or s3://, file://)")
 	fi
 	own_size log-size && log_size=$REPLY
 	own_number log-keep 1 100 && log_keep=$REPLY
@@ -595,7 +603,10 @@ log_level_of_rule() {
 # The environment file's NAME=VALUE lines, exported for the programs.
 load_env_file() {
 	local f=${OWN[environment-file]} line name value
-	[ -r "$f" ] || { rule_errors+=("environment-file"$'\t'"$rule_file:${KEYLINE[environment-file]}: environment-file: cannot read $f"); return; }
+	if ! [ -r "$f" ]; then
+		own_error environment-file "cannot read $f"
+		return
+	fi
 	while IFS= read -r line || [ -n "$line" ]; do
 		[[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] ||
 		    continue
@@ -900,7 +911,8 @@ run_main() {
 	exec 9>>"$sdir/lock"
 	if ! flock -n 9; then
 		st_read
-		die "$rule_name is already running (pid ${ST[pid]:-?}); stop it first: $prog stop $rule_file"
+		die "$rule_name is already running (pid ${ST[pid]:-?});" \
+		    "stop it first: $prog stop $rule_file"
 	fi
 	make_tmp
 	mkfifo "$tmp/log" || exit 1
