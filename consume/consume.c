@@ -1,11 +1,16 @@
 /*
  * consume: write message frames (lakepipe-frames(5)) on stdout, from a
  * Pulsar topic or replayed from files, and acknowledge what the ack
- * channel reports as stored.  See consume(1).
+ * channel reports as stored; or check the cluster (--probe), remove the
+ * subscription (--unsubscribe), publish (--produce).  See consume(1).
+ *
+ * main() parses everything into struct args, picks one mode, checks all
+ * that can be checked without the network (a bad setting is exit status 2
+ * before anything connects; --check stops there), then runs the mode.
  */
 #include <err.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +20,11 @@
 
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
+#include "net.h"
+#include "opt.h"
+#include "probe.h"
+#include "produce.h"
 #include "pump.h"
 #include "source.h"
 #include "topic.h"
@@ -22,20 +32,22 @@
 #define DEFAULT_MAX_SIZE	(64 * 1024 * 1024)
 #define DEFAULT_MAX_UNACKED	1000000
 #define DEFAULT_QUEUE		1000
+#define DEFAULT_MAX_PENDING	1000
 
-#define SYNOPSIS \
-"usage: consume [options] --lines FILE... | --frames FILE...\n" \
-"       consume [options] --url URL --topic TOPIC --subscription NAME\n"
+#define SYNOPSIS "consume [-qvP] [options] --url URL --topic TOPIC " \
+	"--subscription NAME | --lines FILE... | --frames FILE..."
 
-/* The synopsis on a usage error, everything for --help. */
+static void usage(void) __attribute__((noreturn));
+
 static void
-usage(FILE *fp, int status)
+usage(void)
 {
-	if (status != EXIT_OK) {
-		fputs(SYNOPSIS, fp);
-		exit(status);
-	}
-	fputs(SYNOPSIS
+	printf(
+"usage: consume [options] --lines FILE... | --frames FILE...\n"
+"       consume [options] --url URL --topic TOPIC --subscription NAME\n"
+"       consume --probe | --unsubscribe [options] --url URL --topic TOPIC\n"
+"               --subscription NAME\n"
+"       consume --produce [options] --url URL --topic TOPIC [FILE...]\n"
 "\n"
 "Write message frames on stdout, replayed from files or read from Pulsar.\n"
 "\n"
@@ -46,7 +58,7 @@ usage(FILE *fp, int status)
 "                         persistent://public/default/replay)\n"
 "  --publish-time MS      publish time of every line (default: the file's\n"
 "                         mtime, now for stdin)\n"
-"  --max-size BYTES       longest line or frame body (default 64 MiB)\n"
+"  --max-size SIZE        longest line or frame body (default 64M)\n"
 "\n"
 "Pulsar (TDMQ console backup form -> option):\n"
 "  --url URL              access address: pulsar://HOST:6650,\n"
@@ -62,24 +74,45 @@ usage(FILE *fp, int status)
 "  --ca-file FILE         CA certificates for TLS\n"
 "  --stop-at-end          stop when the backlog is drained\n"
 "  --receiver-queue N     permits per consumer (default 1000)\n"
+"  --give-up DURATION     fail after this long failing to reconnect\n"
+"                         (default: retry for ever; 0.1 s doubling to 30 s)\n"
 "  (bucket and prefix are deliver's options)\n"
 "\n"
-"Acks and output:\n"
+"Other modes, with the Pulsar options:\n"
+"  --probe                check url, token-file, topic, subscription: one\n"
+"                         ok/fail line each (at most 5 s each), exit 0 or 1\n"
+"  --unsubscribe          remove the subscription on every partition\n"
+"  --produce              publish the lines or frames of FILE... (default\n"
+"                         stdin) to --topic\n"
+"  --max-pending N        --produce: messages without a receipt (1000)\n"
+"  --print-ids            --produce: SEQ<TAB>ID per receipt on stdout\n"
+"\n"
+"Acks, output, logs:\n"
 "  --acks FILE            the ack channel (a FIFO from pipeline.sh, or a file)\n"
 "  --max-unacked N        stop reading above N unacked messages (1000000)\n"
-"  --ack-timeout SECONDS  at the end, wait at most this long for acks\n"
-"                         (default: until the ack channel's end of file)\n"
-"  -v, --verbose          say more on stderr\n"
-"  -P, --progress         progress lines on stderr\n"
-"  -h, --help             this help\n", fp);
-	exit(status);
+"  --ack-timeout DURATION at the end, wait at most this long for acks\n"
+"                         (default: until all are acked or the channel ends)\n"
+"  --metrics-file FILE    Prometheus text file, rewritten every %d s\n"
+"  -q, --quiet            warnings and errors only\n"
+"  -v, --verbose          debug lines too\n"
+"  -P, --progress         a progress line every second\n"
+"  --check                check the options and exit (0 ok, 2 not)\n"
+"  --list-options         the long options, one per line\n"
+"  -h, --help             this help\n"
+"SIZE: bytes or with k, M, G; DURATION: seconds or with ms, s, m, h, d.\n"
+"SIGINT or SIGTERM: stop reading, send the acks of what was acked, exit 0;\n"
+"a second one exits 1 at once.  Exit status: 0 ok, 1 failure, 2 usage.\n"
+"See consume(1).\n", METRICS_INTERVAL);
+	exit(EXIT_OK);
 }
 
 enum {
 	OPT_LINES = 256, OPT_FRAMES, OPT_ACKS, OPT_TOPIC, OPT_PT,
 	OPT_MAX_SIZE, OPT_MAX_UNACKED, OPT_ACK_TIMEOUT, OPT_URL, OPT_SUB,
 	OPT_TYPE, OPT_START, OPT_TOKEN_FILE, OPT_LISTENER, OPT_CA_FILE,
-	OPT_STOP_AT_END, OPT_RQ
+	OPT_STOP_AT_END, OPT_RQ, OPT_GIVE_UP, OPT_METRICS, OPT_CHECK,
+	OPT_LIST, OPT_PROBE, OPT_UNSUBSCRIBE, OPT_PRODUCE, OPT_MAX_PENDING,
+	OPT_PRINT_IDS
 };
 
 static const struct option longopts[] = {
@@ -100,39 +133,51 @@ static const struct option longopts[] = {
 	{ "ca-file",		required_argument, NULL, OPT_CA_FILE },
 	{ "stop-at-end",	no_argument,	   NULL, OPT_STOP_AT_END },
 	{ "receiver-queue",	required_argument, NULL, OPT_RQ },
+	{ "give-up",		required_argument, NULL, OPT_GIVE_UP },
+	{ "probe",		no_argument,	   NULL, OPT_PROBE },
+	{ "unsubscribe",	no_argument,	   NULL, OPT_UNSUBSCRIBE },
+	{ "produce",		no_argument,	   NULL, OPT_PRODUCE },
+	{ "max-pending",	required_argument, NULL, OPT_MAX_PENDING },
+	{ "print-ids",		no_argument,	   NULL, OPT_PRINT_IDS },
+	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
+	{ "check",		no_argument,	   NULL, OPT_CHECK },
+	{ "list-options",	no_argument,	   NULL, OPT_LIST },
+	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "progress",		no_argument,	   NULL, 'P' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
 
-struct replay_arg {
-	enum replay_mode mode;
-	const char	*path;
+enum mode { MODE_NONE, MODE_REPLAY, MODE_PULSAR, MODE_PROBE,
+	MODE_UNSUBSCRIBE, MODE_PRODUCE };
+
+/* Everything the command line says; main() owns it. */
+struct args {
+	enum mode	 mode;		/* --probe, --unsubscribe, --produce */
+	int		 check;
+	const char	*url, *topic, *token_file, *metrics;
+	struct replay_opts ro;
+	struct pump_opts po;
+	struct pulsar_opts pu;
+	uint32_t	 max_pending;
+	int		 print_ids;
+	struct produce_input *in;	/* --lines, --frames, operands */
+	size_t		 nin;
+	char		*token;
+	struct topic	 t;		/* the replay topic */
 };
 
 /* File scope: still reachable when errx(3) exits (LeakSanitizer). */
-static struct replay_arg *ra;
+static struct args a;
 
-static struct replay_arg *
-add_input(struct replay_arg *a, size_t n, enum replay_mode mode,
-    const char *path)
+static void
+add_input(enum replay_mode mode, const char *path)
 {
-	a = xreallocarray(a, n + 1, sizeof(*a));
-	a[n].mode = mode;
-	a[n].path = path;
-	return a;
-}
-
-static long long
-number(const char *s, long long min, long long max, const char *what)
-{
-	const char *e;
-	long long v = strtonum(s, min, max, &e);
-
-	if (e != NULL)
-		errx(EXIT_USAGE, "%s %s: %s", what, s, e);
-	return v;
+	a.in = xreallocarray(a.in, a.nin + 1, sizeof(*a.in));
+	a.in[a.nin].mode = mode;
+	a.in[a.nin].path = path;
+	a.nin++;
 }
 
 static int
@@ -146,14 +191,14 @@ sub_type(const char *s)
 		if (strcasecmp(s, names[i]) == 0 || (i == 3 &&
 		    strcasecmp(s, "key-shared") == 0))
 			return (int)i;	/* the order of enum pw_sub_type */
-	errx(EXIT_USAGE, "--type %s: expected exclusive, shared, failover "
+	errx(EXIT_USAGE, "--type: '%s' is not exclusive, shared, failover "
 	    "or key_shared", s);
 }
 
 static void
 start_point(struct pulsar_opts *pu, const char *s)
 {
-	const char *colon = strchr(s, ':'), *e;
+	const char *colon = strchr(s, ':'), *e = NULL;
 	char *ledger;
 
 	if (strcmp(s, "earliest") == 0)
@@ -163,9 +208,6 @@ start_point(struct pulsar_opts *pu, const char *s)
 	else if (colon == NULL) {
 		pu->start = START_TIME;
 		pu->start_time = (uint64_t)strtonum(s, 0, 1LL << 53, &e);
-		if (e != NULL)
-			errx(EXIT_USAGE, "--start %s: expected earliest, "
-			    "latest, TIMESTAMP_MS or LEDGER:ENTRY", s);
 	} else {
 		pu->start = START_ID;
 		ledger = xstrndup(s, (size_t)(colon - s));
@@ -174,14 +216,101 @@ start_point(struct pulsar_opts *pu, const char *s)
 		if (e == NULL)
 			pu->start_id.entry = strtonum(colon + 1, 0,
 			    INT64_MAX, &e);
-		if (e != NULL)
-			errx(EXIT_USAGE, "--start %s: bad LEDGER:ENTRY", s);
 		pu->start_id.partition = -1;
 		pu->start_id.batch = -1;
 	}
+	if (e != NULL)
+		errx(EXIT_USAGE, "--start: '%s' is not earliest, latest, "
+		    "TIMESTAMP_MS or LEDGER:ENTRY", s);
 }
 
-/* The token from a file (first line) or PULSAR_TOKEN; never from argv. */
+/* Set the mode once: two of them is a usage error. */
+static void
+set_mode(enum mode m, const char *opt)
+{
+	if (a.mode != MODE_NONE && a.mode != m)
+		errx(EXIT_USAGE, "%s: one of --probe, --unsubscribe and "
+		    "--produce at a time", opt);
+	a.mode = m;
+}
+
+static void
+parse(int argc, char **argv)
+{
+	enum replay_mode last = REPLAY_LINES;
+	int ch;
+
+	while ((ch = opt_next(argc, argv, "-hPqv", longopts)) != -1) {
+		switch (ch) {
+		case OPT_LINES:
+		case OPT_FRAMES:
+			last = ch == OPT_LINES ? REPLAY_LINES : REPLAY_FRAMES;
+			add_input(last, optarg);
+			break;
+		case 1:		/* an operand, in order: the last mode */
+			add_input(last, optarg);
+			break;
+		case OPT_ACKS: a.po.acks = optarg; break;
+		case OPT_TOPIC: a.topic = optarg; break;
+		case OPT_PT:
+			a.ro.pt = (uint64_t)opt_number("--publish-time", optarg,
+			    0, 1LL << 53);
+			a.ro.has_pt = 1;
+			break;
+		case OPT_MAX_SIZE:
+			a.ro.max_size = (size_t)opt_size("--max-size", optarg,
+			    1, 1ULL << 30);
+			break;
+		case OPT_MAX_UNACKED:
+			a.po.max_unacked = (uint64_t)opt_number("--max-unacked",
+			    optarg, 1, 1LL << 30);
+			break;
+		case OPT_ACK_TIMEOUT:
+			a.po.ack_timeout = opt_duration("--ack-timeout", optarg,
+			    0, 365 * 86400.0);
+			break;
+		case OPT_URL: a.url = optarg; break;
+		case OPT_SUB: a.pu.subscription = optarg; break;
+		case OPT_TYPE: a.pu.sub_type = sub_type(optarg); break;
+		case OPT_START: start_point(&a.pu, optarg); break;
+		case OPT_TOKEN_FILE: a.token_file = optarg; break;
+		case OPT_LISTENER: a.pu.listener = optarg; break;
+		case OPT_CA_FILE: a.pu.ca_file = optarg; break;
+		case OPT_STOP_AT_END: a.pu.stop_at_end = 1; break;
+		case OPT_RQ:
+			a.pu.queue = (uint32_t)opt_number("--receiver-queue",
+			    optarg, 2, 1000000);
+			break;
+		case OPT_GIVE_UP:
+			a.pu.give_up = opt_duration("--give-up", optarg, 0.001,
+			    365 * 86400.0);
+			break;
+		case OPT_PROBE: set_mode(MODE_PROBE, "--probe"); break;
+		case OPT_UNSUBSCRIBE:
+			set_mode(MODE_UNSUBSCRIBE, "--unsubscribe");
+			break;
+		case OPT_PRODUCE: set_mode(MODE_PRODUCE, "--produce"); break;
+		case OPT_MAX_PENDING:
+			a.max_pending = (uint32_t)opt_number("--max-pending",
+			    optarg, 1, 1000000);
+			break;
+		case OPT_PRINT_IDS: a.print_ids = 1; break;
+		case OPT_METRICS: a.metrics = optarg; break;
+		case OPT_CHECK: a.check = 1; break;
+		case OPT_LIST: opt_list(longopts);
+		case 'q': log_level = LOG_LVL_WARN; break;
+		case 'v': log_level = LOG_LVL_DEBUG; break;
+		case 'P': a.po.progress = 1; break;
+		case 'h': usage();
+		default: opt_usage_error(SYNOPSIS);
+		}
+	}
+}
+
+/*
+ * The token from a file (first line) or PULSAR_TOKEN; never from argv.
+ * A file that cannot be read is a setting to fix: exit 2.
+ */
 static char *
 read_token(const char *path)
 {
@@ -196,166 +325,205 @@ read_token(const char *path)
 		return env && *env ? xstrdup(env) : NULL;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		err(EXIT_FAIL, "%s", path);
+		errx(EXIT_USAGE, "--token-file: '%s': %s", path,
+		    strerror(errno));
 	while ((n = read(fd, tmp, sizeof(tmp))) > 0 && b.len < 1 << 20)
 		buf_add(&b, tmp, (size_t)n);
 	if (n < 0)
-		err(EXIT_FAIL, "%s", path);
+		errx(EXIT_USAGE, "--token-file: '%s': %s", path,
+		    strerror(errno));
 	close(fd);
 	explicit_bzero(tmp, sizeof(tmp));
 	/* a token is one line: drop the newline and blanks around it */
 	while (b.len > 0 && strchr(" \t\r\n", b.data[b.len - 1]))
 		b.data[--b.len] = '\0';
 	if (b.len == 0)
-		errx(EXIT_FAIL, "%s: empty token file", path);
+		errx(EXIT_USAGE, "--token-file: '%s' is empty", path);
 	return buf_detach(&b, NULL);
 }
 
-static int
-run_pulsar(struct pulsar_opts *pu, struct pump_opts *po, const char *url,
-    const char *topic, const char *token_file)
+static void
+check_readable(const char *opt, const char *path)
 {
-	struct source *src;
+	if (strcmp(path, "-") != 0 && access(path, R_OK) < 0)
+		errx(EXIT_USAGE, "%s: '%s': %s", opt, path, strerror(errno));
+}
+
+static void
+check_inputs(void)
+{
+	size_t i;
+
+	for (i = 0; i < a.nin; i++)
+		check_readable(a.in[i].mode == REPLAY_LINES ? "--lines" :
+		    "--frames", a.in[i].path);
+}
+
+/* The settings of every mode that talks to Pulsar. */
+static void
+check_pulsar(int need_subscription)
+{
+	struct url u;
+	struct topic t;
+	const char *why;
+
+	if (url_parse(&u, a.url, &why) < 0)
+		errx(EXIT_USAGE, "--url: '%s': %s", a.url, why);
+	url_free(&u);
+	if (a.topic == NULL)
+		errx(EXIT_USAGE, "--url needs --topic");
+	if (topic_parse(&t, a.topic, &why) < 0)
+		errx(EXIT_USAGE, "--topic: '%s': %s", a.topic, why);
+	topic_free(&t);
+	if (need_subscription && (a.pu.subscription == NULL ||
+	    *a.pu.subscription == '\0'))
+		errx(EXIT_USAGE, "--url needs --subscription (never "
+		    "invented: name the backup's own)");
+	if (a.pu.ca_file != NULL)
+		check_readable("--ca-file", a.pu.ca_file);
+	a.token = read_token(a.token_file);
+	a.pu.url = a.url;
+	a.pu.topic = a.topic;
+	a.pu.token = a.token;
+}
+
+/* Which mode, and is everything there for it (exit 2 if not). */
+static void
+check(void)
+{
+	const char *why;
+
+	if (a.mode == MODE_NONE)
+		a.mode = a.url != NULL ? MODE_PULSAR : MODE_REPLAY;
+	if (a.mode != MODE_PRODUCE && (a.max_pending || a.print_ids))
+		errx(EXIT_USAGE, "--max-pending and --print-ids go with "
+		    "--produce");
+	switch (a.mode) {
+	case MODE_REPLAY:
+		if (a.nin == 0)
+			errx(EXIT_USAGE, "nothing to read: give --lines, "
+			    "--frames or --url (see --help)");
+		check_inputs();
+		if (topic_parse(&a.t, a.topic ? a.topic : "replay", &why) < 0)
+			errx(EXIT_USAGE, "--topic: '%s': %s", a.topic, why);
+		a.ro.topic = a.t.full;
+		break;
+	case MODE_PULSAR:
+	case MODE_PROBE:
+	case MODE_UNSUBSCRIBE:
+		if (a.url == NULL)
+			errx(EXIT_USAGE, "--probe and --unsubscribe need --url");
+		if (a.nin > 0)
+			errx(EXIT_USAGE, "--url and --lines/--frames: choose "
+			    "one (or --produce to publish them)");
+		check_pulsar(1);
+		break;
+	case MODE_PRODUCE:
+		if (a.url == NULL)
+			errx(EXIT_USAGE, "--produce needs --url and --topic");
+		check_inputs();
+		check_pulsar(0);
+		break;
+	case MODE_NONE:
+		break;
+	}
+}
+
+static int
+run_source(struct source *src)
+{
 	struct pump *p;
-	char *token;
 	int status;
 
-	if (topic == NULL || pu->subscription == NULL ||
-	    *pu->subscription == '\0')
-		errx(EXIT_USAGE, "--url needs --topic and --subscription");
-	token = read_token(token_file);
-	pu->url = url;
-	pu->topic = topic;
-	pu->token = token;
-	if ((src = pulsar_source_new(pu)) == NULL)
+	if (src == NULL)
 		return EXIT_USAGE;
-	/* without an ack channel, a message written to stdout is done */
-	po->ack_on_write = po->acks == NULL;
-	p = pump_new(po);
+	p = pump_new(&a.po);
 	status = pump_run(p, src);
+	if (metrics_flush() < 0 && status == EXIT_OK)
+		status = EXIT_FAIL;
 	pump_free(p);
 	src->ops->free(src);
-	if (token != NULL) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
 	return status;
+}
+
+static int
+replay_main(void)
+{
+	struct source *src = replay_source_new(&a.ro);
+	size_t i;
+
+	for (i = 0; i < a.nin; i++)
+		replay_source_add(src, a.in[i].mode, a.in[i].path);
+	a.po.must_ack_all = 1;
+	return run_source(src);
+}
+
+static int
+pulsar_main(void)
+{
+	/* without an ack channel, a message written to stdout is done */
+	a.po.ack_on_write = a.po.acks == NULL;
+	return run_source(pulsar_source_new(&a.pu));
+}
+
+static int
+produce(void)
+{
+	struct produce_opts o;
+
+	memset(&o, 0, sizeof(o));
+	pulsar_pool_opts(&o.pulsar, &a.pu, 0);
+	o.topic = a.topic;
+	o.inputs = a.in;
+	o.ninputs = a.nin;
+	o.max_size = a.ro.max_size;
+	o.max_pending = a.max_pending ? a.max_pending : DEFAULT_MAX_PENDING;
+	o.give_up = a.pu.give_up;
+	o.print_ids = a.print_ids;
+	o.progress = a.po.progress;
+	return produce_main(&o);
 }
 
 int
 main(int argc, char **argv)
 {
-	size_t nra = 0, i;
-	struct replay_opts ro = { NULL, 0, 0, DEFAULT_MAX_SIZE };
-	struct pump_opts po = { NULL, DEFAULT_MAX_UNACKED, 0, 0, 0, 0 };
-	struct topic topic;
-	struct pulsar_opts pu;
-	const char *token_file = NULL;
-	const char *why, *topic_arg = NULL, *url = NULL;
-	enum replay_mode last = REPLAY_LINES;
-	struct source *src;
-	struct pump *p;
-	int ch, status;
+	int status = EXIT_FAIL;
 
-	memset(&pu, 0, sizeof(pu));
-	pu.queue = DEFAULT_QUEUE;
-	while ((ch = getopt_long(argc, argv, "-vPh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case OPT_LINES:
-		case OPT_FRAMES:
-			last = ch == OPT_LINES ? REPLAY_LINES : REPLAY_FRAMES;
-			ra = add_input(ra, nra++, last, optarg);
-			break;
-		case 1:		/* an operand, in order: the last mode */
-			if (nra == 0)
-				errx(EXIT_USAGE, "%s: give --lines or --frames "
-				    "before files", optarg);
-			ra = add_input(ra, nra++, last, optarg);
-			break;
-		case OPT_ACKS:
-			po.acks = optarg;
-			break;
-		case OPT_TOPIC:
-			topic_arg = optarg;
-			break;
-		case OPT_PT:
-			ro.pt = (uint64_t)number(optarg, 0, 1LL << 53,
-			    "--publish-time");
-			ro.has_pt = 1;
-			break;
-		case OPT_MAX_SIZE:
-			ro.max_size = (size_t)number(optarg, 1, 1LL << 30,
-			    "--max-size");
-			break;
-		case OPT_MAX_UNACKED:
-			po.max_unacked = (uint64_t)number(optarg, 1,
-			    1LL << 30, "--max-unacked");
-			break;
-		case OPT_ACK_TIMEOUT:
-			po.ack_timeout = (double)number(optarg, 0, 1LL << 30,
-			    "--ack-timeout");
-			break;
-		case OPT_URL:
-			url = optarg;
-			break;
-		case OPT_SUB:
-			pu.subscription = optarg;
-			break;
-		case OPT_TYPE:
-			pu.sub_type = sub_type(optarg);
-			break;
-		case OPT_START:
-			start_point(&pu, optarg);
-			break;
-		case OPT_TOKEN_FILE:
-			token_file = optarg;
-			break;
-		case OPT_LISTENER:
-			pu.listener = optarg;
-			break;
-		case OPT_CA_FILE:
-			pu.ca_file = optarg;
-			break;
-		case OPT_STOP_AT_END:
-			pu.stop_at_end = 1;
-			break;
-		case OPT_RQ:
-			pu.queue = (uint32_t)number(optarg, 2, 1000000,
-			    "--receiver-queue");
-			break;
-		case 'v':
-			log_level = LOG_LVL_DEBUG;
-			break;
-		case 'P':
-			po.progress = 1;
-			break;
-		case 'h':
-			usage(stdout, EXIT_OK);
-			break;
-		default:
-			usage(stderr, EXIT_USAGE);
-		}
+	log_init("consume");
+	a.ro.max_size = DEFAULT_MAX_SIZE;
+	a.po.max_unacked = DEFAULT_MAX_UNACKED;
+	a.pu.queue = DEFAULT_QUEUE;
+	parse(argc, argv);
+	check();
+	if (a.check)
+		goto done;
+	metrics_init(a.metrics, "consume");
+	switch (a.mode) {
+	case MODE_REPLAY:
+		status = replay_main();
+		break;
+	case MODE_PULSAR:
+		status = pulsar_main();
+		break;
+	case MODE_PROBE:
+		status = probe_main(&a.pu);
+		break;
+	case MODE_UNSUBSCRIBE:
+		status = unsubscribe_main(&a.pu);
+		break;
+	case MODE_PRODUCE:
+		status = produce();
+		break;
+	case MODE_NONE:
+		break;
 	}
-	if (url != NULL) {
-		if (nra > 0)
-			errx(EXIT_USAGE, "--url and --lines/--frames: choose one");
-		return run_pulsar(&pu, &po, url, topic_arg, token_file);
+done:
+	if (a.token != NULL) {
+		explicit_bzero(a.token, strlen(a.token));
+		free(a.token);
 	}
-	if (nra == 0)
-		errx(EXIT_USAGE, "nothing to read: give --lines, --frames or "
-		    "--url (see --help)");
-	if (topic_parse(&topic, topic_arg ? topic_arg : "replay", &why) < 0)
-		errx(EXIT_USAGE, "--topic %s: %s", topic_arg, why);
-	ro.topic = topic.full;
-	src = replay_source_new(&ro);
-	for (i = 0; i < nra; i++)
-		replay_source_add(src, ra[i].mode, ra[i].path);
-	po.must_ack_all = 1;
-	p = pump_new(&po);
-	status = pump_run(p, src);
-	pump_free(p);
-	src->ops->free(src);
-	topic_free(&topic);
-	free(ra);
-	return status;
+	if (a.mode == MODE_REPLAY)
+		topic_free(&a.t);
+	free(a.in);
+	return a.check ? EXIT_OK : status;
 }

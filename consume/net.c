@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,8 +23,21 @@
 #include "buf.h"
 #include "log.h"
 #include "net.h"
+#include "stop.h"
 
 #define READ_SIZE	(256 * 1024)
+
+void
+failure_set(struct failure *f, int permanent, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(f->text, sizeof(f->text), fmt, ap);
+	va_end(ap);
+	f->permanent = permanent;
+	f->auth = 0;
+}
 
 int
 url_parse(struct url *u, const char *s, const char **why)
@@ -130,14 +145,15 @@ wait_fd(int fd, short events, double deadline)
 		if (left <= 0)
 			return 0;
 		n = poll(&pfd, 1, (int)(left * 1000) + 1);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !stop_asked())
 			continue;
 		return n;
 	}
 }
 
 static int
-tcp_connect(const char *host, const char *port, double deadline)
+tcp_connect(const char *host, const char *port, double deadline,
+    struct failure *f)
 {
 	struct addrinfo hints, *res, *ai;
 	int fd = -1, rc, soerr, one = 1;
@@ -146,7 +162,9 @@ tcp_connect(const char *host, const char *port, double deadline)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		warnx("%s:%s: %s", host, port, gai_strerror(rc));
+		/* a name that does not exist does not come to exist */
+		failure_set(f, rc == EAI_NONAME, "%s:%s: %s", host, port,
+		    gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -156,19 +174,23 @@ tcp_connect(const char *host, const char *port, double deadline)
 			continue;
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
-		if (errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline) > 0) {
+		if (errno == EINPROGRESS && (rc = wait_fd(fd, POLLOUT,
+		    deadline)) > 0) {
 			sl = sizeof(soerr);
 			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
 			    &sl) == 0 && soerr == 0)
 				break;
 			errno = soerr;
 		} else if (errno == EINPROGRESS)
-			errno = ETIMEDOUT;
+			errno = rc < 0 ? EINTR : ETIMEDOUT;
 		close(fd);
 		fd = -1;
+		if (errno == EINTR)
+			break;
 	}
 	if (fd < 0)
-		warn("connect to %s:%s", host, port);
+		failure_set(f, 0, "connect to %s:%s: %s", host, port,
+		    strerror(errno));
 	else
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
@@ -189,16 +211,23 @@ tls_error(void)
 	return msg;
 }
 
+/*
+ * A handshake that fails is permanent (a plain port, a certificate not
+ * trusted); one that times out or is interrupted is not.
+ */
 static int
-tls_handshake(struct conn *c, SSL_CTX *ctx, double deadline)
+tls_handshake(struct conn *c, SSL_CTX *ctx, double deadline,
+    struct failure *f)
 {
 	SSL *ssl = SSL_new(ctx);
 	struct in6_addr a6;
 	struct in_addr a4;
-	int rc, e;
+	int rc, e, w = 1;
 
-	if (ssl == NULL)
+	if (ssl == NULL) {
+		failure_set(f, 1, "TLS: out of memory");
 		return -1;
+	}
 	c->ssl = ssl;
 	SSL_set_fd(ssl, c->fd);
 	if (inet_pton(AF_INET, c->host, &a4) == 1 ||
@@ -213,29 +242,33 @@ tls_handshake(struct conn *c, SSL_CTX *ctx, double deadline)
 			return 0;
 		e = SSL_get_error(ssl, rc);
 		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
-		    wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-		    deadline) <= 0)
+		    (w = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN :
+		    POLLOUT, deadline)) <= 0)
 			break;
 	}
-	if (SSL_get_verify_result(ssl) != X509_V_OK)
-		warnx("TLS %s:%s: certificate not trusted: %s", c->host,
-		    c->port, X509_verify_cert_error_string(
-		    SSL_get_verify_result(ssl)));
+	if (w <= 0)
+		failure_set(f, 0, "TLS %s:%s: %s", c->host, c->port, w < 0 ?
+		    "interrupted" : "no handshake answer in time");
+	else if (SSL_get_verify_result(ssl) != X509_V_OK)
+		failure_set(f, 1, "TLS %s:%s: certificate not trusted: %s "
+		    "(give its CA with --ca-file)", c->host, c->port,
+		    X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
 	else
-		warnx("TLS %s:%s: handshake failed: %s", c->host, c->port,
-		    tls_error());
+		failure_set(f, 1, "TLS %s:%s: handshake failed: %s (is it a "
+		    "TLS port? pulsar+ssl:// and https:// need one)", c->host,
+		    c->port, tls_error());
 	return -1;
 }
 
 struct conn *
 conn_open(const char *host, const char *port, int tls, struct ssl_ctx_st *ctx,
-    double timeout)
+    double timeout, struct failure *f)
 {
 	double deadline = monotime() + timeout;
 	struct conn *c;
 	int fd;
 
-	if ((fd = tcp_connect(host, port, deadline)) < 0)
+	if ((fd = tcp_connect(host, port, deadline, f)) < 0)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
@@ -244,7 +277,7 @@ conn_open(const char *host, const char *port, int tls, struct ssl_ctx_st *ctx,
 	c->tls = tls;
 	buf_init(&c->in, READ_SIZE);
 	buf_init(&c->out, 0);
-	if (tls && tls_handshake(c, ctx, deadline) < 0) {
+	if (tls && tls_handshake(c, ctx, deadline, f) < 0) {
 		conn_close(c);
 		return NULL;
 	}
@@ -281,8 +314,8 @@ conn_flush(struct conn *c)
 				if (e == SSL_ERROR_WANT_WRITE ||
 				    e == SSL_ERROR_WANT_READ)
 					break;
-				warnx("%s:%s: TLS write: %s", c->host, c->port,
-				    tls_error());
+				failure_set(&c->fail, 0, "%s:%s: TLS write: %s",
+				    c->host, c->port, tls_error());
 				return -1;
 			}
 		} else if ((n = write(c->fd, c->out.data + c->out_off,
@@ -291,7 +324,8 @@ conn_flush(struct conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			warn("%s:%s: write", c->host, c->port);
+			failure_set(&c->fail, 0, "%s:%s: write: %s", c->host,
+			    c->port, strerror(errno));
 			return -1;
 		}
 		c->out_off += (size_t)n;
@@ -322,8 +356,9 @@ conn_fill(struct conn *c)
 				if (e == SSL_ERROR_ZERO_RETURN)
 					n = 0;
 				else {
-					warnx("%s:%s: TLS read: %s", c->host,
-					    c->port, tls_error());
+					failure_set(&c->fail, 0, "%s:%s: TLS "
+					    "read: %s", c->host, c->port,
+					    tls_error());
 					return -1;
 				}
 			}
@@ -335,14 +370,15 @@ conn_fill(struct conn *c)
 					continue;
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					return 0;
-				warn("%s:%s: read", c->host, c->port);
+				failure_set(&c->fail, 0, "%s:%s: read: %s",
+				    c->host, c->port, strerror(errno));
 				return -1;
 			}
 		}
 		if (n == 0) {
 			c->eof = 1;
-			log_verbose("%s:%s: connection closed by the broker",
-			    c->host, c->port);
+			failure_set(&c->fail, 0, "%s:%s: connection closed "
+			    "by the broker", c->host, c->port);
 			return -1;
 		}
 		buf_setlen(&c->in, c->in.len + (size_t)n);

@@ -11,6 +11,20 @@
 
 #include "buf.h"
 
+/*
+ * Why a connection or a request failed, kept for the caller to say once
+ * (permanent) or to count in its retry loop (transient) instead of a line
+ * per attempt.
+ */
+struct failure {
+	char	 text[512];
+	int	 permanent;	/* retrying cannot help: stop */
+	int	 auth;		/* the token was refused */
+};
+
+void	failure_set(struct failure *, int permanent, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 struct url {
 	int	 tls;		/* pulsar+ssl, https */
 	int	 http;		/* http, https: the web service */
@@ -39,18 +53,21 @@ struct conn {
 	struct buf	 in, out;
 	size_t		 out_off;
 	int		 eof;
+	struct failure	 fail;		/* why conn_flush/conn_fill failed */
 };
 
 /*
- * Connect (and handshake TLS) within timeout seconds; NULL after a
- * warning naming what failed.
+ * Connect (and handshake TLS) within timeout seconds; NULL with *f set:
+ * permanent for a host that does not resolve, a TLS handshake that
+ * fails or a certificate not trusted; transient for refused, reset or
+ * timed out, and for a stop asked meanwhile (stop_asked()).
  */
 struct conn *conn_open(const char *host, const char *port, int tls,
-	    struct ssl_ctx_st *, double timeout);
+	    struct ssl_ctx_st *, double timeout, struct failure *f);
 void	conn_close(struct conn *);
-/* Write what is buffered without blocking; -1 on an error (said). */
+/* Write what is buffered without blocking; -1 on an error (in c->fail). */
 int	conn_flush(struct conn *);
-/* Read what is there without blocking; -1 on an error or EOF (said). */
+/* Read what is there without blocking; -1 on an error or EOF (c->fail). */
 int	conn_fill(struct conn *);
 /* Bytes waiting to be written. */
 #define conn_pending(c) ((c)->out.len - (c)->out_off)

@@ -1,85 +1,59 @@
 /*
  * The Pulsar source: a consumer of one topic (every partition of it),
  * speaking the binary protocol through the wire codec (pulsar_wire.h) over
- * net.c's connections, driven by pump.c's poll loop.
+ * the pool of broker connections (pulsar.h), driven by pump.c's poll loop.
  *
  * Per partition, a consumer goes DOWN -> (lookup, SUBSCRIBE, maybe SEEK,
  * FLOW) -> READY, and back to DOWN on any loss (connection closed, broker's
  * CLOSE_CONSUMER, a request that failed or timed out), after which it is
  * subscribed again after an exponential backoff with jitter.  Lookup and
- * subscription run as short blocking exchanges (with timeouts) on the
- * connection concerned, during which other frames on it are handled as
- * usual and the ack channel is read (pump_take_acks), so that deliver
- * never blocks writing acks while we wait; one consumer is brought up per
- * round of the poll loop, so that stdout and the other connections are
- * served in between.  Receiving and acknowledging run from the poll loop.
- * (Making the exchanges non-blocking would need a state per request and a
- * non-blocking connect, TLS handshake and HTTP lookup: not worth it for
- * what happens once per (re)subscription.)
+ * subscription run as short blocking exchanges (pool_request(), with
+ * timeouts) on the connection concerned, during which other frames on it
+ * are handled as usual and the ack channel is read (pump_take_acks), so
+ * that deliver never blocks writing acks while we wait; one consumer is
+ * brought up per round of the poll loop, so that stdout and the other
+ * connections are served in between.  Receiving and acknowledging run
+ * from the poll loop.  (Making the exchanges non-blocking would need a
+ * state per request and a non-blocking connect, TLS handshake and HTTP
+ * lookup: not worth it for what happens once per (re)subscription.)
  *
  * Flow control: each consumer grants --receiver-queue permits, and grants
  * more (half a queue at a time) only while the pump has room, so memory
  * stays flat however long the backlog is.
  *
  * Acks: a message id goes into a consumer's pending ACK list when the
- * pump reports its seq acknowledged downstream; a batch entry is acked
- * whole once all the messages it gave are, a chunked message with all its
- * chunks; pending ids go out as one ACK command (many ids) every 100 ms
- * or 1000 ids, and at the end, where partly acknowledged batches are
- * acked with an ack_set.  On Exclusive and Failover subscriptions the
- * done prefix of what the session received (ackstream.h) goes first as
- * one cumulative ACK, and the pending ids it covers are left out.
+ * pump reports its seq acknowledged downstream (batches and chunked
+ * messages through packs.c, once whole); pending ids go out as one ACK
+ * command (many ids) every 100 ms or 1000 ids, and at the end, where
+ * partly acknowledged batches are acked with an ack_set.  On Exclusive
+ * and Failover subscriptions the done prefix of what the session received
+ * (ackstream.h) goes first as one cumulative ACK, and the pending ids it
+ * covers are left out.
  */
-#include <sys/socket.h>
-
 #include <err.h>
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <openssl/ssl.h>
 
 #include "ackstream.h"
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
-#include "net.h"
+#include "metrics.h"
 #include "pct.h"
+#include "pulsar.h"
 #include "pulsar_wire.h"
 #include "pump.h"
 #include "source.h"
+#include "stop.h"
 #include "topic.h"
-#include "weblookup.h"
 
-#define CLIENT_VERSION	"lakepipe-consume 1.0"
 #define REQ_TIMEOUT	10.0		/* seconds for one request */
-#define PING_IDLE	30.0		/* ping a connection silent this long */
-#define DEAD_IDLE	90.0		/* and drop it after this */
 #define ACK_DELAY	0.1		/* seconds an ack may wait */
 #define ACK_BATCH	1000		/* ids in one ACK command */
-#define BACKOFF_MIN	0.1
-#define BACKOFF_MAX	30.0
-#define NBUCKETS	4096
 #define STREAM_MAX	(1 << 20)	/* entries waiting for a cumulative ack */
-
-#define AUX_BATCH	0x80000000u
-#define AUX_CHUNK	0x40000000u
-
-struct bconn {
-	struct conn	*c;
-	char		*host, *port, *proxy_to;
-	int		 tls;
-	int		 ready;		/* CONNECTED */
-	int		 dead;
-	size_t		 max_frame;
-	size_t		 poll_i;
-	double		 last_in, ping_at;
-	struct bconn	*next;
-};
+#define STATS_EVERY	10.0		/* seconds between CONSUMER_STATS */
 
 enum pc_state { PC_DOWN, PC_SEEKING, PC_READY };
 
@@ -89,7 +63,8 @@ struct pcons {
 	uint64_t	 cid;
 	struct bconn	*bc;
 	enum pc_state	 state;
-	double		 retry_at, backoff, seek_deadline;
+	double		 retry_at, seek_deadline;
+	struct retry	 retry;		/* bring-ups failed in a row */
 	int		 need_seek;
 	uint32_t	 received;	/* messages since the last FLOW */
 	struct pw_decoder *dec;
@@ -101,133 +76,31 @@ struct pcons {
 	struct msgid	 asked[16];	/* asked again after a bad checksum */
 	size_t		 nasked;
 	double		 ack_since;
-};
-
-/* A batch entry or a chunked message in flight, by (partition, ledger, entry). */
-struct track {
-	struct msgid	 key;		/* batch -1 */
-	int		 chunked;
-	uint32_t	 given, acked;	/* distinct messages the entry gave,
-					   acked (a redelivered copy gives
-					   the same ones again) */
-	int		 complete;	/* its last message was seen */
-	int32_t		 batch_size;
-	uint64_t	*bits;		/* batch indexes acked */
-	uint64_t	*seen;		/* batch indexes given */
-	struct msgid	*chunks;
-	int		 nchunks;
-	struct track	*next;
-};
-
-struct resp {
-	int		 type, error, has_error;
-	char		 msg[256];
-	char		*broker_url, *broker_url_tls;
-	int		 lookup_type, authoritative, proxy;
-	uint32_t	 partitions;
-	struct pw_msgid	 last, md;
-	int		 has_md;
+	double		 stats_at;	/* next CONSUMER_STATS */
+	uint64_t	 stats_req;	/* the one in flight, 0: none */
+	double		*m_backlog;	/* backlog_messages{partition="N"} */
 };
 
 struct psrc {
 	struct source	 base;
 	struct pulsar_opts o;
-	struct url	 url;
 	struct topic	 topic;
-	struct web	 web;
-	void		*tls;		/* SSL_CTX */
-	struct bconn	*conns;
+	struct pool	*pool;
 	struct pcons	*cons;
 	size_t		 ncons;
-	uint64_t	 next_cid, next_req;
-	struct track	*tab[NBUCKETS];
+	uint64_t	 next_cid;
+	struct packs	*packs;
 	struct pump	*pump;		/* while running */
-	int		 fatal, ended, stopping, started;
-	uint64_t	 await_req;
-	int		 got;
-	struct resp	 resp;
-	struct buf	 tmp;
+	int		 ended, stopping, started, failed;
+	double		 start_at;	/* next try to start (partitions) */
+	struct retry	 start_retry;
 	uint64_t	 bad_messages;
+	uint64_t	 acks_sent, cumulative_sent;	/* ids, commands */
 };
 
-static double
-jitter(double d)
-{
-	return d * (0.5 + (double)arc4random_uniform(1000) / 1000.0);
-}
+/* ---- consumers up and down ------------------------------------------ */
 
-/* ---- message tracking: batches and chunks until acked ------------- */
-
-static size_t
-track_hash(const struct msgid *k)
-{
-	uint64_t h = (uint64_t)k->ledger * 0x9e3779b97f4a7c15ULL ^
-	    (uint64_t)k->entry * 0xc2b2ae3d27d4eb4fULL ^
-	    (uint64_t)(uint32_t)k->partition;
-
-	return (size_t)(h ^ (h >> 29)) % NBUCKETS;
-}
-
-static struct track **
-track_find(struct psrc *s, const struct msgid *id)
-{
-	struct track **tp;
-
-	for (tp = &s->tab[track_hash(id)]; *tp != NULL; tp = &(*tp)->next)
-		if ((*tp)->key.ledger == id->ledger &&
-		    (*tp)->key.entry == id->entry &&
-		    (*tp)->key.partition == id->partition)
-			return tp;
-	return tp;
-}
-
-static struct track *
-track_get(struct psrc *s, const struct msgid *id)
-{
-	struct track **tp = track_find(s, id), *t;
-
-	if (*tp != NULL)
-		return *tp;
-	t = xcalloc(1, sizeof(*t));
-	t->key = *id;
-	t->key.batch = -1;
-	*tp = t;
-	return t;
-}
-
-static void
-track_free(struct track *t)
-{
-	free(t->bits);
-	free(t->seen);
-	free(t->chunks);
-	free(t);
-}
-
-static void
-track_clear(struct psrc *s)
-{
-	struct track *t;
-	size_t b;
-
-	for (b = 0; b < NBUCKETS; b++)
-		while ((t = s->tab[b]) != NULL) {
-			s->tab[b] = t->next;
-			track_free(t);
-		}
-}
-
-static void
-track_remove(struct psrc *s, struct track *t)
-{
-	struct track **tp = track_find(s, &t->key);
-
-	*tp = t->next;
-	track_free(t);
-}
-
-/* ---- connections --------------------------------------------------- */
-
+/* The consumer is down: subscribed again in delay seconds. */
 static void
 consumer_down(struct psrc *s, struct pcons *pc, double delay)
 {
@@ -236,50 +109,41 @@ consumer_down(struct psrc *s, struct pcons *pc, double delay)
 	pc->received = 0;
 	if (pc->dec != NULL)
 		pw_decoder_reset(pc->dec);
-	if (delay < 0) {
-		delay = jitter(pc->backoff);
-		pc->backoff = pc->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
-		    pc->backoff * 2;
-	}
 	pc->retry_at = monotime() + delay;
-	log_verbose("%s: consumer down, again in %.1f s", pc->topic, delay);
+}
+
+/*
+ * Down for the reason in the pool's failure: retried after the backoff
+ * (retry.c), or the end when --give-up has passed.  A stop asked cuts
+ * exchanges short: not a failure worth a line.
+ */
+static void
+consumer_failed(struct psrc *s, struct pcons *pc)
+{
+	double delay;
+
+	if (stop_asked() || s->pool->fatal) {
+		consumer_down(s, pc, 0);
+		return;
+	}
+	delay = retry_failed(&pc->retry, pc->topic, pc->partition,
+	    s->pool->fail.text, s->o.give_up);
+	if (delay < 0) {
+		s->failed = 1;
+		delay = 0;
+	}
+	consumer_down(s, pc, delay);
 }
 
 static void
-conn_lost(struct psrc *s, struct bconn *bc)
+conn_lost(void *arg, struct bconn *bc)
 {
+	struct psrc *s = arg;
 	size_t i;
 
-	if (bc->dead)
-		return;
-	bc->dead = 1;
 	for (i = 0; i < s->ncons; i++)
 		if (s->cons[i].bc == bc)
-			consumer_down(s, &s->cons[i], -1);
-}
-
-static void
-bconn_free(struct bconn *bc)
-{
-	conn_close(bc->c);
-	free(bc->host);
-	free(bc->port);
-	free(bc->proxy_to);
-	free(bc);
-}
-
-static void
-reap_conns(struct psrc *s)
-{
-	struct bconn **bp = &s->conns, *bc;
-
-	while ((bc = *bp) != NULL) {
-		if (bc->dead) {
-			*bp = bc->next;
-			bconn_free(bc);
-		} else
-			bp = &bc->next;
-	}
+			consumer_failed(s, &s->cons[i]);
 }
 
 static struct pcons *
@@ -291,50 +155,6 @@ consumer_by_id(struct psrc *s, uint64_t cid)
 		if (s->cons[i].cid == cid && s->cons[i].state != PC_DOWN)
 			return &s->cons[i];
 	return NULL;
-}
-
-static void
-take_resp(struct psrc *s, const struct pw_cmd *c)
-{
-	struct resp *r = &s->resp;
-
-	free(r->broker_url);
-	free(r->broker_url_tls);
-	memset(r, 0, sizeof(*r));
-	r->type = c->type;
-	r->has_error = c->has_error;
-	r->error = c->error;
-	snprintf(r->msg, sizeof(r->msg), "%.*s", (int)c->message.len,
-	    c->message.p ? c->message.p : "");
-	if (c->broker_url.len)
-		r->broker_url = xstrndup(c->broker_url.p, c->broker_url.len);
-	if (c->broker_url_tls.len)
-		r->broker_url_tls = xstrndup(c->broker_url_tls.p,
-		    c->broker_url_tls.len);
-	r->lookup_type = c->lookup_type;
-	r->authoritative = c->authoritative;
-	r->proxy = c->proxy_through_service_url;
-	r->partitions = c->partitions;
-	r->last = c->msgid;
-	r->has_md = c->has_mark_delete;
-	r->md = c->mark_delete;
-	s->got = 1;
-}
-
-static int
-is_auth_error(int e)
-{
-	return e == PW_ERR_AUTHENTICATION || e == PW_ERR_AUTHORIZATION;
-}
-
-static void
-auth_failed(struct psrc *s, const char *where, int error, const char *msg)
-{
-	if (!s->fatal)
-		warnx("%s: %s%s%s (check the token: --token-file or "
-		    "PULSAR_TOKEN)", where, pw_server_error_name(error),
-		    msg[0] ? ": " : "", msg);
-	s->fatal = 1;
 }
 
 /* ---- receiving messages -------------------------------------------- */
@@ -388,8 +208,7 @@ sink_msg(void *arg, const struct pw_msg *m)
 	struct psrc *s = x->s;
 	struct pcons *pc = x->pc;
 	struct buf *out;
-	uint32_t aux = 0;
-	struct track *t;
+	uint32_t aux;
 
 	pc->received++;
 	if (s->ended)		/* after the end: the broker sends it again */
@@ -413,34 +232,7 @@ sink_msg(void *arg, const struct pw_msg *m)
 		buf_add(out, " null=1", 7);
 	emit_props(out, m);
 	frame_finish(out, m->payload.p, m->payload.len);
-	if (m->num_chunks > 1) {
-		t = track_get(s, &m->id);
-		t->chunked = 1;
-		free(t->chunks);
-		t->chunks = xreallocarray(NULL, (size_t)m->num_chunks,
-		    sizeof(*t->chunks));
-		memcpy(t->chunks, m->chunk_ids, (size_t)m->num_chunks *
-		    sizeof(*t->chunks));
-		t->nchunks = m->num_chunks;
-		aux = AUX_CHUNK;
-	} else if (m->batch_size > 0 && m->id.batch >= 0) {
-		t = track_get(s, &m->id);
-		if (t->bits == NULL) {
-			t->batch_size = m->batch_size;
-			t->bits = xcalloc(((size_t)m->batch_size + 63) / 64,
-			    sizeof(uint64_t));
-			t->seen = xcalloc(((size_t)m->batch_size + 63) / 64,
-			    sizeof(uint64_t));
-		}
-		if (m->id.batch < t->batch_size && !(t->seen[m->id.batch /
-		    64] & (1ULL << (m->id.batch % 64)))) {
-			t->seen[m->id.batch / 64] |= 1ULL << (m->id.batch % 64);
-			t->given++;
-		}
-		if (m->last_in_entry)
-			t->complete = 1;
-		aux = AUX_BATCH;
-	}
+	aux = packs_emitted(s->packs, m);
 	pump_commit(s->pump, &m->id, aux, m->payload.len);
 	note_end(pc, &m->id, m->last_in_entry);
 	return 0;
@@ -507,65 +299,68 @@ on_message(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
 	buf_release(&id);
 }
 
+/* The broker's backlog of a consumer, for backlog_messages. */
 static void
-send_auth(struct psrc *s, struct bconn *bc)
+took_stats(struct psrc *s, const struct pw_cmd *c)
 {
-	const char *tok = s->o.token ? s->o.token : "";
+	size_t i;
 
-	pw_enc_auth_response(&bc->c->out, CLIENT_VERSION, "token", tok,
-	    strlen(tok));
+	for (i = 0; i < s->ncons; i++) {
+		struct pcons *pc = &s->cons[i];
+
+		if (pc->stats_req == 0 || pc->stats_req != c->request_id)
+			continue;
+		pc->stats_req = 0;
+		if (c->has_backlog && !c->has_error)
+			*pc->m_backlog = (double)c->msg_backlog;
+		else
+			log_debug("no consumer stats", "topic=%s error=%s",
+			    pc->topic, pw_server_error_name(c->error));
+	}
+}
+
+/* Ask every STATS_EVERY seconds, one question at a time. */
+static void
+ask_stats(struct psrc *s, struct pcons *pc, double now)
+{
+	if (pc->state != PC_READY || now < pc->stats_at ||
+	    (pc->stats_req != 0 && now < pc->stats_at + STATS_EVERY))
+		return;
+	pc->stats_req = pool_req(s->pool);
+	pc->stats_at = now + STATS_EVERY;
+	pw_enc_consumer_stats(&pc->bc->c->out, pc->cid, pc->stats_req);
 }
 
 static void
-dispatch(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
+on_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
     const struct pw_frame *f)
 {
+	struct psrc *s = arg;
 	struct pcons *pc;
 
 	switch (c->type) {
 	case PW_MESSAGE:
 		on_message(s, bc, c, f);
 		return;
-	case PW_PING:
-		pw_enc_pong(&bc->c->out);
-		return;
-	case PW_PONG:
-		return;
-	case PW_CONNECTED:
-		bc->ready = 1;
-		if (c->max_message_size > 0 && (size_t)c->max_message_size +
-		    65536 > PW_DEFAULT_MAX_FRAME)
-			bc->max_frame = (size_t)c->max_message_size + 65536;
-		return;
-	case PW_AUTH_CHALLENGE:
-		log_verbose("%s:%s: auth challenge", bc->host, bc->port);
-		send_auth(s, bc);
-		return;
 	case PW_CLOSE_CONSUMER:
-		if ((pc = consumer_by_id(s, c->consumer_id)) != NULL) {
-			log_verbose("%s: closed by the broker", pc->topic);
-			consumer_down(s, pc, pc->state == PC_SEEKING ? 0 :
-			    jitter(BACKOFF_MIN));
+		if ((pc = consumer_by_id(s, c->consumer_id)) == NULL)
+			return;
+		if (pc->state == PC_SEEKING)	/* as a seek does */
+			consumer_down(s, pc, 0);
+		else {
+			log_info("closed by the broker", "topic=%s "
+			    "partition=%d broker=%s:%s", pc->topic,
+			    pc->partition, bc->host, bc->port);
+			consumer_down(s, pc, retry_jitter(RETRY_MIN));
 		}
+		return;
+	case PW_CONSUMER_STATS_RESPONSE:
+		took_stats(s, c);
 		return;
 	case PW_ACTIVE_CONSUMER_CHANGE:
 	case PW_REACHED_END_OF_TOPIC:
 		log_verbose("%s:%s: %s", bc->host, bc->port,
 		    pw_cmd_name(c->type));
-		return;
-	case PW_ERROR:
-		if (c->request_id == UINT64_MAX && is_auth_error(c->error)) {
-			auth_failed(s, bc->host, c->error, "");
-			return;
-		}
-		/* FALLTHROUGH */
-	case PW_SUCCESS:
-	case PW_LOOKUP_RESPONSE:
-	case PW_PARTITIONED_METADATA_RESPONSE:
-	case PW_GET_LAST_MESSAGE_ID_RESPONSE:
-	case PW_ACK_RESPONSE:
-		if (c->request_id == s->await_req && !s->got)
-			take_resp(s, c);
 		return;
 	default:
 		log_verbose("%s:%s: ignoring %s", bc->host, bc->port,
@@ -573,268 +368,19 @@ dispatch(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
 	}
 }
 
-/* Handle the complete frames that bc has buffered. */
-static void
-process(struct psrc *s, struct bconn *bc)
-{
-	struct conn *c = bc->c;
-	struct pw_frame f;
-	struct pw_cmd cmd;
-	const char *why;
-	size_t off = 0;
-	int rc = 0;
-
-	while (!bc->dead && (rc = pw_frame_next(c->in.data + off,
-	    c->in.len - off, bc->max_frame, &f, &why)) == 1) {
-		if (pw_cmd_decode(&cmd, f.cmd, f.cmd_len, &why) < 0) {
-			warnx("%s:%s: bad command: %s", bc->host, bc->port,
-			    why);
-			conn_lost(s, bc);
-			break;
-		}
-		dispatch(s, bc, &cmd, &f);
-		off += f.frame_len;
-	}
-	if (!bc->dead && rc < 0) {
-		warnx("%s:%s: %s", bc->host, bc->port, why);
-		conn_lost(s, bc);
-	}
-	buf_consume(&c->in, off);
-}
-
-/* Read and handle what bc has; then write what it has to write. */
-static void
-service(struct psrc *s, struct bconn *bc)
-{
-	if (conn_fill(bc->c) < 0) {
-		process(s, bc);		/* what came before the end */
-		conn_lost(s, bc);
-		return;
-	}
-	bc->last_in = monotime();
-	bc->ping_at = 0;
-	process(s, bc);
-	if (!bc->dead && conn_flush(bc->c) < 0)
-		conn_lost(s, bc);
-}
-
-/*
- * Send what bc->c->out holds and wait for the answer to request req
- * (or for CONNECTED when req is 0); 0, or -1 after a warning.
- */
+/* While a request blocks: the ack channel, so deliver never blocks. */
 static int
-await(struct psrc *s, struct bconn *bc, uint64_t req, const char *what)
+ack_fd(void *arg)
 {
-	struct pollfd pfd[2];
-	double deadline = monotime() + REQ_TIMEOUT, left;
-	int n, nfd;
+	struct psrc *s = arg;
 
-	s->await_req = req;
-	s->got = 0;
-	while (!bc->dead && !s->fatal && !(req == 0 ? bc->ready : s->got)) {
-		if (conn_flush(bc->c) < 0) {
-			conn_lost(s, bc);
-			break;
-		}
-		if ((left = deadline - monotime()) <= 0) {
-			warnx("%s:%s: no answer to %s in %g s", bc->host,
-			    bc->port, what, REQ_TIMEOUT);
-			conn_lost(s, bc);
-			break;
-		}
-		pfd[0].fd = bc->c->fd;
-		pfd[0].events = POLLIN | (conn_pending(bc->c) ? POLLOUT : 0);
-		pfd[1].fd = s->pump ? pump_ack_fd(s->pump) : -1;
-		pfd[1].events = POLLIN;
-		pfd[1].revents = 0;
-		nfd = pfd[1].fd >= 0 ? 2 : 1;
-		n = poll(pfd, nfd, (int)(left * 1000) + 1);
-		if (n < 0 && errno != EINTR) {
-			warn("poll");
-			conn_lost(s, bc);
-			break;
-		}
-		if (n > 0 && pfd[1].revents)
-			pump_take_acks(s->pump);
-		if (n > 0 && (pfd[0].revents & ~POLLOUT))
-			service(s, bc);
-	}
-	s->await_req = 0;
-	if (s->fatal || bc->dead)
-		return -1;
-	return 0;
+	return s->pump ? pump_ack_fd(s->pump) : -1;
 }
 
-/* A ready connection to host:port (through proxy_to when set). */
-static struct bconn *
-get_conn(struct psrc *s, const char *host, const char *port, int tls,
-    const char *proxy_to)
-{
-	struct pw_connect pc;
-	struct bconn *bc;
-	struct conn *c;
-
-	for (bc = s->conns; bc != NULL; bc = bc->next)
-		if (!bc->dead && bc->tls == tls && strcmp(bc->host, host) ==
-		    0 && strcmp(bc->port, port) == 0 &&
-		    (proxy_to ? bc->proxy_to && strcmp(bc->proxy_to,
-		    proxy_to) == 0 : bc->proxy_to == NULL))
-			return bc;
-	if (tls && s->tls == NULL)
-		s->tls = net_tls_context(s->o.ca_file);
-	log_verbose("connecting to %s:%s%s%s%s", host, port, tls ? " (TLS)" :
-	    "", proxy_to ? " for " : "", proxy_to ? proxy_to : "");
-	if ((c = conn_open(host, port, tls, s->tls, REQ_TIMEOUT)) == NULL)
-		return NULL;
-	bc = xcalloc(1, sizeof(*bc));
-	bc->c = c;
-	bc->host = xstrdup(host);
-	bc->port = xstrdup(port);
-	bc->tls = tls;
-	bc->proxy_to = proxy_to ? xstrdup(proxy_to) : NULL;
-	bc->last_in = monotime();
-	bc->next = s->conns;
-	s->conns = bc;
-	memset(&pc, 0, sizeof(pc));
-	pc.client_version = CLIENT_VERSION;
-	if (s->o.token != NULL) {
-		pc.auth_method_name = "token";
-		pc.auth_data = s->o.token;
-		pc.auth_data_len = strlen(s->o.token);
-	}
-	pc.proxy_to_broker_url = proxy_to;
-	pc.supports_auth_refresh = 1;
-	pw_enc_connect(&c->out, &pc);
-	if (await(s, bc, 0, "CONNECT") < 0) {
-		if (!s->fatal && bc->c->eof && s->o.token != NULL)
-			log_verbose("%s:%s: closed during CONNECT", host, port);
-		return NULL;
-	}
-	return bc;
-}
-
-static struct bconn *
-get_conn_url(struct psrc *s, const char *u, const char *proxy_to)
-{
-	struct url url;
-	struct bconn *bc;
-	const char *why;
-
-	if (url_parse(&url, u, &why) < 0) {
-		warnx("broker URL %s: %s", u, why);
-		return NULL;
-	}
-	bc = get_conn(s, url.host, url.port, url.tls, proxy_to);
-	url_free(&url);
-	return bc;
-}
-
-static struct bconn *
-service_conn(struct psrc *s)
-{
-	return get_conn(s, s->url.host, s->url.port, s->url.tls, NULL);
-}
-
-/* Error answers: retry later, or give up (auth, a topic that is not). */
 static void
-request_failed(struct psrc *s, const char *what, const char *topic)
+take_acks(void *arg)
 {
-	struct resp *r = &s->resp;
-
-	if (is_auth_error(r->error)) {
-		auth_failed(s, topic, r->error, r->msg);
-		return;
-	}
-	warnx("%s: %s: %s%s%s", topic, what, pw_server_error_name(r->error),
-	    r->msg[0] ? ": " : "", r->msg);
-	if (r->error == PW_ERR_TOPIC_NOT_FOUND ||
-	    r->error == PW_ERR_INVALID_TOPIC_NAME ||
-	    r->error == PW_ERR_NOT_ALLOWED)
-		s->fatal = 1;
-}
-
-/* The connection to the broker that owns topic; NULL to retry later. */
-static struct bconn *
-lookup(struct psrc *s, const char *topic)
-{
-	struct bconn *bc;
-	char *u = NULL;
-	int i, authoritative = 0, rc;
-	uint64_t req;
-
-	if (s->url.http) {
-		rc = web_lookup(&s->web, topic, s->url.tls, &u);
-		if (rc == WEB_FATAL)
-			s->fatal = 1;
-		if (rc != WEB_OK)
-			return NULL;
-		bc = get_conn_url(s, u, NULL);
-		free(u);
-		return bc;
-	}
-	if ((bc = service_conn(s)) == NULL)
-		return NULL;
-	for (i = 0; i < 10; i++) {
-		req = ++s->next_req;
-		pw_enc_lookup(&bc->c->out, topic, req, authoritative,
-		    s->o.listener);
-		if (await(s, bc, req, "LOOKUP") < 0)
-			return NULL;
-		if (s->resp.type == PW_ERROR || s->resp.lookup_type ==
-		    PW_LOOKUP_FAILED) {
-			request_failed(s, "lookup", topic);
-			return NULL;
-		}
-		u = s->url.tls && s->resp.broker_url_tls ?
-		    s->resp.broker_url_tls : s->resp.broker_url;
-		if (u == NULL) {
-			warnx("%s: lookup answer without a broker URL", topic);
-			return NULL;
-		}
-		u = xstrdup(u);
-		if (s->resp.lookup_type == PW_LOOKUP_CONNECT) {
-			bc = s->resp.proxy ? get_conn(s, s->url.host,
-			    s->url.port, s->url.tls, u) : get_conn_url(s, u,
-			    NULL);
-			free(u);
-			return bc;
-		}
-		log_verbose("%s: lookup redirected to %s", topic, u);
-		authoritative = s->resp.authoritative;
-		bc = get_conn_url(s, u, NULL);
-		free(u);
-		if (bc == NULL)
-			return NULL;
-	}
-	warnx("%s: too many lookup redirects", topic);
-	return NULL;
-}
-
-static int
-partitions(struct psrc *s, unsigned *n)
-{
-	struct bconn *bc;
-	uint64_t req;
-	int rc;
-
-	if (s->url.http) {
-		rc = web_partitions(&s->web, &s->topic, n);
-		if (rc == WEB_FATAL)
-			s->fatal = 1;
-		return rc == WEB_OK ? 0 : -1;
-	}
-	if ((bc = service_conn(s)) == NULL)
-		return -1;
-	req = ++s->next_req;
-	pw_enc_partitioned_metadata(&bc->c->out, s->topic.full, req);
-	if (await(s, bc, req, "PARTITIONED_METADATA") < 0)
-		return -1;
-	if (s->resp.type == PW_ERROR || s->resp.has_error) {
-		request_failed(s, "partitioned metadata", s->topic.full);
-		return -1;
-	}
-	*n = s->resp.partitions;
-	return 0;
+	pump_take_acks(((struct psrc *)arg)->pump);
 }
 
 /* ---- subscribing ---------------------------------------------------- */
@@ -843,7 +389,7 @@ static int
 do_subscribe(struct psrc *s, struct pcons *pc, struct bconn *bc)
 {
 	struct pw_subscribe sub;
-	uint64_t req = ++s->next_req;
+	uint64_t req = pool_req(s->pool);
 
 	memset(&sub, 0, sizeof(sub));
 	sub.topic = pc->topic;
@@ -855,10 +401,10 @@ do_subscribe(struct psrc *s, struct pcons *pc, struct bconn *bc)
 	sub.initial_position = s->o.start == START_LATEST ? PW_POS_LATEST :
 	    PW_POS_EARLIEST;
 	pw_enc_subscribe(&bc->c->out, &sub);
-	if (await(s, bc, req, "SUBSCRIBE") < 0)
+	if (pool_request(s->pool, bc, req, "SUBSCRIBE") < 0)
 		return -1;
-	if (s->resp.type != PW_SUCCESS) {
-		request_failed(s, "subscribe", pc->topic);
+	if (s->pool->resp.type != PW_SUCCESS) {
+		pool_request_failed(s->pool, "subscribe", pc->topic);
 		return -1;
 	}
 	pc->bc = bc;
@@ -872,7 +418,7 @@ do_subscribe(struct psrc *s, struct pcons *pc, struct bconn *bc)
 static int
 do_seek(struct psrc *s, struct pcons *pc)
 {
-	uint64_t req = ++s->next_req;
+	uint64_t req = pool_req(s->pool);
 
 	if (s->o.start == START_TIME)
 		pw_enc_seek_time(&pc->bc->c->out, pc->cid, req,
@@ -883,10 +429,10 @@ do_seek(struct psrc *s, struct pcons *pc)
 		id.partition = pc->partition;
 		pw_enc_seek_id(&pc->bc->c->out, pc->cid, req, &id);
 	}
-	if (await(s, pc->bc, req, "SEEK") < 0)
+	if (pool_request(s->pool, pc->bc, req, "SEEK") < 0)
 		return -1;
-	if (s->resp.type != PW_SUCCESS) {
-		request_failed(s, "seek", pc->topic);
+	if (s->pool->resp.type != PW_SUCCESS) {
+		pool_request_failed(s->pool, "seek", pc->topic);
 		return -1;
 	}
 	pc->need_seek = 0;
@@ -900,19 +446,19 @@ do_seek(struct psrc *s, struct pcons *pc)
 static int
 last_message_id(struct psrc *s, struct pcons *pc)
 {
-	uint64_t req = ++s->next_req;
+	uint64_t req = pool_req(s->pool);
 
 	pw_enc_get_last_message_id(&pc->bc->c->out, pc->cid, req);
-	if (await(s, pc->bc, req, "GET_LAST_MESSAGE_ID") < 0)
+	if (pool_request(s->pool, pc->bc, req, "GET_LAST_MESSAGE_ID") < 0)
 		return -1;
-	if (s->resp.type != PW_GET_LAST_MESSAGE_ID_RESPONSE) {
-		request_failed(s, "get last message id", pc->topic);
+	if (s->pool->resp.type != PW_GET_LAST_MESSAGE_ID_RESPONSE) {
+		pool_request_failed(s->pool, "get last message id", pc->topic);
 		return -1;
 	}
-	pc->last = s->resp.last.id;
+	pc->last = s->pool->resp.last.id;
 	pc->have_last = 1;
-	if (pc->last.entry < 0 || (s->resp.has_md &&
-	    msgid_cmp(&s->resp.md.id, &pc->last) >= 0))
+	if (pc->last.entry < 0 || (s->pool->resp.has_md &&
+	    msgid_cmp(&s->pool->resp.md.id, &pc->last) >= 0))
 		pc->at_end = 1;		/* empty, or everything acked */
 	log_verbose("%s: last message %lld:%lld%s", pc->topic,
 	    (long long)pc->last.ledger, (long long)pc->last.entry,
@@ -920,13 +466,23 @@ last_message_id(struct psrc *s, struct pcons *pc)
 	return 0;
 }
 
+static const char *
+sub_type_name(int t)
+{
+	static const char *names[] = { "exclusive", "shared", "failover",
+	    "key_shared" };
+
+	return t >= 0 && t < 4 ? names[t] : "?";
+}
+
 static void
 consumer_up(struct psrc *s, struct pcons *pc)
 {
 	struct bconn *bc;
+	unsigned attempts = pc->retry.attempts;
 
-	if ((bc = lookup(s, pc->topic)) == NULL || do_subscribe(s, pc,
-	    bc) < 0)
+	if ((bc = lookup_topic(s->pool, pc->topic)) == NULL ||
+	    do_subscribe(s, pc, bc) < 0)
 		goto fail;
 	if (pc->need_seek) {
 		if (do_seek(s, pc) < 0)
@@ -939,15 +495,18 @@ consumer_up(struct psrc *s, struct pcons *pc)
 	send_acks(s, pc);
 	pw_enc_flow(&bc->c->out, pc->cid, s->o.queue);
 	pc->received = 0;
-	pc->backoff = BACKOFF_MIN;
-	log_verbose("%s: subscribed (%s:%s, consumer %llu)", pc->topic,
-	    bc->host, bc->port, (unsigned long long)pc->cid);
+	pc->stats_at = 0;
+	pc->stats_req = 0;
+	if (!retry_ok(&pc->retry, pc->topic, pc->partition))
+		log_info("subscribed", "topic=%s partition=%d subscription=%s "
+		    "type=%s broker=%s:%s", pc->topic, pc->partition,
+		    s->o.subscription, sub_type_name(s->o.sub_type), bc->host,
+		    bc->port);
 	return;
 fail:
-	if (pc->state != PC_DOWN || pc->bc != NULL)
-		pc->bc = NULL;
-	if (!s->fatal)
-		consumer_down(s, pc, -1);
+	/* not when the lost connection already counted this attempt */
+	if (pc->retry.attempts == attempts)
+		consumer_failed(s, pc);
 }
 
 static int
@@ -956,7 +515,7 @@ start(struct psrc *s)
 	unsigned n = 0, i;
 	struct buf name = BUF_INIT;
 
-	if (partitions(s, &n) < 0)
+	if (lookup_partitions(s->pool, &s->topic, &n) < 0)
 		return -1;
 	s->ncons = n ? n : 1;
 	s->cons = xcalloc(s->ncons, sizeof(*s->cons));
@@ -971,16 +530,40 @@ start(struct psrc *s)
 		pc->partition = n ? (int)i : -1;
 		pc->dec = pw_decoder_new(NULL);
 		astream_init(&pc->stream, STREAM_MAX);
-		pc->backoff = BACKOFF_MIN;
+		retry_init(&pc->retry);
 		pc->need_seek = s->o.start == START_TIME ||
 		    s->o.start == START_ID;
 		pc->state = PC_DOWN;
 		pc->retry_at = 0;
+		buf_reset(&name);
+		buf_addf(&name, "backlog_messages{partition=\"%d\"}",
+		    pc->partition);
+		pc->m_backlog = metrics_gauge(name.data, "Messages the broker "
+		    "holds for the subscription (CONSUMER_STATS).");
 	}
 	buf_release(&name);
-	log_verbose("%s: %u partitions", s->topic.full, n);
+	log_debug("partitions", "topic=%s n=%u", s->topic.full, n);
 	s->started = 1;
 	return 0;
+}
+
+/* Start, or schedule the next try. */
+static void
+try_start(struct psrc *s)
+{
+	double delay;
+
+	if (start(s) == 0) {
+		(void)retry_ok(&s->start_retry, s->topic.full, -1);
+		return;
+	}
+	if (stop_asked() || s->pool->fatal)
+		return;
+	delay = retry_failed(&s->start_retry, s->topic.full, -1,
+	    s->pool->fail.text, s->o.give_up);
+	if (delay < 0)
+		s->failed = 1;
+	s->start_at = monotime() + delay;
 }
 
 /* ---- acknowledging -------------------------------------------------- */
@@ -1020,7 +603,7 @@ add_ack(struct psrc *s, struct pcons *pc, const struct msgid *id,
  * covers are left out (not those with an ack_set: partial batches are
  * never in the prefix).
  */
-static void
+static int
 send_cumulative(struct pcons *pc)
 {
 	struct pw_ack_id cum;
@@ -1028,7 +611,7 @@ send_cumulative(struct pcons *pc)
 
 	memset(&cum, 0, sizeof(cum));
 	if (!astream_take(&pc->stream, &cum.id.ledger, &cum.id.entry))
-		return;
+		return 0;
 	cum.id.partition = pc->partition;
 	cum.id.batch = -1;
 	pw_enc_ack(&pc->bc->c->out, pc->cid, PW_ACK_CUMULATIVE, &cum, 1);
@@ -1042,6 +625,7 @@ send_cumulative(struct pcons *pc)
 	    (long long)cum.id.ledger, (long long)cum.id.entry,
 	    pc->nacks - n);
 	pc->nacks = n;
+	return 1;
 }
 
 static void
@@ -1051,7 +635,8 @@ send_acks(struct psrc *s, struct pcons *pc)
 
 	if (pc->nacks == 0 || pc->state != PC_READY)
 		return;
-	send_cumulative(pc);
+	s->cumulative_sent += (uint64_t)send_cumulative(pc);
+	s->acks_sent += pc->nacks;
 	for (i = 0; i < pc->nacks; i += n) {
 		n = pc->nacks - i < ACK_BATCH ? pc->nacks - i : ACK_BATCH;
 		pw_enc_ack(&pc->bc->c->out, pc->cid, PW_ACK_INDIVIDUAL,
@@ -1071,68 +656,21 @@ consumer_of(struct psrc *s, const struct msgid *id)
 }
 
 static void
+ack_one(void *arg, const struct msgid *id, const uint64_t *set, int setlen,
+    int32_t batch_size)
+{
+	struct psrc *s = arg;
+
+	add_ack(s, consumer_of(s, id), id, set, setlen, batch_size);
+}
+
+static void
 psrc_acked(struct source *src, uint64_t seq, const struct msgid *id,
     uint32_t aux)
 {
 	struct psrc *s = (struct psrc *)src;
-	struct pcons *pc = consumer_of(s, id);
-	struct track **tp, *t;
-	int i;
 
-	if (aux == 0) {
-		add_ack(s, pc, id, NULL, 0, 0);
-		return;
-	}
-	tp = track_find(s, id);
-	if ((t = *tp) == NULL)
-		return;
-	if (aux & AUX_CHUNK) {
-		for (i = 0; i < t->nchunks; i++)
-			add_ack(s, pc, &t->chunks[i], NULL, 0, 0);
-		track_remove(s, t);
-		return;
-	}
-	if (id->batch >= 0 && id->batch < t->batch_size &&
-	    !(t->bits[id->batch / 64] & (1ULL << (id->batch % 64)))) {
-		t->bits[id->batch / 64] |= 1ULL << (id->batch % 64);
-		t->acked++;
-	}
-	if (t->complete && t->acked >= t->given) {
-		add_ack(s, pc, &t->key, NULL, 0, 0);
-		track_remove(s, t);
-	}
-}
-
-/* At the end: batches partly acknowledged go out with an ack_set. */
-static void
-ack_partial_batches(struct psrc *s)
-{
-	struct track *t, *nx;
-	uint64_t *set;
-	size_t b, w, words;
-	int32_t i;
-
-	for (b = 0; b < NBUCKETS; b++)
-		for (t = s->tab[b]; t != NULL; t = nx) {
-			nx = t->next;
-			if (!t->chunked && t->acked > 0) {
-				words = ((size_t)t->batch_size + 63) / 64;
-				set = xcalloc(words, sizeof(*set));
-				/* bit set = still not acknowledged */
-				for (i = 0; i < t->batch_size; i++)
-					if (!(t->bits[i / 64] &
-					    (1ULL << (i % 64))))
-						set[i / 64] |= 1ULL << (i % 64);
-				for (w = words; w > 0 && set[w - 1] == 0; w--)
-					;
-				t->key.batch = -1;
-				add_ack(s, consumer_of(s, &t->key), &t->key,
-				    set, (int)words, t->batch_size);
-				free(set);
-			}
-			track_free(t);
-		}
-	memset(s->tab, 0, sizeof(s->tab));
+	packs_acked(s->packs, id, aux, ack_one, s);
 }
 
 /* ---- the source interface ------------------------------------------ */
@@ -1150,7 +688,9 @@ next_timer(struct psrc *s, double now)
 			t = pc->retry_at;
 		if (pc->state == PC_SEEKING && pc->seek_deadline < t)
 			t = pc->seek_deadline;
-		if (pc->nacks > 0 && pc->ack_since + ACK_DELAY < t)
+		/* acks held while down wait for the subscription */
+		if (pc->nacks > 0 && pc->state == PC_READY &&
+		    pc->ack_since + ACK_DELAY < t)
 			t = pc->ack_since + ACK_DELAY;
 	}
 	return t;
@@ -1177,38 +717,29 @@ static int
 psrc_prepare(struct source *src, struct pollset *ps, int can_emit)
 {
 	struct psrc *s = (struct psrc *)src;
-	struct bconn *bc;
 	double now = monotime(), t;
 	size_t i;
 
-	if (!s->started || s->fatal)
+	if (s->pool->fatal || s->failed)
 		return 0;
+	if (!s->started) {
+		t = s->start_at - now;
+		return t <= 0 ? 0 : (int)(t * 1000) + 1;
+	}
 	for (i = 0; i < s->ncons; i++)
 		grant_permits(s, &s->cons[i], can_emit);
-	for (bc = s->conns; bc != NULL; bc = bc->next)
-		bc->poll_i = pollset_add(ps, bc->c->fd, POLLIN |
-		    (conn_pending(bc->c) ? POLLOUT : 0));
+	pool_prepare(s->pool, ps);
 	t = next_timer(s, now) - now;
 	return t <= 0 ? 0 : (int)(t * 1000) + 1;
 }
 
-static void
-keepalive(struct psrc *s, double now)
+/* A permanent failure is said here, once (a give-up was said already). */
+static enum src_status
+fail(struct psrc *s)
 {
-	struct bconn *bc;
-
-	for (bc = s->conns; bc != NULL; bc = bc->next) {
-		if (bc->dead)
-			continue;
-		if (now - bc->last_in > DEAD_IDLE) {
-			warnx("%s:%s: silent for %g s, reconnecting",
-			    bc->host, bc->port, DEAD_IDLE);
-			conn_lost(s, bc);
-		} else if (now - bc->last_in > PING_IDLE && bc->ping_at == 0) {
-			pw_enc_ping(&bc->c->out);
-			bc->ping_at = now;
-		}
-	}
+	if (s->pool->fatal)
+		log_error(s->pool->fail.text, NULL);
+	return SRC_FAIL;
 }
 
 static int
@@ -1226,24 +757,26 @@ static enum src_status
 psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 {
 	struct psrc *s = (struct psrc *)src;
-	struct bconn *bc;
 	double now;
 	size_t i;
 	int up;
 
 	s->pump = p;
-	if (!s->started && start(s) < 0) {
-		if (s->fatal)
-			return SRC_FAIL;
-		/* the cluster is not there yet: try again */
-		sleep(1);
-		return SRC_OK;
+	if (!s->started) {
+		if (s->stopping) {
+			log_info("stopping", NULL);
+			return SRC_END;
+		}
+		if (monotime() >= s->start_at)
+			try_start(s);
+		if (s->pool->fatal || s->failed)
+			return fail(s);
+		if (!s->started)
+			return SRC_OK;
 	}
-	for (bc = s->conns; bc != NULL; bc = bc->next)
-		if (!bc->dead && pollset_revents(ps, bc->poll_i) & ~POLLOUT)
-			service(s, bc);
+	pool_run(s->pool, ps);
 	now = monotime();
-	for (i = 0, up = 0; i < s->ncons && !s->fatal; i++) {
+	for (i = 0, up = 0; i < s->ncons && !s->pool->fatal; i++) {
 		struct pcons *pc = &s->cons[i];
 
 		if (pc->state == PC_SEEKING && now > pc->seek_deadline)
@@ -1256,18 +789,15 @@ psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 		if (pc->nacks >= ACK_BATCH || (pc->nacks > 0 &&
 		    now >= pc->ack_since + ACK_DELAY))
 			send_acks(s, pc);
+		ask_stats(s, pc, now);
 	}
-	if (s->fatal)
-		return SRC_FAIL;
-	keepalive(s, now);
-	for (bc = s->conns; bc != NULL; bc = bc->next)
-		if (!bc->dead && conn_pending(bc->c) && conn_flush(bc->c) < 0)
-			conn_lost(s, bc);
-	reap_conns(s);
+	if (s->pool->fatal || s->failed)
+		return fail(s);
+	pool_flush(s->pool, now);
 	if (!s->ended && (s->stopping || (s->o.stop_at_end &&
 	    all_at_end(s)))) {
-		log_verbose("%s", s->stopping ? "stopping" :
-		    "end of the backlog");
+		log_info(s->stopping ? "stopping" : "end of backlog",
+		    "topic=%s", s->topic.full);
 		s->ended = 1;
 	}
 	return s->ended ? SRC_END : SRC_OK;
@@ -1286,7 +816,8 @@ psrc_finish(struct source *src)
 	struct psrc *s = (struct psrc *)src;
 	size_t i, left = 0;
 
-	ack_partial_batches(s);
+	s->pool->ending = 1;
+	packs_end(s->packs, ack_one, s);
 	for (i = 0; i < s->ncons; i++)
 		send_acks(s, &s->cons[i]);
 	for (i = 0; i < s->ncons; i++) {
@@ -1300,31 +831,30 @@ psrc_finish(struct source *src)
 		 * The broker answers CLOSE_CONSUMER after the ACKs sent
 		 * before it on the same connection: then they are taken.
 		 */
-		req = ++s->next_req;
+		req = pool_req(s->pool);
 		pw_enc_close_consumer(&pc->bc->c->out, pc->cid, req);
-		if (await(s, pc->bc, req, "CLOSE_CONSUMER") == 0)
+		if (pool_request(s->pool, pc->bc, req, "CLOSE_CONSUMER") == 0)
 			pc->state = PC_DOWN;
 	}
+	log_info("acks sent", "topic=%s individual=%llu cumulative=%llu",
+	    s->topic.full, (unsigned long long)s->acks_sent,
+	    (unsigned long long)s->cumulative_sent);
 	if (left > 0)
 		warnx("%zu acks not sent: no connection (the broker sends "
 		    "those messages again)", left);
 	if (s->bad_messages > 0)
 		warnx("%llu messages could not be decoded (left unacked)",
 		    (unsigned long long)s->bad_messages);
-	return s->fatal ? -1 : 0;
+	return s->pool->fatal || s->failed ? -1 : 0;
 }
 
 static void
 psrc_free(struct source *src)
 {
 	struct psrc *s = (struct psrc *)src;
-	struct bconn *bc;
 	size_t i;
 
-	while ((bc = s->conns) != NULL) {
-		s->conns = bc->next;
-		bconn_free(bc);
-	}
+	pool_free(s->pool);
 	for (i = 0; i < s->ncons; i++) {
 		free(s->cons[i].topic);
 		pw_decoder_free(s->cons[i].dec);
@@ -1334,15 +864,8 @@ psrc_free(struct source *src)
 		astream_free(&s->cons[i].stream);
 	}
 	free(s->cons);
-	track_clear(s);
-	free(s->resp.broker_url);
-	free(s->resp.broker_url_tls);
-	free(s->web.base);
-	if (s->tls != NULL)
-		SSL_CTX_free(s->tls);
-	url_free(&s->url);
+	packs_free(s->packs);
 	topic_free(&s->topic);
-	buf_release(&s->tmp);
 	free(s);
 }
 
@@ -1356,35 +879,47 @@ static const struct source_ops pulsar_ops = {
 	.free = psrc_free,
 };
 
+void
+pulsar_pool_opts(struct pool_opts *po, const struct pulsar_opts *o,
+    double timeout)
+{
+	memset(po, 0, sizeof(*po));
+	po->url = o->url;
+	po->token = o->token;
+	po->ca_file = o->ca_file;
+	po->listener = o->listener;
+	po->timeout = timeout;
+}
+
 struct source *
 pulsar_source_new(const struct pulsar_opts *o)
 {
 	struct psrc *s = xcalloc(1, sizeof(*s));
+	struct pool_opts po;
+	struct pool_hooks h;
 	const char *why;
-	struct buf base = BUF_INIT;
 
 	s->base.ops = &pulsar_ops;
 	s->o = *o;
-	if (url_parse(&s->url, o->url, &why) < 0) {
-		warnx("--url %s: %s", o->url, why);
-		free(s);
-		return NULL;
-	}
 	if (topic_parse(&s->topic, o->topic, &why) < 0) {
 		warnx("--topic %s: %s", o->topic, why);
-		url_free(&s->url);
 		free(s);
 		return NULL;
 	}
-	if (strchr(s->url.host, ':') != NULL)
-		buf_addf(&base, "%s://[%s]:%s", s->url.tls ? "https" : "http",
-		    s->url.host, s->url.port);
-	else
-		buf_addf(&base, "%s://%s:%s", s->url.tls ? "https" : "http",
-		    s->url.host, s->url.port);
-	s->web.base = buf_detach(&base, NULL);
-	s->web.token = o->token;
-	s->web.ca_file = o->ca_file;
-	s->web.timeout = REQ_TIMEOUT;
+	pulsar_pool_opts(&po, o, REQ_TIMEOUT);
+	memset(&h, 0, sizeof(h));
+	h.arg = s;
+	h.frame = on_frame;
+	h.lost = conn_lost;
+	h.side_fd = ack_fd;
+	h.side_ready = take_acks;
+	if ((s->pool = pool_new(&po, &h, &why)) == NULL) {
+		warnx("--url %s: %s", o->url, why);
+		topic_free(&s->topic);
+		free(s);
+		return NULL;
+	}
+	s->packs = packs_new();
+	retry_init(&s->start_retry);
 	return &s->base;
 }

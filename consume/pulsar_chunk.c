@@ -35,8 +35,8 @@ struct pw_chunk_ctx {
 /* Chunks of one message: far more than Pulsar makes (5 MB each). */
 #define MAX_CHUNKS	100000
 
-static void
-ctx_free(struct pw_chunk_ctx *c)
+void
+pw_chunk_free(struct pw_chunk_ctx *c)
 {
 	free(c->producer);
 	free(c->uuid);
@@ -61,7 +61,7 @@ drop_at(struct pw_decoder *d, size_t i, const struct msgid *extra,
 	memmove(d->chunks + i, d->chunks + i + 1,
 	    (d->nchunks - i - 1) * sizeof(*d->chunks));
 	d->nchunks--;
-	ctx_free(c);
+	pw_chunk_free(c);
 }
 
 static void
@@ -127,14 +127,28 @@ start(struct pw_decoder *d, const struct pw_cmd *cmd,
 	return 0;
 }
 
+const char *
+pw_chunk_payload(const struct pw_chunk_ctx *c, size_t *len)
+{
+	*len = c->data.len;
+	return c->data.data;
+}
+
+const struct msgid *
+pw_chunk_ids(const struct pw_chunk_ctx *c, int *n)
+{
+	*n = c->num_chunks;
+	return c->ids;
+}
+
 int
 pw_chunk_add(struct pw_decoder *d, const struct pw_cmd *cmd,
     const struct pw_meta *m, const char *payload, size_t len,
-    uint64_t now_ms, const struct pw_sink *sink)
+    uint64_t now_ms, const struct pw_sink *sink,
+    struct pw_chunk_ctx **whole)
 {
 	struct pw_chunk_ctx *c;
 	ssize_t i;
-	int rc;
 
 	if (m->num_chunks > MAX_CHUNKS || m->chunk_id < 0 ||
 	    m->chunk_id >= m->num_chunks) {
@@ -174,18 +188,13 @@ pw_chunk_add(struct pw_decoder *d, const struct pw_cmd *cmd,
 	if (c->next < c->num_chunks)
 		return 0;
 
-	/* Complete: out of the table, then emitted as one message. */
+	/* Complete: out of the table, to the caller. */
 	memmove(d->chunks + i, d->chunks + i + 1,
 	    (d->nchunks - (size_t)i - 1) * sizeof(*d->chunks));
 	d->nchunks--;
 	d->pending_bytes -= c->total;
-	rc = pw_emit_entry(d, cmd, m, c->data.data, c->data.len,
-	    c->num_chunks, c->ids, sink);
-	if (rc < 0 && sink->drop)
-		sink->drop(sink->arg, c->ids, (size_t)c->num_chunks,
-		    PW_DROP_MISSING_CHUNK, d->err);
-	ctx_free(c);
-	return rc < 0 ? 0 : rc;
+	*whole = c;
+	return 1;
 }
 
 void

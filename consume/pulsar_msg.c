@@ -464,8 +464,10 @@ bad:
 	    (int)i, (int)n);
 }
 
-int
-pw_emit_entry(struct pw_decoder *d, const struct pw_cmd *cmd,
+/* Decompress, unbatch and emit one entry's payload (or a whole chunked
+   message's, with the ids of its chunks). */
+static int
+emit_entry(struct pw_decoder *d, const struct pw_cmd *cmd,
     const struct pw_meta *m, const char *payload, size_t len,
     int num_chunks, const struct msgid *chunk_ids, const struct pw_sink *sink)
 {
@@ -499,6 +501,33 @@ pw_emit_entry(struct pw_decoder *d, const struct pw_cmd *cmd,
 		return 0;
 	}
 	return walk_batch(d, &msg, cmd, m, payload, len, 1, &count, sink);
+}
+
+/*
+ * One chunk to the reassembler; the message it completes comes back here
+ * and goes out as one (a failure to decode it drops every chunk).
+ */
+static int
+emit_chunk(struct pw_decoder *d, const struct pw_cmd *cmd,
+    const struct pw_meta *m, const char *p, size_t len, uint64_t now_ms,
+    const struct pw_sink *sink)
+{
+	struct pw_chunk_ctx *whole;
+	const struct msgid *ids;
+	const char *data;
+	size_t dlen;
+	int n, rc;
+
+	if (pw_chunk_add(d, cmd, m, p, len, now_ms, sink, &whole) == 0)
+		return 0;
+	data = pw_chunk_payload(whole, &dlen);
+	ids = pw_chunk_ids(whole, &n);
+	rc = emit_entry(d, cmd, m, data, dlen, n, ids, sink);
+	if (rc < 0 && sink->drop)
+		sink->drop(sink->arg, ids, (size_t)n, PW_DROP_MISSING_CHUNK,
+		    d->err);
+	pw_chunk_free(whole);
+	return rc < 0 ? 0 : rc;
 }
 
 int
@@ -549,6 +578,6 @@ pw_message_process(struct pw_decoder *d, const struct pw_cmd *cmd,
 		return 0;
 	}
 	if (m.has_uuid && m.num_chunks > 1)
-		return pw_chunk_add(d, cmd, &m, p, len, now_ms, sink);
-	return pw_emit_entry(d, cmd, &m, p, len, 0, NULL, sink);
+		return emit_chunk(d, cmd, &m, p, len, now_ms, sink);
+	return emit_entry(d, cmd, &m, p, len, 0, NULL, sink);
 }

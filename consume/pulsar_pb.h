@@ -304,18 +304,22 @@ struct pw_decoder {
 	size_t		 pending_bytes;
 };
 
-/* pulsar_msg.c: decompress, unbatch and emit one entry's payload. */
-int	pw_emit_entry(struct pw_decoder *, const struct pw_cmd *,
-	    const struct pw_meta *, const char *payload, size_t len,
-	    int num_chunks, const struct msgid *chunk_ids,
-	    const struct pw_sink *);
 int	pw_decoder_fail(struct pw_decoder *, int code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
-/* pulsar_chunk.c */
+/*
+ * pulsar_chunk.c: take one chunk (a drop is reported to sink); 1 when it
+ * completed its message, which *whole then holds, out of the decoder: the
+ * caller emits it (pw_chunk_payload, pw_chunk_ids in chunk order) and
+ * frees it.  0 otherwise.
+ */
 int	pw_chunk_add(struct pw_decoder *, const struct pw_cmd *,
 	    const struct pw_meta *, const char *payload, size_t len,
-	    uint64_t now_ms, const struct pw_sink *);
+	    uint64_t now_ms, const struct pw_sink *,
+	    struct pw_chunk_ctx **whole);
+const char *pw_chunk_payload(const struct pw_chunk_ctx *, size_t *len);
+const struct msgid *pw_chunk_ids(const struct pw_chunk_ctx *, int *n);
+void	pw_chunk_free(struct pw_chunk_ctx *);
 void	pw_chunks_free(struct pw_decoder *);
 
 /* Shared by the pulsar_*.c files. */

@@ -46,6 +46,10 @@ static const char *const cmd_names[] = {
 	[PW_CONNECT] = "CONNECT",
 	[PW_CONNECTED] = "CONNECTED",
 	[PW_SUBSCRIBE] = "SUBSCRIBE",
+	[PW_PRODUCER] = "PRODUCER",
+	[PW_SEND] = "SEND",
+	[PW_SEND_RECEIPT] = "SEND_RECEIPT",
+	[PW_SEND_ERROR] = "SEND_ERROR",
 	[PW_MESSAGE] = "MESSAGE",
 	[PW_ACK] = "ACK",
 	[PW_FLOW] = "FLOW",
@@ -54,6 +58,7 @@ static const char *const cmd_names[] = {
 	[PW_ERROR] = "ERROR",
 	[PW_CLOSE_PRODUCER] = "CLOSE_PRODUCER",
 	[PW_CLOSE_CONSUMER] = "CLOSE_CONSUMER",
+	[PW_PRODUCER_SUCCESS] = "PRODUCER_SUCCESS",
 	[PW_PING] = "PING",
 	[PW_PONG] = "PONG",
 	[PW_REDELIVER_UNACKNOWLEDGED_MESSAGES] =
@@ -62,6 +67,8 @@ static const char *const cmd_names[] = {
 	[PW_PARTITIONED_METADATA_RESPONSE] = "PARTITIONED_METADATA_RESPONSE",
 	[PW_LOOKUP] = "LOOKUP",
 	[PW_LOOKUP_RESPONSE] = "LOOKUP_RESPONSE",
+	[PW_CONSUMER_STATS] = "CONSUMER_STATS",
+	[PW_CONSUMER_STATS_RESPONSE] = "CONSUMER_STATS_RESPONSE",
 	[PW_REACHED_END_OF_TOPIC] = "REACHED_END_OF_TOPIC",
 	[PW_SEEK] = "SEEK",
 	[PW_GET_LAST_MESSAGE_ID] = "GET_LAST_MESSAGE_ID",
@@ -298,7 +305,8 @@ enum slot {
 	S_MAXSIZE, S_AUTH_NAME, S_AUTH_DATA, S_AUTH_SUB, S_URL, S_URL_TLS,
 	S_LTYPE, S_AUTHORITATIVE, S_PROXY, S_PARTITIONS, S_MSGID, S_REDELIV,
 	S_ACKSET, S_MARK_DELETE, S_ACTIVE, S_PERMITS, S_ACKTYPE, S_IDS,
-	S_TOPIC, S_SUBSCRIPTION, S_SUBTYPE, S_PUBTIME,
+	S_TOPIC, S_SUBSCRIPTION, S_SUBTYPE, S_PUBTIME, S_BACKLOG,
+	S_PROD, S_SEQ, S_PNAME, S_LASTSEQ, S_NUMMSG,
 };
 
 static enum slot
@@ -381,8 +389,47 @@ slot_of(int type, uint32_t num)
 		}
 		break;
 	case PW_CLOSE_PRODUCER:
-		if (num == 2)
-			return S_REQ;
+		switch (num) {
+		case 1: return S_PROD;
+		case 2: return S_REQ;
+		}
+		break;
+	case PW_PRODUCER:
+		switch (num) {
+		case 1: return S_TOPIC;
+		case 2: return S_PROD;
+		case 3: return S_REQ;
+		case 4: return S_PNAME;
+		}
+		break;
+	case PW_PRODUCER_SUCCESS:
+		switch (num) {
+		case 1: return S_REQ;
+		case 2: return S_PNAME;
+		case 3: return S_LASTSEQ;
+		}
+		break;
+	case PW_SEND:
+		switch (num) {
+		case 1: return S_PROD;
+		case 2: return S_SEQ;
+		case 3: return S_NUMMSG;
+		}
+		break;
+	case PW_SEND_RECEIPT:
+		switch (num) {
+		case 1: return S_PROD;
+		case 2: return S_SEQ;
+		case 3: return S_MSGID;
+		}
+		break;
+	case PW_SEND_ERROR:
+		switch (num) {
+		case 1: return S_PROD;
+		case 2: return S_SEQ;
+		case 3: return S_ERROR;
+		case 4: return S_MESSAGE;
+		}
 		break;
 	case PW_REDELIVER_UNACKNOWLEDGED_MESSAGES:
 		switch (num) {
@@ -417,6 +464,20 @@ slot_of(int type, uint32_t num)
 		case 6: return S_ERROR;
 		case 7: return S_MESSAGE;
 		case 8: return S_PROXY;
+		}
+		break;
+	case PW_CONSUMER_STATS:
+		switch (num) {
+		case 1: return S_REQ;
+		case 4: return S_CONS;
+		}
+		break;
+	case PW_CONSUMER_STATS_RESPONSE:
+		switch (num) {
+		case 1: return S_REQ;
+		case 2: return S_ERROR;
+		case 3: return S_MESSAGE;
+		case 15: return S_BACKLOG;
 		}
 		break;
 	case PW_REACHED_END_OF_TOPIC:
@@ -469,6 +530,7 @@ slot_is_len(enum slot s)
 	case S_MESSAGE: case S_VERSION: case S_AUTH_NAME: case S_AUTH_DATA:
 	case S_AUTH_SUB: case S_URL: case S_URL_TLS: case S_MSGID:
 	case S_MARK_DELETE: case S_IDS: case S_TOPIC: case S_SUBSCRIPTION:
+	case S_PNAME:
 		return 1;
 	default:
 		return 0;
@@ -538,6 +600,15 @@ decode_body(struct pw_cmd *c, const struct pw_bytes *body)
 		case S_SUBSCRIPTION: c->subscription = f.b; break;
 		case S_SUBTYPE: c->sub_type = (int)f.v; break;
 		case S_PUBTIME: c->publish_time = f.v; break;
+		case S_BACKLOG:
+			c->has_backlog = 1;
+			c->msg_backlog = f.v;
+			break;
+		case S_PROD: c->producer_id = f.v; break;
+		case S_SEQ: c->sequence_id = f.v; break;
+		case S_PNAME: c->producer_name = f.b; break;
+		case S_LASTSEQ: c->last_sequence_id = (int64_t)f.v; break;
+		case S_NUMMSG: c->num_messages = (int32_t)f.v; break;
 		default: break;
 		}
 	}
@@ -569,6 +640,7 @@ pw_cmd_decode(struct pw_cmd *c, const void *cmd, size_t len,
 	msgid_clear(&c->msgid.first_chunk);
 	msgid_clear(&c->mark_delete.id);
 	msgid_clear(&c->mark_delete.first_chunk);
+	c->last_sequence_id = -1;
 
 	pb_rd_init(&r, cmd, len);
 	while ((rc = pb_next(&r, &f)) > 0) {
@@ -770,6 +842,32 @@ pw_enc_close_consumer(struct buf *out, uint64_t consumer_id,
 }
 
 void
+pw_enc_consumer_stats(struct buf *out, uint64_t consumer_id,
+    uint64_t request_id)
+{
+	size_t sub, at = pw_frame_begin(out, PW_CONSUMER_STATS, &sub);
+
+	pb_add_u64(out, 1, request_id);
+	pb_add_u64(out, 4, consumer_id);
+	pw_frame_end(out, at, sub);
+}
+
+void
+pw_enc_unsubscribe(struct buf *out, uint64_t consumer_id,
+    uint64_t request_id)
+{
+	enc_consumer_request(out, PW_UNSUBSCRIBE, consumer_id, request_id);
+}
+
+void
+pw_enc_close_producer(struct buf *out, uint64_t producer_id,
+    uint64_t request_id)
+{
+	/* CommandCloseProducer has the shape of CommandCloseConsumer */
+	enc_consumer_request(out, PW_CLOSE_PRODUCER, producer_id, request_id);
+}
+
+void
 pw_enc_get_last_message_id(struct buf *out, uint64_t consumer_id,
     uint64_t request_id)
 {
@@ -791,4 +889,69 @@ pw_enc_pong(struct buf *out)
 	size_t sub, at = pw_frame_begin(out, PW_PONG, &sub);
 
 	pw_frame_end(out, at, sub);
+}
+
+/* ------------------------------------------------------------------ */
+/* Producing */
+
+void
+pw_enc_producer(struct buf *out, const struct pw_producer *p)
+{
+	size_t sub, at = pw_frame_begin(out, PW_PRODUCER, &sub);
+
+	pb_add_str(out, 1, p->topic);
+	pb_add_u64(out, 2, p->producer_id);
+	pb_add_u64(out, 3, p->request_id);
+	if (p->producer_name != NULL) {
+		pb_add_str(out, 4, p->producer_name);
+		pb_add_u64(out, 9, 0);	/* user_provided_producer_name */
+	}
+	pw_frame_end(out, at, sub);
+}
+
+/* MessageMetadata of one message (not a batch). */
+static void
+enc_metadata(struct buf *out, const struct pw_send *m)
+{
+	size_t i, kv;
+
+	pb_add_str(out, 1, m->producer_name);
+	pb_add_u64(out, 2, m->sequence_id);
+	pb_add_u64(out, 3, m->publish_time);
+	for (i = 0; i < m->nprops; i++) {
+		kv = pb_begin(out, 4);		/* KeyValue */
+		pb_add_bytes(out, 1, m->props[i].key.p, m->props[i].key.len);
+		pb_add_bytes(out, 2, m->props[i].value.p,
+		    m->props[i].value.len);
+		pb_end(out, kv);
+	}
+	if (m->has_key)
+		pb_add_bytes(out, 6, m->key.p, m->key.len);
+	if (m->event_time)
+		pb_add_u64(out, 12, m->event_time);
+	if (m->has_ordering_key)
+		pb_add_bytes(out, 18, m->ordering_key.p, m->ordering_key.len);
+	if (m->null_value)
+		pb_add_u64(out, 25, 1);
+}
+
+void
+pw_enc_send(struct buf *out, const struct pw_send *m)
+{
+	size_t sub, at = pw_frame_begin(out, PW_SEND, &sub), sum, meta;
+
+	pb_add_u64(out, 1, m->producer_id);
+	pb_add_u64(out, 2, m->sequence_id);
+	pw_frame_end(out, at, sub);	/* the command's size is final now */
+	buf_add(out, "\x0e\x01", 2);
+	sum = out->len;
+	buf_add(out, "\0\0\0\0\0\0\0\0", 8);	/* checksum, metadata size */
+	meta = out->len;
+	enc_metadata(out, m);
+	pb_put_be32(out->data + meta - 4, (uint32_t)(out->len - meta));
+	if (m->len > 0)
+		buf_add(out, m->payload, m->len);
+	pb_put_be32(out->data + sum, pw_crc32c(out->data + sum + 4,
+	    out->len - sum - 4));
+	pb_put_be32(out->data + at, (uint32_t)(out->len - at - 4));
 }

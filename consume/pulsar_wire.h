@@ -69,6 +69,10 @@ enum pw_cmd_type {			/* BaseCommand.Type */
 	PW_CONNECT = 2,
 	PW_CONNECTED = 3,
 	PW_SUBSCRIBE = 4,
+	PW_PRODUCER = 5,
+	PW_SEND = 6,
+	PW_SEND_RECEIPT = 7,
+	PW_SEND_ERROR = 8,
 	PW_MESSAGE = 9,
 	PW_ACK = 10,
 	PW_FLOW = 11,
@@ -77,6 +81,7 @@ enum pw_cmd_type {			/* BaseCommand.Type */
 	PW_ERROR = 14,
 	PW_CLOSE_PRODUCER = 15,
 	PW_CLOSE_CONSUMER = 16,
+	PW_PRODUCER_SUCCESS = 17,
 	PW_PING = 18,
 	PW_PONG = 19,
 	PW_REDELIVER_UNACKNOWLEDGED_MESSAGES = 20,
@@ -84,6 +89,8 @@ enum pw_cmd_type {			/* BaseCommand.Type */
 	PW_PARTITIONED_METADATA_RESPONSE = 22,
 	PW_LOOKUP = 23,
 	PW_LOOKUP_RESPONSE = 24,
+	PW_CONSUMER_STATS = 25,
+	PW_CONSUMER_STATS_RESPONSE = 26,
 	PW_REACHED_END_OF_TOPIC = 27,
 	PW_SEEK = 28,
 	PW_GET_LAST_MESSAGE_ID = 29,
@@ -155,6 +162,9 @@ const char	*pw_cmd_name(int);
 /* Framing: [4-byte BE total size][4-byte BE command size][command][rest] */
 
 #define PW_DEFAULT_MAX_FRAME	(5 * 1024 * 1024 + 64 * 1024)
+/* What a broker allows a frame beyond max_message_size (Pulsar's
+   Commands.MESSAGE_SIZE_FRAME_PADDING): room for command and metadata. */
+#define PW_FRAME_PADDING	(10 * 1024)
 
 struct pw_frame {
 	const char	*cmd;		/* the BaseCommand protobuf */
@@ -249,6 +259,10 @@ struct pw_cmd {
 	/* ACTIVE_CONSUMER_CHANGE */
 	int		 is_active;
 
+	/* CONSUMER_STATS_RESPONSE (also request_id, error, message) */
+	int		 has_backlog;
+	uint64_t	 msg_backlog;
+
 	/* Client-side commands (decoded for tests and test tools). */
 	uint32_t	 permits;	/* FLOW */
 	int		 ack_type;	/* ACK */
@@ -257,6 +271,15 @@ struct pw_cmd {
 	struct pw_bytes	 subscription;	/* SUBSCRIBE */
 	int		 sub_type;	/* SUBSCRIBE */
 	uint64_t	 publish_time;	/* SEEK by time; 0 when by id */
+
+	/* Producers.  SEND_RECEIPT's message id is in msgid; SEND_ERROR's
+	   error and text in error and message. */
+	uint64_t	 producer_id;	/* PRODUCER SEND SEND_RECEIPT
+					   SEND_ERROR CLOSE_PRODUCER */
+	uint64_t	 sequence_id;	/* SEND SEND_RECEIPT SEND_ERROR */
+	struct pw_bytes	 producer_name;	/* PRODUCER PRODUCER_SUCCESS */
+	int64_t		 last_sequence_id; /* PRODUCER_SUCCESS; -1: none */
+	int32_t		 num_messages;	/* SEND; 0 when absent (1) */
 };
 
 /*
@@ -331,8 +354,66 @@ void	pw_enc_seek_time(struct buf *out, uint64_t consumer_id,
 	    uint64_t request_id, uint64_t publish_time_ms);
 void	pw_enc_close_consumer(struct buf *out, uint64_t consumer_id,
 	    uint64_t request_id);
+/* CONSUMER_STATS: the broker's view of the consumer (its backlog). */
+void	pw_enc_consumer_stats(struct buf *out, uint64_t consumer_id,
+	    uint64_t request_id);
+/* UNSUBSCRIBE: remove the consumer's subscription. */
+void	pw_enc_unsubscribe(struct buf *out, uint64_t consumer_id,
+	    uint64_t request_id);
 void	pw_enc_get_last_message_id(struct buf *out, uint64_t consumer_id,
 	    uint64_t request_id);
+/* ---- producing ---- */
+
+/*
+ * PRODUCER: the broker answers PRODUCER_SUCCESS (with the name it gave
+ * the producer) or ERROR.  producer_name is NULL the first time; after a
+ * reconnect, pass the name the broker gave: it goes out with
+ * user_provided_producer_name false, as Pulsar's own clients do, so that
+ * the broker's de-duplication (when enabled) sees one producer.
+ */
+struct pw_producer {
+	const char	*topic;			/* one partition's full name */
+	uint64_t	 producer_id;
+	uint64_t	 request_id;
+	const char	*producer_name;		/* NULL: the broker names it */
+};
+
+void	pw_enc_producer(struct buf *out, const struct pw_producer *);
+
+/* A property of a message to send (spans: not NUL-terminated). */
+struct pw_kv {
+	struct pw_bytes	 key, value;
+};
+
+/* One message to SEND (never a batch: num_messages is left out). */
+struct pw_send {
+	uint64_t	 producer_id;
+	uint64_t	 sequence_id;		/* the broker's receipt names it */
+	const char	*producer_name;		/* as PRODUCER_SUCCESS gave it */
+	uint64_t	 publish_time;		/* ms */
+	uint64_t	 event_time;		/* ms; 0: none */
+	int		 has_key;
+	struct pw_bytes	 key;			/* partition_key */
+	int		 has_ordering_key;
+	struct pw_bytes	 ordering_key;
+	const struct pw_kv *props;
+	size_t		 nprops;
+	int		 null_value;		/* payload empty and null */
+	const void	*payload;
+	size_t		 len;
+};
+
+/*
+ * SEND: the command, then [0x0e01][CRC32C][metadata size][MessageMetadata]
+ * [payload], the checksum over what follows it, as brokers verify it.
+ * Brokers close a connection whose frame is over CONNECTED's
+ * max_message_size plus PW_FRAME_PADDING: check what this appended
+ * before it goes out.
+ */
+void	pw_enc_send(struct buf *out, const struct pw_send *);
+void	pw_enc_close_producer(struct buf *out, uint64_t producer_id,
+	    uint64_t request_id);
+
 void	pw_enc_ping(struct buf *out);
 void	pw_enc_pong(struct buf *out);
 

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +12,11 @@
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "pump.h"
 #include "seqs.h"
 #include "source.h"
+#include "stop.h"
 #include "window.h"
 
 #define FLUSH_AT	(256 * 1024)	/* write stdout when this much waits */
@@ -42,24 +43,13 @@ struct pump {
 	int		 ack_failed;	/* pump_take_acks() met a bad channel */
 	uint64_t	 unknown_acks, dup_acks;
 	struct source	*src;
+	struct msgid	 last_id;	/* of the last message emitted */
+	uint64_t	*m_messages, *m_bytes, *m_acks;
 	enum pump_state	 state;
+	int		 stopped;	/* the source was told to stop */
+	double		 deadline;	/* ST_WAIT: of --ack-timeout */
 	int		 failed;
 };
-
-static volatile sig_atomic_t stop_signals;
-
-static void
-on_stop_signal(int sig)
-{
-	if (++stop_signals > 1)
-		_exit(EXIT_FAIL);
-}
-
-int
-pump_stopping(void)
-{
-	return stop_signals > 0;
-}
 
 size_t
 pollset_add(struct pollset *ps, int fd, short events)
@@ -117,13 +107,18 @@ struct pump *
 pump_new(const struct pump_opts *o)
 {
 	struct pump *p = xcalloc(1, sizeof(*p));
-	struct sigaction sa;
 
 	p->opts = *o;
 	buf_init(&p->out, 2 * OUT_HIGH);
 	p->out_open = 1;
 	window_init(&p->win);
 	progress_init(&p->prog, o->progress, "messages");
+	p->m_messages = metrics_counter("messages_total",
+	    "Messages written on stdout.");
+	p->m_bytes = metrics_counter("bytes_total",
+	    "Payload bytes of the messages written on stdout.");
+	p->m_acks = metrics_counter("acks_total",
+	    "Messages acknowledged downstream (the ack channel).");
 	p->ackfd = -1;
 	if (o->acks != NULL) {
 		/*
@@ -140,13 +135,7 @@ pump_new(const struct pump_opts *o)
 		frame_init(&p->ackf);
 	}
 	setup_stdout(p);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	stop_catch();
 	return p;
 }
 
@@ -209,7 +198,10 @@ pump_commit(struct pump *p, const struct msgid *id, uint32_t aux,
 	} else
 		p->win.base = ++p->win.next;
 	p->emitted++;
+	p->last_id = *id;
 	progress_add(&p->prog, 1, payload_len);
+	(*p->m_messages)++;
+	*p->m_bytes += payload_len;
 }
 
 static void
@@ -219,6 +211,7 @@ deliver_ack(struct pump *p, uint64_t seq)
 
 	switch (window_ack(&p->win, seq, &e)) {
 	case WIN_ACKED:
+		(*p->m_acks)++;
 		if (p->src->ops->acked != NULL)
 			p->src->ops->acked(p->src, seq, &e->id, e->aux);
 		break;
@@ -262,7 +255,10 @@ flush_out(struct pump *p)
 				p->out_blocked = 1;
 				break;
 			}
-			warn("stdout");
+			if (errno == EPIPE)
+				warnx("stdout closed");
+			else
+				warn("stdout");
 			return -1;
 		}
 		p->off += (size_t)n;
@@ -373,6 +369,7 @@ report(struct pump *p)
 	const struct wentry *e;
 	struct buf id = BUF_INIT;
 	int status = p->failed ? EXIT_FAIL : EXIT_OK;
+	char text[80];
 	size_t i;
 
 	progress_done(&p->prog);
@@ -391,7 +388,11 @@ report(struct pump *p)
 	}
 	e = window_oldest(&p->win);
 	if (e == NULL) {
-		warnx("%llu messages emitted, %llu acked",
+		/* the text as before, for scripts; the counts for machines */
+		snprintf(text, sizeof(text), "%llu messages emitted, %llu "
+		    "acked", (unsigned long long)p->emitted,
+		    (unsigned long long)p->win.nacked);
+		log_info(text, "emitted=%llu acked=%llu",
 		    (unsigned long long)p->emitted,
 		    (unsigned long long)p->win.nacked);
 		return status;
@@ -406,6 +407,37 @@ report(struct pump *p)
 	return p->opts.must_ack_all ? EXIT_FAIL : status;
 }
 
+/* The earlier of two poll timeouts (-1: none). */
+static int
+soonest(int a, int b)
+{
+	if (a < 0)
+		return b;
+	return b >= 0 && b < a ? b : a;
+}
+
+/* Once a second -P's line, every few the metrics file: data or not. */
+static void
+tick(struct pump *p)
+{
+	struct buf id = BUF_INIT;
+
+	if (p->prog.enabled && p->emitted > 0) {
+		msgid_format(&id, &p->last_id);
+		progress_tick(&p->prog, id.data);
+		buf_release(&id);
+	} else
+		progress_tick(&p->prog, NULL);
+	metrics_tick();
+}
+
+/* Every message emitted is acknowledged (with an ack channel). */
+static int
+all_acked(const struct pump *p)
+{
+	return p->ackfd >= 0 && window_outstanding(&p->win) == 0;
+}
+
 /* The poll timeout in ms for the end phase, -1 to wait forever. */
 static int
 wait_timeout(const struct pump *p, double deadline)
@@ -418,114 +450,178 @@ wait_timeout(const struct pump *p, double deadline)
 	return left <= 0 ? 0 : (int)(left * 1000) + 1;
 }
 
+/*
+ * One poll(2) on what prepare() added, stdout when it is full and the ack
+ * channel, with the ticks of -P and the metrics; then what it found:
+ * stdout writable again, acks.  1 when a signal cut it short, -1 on a
+ * failure (said).
+ */
+static int
+poll_round(struct pump *p, struct pollset *ps, int timeout)
+{
+	size_t out_i = SIZE_MAX, ack_i = SIZE_MAX;
+	int n;
+
+	if (p->out_blocked)
+		out_i = pollset_add(ps, STDOUT_FILENO, POLLOUT);
+	if (p->ackfd >= 0 && !p->ack_eof)
+		ack_i = pollset_add(ps, p->ackfd, POLLIN);
+	timeout = soonest(timeout, progress_timeout_ms(&p->prog));
+	timeout = soonest(timeout, metrics_timeout_ms());
+	n = poll(ps->fds, ps->n, timeout);
+	tick(p);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 1;
+		warn("poll");
+		return -1;
+	}
+	if (pollset_revents(ps, out_i))
+		p->out_blocked = 0;
+	if (pollset_revents(ps, ack_i) && read_acks(p) < 0)
+		return -1;
+	return 0;
+}
+
+/* Let downstream have what is buffered, unless stdout is full. */
+static int
+write_out(struct pump *p)
+{
+	if (p->off < p->out.len && !p->out_blocked)
+		return flush_out(p);
+	return 0;
+}
+
+/* The source's turn after a poll; -1 when it failed. */
+static int
+source_round(struct pump *p, const struct pollset *ps)
+{
+	enum src_status rc;
+
+	rc = p->src->ops->run(p->src, p, ps);
+	if (rc == SRC_FAIL || p->ack_failed)
+		return -1;
+	if (rc == SRC_END && p->state == ST_RUN)
+		p->state = ST_FLUSH;
+	if (p->out.len - p->off >= FLUSH_AT)
+		return write_out(p);
+	return 0;
+}
+
+/* ST_RUN: the source emits while there is room. */
+static int
+state_run(struct pump *p, struct pollset *ps)
+{
+	int timeout, rc;
+
+	if (stop_asked() && !p->stopped) {
+		p->stopped = 1;
+		log_debug("stopping: signal received", NULL);
+		if (p->src->ops->stop != NULL)
+			p->src->ops->stop(p->src);
+	}
+	if (p->ack_eof && tracking(p) &&
+	    window_outstanding(&p->win) >= p->opts.max_unacked) {
+		warnx("%s: ack channel closed with %llu messages "
+		    "unacknowledged", p->opts.acks, (unsigned long long)
+		    window_outstanding(&p->win));
+		return -1;
+	}
+	/*
+	 * Over the high mark: write out now, before prepare(), so that the
+	 * source sees the room it will have (the Pulsar source grants the
+	 * broker more permits only then).
+	 */
+	if (!pump_room(p) && write_out(p) < 0)
+		return -1;
+	timeout = p->src->ops->prepare(p->src, ps, pump_room(p));
+	/* about to wait: let downstream have what we have */
+	if (timeout != 0 && write_out(p) < 0)
+		return -1;
+	if ((rc = poll_round(p, ps, timeout)) != 0)
+		return rc < 0 ? -1 : 0;
+	return source_round(p, ps);
+}
+
+/* ST_FLUSH: the source ended; write everything out, close stdout. */
+static int
+state_flush(struct pump *p, struct pollset *ps)
+{
+	if (write_out(p) < 0)
+		return -1;
+	if (p->off < p->out.len)
+		return poll_round(p, ps, -1) < 0 ? -1 : 0;
+	close_stdout(p);
+	if (p->ackfd < 0 || p->ack_eof || all_acked(p))
+		p->state = ST_DONE;
+	else {
+		p->state = ST_WAIT;
+		p->deadline = monotime() + p->opts.ack_timeout;
+	}
+	return 0;
+}
+
+/*
+ * ST_WAIT: stdout is closed; wait for the acks of what was emitted.
+ * Done once all is acknowledged: whatever else holds the pipe that
+ * deliver reads, the channel may never end.
+ */
+static int
+state_wait(struct pump *p, struct pollset *ps)
+{
+	int timeout, t, rc;
+
+	timeout = p->src->ops->prepare(p->src, ps, 0);
+	if ((t = wait_timeout(p, p->deadline)) == 0) {
+		warnx("%s: no end of the ack channel after %g s",
+		    p->opts.acks, p->opts.ack_timeout);
+		p->state = ST_DONE;
+		return 0;
+	}
+	if ((rc = poll_round(p, ps, soonest(timeout, t))) != 0)
+		return rc < 0 ? -1 : 0;
+	if (p->ack_eof || all_acked(p)) {
+		p->state = ST_DONE;
+		return 0;
+	}
+	return source_round(p, ps);
+}
+
 int
 pump_run(struct pump *p, struct source *src)
 {
 	struct pollset ps = { NULL, 0, 0 };
-	size_t out_i, ack_i;
-	double deadline = 0;
-	int timeout, stopped = 0;
-	enum src_status rc;
+	int rc = 0;
 
 	p->src = src;
 	p->state = ST_RUN;
-	while (p->state != ST_DONE) {
-		if (stop_signals && !stopped && p->state == ST_RUN) {
-			stopped = 1;
-			log_verbose("stopping: signal received");
-			if (src->ops->stop != NULL)
-				src->ops->stop(src);
-		}
-		if (p->state == ST_RUN && p->ack_eof && tracking(p) &&
-		    window_outstanding(&p->win) >= p->opts.max_unacked) {
-			warnx("%s: ack channel closed with %llu messages "
-			    "unacknowledged", p->opts.acks, (unsigned long long)
-			    window_outstanding(&p->win));
-			goto fail;
-		}
+	while (p->state != ST_DONE && rc == 0) {
 		ps.n = 0;
-		timeout = -1;
-		/*
-		 * Over the high mark: write out now, before prepare(), so
-		 * that the source sees the room it will have (the Pulsar
-		 * source grants the broker more permits only then).
-		 */
-		if (p->state == ST_RUN && !pump_room(p) && !p->out_blocked &&
-		    flush_out(p) < 0)
-			goto fail;
-		if (p->state == ST_RUN || p->state == ST_WAIT)
-			timeout = src->ops->prepare(src, &ps,
-			    p->state == ST_RUN && pump_room(p));
-		if (p->state == ST_WAIT) {
-			int t = wait_timeout(p, deadline);
-
-			if (t >= 0 && (timeout < 0 || t < timeout))
-				timeout = t;
-			if (t == 0) {
-				warnx("%s: no end of the ack channel after "
-				    "%g s", p->opts.acks, p->opts.ack_timeout);
-				p->state = ST_DONE;
-				break;
-			}
-		}
-		if (p->state == ST_FLUSH)
-			timeout = -1;
-		/* about to wait: let downstream have what we have */
-		if ((timeout != 0 || p->state == ST_FLUSH) &&
-		    p->off < p->out.len && !p->out_blocked &&
-		    flush_out(p) < 0)
-			goto fail;
-		if (p->state == ST_FLUSH && p->off == p->out.len) {
-			close_stdout(p);
-			if (p->ackfd < 0 || p->ack_eof) {
-				p->state = ST_DONE;
-				break;
-			}
-			p->state = ST_WAIT;
-			deadline = monotime() + p->opts.ack_timeout;
-			continue;
-		}
-		out_i = ack_i = SIZE_MAX;
-		if (p->out_blocked)
-			out_i = pollset_add(&ps, STDOUT_FILENO, POLLOUT);
-		if (p->ackfd >= 0 && !p->ack_eof)
-			ack_i = pollset_add(&ps, p->ackfd, POLLIN);
-		if (poll(ps.fds, ps.n, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			warn("poll");
-			goto fail;
-		}
-		if (pollset_revents(&ps, out_i))
-			p->out_blocked = 0;
-		if (pollset_revents(&ps, ack_i) && read_acks(p) < 0)
-			goto fail;
-		if (p->state == ST_WAIT && p->ack_eof) {
-			p->state = ST_DONE;
+		switch (p->state) {
+		case ST_RUN:
+			rc = state_run(p, &ps);
+			break;
+		case ST_FLUSH:
+			rc = state_flush(p, &ps);
+			break;
+		case ST_WAIT:
+			rc = state_wait(p, &ps);
+			break;
+		case ST_DONE:
 			break;
 		}
-		if (p->state == ST_RUN || p->state == ST_WAIT) {
-			rc = src->ops->run(src, p, &ps);
-			if (rc == SRC_FAIL || p->ack_failed)
-				goto fail;
-			if (rc == SRC_END && p->state == ST_RUN)
-				p->state = ST_FLUSH;
-		}
-		if (p->out.len - p->off >= FLUSH_AT && !p->out_blocked &&
-		    flush_out(p) < 0)
-			goto fail;
 	}
 	free(ps.fds);
+	if (rc < 0) {
+		/* hand on the whole frames we have: they are good */
+		if (p->out_open && p->off < p->out.len) {
+			restore_stdout(p);
+			(void)write_all(STDOUT_FILENO, p->out.data + p->off,
+			    p->out.len - p->off);
+		}
+		return EXIT_FAIL;
+	}
 	if (src->ops->finish != NULL && src->ops->finish(src) < 0)
 		p->failed = 1;
 	return report(p);
-fail:
-	free(ps.fds);
-	/* hand on the whole frames we have: they are good */
-	if (p->out_open && p->off < p->out.len) {
-		restore_stdout(p);
-		(void)write_all(STDOUT_FILENO, p->out.data + p->off,
-		    p->out.len - p->off);
-	}
-	return EXIT_FAIL;
 }

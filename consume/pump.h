@@ -59,7 +59,5 @@ void	 pump_commit(struct pump *, const struct msgid *, uint32_t aux,
  */
 int	 pump_ack_fd(const struct pump *);
 void	 pump_take_acks(struct pump *);
-/* Nonzero once SIGTERM or SIGINT asked the program to stop. */
-int	 pump_stopping(void);
 
 #endif

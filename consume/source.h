@@ -9,8 +9,9 @@
  *	prepare()	add the descriptors the source waits for to the poll
  *			set and return a poll timeout in ms (0: work is
  *			ready now, -1: nothing to wait for but descriptors);
- *	run()		after poll(2): do I/O, and emit messages with
- *			pump_begin()/pump_commit() while pump_room() allows.
+ *	run()		after poll(2): do I/O, and emit messages (each
+ *			one frame written into pump_out(), then registered
+ *			with pump_commit()) while pump_room() allows.
  *
  * acked() tells the source that downstream stored a message it emitted
  * (only with an ack channel); stop() asks it to end early (SIGTERM);
@@ -73,7 +74,8 @@ struct replay_opts {
 };
 
 struct source *replay_source_new(const struct replay_opts *);
-/* Queue one input: a path, or "-" for stdin. */
+/* Queue one input: a path (borrowed: it must outlive the source), or "-"
+   for stdin; before the source runs. */
 void	replay_source_add(struct source *, enum replay_mode, const char *path);
 
 /* The Pulsar source (psource.c). */
@@ -93,6 +95,7 @@ struct pulsar_opts {
 	const char	*listener;
 	int		 stop_at_end;
 	uint32_t	 queue;		/* receiver queue: permits */
+	double		 give_up;	/* seconds of failing in a row; 0: never */
 };
 
 /* NULL after a warning when the options cannot work. */

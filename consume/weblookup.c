@@ -8,7 +8,9 @@
 
 #include "buf.h"
 #include "log.h"
+#include "net.h"
 #include "pct.h"
+#include "stop.h"
 #include "topic.h"
 #include "weblookup.h"
 
@@ -25,9 +27,41 @@ collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* A stop asked during a transfer ends it (see stop.h), unless ending. */
+static int
+check_stop(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	const struct web *w = arg;
+
+	return stop_asked() && !(w->ending != NULL && *w->ending);
+}
+
+/* The curl errors that retrying cannot mend, with what to do. */
+static const char *
+curl_hint(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return " (give its CA with --ca-file)";
+	case CURLE_SSL_CONNECT_ERROR:
+		return " (is it a TLS port? https:// needs one)";
+	case CURLE_GOT_NOTHING:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return " (not a web service port? http:// and https:// are "
+		    "for the web service, pulsar:// for the broker's port)";
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return " (check --url's host)";
+	default:
+		return NULL;
+	}
+}
+
 /*
  * GET base+path; the body in *body.  WEB_OK on 200, WEB_FATAL on 401 and
- * 403 (a bad token does not get better) and on 404, WEB_RETRY otherwise.
+ * 403 (a bad token does not get better), on 404 and on the curl errors of
+ * curl_hint(), WEB_RETRY otherwise.
  */
 static int
 get(const struct web *w, const char *path, struct buf *body)
@@ -37,6 +71,7 @@ get(const struct web *w, const char *path, struct buf *body)
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURL *h;
 	CURLcode rc;
+	const char *hint;
 	long status = 0;
 	int ret;
 
@@ -60,23 +95,29 @@ get(const struct web *w, const char *path, struct buf *body)
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_stop);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)w);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (w->ca_file != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO, w->ca_file);
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
-		warnx("%s%s: %s", w->base, path, errbuf[0] ? errbuf :
-		    curl_easy_strerror(rc));
-		ret = rc == CURLE_PEER_FAILED_VERIFICATION ? WEB_FATAL :
-		    WEB_RETRY;
+		hint = curl_hint(rc);
+		failure_set(w->fail, hint != NULL, "%s%s: %s%s", w->base, path,
+		    errbuf[0] ? errbuf : curl_easy_strerror(rc),
+		    hint ? hint : "");
+		ret = hint != NULL ? WEB_FATAL : WEB_RETRY;
 	} else if (status == 200)
 		ret = WEB_OK;
 	else {
-		warnx("%s%s: HTTP %ld%s", w->base, path, status,
-		    status == 401 || status == 403 ? " (is the token right?)" :
-		    "");
 		ret = status == 401 || status == 403 || status == 404 ?
 		    WEB_FATAL : WEB_RETRY;
+		failure_set(w->fail, ret == WEB_FATAL, "%s%s: HTTP %ld%s",
+		    w->base, path, status, status == 401 || status == 403 ?
+		    " (check the token: --token-file or PULSAR_TOKEN)" :
+		    status == 404 ? " (no such topic?)" : "");
+		w->fail->auth = status == 401 || status == 403;
 	}
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
@@ -134,14 +175,34 @@ web_partitions(const struct web *w, const struct topic *t, unsigned *np)
 	if ((rc = get(w, path.data, &body)) == WEB_OK) {
 		if ((p = strstr(body.data, "\"partitions\"")) == NULL ||
 		    (p = strchr(p, ':')) == NULL) {
-			warnx("%s%s: no partitions in the answer", w->base,
-			    path.data);
+			failure_set(w->fail, 0, "%s%s: no partitions in the "
+			    "answer", w->base, path.data);
 			rc = WEB_RETRY;
 		} else
 			*np = (unsigned)strtoul(p + 1, NULL, 10);
 	}
 	buf_release(&path);
 	buf_release(&body);
+	return rc;
+}
+
+int
+web_has_subscription(const struct web *w, const struct topic *t,
+    const char *name, int *exists)
+{
+	struct buf path = BUF_INIT, body = BUF_INIT, want = BUF_INIT;
+	int rc;
+
+	buf_addstr(&path, "/admin/v2/");
+	topic_path(&path, t);
+	buf_addstr(&path, "/subscriptions");
+	/* a JSON array of names: look for this one, quoted */
+	buf_addf(&want, "\"%s\"", name);
+	if ((rc = get(w, path.data, &body)) == WEB_OK)
+		*exists = strstr(body.data, want.data) != NULL;
+	buf_release(&path);
+	buf_release(&body);
+	buf_release(&want);
 	return rc;
 }
 
@@ -154,7 +215,7 @@ web_lookup(const struct web *w, const char *topic, int tls, char **url)
 	int rc;
 
 	if (topic_parse(&t, topic, &why) < 0) {
-		warnx("%s: %s", topic, why);
+		failure_set(w->fail, 1, "%s: %s", topic, why);
 		return WEB_FATAL;
 	}
 	buf_addstr(&path, "/lookup/v2/topic/");
@@ -163,8 +224,9 @@ web_lookup(const struct web *w, const char *topic, int tls, char **url)
 		*url = json_string(body.data, tls ? "brokerUrlTls" :
 		    "brokerUrl");
 		if (*url == NULL) {
-			warnx("%s%s: no %s in the answer", w->base, path.data,
-			    tls ? "brokerUrlTls" : "brokerUrl");
+			failure_set(w->fail, 0, "%s%s: no %s in the answer",
+			    w->base, path.data, tls ? "brokerUrlTls" :
+			    "brokerUrl");
 			rc = WEB_RETRY;
 		}
 	}

@@ -106,12 +106,16 @@ lookup(const struct kv *kv, const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* The first of the two names that is set, and which one in *name. */
 static const char *
-first_of(const struct kv *kv, const char *const names[2])
+first_of(const struct kv *kv, const char *const names[2], const char **name)
 {
 	const char *v = lookup(kv, names[0]);
 
-	return v != NULL ? v : lookup(kv, names[1]);
+	*name = names[0];
+	if (v == NULL && (v = lookup(kv, names[1])) != NULL)
+		*name = names[1];
+	return v;
 }
 
 int
@@ -126,15 +130,16 @@ creds_load(struct creds *c, enum dest_kind kind, const char *file,
 	memset(c, 0, sizeof(*c));
 	if (file != NULL && (kv = read_file(file, why, whylen)) == NULL)
 		return -1;
-	id = first_of(kv, nm->id);
-	secret = first_of(kv, nm->secret);
-	token = first_of(kv, nm->token);
+	id = first_of(kv, nm->id, &c->id_name);
+	secret = first_of(kv, nm->secret, &c->secret_name);
+	token = first_of(kv, nm->token, &c->token_name);
 	if (id == NULL || secret == NULL) {
 		const char *const *n = id == NULL ? nm->id : nm->secret;
 
 		snprintf(why, whylen, "no credentials: %s%s%s%s is not set in "
-		    "%s", n[0], n[1] ? " (or " : "", n[1] ? n[1] : "",
-		    n[1] ? ")" : "", where);
+		    "%s; set it, or name a file with --credentials", n[0],
+		    n[1] ? " (or " : "", n[1] ? n[1] : "", n[1] ? ")" : "",
+		    where);
 	} else {
 		c->id = xstrdup(id);
 		c->secret = xstrdup(secret);

@@ -13,6 +13,8 @@
 
 struct creds {
 	char	*id, *secret, *token;	/* token NULL when none */
+	/* Where they came from, for --probe: static variable names. */
+	const char *id_name, *secret_name, *token_name;
 };
 
 /* 0, or -1 with a one-line reason in why. */

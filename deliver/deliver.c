@@ -5,19 +5,29 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "creds.h"
 #include "deliver.h"
 #include "dest.h"
 #include "log.h"
+#include "metrics.h"
+#include "object.h"
+#include "opt.h"
+
+#define SYNOPSIS "deliver [-qvP] [-j N] [--endpoint URL] " \
+	"[--credentials FILE] [options] DESTINATION | --probe | --list | " \
+	"--cat KEY DESTINATION"
 
 enum {
 	OPT_ENDPOINT = 256, OPT_PATH_STYLE, OPT_CREDENTIALS, OPT_STORAGE_CLASS,
 	OPT_PART_SIZE, OPT_MULTIPART_THRESHOLD, OPT_RETRIES, OPT_TIMEOUT,
-	OPT_MAX_MEMORY
+	OPT_MAX_MEMORY, OPT_METRICS, OPT_CHECK, OPT_LIST_OPTIONS, OPT_PROBE,
+	OPT_LIST, OPT_CAT
 };
 
 static const struct option longopts[] = {
@@ -32,18 +42,28 @@ static const struct option longopts[] = {
 	{ "retries",		required_argument, NULL, OPT_RETRIES },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
 	{ "max-memory",		required_argument, NULL, OPT_MAX_MEMORY },
+	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
+	{ "check",		no_argument,	   NULL, OPT_CHECK },
+	{ "list-options",	no_argument,	   NULL, OPT_LIST_OPTIONS },
+	{ "probe",		no_argument,	   NULL, OPT_PROBE },
+	{ "list",		no_argument,	   NULL, OPT_LIST },
+	{ "cat",		required_argument, NULL, OPT_CAT },
 	{ "progress",		no_argument,	   NULL, 'P' },
+	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 }
 };
 
 static const char usage_text[] =
-"usage: deliver [-Pv] [-j N] [--endpoint URL] [--path-style]\n"
+"usage: deliver [-qvP] [-j N] [--endpoint URL] [--path-style]\n"
 "               [--credentials FILE] [--storage-class CLASS]\n"
 "               [--part-size SIZE] [--multipart-threshold SIZE]\n"
-"               [--retries N] [--timeout SECONDS] [--max-memory SIZE]\n"
-"               DESTINATION\n"
+"               [--retries N] [--timeout DURATION] [--max-memory SIZE]\n"
+"               [--metrics-file FILE] [--check] DESTINATION\n"
+"       deliver --probe [options] DESTINATION\n"
+"       deliver --list [options] DESTINATION\n"
+"       deliver --cat KEY [options] DESTINATION\n"
 "\n"
 "Reads object frames on stdin, stores each object under DESTINATION, and\n"
 "prints \"A key=KEY seqs=SEQS ...\" on stdout once it is stored.\n"
@@ -57,7 +77,8 @@ static const char usage_text[] =
 "\n"
 "Options:\n"
 "  --endpoint URL        store address instead of the region's (http or\n"
-"                        https); the bucket goes in front of its host\n"
+"                        https); the bucket goes in front of its host,\n"
+"                        or in the path if it is an IP or localhost\n"
 "  --path-style          put the bucket in the path, not the host name\n"
 "  --credentials FILE    read credentials from FILE (KEY=VALUE lines with\n"
 "                        the variable names below)\n"
@@ -71,70 +92,40 @@ static const char usage_text[] =
 "  --retries N           retries of one request after a transient\n"
 "                        failure, default 10 (backoff: full jitter,\n"
 "                        0.2 s doubling to 20 s, Retry-After honoured)\n"
-"  --timeout SECONDS     a transfer below 1 KB/s for this long is\n"
-"                        stalled and retried, default 30\n"
+"  --timeout DURATION    a transfer below 1 KB/s for this long is\n"
+"                        stalled and retried, default 30s\n"
 "  --max-memory SIZE     object bytes held in flight, default 256M\n"
+"  --metrics-file FILE   Prometheus text file, replaced every 5 s\n"
 "  -P, --progress        a progress line on stderr every second\n"
-"  -v, --verbose         say what happens on stderr\n"
+"  -q, --quiet           warnings and errors only\n"
+"  -v, --verbose         debug lines too\n"
+"  --check               check options, URL and credentials offline:\n"
+"                        exit 0, or 2 with one line\n"
+"  --probe               check online: credentials, bucket, region, a\n"
+"                        probe object written and deleted (5 s a check)\n"
+"  --list                KEY<TAB>SIZE<TAB>MTIME of each object stored\n"
+"  --cat KEY             an object's bytes on stdout (KEY as --list has)\n"
+"  --list-options        the long options, one a line\n"
 "  -h, --help            this text\n"
-"SIZE takes a K, M or G suffix (powers of 1024).\n"
+"SIZE: bytes or with k, M, G (1024s); DURATION: seconds or with ms, s, m.\n"
 "\n"
 "Credentials, from the environment (never from the command line):\n"
 "  cos://  TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY,\n"
 "          TENCENTCLOUD_SESSION_TOKEN (or COS_SECRET_ID, COS_SECRET_KEY)\n"
 "  s3://   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN\n"
 "\n"
-"Exit status: 0 all objects stored and acked, 1 failure, 2 usage.\n";
+"A first SIGINT stores and acks all input to its end; a second, or\n"
+"SIGTERM, stops at once.  Exit status: 0 all objects stored and acked\n"
+"(--probe: every check ok), 1 failure, 2 usage.  See deliver(1).\n";
 
-static void __attribute__((noreturn))
-usage(int status)
+enum mode { MODE_DELIVER, MODE_PROBE, MODE_LIST, MODE_CAT };
+
+static void
+set_mode(enum mode *m, enum mode want)
 {
-	if (status == EXIT_OK) {
-		fputs(usage_text, stdout);
-		exit(EXIT_OK);
-	}
-	fprintf(stderr, "usage: deliver [options] DESTINATION "
-	    "(deliver --help for more)\n");
-	exit(EXIT_USAGE);
-}
-
-/* A size with an optional K, M or G suffix; exits 2 when malformed. */
-static unsigned long long
-parse_size(const char *s, const char *opt, unsigned long long min,
-    unsigned long long max)
-{
-	unsigned long long v, mul = 1;
-	char *end;
-
-	v = strtoull(s, &end, 10);
-	if (end != s && *end != '\0' && end[1] == '\0') {
-		switch (*end) {
-		case 'k': case 'K': mul = 1ULL << 10; end++; break;
-		case 'm': case 'M': mul = 1ULL << 20; end++; break;
-		case 'g': case 'G': mul = 1ULL << 30; end++; break;
-		}
-	}
-	if (end == s || *end != '\0' || s[0] == '-' || v > max / mul ||
-	    v * mul < min) {
-		warnx("%s: bad size \"%s\" (%llu to %llu, suffix K, M or G)",
-		    opt, s, min, max);
-		exit(EXIT_USAGE);
-	}
-	return v * mul;
-}
-
-static long long
-parse_num(const char *s, const char *opt, long long min, long long max)
-{
-	const char *errstr;
-	long long v = strtonum(s, min, max, &errstr);
-
-	if (errstr != NULL) {
-		warnx("%s: \"%s\" is %s (%lld to %lld)", opt, s, errstr, min,
-		    max);
-		exit(EXIT_USAGE);
-	}
-	return v;
+	if (*m != MODE_DELIVER && *m != want)
+		errx(EXIT_USAGE, "--probe, --list and --cat go one at a time");
+	*m = want;
 }
 
 /* The storage classes each kind of store knows. */
@@ -159,6 +150,61 @@ storage_class_ok(enum dest_kind kind, const char *c)
 	return 0;
 }
 
+/* Everything that can be checked offline; exits 2 with one line. */
+static void
+check_dest(struct dest *d, const struct options *opt, enum mode mode)
+{
+	struct creds c;
+	char why[1024];
+
+	if (d->kind == DEST_FILE) {
+		if (opt->endpoint != NULL || opt->path_style ||
+		    opt->storage_class != NULL || opt->credentials != NULL)
+			errx(EXIT_USAGE, "--endpoint, --path-style, "
+			    "--storage-class and --credentials are for cos:// "
+			    "and s3:// destinations");
+		return;
+	}
+	if (opt->storage_class != NULL &&
+	    !storage_class_ok(d->kind, opt->storage_class))
+		errx(EXIT_USAGE, "--storage-class: unknown %s storage class "
+		    "'%s' (see deliver(1))", d->kind == DEST_COS ? "COS" : "S3",
+		    opt->storage_class);
+	if (dest_endpoint(d, opt->endpoint, opt->path_style, why,
+	    sizeof(why)) < 0)
+		errx(EXIT_USAGE, "%s", why);
+	if (d->auto_path_style)
+		log_debug("path-style addressing", "endpoint=%s base=%s "
+		    "why=%s", opt->endpoint, d->base, "an IP address or "
+		    "localhost has no bucket names below it");
+	/* --probe says so as one of its checks */
+	if (mode != MODE_PROBE) {
+		if (creds_load(&c, d->kind, opt->credentials, why,
+		    sizeof(why)) < 0)
+			errx(EXIT_USAGE, "%s", why);
+		creds_release(&c);
+	}
+}
+
+static int
+run(const struct dest *d, const struct options *opt, enum mode mode,
+    const char *key)
+{
+	switch (mode) {
+	case MODE_PROBE:
+		return deliver_probe(d, opt);
+	case MODE_LIST:
+		return deliver_list(d, opt);
+	case MODE_CAT:
+		return deliver_cat(d, opt, key);
+	default:
+		break;
+	}
+	metrics_init(opt->metrics_file, "deliver");
+	return d->kind == DEST_FILE ? deliver_local(d, opt) :
+	    deliver_remote(d, opt);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -167,81 +213,79 @@ main(int argc, char *argv[])
 		.timeout = 30, .max_memory = 256ULL << 20,
 	};
 	struct dest d;
+	enum mode mode = MODE_DELIVER;
+	const char *key = NULL, *kwhy;
 	char why[1024];
-	int ch, status;
+	int ch, check = 0, status;
 
+	log_init("deliver");
 	signal(SIGPIPE, SIG_IGN);	/* a closed stdout is an error */
-	while ((ch = getopt_long(argc, argv, "hj:Pv", longopts, NULL)) != -1) {
+	while ((ch = opt_next(argc, argv, "hj:Pqv", longopts)) != -1) {
 		switch (ch) {
 		case OPT_ENDPOINT: opt.endpoint = optarg; break;
 		case OPT_PATH_STYLE: opt.path_style = 1; break;
 		case OPT_CREDENTIALS: opt.credentials = optarg; break;
 		case OPT_STORAGE_CLASS: opt.storage_class = optarg; break;
 		case 'j':
-			opt.jobs = (int)parse_num(optarg, "--jobs", 1, 64);
+			opt.jobs = (int)opt_number("--jobs", optarg, 1, 64);
 			break;
 		case OPT_PART_SIZE:
-			opt.part_size = parse_size(optarg, "--part-size",
+			opt.part_size = opt_size("--part-size", optarg,
 			    1ULL << 20, 5ULL << 30);
 			break;
 		case OPT_MULTIPART_THRESHOLD:
-			opt.multipart_threshold = parse_size(optarg,
-			    "--multipart-threshold", 1ULL << 20, 5ULL << 30);
+			opt.multipart_threshold = opt_size(
+			    "--multipart-threshold", optarg, 1ULL << 20,
+			    5ULL << 30);
 			break;
 		case OPT_RETRIES:
-			opt.retries = (int)parse_num(optarg, "--retries", 0,
+			opt.retries = (int)opt_number("--retries", optarg, 0,
 			    100);
 			break;
 		case OPT_TIMEOUT:
-			opt.timeout = (long)parse_num(optarg, "--timeout", 1,
-			    3600);
+			/* libcurl counts whole seconds */
+			opt.timeout = (long)ceil(opt_duration("--timeout",
+			    optarg, 1, 3600));
 			break;
 		case OPT_MAX_MEMORY:
-			opt.max_memory = parse_size(optarg, "--max-memory",
+			opt.max_memory = opt_size("--max-memory", optarg,
 			    1ULL << 20, 1ULL << 40);
 			break;
+		case OPT_METRICS: opt.metrics_file = optarg; break;
+		case OPT_CHECK: check = 1; break;
+		case OPT_LIST_OPTIONS: opt_list(longopts);
+		case OPT_PROBE: set_mode(&mode, MODE_PROBE); break;
+		case OPT_LIST: set_mode(&mode, MODE_LIST); break;
+		case OPT_CAT:
+			set_mode(&mode, MODE_CAT);
+			key = optarg;
+			break;
 		case 'P': opt.progress = 1; break;
+		case 'q': log_level = LOG_LVL_WARN; break;
 		case 'v': log_level = LOG_LVL_DEBUG; break;
-		case 'h': usage(EXIT_OK);
-		default: usage(EXIT_USAGE);
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			opt_usage_error(SYNOPSIS);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
-		usage(EXIT_USAGE);
-	if (dest_parse(&d, argv[0], why, sizeof(why)) < 0) {
-		warnx("%s", why);
-		dest_release(&d);
-		return EXIT_USAGE;
-	}
-	if (d.kind == DEST_FILE) {
-		if (opt.endpoint != NULL || opt.path_style ||
-		    opt.storage_class != NULL || opt.credentials != NULL) {
-			warnx("--endpoint, --path-style, --storage-class and "
-			    "--credentials are for cos:// and s3:// "
-			    "destinations");
-			dest_release(&d);
-			return EXIT_USAGE;
-		}
-		status = deliver_local(&d, &opt);
-	} else {
-		if (opt.storage_class != NULL &&
-		    !storage_class_ok(d.kind, opt.storage_class)) {
-			warnx("--storage-class: unknown %s storage class \"%s\" "
-			    "(see deliver(1))", d.kind == DEST_COS ? "COS" :
-			    "S3", opt.storage_class);
-			dest_release(&d);
-			return EXIT_USAGE;
-		}
-		if (dest_endpoint(&d, opt.endpoint, opt.path_style, why,
-		    sizeof(why)) < 0) {
-			warnx("%s", why);
-			dest_release(&d);
-			return EXIT_USAGE;
-		}
-		status = deliver_remote(&d, &opt);
-	}
+	if (argc == 0)
+		errx(EXIT_USAGE, "no DESTINATION (file:///DIR/, "
+		    "cos://BUCKET-APPID/PREFIX/?region=R or "
+		    "s3://BUCKET/PREFIX/?region=R)");
+	if (argc > 1)
+		errx(EXIT_USAGE, "unexpected argument '%.100s' after the "
+		    "DESTINATION (see deliver --help)", argv[1]);
+	if (dest_parse(&d, argv[0], why, sizeof(why)) < 0)
+		errx(EXIT_USAGE, "%s", why);
+	check_dest(&d, &opt, mode);
+	if (mode == MODE_CAT && (kwhy = object_key_check(key, strlen(key))) !=
+	    NULL)
+		errx(EXIT_USAGE, "--cat: bad key '%.200s': %s", key, kwhy);
+	status = check ? EXIT_OK : run(&d, &opt, mode, key);
 	dest_release(&d);
 	return status;
 }

@@ -22,10 +22,18 @@ struct options {
 	int		 retries;	/* --retries: attempts after the first */
 	long		 timeout;	/* --timeout: low-speed window, seconds */
 	uint64_t	 max_memory;	/* --max-memory: bytes in flight */
+	const char	*metrics_file;	/* --metrics-file, or NULL */
 };
 
 /* Each returns the exit status: EXIT_OK or EXIT_FAIL. */
 int	deliver_local(const struct dest *, const struct options *);
 int	deliver_remote(const struct dest *, const struct options *);
+/* --list: KEY TAB SIZE TAB MTIME lines of what is under the prefix. */
+int	deliver_list(const struct dest *, const struct options *);
+/* --cat: the bytes of the object KEY (relative to the prefix). */
+int	deliver_cat(const struct dest *, const struct options *,
+	    const char *key);
+/* --probe: "ok SETTING: ..." / "fail SETTING: ..." lines on stdout. */
+int	deliver_probe(const struct dest *, const struct options *);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "dest.h"
@@ -209,7 +210,8 @@ dest_parse(struct dest *d, const char *url, char *why, size_t whylen)
 static int
 host_ok(const char *h, size_t n)
 {
-	size_t i;
+	const char *colon, *close = memchr(h, ']', n);
+	size_t i, plen;
 
 	if (n == 0)
 		return 0;
@@ -217,7 +219,39 @@ host_ok(const char *h, size_t n)
 		if (!isalnum((unsigned char)h[i]) && strchr("-.:[]_", h[i]) ==
 		    NULL)
 			return 0;
+	/* a port, after the host (or after "[IPv6]"): 1 to 5 digits */
+	colon = close != NULL ? (close + 1 < h + n && close[1] == ':' ?
+	    close + 1 : NULL) : memchr(h, ':', n);
+	if (colon == NULL)
+		return close == NULL || close == h + n - 1;
+	plen = n - (size_t)(colon + 1 - h);
+	if (plen == 0 || plen > 5 || colon == h)
+		return 0;
+	for (i = 1; i <= plen; i++)
+		if (!isdigit((unsigned char)colon[i]))
+			return 0;
 	return 1;
+}
+
+/*
+ * An IP address or "localhost" (with or without a port) has no DNS names
+ * below it: a bucket in front of it ("bucket.127.0.0.1") cannot resolve.
+ * The AWS SDKs use path-style addressing for such an endpoint; so do we.
+ */
+static int
+needs_path_style(const char *h, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && h[0] == '[')
+		return 1;			/* [IPv6]:port */
+	for (i = 0; i < n && h[i] != ':'; i++)
+		if (!isdigit((unsigned char)h[i]) && h[i] != '.')
+			break;
+	if (i > 0 && (i == n || h[i] == ':'))
+		return 1;			/* dotted digits: IPv4 */
+	return (n == 9 || (n > 9 && h[9] == ':')) &&
+	    strncasecmp(h, "localhost", 9) == 0;
 }
 
 int
@@ -247,6 +281,8 @@ dest_endpoint(struct dest *d, const char *endpoint, int path_style,
 		hlen = strlen(d->endpoint_path);
 		if (hlen > 0 && d->endpoint_path[hlen - 1] == '/')
 			d->endpoint_path[hlen - 1] = '\0';
+		if (!path_style && needs_path_style(h, (size_t)(p - h)))
+			path_style = d->path_style = d->auto_path_style = 1;
 		if (!path_style)
 			buf_addf(&host, "%s.", d->bucket);
 		buf_add(&host, h, (size_t)(p - h));

@@ -8,7 +8,9 @@
  * The prefix (the URL's path after the bucket) is empty or ends with '/',
  * like the managed product's delivery path.  dest_parse() validates all of
  * it and says what is wrong in one line; dest_endpoint() then works out
- * the HTTP address from the URL, --endpoint and --path-style.
+ * the HTTP address from the URL, --endpoint and --path-style.  An
+ * --endpoint that is an IP address or "localhost" gets path-style
+ * addressing, as in the AWS SDKs: no name resolves below it.
  */
 #ifndef DELIVER_DEST_H
 #define DELIVER_DEST_H
@@ -29,6 +31,7 @@ struct dest {
 	char		*base;		/* scheme://host[/bucket] */
 	char		*endpoint_path;	/* path prefix of --endpoint, or "" */
 	int		 path_style;
+	int		 auto_path_style;	/* for an IP or localhost */
 };
 
 /* 0, or -1 with a one-line reason in why. */

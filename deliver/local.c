@@ -2,6 +2,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "log.h"
 #include "object.h"
 #include "pct.h"
+#include "report.h"
+#include "stop.h"
 
 struct local {
 	char		*root;		/* ends with '/' */
@@ -203,6 +206,80 @@ out:
 	return rc;
 }
 
+/* Store o and ack it: 0, or -1 with why. */
+static int
+store_and_ack(struct local *l, const struct dest *d, const struct object *o,
+    struct report *rp, char *why, size_t whylen)
+{
+	struct buf ack = BUF_INIT, extra = BUF_INIT;
+	double t0 = monotime();
+	int rc = -1;
+
+	if (object_is_empty(o)) {
+		buf_addstr(&extra, " n=0");
+		log_debug("empty object acked, not stored", "key=%s",
+		    o->key.data);
+	} else {
+		if (local_put(l, o, why, whylen) < 0) {
+			report_failed(rp, o->key.data, why, "make the "
+			    "directory writable, or free space (deliver "
+			    "--probe)");
+			*why = '\0';
+			goto out;
+		}
+		buf_addf(&extra, " size=%zu url=file://", o->len);
+		pct_encode_uri(&extra, d->dir, strlen(d->dir), 1);
+		pct_encode_uri(&extra, o->key.data, o->key.len, 1);
+		report_stored(rp, o, o->key.data, t0, 0);
+	}
+	ack_format(&ack, o, o->key.data, o->key.len, extra.data);
+	if (ack_emit(&ack) < 0) {
+		stdout_failed(errno);
+		*why = '\0';
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&ack);
+	buf_release(&extra);
+	return rc;
+}
+
+/*
+ * Wait for input, drawing -P and writing metrics meanwhile; read what
+ * came: 0, or -1 with why (a read error or a signal to stop).
+ */
+static int
+wait_input(struct frame_reader *r, struct report *rp, char *why,
+    size_t whylen)
+{
+	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+	int n;
+
+	for (;;) {
+		stop_tell();
+		if (stop_now()) {
+			snprintf(why, whylen, "stopped by signal %d",
+			    stop_now());
+			return -1;
+		}
+		n = poll(&pfd, 1, report_timeout_ms(rp));
+		report_tick(rp);
+		if (n > 0)
+			break;
+		if (n < 0 && errno != EINTR) {
+			snprintf(why, whylen, "stdin: poll: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (frame_reader_fill(r) < 0 && errno != EINTR && errno != EAGAIN) {
+		snprintf(why, whylen, "stdin: read: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The file:// loop: objects in stdin order, each stored and then acked
  * before the next is read.  An object with n=0 and an empty body (every
@@ -215,53 +292,43 @@ deliver_local(const struct dest *d, const struct options *opt)
 	struct frame_reader r;
 	struct frame f;
 	struct object o;
-	struct progress pg;
+	struct report rp;
 	struct local *l;
-	struct buf ack = BUF_INIT, extra = BUF_INIT;
 	char why[1024];
-	int rc, status = EXIT_FAIL;
+	int rc;
 
 	if ((l = local_open(d->dir, why, sizeof(why))) == NULL) {
-		warnx("%s", why);
+		log_error("cannot open the destination", "error=%s todo=%s",
+		    why, "make the directory writable, or choose another");
 		return EXIT_FAIL;
 	}
 	frame_reader_init(&r, STDIN_FILENO, "stdin");
 	frame_init(&f);
 	object_init(&o);
-	progress_init(&pg, opt->progress, "objects");
-	while ((rc = object_read(&r, &f, &o, why, sizeof(why))) > 0) {
-		buf_reset(&extra);
-		if (object_is_empty(&o)) {
-			buf_addstr(&extra, " n=0");
-			log_verbose("%s: empty (n=0), acked without a file",
-			    o.key.data);
-		} else {
-			if (local_put(l, &o, why, sizeof(why)) < 0)
-				break;
-			buf_addf(&extra, " size=%zu url=file://", o.len);
-			pct_encode_uri(&extra, d->dir, strlen(d->dir), 1);
-			pct_encode_uri(&extra, o.key.data, o.key.len, 1);
-			log_verbose("%s: stored, %zu bytes", o.key.data, o.len);
+	report_init(&rp, opt->progress);
+	stop_catch();
+	log_info("storing", "destination=%s", d->dir);
+	while ((rc = object_next(&r, &f, &o, why, sizeof(why))) > 0) {
+		if (rc == 1)
+			rc = store_and_ack(l, d, &o, &rp, why, sizeof(why));
+		else
+			rc = wait_input(&r, &rp, why, sizeof(why));
+		if (rc == 0 && stop_now()) {
+			snprintf(why, sizeof(why), "stopped by signal %d",
+			    stop_now());
+			rc = -1;
 		}
-		buf_reset(&ack);
-		ack_format(&ack, &o, o.key.data, o.key.len, extra.data);
-		if (ack_emit(&ack) < 0) {
-			snprintf(why, sizeof(why), "stdout: write ack: %s",
-			    strerror(errno));
+		if (rc < 0)
 			break;
-		}
-		progress_add(&pg, 1, o.len);
+		report_tick(&rp);
 	}
-	if (rc == 0) {
-		progress_done(&pg);
-		status = EXIT_OK;
-	} else
-		warnx("%s", why);
-	buf_release(&ack);
-	buf_release(&extra);
+	if (rc < 0 && why[0] != '\0')
+		log_error(why, "");
+	report_done(&rp, rc == 0);
+	report_release(&rp);
 	object_release(&o);
 	frame_release(&f);
 	frame_reader_release(&r);
 	local_close(l);
-	return status;
+	return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }

@@ -1,4 +1,6 @@
 /* Object frames in, ack lines out; see object.h. */
+#include <err.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +8,7 @@
 
 #include "buf.h"
 #include "frame.h"
+#include "log.h"
 #include "object.h"
 #include "seqs.h"
 
@@ -75,6 +78,30 @@ get_opt(const struct frame *f, const char *name, struct buf *out)
 	return frame_get(f, name, out) < 0 ? -1 : 0;
 }
 
+/*
+ * pt=MIN-MAX, the publish times (ms) of the object's messages, for the
+ * lag.  Older frames have none, or a single time: no lag then, and a
+ * malformed one is no reason to refuse the object.
+ */
+static void
+parse_pt(struct object *o, const struct frame *f)
+{
+	const struct frame_field *pt = frame_field(f, "pt");
+	char tmp[48], *dash, *end1, *end2;
+
+	if (pt == NULL || pt->vallen >= sizeof(tmp))
+		return;
+	memcpy(tmp, pt->val, pt->vallen);
+	tmp[pt->vallen] = '\0';
+	if ((dash = strchr(tmp, '-')) == NULL || dash == tmp)
+		return;
+	*dash = '\0';
+	o->pt_min = strtoull(tmp, &end1, 10);
+	o->pt_max = strtoull(dash + 1, &end2, 10);
+	o->has_pt = *end1 == '\0' && *end2 == '\0' && dash[1] != '\0' &&
+	    o->pt_min <= o->pt_max;
+}
+
 int
 object_parse(struct object *o, const struct frame *f, char *why,
     size_t whylen)
@@ -116,6 +143,7 @@ object_parse(struct object *o, const struct frame *f, char *why,
 	    get_opt(f, "first", &o->first) < 0 ||
 	    get_opt(f, "last", &o->last) < 0)
 		return bad(why, whylen, f, "bad %-escape in a field");
+	parse_pt(o, f);
 	o->body = f->body;
 	o->len = f->len;
 	return 0;
@@ -151,17 +179,18 @@ ack_format(struct buf *out, const struct object *o, const char *fullkey,
 }
 
 int
-object_read(struct frame_reader *r, struct frame *f, struct object *o,
+object_next(struct frame_reader *r, struct frame *f, struct object *o,
     char *why, size_t whylen)
 {
 	int rc;
 
 	for (;;) {
-		if ((rc = frame_read(r, f)) <= 0) {
-			if (rc < 0)
-				snprintf(why, whylen, "%s", r->err);
-			return rc;
+		if ((rc = frame_next(r, f)) == FRAME_ERR) {
+			snprintf(why, whylen, "%s", r->err);
+			return -1;
 		}
+		if (rc == FRAME_MORE)
+			return frame_reader_done(r) ? 0 : 2;
 		if (f->type == 'O')
 			break;
 		if (f->type == 'M') {
@@ -186,4 +215,14 @@ int
 ack_emit(const struct buf *line)
 {
 	return write_all(STDOUT_FILENO, line->data, line->len);
+}
+
+int
+stdout_failed(int e)
+{
+	if (e == EPIPE)
+		warnx("stdout closed");
+	else
+		warnx("stdout: %s", strerror(e));
+	return EXIT_FAIL;
 }

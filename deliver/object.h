@@ -25,6 +25,8 @@ struct object {
 	struct buf	 first, last;	/* decoded message ids, may be empty */
 	uint64_t	 n;
 	int		 has_n;
+	uint64_t	 pt_min, pt_max;	/* publish times (ms), pt= */
+	int		 has_pt;
 	const char	*body;
 	size_t		 len;
 	char		*owned;		/* body copy, when owned */
@@ -58,14 +60,20 @@ void	ack_format(struct buf *out, const struct object *o, const char *fullkey,
 	    size_t fullkeylen, const char *extra);
 
 /*
- * The input side: the next object frame of r, parsed into o (which the
- * caller has initialised or released).  Frames of other types are skipped,
- * except message frames (M), an error: deliver reads what transform
- * writes.  1 object, 0 end of input, -1 error (one line in why).
+ * The input side: the next object frame buffered in r, parsed into o
+ * (which the caller has initialised or released).  Frames of other types
+ * are skipped, except message frames (M), an error: deliver reads what
+ * transform writes.  1 object, 2 none buffered (fill r and call again),
+ * 0 end of input, -1 error (one line in why).
  */
-int	object_read(struct frame_reader *, struct frame *, struct object *,
+int	object_next(struct frame_reader *, struct frame *, struct object *,
 	    char *why, size_t whylen);
 /* Write an ack line to stdout at once: 0, or -1 (errno). */
 int	ack_emit(const struct buf *);
+/*
+ * Say that a write to stdout failed with errno e, in one line ("stdout
+ * closed" for EPIPE: a reader such as head(1) went away); EXIT_FAIL.
+ */
+int	stdout_failed(int e);
 
 #endif

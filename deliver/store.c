@@ -1,11 +1,13 @@
 /* HTTP requests to COS and S3 with libcurl; see store.h. */
 #include <ctype.h>
 #include <err.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "deliver.h"
@@ -27,7 +29,8 @@
 
 static const char *const op_names[] = {
 	"PutObject", "InitiateMultipartUpload", "UploadPart",
-	"CompleteMultipartUpload", "AbortMultipartUpload"
+	"CompleteMultipartUpload", "AbortMultipartUpload", "ListObjectsV2",
+	"GetObject", "DeleteObject"
 };
 
 int
@@ -77,6 +80,7 @@ req_new(struct upload *up, enum req_op op, unsigned part, const char *body,
 	r->len = len;
 	r->retry_after = -1;
 	r->date = -1;
+	r->sink = -1;
 	buf_init(&r->ownbody, 0);
 	buf_init(&r->rbody, 0);
 	buf_init(&r->etag, 0);
@@ -175,6 +179,7 @@ reset_headers(struct req *r)
 {
 	buf_reset(&r->etag);
 	r->has_crc = r->has_rlen = 0;
+	r->bucket_region[0] = '\0';
 	r->retry_after = -1;
 	r->date = -1;
 }
@@ -248,6 +253,10 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	} else if (IS("Date")) {
 		if (header_copy(tmp, sizeof(tmp), v, end) == 0)
 			r->date = curl_getdate(tmp, NULL);
+	} else if (IS("x-amz-bucket-region")) {
+		if (header_copy(tmp, sizeof(tmp), v, end) == 0)
+			strlcpy(r->bucket_region, tmp,
+			    sizeof(r->bucket_region));
 	} else if (IS("Retry-After")) {
 		if (header_copy(tmp, sizeof(tmp), v, end) == 0)
 			r->retry_after = retry_after_seconds(tmp);
@@ -260,7 +269,20 @@ static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct req *r = arg;
+	long st = 0;
 
+	if (r->sink >= 0) {
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
+		if (st >= 200 && st < 300) {
+			if (write_all(r->sink, p, size * n) < 0) {
+				r->sink_errno = errno;
+				return 0;	/* curl stops: a write error */
+			}
+			r->got += size * n;
+			r->gotcrc = crc64_update(r->gotcrc, p, size * n);
+			return size * n;
+		}
+	}
 	if (r->rbody.len + size * n <= MAX_RBODY)
 		buf_add(&r->rbody, p, size * n);
 	return size * n;
@@ -303,7 +325,11 @@ method_of(const struct req *r)
 	case OP_COMPLETE:
 		return "POST";
 	case OP_ABORT:
+	case OP_DELETE:
 		return "DELETE";
+	case OP_LIST:
+	case OP_GET:
+		return "GET";
 	default:
 		return "PUT";
 	}
@@ -312,7 +338,7 @@ method_of(const struct req *r)
 static int
 has_body(const struct req *r)
 {
-	return !r->head && r->op != OP_ABORT;
+	return !r->head && r->op != OP_ABORT && r->op < OP_LIST;
 }
 
 /*
@@ -389,6 +415,10 @@ build_query(const struct req *r, struct sign_kv *q, char partno[16])
 	if (r->head)
 		return 0;
 	switch (r->op) {
+	case OP_LIST:
+		for (n = 0; n < r->nquery && n < 4; n++)
+			q[n] = r->query[n];
+		break;
 	case OP_INIT:
 		q[n++] = (struct sign_kv){ "uploads", NULL };
 		break;
@@ -419,7 +449,7 @@ add_header(struct curl_slist **l, const char *name, const char *value)
 static CURL *
 build_easy(struct store *s, struct req *r)
 {
-	struct sign_kv h[16], q[2];
+	struct sign_kv h[16], q[4];
 	struct sign_headers sh = SIGN_HEADERS_INIT;
 	struct sign_creds sc;
 	struct sign_request sr;
@@ -487,8 +517,10 @@ build_easy(struct store *s, struct req *r)
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	if (r->head)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	else if (r->op == OP_ABORT)
+	else if (r->op == OP_ABORT || r->op == OP_DELETE)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+	else if (r->op == OP_LIST || r->op == OP_GET)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	else {
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
@@ -507,6 +539,8 @@ static void
 reset_answer(struct req *r)
 {
 	r->sent = 0;
+	r->got = r->gotcrc = 0;
+	r->sink_errno = 0;
 	r->status = 0;
 	r->errbuf[0] = '\0';
 	r->why[0] = '\0';
@@ -586,8 +620,8 @@ transient_status(long st)
 	return st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
 }
 
-static const char *
-req_name(const struct req *r)
+const char *
+req_op_name(const struct req *r)
 {
 	return r->head ? "HeadObject" : op_names[r->op];
 }
@@ -602,7 +636,7 @@ describe_error(struct req *r, const char *code, const char *msg,
 {
 	char *p;
 
-	snprintf(r->why, sizeof(r->why), "%s: %ld %s%s%s%s%s%s", req_name(r),
+	snprintf(r->why, sizeof(r->why), "%s: %ld %s%s%s%s%s%s", req_op_name(r),
 	    r->status, code, *msg ? ": " : "", msg, *reqid ? " (request id " :
 	    "", reqid, *reqid ? ")" : "");
 	for (p = r->why; *p != '\0'; p++)
@@ -611,13 +645,20 @@ describe_error(struct req *r, const char *code, const char *msg,
 }
 
 static enum req_verdict
-judge_curl_error(struct req *r, CURLcode rc)
+judge_curl_error(const struct store *s, struct req *r, CURLcode rc)
 {
 	curl_off_t up = 0;
-	int writes = !r->head && r->op != OP_ABORT && r->op != OP_INIT;
+	int writes = has_body(r) && r->op != OP_INIT;
 
 	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &up);
-	snprintf(r->why, sizeof(r->why), "%s: %s", req_name(r),
+	if (rc == CURLE_COULDNT_RESOLVE_HOST) {
+		/* a name that does not resolve now will not in a minute */
+		snprintf(r->why, sizeof(r->why), "cannot resolve %.*s: check "
+		    "--endpoint / the region", (int)strcspn(s->d->host, ":"),
+		    s->d->host);
+		return V_FATAL;
+	}
+	snprintf(r->why, sizeof(r->why), "%s: %s", req_op_name(r),
 	    r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
 	switch (rc) {
 	case CURLE_UNSUPPORTED_PROTOCOL:
@@ -631,8 +672,7 @@ judge_curl_error(struct req *r, CURLcode rc)
 		break;
 	}
 	/* the whole body went out: the store may have stored it */
-	if (writes && (size_t)up == r->len && rc != CURLE_COULDNT_CONNECT &&
-	    rc != CURLE_COULDNT_RESOLVE_HOST)
+	if (writes && (size_t)up == r->len && rc != CURLE_COULDNT_CONNECT)
 		return V_UNKNOWN;
 	return V_RETRY;
 }
@@ -644,8 +684,14 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 	enum req_verdict v;
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	if (rc == CURLE_WRITE_ERROR && r->sink_errno != 0) {
+		snprintf(r->why, sizeof(r->why), "stdout: %s",
+		    strerror(r->sink_errno));
+		v = V_FATAL;
+		goto out;
+	}
 	if (rc != CURLE_OK) {
-		v = judge_curl_error(r, rc);
+		v = judge_curl_error(s, r, rc);
 		goto out;
 	}
 	if (r->head) {
@@ -676,7 +722,7 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 		if ((r->op == OP_PUT || r->op == OP_PART) && r->has_crc &&
 		    r->rcrc != r->crc) {
 			snprintf(r->why, sizeof(r->why), "%s: CRC-64 mismatch: "
-			    "sent %llu, store has %llu", req_name(r),
+			    "sent %llu, store has %llu", req_op_name(r),
 			    (unsigned long long)r->crc,
 			    (unsigned long long)r->rcrc);
 			v = V_RETRY;
@@ -684,10 +730,20 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 		    r->rcrc != r->crc) {
 			/* the parts are gone now: ask what was stored */
 			snprintf(r->why, sizeof(r->why), "%s: CRC-64 mismatch: "
-			    "object is %llu, store says %llu", req_name(r),
+			    "object is %llu, store says %llu", req_op_name(r),
 			    (unsigned long long)r->crc,
 			    (unsigned long long)r->rcrc);
 			v = V_UNKNOWN;
+		} else if (r->op == OP_GET && ((r->has_rlen &&
+		    r->got != r->rlen) || (r->has_crc &&
+		    r->gotcrc != r->rcrc))) {
+			snprintf(r->why, sizeof(r->why), "GetObject: got %llu "
+			    "bytes, CRC-64 %llu; the store says %llu bytes, "
+			    "CRC-64 %llu", (unsigned long long)r->got,
+			    (unsigned long long)r->gotcrc,
+			    (unsigned long long)r->rlen,
+			    (unsigned long long)r->rcrc);
+			v = V_FATAL;
 		}
 		goto out;
 	}
@@ -711,14 +767,38 @@ out:
 }
 
 enum req_verdict
-store_run_sync(struct store *s, struct req *r)
+store_run_sync(struct store *s, struct req *r, long timeout)
 {
 	CURLcode rc;
 
 	prepare_attempt(s, r);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, timeout);
+	if (timeout > 0 && timeout < s->opt->timeout)
+		curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT, timeout);
 	rc = curl_easy_perform(r->easy);
 	return store_finish(s, r, rc);
+}
+
+enum req_verdict
+store_run(struct store *s, struct req *r, int retries, long timeout)
+{
+	enum req_verdict v;
+
+	for (;;) {
+		v = store_run_sync(s, r, timeout);
+		if (v == V_SKEW && !r->skew_retried && r->date != -1) {
+			r->skew_retried = 1;
+			s->skew = (long)(r->date - time(NULL));
+			continue;
+		}
+		/* what went to a sink cannot be taken back */
+		if ((v != V_RETRY && v != V_UNKNOWN) || r->got > 0 ||
+		    r->attempt >= retries)
+			return v;
+		r->attempt++;
+		usleep((useconds_t)(store_backoff(r->attempt,
+		    r->retry_after) * 1e6));
+	}
 }
 
 double

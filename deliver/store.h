@@ -28,12 +28,16 @@
 #include "buf.h"
 #include "creds.h"
 #include "digest.h"
+#include "sign.h"
 
 struct dest;
 struct options;
 struct upload;
 
-enum req_op { OP_PUT, OP_INIT, OP_PART, OP_COMPLETE, OP_ABORT };
+enum req_op {
+	OP_PUT, OP_INIT, OP_PART, OP_COMPLETE, OP_ABORT,
+	OP_LIST, OP_GET, OP_DELETE	/* --list, --cat, --probe */
+};
 
 enum req_verdict {
 	V_OK,		/* 2xx and every check passed (HEAD: also 404) */
@@ -56,6 +60,12 @@ struct req {
 	unsigned char	 md5raw[MD5_LEN];
 	char		 sha256[SHA256_HEX_SIZE];
 	uint64_t	 crc;		/* of the body; of the object for Complete */
+	const struct sign_kv *query;	/* OP_LIST: parameters, borrowed */
+	size_t		 nquery;
+	int		 sink;		/* OP_GET: the body goes here (fd) */
+	uint64_t	 got;		/* OP_GET: bytes written to sink */
+	uint64_t	 gotcrc;	/* OP_GET: their CRC-64 */
+	int		 sink_errno;	/* OP_GET: a failed write, or 0 */
 	int		 attempt;	/* retries so far */
 	int		 skew_retried;
 	int		 checked;	/* NoSuchUpload checked with HEAD */
@@ -78,6 +88,7 @@ struct req {
 	long		 retry_after;	/* seconds, -1 when absent */
 	time_t		 date;		/* server Date, -1 when absent */
 	char		 code[64];	/* the store's error code, or "" */
+	char		 bucket_region[64];	/* x-amz-bucket-region, or "" */
 	char		 why[512];	/* verdict's reason, one line */
 };
 
@@ -105,6 +116,8 @@ struct req *req_new(struct upload *, enum req_op, unsigned part,
  */
 void	req_hash(struct req *, const struct store *, int crc_given);
 void	req_free(struct req *, struct store *);
+/* "PutObject", "HeadObject", ...: what the request is, for logs. */
+const char *req_op_name(const struct req *);
 /* Stop the attempt in flight, if any. */
 void	req_cancel(struct req *, struct store *);
 
@@ -114,8 +127,20 @@ void	store_queue(struct store *, struct req *);
 long	store_kick(struct store *);
 /* After curl's done: read the answer; the easy handle is released. */
 enum req_verdict store_finish(struct store *, struct req *, CURLcode);
-/* Run one request to completion, blocking (abort on the way out). */
-enum req_verdict store_run_sync(struct store *, struct req *);
+/*
+ * Run one request to completion, blocking, within timeout seconds (0: no
+ * limit but the low-speed one); for the aborts on the way out and for
+ * --list, --cat and --probe.
+ */
+enum req_verdict store_run_sync(struct store *, struct req *, long timeout);
+/*
+ * store_run_sync() with up to retries retries of a transient failure
+ * (backoff as for uploads) and one re-signing after clock skew; for the
+ * idempotent requests of --list and --cat (a GET that has written to its
+ * sink is not retried).
+ */
+enum req_verdict store_run(struct store *, struct req *, int retries,
+	    long timeout);
 /* The backoff before retry number attempt (from 1), seconds. */
 double	store_backoff(int attempt, long retry_after);
 /* "https://host/path" of the object with this full key (for acks). */

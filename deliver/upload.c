@@ -2,7 +2,6 @@
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,8 @@
 #include "frame.h"
 #include "log.h"
 #include "object.h"
+#include "report.h"
+#include "stop.h"
 #include "store.h"
 #include "upload.h"
 #include "xml.h"
@@ -35,29 +36,8 @@ struct loop {
 	size_t		 nlive;
 	uint64_t	 inflight;	/* bytes of the live objects */
 	int		 eof, input_error, fatal;
-	struct progress	 pg;
+	struct report	 rp;
 };
-
-/* SIGINT or SIGTERM: stop as on a fatal error (abort the uploads). */
-static volatile sig_atomic_t stop_signal;
-
-static void
-on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static void
-catch_stop_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: wake poll */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 /* --- bookkeeping ----------------------------------------------------- */
 
@@ -87,11 +67,40 @@ upload_free(struct loop *L, struct upload *up)
 	free(up);
 }
 
+/* What the operator can do about a request's failure, from its code. */
+static const char *
+todo_for(const struct req *r)
+{
+	static const struct { const char *code, *todo; } todos[] = {
+		{ "AccessDenied", "check that the credentials may write "
+		    "under the prefix (deliver --probe)" },
+		{ "SignatureDoesNotMatch", "check the secret key" },
+		{ "InvalidAccessKeyId", "check the key id" },
+		{ "InvalidToken", "renew the session token" },
+		{ "ExpiredToken", "renew the session token" },
+		{ "NoSuchBucket", "check the bucket name and the region "
+		    "(deliver --probe)" },
+		{ "AuthorizationHeaderMalformed", "check the region "
+		    "(deliver --probe)" },
+		{ "PermanentRedirect", "check the region (deliver --probe)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(todos) / sizeof(todos[0]); i++)
+		if (strcmp(r->code, todos[i].code) == 0)
+			return todos[i].todo;
+	if (r->status == 0)
+		return "check --endpoint and the network (deliver --probe)";
+	return NULL;
+}
+
 static void
-fail_upload(struct loop *L, const struct upload *up, const char *why)
+fail_upload(struct loop *L, const struct upload *up, const struct req *r,
+    const char *why)
 {
 	if (!L->fatal)
-		warnx("%s: %s", up->fullkey.data, why);
+		report_failed(&L->rp, up->fullkey.data, why, r != NULL ?
+		    todo_for(r) : NULL);
 	L->fatal = 1;
 }
 
@@ -103,11 +112,10 @@ emit_ack(struct loop *L, const struct object *o, const char *fullkey,
 
 	ack_format(&ack, o, fullkey, strlen(fullkey), extra);
 	if (ack_emit(&ack) < 0) {
-		warnx("stdout: write ack: %s", strerror(errno));
+		stdout_failed(errno);
 		L->fatal = 1;
 	}
 	buf_release(&ack);
-	progress_add(&L->pg, 1, o->len);
 }
 
 static void
@@ -123,12 +131,37 @@ upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
 	buf_addf(&extra, " crc64=%s", crc);
 	store_object_url(&L->s, &url, up->fullkey.data);
 	frame_add(&extra, "url", url.data, url.len);
-	log_verbose("%s: stored, %zu bytes%s, %.2f s", up->fullkey.data,
-	    up->o.len, up->nparts ? " in parts" : "", monotime() - up->started);
+	report_stored(&L->rp, &up->o, up->fullkey.data, up->started,
+	    up->retries);
 	emit_ack(L, &up->o, up->fullkey.data, extra.data);
 	buf_release(&extra);
 	buf_release(&url);
 	upload_free(L, up);
+}
+
+void
+target_begin(struct target *t, struct store *s, int op, const char *fullkey,
+    const char *body, size_t len)
+{
+	struct upload *up = &t->up;
+
+	memset(t, 0, sizeof(*t));
+	t->s = s;
+	object_init(&up->o);
+	buf_init(&up->fullkey, 0);
+	buf_init(&up->path, 0);
+	buf_addstr(&up->fullkey, fullkey);
+	store_object_path(s, &up->path, fullkey);
+	t->r = req_new(up, (enum req_op)op, 0, body, len);
+}
+
+void
+target_end(struct target *t)
+{
+	req_free(t->r, t->s);
+	object_release(&t->up.o);
+	buf_release(&t->up.fullkey);
+	buf_release(&t->up.path);
 }
 
 /* --- the steps of an upload ------------------------------------------ */
@@ -153,8 +186,8 @@ start_parts(struct loop *L, struct upload *up)
 		up->parts[i] = req_new(up, OP_PART, i + 1, up->o.body + off, n);
 		store_queue(&L->s, up->parts[i]);
 	}
-	log_verbose("%s: multipart upload %s, %u parts of %zu bytes",
-	    up->fullkey.data, up->upload_id, up->nparts, ps);
+	log_debug("multipart upload", "key=%s upload_id=%s parts=%u "
+	    "part_bytes=%zu", up->fullkey.data, up->upload_id, up->nparts, ps);
 }
 
 static void
@@ -203,8 +236,9 @@ upload_begin(struct loop *L, struct object *o)
 
 	if (!header_safe(&o->type) || !header_safe(&o->enc) ||
 	    !header_safe(&o->first) || !header_safe(&o->last)) {
-		warnx("stdin: byte %llu: object frame: type=, enc=, first= or "
-		    "last= holds a byte that cannot go into an HTTP header",
+		report_error("stdin: byte %llu: object frame: type=, enc=, "
+		    "first= or last= holds a byte that cannot go into an HTTP "
+		    "header",
 		    (unsigned long long)o->offset);
 		L->input_error = 1;
 		return;
@@ -229,7 +263,7 @@ upload_begin(struct loop *L, struct object *o)
 	L->nlive++;
 	L->inflight += up->o.len;
 	if (object_is_empty(&up->o)) {
-		log_verbose("%s: empty (n=0), acked without an object",
+		log_debug("empty object acked, not stored", "key=%s",
 		    up->fullkey.data);
 		emit_ack(L, &up->o, up->fullkey.data, " n=0");
 		upload_free(L, up);
@@ -280,7 +314,7 @@ verify_head(struct loop *L, struct req *r)
 	    (r->has_crc ? r->rcrc == up->crc :
 	    strcasecmp(r->etag.data, want) == 0);
 	if (same) {
-		log_verbose("%s: HEAD shows it stored", up->fullkey.data);
+		log_debug("HEAD shows it stored", "key=%s", up->fullkey.data);
 		upload_acked(L, up, &r->etag);
 		return;
 	}
@@ -292,12 +326,12 @@ verify_head(struct loop *L, struct req *r)
 		    "CRC-64 %llu, sent %zu bytes CRC-64 %llu",
 		    (unsigned long long)r->rlen, (unsigned long long)r->rcrc,
 		    up->o.len, (unsigned long long)up->crc);
-		fail_upload(L, up, msg);
+		fail_upload(L, up, NULL, msg);
 		return;
 	}
 	if (r->op == OP_COMPLETE && r->checked) {
-		fail_upload(L, up, "CompleteMultipartUpload: the upload is "
-		    "gone (NoSuchUpload) and the object is not stored");
+		fail_upload(L, up, NULL, "CompleteMultipartUpload: the upload "
+		    "is gone (NoSuchUpload) and the object is not stored");
 		return;
 	}
 	retry(L, r, r->status == 404 ? "not stored (HEAD: 404)" :
@@ -314,12 +348,12 @@ retry(struct loop *L, struct req *r, const char *why)
 
 		snprintf(msg, sizeof(msg), "gave up after %d retries: %s",
 		    L->opt->retries, why);
-		fail_upload(L, r->up, msg);
+		fail_upload(L, r->up, r, msg);
 		return;
 	}
 	wait = store_backoff(r->attempt, r->retry_after);
-	log_verbose("%s: %s; retry %d in %.2f s", r->up->fullkey.data, why,
-	    r->attempt, wait);
+	report_retry(&L->rp, r->up->fullkey.data, req_op_name(r),
+	    r->up->retries++ == 0, wait, why);
 	r->not_before = monotime() + wait;
 	store_queue(&L->s, r);
 }
@@ -352,7 +386,7 @@ on_ok(struct loop *L, struct req *r)
 	case OP_INIT:
 		if (xml_text(r->rbody.data, r->rbody.len, "UploadId", &id) <= 0
 		    || id.len == 0) {
-			fail_upload(L, up, "InitiateMultipartUpload: no "
+			fail_upload(L, up, NULL, "InitiateMultipartUpload: no "
 			    "UploadId in the answer");
 			break;
 		}
@@ -361,13 +395,14 @@ on_ok(struct loop *L, struct req *r)
 		break;
 	case OP_PART:
 		if (r->etag.len == 0) {
-			fail_upload(L, up, "UploadPart: no ETag in the answer");
+			fail_upload(L, up, NULL, "UploadPart: no ETag in the "
+			    "answer");
 			break;
 		}
 		if (++up->parts_done == up->nparts)
 			start_complete(L, up);
 		break;
-	case OP_ABORT:
+	default:		/* OP_ABORT; the rest are not sent here */
 		break;
 	}
 	buf_release(&id);
@@ -377,7 +412,8 @@ on_ok(struct loop *L, struct req *r)
 static void
 check_with_head(struct loop *L, struct req *r)
 {
-	log_verbose("%s: %s; checking with HEAD", r->up->fullkey.data, r->why);
+	report_retry(&L->rp, r->up->fullkey.data, "HeadObject",
+	    r->up->retries++ == 0, 0, r->why);
 	r->head = 1;
 	r->not_before = 0;
 	store_queue(&L->s, r);
@@ -403,13 +439,14 @@ on_done(struct loop *L, struct req *r, enum req_verdict v)
 		break;
 	case V_SKEW:
 		if (r->skew_retried || r->date == -1) {
-			fail_upload(L, r->up, r->why);
+			fail_upload(L, r->up, r, r->why);
 			break;
 		}
 		r->skew_retried = 1;
 		L->s.skew = (long)(r->date - time(NULL));
-		log_verbose("%s: %s; the store's clock is %+ld s from ours, "
-		    "signing again", r->up->fullkey.data, r->why, L->s.skew);
+		log_warn("clock differs from the store's, signing again",
+		    "key=%s offset_s=%+ld cause=%s", r->up->fullkey.data,
+		    L->s.skew, r->why);
 		r->not_before = 0;
 		store_queue(&L->s, r);
 		break;
@@ -425,7 +462,7 @@ on_done(struct loop *L, struct req *r, enum req_verdict v)
 			check_with_head(L, r);
 			break;
 		}
-		fail_upload(L, r->up, r->why);
+		fail_upload(L, r->up, r, r->why);
 		break;
 	}
 }
@@ -472,8 +509,9 @@ take_frame(struct loop *L, const struct frame *f)
 	char why[1024];
 
 	if (f->type == 'M') {
-		warnx("stdin: byte %llu: a message frame, not an object frame "
-		    "(pipe it through transform)", (unsigned long long)f->offset);
+		report_error("stdin: byte %llu: a message frame, not an "
+		    "object frame (pipe it through transform)",
+		    (unsigned long long)f->offset);
 		L->input_error = 1;
 		return;
 	}
@@ -481,7 +519,7 @@ take_frame(struct loop *L, const struct frame *f)
 		return;
 	object_init(&o);
 	if (object_parse(&o, f, why, sizeof(why)) < 0) {
-		warnx("stdin: %s", why);
+		report_error("stdin: %s", why);
 		L->input_error = 1;
 	} else {
 		if (o.len >= STEAL_MIN)
@@ -499,7 +537,7 @@ parse_buffered(struct loop *L)
 
 	while (want_input(L) && (rc = frame_next(&L->r, &L->f)) != FRAME_MORE) {
 		if (rc == FRAME_ERR) {
-			warnx("%s", L->r.err);
+			report_error("%s", L->r.err);
 			L->input_error = 1;
 			return;
 		}
@@ -524,7 +562,7 @@ read_input(struct loop *L)
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			warnx("stdin: read: %s", strerror(errno));
+			report_error("stdin: read: %s", strerror(errno));
 			L->input_error = 1;
 			return;
 		}
@@ -568,9 +606,9 @@ abort_uploads(struct loop *L, int again)
 		if (up->upload_id == NULL)
 			continue;
 		a = req_new(up, OP_ABORT, 0, NULL, 0);
-		if (store_run_sync(&L->s, a) == V_OK)
-			log_verbose("%s: multipart upload %s aborted",
-			    up->fullkey.data, up->upload_id);
+		if (store_run_sync(&L->s, a, 10) == V_OK)
+			log_info("multipart upload aborted", "key=%s "
+			    "upload_id=%s", up->fullkey.data, up->upload_id);
 		else if (!again || strcmp(a->code, "NoSuchUpload") != 0)
 			warnx("%s: abort of upload %s failed: %s",
 			    up->fullkey.data, up->upload_id, a->why);
@@ -600,7 +638,7 @@ static void
 turn(struct loop *L)
 {
 	struct curl_waitfd wfd = { STDIN_FILENO, CURL_WAIT_POLLIN, 0 };
-	int input, running, left;
+	int input, running, left, tick;
 	long timeout;
 	CURLMsg *m;
 
@@ -608,8 +646,12 @@ turn(struct loop *L)
 	parse_buffered(L);
 	input = want_input(L);
 	timeout = store_kick(&L->s);
+	if (timeout > 1000)
+		timeout = 1000;
+	if ((tick = report_timeout_ms(&L->rp)) >= 0 && tick < timeout)
+		timeout = tick;
 	curl_multi_poll(L->s.multi, input ? &wfd : NULL, input ? 1 : 0,
-	    (int)(timeout > 1000 ? 1000 : timeout), NULL);
+	    (int)timeout, NULL);
 	if (input && (wfd.revents & (CURL_WAIT_POLLIN | POLLHUP | POLLERR)))
 		read_input(L);
 	curl_multi_perform(L->s.multi, &running);
@@ -624,6 +666,7 @@ turn(struct loop *L)
 		if (L->fatal)
 			break;
 	}
+	report_tick(&L->rp);
 }
 
 int
@@ -636,21 +679,22 @@ deliver_remote(const struct dest *d, const struct options *opt)
 	memset(&L, 0, sizeof(L));
 	L.opt = opt;
 	if (store_init(&L.s, d, opt, why, sizeof(why)) < 0) {
-		warnx("%s", why);
+		report_error("%s", why);
 		store_release(&L.s);
 		return EXIT_FAIL;
 	}
 	frame_reader_init(&L.r, STDIN_FILENO, "stdin");
 	frame_init(&L.f);
-	progress_init(&L.pg, opt->progress, "objects");
-	log_verbose("storing into %s (%s)", d->base,
-	    d->kind == DEST_COS ? "COS signature" : "AWS SigV4");
-	catch_stop_signals();
+	report_init(&L.rp, opt->progress);
+	log_info("storing", "destination=%s signature=%s", d->base,
+	    d->kind == DEST_COS ? "cos" : "sigv4");
+	stop_catch();
 	while (!L.fatal && (want_input(&L) || L.nlive > 0)) {
 		turn(&L);
-		if (stop_signal && !L.fatal) {
-			warnx("stopped by signal %d: %zu object%s in flight not "
-			    "acked", (int)stop_signal, L.nlive,
+		stop_tell();
+		if (stop_now() && !L.fatal) {
+			report_error("stopped by signal %d: %zu object%s in "
+			    "flight not acked", stop_now(), L.nlive,
 			    L.nlive == 1 ? "" : "s");
 			L.fatal = 1;
 		}
@@ -660,8 +704,8 @@ deliver_remote(const struct dest *d, const struct options *opt)
 	while (L.first != NULL)
 		upload_free(&L, L.first);
 	status = L.fatal || L.input_error ? EXIT_FAIL : EXIT_OK;
-	if (status == EXIT_OK)
-		progress_done(&L.pg);
+	report_done(&L.rp, status == EXIT_OK);
+	report_release(&L.rp);
 	frame_release(&L.f);
 	frame_reader_release(&L.r);
 	store_release(&L.s);

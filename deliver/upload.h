@@ -31,6 +31,23 @@ struct upload {
 	struct req	*single;	/* the PUT, Initiate or Complete */
 	uint64_t	 crc;		/* CRC-64 of the whole object */
 	double		 started;
+	unsigned	 retries;	/* of all its requests, so far */
 };
+
+/*
+ * A single request of op on the object at fullkey ("" for the bucket
+ * itself), with a borrowed body, outside the upload loop: for --list,
+ * --cat and --probe.  target_end() frees what target_begin() made.
+ */
+struct store;
+struct target {
+	struct store	*s;
+	struct upload	 up;
+	struct req	*r;
+};
+
+void	target_begin(struct target *, struct store *, int op,
+	    const char *fullkey, const char *body, size_t len);
+void	target_end(struct target *);
 
 #endif

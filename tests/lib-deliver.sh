@@ -59,3 +59,23 @@ fault_case() {
 		$3
 	"
 }
+
+# one_error FILE: deliver's stderr in FILE holds exactly one warning or
+# error line (the life-cycle lines at level info do not count), and every
+# line is logfmt with ts= and level=.
+one_error() {
+	all_logfmt "$1" &&
+	{ grep -v -e ' level=info ' -e ' level=debug ' "$1" >"$1.errors" ||
+	    :; } &&
+	test_one_line "$1.errors"
+}
+
+# all_logfmt FILE: every line starts "ts=... level=... prog=".
+all_logfmt() {
+	if grep -v -E '^ts=[0-9T:.Z-]+ level=(error|warn|info|debug) prog=' "$1"
+	then
+		echo "lines above in $1 are not logfmt" >&2
+		return 1
+	fi
+	return 0
+}

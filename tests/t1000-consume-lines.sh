@@ -123,8 +123,8 @@ test_expect_success '--topic: forms of a topic name' '
 	test_one_line err
 '
 
-test_expect_success 'a missing file is a one-line error' '
-	test_expect_code 1 consume --lines nonexistent >out 2>err &&
+test_expect_success 'a missing file is a one-line usage error' '
+	test_expect_code 2 consume --lines nonexistent >out 2>err &&
 	test_one_line err && grep nonexistent err
 '
 

@@ -11,7 +11,7 @@ test_expect_success 'setup' '
 
 test_expect_success 'every message acked: report, exit 0' '
 	test_timeout 30 sh -c "consume --lines lines --acks fifo 2>err | ack_each >fifo" &&
-	grep "msg=\"100 messages emitted, 100 acked\"" err
+	grep "prog=consume msg=\"100 messages emitted, 100 acked\"" err
 '
 
 test_expect_success 'backpressure: --max-unacked smaller than the input' '

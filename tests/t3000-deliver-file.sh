@@ -73,7 +73,7 @@ for url in "file://relative/dir/" "file:///no/trailing/slash" "file:" \
 do
 	test_expect_success "bad URL $url: exit 2, one line" "
 		test_expect_code 2 deliver '$url' <in.frames >out 2>err &&
-		test ! -s out && test_one_line err && cat err
+		test ! -s out && one_error err && cat err
 	"
 done
 
@@ -82,7 +82,7 @@ test_expect_success 'bad flag, missing destination, extra argument: exit 2' '
 	test_expect_code 2 deliver </dev/null 2>err &&
 	test_expect_code 2 deliver file://$TRASH/x/ file://$TRASH/y/ </dev/null 2>err &&
 	test_expect_code 2 deliver --endpoint http://127.0.0.1:1 file://$TRASH/x/ </dev/null 2>err &&
-	test_one_line err
+	one_error err
 '
 
 test_expect_success '--help: stdout, exit 0, names the URL forms' '
@@ -97,7 +97,7 @@ do
 	test_expect_success "unsafe key $key: exit 1, no ack, no file" "
 		{ obj ok.txt text n=1 seqs=1 && obj '$key' text n=1 seqs=2; } >unsafe.frames &&
 		test_expect_code 1 deliver file://\$TRASH/u/ <unsafe.frames >out 2>err &&
-		test_one_line err && grep -q 'unsafe key' err &&
+		one_error err && grep -q 'unsafe key' err &&
 		test \$(wc -l <out) -eq 1 && grep -q '^A key=ok.txt seqs=1 ' out &&
 		test \$(find \$TRASH -name evil.txt -o -name abs.txt -o -name b.txt | wc -l) -eq 0
 	"
@@ -105,7 +105,7 @@ done
 
 test_expect_success 'object frame without key= or seqs=: exit 1, no ack' '
 	printf "O 1 seqs=1\nx\n" | test_expect_code 1 deliver file://$TRASH/m/ >out 2>err &&
-	test ! -s out && test_one_line err && grep -q "byte 0.*no key" err &&
+	test ! -s out && one_error err && grep -q "byte 0.*no key" err &&
 	printf "O 1 key=a\nx\n" | test_expect_code 1 deliver file://$TRASH/m/ >out 2>err &&
 	test ! -s out && grep -q "no seqs" err &&
 	printf "O 1 key=a seqs=x\nx\n" | test_expect_code 1 deliver file://$TRASH/m/ >out 2>err &&
@@ -116,7 +116,7 @@ test_expect_success 'truncated frame: exit 1 naming the offset, earlier ones ack
 	size=$(wc -c <in.frames) &&
 	head -c $((size - 3)) in.frames >trunc.frames &&
 	test_expect_code 1 deliver file://$TRASH/t/ <trunc.frames >out 2>err &&
-	test_one_line err && cat err &&
+	one_error err && cat err &&
 	off=$(( $(obj 2026/11/27/00/t/1-0.jsonl.gz bin type=application/x-ndjson enc=gzip n=3 seqs=1-3 first=1:0:-1:-1 last=1:2:-1:-1 | wc -c) +
 		$(obj 2026/11/27/00/t/1-3.txt text type=text/plain n=2 seqs=4-5,7 future.field=kept | wc -c) +
 		$(obj top.txt newlines type=text/plain n=1 seqs=6 | wc -c) )) &&
@@ -129,7 +129,7 @@ test_expect_success 'truncated frame: exit 1 naming the offset, earlier ones ack
 test_expect_success 'garbage between frames: exit 1 with its offset' '
 	{ obj a.txt text n=1 seqs=1 && printf "garbage\n"; } >garbage.frames &&
 	test_expect_code 1 deliver file://$TRASH/g/ <garbage.frames >out 2>err &&
-	test_one_line err && grep -q "byte $(obj a.txt text n=1 seqs=1 | wc -c): not a frame header" err &&
+	one_error err && grep -q "byte $(obj a.txt text n=1 seqs=1 | wc -c): not a frame header" err &&
 	test $(wc -l <out) -eq 1
 '
 
@@ -148,14 +148,14 @@ test_expect_success 'frames of other types are skipped' '
 test_expect_success 'destination is a file: exit 1, clear error, no ack' '
 	: >plainfile &&
 	test_expect_code 1 deliver file://$TRASH/plainfile/ <in.frames >out 2>err &&
-	test ! -s out && test_one_line err && grep -q "plainfile" err
+	test ! -s out && one_error err && grep -q "plainfile" err
 '
 
 test_expect_success 'a key whose directory is a file: exit 1, no ack' '
 	mkdir -p kd && : >kd/a &&
 	obj a/b.txt text n=1 seqs=1 >kd.frames &&
 	test_expect_code 1 deliver file://$TRASH/kd/ <kd.frames >out 2>err &&
-	test ! -s out && test_one_line err && cat err
+	test ! -s out && one_error err && cat err
 '
 
 # Root ignores permission bits: run deliver as nobody there.
@@ -170,10 +170,10 @@ as_user() {
 test_expect_success 'a read-only directory: exit 1, clear error, no ack' '
 	mkdir -p ro/sub && chmod 755 "$TRASH" && chmod 555 ro ro/sub &&
 	test_expect_code 1 as_user deliver file://$TRASH/ro/ <in.frames >out 2>err &&
-	test ! -s out && test_one_line err && grep -q "Permission denied" err &&
+	test ! -s out && one_error err && grep -q "Permission denied" err &&
 	obj sub/x.txt text n=1 seqs=1 >ro.frames &&
 	test_expect_code 1 as_user deliver file://$TRASH/ro/ <ro.frames >out 2>err &&
-	test ! -s out && test_one_line err && grep -q "Permission denied" err &&
+	test ! -s out && one_error err && grep -q "Permission denied" err &&
 	test -z "$(ls -A ro/sub)"
 '
 
@@ -185,7 +185,7 @@ test_expect_success 'stdout closed: exit 1, not a signal' '
 test_expect_success '-v and -P talk on stderr only' '
 	deliver -v -P file://$TRASH/vp/ <in.frames >out 2>err &&
 	test $(wc -l <out) -eq 4 &&
-	grep -q "stored" err && grep -q "msg=\"done\" objects=4 " err
+	grep -q "stored" err && grep -q "msg=.done. objects=4 " err && all_logfmt err
 '
 
 test_done

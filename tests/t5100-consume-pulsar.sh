@@ -4,11 +4,7 @@
 # tokens, acks reaching the broker.
 . "$(dirname "$0")/test-lib.sh"
 
-PB=$PEERS/pulsar
-ctl() { node "$PB/ctl.js" --info pb.json "$@"; }
-# sub TOPIC SUB FIELD: a field of the broker's subscription state
-sub() { ctl subscription topic="$1" subscription="$2" >sub.json && json_get sub.json "$3"; }
-count() { grep -ac "^M [0-9]* seq=" "$1"; }
+. "$TEST_DIRECTORY/lib-pulsar.sh"
 # payloads FILE: the message payloads, one per line, sorted
 payloads() {
 	python3 -c '

@@ -4,10 +4,7 @@
 # TLS, SIGTERM.
 . "$(dirname "$0")/test-lib.sh"
 
-PB=$PEERS/pulsar
-ctl() { node "$PB/ctl.js" --info pb.json "$@"; }
-sub() { ctl subscription topic="$1" subscription="$2" >sub.json && json_get sub.json "$3"; }
-count() { grep -ac "^M [0-9]* seq=" "$1"; }
+. "$TEST_DIRECTORY/lib-pulsar.sh"
 # fresh TOPIC N: a topic with subscription bk and N messages
 fresh() {
 	ctl faults/reset >/dev/null &&

@@ -11,10 +11,9 @@
 # loses nothing; a deliver that cannot write acknowledges nothing.
 . "$(dirname "$0")/test-lib.sh"
 
-PB=$PEERS/pulsar
+. "$TEST_DIRECTORY/lib-pulsar.sh"
 N=${T5200_COUNT:-100000}
 TOPIC=t/ns/big
-ctl() { node "$PB/ctl.js" --info pb.json "$@"; }
 
 # pipeline.sh takes the programs from beside itself: give it a directory
 # where they are those of the build under test (build/san too), not the
@@ -226,7 +225,7 @@ test_expect_success "the whole topic lands: $N records, each once, acked" '
 	PULSAR_TOKEN=secret-token test_timeout 120 lp --subscription lake \
 	    -- --max-messages 5000 -- file://$TRASH/lake/ 2>err &&
 	cat err &&
-	grep "msg=\"$N messages emitted, $N acked\"" err &&
+	grep "prog=consume msg=\"$N messages emitted, $N acked\"" err &&
 	! find lake -name ".*" | grep . &&
 	find lake -type f -name "*.jsonl.gz" | while read -r f; do
 		test "$(zcat "$f" | wc -l)" -le 5000 || return 1
@@ -255,7 +254,7 @@ test_expect_success 'SIGTERM midway, then a restart: all of it, no duplicate' '
 	wait $pid &&
 	cat err &&
 	grep "stopping: flushing" err &&
-	m=$(sed -n "s/.*msg=\"\([0-9]*\) messages emitted, \1 acked\"$/\1/p" err) &&
+	m=$(sed -n "s/.*prog=consume msg=\"\([0-9]*\) messages emitted, \1 acked\".*/\1/p" err) &&
 	test -n "$m" && test "$m" -lt $N &&
 	test "$(count_lake lake2)" -eq "$m" &&
 	state restart midway && cat midway &&
@@ -264,7 +263,7 @@ test_expect_success 'SIGTERM midway, then a restart: all of it, no duplicate' '
 	test_timeout 120 lp --subscription restart --token-file "$TRASH/tok" \
 	    -- --max-messages 5000 -- file://$TRASH/lake2/ 2>err2 &&
 	cat err2 &&
-	grep "msg=\"$((N - m)) messages emitted, $((N - m)) acked\"" err2 &&
+	grep "prog=consume msg=\"$((N - m)) messages emitted, $((N - m)) acked\"" err2 &&
 	lake_ids lake2 >ids2 &&
 	test "$(wc -l <ids2)" -eq $N &&
 	test "$(cut -f1 ids2 | sort -u | wc -l)" -eq $N &&

@@ -13,7 +13,7 @@ unset TENCENTCLOUD_SESSION_TOKEN COS_SECRET_ID COS_SECRET_KEY
 
 # Small parts, so that a few MB make a multipart upload.
 dlv() {
-	test_timeout 120 deliver --endpoint "http://localhost:$PORT" \
+	test_timeout 120 deliver --endpoint "http://cos.ap-guangzhou.localhost:$PORT" \
 	    --multipart-threshold 1M --part-size 1M --timeout 3 "$@"
 }
 
@@ -123,10 +123,10 @@ test_expect_success 'COS_SECRET_ID and a --credentials file work' '
 	test $(wc -l <acks) -eq 1
 '
 
-test_expect_success 'missing credential: exit 1, names the variable, no ack' '
+test_expect_success 'missing credential: exit 2 (usage), names the variable, no ack' '
 	(unset TENCENTCLOUD_SECRET_KEY &&
-	 test_expect_code 1 dlv "$URL" <one.frames >out 2>err) &&
-	test ! -s out && test_one_line err && grep -q TENCENTCLOUD_SECRET_KEY err
+	 test_expect_code 2 dlv "$URL" <one.frames >out 2>err) &&
+	test ! -s out && one_error err && grep -q TENCENTCLOUD_SECRET_KEY err
 '
 
 test_expect_success 'wrong secret: SignatureDoesNotMatch in one line, no ack, no secret' '
@@ -145,15 +145,15 @@ for u in "cos://Example-1250000000/lake/?region=ap-guangzhou" \
 do
 	test_expect_success "bad destination $u: exit 2, one line" "
 		test_expect_code 2 deliver '$u' <one.frames >out 2>err &&
-		test ! -s out && test_one_line err && cat err
+		test ! -s out && one_error err && cat err
 	"
 done
 
 test_expect_success 'no region and no --endpoint: exit 2; bad storage class: exit 2' '
 	test_expect_code 2 deliver "cos://$B/lake/" <one.frames 2>err &&
-	test_one_line err && grep -q region err &&
+	one_error err && grep -q region err &&
 	test_expect_code 2 deliver --storage-class GLACIER_DEEP "$URL" <one.frames 2>err &&
-	test_one_line err
+	one_error err
 '
 
 test_expect_success 'empty prefix is the bucket root; storage class is sent' '
@@ -183,7 +183,7 @@ fault_case 'reset mid-body of a part' 'reset op=UploadPart part=2' \
 fault_case '500 InternalError on a part' 'internal op=UploadPart part=3' \
 	'grep -q "500 InternalError" err'
 fault_case '503 SlowDown with Retry-After' 'slowdown op=PutObject retryAfter=1' \
-	'grep -q "503 SlowDown.*retry 1 in 1.00 s" err'
+	'grep -q "retrying.*wait_s=1.00 cause=.PutObject: 503 SlowDown" err'
 fault_case '429 on Initiate' 'throttle op=InitiateMultipartUpload retryAfter=1' \
 	'grep -q "429" err && test "$(nreq op=InitiateMultipartUpload)" = 2'
 fault_case 'BadDigest' 'baddigest op=PutObject' \
@@ -231,8 +231,8 @@ test_expect_success 'server clock two hours ahead: expiry, re-signed' '
 test_expect_success 'fault 403 on a part: exit 1, code and message, aborted' '
 	ctl reset >/dev/null && ctl fault denied op=UploadPart part=2 >/dev/null &&
 	test_expect_code 1 dlv "$URL" <big.frames >out 2>err &&
-	test ! -s out && test_one_line err &&
-	grep -q "lake/big.bin: UploadPart: 403 AccessDenied: Access Denied" err &&
+	test ! -s out && one_error err &&
+	grep -q "key=lake/big.bin error=.UploadPart: 403 AccessDenied: Access Denied" err &&
 	test "$(nreq op=AbortMultipartUpload status=204)" -ge 1 &&
 	ctl objects $B lake/big.bin >objs && test ! -s objs &&
 	id=$(ctl requests op=InitiateMultipartUpload | sed -n "s/.*<UploadId>\(.*\)<.*/\1/p;s/^   *\"uploadId\": \"\(.*\)\".*/\1/p" | head -1) &&
@@ -254,14 +254,16 @@ test_expect_success 'a store message of two lines: still one line' '
 	ctl fault error op=PutObject status=400 code=InvalidArgument \
 	    "message=$(printf "first line\nsecond line")" >/dev/null &&
 	test_expect_code 1 dlv "cos://$B/ml/?region=ap-guangzhou" <one.frames >out 2>err &&
-	test ! -s out && test_one_line err &&
+	test ! -s out && one_error err &&
 	grep -q "PutObject: 400 InvalidArgument: first line second line" err
 '
 
-test_expect_success 'persistent 503: gives up after --retries, no ack' '
+test_expect_success 'persistent 503: gives up after --retries, one retry line, no ack' '
 	ctl reset >/dev/null && ctl fault slowdown op=PutObject count=100 retryAfter=0 >/dev/null &&
 	test_expect_code 1 dlv --retries 2 "cos://$B/gu/?region=ap-guangzhou" <one.frames >out 2>err &&
-	test ! -s out && test_one_line err && grep -q "gave up after 2 retries" err &&
+	test ! -s out && all_logfmt err && grep -q "gave up after 2 retries" err &&
+	test $(grep -c "level=error" err) -eq 1 &&
+	test $(grep -c "msg=.retrying. key=gu/one.txt op=PutObject" err) -eq 1 &&
 	test "$(nreq op=PutObject)" = 3
 '
 
@@ -276,13 +278,13 @@ test_expect_success 'truncated input: earlier objects acked, exit 1 with offset'
 	ctl reset >/dev/null &&
 	{ cat one.frames && head -c 20 one.frames; } >trunc.frames &&
 	test_expect_code 1 dlv "cos://$B/tr/?region=ap-guangzhou" <trunc.frames >out 2>err &&
-	test $(wc -l <out) -eq 1 && test_one_line err &&
+	test $(wc -l <out) -eq 1 && one_error err &&
 	grep -q "byte $(wc -c <one.frames): truncated" err
 '
 
 test_expect_success 'SIGTERM mid-upload: exit 1, no ack, upload aborted' '
 	ctl reset >/dev/null && ctl fault stall op=UploadPart seconds=20 count=10 >/dev/null &&
-	deliver --endpoint "http://localhost:$PORT" --multipart-threshold 1M \
+	deliver --endpoint "http://cos.ap-guangzhou.localhost:$PORT" --multipart-threshold 1M \
 	    --part-size 1M "cos://$B/sig/?region=ap-guangzhou" <big.frames >out 2>err &
 	pid=$! &&
 	sleep 2 && kill -TERM $pid;

@@ -13,7 +13,7 @@ dlv() {
 	test_timeout 120 deliver --multipart-threshold 1M --part-size 1M \
 	    --timeout 3 "$@"
 }
-VH="--endpoint http://localhost:$PORT"
+VH="--endpoint http://s3.localhost:$PORT"
 PS="--endpoint http://127.0.0.1:$PORT --path-style"
 
 test_expect_success 'setup' '
@@ -83,13 +83,13 @@ test_expect_success 'metadata: x-amz-meta-lakepipe-*' '
 
 test_expect_success 'wrong region: the store says why, exit 1, no ack' '
 	test_expect_code 1 dlv $VH "s3://lake-test/r/?region=us-east-1" <in.frames >out 2>err &&
-	test ! -s out && test_one_line err && grep -q AuthorizationHeaderMalformed err
+	test ! -s out && one_error err && grep -q AuthorizationHeaderMalformed err
 '
 
-test_expect_success 'missing AWS_SECRET_ACCESS_KEY: exit 1, names it' '
+test_expect_success 'missing AWS_SECRET_ACCESS_KEY: exit 2 (usage), names it' '
 	(unset AWS_SECRET_ACCESS_KEY &&
-	 test_expect_code 1 dlv $VH "s3://lake-test/m/?region=eu-west-1" <in.frames >out 2>err) &&
-	test ! -s out && test_one_line err && grep -q AWS_SECRET_ACCESS_KEY err
+	 test_expect_code 2 dlv $VH "s3://lake-test/m/?region=eu-west-1" <in.frames >out 2>err) &&
+	test ! -s out && one_error err && grep -q AWS_SECRET_ACCESS_KEY err
 '
 
 test_expect_success 'unknown access key: InvalidAccessKeyId, exit 1' '
@@ -106,15 +106,15 @@ for u in "s3://ab/x/" "s3://Upper/x/" "s3://a..b/x/" "s3://192.168.1.1/x/" "s3:/
 do
 	test_expect_success "bad destination $u: exit 2, one line" "
 		test_expect_code 2 deliver '$u' <in.frames >out 2>err &&
-		test ! -s out && test_one_line err
+		test ! -s out && one_error err
 	"
 done
 
 test_expect_success 'bad --endpoint: exit 2' '
 	test_expect_code 2 deliver --endpoint ftp://x "s3://lake-test/x/" <in.frames 2>err &&
-	test_one_line err &&
+	one_error err &&
 	test_expect_code 2 deliver --endpoint "http://a b/" "s3://lake-test/x/" <in.frames 2>err &&
-	test_one_line err
+	one_error err
 '
 
 # Faults (fault_case in lib-deliver.sh): both objects stored and acked.

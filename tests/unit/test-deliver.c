@@ -24,6 +24,28 @@ parses(const char *url)
 	return rc == 0;
 }
 
+/*
+ * --endpoint URL for s3://bkt/: -1 refused; else 1 if it chose path-style
+ * addressing by itself (no bucket in front of the host), 0 if not.
+ */
+static int
+endpoint_style(const char *url)
+{
+	struct dest d;
+	char why[512];
+	int rc = -1;
+
+	if (dest_parse(&d, "s3://bkt/", why, sizeof(why)) == 0 &&
+	    dest_endpoint(&d, url, 0, why, sizeof(why)) == 0)
+		rc = d.path_style && d.auto_path_style &&
+		    strncmp(d.host, "bkt.", 4) != 0;
+	dest_release(&d);
+	return rc;
+}
+
+#define endpoint_is_path_style(url)	(endpoint_style(url) == 1)
+#define endpoint_ok(url)		(endpoint_style(url) >= 0)
+
 static void
 test_dest(void)
 {
@@ -50,10 +72,29 @@ test_dest(void)
 	dest_release(&d);
 
 	CHECK(dest_parse(&d, "s3://bkt/p/?region=eu-west-1", why,
-	    sizeof(why)) == 0 && dest_endpoint(&d, "https://localhost:9", 0,
+	    sizeof(why)) == 0 && dest_endpoint(&d, "https://s3.localhost:9", 0,
 	    why, sizeof(why)) == 0, "s3 virtual-hosted endpoint");
-	CHECK_STR(d.host, "bkt.localhost:9", "bucket in front of the host");
+	CHECK_STR(d.host, "bkt.s3.localhost:9", "bucket in front of the host");
+	CHECK(!d.path_style && !d.auto_path_style, "virtual-hosted");
 	dest_release(&d);
+
+	/* an IP address or localhost: path-style, as the AWS SDKs do */
+	CHECK(endpoint_is_path_style("http://127.0.0.1:9000"), "IPv4:port");
+	CHECK(endpoint_is_path_style("http://10.1.2.3/x"), "IPv4 and a path");
+	CHECK(endpoint_is_path_style("http://[::1]:9000"), "IPv6");
+	CHECK(endpoint_is_path_style("http://localhost:9"), "localhost:port");
+	CHECK(endpoint_is_path_style("https://LOCALHOST"), "LOCALHOST");
+	CHECK(!endpoint_is_path_style("http://localhost.example:9"),
+	    "a name that starts with localhost");
+	CHECK(!endpoint_is_path_style("http://cos.ap-guangzhou.localhost:9"),
+	    "a name below localhost");
+	CHECK(!endpoint_is_path_style("http://1e100.net"), "digits, a name");
+	CHECK(!endpoint_ok("http://127.0.0.1:"), "a colon and no port");
+	CHECK(!endpoint_ok("http://host:80x"), "a port that is not digits");
+	CHECK(!endpoint_ok("http://:80"), "a port and no host");
+	CHECK(!endpoint_ok("http://[::1]x"), "bytes after [IPv6]");
+	CHECK(endpoint_ok("http://[::1]:9000/p"), "[IPv6]:port/path");
+	CHECK(endpoint_ok("https://cos.ap-guangzhou.myqcloud.com"), "no port");
 
 	CHECK(parses("file:///a/b/"), "file URL");
 	CHECK(parses("file://localhost/a/"), "file://localhost");
@@ -134,6 +175,50 @@ test_object(void)
 	frame_release(&f);
 }
 
+/* The publish-time range pt=MIN-MAX of the frame, or none. */
+static int
+pt_of(const char *hdr, uint64_t *min, uint64_t *max)
+{
+	struct frame f;
+	struct object o;
+	const char *why;
+	char err[256];
+	int has;
+
+	frame_init(&f);
+	object_init(&o);
+	if (frame_parse_header(&f, hdr, strlen(hdr), 100, &why) < 0 ||
+	    object_parse(&o, &f, err, sizeof(err)) < 0)
+		has = -1;
+	else {
+		has = o.has_pt;
+		*min = o.pt_min;
+		*max = o.pt_max;
+	}
+	object_release(&o);
+	frame_release(&f);
+	return has;
+}
+
+static void
+test_pt(void)
+{
+	uint64_t a = 0, b = 0;
+
+	CHECK(pt_of("O 0 key=a seqs=1 pt=1764547200000-1764547201000", &a,
+	    &b) == 1 && a == 1764547200000ULL && b == 1764547201000ULL,
+	    "pt=MIN-MAX");
+	CHECK(pt_of("O 0 key=a seqs=1 pt=5-5", &a, &b) == 1 && a == 5 &&
+	    b == 5, "one message");
+	CHECK(pt_of("O 0 key=a seqs=1", &a, &b) == 0, "no pt=: no lag");
+	CHECK(pt_of("O 0 key=a seqs=1 pt=1764547200000", &a, &b) == 0,
+	    "an old frame's single pt=: no lag, still taken");
+	CHECK(pt_of("O 0 key=a seqs=1 pt=9-5", &a, &b) == 0,
+	    "MIN above MAX: no lag");
+	CHECK(pt_of("O 0 key=a seqs=1 pt=1-x", &a, &b) == 0,
+	    "malformed: no lag, still taken");
+}
+
 static void
 test_xml(void)
 {
@@ -171,6 +256,7 @@ main(void)
 	test_dest();
 	test_keys();
 	test_object();
+	test_pt();
 	test_xml();
 	return unit_done();
 }

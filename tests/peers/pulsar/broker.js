@@ -739,6 +739,7 @@ function handleCommand(conn, cmd) {
     case 'REDELIVER_UNACKNOWLEDGED_MESSAGES': return onRedeliver(conn, b);
     case 'SEEK': return onSeek(conn, b);
     case 'GET_LAST_MESSAGE_ID': return onGetLastMessageId(conn, b);
+    case 'CONSUMER_STATS': return onConsumerStats(conn, b);
     case 'CLOSE_CONSUMER': return onCloseConsumer(conn, b);
     case 'UNSUBSCRIBE': return onUnsubscribe(conn, b);
     case 'PRODUCER': return onProducer(conn, b);
@@ -1062,6 +1063,19 @@ function onGetLastMessageId(conn, b) {
   conn.sendCmd('GET_LAST_MESSAGE_ID_RESPONSE', { request_id: rid, last_message_id: lastId, consumer_mark_delete_position: mdId });
 }
 
+// The broker's view of one consumer, from its subscription's state.
+function onConsumerStats(conn, b) {
+  const rid = b.request_id;
+  const c = conn.consumers.get(num(b.consumer_id));
+  if (!c) {
+    return conn.sendCmd('CONSUMER_STATS_RESPONSE', { request_id: rid,
+      error_code: 'ConsumerNotFound', error_message: 'Consumer not found' });
+  }
+  conn.sendCmd('CONSUMER_STATS_RESPONSE', { request_id: rid, consumerName: c.name || '',
+    availablePermits: Math.max(0, c.permits || 0), unackedMessages: c.pending ? c.pending.size : 0,
+    type: c.sub.type, msgBacklog: c.sub.backlog().messages });
+}
+
 function onCloseConsumer(conn, b) {
   const c = conn.consumers.get(num(b.consumer_id));
   if (c) removeConsumer(c, 'closed by client');
@@ -1105,6 +1119,11 @@ function onSend(conn, b, cmd) {
   }
   if (!cmd.metadata) {
     conn.sendCmd('SEND_ERROR', { producer_id: b.producer_id, sequence_id: b.sequence_id, error: codec.SERVER_ERROR.UnknownError, message: 'SEND without payload' });
+    return;
+  }
+  const inj = takeError('SEND', conn);
+  if (inj) {
+    conn.sendCmd('SEND_ERROR', { producer_id: b.producer_id, sequence_id: b.sequence_id, error: inj.code, message: inj.message });
     return;
   }
   if (!cmd.checksumOk) {
@@ -1463,6 +1482,16 @@ function webHandler(broker, secure) {
         brokerUrl: owner.serviceUrl, brokerUrlTls: owner.serviceUrlTls || undefined,
         httpUrl: owner.httpUrl, httpUrlTls: owner.httpUrlTls || undefined,
       });
+    }
+    // the subscriptions of a topic (of its partitions, for a partitioned one)
+    m = /^\/admin\/v2\/(persistent|non-persistent)\/([^/]+)\/([^/]+)\/([^/]+)\/subscriptions$/.exec(u.pathname);
+    if (m && req.method === 'GET') {
+      const name = normTopic(`${m[1]}://${decodeURIComponent(m[2])}/${decodeURIComponent(m[3])}/${decodeURIComponent(m[4])}`);
+      const p = state.partitioned.get(name);
+      const ts = p ? [...Array(p.partitions).keys()].map((i) => state.topics.get(`${name}-partition-${i}`))
+        : [state.topics.get(name)];
+      if (ts.some((t) => !t)) return sendJson(res, 404, { reason: 'Topic not found' });
+      return sendJson(res, 200, [...new Set(ts.flatMap((t) => [...t.subs.keys()]))]);
     }
     m = /^\/admin\/v2\/(persistent|non-persistent)\/([^/]+)\/([^/]+)\/([^/]+)\/partitions$/.exec(u.pathname);
     if (m && req.method === 'GET') {

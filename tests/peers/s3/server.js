@@ -37,7 +37,9 @@ function usage(code) {
   --bucket NAME         create this bucket on start (repeatable)
   --credential ID:KEY[:TOKEN]   accepted credential (repeatable; replaces the defaults;
                         also env LAKEPIPE_S3_CREDENTIALS="ID:KEY[:TOKEN],...")
-  --region R            SigV4: require this region in the credential scope (default: any)
+  --region R            the buckets' region: SigV4 must sign for it, and a host
+                        naming another region (cos.R2. / s3.R2.) gets NoSuchBucket
+                        (COS) or 301 PermanentRedirect (S3) (default: any)
   --timeout SEC         exit by itself after SEC seconds (default 600)
   --ready-file PATH     also write the ready JSON line to PATH
   --skew SEC            allowed clock difference (default 900)
@@ -46,6 +48,7 @@ function usage(code) {
   --crc64 always|cos|never  when to send x-cos-hash-crc64ecma (default always)
   --strict-path         SigV4: reject a path that is not in canonical RFC 3986 encoding
   --allow-anonymous     let unsigned requests through (default: 403 AccessDenied)
+  --list-page N         ListObjects pages of at most N keys (default: the store's 1000)
   --quiet               log less on stderr
 `);
   process.exit(code);
@@ -56,6 +59,7 @@ function parseArgs(argv) {
     port: 0, ctlPort: 0, dir: null, buckets: [], credentials: null, region: null,
     timeout: 600, readyFile: null, skew: 900, clockOffset: 0, minPartSize: 1048576,
     crc64: 'always', strictPath: false, allowAnonymous: false, quiet: false,
+    listPage: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -79,6 +83,7 @@ function parseArgs(argv) {
       case '--strict-path': o.strictPath = true; break;
       case '--allow-anonymous': o.allowAnonymous = true; break;
       case '--quiet': o.quiet = true; break;
+      case '--list-page': o.listPage = Number(val()); break;
       case '-h': case '--help': usage(0); break;
       default: process.stderr.write(`unknown option ${a}\n`); usage(2);
     }
@@ -176,6 +181,30 @@ function addressing(hostHeader, rawPath) {
   else if ((m = /^([^.]+)\./.exec(host))) b = m[1];
   if (!b) return pathStyle();
   return { style: 'vhost', bucket: b, rawKey: rawPath.replace(/^\//, '') };
+}
+
+// The region a host name carries: "cos.REGION." (COS) or "s3.REGION." /
+// "s3-REGION." (S3), as in BUCKET.cos.ap-guangzhou.myqcloud.com or
+// cos.ap-guangzhou.localhost; null when it names none.
+function regionOfHost(hostHeader) {
+  const host = (hostHeader || '').toLowerCase().replace(/:\d+$/, '');
+  const m = /(?:^|\.)(cos|s3)[.-]([a-z0-9-]+)\.(?:localhost|myqcloud\.com|amazonaws\.com)$/.exec(host);
+  return m && m[2] !== 'localhost' ? { kind: m[1], region: m[2] } : null;
+}
+
+// With --region, a request sent to another region's host gets the answer
+// the real service gives (see README.md, "Wrong region"): COS hosts are
+// per region and another region's host simply has no such bucket, so COS
+// answers 404 NoSuchBucket; S3 answers 301 PermanentRedirect naming the
+// bucket's endpoint, with x-amz-bucket-region.
+function wrongRegionError(rq, hostHeader) {
+  const hr = regionOfHost(hostHeader);
+  if (!opt.region || !hr || hr.region === opt.region || !rq.bucket) return null;
+  if (hr.kind === 'cos') return new ApiError(404, 'NoSuchBucket', MSG.NoSuchBucket, { BucketName: rq.bucket });
+  return Object.assign(new ApiError(301, 'PermanentRedirect',
+    'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.',
+    { Bucket: rq.bucket, Endpoint: `${rq.bucket}.s3.${opt.region}.amazonaws.com` }),
+  { headers: { 'x-amz-bucket-region': opt.region } });
 }
 
 function classify(method, bucket, key, q) {
@@ -406,7 +435,8 @@ async function verifySigV4(req, rq, rec) {
     });
   }
   if (opt.region && region !== opt.region) {
-    throw new ApiError(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${region}' is wrong; expecting '${opt.region}'`, { Region: opt.region });
+    throw Object.assign(new ApiError(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${region}' is wrong; expecting '${opt.region}'`, { Region: opt.region }),
+      { headers: { 'x-amz-bucket-region': opt.region } });
   }
   if (service !== 's3') {
     throw new ApiError(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; incorrect service "${service}". This endpoint belongs to "s3".`);
@@ -590,6 +620,37 @@ function handleListParts(rq) {
       `<ETag>"${p.etag}"</ETag><Size>${p.size}</Size></Part>`).join('');
   return { status: 200, headers: { 'content-type': 'application/xml' }, body: Buffer.from(xmlDoc('ListPartsResult', inner)) };
 }
+// ListObjectsV2 on top of s3rver's V1 listing (marker = the last key):
+// s3rver's own V2 continuation tokens are DES-encrypted, and OpenSSL 3 no
+// longer offers DES.  The token here is the base64 of the last key
+// returned, as opaque to a client as S3's.  --list-page N makes pages of
+// at most N keys.
+function xmlUnescape(s) {
+  return s.replace(/&(lt|gt|amp|quot|apos);/g, (m, e) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }[e]));
+}
+async function listV2(rq, headers) {
+  const q = rq.query;
+  let after = q['start-after'] || '';
+  if (q['continuation-token'] !== undefined) {
+    after = Buffer.from(String(q['continuation-token']), 'base64').toString('utf8');
+    if (!after) throw new ApiError(400, 'InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+  }
+  const max = Math.min(Number(q['max-keys'] ?? 1000), opt.listPage || 1000);
+  const parts = [`max-keys=${max}`];
+  for (const k of ['prefix', 'delimiter']) if (q[k]) parts.push(`${k}=${uriEscape(String(q[k]))}`);
+  if (after) parts.push(`marker=${uriEscape(after)}`);
+  const r = await forward('GET', rq.bucket, '', parts.join('&'), headers, null);
+  if (r.status !== 200) return r;
+  const keys = [...r.body.toString('utf8').matchAll(/<Contents>[\s\S]*?<Key>([\s\S]*?)<\/Key>/g)].map(m => xmlUnescape(m[1]));
+  const truncated = /<IsTruncated>true<\/IsTruncated>/.test(r.body.toString('utf8'));
+  const v2 = `<KeyCount>${keys.length}</KeyCount>` +
+    (q['continuation-token'] !== undefined ? `<ContinuationToken>${xmlEscape(q['continuation-token'])}</ContinuationToken>` : '') +
+    (truncated && keys.length ? `<NextContinuationToken>${Buffer.from(keys[keys.length - 1]).toString('base64')}</NextContinuationToken>` : '');
+  const xml = r.body.toString('utf8').replace(/<Marker>[^<]*<\/Marker>|<Marker\/>/, '')
+    .replace(/<NextMarker>[^<]*<\/NextMarker>/, '').replace('</Prefix>', '</Prefix>' + v2);
+  return { ...r, body: Buffer.from(xml) };
+}
+
 function handleListUploads(rq) {
   const base = storePath(rq.bucket, undefined, 'uploads');
   let ids = [];
@@ -798,6 +859,7 @@ async function handle(req, res, expectContinue) {
     const body = Buffer.from(errorXml(flavorOf(), err, resource, reqId));
     const h = { 'content-type': 'application/xml' };
     if (err.retryAfter !== undefined) h['retry-after'] = String(err.retryAfter);
+    Object.assign(h, err.headers || {});
     send(err.status, h, req.method === 'HEAD' ? Buffer.alloc(0) : body);
   };
   const drain = async () => {
@@ -807,9 +869,13 @@ async function handle(req, res, expectContinue) {
   };
 
   try {
-    // 1. Authentication, from the headers alone (before the body).
+    // 1. Authentication, from the headers alone (before the body); a
+    // host of another region first, as the real services answer that
+    // whatever the signature.
     let auth = { kind: 'none' };
     try {
+      const wr = wrongRegionError(rq, req.headers.host);
+      if (wr) throw wr;
       if (authKind === 'cos') auth = verifyCos(req, rq, rec);
       else if (authKind === 'sigv4') auth = await verifySigV4(req, rq, rec);
       else if (authKind === 'none') {
@@ -942,6 +1008,7 @@ async function handle(req, res, expectContinue) {
     const fwd = () => forward(req.method, rq.bucket, rq.key, rawQuery, forwardHeaders(req.headers), body);
     if (rq.op === 'AbortMultipartUpload') r = await asClosing(rq, () => handleAbort(rq));
     else if (rq.op === 'ListParts') r = handleListParts(rq);
+    else if (rq.op === 'ListObjects' && rq.query['list-type'] === '2') r = await listV2(rq, forwardHeaders(req.headers));
     else if (rq.op === 'ListMultipartUploads') r = handleListUploads(rq);
     else if (rq.op === 'UploadPart') r = await asPart(rq, fwd);
     else if (rq.op === 'CompleteMultipartUpload') r = await asClosing(rq, () => { checkComplete(rq, body); return fwd(); });

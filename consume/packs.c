@@ -1,0 +1,218 @@
+/*
+ * Packs (pulsar.h): a batch entry gives several messages under one broker
+ * entry, a chunked message spans several entries.  The broker is told
+ * about an entry only when each message of it is stored downstream (a
+ * batch), or about every chunk when their message is (chunks); until then
+ * the pack waits here, in a hash table by (partition, ledger, entry).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "pulsar.h"
+#include "pulsar_wire.h"
+
+#define NBUCKETS	4096
+
+#define AUX_BATCH	0x80000000u
+#define AUX_CHUNK	0x40000000u
+
+struct pack {
+	struct msgid	 key;		/* batch -1 */
+	int		 chunked;
+	uint32_t	 given, acked;	/* distinct messages the entry gave,
+					   acked (a redelivered copy gives
+					   the same ones again) */
+	int		 complete;	/* its last message was seen */
+	int32_t		 batch_size;
+	uint64_t	*bits;		/* batch indexes acked */
+	uint64_t	*seen;		/* batch indexes given */
+	struct msgid	*chunks;
+	int		 nchunks;
+	struct pack	*next;
+};
+
+struct packs {
+	struct pack	*tab[NBUCKETS];
+};
+
+struct packs *
+packs_new(void)
+{
+	return xcalloc(1, sizeof(struct packs));
+}
+
+static size_t
+pack_hash(const struct msgid *k)
+{
+	uint64_t h = (uint64_t)k->ledger * 0x9e3779b97f4a7c15ULL ^
+	    (uint64_t)k->entry * 0xc2b2ae3d27d4eb4fULL ^
+	    (uint64_t)(uint32_t)k->partition;
+
+	return (size_t)(h ^ (h >> 29)) % NBUCKETS;
+}
+
+static struct pack **
+pack_find(struct packs *ps, const struct msgid *id)
+{
+	struct pack **tp;
+
+	for (tp = &ps->tab[pack_hash(id)]; *tp != NULL; tp = &(*tp)->next)
+		if ((*tp)->key.ledger == id->ledger &&
+		    (*tp)->key.entry == id->entry &&
+		    (*tp)->key.partition == id->partition)
+			return tp;
+	return tp;
+}
+
+static struct pack *
+pack_get(struct packs *ps, const struct msgid *id)
+{
+	struct pack **tp = pack_find(ps, id), *t;
+
+	if (*tp != NULL)
+		return *tp;
+	t = xcalloc(1, sizeof(*t));
+	t->key = *id;
+	t->key.batch = -1;
+	*tp = t;
+	return t;
+}
+
+static void
+pack_free(struct pack *t)
+{
+	free(t->bits);
+	free(t->seen);
+	free(t->chunks);
+	free(t);
+}
+
+static void
+pack_remove(struct packs *ps, struct pack *t)
+{
+	struct pack **tp = pack_find(ps, &t->key);
+
+	*tp = t->next;
+	pack_free(t);
+}
+
+void
+packs_free(struct packs *ps)
+{
+	struct pack *t;
+	size_t b;
+
+	if (ps == NULL)
+		return;
+	for (b = 0; b < NBUCKETS; b++)
+		while ((t = ps->tab[b]) != NULL) {
+			ps->tab[b] = t->next;
+			pack_free(t);
+		}
+	free(ps);
+}
+
+static void
+note_batch(struct pack *t, const struct pw_msg *m)
+{
+	if (t->bits == NULL) {
+		t->batch_size = m->batch_size;
+		t->bits = xcalloc(((size_t)m->batch_size + 63) / 64,
+		    sizeof(uint64_t));
+		t->seen = xcalloc(((size_t)m->batch_size + 63) / 64,
+		    sizeof(uint64_t));
+	}
+	if (m->id.batch < t->batch_size && !(t->seen[m->id.batch / 64] &
+	    (1ULL << (m->id.batch % 64)))) {
+		t->seen[m->id.batch / 64] |= 1ULL << (m->id.batch % 64);
+		t->given++;
+	}
+	if (m->last_in_entry)
+		t->complete = 1;
+}
+
+uint32_t
+packs_emitted(struct packs *ps, const struct pw_msg *m)
+{
+	struct pack *t;
+
+	if (m->num_chunks > 1) {
+		t = pack_get(ps, &m->id);
+		t->chunked = 1;
+		free(t->chunks);
+		t->chunks = xreallocarray(NULL, (size_t)m->num_chunks,
+		    sizeof(*t->chunks));
+		memcpy(t->chunks, m->chunk_ids, (size_t)m->num_chunks *
+		    sizeof(*t->chunks));
+		t->nchunks = m->num_chunks;
+		return AUX_CHUNK;
+	}
+	if (m->batch_size > 0 && m->id.batch >= 0) {
+		note_batch(pack_get(ps, &m->id), m);
+		return AUX_BATCH;
+	}
+	return 0;
+}
+
+void
+packs_acked(struct packs *ps, const struct msgid *id, uint32_t aux,
+    pack_ack_fn *ack, void *arg)
+{
+	struct pack *t;
+	int i;
+
+	if (aux == 0) {
+		ack(arg, id, NULL, 0, 0);
+		return;
+	}
+	if ((t = *pack_find(ps, id)) == NULL)
+		return;
+	if (aux & AUX_CHUNK) {
+		for (i = 0; i < t->nchunks; i++)
+			ack(arg, &t->chunks[i], NULL, 0, 0);
+		pack_remove(ps, t);
+		return;
+	}
+	if (id->batch >= 0 && id->batch < t->batch_size &&
+	    !(t->bits[id->batch / 64] & (1ULL << (id->batch % 64)))) {
+		t->bits[id->batch / 64] |= 1ULL << (id->batch % 64);
+		t->acked++;
+	}
+	if (t->complete && t->acked >= t->given) {
+		ack(arg, &t->key, NULL, 0, 0);
+		pack_remove(ps, t);
+	}
+}
+
+/* The ack_set of a partly acknowledged batch: bit set = not acked. */
+static void
+ack_partly(struct pack *t, pack_ack_fn *ack, void *arg)
+{
+	uint64_t *set;
+	size_t words = ((size_t)t->batch_size + 63) / 64;
+	int32_t i;
+
+	set = xcalloc(words, sizeof(*set));
+	for (i = 0; i < t->batch_size; i++)
+		if (!(t->bits[i / 64] & (1ULL << (i % 64))))
+			set[i / 64] |= 1ULL << (i % 64);
+	t->key.batch = -1;
+	ack(arg, &t->key, set, (int)words, t->batch_size);
+	free(set);
+}
+
+void
+packs_end(struct packs *ps, pack_ack_fn *ack, void *arg)
+{
+	struct pack *t;
+	size_t b;
+
+	for (b = 0; b < NBUCKETS; b++)
+		while ((t = ps->tab[b]) != NULL) {
+			ps->tab[b] = t->next;
+			if (!t->chunked && t->acked > 0)
+				ack_partly(t, ack, arg);
+			pack_free(t);
+		}
+}
