@@ -41,9 +41,11 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 LIB		= $(B)/common/liblakepipe.a
 PROGRAMS	= $(B)/consume/consume $(B)/transform/transform $(B)/deliver/deliver
 UNIT_TESTS	= $(patsubst %.c,$(B)/%,$(UNIT_SRCS))
-MAN1		= consume/consume.1 transform/transform.1 deliver/deliver.1 \
-		  doc/lakepipe.1
-MAN5		= doc/lakepipe-frames.5
+# Man pages installed as they are; the programs' own (PROG/PROG.1) go in
+# as lakepipe-PROG.1, beside the programs' installed names.
+MAN1		= doc/lakepipe.1
+MAN5		= doc/lakepipe-frames.5 doc/lakepipe-rule.5
+MAN7		= doc/lakepipe-metrics.7
 
 all: $(PROGRAMS) $(UNIT_TESTS)
 
@@ -105,13 +107,34 @@ demo: all
 bench: all
 	bench/bench.sh
 
+# Installed git-style: the programs as lakepipe-consume, lakepipe-transform
+# and lakepipe-deliver (no clash with other programs of those names),
+# pipeline.sh as lakepipe, which finds them beside itself; the systemd unit
+# with this BINDIR and SYSCONFDIR in it; the example rule and alert rules.
+BINDIR		?= $(PREFIX)/bin
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+DOCDIR		?= $(PREFIX)/share/doc/lakepipe
+SYSCONFDIR	?= /etc
+
 install: $(PROGRAMS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man5
-	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 755 pipeline.sh $(DESTDIR)$(PREFIX)/bin/lakepipe
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	install -d -m 750 $(DESTDIR)$(SYSCONFDIR)/lakepipe
+	for p in consume transform deliver; do \
+		install -m 755 $(B)/$$p/$$p $(DESTDIR)$(BINDIR)/lakepipe-$$p && \
+		install -m 644 $$p/$$p.1 \
+		    $(DESTDIR)$(MANDIR)/man1/lakepipe-$$p.1 || exit 1; \
+	done
+	install -m 755 pipeline.sh $(DESTDIR)$(BINDIR)/lakepipe
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|' \
+	    -e 's|/etc/lakepipe/|$(SYSCONFDIR)/lakepipe/|g' \
+	    dist/lakepipe@.service >'$(DESTDIR)$(UNITDIR)/lakepipe@.service'
+	install -m 644 sample/tdmq-backup.rule dist/lakepipe-alerts.yml \
+	    $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build tests/trash.* bench/out
