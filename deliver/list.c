@@ -62,7 +62,8 @@ listing_print(struct listing *l)
 	size_t i;
 	int status = EXIT_OK;
 
-	qsort(l->e, l->n, sizeof(*l->e), entry_cmp);
+	if (l->n > 0)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(l->e, l->n, sizeof(*l->e), entry_cmp);
 	for (i = 0; i < l->n; i++) {
 		printf("%s\t%llu\t%lld\n", l->e[i].key, l->e[i].size,
 		    l->e[i].mtime);

@@ -350,6 +350,11 @@ list_cat() {
 	test ! -s got && one_error err
 }
 
+test_expect_success '--list of an empty destination: nothing, exit 0' '
+	mkdir empty && deliver --list "file://$TRASH/empty/" >out 2>err &&
+	test ! -s out && test ! -s err
+'
+
 test_expect_success '--list, --cat on file:// (temporary files skipped)' '
 	list_cat "file://$TRASH/lc/" &&
 	: >lc/d/.x.123.0.tmp && dlv --list "file://$TRASH/lc/" >list2 &&
