@@ -69,6 +69,7 @@ struct pcons {
 	uint32_t	 received;	/* messages since the last FLOW */
 	struct pw_decoder *dec;
 	int		 have_last, at_end;
+	int		 standby;	/* Failover: another consumer reads */
 	struct msgid	 last;
 	struct pw_ack_id *acks;
 	size_t		 nacks, acks_cap;
@@ -331,6 +332,23 @@ ask_stats(struct psrc *s, struct pcons *pc, double now)
 	pw_enc_consumer_stats(&pc->bc->c->out, pc->cid, pc->stats_req);
 }
 
+/*
+ * On a Failover subscription the broker names the one consumer of each
+ * partition that gets its messages.  For --stop-at-end a partition that
+ * another consumer reads is not ours to drain: it does not hold the end
+ * back (pipelines sharing the subscription would otherwise wait for each
+ * other forever).
+ */
+static void
+active_change(struct pcons *pc, int active)
+{
+	if (pc->standby == !active)
+		return;
+	pc->standby = !active;
+	log_info(active ? "active" : "standby", "topic=%s partition=%d",
+	    pc->topic, pc->partition);
+}
+
 static void
 on_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
     const struct pw_frame *f)
@@ -358,6 +376,9 @@ on_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
 		took_stats(s, c);
 		return;
 	case PW_ACTIVE_CONSUMER_CHANGE:
+		if ((pc = consumer_by_id(s, c->consumer_id)) != NULL)
+			active_change(pc, c->is_active);
+		return;
 	case PW_REACHED_END_OF_TOPIC:
 		log_verbose("%s:%s: %s", bc->host, bc->port,
 		    pw_cmd_name(c->type));
@@ -748,7 +769,8 @@ all_at_end(struct psrc *s)
 	size_t i;
 
 	for (i = 0; i < s->ncons; i++)
-		if (!s->cons[i].at_end || s->cons[i].nasked > 0)
+		if ((!s->cons[i].at_end && !s->cons[i].standby) ||
+		    s->cons[i].nasked > 0)
 			return 0;
 	return 1;
 }
