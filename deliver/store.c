@@ -597,14 +597,19 @@ store_kick(struct store *s)
 
 /* --- judging the answer ---------------------------------------------- */
 
+/*
+ * A body damaged on the way is worth sending again: S3 and COS say
+ * BadDigest (Content-MD5), Ceph's RGW XAmzContentSHA256Mismatch (the
+ * signed body hash); COS has no code of its own beyond BadDigest.
+ */
 static int
 transient_code(const char *code)
 {
 	static const char *const codes[] = {
 		"SlowDown", "InternalError", "RequestTimeout",
 		"ServiceUnavailable", "TooManyRequests", "BadDigest",
-		"OperationAborted", "Throttling", "ThrottlingException",
-		"RequestTimeTooSkewed", NULL
+		"XAmzContentSHA256Mismatch", "OperationAborted", "Throttling",
+		"ThrottlingException", "RequestTimeTooSkewed", NULL
 	};
 	const char *const *c;
 

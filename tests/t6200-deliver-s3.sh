@@ -129,6 +129,21 @@ fault_verify() {
 fault_case 'reset of a part' 'reset op=UploadPart part=1' 'test "$(nreq op=UploadPart)" = 4'
 fault_case 'lost PUT answer' 'lost op=PutObject' 'test "$(nreq op=HeadObject)" = 1'
 fault_case '503 SlowDown' 'slowdown op=CompleteMultipartUpload retryAfter=1' 'grep -q "503 SlowDown" err'
+# Ceph RGW's answer to a body damaged in transit: retried like BadDigest,
+# one retry in the stored line of that object only.
+fault_case '400 XAmzContentSHA256Mismatch of a PUT' \
+	'sha256mismatch op=PutObject' \
+	'grep -q "XAmzContentSHA256Mismatch" err &&
+	test "$(nreq op=PutObject)" = 2 &&
+	test "$(grep -c "msg=.stored. .*retries=1\$" err)" = 1 &&
+	grep -q "msg=.stored. key=.f$nfault/x/sp.* retries=1\$" err'
+fault_case '400 XAmzContentSHA256Mismatch of a part' \
+	'sha256mismatch op=UploadPart part=2' \
+	'grep -q "XAmzContentSHA256Mismatch" err &&
+	test "$(nreq op=UploadPart)" = 4 &&
+	test "$(nreq op=AbortMultipartUpload)" = 0 &&
+	test "$(grep -c "msg=.stored. .*retries=1\$" err)" = 1 &&
+	grep -q "msg=.stored. key=.f$nfault/x/big one.bin. .*retries=1\$" err'
 fault_case 'skew (x-amz-date an hour off)' 'skew seconds=3600 count=1000' 'grep -q "signing again" err'
 
 test_expect_success 'S3 store without x-cos-hash-crc64ecma: MD5 only' '

@@ -227,7 +227,7 @@ async function run(info) {
   r = await cosReq({ info, method: 'PUT', key: 'f/crc', body: 'abc' });
   ok(r.status === 200 && r.headers['x-cos-hash-crc64ecma'] !== crc64('abc'), 'fault badcrc: wrong x-cos-hash-crc64ecma', r.headers);
 
-  for (const [type, status, code] of [['internal', 500, 'InternalError'], ['throttle', 429, 'TooManyRequests'], ['denied', 403, 'AccessDenied'], ['baddigest', 400, 'BadDigest']]) {
+  for (const [type, status, code] of [['internal', 500, 'InternalError'], ['throttle', 429, 'TooManyRequests'], ['denied', 403, 'AccessDenied'], ['baddigest', 400, 'BadDigest'], ['sha256mismatch', 400, 'XAmzContentSHA256Mismatch']]) {
     await ctl(info, 'POST', '/faults', { type, key: '^f/err$' });
     r = await cosReq({ info, method: 'PUT', key: 'f/err', body: 'abc' });
     ok(r.status === status && new RegExp(`<Code>${code}</Code>`).test(r.body), `fault ${type}: ${status} ${code}`, r.body.toString());

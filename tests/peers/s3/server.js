@@ -508,6 +508,7 @@ const FAULT_TYPES = {
   slowdown: '503 SlowDown with Retry-After: retryAfter (default 1)',
   throttle: '429 TooManyRequests with Retry-After: retryAfter (default 1)',
   baddigest: '400 BadDigest (nothing stored)',
+  sha256mismatch: '400 XAmzContentSHA256Mismatch, as Ceph RGW answers a damaged body (nothing stored)',
   denied: '403 AccessDenied (nothing stored)',
   error: 'any error: status, code, message (nothing stored)',
   badcrc: 'store normally, but answer with a wrong x-cos-hash-crc64ecma',
@@ -990,6 +991,7 @@ async function handle(req, res, expectContinue) {
         case 'slowdown': return sendError(Object.assign(new ApiError(503, 'SlowDown', MSG.SlowDown), { retryAfter: ra }));
         case 'throttle': return sendError(Object.assign(new ApiError(429, 'TooManyRequests', MSG.TooManyRequests), { retryAfter: ra }));
         case 'baddigest': return sendError(new ApiError(400, 'BadDigest', MSG.BadDigest));
+        case 'sha256mismatch': return sendError(new ApiError(400, 'XAmzContentSHA256Mismatch', MSG.XAmzContentSHA256Mismatch));
         case 'denied': return sendError(new ApiError(403, 'AccessDenied', 'Access Denied.'));
         case 'error': return sendError(new ApiError(Number(fault.status || 500), fault.code || 'InternalError', fault.message || MSG[fault.code] || 'Injected error'));
         case 'complete-error':
