@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "deliver.h"
 #include "dest.h"
+#include "local.h"
 #include "log.h"
 #include "object.h"
 #include "report.h"
@@ -92,14 +93,10 @@ walk(int rootfd, const char *root, struct buf *rel, struct listing *l)
 	struct dirent *de;
 	struct stat st;
 	size_t len = rel->len;
-	int fd, rc = 0;
+	int rc = 0;
 
-	fd = openat(rootfd, len ? rel->data : ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+	if ((dir = local_opendir(rootfd, rel->data)) == NULL) {
 		report_error("%s%s: %s", root, rel->data, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
 	while (rc == 0 && (de = readdir(dir)) != NULL) {

@@ -307,6 +307,7 @@ deliver_local(const struct dest *d, const struct options *opt)
 	object_init(&o);
 	report_init(&rp, opt->progress);
 	stop_catch();
+	local_sweep(l->rootfd, l->root);
 	log_info("storing", "destination=%s", d->dir);
 	while ((rc = object_next(&r, &f, &o, why, sizeof(why))) > 0) {
 		if (rc == 1)

@@ -8,6 +8,7 @@
 #ifndef DELIVER_LOCAL_H
 #define DELIVER_LOCAL_H
 
+#include <dirent.h>
 #include <stddef.h>
 
 struct local;
@@ -19,5 +20,15 @@ struct local *local_open(const char *dir, char *why, size_t whylen);
 int	local_put(struct local *, const struct object *, char *why,
 	    size_t whylen);
 void	local_close(struct local *);
+
+/* opendir of rel below rootfd ("" for rootfd itself), not following links. */
+DIR	*local_opendir(int rootfd, const char *rel);
+/* The PID in a name of local_put()'s temporary files, else 0 (sweep.c). */
+long	local_temp_pid(const char *name);
+/*
+ * Remove, below the directory rootfd (named root), the temporary files
+ * of deliver processes that no longer run; their count, logged if any.
+ */
+unsigned long local_sweep(int rootfd, const char *root);
 
 #endif
