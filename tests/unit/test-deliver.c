@@ -1,13 +1,15 @@
-/* unit: deliver/dest.c deliver/object.c deliver/xml.c */
+/* unit: deliver/dest.c deliver/object.c deliver/sweep.c deliver/xml.c */
 /*
  * deliver's pure parts: destination URLs, key checks, object frames,
- * ack lines, and the XML of store answers.
+ * ack lines, the XML of store answers, and the names of deliver's
+ * temporary files.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "../../deliver/dest.h"
+#include "../../deliver/local.h"
 #include "frame.h"
 #include "../../deliver/object.h"
 #include "unit.h"
@@ -250,6 +252,24 @@ test_xml(void)
 	buf_release(&b);
 }
 
+/* Only local_put()'s own names carry a PID that the sweep may act on. */
+static void
+test_temp_names(void)
+{
+	CHECK(local_temp_pid(".1-0.jsonl.gz.13899.8.tmp") == 13899,
+	    "temporary name: its PID");
+	CHECK(local_temp_pid(".a.b.c.42.0.tmp") == 42, "dots in NAME");
+	CHECK(local_temp_pid("1-0.jsonl.gz.13899.8.tmp") == 0, "not hidden");
+	CHECK(local_temp_pid(".x.13899.tmp") == 0, "no serial");
+	CHECK(local_temp_pid("..13899.8.tmp") == 0, "empty NAME");
+	CHECK(local_temp_pid(".x.13899.8.tmpx") == 0, "not .tmp");
+	CHECK(local_temp_pid(".x.0.8.tmp") == 0, "PID 0");
+	CHECK(local_temp_pid(".x.99999999999999999999.8.tmp") == 0,
+	    "PID out of range");
+	CHECK(local_temp_pid(".tmp") == 0 && local_temp_pid("") == 0,
+	    "short names");
+}
+
 int
 main(void)
 {
@@ -258,5 +278,6 @@ main(void)
 	test_object();
 	test_pt();
 	test_xml();
+	test_temp_names();
 	return unit_done();
 }
