@@ -54,6 +54,7 @@
 #define ACK_BATCH	1000		/* ids in one ACK command */
 #define STREAM_MAX	(1 << 20)	/* entries waiting for a cumulative ack */
 #define STATS_EVERY	10.0		/* seconds between CONSUMER_STATS */
+#define PROBE_EVERY	1.0		/* the same, while they tell the end */
 
 enum pc_state { PC_DOWN, PC_SEEKING, PC_READY };
 
@@ -69,6 +70,7 @@ struct pcons {
 	uint32_t	 received;	/* messages since the last FLOW */
 	struct pw_decoder *dec;
 	int		 have_last, at_end;
+	int		 end_probe;	/* no mark-delete: the end from stats */
 	int		 standby;	/* Failover: another consumer reads */
 	struct msgid	 last;
 	struct pw_ack_id *acks;
@@ -300,6 +302,23 @@ on_message(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
 	buf_release(&id);
 }
 
+/*
+ * A broker whose GET_LAST_MESSAGE_ID answer has no mark-delete position
+ * leaves the end of a fully acknowledged partition unknown: no message
+ * comes to reach the last id.  Its CONSUMER_STATS backlog counts every
+ * message of the subscription not acknowledged, those dispatched to us
+ * included; our acks go out on the same connection before the question.
+ * A backlog of 0 with no ack of ours held back is thus the end.
+ */
+static void
+probe_end(struct pcons *pc, uint64_t backlog)
+{
+	if (!pc->end_probe || pc->at_end || backlog != 0 || pc->nacks > 0)
+		return;
+	pc->at_end = 1;
+	log_verbose("%s: backlog 0, nothing to read", pc->topic);
+}
+
 /* The broker's backlog of a consumer, for backlog_messages. */
 static void
 took_stats(struct psrc *s, const struct pw_cmd *c)
@@ -312,23 +331,30 @@ took_stats(struct psrc *s, const struct pw_cmd *c)
 		if (pc->stats_req == 0 || pc->stats_req != c->request_id)
 			continue;
 		pc->stats_req = 0;
-		if (c->has_backlog && !c->has_error)
+		if (c->has_backlog && !c->has_error) {
 			*pc->m_backlog = (double)c->msg_backlog;
-		else
+			probe_end(pc, c->msg_backlog);
+		} else
 			log_debug("no consumer stats", "topic=%s error=%s",
 			    pc->topic, pw_server_error_name(c->error));
 	}
 }
 
-/* Ask every STATS_EVERY seconds, one question at a time. */
+/*
+ * Ask every STATS_EVERY seconds (PROBE_EVERY while the answer may tell
+ * the end), one question at a time; the first right after the FLOW.
+ */
 static void
 ask_stats(struct psrc *s, struct pcons *pc, double now)
 {
+	double every = pc->end_probe && !pc->at_end ? PROBE_EVERY :
+	    STATS_EVERY;
+
 	if (pc->state != PC_READY || now < pc->stats_at ||
-	    (pc->stats_req != 0 && now < pc->stats_at + STATS_EVERY))
+	    (pc->stats_req != 0 && now < pc->stats_at + every))
 		return;
 	pc->stats_req = pool_req(s->pool);
-	pc->stats_at = now + STATS_EVERY;
+	pc->stats_at = now + every;
 	pw_enc_consumer_stats(&pc->bc->c->out, pc->cid, pc->stats_req);
 }
 
@@ -481,6 +507,8 @@ last_message_id(struct psrc *s, struct pcons *pc)
 	if (pc->last.entry < 0 || (s->pool->resp.has_md &&
 	    msgid_cmp(&s->pool->resp.md.id, &pc->last) >= 0))
 		pc->at_end = 1;		/* empty, or everything acked */
+	else if (!s->pool->resp.has_md)
+		pc->end_probe = 1;	/* older brokers: see probe_end() */
 	log_verbose("%s: last message %lld:%lld%s", pc->topic,
 	    (long long)pc->last.ledger, (long long)pc->last.entry,
 	    pc->at_end ? ", nothing to read" : "");

@@ -199,4 +199,54 @@ test_expect_success 'acks read while a lookup hangs: deliver never blocks on the
 	test "$(sub t/a/hang backlog)" = 0
 '
 
+test_expect_success 'md present: an acked partitioned topic ends from the last id' '
+	ctl topics topic=t/md/all partitions=2 >/dev/null &&
+	fresh t/md/all 40 &&
+	echo "A key=k seqs=1-40" >acks &&
+	run --acks acks --topic t/md/all >out 2>err &&
+	grep "40 messages emitted, 40 acked" err &&
+	run -v --topic t/md/all >out 2>err &&
+	test "$(grep -ac "^M " out)" = 0 &&
+	test "$(grep -c "nothing to read" err)" = 2 &&
+	! grep "backlog 0, nothing to read" err
+'
+
+test_expect_success 'no md: a fully acked partitioned topic ends at once' '
+	ctl faults noMarkDelete=true >/dev/null &&
+	t0=$(date +%s) &&
+	test_timeout 10 consume --url "$URL" --subscription bk \
+	    --stop-at-end -v --topic t/md/all >out 2>err &&
+	t1=$(date +%s) &&
+	test $((t1 - t0)) -lt 5 &&
+	test "$(grep -ac "^M " out)" = 0 &&
+	test "$(grep -c "backlog 0, nothing to read" err)" = 2 &&
+	grep "end of backlog" err
+'
+
+test_expect_success 'no md: a backlog is read to its end' '
+	ctl topics topic=t/md/back partitions=2 >/dev/null &&
+	fresh t/md/back 30 &&
+	run --topic t/md/back >out 2>err &&
+	grep -a "^m" out | sort -u >got &&
+	test "$(wc -l <got)" = 30 &&
+	grep "end of backlog" err
+'
+
+test_expect_success 'no md: partly acked, exactly the rest is read' '
+	ctl faults/reset >/dev/null &&
+	ctl topics topic=t/md/part partitions=2 >/dev/null &&
+	fresh t/md/part 40 &&
+	echo "A key=k seqs=1-15" >acks &&
+	run --acks acks --topic t/md/part >out1 2>err1 &&
+	grep -a "^m" out1 | head -15 >acked &&
+	ctl faults noMarkDelete=true >/dev/null &&
+	run --topic t/md/part >out2 2>err2 &&
+	grep -a "^m" out2 >rest &&
+	test "$(wc -l <rest)" = 25 &&
+	sort acked rest | uniq -d >twice && ! test -s twice &&
+	sort -u acked rest >all && test "$(wc -l <all)" = 40 &&
+	grep "end of backlog" err2 &&
+	ctl faults/reset >/dev/null
+'
+
 test_done

@@ -88,6 +88,7 @@ function defaultFaults() {
     unknownFields: false,   // append unknown protobuf fields to every command sent
     unknownCommandEvery: 0, // send an unknown command type before every Nth frame
     noPong: false,          // do not answer PING
+    noMarkDelete: false,    // GET_LAST_MESSAGE_ID_RESPONSE without consumer_mark_delete_position (older brokers)
     lookupProxy: false,     // LOOKUP answers proxy_through_service_url=true
     httpRedirect: false,    // HTTP lookup on a non-owner answers 307 to the owner
     permits: opts.permits,  // "strict" or "broker"
@@ -1060,7 +1061,9 @@ function onGetLastMessageId(conn, b) {
   }
   const md = c.sub.markDelete;
   const mdId = md >= 0 ? { ...t.idOf(md), partition: t.partitionIndex } : { ledgerId: t.firstLedger, entryId: codec.U64_MINUS_ONE, partition: t.partitionIndex };
-  conn.sendCmd('GET_LAST_MESSAGE_ID_RESPONSE', { request_id: rid, last_message_id: lastId, consumer_mark_delete_position: mdId });
+  const resp = { request_id: rid, last_message_id: lastId, consumer_mark_delete_position: mdId };
+  if (faultsFor(conn).noMarkDelete) delete resp.consumer_mark_delete_position;
+  conn.sendCmd('GET_LAST_MESSAGE_ID_RESPONSE', resp);
 }
 
 // The broker's view of one consumer, from its subscription's state.
