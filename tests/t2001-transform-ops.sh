@@ -9,16 +9,6 @@ msg() {
 	    "${#3}" "$1" "$(($1 - 1))" "$2" "$3"
 }
 
-# wait_for FILE PATTERN: until a line of FILE matches (10 s at most).
-wait_for() {
-	i=0
-	until grep -q "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt 200 ] || { echo "no '$2' in $1:" >&2; cat "$1" >&2; return 1; }
-		sleep 0.05
-	done
-}
-
 # all_logfmt FILE: every line starts with ts= and has level= and prog=.
 all_logfmt() {
 	if grep -v '^ts=[0-9T:.-]*Z level=[a-z]* prog=transform msg=' "$1"; then
@@ -112,7 +102,7 @@ test_expect_success '-P: progress lines once a second while no data arrive' '
 	msg 1 1764201600000 x >one && hold f9 one &&
 	transform -P --compress none <f9 >out 2>err &
 	t=$! &&
-	wait_for err "msg=\"progress\" messages=1 " &&
+	test_wait_for err "msg=\"progress\" messages=1 " &&
 	n=$(grep -c "msg=\"progress\"" err) &&
 	until test $(grep -c "msg=\"progress\"" err) -gt $n; do sleep 0.05; done &&
 	touch f9.go && wait $t &&
@@ -123,7 +113,7 @@ test_expect_success 'SIGINT: the input is finished and every batch written' '
 	{ msg 1 1764201600000 a; msg 2 1764201600001 b; } >two && hold f10 two &&
 	env --default-signal=INT transform --compress none <f10 >out 2>err &
 	t=$! &&
-	catching $t && kill -INT $t && wait_for err "msg=\"interrupted\"" &&
+	catching $t && kill -INT $t && test_wait_for err "msg=\"interrupted\"" &&
 	touch f10.go && wait $t &&
 	test "$(head -1 out | sed "s/.* n=\([0-9]*\) .*/\1/")" = 2 &&
 	all_logfmt err
@@ -133,7 +123,7 @@ test_expect_success 'a second SIGINT stops at once, writing nothing' '
 	hold f11 one &&
 	env --default-signal=INT transform --compress none <f11 >out 2>err &
 	t=$! &&
-	catching $t && kill -INT $t && wait_for err "msg=\"interrupted\"" &&
+	catching $t && kill -INT $t && test_wait_for err "msg=\"interrupted\"" &&
 	kill -INT $t && { wait $t; rc=$?; } ; touch f11.go &&
 	test $rc = 130 && test ! -s out
 '
@@ -142,7 +132,7 @@ test_expect_success 'a SIGINT ignored at start stays ignored' '
 	hold f12 one &&
 	(trap "" INT; exec transform -v --compress none <f12 >out 2>err) &
 	t=$! &&
-	wait_for /proc/$t/cmdline "^transform" &&
+	test_wait_for /proc/$t/cmdline "^transform" &&
 	kill -INT $t && kill -INT $t && touch f12.go &&
 	{ wait $t; rc=$?; } ; test $rc = 0 &&
 	! grep -q interrupted err && test -s out

@@ -21,16 +21,6 @@ dlv() {
 	test_timeout 60 deliver "$@"
 }
 
-# wait_for FILE PATTERN: until a line of FILE matches (at most 20 s).
-wait_for() {
-	i=0
-	until grep -q "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		test $i -le 200 || { echo "no '$2' in $1" >&2; return 1; }
-		sleep 0.1
-	done
-}
-
 test_expect_success 'setup' '
 	printf "{\"a\":1}\n" >small &&
 	head -c 1500000 /dev/urandom >big &&
@@ -252,7 +242,7 @@ test_expect_success '-P: a line every second, even with no data' '
 	deliver -P "file://$TRASH/p/" <pin >acks 2>err &
 	pid=$! &&
 	exec 3>pin &&
-	wait_for err "msg=.progress. objects=0 " &&
+	test_wait_for err "msg=.progress. objects=0 " &&
 	cat in.frames >&3 && exec 3>&- &&
 	{ wait $pid; rc=$?; } && test $rc = 0 && test $(wc -l <acks) -eq 3 &&
 	all_logfmt err && grep -q "msg=.done. objects=3 " err
@@ -268,9 +258,9 @@ sigint_case() {
 	pid=$! &&
 	exec 4>sin &&
 	cat in.frames >&4 &&
-	wait_for err "msg=.stored. key=.*top.txt" &&
+	test_wait_for err "msg=.stored. key=.*top.txt" &&
 	kill -INT $pid &&
-	wait_for err "msg=.interrupted." &&
+	test_wait_for err "msg=.interrupted." &&
 	cat later.frames >&4 && exec 4>&- &&
 	{ wait $pid; rc=$?; } && test $rc = 0 && test $(wc -l <acks) -eq 4 &&
 	grep -q "^A key=.*later.txt seqs=6 " acks && all_logfmt err
@@ -296,8 +286,8 @@ test_expect_success 'SIGINT twice: stops at once, exit 1, the one in flight not 
 	pid=$! &&
 	exec 4>sin &&
 	cat in.frames >&4 &&
-	wait_for err "msg=.stored. key=s2/top.txt" &&
-	kill -INT $pid && wait_for err "msg=.interrupted." &&
+	test_wait_for err "msg=.stored. key=s2/top.txt" &&
+	kill -INT $pid && test_wait_for err "msg=.interrupted." &&
 	cat later.frames >&4 && exec 4>&- &&
 	i=0 && until test "$(nreq op=PutObject key=later)" = 1; do
 		i=$((i + 1)) && test $i -le 100 && sleep 0.2 || exit 1
@@ -314,7 +304,7 @@ test_expect_success 'SIGINT ignored at start stays ignored' '
 	pid=$! &&
 	exec 4>sin &&
 	cat in.frames >&4 &&
-	wait_for acks "top.txt" &&
+	test_wait_for acks "top.txt" &&
 	kill -INT $pid &&
 	cat later.frames >&4 && exec 4>&- &&
 	{ wait $pid; rc=$?; } && test $rc = 0 && test $(wc -l <acks) -eq 4 &&

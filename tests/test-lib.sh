@@ -134,6 +134,17 @@ test_unwritable_url() {
 	fi
 }
 
+# test_wait_for FILE PATTERN: until a line of FILE matches (20 s at most);
+# on time-out, says so and shows FILE.
+test_wait_for() {
+	_i=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -lt 400 ] || { echo "no '$2' in $1:" >&2; cat "$1" >&2; return 1; }
+		sleep 0.05
+	done
+}
+
 # Run a command with a time limit (seconds) so that a hang is a failure.
 test_timeout() {
 	timeout -k 5 "$@"
