@@ -23,6 +23,9 @@ struct options {
 	long		 timeout;	/* --timeout: low-speed window, seconds */
 	uint64_t	 max_memory;	/* --max-memory: bytes in flight */
 	const char	*metrics_file;	/* --metrics-file, or NULL */
+	int		 exactly_once;	/* --exactly-once */
+	const char	**topics;	/* --topic (--index, --audit) */
+	size_t		 ntopics;
 };
 
 /* Each returns the exit status: EXIT_OK or EXIT_FAIL. */
