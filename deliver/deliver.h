@@ -36,6 +36,8 @@ int	deliver_list(const struct dest *, const struct options *);
 /* --cat: the bytes of the object KEY (relative to the prefix). */
 int	deliver_cat(const struct dest *, const struct options *,
 	    const char *key);
+/* --audit: the lake checked against its index (audit.c). */
+int	deliver_audit(const struct dest *, const struct options *);
 /* --probe: "ok SETTING: ..." / "fail SETTING: ..." lines on stdout. */
 int	deliver_probe(const struct dest *, const struct options *);
 
