@@ -137,4 +137,57 @@ test_expect_success 's3: an object stored without its index entry is put in the 
 	test $(deliver $EP --index "$U" | wc -l) -eq 4
 '
 
+# ---- against the Pulsar test broker ----------------------------------
+
+PB=$PEERS/pulsar
+pctl() { node "$PB/ctl.js" --info pb.json "$@"; }
+PT=t/ns/eo
+
+test_expect_success 'broker: 2 partitions, 2 x 235 messages in batches of 10' '
+	test_start_server pb.json node "$PB/broker.js" --timeout 600 &&
+	pctl topics topic=$PT partitions=2 >/dev/null &&
+	pctl subscriptions topic=$PT subscription=eo >/dev/null &&
+	for p in 0 1; do
+		pctl publish topic=$PT-partition-$p payload="p$p m{i}" count=235 \
+		    batchSize=10 >/dev/null || return 1
+	done
+'
+PURL=$(json_get pb.json serviceUrl 2>/dev/null)
+BL=file://$TRASH/blake/
+
+# backlog: the subscription's backlog at the broker
+backlog() {
+	pctl subscription topic=$PT subscription=eo >sub.json &&
+	json_get sub.json backlog
+}
+
+test_expect_success 'a run stores objects cut inside batches, acks nothing, is killed' '
+	mkfifo noacks f1 f2 && exec 7<>noacks || return 1
+	consume --url $PURL --topic $PT --subscription eo --type failover \
+	    --acks noacks --exactly-once "$BL" >f1 2>run1.err &
+	c=$!
+	transform --max-messages 7 --max-age 30 <f1 >f2 2>>run1.err &
+	t=$!
+	deliver -q --exactly-once "$BL" <f2 >/dev/null 2>>run1.err &
+	d=$!
+	wait_until 60 sh -c "test \$(find blake/_lakepipe -type f 2>/dev/null | wc -l) -ge 30" &&
+	kill -9 $c $t $d && wait $c $t $d; exec 7>&- &&
+	test "$(backlog)" -eq 470 &&
+	records blake | sort >run1.ids &&
+	test "$(wc -l <run1.ids)" -ge 210 &&
+	test -z "$(uniq -d run1.ids)"
+'
+
+test_expect_success 'a second run cuts elsewhere: every message once, backlog 0, audit clean' '
+	test_timeout 120 pipeline.sh --url $PURL --topic $PT --subscription eo \
+	    --type failover --stop-at-end --exactly-once "$BL" -- \
+	    --max-messages 5 --max-age 1 -- --exactly-once "$BL" 2>run2.err &&
+	records blake | sort >all.ids &&
+	test "$(wc -l <all.ids)" -eq 470 &&
+	test -z "$(uniq -d all.ids)" &&
+	test "$(backlog)" -eq 0 &&
+	deliver --audit "$BL" >audit.b &&
+	grep -q "^audit: .* 470 messages, 2 partitions; 0 gaps, 0 overlaps, 0 missing, 0 damaged; 0 unindexed$" audit.b
+'
+
 test_done
