@@ -313,6 +313,13 @@ main(int argc, char *argv[])
 	if (mode == MODE_CAT && (kwhy = object_key_check(key, strlen(key))) !=
 	    NULL)
 		errx(EXIT_USAGE, "--cat: bad key '%.200s': %s", key, kwhy);
+	/*
+	 * Ceph's RGW ignores the no-overwrite condition on
+	 * CompleteMultipartUpload (a single PUT honours it): exactly once,
+	 * objects go as one PUT up to S3's limit of 5 GiB.
+	 */
+	if (opt.exactly_once)
+		opt.multipart_threshold = 5ULL << 30;
 	if (opt.ntopics > 0 && mode != MODE_INDEX && mode != MODE_AUDIT)
 		errx(EXIT_USAGE, "--topic goes with --index or --audit");
 	status = check ? EXIT_OK : run(&d, &opt, mode, key);

@@ -563,8 +563,12 @@ on_ok(struct loop *L, struct req *r)
 static void
 check_with_head(struct loop *L, struct req *r)
 {
-	report_retry(&L->rp, r->up->fullkey.data, "HeadObject",
-	    r->up->retries++ == 0, 0, r->why);
+	if (r->exists)		/* not a failure yet: whose object is it? */
+		log_debug("key taken, comparing with HEAD", "key=%s cause=%s",
+		    r->up->fullkey.data, r->why);
+	else
+		report_retry(&L->rp, r->up->fullkey.data, "HeadObject",
+		    r->up->retries++ == 0, 0, r->why);
 	r->head = 1;
 	r->not_before = 0;
 	store_queue(&L->s, r);
