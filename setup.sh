@@ -39,7 +39,11 @@ fi
 
 if [ "${1:-}" = "--tests" ]; then
 	# The test peers (Pulsar test broker, S3/COS test server, DuckDB).
-	if [ ! -d tests/peers/node_modules ] ||
+	# A node_modules that is a symlink (a worktree sharing another's) is
+	# left alone: npm ci would empty the directory it points to.
+	if [ -L tests/peers/node_modules ]; then
+		:
+	elif [ ! -d tests/peers/node_modules ] ||
 	    [ tests/peers/package-lock.json -nt tests/peers/node_modules ]; then
 		echo "setup.sh: installing the test peers' npm packages" >&2
 		(cd tests/peers && npm ci --no-audit --no-fund >&2 &&
