@@ -11,6 +11,10 @@ libssl-dev zlib1g-dev libisal-dev libzstd-dev liblz4-dev libsnappy-dev
 ca-certificates"
 test_pkgs="nodejs npm python3 python3-lz4 python3-snappy python3-zstandard
 openssl curl isal zstd gzip time procps bc"
+# A real S3 server for tests/t6400 (tests/lib-rgw.sh): Ceph's RADOS Gateway
+# on a throw-away one-node cluster (62 packages, 67 MB; no daemon runs
+# until a test starts one)
+test_pkgs="$test_pkgs ceph-mon ceph-osd radosgw ceph-common"
 
 want=$build_pkgs
 [ "${1:-}" = "--tests" ] && want="$build_pkgs $test_pkgs"
