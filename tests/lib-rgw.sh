@@ -122,8 +122,8 @@ rgw_conf() {
 	# one OSD: pools of one copy, placement across OSDs, not hosts
 	osd pool default size = 1
 	osd pool default min size = 1
-	osd pool default pg num = 8
-	osd pool default pgp num = 8
+	osd pool default pg num = 1
+	osd pool default pgp num = 1
 	osd pool default pg autoscale mode = off
 	osd crush chooseleaf type = 0
 	mon allow pool size one = true
@@ -244,7 +244,10 @@ rgw_start() {
 	    "$RGW_DIR/crash" || exit 1
 	test_at_end "cat '$RGW_DIR'/run/*.kill | xargs kill -9"
 	_t0=$(date +%s%N)
-	rgw_start_mon && rgw_start_osd && rgw_start_gw || exit 1
+	rgw_start_mon || exit 1
+	_t1=$(date +%s%N)
+	rgw_start_osd && rgw_start_gw || exit 1
+	_t2=$(date +%s%N)
 	test_timeout 30 radosgw-admin -c "$RGW_DIR/ceph.conf" user create \
 	    --uid=lakepipe --display-name=lakepipe \
 	    --access-key="$RGW_USER_ID" --secret-key="$RGW_USER_KEY" \
@@ -266,8 +269,12 @@ rgw_start() {
 			exit 1
 		}
 	done
-	RGW_START_MS=$(( ($(date +%s%N) - _t0) / 1000000 ))
-	say "# rgw: answers S3 at $RGW_ENDPOINT after $RGW_START_MS ms"
+	_t3=$(date +%s%N)
+	RGW_START_MS=$(( (_t3 - _t0) / 1000000 ))
+	say "# rgw: answers S3 at $RGW_ENDPOINT after $RGW_START_MS ms" \
+	    "(mon $(( (_t1 - _t0) / 1000000 )), osd and radosgw" \
+	    "$(( (_t2 - _t1) / 1000000 )), user and buckets" \
+	    "$(( (_t3 - _t2) / 1000000 )))"
 }
 
 # Stop the cluster now (also done at the end of the script).
