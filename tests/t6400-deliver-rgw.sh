@@ -187,4 +187,83 @@ test_expect_success 'RGW: x-cos-forbid-overwrite: true is ignored (overwrites)' 
 	rgw_s3 "$RGW_ENDPOINT/lake/c/cos" >got 2>/dev/null && test_cmp second got
 '
 
+# deliver --exactly-once against RGW: the no-overwrite writes (If-None-Match:
+# *) and the index.  known_breakage TITLE BODY: a test of what is meant
+# that fails today: while it fails, it counts as skipped, saying so; once
+# it passes it says that too (make it a test_expect_success then).
+known_breakage() {
+	test_count=$((test_count + 1))
+	if (eval "$2") >"$TRASH/.out.$test_count" 2>&1 </dev/null; then
+		say "ok $test_count - $1 (a known breakage that passes now)"
+	else
+		say "ok $test_count # skip $1 (known breakage)"
+		sed 's/^/#	/' "$TRASH/.out.$test_count" | tail -5
+	fi
+}
+
+# read_once: the first writer's bytes are there
+read_once() {
+	dlv $PS --cat o/small.json "s3://lake/once/" >got.small &&
+	cmp small got.small &&
+	dlv $PS --cat o/big.bin "s3://lake/once/" >got.big &&
+	cmp big got.big
+}
+
+T=persistent://t/ns/ev
+test_expect_success 'exactly-once: setup' '
+	printf "{\"a\":2}\n" >small2 &&
+	head -c 2500000 /dev/urandom >big2 &&
+	{
+		obj "o/small.json" small topic=$T n=1 seqs=1 first=1:0:-1:0 \
+		    last=1:0:-1:0 pt=1-1 &&
+		obj "o/big.bin" big topic=$T n=2 seqs=2-3 first=1:1:-1:0 \
+		    last=1:2:-1:0 pt=1-2
+	} >once.frames &&
+	obj "o/small.json" small2 topic=$T n=1 seqs=1 first=1:0:-1:0 \
+	    last=1:0:-1:0 pt=1-1 >other-small.frames &&
+	obj "o/big.bin" big2 topic=$T n=2 seqs=2-3 first=1:1:-1:0 \
+	    last=1:2:-1:0 pt=1-2 >other-big.frames
+'
+
+test_expect_success 'exactly-once: PUT and multipart stored with their manifest' '
+	dlv $PS --exactly-once "s3://lake/once/" <once.frames >acks &&
+	test $(wc -l <acks) -eq 2 &&
+	rgw_s3 -i -X HEAD "$RGW_ENDPOINT/lake/once/o/big.bin" >head 2>/dev/null &&
+	grep -i -q "^x-amz-meta-lakepipe-manifest: " head &&
+	dlv $PS --list "s3://lake/once/" >list &&
+	test "$(grep -c "^_lakepipe/index/persistent/t/ns/ev/" list)" = 2
+'
+
+test_expect_success 'exactly-once: the same objects again: 412, the same bytes, acked' '
+	dlv -v $PS --exactly-once "s3://lake/once/" <once.frames >acks 2>err &&
+	test $(wc -l <acks) -eq 2 &&
+	grep -q "412 PreconditionFailed" err &&
+	read_once
+'
+
+test_expect_success 'exactly-once, PUT: other bytes under a taken key: 412, conflict, exit 1' '
+	test_expect_code 1 dlv $PS --exactly-once "s3://lake/once/" \
+	    <other-small.frames >out 2>err &&
+	test ! -s out && all_logfmt err &&
+	test "$(grep -c " level=error " err)" = 1 &&
+	grep -q "exists and holds other messages" err &&
+	read_once
+'
+
+# RGW ignores If-None-Match on CompleteMultipartUpload (see lib-rgw.sh).
+known_breakage 'exactly-once, multipart: other bytes under a taken key: conflict, exit 1, the first kept' '
+	dlv $PS --exactly-once "s3://lake/once/" <other-big.frames >out 2>err
+	rc=$?
+	grep -v " level=info " err
+	echo "exit $rc, $(wc -l <out) acks" &&
+	test $rc -eq 1 && test ! -s out && read_once
+'
+
+known_breakage 'exactly-once: --index lists both, --audit is clean' '
+	dlv $PS --index "s3://lake/once/" >index &&
+	test $(wc -l <index) -eq 2 &&
+	grep -q "^I key=o/small.json topic=$T partition=-1 first=1:0:-1:0 " index &&
+	dlv $PS --audit "s3://lake/once/"
+'
+
 test_done
