@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "checkpoint.h"
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
@@ -76,6 +77,11 @@ usage(void)
 "  --receiver-queue N     permits per consumer (default 1000)\n"
 "  --give-up DURATION     fail after this long failing to reconnect\n"
 "                         (default: retry for ever; 0.1 s doubling to 30 s)\n"
+"  --exactly-once DEST    ack, not emit, what the lake at DEST holds (read\n"
+"                         with deliver --index at each subscription);\n"
+"                         exclusive or failover, with --acks\n"
+"  --deliver PATH         the deliver program (default: beside consume)\n"
+"  --deliver-option OPT   an option for it, e.g. --deliver-option=--endpoint=URL\n"
 "  (bucket and prefix are deliver's options)\n"
 "\n"
 "Other modes, with the Pulsar options:\n"
@@ -112,7 +118,7 @@ enum {
 	OPT_TYPE, OPT_START, OPT_TOKEN_FILE, OPT_LISTENER, OPT_CA_FILE,
 	OPT_STOP_AT_END, OPT_RQ, OPT_GIVE_UP, OPT_METRICS, OPT_CHECK,
 	OPT_LIST, OPT_PROBE, OPT_UNSUBSCRIBE, OPT_PRODUCE, OPT_MAX_PENDING,
-	OPT_PRINT_IDS
+	OPT_PRINT_IDS, OPT_EXACTLY_ONCE, OPT_DELIVER, OPT_DELIVER_OPTION
 };
 
 static const struct option longopts[] = {
@@ -139,6 +145,9 @@ static const struct option longopts[] = {
 	{ "produce",		no_argument,	   NULL, OPT_PRODUCE },
 	{ "max-pending",	required_argument, NULL, OPT_MAX_PENDING },
 	{ "print-ids",		no_argument,	   NULL, OPT_PRINT_IDS },
+	{ "exactly-once",	required_argument, NULL, OPT_EXACTLY_ONCE },
+	{ "deliver",		required_argument, NULL, OPT_DELIVER },
+	{ "deliver-option",	required_argument, NULL, OPT_DELIVER_OPTION },
 	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
 	{ "check",		no_argument,	   NULL, OPT_CHECK },
 	{ "list-options",	no_argument,	   NULL, OPT_LIST },
@@ -295,6 +304,16 @@ parse(int argc, char **argv)
 			    optarg, 1, 1000000);
 			break;
 		case OPT_PRINT_IDS: a.print_ids = 1; break;
+		case OPT_EXACTLY_ONCE: a.pu.lake = optarg; break;
+		case OPT_DELIVER: a.pu.deliver = optarg; break;
+		case OPT_DELIVER_OPTION:
+			if (optarg[0] != '-')
+				errx(EXIT_USAGE, "--deliver-option: '%.100s' is "
+				    "not an option of deliver", optarg);
+			a.pu.deliver_opts = xreallocarray(a.pu.deliver_opts,
+			    a.pu.ndeliver_opts + 1, sizeof(char *));
+			a.pu.deliver_opts[a.pu.ndeliver_opts++] = optarg;
+			break;
 		case OPT_METRICS: a.metrics = optarg; break;
 		case OPT_CHECK: a.check = 1; break;
 		case OPT_LIST: opt_list(longopts);
@@ -388,6 +407,25 @@ check_pulsar(int need_subscription)
 }
 
 /* Which mode, and is everything there for it (exit 2 if not). */
+/* --exactly-once keeps to what it can promise. */
+static void
+check_exactly_once(void)
+{
+	if (a.pu.lake == NULL)
+		return;
+	if (a.mode != MODE_PULSAR)
+		errx(EXIT_USAGE, "--exactly-once goes with --url (consuming)");
+	if (a.pu.sub_type != PW_SUB_EXCLUSIVE &&
+	    a.pu.sub_type != PW_SUB_FAILOVER)
+		errx(EXIT_USAGE, "--exactly-once needs --type exclusive or "
+		    "failover (shared subscriptions deliver out of order: "
+		    "at-least-once, de-duplicate by message_id)");
+	if (a.po.acks == NULL)
+		errx(EXIT_USAGE, "--exactly-once needs --acks (what is stored "
+		    "is known from deliver's acks)");
+	a.pu.deliver = deliver_program(a.pu.deliver);
+}
+
 static void
 check(void)
 {
@@ -417,6 +455,7 @@ check(void)
 			errx(EXIT_USAGE, "--url and --lines/--frames: choose "
 			    "one (or --produce to publish them)");
 		check_pulsar(1);
+		check_exactly_once();
 		break;
 	case MODE_PRODUCE:
 		if (a.url == NULL)
