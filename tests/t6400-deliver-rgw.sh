@@ -188,18 +188,7 @@ test_expect_success 'RGW: x-cos-forbid-overwrite: true is ignored (overwrites)' 
 '
 
 # deliver --exactly-once against RGW: the no-overwrite writes (If-None-Match:
-# *) and the index.  known_breakage TITLE BODY: a test of what is meant
-# that fails today: while it fails, it counts as skipped, saying so; once
-# it passes it says that too (make it a test_expect_success then).
-known_breakage() {
-	test_count=$((test_count + 1))
-	if (eval "$2") >"$TRASH/.out.$test_count" 2>&1 </dev/null; then
-		say "ok $test_count - $1 (a known breakage that passes now)"
-	else
-		say "ok $test_count # skip $1 (known breakage)"
-		sed 's/^/#	/' "$TRASH/.out.$test_count" | tail -5
-	fi
-}
+# *) and the index.
 
 # read_once: the first writer's bytes are there
 read_once() {
@@ -251,7 +240,7 @@ test_expect_success 'exactly-once, PUT: other bytes under a taken key: 412, conf
 '
 
 # RGW ignores If-None-Match on CompleteMultipartUpload (see lib-rgw.sh).
-known_breakage 'exactly-once, multipart: other bytes under a taken key: conflict, exit 1, the first kept' '
+test_known_breakage 'exactly-once, multipart: other bytes under a taken key: conflict, exit 1, the first kept' '
 	dlv $PS --exactly-once "s3://lake/once/" <other-big.frames >out 2>err
 	rc=$?
 	grep -v " level=info " err
@@ -259,7 +248,7 @@ known_breakage 'exactly-once, multipart: other bytes under a taken key: conflict
 	test $rc -eq 1 && test ! -s out && read_once
 '
 
-known_breakage 'exactly-once: --index lists both, --audit is clean' '
+test_known_breakage 'exactly-once: --index lists both, --audit is clean' '
 	dlv $PS --index "s3://lake/once/" >index &&
 	test $(wc -l <index) -eq 2 &&
 	grep -q "^I key=o/small.json topic=$T partition=-1 first=1:0:-1:0 " index &&
