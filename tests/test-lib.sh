@@ -69,19 +69,6 @@ test_skip() {
 	say "ok $test_count # skip $1 ($2)"
 }
 
-# A test of what is meant that fails today (git's test_expect_failure):
-# while it fails it counts as skipped, "(known breakage)", with the end of
-# its output; once it passes it says so (make it a test_expect_success).
-test_known_breakage() {
-	test_count=$((test_count + 1))
-	if (eval "$2") >"$TRASH/.out.$test_count" 2>&1 </dev/null; then
-		say "ok $test_count - $1 (a known breakage that passes now)"
-	else
-		say "ok $test_count # skip $1 (known breakage)"
-		sed 's/^/#	/' "$TRASH/.out.$test_count" | tail -5
-	fi
-}
-
 test_done() {
 	say "1..$test_count"
 	test_run_cleanup
