@@ -35,7 +35,8 @@
 #define DEFAULT_MAX_PENDING	1000
 
 #define SYNOPSIS "consume [-qvP] [options] --url URL --topic TOPIC " \
-	"--subscription NAME | --lines FILE... | --frames FILE..."
+	"--subscription NAME | --lines FILE... | --frames FILE... | " \
+	"--lake DESTINATION"
 
 static void usage(void) __attribute__((noreturn));
 
@@ -45,6 +46,7 @@ usage(void)
 	printf(
 "usage: consume [options] --lines FILE... | --frames FILE...\n"
 "       consume [options] --url URL --topic TOPIC --subscription NAME\n"
+"       consume [options] --lake DESTINATION\n"
 "       consume --probe | --unsubscribe [options] --url URL --topic TOPIC\n"
 "               --subscription NAME\n"
 "       consume --produce [options] --url URL --topic TOPIC [FILE...]\n"
@@ -59,6 +61,15 @@ usage(void)
 "  --publish-time MS      publish time of every line (default: the file's\n"
 "                         mtime, now for stdin)\n"
 "  --max-size SIZE        longest line or frame body (default 64M)\n"
+"\n"
+"Restore (the messages a lake holds, oldest first per partition):\n"
+"  --lake DESTINATION     read back what deliver stored there (file://,\n"
+"                         s3://, cos://; credentials from the environment)\n"
+"  --topic TOPIC          only this topic (and its partitions)\n"
+"  --deliver PATH         the deliver program (default: lakepipe-deliver\n"
+"                         beside consume, the build's, or on PATH)\n"
+"  --deliver-option OPT   one more argument to deliver, e.g.\n"
+"                         --deliver-option=--endpoint=URL (repeatable)\n"
 "\n"
 "Pulsar (TDMQ console backup form -> option):\n"
 "  --url URL              access address: pulsar://HOST:6650,\n"
@@ -112,7 +123,7 @@ enum {
 	OPT_TYPE, OPT_START, OPT_TOKEN_FILE, OPT_LISTENER, OPT_CA_FILE,
 	OPT_STOP_AT_END, OPT_RQ, OPT_GIVE_UP, OPT_METRICS, OPT_CHECK,
 	OPT_LIST, OPT_PROBE, OPT_UNSUBSCRIBE, OPT_PRODUCE, OPT_MAX_PENDING,
-	OPT_PRINT_IDS
+	OPT_PRINT_IDS, OPT_LAKE, OPT_DELIVER, OPT_DELIVER_OPTION
 };
 
 static const struct option longopts[] = {
@@ -139,6 +150,9 @@ static const struct option longopts[] = {
 	{ "produce",		no_argument,	   NULL, OPT_PRODUCE },
 	{ "max-pending",	required_argument, NULL, OPT_MAX_PENDING },
 	{ "print-ids",		no_argument,	   NULL, OPT_PRINT_IDS },
+	{ "lake",		required_argument, NULL, OPT_LAKE },
+	{ "deliver",		required_argument, NULL, OPT_DELIVER },
+	{ "deliver-option",	required_argument, NULL, OPT_DELIVER_OPTION },
 	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
 	{ "check",		no_argument,	   NULL, OPT_CHECK },
 	{ "list-options",	no_argument,	   NULL, OPT_LIST },
@@ -150,7 +164,7 @@ static const struct option longopts[] = {
 };
 
 enum mode { MODE_NONE, MODE_REPLAY, MODE_PULSAR, MODE_PROBE,
-	MODE_UNSUBSCRIBE, MODE_PRODUCE };
+	MODE_UNSUBSCRIBE, MODE_PRODUCE, MODE_LAKE };
 
 /* Everything the command line says; main() owns it. */
 struct args {
@@ -160,6 +174,8 @@ struct args {
 	struct replay_opts ro;
 	struct pump_opts po;
 	struct pulsar_opts pu;
+	struct lake_opts lo;
+	const char	**dargs;	/* --deliver-option */
 	uint32_t	 max_pending;
 	int		 print_ids;
 	struct produce_input *in;	/* --lines, --frames, operands */
@@ -295,6 +311,13 @@ parse(int argc, char **argv)
 			    optarg, 1, 1000000);
 			break;
 		case OPT_PRINT_IDS: a.print_ids = 1; break;
+		case OPT_LAKE: a.lo.dest = optarg; break;
+		case OPT_DELIVER: a.lo.deliver = optarg; break;
+		case OPT_DELIVER_OPTION:
+			a.dargs = xreallocarray(a.dargs, a.lo.ndargs + 1,
+			    sizeof(*a.dargs));
+			a.dargs[a.lo.ndargs++] = optarg;
+			break;
 		case OPT_METRICS: a.metrics = optarg; break;
 		case OPT_CHECK: a.check = 1; break;
 		case OPT_LIST: opt_list(longopts);
@@ -387,6 +410,35 @@ check_pulsar(int need_subscription)
 	a.pu.token = a.token;
 }
 
+/*
+ * consume --lake: the destination is deliver's to check (it runs as the
+ * child that reads the lake); what is consume's is checked here.
+ */
+static void
+check_lake(void)
+{
+	const char *why;
+
+	if (a.url != NULL || a.nin > 0)
+		errx(EXIT_USAGE, "--lake and --url, --lines or --frames: "
+		    "choose one");
+	if (*a.lo.dest == '\0')
+		errx(EXIT_USAGE, "--lake: an empty destination");
+	if (a.lo.deliver != NULL && strchr(a.lo.deliver, '/') != NULL &&
+	    access(a.lo.deliver, X_OK) < 0)
+		errx(EXIT_USAGE, "--deliver: '%s': %s", a.lo.deliver,
+		    strerror(errno));
+	if (a.topic != NULL) {
+		if (topic_parse(&a.t, a.topic, &why) < 0)
+			errx(EXIT_USAGE, "--topic: '%s': %s", a.topic, why);
+		a.lo.topic = a.t.full;
+	}
+	a.lo.dargs = a.dargs;
+	/* a record is its payload escaped (up to 6 bytes a byte) and more */
+	a.lo.max_size = a.ro.max_size > SIZE_MAX / 8 ? SIZE_MAX :
+	    a.ro.max_size * 8;
+}
+
 /* Which mode, and is everything there for it (exit 2 if not). */
 static void
 check(void)
@@ -394,7 +446,14 @@ check(void)
 	const char *why;
 
 	if (a.mode == MODE_NONE)
-		a.mode = a.url != NULL ? MODE_PULSAR : MODE_REPLAY;
+		a.mode = a.lo.dest != NULL ? MODE_LAKE : a.url != NULL ?
+		    MODE_PULSAR : MODE_REPLAY;
+	else if (a.lo.dest != NULL)
+		errx(EXIT_USAGE, "--lake: not with --probe, --unsubscribe or "
+		    "--produce");
+	if (a.mode != MODE_LAKE && (a.lo.deliver || a.lo.ndargs))
+		errx(EXIT_USAGE, "--deliver and --deliver-option go with "
+		    "--lake");
 	if (a.mode != MODE_PRODUCE && (a.max_pending || a.print_ids))
 		errx(EXIT_USAGE, "--max-pending and --print-ids go with "
 		    "--produce");
@@ -423,6 +482,9 @@ check(void)
 			errx(EXIT_USAGE, "--produce needs --url and --topic");
 		check_inputs();
 		check_pulsar(0);
+		break;
+	case MODE_LAKE:
+		check_lake();
 		break;
 	case MODE_NONE:
 		break;
@@ -456,6 +518,14 @@ replay_main(void)
 		replay_source_add(src, a.in[i].mode, a.in[i].path);
 	a.po.must_ack_all = 1;
 	return run_source(src);
+}
+
+static int
+lake_main(void)
+{
+	/* with an ack channel (a lake-to-lake copy), all must be acked */
+	a.po.must_ack_all = a.po.acks != NULL;
+	return run_source(lake_source_new(&a.lo));
 }
 
 static int
@@ -514,6 +584,9 @@ main(int argc, char **argv)
 	case MODE_PRODUCE:
 		status = produce();
 		break;
+	case MODE_LAKE:
+		status = lake_main();
+		break;
 	case MODE_NONE:
 		break;
 	}
@@ -522,8 +595,9 @@ done:
 		explicit_bzero(a.token, strlen(a.token));
 		free(a.token);
 	}
-	if (a.mode == MODE_REPLAY)
+	if (a.mode == MODE_REPLAY || (a.mode == MODE_LAKE && a.topic))
 		topic_free(&a.t);
 	free(a.in);
+	free(a.dargs);
 	return a.check ? EXIT_OK : status;
 }
