@@ -286,8 +286,10 @@ properties(struct cur *c, struct lakerec *r)
 		pct_encode_uri(&r->props, r->tmp.data, r->tmp.len, 0);
 		buf_addch(&r->props, '=');
 		buf_reset(&r->tmp);
-		if (string(c, &r->tmp) < 0)
+		if (peek(c) != '"')
 			return fail(c, "properties: string values expected");
+		if (string(c, &r->tmp) < 0)
+			return -1;
 		pct_encode_value(&r->props, r->tmp.data, r->tmp.len);
 	} while (peek(c) == ',' && c->p++);
 	return expect(c, '}', "properties: '}' expected");
@@ -444,9 +446,9 @@ member(struct cur *c, struct lakerec *r, const char *name, enum enc *e,
 		r->has_et = rc;
 	} else if (strcmp(name, "key") == 0) {
 		buf_reset(&r->key);
-		r->has_key = peek(c) != 'n';
-		if (!r->has_key ? !literal(c, "null") :
-		    string(c, &r->key) < 0)
+		if ((r->has_key = peek(c) == '"'))
+			return string(c, &r->key);
+		if (!literal(c, "null"))
 			return fail(c, "key: a string or null expected");
 	} else if (strcmp(name, "properties") == 0)
 		return properties(c, r);
