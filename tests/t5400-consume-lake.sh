@@ -127,7 +127,7 @@ lake() {
 	_in=$1 _dest=$2
 	shift 2
 	test_timeout 60 consume --frames "$_in" 2>c.err |
-	transform --max-messages 7 "$@" 2>t.err |
+	transform --max-messages 7 "$@" 2>t.err | tee objs.frames |
 	test_timeout 60 deliver "$_dest" >acks 2>d.err &&
 	test -s acks
 }
@@ -135,6 +135,7 @@ lake() {
 test_expect_success 'setup: a lake of gzip objects, one of zstd objects' '
 	make_frames in.frames &&
 	lake in.frames file://$TRASH/gz/ &&
+	mv objs.frames objs.gz &&
 	lake in.frames file://$TRASH/zst/ --compress zstd &&
 	test "$(find gz -name "*.jsonl.gz" | wc -l)" -ge 14 &&
 	test "$(find zst -name "*.jsonl.zst" | wc -l)" -ge 14 &&
@@ -152,6 +153,61 @@ test_expect_success 'zstd lake: the same' '
 	test_timeout 60 consume --lake file://$TRASH/zst/ >out.zst &&
 	test "$(same_messages in.frames out.zst)" = 90 &&
 	ids_ascending out.zst
+'
+
+# index_of OBJECTS EVERY: the deliver --index lines of every EVERY-th
+# object frame of the file OBJECTS (what deliver --exactly-once indexes).
+index_of() {
+	python3 - "$1" "$2" <<-\EOF
+	import gzip, json, sys
+	d = open(sys.argv[1], "rb").read()
+	i = n = 0
+	while i < len(d):
+	    j = d.index(b"\n", i)
+	    t = d[i:j].decode().split(" ")
+	    ln = int(t[1])
+	    f = dict(x.split("=", 1) for x in t[2:])
+	    rec = json.loads(gzip.decompress(d[j + 1:j + 1 + ln]).split(b"\n")[0])
+	    if n % int(sys.argv[2]) == 0:
+	        print("I key=%s topic=%s partition=%d first=%s last=%s n=%s "
+	            "size=%d enc=%s type=%s" % (f["key"], rec["topic"],
+	            rec["partition"], f["first"], f["last"], f["n"], ln,
+	            f["enc"], f["type"]))
+	    n += 1
+	    i = j + 2 + ln
+	EOF
+}
+
+# A deliver with --index: the build's, but --index prints index.lines.
+fake_deliver() {
+	cat >fake-deliver <<-EOF &&
+	#!/bin/sh
+	echo "\$*" >>"$TRASH/calls"
+	case " \$* " in
+	*" --list-options "*) "$LAKEPIPE_BUILD/deliver/deliver" --list-options &&
+		echo index ;;
+	*" --index "*) cat "$TRASH/index.lines" ;;
+	*) exec "$LAKEPIPE_BUILD/deliver/deliver" "\$@" ;;
+	esac
+	EOF
+	chmod +x fake-deliver
+}
+
+test_expect_success 'with deliver --index: no first record read for what it names' '
+	fake_deliver &&
+	nobj=$(find gz -type f | wc -l) &&
+	index_of objs.gz 1 >index.lines &&
+	test "$(wc -l <index.lines)" -eq $nobj &&
+	rm -f calls &&
+	consume --lake file://$TRASH/gz/ --deliver ./fake-deliver >out.ix &&
+	test "$(same_messages in.frames out.ix)" = 90 &&
+	test "$(grep -c -- "--cat" calls)" -eq $nobj &&
+	index_of objs.gz 3 >index.lines &&
+	nix=$(wc -l <index.lines) &&
+	rm -f calls &&
+	consume --lake file://$TRASH/gz/ --deliver ./fake-deliver >out.ix &&
+	test "$(same_messages in.frames out.ix)" = 90 &&
+	test "$(grep -c -- "--cat" calls)" -eq $((2 * nobj - nix))
 '
 
 test_expect_success 'a restored lake stored again gives the same objects, byte for byte' '
