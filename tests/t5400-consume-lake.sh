@@ -210,6 +210,26 @@ test_expect_success 'with deliver --index: no first record read for what it name
 	test "$(grep -c -- "--cat" calls)" -eq $((2 * nobj - nix))
 '
 
+test_expect_success 'an exactly-once lake: the real deliver --index orders it' '
+	cat >log-deliver <<-EOF &&
+	#!/bin/sh
+	echo "\$*" >>"$TRASH/calls"
+	exec "$LAKEPIPE_BUILD/deliver/deliver" "\$@"
+	EOF
+	chmod +x log-deliver &&
+	test_timeout 60 consume --frames in.frames 2>c.err |
+	transform --max-messages 7 2>t.err |
+	test_timeout 60 deliver --exactly-once file://$TRASH/eo/ >acks 2>d.err &&
+	nobj=$(find eo -name "*.jsonl.gz" | wc -l) &&
+	test "$(deliver --index file://$TRASH/eo/ | wc -l)" -eq $nobj &&
+	rm -f calls &&
+	consume --lake file://$TRASH/eo/ --deliver ./log-deliver >out.eo &&
+	test "$(same_messages in.frames out.eo)" = 90 &&
+	ids_ascending out.eo &&
+	grep -q -- "^--index file://" calls &&
+	test "$(grep -c -- "^--cat " calls)" -eq $nobj
+'
+
 test_expect_success 'a restored lake stored again gives the same objects, byte for byte' '
 	lake out.gz file://$TRASH/again/ &&
 	(cd gz && find . -type f | sort) >keys.gz &&
