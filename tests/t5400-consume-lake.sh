@@ -322,6 +322,13 @@ test_expect_success 'the deliver program: --deliver, or beside consume (installe
 	test "$(same_messages in.frames out.i)" = 90
 '
 
+test_expect_success 'standard output closed early: one line, exit 1' '
+	{ consume --lake file://$TRASH/gz/ 2>err; echo $? >rc; } | head -c 100 >/dev/null &&
+	test "$(cat rc)" = 1 &&
+	grep "level=warn.*stdout closed" err &&
+	test "$(grep -c "level=warn\|level=error" err)" -eq 1
+'
+
 test_expect_success 'usage errors exit 2 with one line' '
 	test_expect_code 2 consume --lake file://x/ --url pulsar://h:1 2>err &&
 	test_one_line err &&
