@@ -51,7 +51,8 @@ usage(void)
 "               --subscription NAME\n"
 "       consume --produce [options] --url URL --topic TOPIC [FILE...]\n"
 "\n"
-"Write message frames on stdout, replayed from files or read from Pulsar.\n"
+"Write message frames on stdout, replayed from files, read from Pulsar or\n"
+"restored from a lake.\n"
 "\n"
 "Replay (FILE - is stdin; more FILE operands take the last mode):\n"
 "  --lines FILE           one message per line\n"
@@ -418,6 +419,7 @@ static void
 check_lake(void)
 {
 	const char *why;
+	int st;
 
 	if (a.url != NULL || a.nin > 0)
 		errx(EXIT_USAGE, "--lake and --url, --lines or --frames: "
@@ -434,6 +436,8 @@ check_lake(void)
 		a.lo.topic = a.t.full;
 	}
 	a.lo.dargs = a.dargs;
+	if ((st = lake_check(&a.lo)) != 0)
+		exit(st == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL);
 	/* a record is its payload escaped (up to 6 bytes a byte) and more */
 	a.lo.max_size = a.ro.max_size > SIZE_MAX / 8 ? SIZE_MAX :
 	    a.ro.max_size * 8;

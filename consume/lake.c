@@ -168,8 +168,8 @@ child_start(struct lake *l, struct child *ch, const char *const *extra,
 	free(argv);
 	close(fds[1]);
 	if (rc != 0) {
-		warnx("%s: %s (give --deliver PATH)", l->deliver,
-		    strerror(rc));
+		log_error("cannot run deliver (give --deliver PATH)",
+		    "deliver=%s error=%s", l->deliver, strerror(rc));
 		close(fds[0]);
 		ch->pid = 0;
 		return -1;
@@ -944,6 +944,32 @@ lake_free(struct source *s)
 	lakerec_release(&l->rec);
 	free(l->deliver);
 	free(l);
+}
+
+/*
+ * deliver --check --list on the destination, before anything runs: a
+ * destination or a --deliver-option deliver refuses is its one line and
+ * exit status 2, as a bad option of consume's own would be.
+ */
+int
+lake_check(const struct lake_opts *o)
+{
+	const char *extra[2] = { "--check", "--list" };
+	struct lake l;
+	struct child ch;
+	struct buf b = BUF_INIT;
+	int st;
+
+	memset(&l, 0, sizeof(l));
+	l.o = *o;
+	l.deliver = find_deliver(o->deliver);
+	if (child_start(&l, &ch, extra, 2, 0) < 0)
+		st = EXIT_USAGE;
+	else if ((st = child_slurp(&ch, &b)) < 0)
+		st = EXIT_FAIL;
+	buf_release(&b);
+	free(l.deliver);
+	return st;
 }
 
 static const struct source_ops lake_ops = {

@@ -90,6 +90,8 @@ struct lake_opts {
 };
 
 struct source *lake_source_new(const struct lake_opts *);
+/* deliver's check of the destination: its exit status (2: it said why). */
+int	lake_check(const struct lake_opts *);
 
 /* The Pulsar source (psource.c). */
 enum start_kind { START_NONE, START_EARLIEST, START_LATEST, START_TIME,

@@ -307,9 +307,9 @@ test_expect_success 'an empty or missing lake: nothing, exit 0' '
 '
 
 test_expect_success 'the deliver program: --deliver, or beside consume (installed)' '
-	test_expect_code 1 consume --lake file://$TRASH/gz/ --deliver no-such-deliver \
+	test_expect_code 2 consume --lake file://$TRASH/gz/ --deliver no-such-deliver \
 	    >out.x 2>err &&
-	grep "no-such-deliver" err &&
+	grep "level=error.*no-such-deliver" err && test_one_line err &&
 	test_expect_code 2 consume --lake file://$TRASH/gz/ --deliver ./no/such \
 	    >out.x 2>err && test_one_line err &&
 	mkdir -p inst &&
@@ -337,6 +337,10 @@ test_expect_success 'usage errors exit 2 with one line' '
 	test_expect_code 2 consume --lines in.frames --deliver-option=-v 2>err &&
 	test_one_line err &&
 	test_expect_code 2 consume --lake "" 2>err && test_one_line err &&
+	test_expect_code 2 consume --lake foo://x 2>err && test_one_line err &&
+	test_expect_code 2 consume --lake file://$TRASH/gz/ \
+	    --deliver-option=--no-such 2>err && test_one_line err &&
+	consume --lake file://$TRASH/gz/ --check >out.c && test ! -s out.c &&
 	consume --list-options | grep -x "lake=" &&
 	consume --list-options | grep -x "deliver-option=" &&
 	consume --help | grep -q -- "--lake DESTINATION"
