@@ -519,6 +519,7 @@ struct ientry {
 	struct msgid	 first;
 	enum zenc	 enc;
 	int		 raw;
+	int		 listed;	/* deliver --list has its key */
 };
 
 static int
@@ -705,7 +706,7 @@ add_obj(struct lake *l, const char *key, size_t n, const struct ientry *ie)
 
 /* The objects of deliver --list, with what the index says of them. */
 static int
-list_objects(struct lake *l, const struct ientry *ie, size_t nie)
+list_objects(struct lake *l, struct ientry *ie, size_t nie)
 {
 	struct buf b = BUF_INIT;
 	struct ientry want, *hit;
@@ -725,6 +726,8 @@ list_objects(struct lake *l, const struct ientry *ie, size_t nie)
 		want.key = s;
 		hit = nie > 0 ? bsearch(&want, ie, nie, sizeof(*ie),
 		    ientry_cmp) : NULL;
+		if (hit != NULL)
+			hit->listed = 1;
 		add_obj(l, s, strlen(s), hit);
 	}
 	buf_release(&b);
@@ -742,6 +745,13 @@ build_list(struct lake *l)
 		return -1;
 	rc = list_objects(l, ie, nie);
 	for (i = 0; i < nie; i++) {
+		/* the index names what was stored: gone is lost */
+		if (rc == 0 && !ie[i].listed && topic_wanted(l->o.topic,
+		    ie[i].topic, strlen(ie[i].topic))) {
+			warnx("%s: in the index but not stored: its messages "
+			    "cannot be restored", ie[i].key);
+			l->failed++;
+		}
 		free(ie[i].key);
 		free(ie[i].topic);
 	}

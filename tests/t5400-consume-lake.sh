@@ -230,6 +230,16 @@ test_expect_success 'an exactly-once lake: the real deliver --index orders it' '
 	test "$(grep -c -- "^--cat " calls)" -eq $nobj
 '
 
+test_expect_success 'an indexed object that is gone: named, the rest restored, exit 1' '
+	cp -R eo eo2 &&
+	gone=$(cd eo2 && find . -path "*orders*" -name "*.jsonl.gz" | sort | sed -n "2s|^\./||p") &&
+	rm "eo2/$gone" &&
+	test_expect_code 1 consume --lake file://$TRASH/eo2/ >out.eo2 2>err &&
+	grep "level=warn.*$gone: in the index but not stored" err &&
+	test "$(grep -c "level=warn" err)" -eq 2 &&
+	test "$(grep -ac "^M " out.eo2)" -eq $((90 - $(zcat "eo/$gone" | wc -l)))
+'
+
 test_expect_success 'a restored lake stored again gives the same objects, byte for byte' '
 	lake out.gz file://$TRASH/again/ &&
 	(cd gz && find . -type f | sort) >keys.gz &&
