@@ -49,6 +49,7 @@ extern char **environ;
 #define READ_CHUNK	(64 * 1024)	/* one read(2) of an object */
 #define OUT_CHUNK	(256 * 1024)	/* decompressed per step at most */
 #define INDEX_DIR	"_lakepipe/"
+#define MAX_BAD		20	/* malformed records said, per object */
 
 enum zenc { CE_UNKNOWN, CE_PLAIN, CE_GZIP, CE_ZSTD };
 
@@ -83,6 +84,7 @@ struct objreader {
 	struct buf	 lines;		/* decompressed, not yet taken */
 	size_t		 lpos;
 	uint64_t	 lineno;
+	int		 nbad;		/* malformed records */
 	size_t		 max_size;
 	char		 why[256];
 };
@@ -784,23 +786,40 @@ build_list(struct lake *l)
 
 /* ---- the source ---- */
 
-static void
+/*
+ * One record as a message frame; 0, or -1 when the rest of the object is
+ * not worth reading: its first line is no record (not a JSON lines
+ * object of transform's), or MAX_BAD lines were not.
+ */
+static int
 emit_record(struct lake *l, struct pump *p, const char *line, size_t len)
 {
 	const char *why;
 
 	if (lakerec_parse(&l->rec, line, len, &why) < 0) {
+		l->failed++;
+		if (l->rd.lineno == 1) {
+			warnx("%s: line 1: malformed record: %s; not a JSON "
+			    "lines object of transform's, skipped", l->rd.key,
+			    why);
+			return -1;
+		}
 		warnx("%s: line %llu: malformed record: %s", l->rd.key,
 		    (unsigned long long)l->rd.lineno, why);
-		l->failed++;
-		return;
+		if (++l->rd.nbad == MAX_BAD) {
+			warnx("%s: %d malformed records: the rest skipped",
+			    l->rd.key, MAX_BAD);
+			return -1;
+		}
+		return 0;
 	}
 	if (!topic_wanted(l->o.topic, l->rec.topic.data, l->rec.topic.len)) {
 		l->skipped++;
-		return;
+		return 0;
 	}
 	lakerec_frame(pump_out(p), &l->rec, pump_seq(p));
 	pump_commit(p, &l->rec.mid, 0, l->rec.len);
+	return 0;
 }
 
 /* The next object to read, if any: 1 opened, 0 none left. */
@@ -831,6 +850,16 @@ open_next(struct lake *l)
 	return 0;
 }
 
+/* The rest of the object is not read (said why). */
+static void
+drop_object(struct lake *l)
+{
+	or_close(&l->rd);
+	l->open = 0;
+	l->want_read = 0;
+	l->cur++;
+}
+
 /* The object being read ended (ok) or failed. */
 static void
 close_object(struct lake *l, int ok)
@@ -847,10 +876,7 @@ close_object(struct lake *l, int ok)
 		warnx("%s: %s", l->rd.key, l->rd.why);
 		l->failed++;
 	}
-	or_close(&l->rd);
-	l->open = 0;
-	l->want_read = 0;
-	l->cur++;
+	drop_object(l);
 }
 
 static int
@@ -894,7 +920,8 @@ lake_run(struct source *s, struct pump *p, const struct pollset *ps)
 			return SRC_END;
 		switch (or_next(&l->rd, &line, &len)) {
 		case OR_LINE:
-			emit_record(l, p, line, len);
+			if (emit_record(l, p, line, len) < 0)
+				drop_object(l);
 			break;
 		case OR_MORE:
 			l->want_read = 1;

@@ -300,6 +300,21 @@ test_expect_success 'a malformed record: its key and line number, the others res
 	grep -a "^M 2 seq=3 id=1:10:-1:-1 topic=persistent://a/b/c pt=6$" out.bad
 '
 
+test_expect_success 'not a JSON lines object, many bad records: said once, skipped' '
+	mkdir -p junk/notes &&
+	seq 1 500 >junk/notes/README &&
+	{
+		zcat "$(find gz -name "*.gz" | sort | head -1)" | head -1 &&
+		seq 1 100
+	} >junk/bad.jsonl &&
+	test_expect_code 1 consume --lake file://$TRASH/junk/ >out.j 2>err &&
+	grep "level=warn.*notes/README: line 1: malformed record: .*skipped" err &&
+	grep "level=warn.*bad.jsonl: line 21: malformed" err &&
+	grep "level=warn.*bad.jsonl: 20 malformed records: the rest skipped" err &&
+	test "$(grep -c "level=warn" err)" -eq 23 &&
+	test "$(grep -ac "^M " out.j)" -eq 1
+'
+
 test_expect_success 'a truncated object: named, exit 1' '
 	mkdir -p trunc &&
 	f=$(find gz -name "*.gz" | sort | head -1) &&
