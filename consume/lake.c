@@ -18,8 +18,10 @@
  * decompressed (by its enc, its key's extension, or its magic number) a
  * chunk at a time and taken a line, one record, at a time (lakerec.h).
  * What cannot be restored (raw .txt objects, malformed records, objects
- * that cannot be read) is one warning line each, and exit status 1 at the
- * end; the rest is still written.
+ * that cannot be read, indexed objects that are gone) is one warning line
+ * each, and exit status 1 at the end; the rest is still written.  Before
+ * all that, `deliver --check --list DEST` (lake_check) makes a destination
+ * deliver refuses a usage error of consume's.
  */
 #include <err.h>
 #include <errno.h>
