@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "checkpoint.h"
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
@@ -67,10 +68,7 @@ usage(void)
 "  --lake DESTINATION     read back what deliver stored there (file://,\n"
 "                         s3://, cos://; credentials from the environment)\n"
 "  --topic TOPIC          only this topic (and its partitions)\n"
-"  --deliver PATH         the deliver program (default: lakepipe-deliver\n"
-"                         beside consume, the build's, or on PATH)\n"
-"  --deliver-option OPT   one more argument to deliver, e.g.\n"
-"                         --deliver-option=--endpoint=URL (repeatable)\n"
+"  --deliver, --deliver-option  as with --exactly-once, below\n"
 "\n"
 "Pulsar (TDMQ console backup form -> option):\n"
 "  --url URL              access address: pulsar://HOST:6650,\n"
@@ -88,6 +86,11 @@ usage(void)
 "  --receiver-queue N     permits per consumer (default 1000)\n"
 "  --give-up DURATION     fail after this long failing to reconnect\n"
 "                         (default: retry for ever; 0.1 s doubling to 30 s)\n"
+"  --exactly-once DEST    ack, not emit, what the lake at DEST holds (read\n"
+"                         with deliver --index at each subscription);\n"
+"                         exclusive or failover, with --acks\n"
+"  --deliver PATH         the deliver program (default: beside consume)\n"
+"  --deliver-option OPT   an option for it, e.g. --deliver-option=--endpoint=URL\n"
 "  (bucket and prefix are deliver's options)\n"
 "\n"
 "Other modes, with the Pulsar options:\n"
@@ -124,7 +127,8 @@ enum {
 	OPT_TYPE, OPT_START, OPT_TOKEN_FILE, OPT_LISTENER, OPT_CA_FILE,
 	OPT_STOP_AT_END, OPT_RQ, OPT_GIVE_UP, OPT_METRICS, OPT_CHECK,
 	OPT_LIST, OPT_PROBE, OPT_UNSUBSCRIBE, OPT_PRODUCE, OPT_MAX_PENDING,
-	OPT_PRINT_IDS, OPT_LAKE, OPT_DELIVER, OPT_DELIVER_OPTION
+	OPT_PRINT_IDS, OPT_EXACTLY_ONCE, OPT_LAKE, OPT_DELIVER,
+	OPT_DELIVER_OPTION
 };
 
 static const struct option longopts[] = {
@@ -151,6 +155,7 @@ static const struct option longopts[] = {
 	{ "produce",		no_argument,	   NULL, OPT_PRODUCE },
 	{ "max-pending",	required_argument, NULL, OPT_MAX_PENDING },
 	{ "print-ids",		no_argument,	   NULL, OPT_PRINT_IDS },
+	{ "exactly-once",	required_argument, NULL, OPT_EXACTLY_ONCE },
 	{ "lake",		required_argument, NULL, OPT_LAKE },
 	{ "deliver",		required_argument, NULL, OPT_DELIVER },
 	{ "deliver-option",	required_argument, NULL, OPT_DELIVER_OPTION },
@@ -176,7 +181,6 @@ struct args {
 	struct pump_opts po;
 	struct pulsar_opts pu;
 	struct lake_opts lo;
-	const char	**dargs;	/* --deliver-option */
 	uint32_t	 max_pending;
 	int		 print_ids;
 	struct produce_input *in;	/* --lines, --frames, operands */
@@ -313,11 +317,15 @@ parse(int argc, char **argv)
 			break;
 		case OPT_PRINT_IDS: a.print_ids = 1; break;
 		case OPT_LAKE: a.lo.dest = optarg; break;
-		case OPT_DELIVER: a.lo.deliver = optarg; break;
+		case OPT_EXACTLY_ONCE: a.pu.lake = optarg; break;
+		case OPT_DELIVER: a.pu.deliver = optarg; break;
 		case OPT_DELIVER_OPTION:
-			a.dargs = xreallocarray(a.dargs, a.lo.ndargs + 1,
-			    sizeof(*a.dargs));
-			a.dargs[a.lo.ndargs++] = optarg;
+			if (optarg[0] != '-')
+				errx(EXIT_USAGE, "--deliver-option: '%.100s' is "
+				    "not an option of deliver", optarg);
+			a.pu.deliver_opts = xreallocarray(a.pu.deliver_opts,
+			    a.pu.ndeliver_opts + 1, sizeof(char *));
+			a.pu.deliver_opts[a.pu.ndeliver_opts++] = optarg;
 			break;
 		case OPT_METRICS: a.metrics = optarg; break;
 		case OPT_CHECK: a.check = 1; break;
@@ -426,16 +434,18 @@ check_lake(void)
 		    "choose one");
 	if (*a.lo.dest == '\0')
 		errx(EXIT_USAGE, "--lake: an empty destination");
-	if (a.lo.deliver != NULL && strchr(a.lo.deliver, '/') != NULL &&
-	    access(a.lo.deliver, X_OK) < 0)
-		errx(EXIT_USAGE, "--deliver: '%s': %s", a.lo.deliver,
+	if (a.pu.deliver != NULL && strchr(a.pu.deliver, '/') != NULL &&
+	    access(a.pu.deliver, X_OK) < 0)
+		errx(EXIT_USAGE, "--deliver: '%s': %s", a.pu.deliver,
 		    strerror(errno));
 	if (a.topic != NULL) {
 		if (topic_parse(&a.t, a.topic, &why) < 0)
 			errx(EXIT_USAGE, "--topic: '%s': %s", a.topic, why);
 		a.lo.topic = a.t.full;
 	}
-	a.lo.dargs = a.dargs;
+	a.lo.deliver = deliver_program(a.pu.deliver);
+	a.lo.dargs = (const char *const *)a.pu.deliver_opts;
+	a.lo.ndargs = a.pu.ndeliver_opts;
 	if ((st = lake_check(&a.lo)) != 0)
 		exit(st == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL);
 	/* a record is its payload escaped (up to 6 bytes a byte) and more */
@@ -444,6 +454,25 @@ check_lake(void)
 }
 
 /* Which mode, and is everything there for it (exit 2 if not). */
+/* --exactly-once keeps to what it can promise. */
+static void
+check_exactly_once(void)
+{
+	if (a.pu.lake == NULL)
+		return;
+	if (a.mode != MODE_PULSAR)
+		errx(EXIT_USAGE, "--exactly-once goes with --url (consuming)");
+	if (a.pu.sub_type != PW_SUB_EXCLUSIVE &&
+	    a.pu.sub_type != PW_SUB_FAILOVER)
+		errx(EXIT_USAGE, "--exactly-once needs --type exclusive or "
+		    "failover (shared subscriptions deliver out of order: "
+		    "at-least-once, de-duplicate by message_id)");
+	if (a.po.acks == NULL)
+		errx(EXIT_USAGE, "--exactly-once needs --acks (what is stored "
+		    "is known from deliver's acks)");
+	a.pu.deliver = deliver_program(a.pu.deliver);
+}
+
 static void
 check(void)
 {
@@ -455,9 +484,10 @@ check(void)
 	else if (a.lo.dest != NULL)
 		errx(EXIT_USAGE, "--lake: not with --probe, --unsubscribe or "
 		    "--produce");
-	if (a.mode != MODE_LAKE && (a.lo.deliver || a.lo.ndargs))
+	if (a.mode != MODE_LAKE && a.pu.lake == NULL && (a.pu.deliver ||
+	    a.pu.ndeliver_opts))
 		errx(EXIT_USAGE, "--deliver and --deliver-option go with "
-		    "--lake");
+		    "--lake or --exactly-once");
 	if (a.mode != MODE_PRODUCE && (a.max_pending || a.print_ids))
 		errx(EXIT_USAGE, "--max-pending and --print-ids go with "
 		    "--produce");
@@ -480,6 +510,7 @@ check(void)
 			errx(EXIT_USAGE, "--url and --lines/--frames: choose "
 			    "one (or --produce to publish them)");
 		check_pulsar(1);
+		check_exactly_once();
 		break;
 	case MODE_PRODUCE:
 		if (a.url == NULL)
@@ -602,6 +633,5 @@ done:
 	if (a.mode == MODE_REPLAY || (a.mode == MODE_LAKE && a.topic))
 		topic_free(&a.t);
 	free(a.in);
-	free(a.dargs);
 	return a.check ? EXIT_OK : status;
 }

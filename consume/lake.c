@@ -26,7 +26,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -39,6 +38,7 @@
 #include <zstd.h>
 
 #include "buf.h"
+#include "checkpoint.h"
 #include "frame.h"
 #include "lakerec.h"
 #include "log.h"
@@ -106,34 +106,6 @@ struct lake {
 	uint64_t	 failed;	/* objects and records not restored */
 	uint64_t	 skipped;	/* records of other topics */
 };
-
-/* The deliver program: --deliver, beside consume, or on PATH. */
-static char *
-find_deliver(const char *opt)
-{
-	char self[PATH_MAX], *slash;
-	struct buf b = BUF_INIT;
-	ssize_t n;
-
-	if (opt != NULL)
-		return xstrdup(opt);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL)
-			slash[1] = '\0';
-		/* installed beside it, or the build tree's */
-		buf_addf(&b, "%slakepipe-deliver", self);
-		if (access(b.data, X_OK) == 0)
-			return buf_detach(&b, NULL);
-		buf_reset(&b);
-		buf_addf(&b, "%s../deliver/deliver", self);
-		if (access(b.data, X_OK) == 0)
-			return buf_detach(&b, NULL);
-		buf_release(&b);
-	}
-	return xstrdup("lakepipe-deliver");
-}
 
 /*
  * Run deliver with the --deliver-option arguments, then extra[], then
@@ -1001,7 +973,7 @@ lake_check(const struct lake_opts *o)
 
 	memset(&l, 0, sizeof(l));
 	l.o = *o;
-	l.deliver = find_deliver(o->deliver);
+	l.deliver = xstrdup(deliver_program(o->deliver));
 	if (child_start(&l, &ch, extra, 2, 0) < 0)
 		st = EXIT_USAGE;
 	else if ((st = child_slurp(&ch, &b)) < 0)
@@ -1027,7 +999,7 @@ lake_source_new(const struct lake_opts *o)
 
 	l->base.ops = &lake_ops;
 	l->o = *o;
-	l->deliver = find_deliver(o->deliver);
+	l->deliver = xstrdup(deliver_program(o->deliver));
 	lakerec_init(&l->rec);
 	return &l->base;
 }

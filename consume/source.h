@@ -111,6 +111,10 @@ struct pulsar_opts {
 	int		 stop_at_end;
 	uint32_t	 queue;		/* receiver queue: permits */
 	double		 give_up;	/* seconds of failing in a row; 0: never */
+	const char	*lake;		/* --exactly-once DESTINATION, or NULL */
+	const char	*deliver;	/* the deliver program, for lake */
+	char		**deliver_opts;	/* --deliver-option, for it */
+	size_t		 ndeliver_opts;
 };
 
 /* NULL after a warning when the options cannot work. */

@@ -84,14 +84,12 @@ check_chain(struct manifest **m, size_t n, struct tally *t)
 
 /* Read the object of entry m back; count it missing or damaged. */
 static void
-check_object(struct lake *lk, const struct manifest *m, struct buf *bytes,
-    struct tally *t)
+check_object(struct lake *lk, const struct manifest *m, struct tally *t)
 {
-	uint64_t crc;
+	uint64_t size, crc;
 	int rc;
 
-	buf_reset(bytes);
-	if ((rc = lake_read(lk, m->key.data, bytes)) == 1) {
+	if ((rc = lake_sum(lk, m->key.data, &size, &crc)) == 1) {
 		printf("missing key=%s n=%llu\n", m->key.data,
 		    (unsigned long long)m->n);
 		t->missing++;
@@ -102,10 +100,9 @@ check_object(struct lake *lk, const struct manifest *m, struct buf *bytes,
 		t->damaged++;
 		return;
 	}
-	crc = crc64_update(0, bytes->data, bytes->len);
-	if (bytes->len != m->size || crc != m->crc) {
-		printf("damaged key=%s size=%zu crc64=%llu stored_size=%llu "
-		    "stored_crc64=%llu\n", m->key.data, bytes->len,
+	if (size != m->size || crc != m->crc) {
+		printf("damaged key=%s size=%llu crc64=%llu stored_size=%llu "
+		    "stored_crc64=%llu\n", m->key.data, (unsigned long long)size,
 		    (unsigned long long)crc, (unsigned long long)m->size,
 		    (unsigned long long)m->crc);
 		t->damaged++;
@@ -154,7 +151,6 @@ deliver_audit(const struct dest *d, const struct options *opt)
 	struct lake lk;
 	struct index ix = { NULL, 0, 0 };
 	struct tally t;
-	struct buf bytes = BUF_INIT;
 	size_t i, start;
 	int status = EXIT_FAIL;
 
@@ -164,7 +160,7 @@ deliver_audit(const struct dest *d, const struct options *opt)
 	if (index_load(&lk, opt->topics, opt->ntopics, &ix) < 0)
 		goto out;
 	for (i = 0; i < ix.n; i++) {
-		check_object(&lk, ix.m[i], &bytes, &t);
+		check_object(&lk, ix.m[i], &t);
 		t.objects++;
 		t.messages += ix.m[i]->n;
 	}
@@ -185,7 +181,6 @@ deliver_audit(const struct dest *d, const struct options *opt)
 	if (fflush(stdout) == EOF || ferror(stdout))
 		status = stdout_failed(errno);
 out:
-	buf_release(&bytes);
 	index_free(&ix);
 	lake_close(&lk);
 	return status;

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "deliver.h"
 #include "dest.h"
+#include "digest.h"
 #include "lake.h"
 #include "local.h"
 #include "report.h"
@@ -298,9 +299,13 @@ out:
 	return rc;
 }
 
-/* GET into fd (fd >= 0) or out; a failed write to fd is -2 - errno. */
+/*
+ * GET into fd (fd >= 0) or out; a failed write to fd is -2 - errno.  The
+ * bytes' count and CRC-64 in *size and *crc when not NULL.
+ */
 static int
-copy_remote(struct lake *lk, const char *key, int fd, struct buf *out)
+copy_remote(struct lake *lk, const char *key, int fd, struct buf *out,
+    uint64_t *size, uint64_t *crc)
 {
 	struct buf full = BUF_INIT;
 	struct target o;
@@ -318,8 +323,16 @@ copy_remote(struct lake *lk, const char *key, int fd, struct buf *out)
 			report_error("%s: %s", full.data, o.r->why);
 			rc = -1;
 		}
+	} else if (out != NULL && o.r->got != o.r->rbody.len) {
+		report_error("%s: larger than %zu bytes: not an index entry",
+		    full.data, o.r->rbody.len);
+		rc = -1;
 	} else if (out != NULL)
 		buf_add(out, o.r->rbody.data, o.r->rbody.len);
+	if (size != NULL) {
+		*size = o.r->got;
+		*crc = o.r->gotcrc;
+	}
 	target_end(&o);
 	buf_release(&full);
 	return rc;
@@ -328,14 +341,14 @@ copy_remote(struct lake *lk, const char *key, int fd, struct buf *out)
 int
 lake_read(struct lake *lk, const char *key, struct buf *out)
 {
-	return lk->remote ? copy_remote(lk, key, -1, out) :
+	return lk->remote ? copy_remote(lk, key, -1, out, NULL, NULL) :
 	    copy_local(lk, key, -1, out);
 }
 
 int
 lake_copy(struct lake *lk, const char *key, int fd)
 {
-	int rc = lk->remote ? copy_remote(lk, key, fd, NULL) :
+	int rc = lk->remote ? copy_remote(lk, key, fd, NULL, NULL, NULL) :
 	    copy_local(lk, key, fd, NULL);
 
 	if (rc <= -2) {
@@ -343,4 +356,38 @@ lake_copy(struct lake *lk, const char *key, int fd)
 		return -2;
 	}
 	return rc;
+}
+
+int
+lake_sum(struct lake *lk, const char *key, uint64_t *size, uint64_t *crc)
+{
+	char chunk[65536];
+	ssize_t n;
+	int fd, rc;
+
+	if (lk->remote) {
+		if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
+			report_error("/dev/null: %s", strerror(errno));
+			return -1;
+		}
+		rc = copy_remote(lk, key, fd, NULL, size, crc);
+		close(fd);
+		return rc <= -2 ? -1 : rc;
+	}
+	if (lk->rootfd < 0 || (fd = openat(lk->rootfd, key, O_RDONLY |
+	    O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		if (lk->rootfd < 0 || errno == ENOENT)
+			return 1;
+		report_error("%s%s: %s", lk->d->dir, key, strerror(errno));
+		return -1;
+	}
+	*size = *crc = 0;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		*crc = crc64_update(*crc, chunk, (size_t)n);
+		*size += (uint64_t)n;
+	}
+	if (n < 0)
+		report_error("%s%s: read: %s", lk->d->dir, key, strerror(errno));
+	close(fd);
+	return n < 0 ? -1 : 0;
 }

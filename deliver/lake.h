@@ -12,6 +12,7 @@
 #define DELIVER_LAKE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "store.h"
@@ -48,12 +49,19 @@ void	lake_close(struct lake *);
  */
 int	lake_list(struct lake *, const char *sub, struct lake_list *l);
 void	lake_list_free(struct lake_list *);
-/* Append the bytes of the object key to out: 0, -1, or 1 if not found. */
+/*
+ * Append the bytes of the object key to out: 0, -1, or 1 if not found;
+ * for small objects (at most 1 MiB from a remote store).
+ */
 int	lake_read(struct lake *, const char *key, struct buf *out);
 /*
  * Copy the object key to fd: 0, -1 (said why), 1 if not found, or -2 when
  * a write to fd failed (errno set, not said).
  */
 int	lake_copy(struct lake *, const char *key, int fd);
+
+/* The size and CRC-64 of the object key, read in full: 0, -1, 1. */
+int	lake_sum(struct lake *, const char *key, uint64_t *size,
+	    uint64_t *crc);
 
 #endif

@@ -278,16 +278,17 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	struct req *r = arg;
 	long st = 0;
 
-	if (r->sink >= 0) {
+	if (r->op == OP_GET) {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
 		if (st >= 200 && st < 300) {
-			if (write_all(r->sink, p, size * n) < 0) {
+			if (r->sink >= 0 && write_all(r->sink, p, size * n) < 0) {
 				r->sink_errno = errno;
 				return 0;	/* curl stops: a write error */
 			}
 			r->got += size * n;
 			r->gotcrc = crc64_update(r->gotcrc, p, size * n);
-			return size * n;
+			if (r->sink >= 0)
+				return size * n;
 		}
 	}
 	if (r->rbody.len + size * n <= MAX_RBODY)
@@ -774,8 +775,8 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 	describe_error(r, code.len ? code.data : "(no code)", msg.data,
 	    reqid.data);
 	if (r->up->manifest.len && (r->status == 412 ||
-	    (r->status == 409 && strcmp(code.data, "FileAlreadyExists") ==
-	    0))) {
+	    (r->status == 409 && strstr(code.data, "AlreadyExists") !=
+	    NULL))) {
 		/* the no-overwrite write found the key taken: by whom? */
 		r->exists = 1;
 		v = V_UNKNOWN;

@@ -121,6 +121,44 @@ emit_ack(struct loop *L, const struct object *o, const char *fullkey,
 }
 
 /*
+ * --exactly-once stores one partition's objects one after the other: an
+ * object stored after one that met a conflict could overlap what the
+ * other writer stored (other partitions go on in parallel).
+ */
+static int
+same_topic(const struct upload *a, const struct upload *b)
+{
+	return a->o.topic.len == b->o.topic.len &&
+	    memcmp(a->o.topic.data, b->o.topic.data, a->o.topic.len) == 0;
+}
+
+/* Whether an earlier live upload is of up's topic. */
+static int
+topic_busy(const struct loop *L, const struct upload *up)
+{
+	const struct upload *u;
+
+	for (u = L->first; u != NULL && u != up; u = u->next)
+		if (same_topic(u, up))
+			return 1;
+	return 0;
+}
+
+/* up is stored: start the next held upload of its topic. */
+static void
+release_held(struct loop *L, const struct upload *up)
+{
+	struct upload *u;
+
+	for (u = up->next; u != NULL; u = u->next)
+		if (u->held && same_topic(u, up)) {
+			u->held = 0;
+			store_queue(&L->s, u->single);
+			return;
+		}
+}
+
+/*
  * Store the index entry of the manifest line (an object stored): a small
  * PUT, blocking, retried like the others: 0, or -1 with why.
  */
@@ -175,6 +213,7 @@ upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
 	emit_ack(L, &up->o, up->fullkey.data, extra.data);
 	buf_release(&extra);
 	buf_release(&url);
+	release_held(L, up);
 	upload_free(L, up);
 }
 
@@ -354,7 +393,10 @@ upload_begin(struct loop *L, struct object *o)
 		up->single = req_new(up, OP_PUT, 0, up->o.body, up->o.len);
 	else
 		up->single = req_new(up, OP_INIT, 0, "", 0);
-	store_queue(&L->s, up->single);
+	if (L->opt->exactly_once && topic_busy(L, up))
+		up->held = 1;		/* after the one before it */
+	else
+		store_queue(&L->s, up->single);
 }
 
 /* The expected ETag when the store gives no CRC-64: MD5 or MD5-of-MD5s. */
