@@ -429,9 +429,9 @@ check_lake(void)
 	const char *why;
 	int st;
 
-	if (a.url != NULL || a.nin > 0)
-		errx(EXIT_USAGE, "--lake and --url, --lines or --frames: "
-		    "choose one");
+	if (a.url != NULL || a.nin > 0 || a.pu.lake != NULL)
+		errx(EXIT_USAGE, "--lake and --url, --lines, --frames or "
+		    "--exactly-once: choose one");
 	if (*a.lo.dest == '\0')
 		errx(EXIT_USAGE, "--lake: an empty destination");
 	if (a.pu.deliver != NULL && strchr(a.pu.deliver, '/') != NULL &&

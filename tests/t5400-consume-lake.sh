@@ -359,6 +359,9 @@ test_expect_success 'usage errors exit 2 with one line' '
 	test_one_line err &&
 	test_expect_code 2 consume --lake file://x/ --lines in.frames 2>err &&
 	test_one_line err &&
+	test_expect_code 2 consume --lake file://x/ --exactly-once file://x/ \
+	    2>err &&
+	test_one_line err &&
 	test_expect_code 2 consume --lines in.frames --deliver-option=-v 2>err &&
 	test_one_line err &&
 	test_expect_code 2 consume --lake "" 2>err && test_one_line err &&
