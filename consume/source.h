@@ -78,6 +78,21 @@ struct source *replay_source_new(const struct replay_opts *);
    for stdin; before the source runs. */
 void	replay_source_add(struct source *, enum replay_mode, const char *path);
 
+/* The lake source (lake.c): the messages stored under a destination. */
+struct lake_opts {
+	const char	*dest;		/* as deliver takes it */
+	const char	*deliver;	/* --deliver; NULL: find it */
+	const char *const *dargs;	/* --deliver-option, in order */
+	size_t		 ndargs;
+	const char	*topic;		/* full name (and its partitions);
+					   NULL: every topic */
+	size_t		 max_size;	/* longest record */
+};
+
+struct source *lake_source_new(const struct lake_opts *);
+/* deliver's check of the destination: its exit status (2: it said why). */
+int	lake_check(const struct lake_opts *);
+
 /* The Pulsar source (psource.c). */
 enum start_kind { START_NONE, START_EARLIEST, START_LATEST, START_TIME,
 	START_ID };
