@@ -328,6 +328,8 @@ declare -A SET_BY_LAKEPIPE=(
 	[list]="it is a mode: lakepipe test RULE reads the store"
 	[cat]="it is a mode: lakepipe test RULE reads the store"
 	[deliver]="lakepipe run passes the deliver program it runs itself"
+	[deliver-option]="lakepipe run passes the store's settings itself"
+	[lake]="it is a mode: consume --lake DESTINATION restores a lake"
 	[index]="it is a mode: lakepipe audit DESTINATION reads the index"
 	[audit]="it is a mode: use lakepipe audit DESTINATION")
 # Options of one program that are not rule keys, though another program
