@@ -28,7 +28,8 @@ enum {
 	OPT_ENDPOINT = 256, OPT_PATH_STYLE, OPT_CREDENTIALS, OPT_STORAGE_CLASS,
 	OPT_PART_SIZE, OPT_MULTIPART_THRESHOLD, OPT_RETRIES, OPT_TIMEOUT,
 	OPT_MAX_MEMORY, OPT_METRICS, OPT_CHECK, OPT_LIST_OPTIONS, OPT_PROBE,
-	OPT_LIST, OPT_CAT, OPT_EXACTLY_ONCE, OPT_INDEX, OPT_AUDIT, OPT_TOPIC
+	OPT_LIST, OPT_CAT, OPT_EXACTLY_ONCE, OPT_INDEX, OPT_AUDIT, OPT_TOPIC,
+	OPT_RANGES
 };
 
 static const struct option longopts[] = {
@@ -51,6 +52,7 @@ static const struct option longopts[] = {
 	{ "cat",		required_argument, NULL, OPT_CAT },
 	{ "exactly-once",	no_argument,	   NULL, OPT_EXACTLY_ONCE },
 	{ "index",		no_argument,	   NULL, OPT_INDEX },
+	{ "ranges",		no_argument,	   NULL, OPT_RANGES },
 	{ "audit",		no_argument,	   NULL, OPT_AUDIT },
 	{ "topic",		required_argument, NULL, OPT_TOPIC },
 	{ "progress",		no_argument,	   NULL, 'P' },
@@ -71,6 +73,7 @@ static const char usage_text[] =
 "       deliver --list [options] DESTINATION\n"
 "       deliver --cat KEY [options] DESTINATION\n"
 "       deliver --index | --audit [--topic TOPIC]... [options] DESTINATION\n"
+"       deliver --ranges --topic TOPIC... [options] DESTINATION\n"
 "\n"
 "Reads object frames on stdin, stores each object under DESTINATION, and\n"
 "prints \"A key=KEY seqs=SEQS ...\" on stdout once it is stored.\n"
@@ -117,7 +120,10 @@ static const char usage_text[] =
 "  --index               the index lines of what --exactly-once stored\n"
 "  --audit               check the lake against its index: gaps,\n"
 "                        overlaps, missing and damaged objects (exit 1)\n"
-"  --topic TOPIC         --index, --audit: only this topic (repeatable)\n"
+"  --ranges              the message id ranges stored for each --topic\n"
+"                        (from the index entries' names: one listing)\n"
+"  --topic TOPIC         --index, --ranges, --audit: only this topic\n"
+"                        (repeatable)\n"
 "  --list-options        the long options, one a line\n"
 "  -h, --help            this text\n"
 "SIZE: bytes or with k, M, G (1024s); DURATION: seconds or with ms, s, m.\n"
@@ -132,15 +138,16 @@ static const char usage_text[] =
 "(--probe: every check ok), 1 failure, 2 usage.  See deliver(1).\n";
 
 enum mode {
-	MODE_DELIVER, MODE_PROBE, MODE_LIST, MODE_CAT, MODE_INDEX, MODE_AUDIT
+	MODE_DELIVER, MODE_PROBE, MODE_LIST, MODE_CAT, MODE_INDEX, MODE_AUDIT,
+	MODE_RANGES
 };
 
 static void
 set_mode(enum mode *m, enum mode want)
 {
 	if (*m != MODE_DELIVER && *m != want)
-		errx(EXIT_USAGE, "--probe, --list, --cat, --index and --audit "
-		    "go one at a time");
+		errx(EXIT_USAGE, "--probe, --list, --cat, --index, --ranges and "
+		    "--audit go one at a time");
 	*m = want;
 }
 
@@ -217,6 +224,8 @@ run(const struct dest *d, const struct options *opt, enum mode mode,
 		return deliver_index(d, opt);
 	case MODE_AUDIT:
 		return deliver_audit(d, opt);
+	case MODE_RANGES:
+		return deliver_ranges(d, opt);
 	default:
 		break;
 	}
@@ -282,6 +291,7 @@ main(int argc, char *argv[])
 			break;
 		case OPT_EXACTLY_ONCE: opt.exactly_once = 1; break;
 		case OPT_INDEX: set_mode(&mode, MODE_INDEX); break;
+		case OPT_RANGES: set_mode(&mode, MODE_RANGES); break;
 		case OPT_AUDIT: set_mode(&mode, MODE_AUDIT); break;
 		case OPT_TOPIC:
 			opt.topics = xreallocarray(opt.topics, opt.ntopics + 1,
@@ -320,8 +330,11 @@ main(int argc, char *argv[])
 	 */
 	if (opt.exactly_once)
 		opt.multipart_threshold = 5ULL << 30;
-	if (opt.ntopics > 0 && mode != MODE_INDEX && mode != MODE_AUDIT)
-		errx(EXIT_USAGE, "--topic goes with --index or --audit");
+	if (opt.ntopics > 0 && mode != MODE_INDEX && mode != MODE_AUDIT &&
+	    mode != MODE_RANGES)
+		errx(EXIT_USAGE, "--topic goes with --index, --ranges or --audit");
+	if (mode == MODE_RANGES && opt.ntopics == 0)
+		errx(EXIT_USAGE, "--ranges needs --topic TOPIC");
 	status = check ? EXIT_OK : run(&d, &opt, mode, key);
 	free(opt.topics);
 	dest_release(&d);
