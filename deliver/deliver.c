@@ -29,7 +29,7 @@ enum {
 	OPT_PART_SIZE, OPT_MULTIPART_THRESHOLD, OPT_RETRIES, OPT_TIMEOUT,
 	OPT_MAX_MEMORY, OPT_METRICS, OPT_CHECK, OPT_LIST_OPTIONS, OPT_PROBE,
 	OPT_LIST, OPT_CAT, OPT_EXACTLY_ONCE, OPT_INDEX, OPT_AUDIT, OPT_TOPIC,
-	OPT_RANGES
+	OPT_RANGES, OPT_ORPHAN_AGE
 };
 
 static const struct option longopts[] = {
@@ -53,6 +53,7 @@ static const struct option longopts[] = {
 	{ "exactly-once",	no_argument,	   NULL, OPT_EXACTLY_ONCE },
 	{ "index",		no_argument,	   NULL, OPT_INDEX },
 	{ "ranges",		no_argument,	   NULL, OPT_RANGES },
+	{ "orphan-age",		required_argument, NULL, OPT_ORPHAN_AGE },
 	{ "audit",		no_argument,	   NULL, OPT_AUDIT },
 	{ "topic",		required_argument, NULL, OPT_TOPIC },
 	{ "progress",		no_argument,	   NULL, 'P' },
@@ -67,7 +68,8 @@ static const char usage_text[] =
 "               [--credentials FILE] [--storage-class CLASS]\n"
 "               [--part-size SIZE] [--multipart-threshold SIZE]\n"
 "               [--retries N] [--timeout DURATION] [--max-memory SIZE]\n"
-"               [--metrics-file FILE] [--exactly-once] [--check]\n"
+"               [--metrics-file FILE] [--orphan-age DURATION]\n"
+"               [--exactly-once] [--check]\n"
 "               DESTINATION\n"
 "       deliver --probe [options] DESTINATION\n"
 "       deliver --list [options] DESTINATION\n"
@@ -106,6 +108,9 @@ static const char usage_text[] =
 "                        stalled and retried, default 30s\n"
 "  --max-memory SIZE     object bytes held in flight, default 256M\n"
 "  --metrics-file FILE   Prometheus text file, replaced every 5 s\n"
+"  --orphan-age DURATION at start, abort multipart uploads under the\n"
+"                        prefix older than this (a killed deliver's),\n"
+"                        default 1h\n"
 "  --exactly-once        never replace an object; record each one's\n"
 "                        manifest in the lake's index (_lakepipe/index/)\n"
 "  -P, --progress        a progress line on stderr every second\n"
@@ -239,7 +244,7 @@ main(int argc, char *argv[])
 {
 	struct options opt = {
 		.jobs = 4, .multipart_threshold = 16ULL << 20, .retries = 10,
-		.timeout = 30, .max_memory = 256ULL << 20,
+		.timeout = 30, .max_memory = 256ULL << 20, .orphan_age = 3600,
 	};
 	struct dest d;
 	enum mode mode = MODE_DELIVER;
@@ -292,6 +297,10 @@ main(int argc, char *argv[])
 		case OPT_EXACTLY_ONCE: opt.exactly_once = 1; break;
 		case OPT_INDEX: set_mode(&mode, MODE_INDEX); break;
 		case OPT_RANGES: set_mode(&mode, MODE_RANGES); break;
+		case OPT_ORPHAN_AGE:
+			opt.orphan_age = opt_duration("--orphan-age", optarg, 0,
+			    365 * 86400.0);
+			break;
 		case OPT_AUDIT: set_mode(&mode, MODE_AUDIT); break;
 		case OPT_TOPIC:
 			opt.topics = xreallocarray(opt.topics, opt.ntopics + 1,

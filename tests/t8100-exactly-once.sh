@@ -137,6 +137,23 @@ test_expect_success 's3: an object stored without its index entry is put in the 
 	test $(deliver $EP --index "$U" | wc -l) -eq 4
 '
 
+test_expect_success 's3: a killed deliver'"'"'s multipart upload is aborted at the next start' '
+	ctl reset >/dev/null &&
+	head -c 3000000 /dev/urandom >big &&
+	obj "o/big.bin" big n=1 seqs=1 >big.frames &&
+	ctl fault stall op=UploadPart part=2 seconds=60 >/dev/null &&
+	U="s3://lake-test/mp/?region=eu-west-1" &&
+	{ deliver $EP --multipart-threshold 1M --part-size 1M "$U" <big.frames >/dev/null 2>/dev/null & } &&
+	wait_until 30 sh -c "test \$(nreq op=UploadPart) -ge 2" &&
+	pkill -9 -f "part-size 1M $U" ; ctl reset >/dev/null &&
+	printf "" | deliver $EP --orphan-age 1h "$U" >/dev/null 2>keep.err &&
+	! grep -q "aborted leftover" keep.err &&
+	printf "" | deliver $EP --orphan-age 0 "$U" >/dev/null 2>abort.err &&
+	grep -q "msg=\"aborted leftover multipart uploads\" count=1 prefix=mp/" abort.err &&
+	printf "" | deliver $EP --orphan-age 0 "$U" >/dev/null 2>again.err &&
+	! grep -q "aborted leftover" again.err
+'
+
 # ---- against the Pulsar test broker ----------------------------------
 
 PB=$PEERS/pulsar
