@@ -109,8 +109,8 @@ static const char usage_text[] =
 "  --max-memory SIZE     object bytes held in flight, default 256M\n"
 "  --metrics-file FILE   Prometheus text file, replaced every 5 s\n"
 "  --orphan-age DURATION at start, abort multipart uploads under the\n"
-"                        prefix older than this (a killed deliver's),\n"
-"                        default 1h\n"
+"                        prefix older than this (a killed deliver's;\n"
+"                        lakepipe run: 1h)\n"
 "  --exactly-once        never replace an object; record each one's\n"
 "                        manifest in the lake's index (_lakepipe/index/)\n"
 "  -P, --progress        a progress line on stderr every second\n"
@@ -244,7 +244,7 @@ main(int argc, char *argv[])
 {
 	struct options opt = {
 		.jobs = 4, .multipart_threshold = 16ULL << 20, .retries = 10,
-		.timeout = 30, .max_memory = 256ULL << 20, .orphan_age = 3600,
+		.timeout = 30, .max_memory = 256ULL << 20, .orphan_age = -1,
 	};
 	struct dest d;
 	enum mode mode = MODE_DELIVER;

@@ -2,8 +2,9 @@
  * Multipart uploads that a killed deliver left behind: they hold parts
  * (and cost storage) but no object, and no reader sees them.  At start,
  * deliver lists the uploads under its prefix (ListMultipartUploads) and
- * aborts those initiated longer ago than --orphan-age (default 1 hour,
- * by the store's clock), which no live deliver keeps open: a part is
+ * aborts those initiated longer ago than --orphan-age (lakepipe run
+ * asks for 1 hour), by the store's clock, which no live deliver keeps
+ * open: a part is
  * retried within minutes, an upload completes or is aborted when its
  * deliver ends.
  */
