@@ -23,6 +23,7 @@ struct options {
 	long		 timeout;	/* --timeout: low-speed window, seconds */
 	uint64_t	 max_memory;	/* --max-memory: bytes in flight */
 	const char	*metrics_file;	/* --metrics-file, or NULL */
+	int		 insecure;	/* --insecure: TLS not verified */
 };
 
 /* Each returns the exit status: EXIT_OK or EXIT_FAIL. */
