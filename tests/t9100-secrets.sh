@@ -132,32 +132,37 @@ test_expect_success 'deliver s3:// with a --credentials file holding a session t
 	    "s3://lake-test/s3/?region=us-east-1" >probe-s3.out 2>probe-s3.err
 '
 
+# bad_keys FILE ID KEY TOKEN NAMES: a credentials file with the variable
+# names NAMES (cos or s3)
+bad_keys() {
+	if test "$5" = cos; then
+		set -- "$1" TENCENTCLOUD_SECRET_ID="$2" TENCENTCLOUD_SECRET_KEY="$3" \
+		    TENCENTCLOUD_SESSION_TOKEN="$4"
+	else
+		set -- "$1" AWS_ACCESS_KEY_ID="$2" AWS_SECRET_ACCESS_KEY="$3" \
+		    AWS_SESSION_TOKEN="$4"
+	fi
+	f=$1
+	shift
+	printf '%s\n' "$@" >"$f"
+}
+
 test_expect_success 'deliver: a wrong secret and a wrong token fail in one line, unprinted' '
-	for kind in cos s3; do
-		for bad in key token; do
-			if test $kind = cos; then
-				k=$SKEY t=$STOK
-				test $bad = key && k=$BADKEY
-				test $bad = token && t=$BADTOK
-				TENCENTCLOUD_SECRET_ID=$SID TENCENTCLOUD_SECRET_KEY=$k \
-				TENCENTCLOUD_SESSION_TOKEN=$t test_expect_code 1 \
-				    test_timeout 60 deliver -v $COSEP --retries 1 \
-				    "cos://lake-1250000000/bad/?region=ap-guangzhou" \
-				    <objs.frames >out 2>deliver-bad-$kind-$bad.err || return 1
-			else
-				k=$AKEY t=$ATOK
-				test $bad = key && k=$BADKEY
-				test $bad = token && t=$BADTOK
-				AWS_ACCESS_KEY_ID=$AID AWS_SECRET_ACCESS_KEY=$k \
-				AWS_SESSION_TOKEN=$t test_expect_code 1 \
-				    test_timeout 60 deliver -v $S3EP --retries 1 \
-				    "s3://lake-test/bad/?region=us-east-1" \
-				    <objs.frames >out 2>deliver-bad-$kind-$bad.err || return 1
-			fi
-			test ! -s out &&
-			grep -q -e SignatureDoesNotMatch -e InvalidToken \
-			    deliver-bad-$kind-$bad.err || return 1
-		done
+	bad_keys secrets/bad1 $SID $BADKEY $STOK cos &&
+	bad_keys secrets/bad2 $SID $SKEY $BADTOK cos &&
+	bad_keys secrets/bad3 $AID $BADKEY $ATOK s3 &&
+	bad_keys secrets/bad4 $AID $AKEY $BADTOK s3 &&
+	for n in 1 2 3 4; do
+		case $n in
+		[12]) u="$COSEP cos://lake-1250000000/bad/?region=ap-guangzhou" ;;
+		*) u="$S3EP s3://lake-test/bad/?region=us-east-1" ;;
+		esac
+		test_expect_code 1 test_timeout 60 deliver -v --retries 1 \
+		    --credentials secrets/bad$n $u <objs.frames >out \
+		    2>deliver-bad$n.err &&
+		test ! -s out &&
+		grep -q -e SignatureDoesNotMatch -e InvalidToken \
+		    deliver-bad$n.err || return 1
 	done
 '
 
