@@ -177,6 +177,28 @@ test_expect_success 'no metadata service: exit 1, one line naming its address' '
 	test ! -s out && one_error err && grep -q "127.0.0.1:9/latest/meta-data/cam/security-credentials/" err
 '
 
+test_start_server mde.json node "$PEERS/metadata.js" --s3-control "$CTL" \
+	--period 2 --lifetime 6 --timeout 300 --prefix AKIDLPEXPN \
+	--no-expired-time || exit 1
+test_start_server mdc.json node "$PEERS/metadata.js" --period 60 \
+	--lifetime 120 --timeout 300 --code InternalError || exit 1
+
+test_expect_success 'only Expiration (ISO 8601) in the answer: still renewed in time' '
+	ctl reset >/dev/null &&
+	LAKEPIPE_METADATA_URL=$(json_get mde.json url) &&
+	run_rounds "$LAKEPIPE_METADATA_URL" 4 : $EP --credentials instance-role \
+	    "cos://$B/expn/?region=ap-guangzhou" &&
+	test "$(cat rc)" = 0 && test "$(wc -l <acks)" -eq $sent &&
+	test $(grep -c "credentials renewed" err) -ge 1 &&
+	check_requests AKIDLPEXPN 2
+'
+
+test_expect_success 'an answer whose Code is not Success: exit 1, one line' '
+	LAKEPIPE_METADATA_URL=$(json_get mdc.json url) test_expect_code 1 \
+	    deliver --credentials instance-role $EP "$COS" <one.frames >out 2>err &&
+	test ! -s out && one_error err && grep -q "Code InternalError" err
+'
+
 test_expect_success 'an unknown role: exit 1, one line' '
 	test_expect_code 1 deliver --credentials instance-role:nosuchrole \
 	    $EP "$COS" <one.frames >out 2>err &&

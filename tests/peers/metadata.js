@@ -18,6 +18,9 @@
 // minted, expires}]}; POST /_rotate[?revoke=1] mints a key now (revoke: and
 // makes the S3 server forget every earlier one at once).
 //
+// --code C answers with Code C (the real service says Success);
+// --no-expired-time leaves ExpiredTime out (Expiration, ISO 8601, stays).
+//
 // Prints one JSON line when ready: {"ready":true,"port":N,"role":...}.
 // Listens on 127.0.0.1 only; exits on SIGTERM or after --timeout seconds.
 'use strict';
@@ -26,7 +29,8 @@ const fs = require('fs');
 const crypto = require('crypto');
 
 const opt = { port: 0, role: 'lakepipe-test-role', period: 2, lifetime: 6,
-  s3Control: null, file: null, kind: 'cos', timeout: 300, prefix: 'AKIDLPROLE' };
+  s3Control: null, file: null, kind: 'cos', timeout: 300, prefix: 'AKIDLPROLE',
+  code: 'Success', noExpiredTime: false };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i], v = () => process.argv[++i];
   switch (a) {
@@ -38,6 +42,8 @@ for (let i = 2; i < process.argv.length; i++) {
     case '--file': opt.file = v(); break;
     case '--kind': opt.kind = v(); break;
     case '--prefix': opt.prefix = v(); break;
+    case '--code': opt.code = v(); break;
+    case '--no-expired-time': opt.noExpiredTime = true; break;
     case '--timeout': opt.timeout = Number(v()); break;
     default: process.stderr.write(`unknown option ${a}\n`); process.exit(2);
   }
@@ -101,9 +107,11 @@ const server = http.createServer(async (req, res) => {
     if (req.method === 'GET' && u.pathname === base + opt.role) {
       fetches++;
       const k = keys[keys.length - 1];
-      return json(res, 200, { TmpSecretId: k.id, TmpSecretKey: k.secret, Token: k.token,
+      const doc = { TmpSecretId: k.id, TmpSecretKey: k.secret, Token: k.token,
         ExpiredTime: k.expires, Expiration: new Date(k.expires * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
-        Code: 'Success' });
+        Code: opt.code };
+      if (opt.noExpiredTime) delete doc.ExpiredTime;
+      return json(res, 200, doc);
     }
     if (req.method === 'GET' && u.pathname === '/_stats') {
       return json(res, 200, { minted: keys.length, current: keys[keys.length - 1].id, fetches,
