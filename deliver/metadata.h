@@ -5,9 +5,9 @@
  *	GET BASE/latest/meta-data/cam/security-credentials/
  *		the role names, one a line
  *	GET BASE/latest/meta-data/cam/security-credentials/ROLE
- *		{"TmpSecretId": "...", "TmpSecretKey": "...", "Token": "...",
- *		 "ExpiredTime": 1615590047, "Expiration": "2021-03-12T23:00:47Z",
- *		 "Code": "Success"}
+ *		{"TmpSecretId": "...", "TmpSecretKey": "...",
+ *		 "Token": "...", "ExpiredTime": 1615590047,
+ *		 "Expiration": "2021-03-12T23:00:47Z", "Code": "Success"}
  *
  * BASE is http://metadata.tencentyun.com, or $LAKEPIPE_METADATA_URL (the
  * tests' stand-in).  Requests go direct (never through a proxy: the
@@ -26,7 +26,7 @@
 /* What one fetch gives; every string is the caller's to wipe and free. */
 struct role_keys {
 	char	*id, *secret, *token;
-	time_t	 expires;		/* ExpiredTime, seconds since the epoch */
+	time_t	 expires;		/* ExpiredTime: seconds, the epoch */
 };
 
 /*
