@@ -393,6 +393,21 @@ creds_renew(struct creds *c, unsigned gen)
 }
 
 void
+creds_redact(const struct creds *c, char *text)
+{
+	const char *v[] = { c->id, c->secret, c->token };
+	size_t i, n;
+	char *p;
+
+	for (i = 0; i < 3; i++) {
+		if (v[i] == NULL || (n = strlen(v[i])) < 4)
+			continue;
+		for (p = text; (p = strstr(p, v[i])) != NULL; p += n)
+			memset(p, '*', n);
+	}
+}
+
+void
 creds_release(struct creds *c)
 {
 	wipe(c->id);

@@ -65,6 +65,12 @@ void	creds_sign(struct creds *, struct sign_creds *);
  * now), so that the request may go again; 0 when nothing changed.
  */
 int	creds_renew(struct creds *, unsigned gen);
+/*
+ * Star out, in place, every occurrence in text of the id, the secret or
+ * the token in hand: a store's error message is printed, and a store
+ * (or a proxy on the way) may echo what it was sent.
+ */
+void	creds_redact(const struct creds *, char *text);
 /* Wipe and free. */
 void	creds_release(struct creds *);
 

@@ -777,6 +777,7 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 	else
 		v = V_FATAL;
 out:
+	creds_redact(&s->creds, r->why);
 	req_cancel(r, s);
 	buf_release(&code);
 	buf_release(&msg);

@@ -166,6 +166,17 @@ test_expect_success 'deliver: a wrong secret and a wrong token fail in one line,
 	done
 '
 
+test_expect_success 'deliver: a store that echoes the keys in its error: starred out' '
+	ctl fault error status=403 code=AccessDenied \
+	    message="denied for $SID with $SKEY and $STOK" >/dev/null &&
+	test_expect_code 1 test_timeout 60 deliver -v $COSEP \
+	    --credentials secrets/cos.keys \
+	    "cos://lake-1250000000/echo/?region=ap-guangzhou" \
+	    <objs.frames >out 2>deliver-echo.err &&
+	ctl clear-faults >/dev/null &&
+	grep -q "403 AccessDenied: denied for \*\*\*\** with \*\*\*\** and \*\*\*\**" deliver-echo.err
+'
+
 test_expect_success 'deliver: TLS verified by default (self-signed: exit 1, one line)' '
 	test_expect_code 1 test_timeout 60 deliver --credentials secrets/s3.keys \
 	    --endpoint https://127.0.0.1:$TP "s3://lake-test/tls/?region=us-east-1" \
