@@ -101,6 +101,21 @@ test_expect_success 'consume: --ca-file trusts it; --insecure: works, one warnin
 	grep -q "level=warn .*--insecure" consume-ins.err
 '
 
+test_expect_success 'consume over https:// (HTTP lookup): verified; --insecure works' '
+	HTURL=$(json_get pb.json httpUrlTls) &&
+	pctl publish topic=t/ns/s payload="web{i}" count=2 >/dev/null &&
+	test_expect_code 1 test_timeout 30 consume --url "$HTURL" --topic t/ns/s \
+	    --subscription bk --token-file secrets/tok --stop-at-end \
+	    >out 2>consume-web.err &&
+	one_error consume-web.err && test ! -s out &&
+	grep -qi "certificate" consume-web.err &&
+	test_timeout 30 consume --insecure --url "$HTURL" --topic t/ns/s \
+	    --subscription bk --token-file secrets/tok --stop-at-end \
+	    >web.frames 2>consume-webins.err &&
+	test $(grep -ac "^M " web.frames) -eq 2 &&
+	test $(grep -c " level=warn " consume-webins.err) -eq 1
+'
+
 # --- deliver ---------------------------------------------------------
 
 test_expect_success 'transform the messages into objects' '
