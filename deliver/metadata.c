@@ -220,8 +220,9 @@ expiry_of(const char *json)
 	return t;
 }
 
-static int
-parse_keys(const char *json, struct role_keys *k, char *why, size_t whylen)
+int
+metadata_parse_keys(const char *json, struct role_keys *k, char *why,
+    size_t whylen)
 {
 	struct buf code = BUF_INIT;
 	int rc = json_member(json, "Code", &code);
@@ -291,7 +292,7 @@ metadata_role_keys(char **role, struct role_keys *k, char *why,
 	if (*role == NULL && first_role(role, why, whylen) < 0)
 		return -1;
 	if ((rc = get(*role, &b, why, whylen)) == 0)
-		rc = parse_keys(b.len ? b.data : "", k, why, whylen);
+		rc = metadata_parse_keys(b.data, k, why, whylen);
 	explicit_bzero(b.data, b.len);
 	buf_release(&b);
 	return rc;

@@ -36,6 +36,9 @@ struct role_keys {
  */
 int	metadata_role_keys(char **role, struct role_keys *k, char *why,
 	    size_t whylen);
+/* The key document json (above) into k: 0, or -1 with why. */
+int	metadata_parse_keys(const char *json, struct role_keys *k, char *why,
+	    size_t whylen);
 /* A role name as CAM allows: 1 to 128 of [A-Za-z0-9_+=,.@-]. */
 int	metadata_role_ok(const char *);
 void	role_keys_wipe(struct role_keys *);
