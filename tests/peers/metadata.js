@@ -118,7 +118,7 @@ const server = http.createServer(async (req, res) => {
         keys: keys.map(k => ({ id: k.id, minted: k.minted, expires: k.expires })) });
     }
     if (req.method === 'POST' && u.pathname === '/_rotate') {
-      const k = await mint(u.searchParams.get('revoke') === '1');
+      const k = await mintOne(u.searchParams.get('revoke') === '1');
       return json(res, 200, { ok: true, minted: keys.length, current: k.id });
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -128,9 +128,18 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
+// One mint at a time: the timer's and /_rotate's must not interleave (a
+// revoke would miss a key registered meanwhile).
+let chain = Promise.resolve();
+function mintOne(revoke) {
+  const p = chain.then(() => mint(revoke));
+  chain = p.catch(() => {});
+  return p;
+}
+
 (async () => {
-  await mint(false);
-  setInterval(() => mint(false).catch(e => log(`mint failed: ${e.message}`)), opt.period * 1000);
+  await mintOne(false);
+  setInterval(() => mintOne(false).catch(e => log(`mint failed: ${e.message}`)), opt.period * 1000);
   server.listen(opt.port, '127.0.0.1', () => {
     const port = server.address().port;
     process.stdout.write(JSON.stringify({ ready: true, pid: process.pid, port,
