@@ -164,11 +164,11 @@ check_dest(struct dest *d, const struct options *opt, enum mode mode)
 
 	if (d->kind == DEST_FILE) {
 		if (opt->endpoint != NULL || opt->path_style ||
-		    opt->storage_class != NULL || opt->credentials != NULL ||
-		    opt->insecure)
+		    opt->storage_class != NULL || opt->credentials != NULL)
 			errx(EXIT_USAGE, "--endpoint, --path-style, "
-			    "--storage-class, --credentials and --insecure "
-			    "are for cos:// and s3:// destinations");
+			    "--storage-class and --credentials are for cos:// "
+			    "and s3:// destinations");
+		/* --insecure is not refused: a rule gives it to consume too */
 		return;
 	}
 	if (opt->storage_class != NULL &&

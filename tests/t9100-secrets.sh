@@ -234,6 +234,26 @@ test_expect_success 'lakepipe check and run with a token file and COS keys with 
 	test -s state/sec/log
 '
 
+test_expect_success 'lakepipe: insecure = yes reaches consume (pulsar+ssl://), file:// unaffected' '
+	cat >ins.conf <<-EOF &&
+	url = $TURL
+	topic = t/ns/lpi
+	subscription = lpi
+	token-file = $TRASH/secrets/tok
+	insecure = yes
+	max-age = 1
+	destination = file://$TRASH/lpi/
+	EOF
+	pctl subscriptions topic=t/ns/lpi subscription=lpi >/dev/null &&
+	pctl publish topic=t/ns/lpi payload="lpi{i}" count=5 >/dev/null &&
+	lp_start ins.conf ins.out &&
+	wait_until 30 lp_stored ins.conf 5 &&
+	test_timeout 60 lakepipe stop ins.conf >stop.out 2>&1 &&
+	grep "^ok stopped" stop.out &&
+	grep "prog=consume.*--insecure" state/ins/log &&
+	test $(grep -c " level=warn .*--insecure" state/ins/log) -eq 1
+'
+
 # --- hostile keys ----------------------------------------------------
 
 # hmsg SEQ TOPIC: a message frame of topic TOPIC (as encoded in frames)
