@@ -211,45 +211,40 @@ test_expect_success 'deliver --insecure: stored through TLS, one warning' '
 
 # --- lakepipe --------------------------------------------------------
 
-test_expect_success 'lakepipe check and run with a token file and COS keys with a token' '
-	cat >sec.conf <<-EOF &&
-	url = $URL
-	topic = t/ns/lp
-	subscription = lp
-	token-file = $TRASH/secrets/tok
-	max-age = 1
-	endpoint = http://cos.ap-guangzhou.localhost:$PORT
-	credentials = $TRASH/secrets/cos.keys
-	destination = "cos://lake-1250000000/lp/?region=ap-guangzhou"
-	EOF
-	pctl subscriptions topic=t/ns/lp subscription=lp >/dev/null &&
-	pctl publish topic=t/ns/lp payload="lp{i}" count=20 >/dev/null &&
-	test_timeout 60 lakepipe check sec.conf >check.out 2>&1 &&
-	! grep "^fail" check.out &&
-	lp_start sec.conf sec.out &&
-	wait_until 30 lp_stored sec.conf 20 &&
-	lakepipe status sec.conf >status.out 2>&1 &&
-	test_timeout 60 lakepipe stop sec.conf >stop.out 2>&1 &&
+# lp_cycle NAME N URL KEY=VALUE...: the rule NAME (topic t/ns/NAME,
+# subscription NAME, the token file, max-age 1 and the settings given):
+# N messages published, lakepipe check, run until they are stored, status,
+# stop.
+lp_cycle() {
+	name=$1 n=$2 url=$3
+	shift 3
+	{
+		printf "url = %s\ntopic = t/ns/%s\nsubscription = %s\n" \
+		    "$url" "$name" "$name"
+		printf "token-file = %s\nmax-age = 1\n" "$TRASH/secrets/tok"
+		printf "%s\n" "$@" | sed "s/=/ = /"
+	} >$name.conf &&
+	pctl subscriptions topic=t/ns/$name subscription=$name >/dev/null &&
+	pctl publish topic=t/ns/$name payload="$name{i}" count=$n >/dev/null &&
+	test_timeout 60 lakepipe check $name.conf >check-$name.out 2>&1 &&
+	! grep "^fail" check-$name.out &&
+	lp_start $name.conf $name.out &&
+	wait_until 30 lp_stored $name.conf $n &&
+	lakepipe status $name.conf >status-$name.out 2>&1 &&
+	test_timeout 60 lakepipe stop $name.conf >stop.out 2>&1 &&
 	grep "^ok stopped" stop.out &&
-	test -s state/sec/log
+	test -s state/$name/log
+}
+
+test_expect_success 'lakepipe check and run with a token file and COS keys with a token' '
+	lp_cycle sec 20 "$URL" \
+	    "endpoint=http://cos.ap-guangzhou.localhost:$PORT" \
+	    "credentials=$TRASH/secrets/cos.keys" \
+	    "destination=\"cos://lake-1250000000/lp/?region=ap-guangzhou\""
 '
 
 test_expect_success 'lakepipe: insecure = yes reaches consume (pulsar+ssl://), file:// unaffected' '
-	cat >ins.conf <<-EOF &&
-	url = $TURL
-	topic = t/ns/lpi
-	subscription = lpi
-	token-file = $TRASH/secrets/tok
-	insecure = yes
-	max-age = 1
-	destination = file://$TRASH/lpi/
-	EOF
-	pctl subscriptions topic=t/ns/lpi subscription=lpi >/dev/null &&
-	pctl publish topic=t/ns/lpi payload="lpi{i}" count=5 >/dev/null &&
-	lp_start ins.conf ins.out &&
-	wait_until 30 lp_stored ins.conf 5 &&
-	test_timeout 60 lakepipe stop ins.conf >stop.out 2>&1 &&
-	grep "^ok stopped" stop.out &&
+	lp_cycle ins 5 "$TURL" insecure=yes "destination=file://$TRASH/lpi/" &&
 	grep "prog=consume.*--insecure" state/ins/log &&
 	test $(grep -c " level=warn .*--insecure" state/ins/log) -eq 1
 '
