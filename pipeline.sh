@@ -968,7 +968,7 @@ store_args() {
 	for a in ${d_args[@]+"${d_args[@]}"}; do
 		case $a in
 		--endpoint=*|--path-style|--credentials=*|--retries=*|\
-		--timeout=*|--quiet|--verbose) sargs+=("$a") ;;
+		--timeout=*|--insecure|--quiet|--verbose) sargs+=("$a") ;;
 		esac
 	done
 }
