@@ -28,36 +28,46 @@ static const char *const roots[] = {
 	"CompleteMultipartUploadResult",
 };
 
-/* As list.c's take_page: the <Contents> elements, one at a time. */
+/* One <Contents> element: what list.c's take_page makes of it. */
+static void
+one_contents(const char *p, size_t n)
+{
+	static const char *const fields[] = { "Key", "Size", "LastModified" };
+	struct buf v[3] = { BUF_INIT, BUF_INIT, BUF_INIT };
+	struct tm tm;
+	size_t k;
+
+	for (k = 0; k < 3; k++) {
+		if (!xml_text(p, n, fields[k], &v[k]))
+			break;
+		fuzz_check(v[k].len <= n);
+	}
+	if (k == 3) {
+		(void)strtoull(v[1].data, NULL, 10);
+		memset(&tm, 0, sizeof(tm));
+		if (strptime(v[2].data, "%Y-%m-%dT%H:%M:%S", &tm) != NULL)
+			(void)timegm(&tm);
+	}
+	for (k = 0; k < 3; k++)
+		buf_release(&v[k]);
+}
+
+/* Every <Contents>...</Contents> in turn, as a ListObjectsV2 page. */
 static void
 contents(const char *doc, size_t len)
 {
-	const char *p = doc, *end = doc + len, *close;
-	struct buf key = BUF_INIT, size = BUF_INIT, mtime = BUF_INIT;
-	struct tm tm;
+	const char *end = doc + len, *open, *close = doc;
 
-	while ((p = memmem(p, (size_t)(end - p), "<Contents>", 10)) != NULL &&
-	    (close = memmem(p, (size_t)(end - p), "</Contents>", 11)) != NULL) {
-		size_t n = (size_t)(close - p);
-
-		buf_reset(&key);
-		buf_reset(&size);
-		buf_reset(&mtime);
-		if (xml_text(p, n, "Key", &key) &&
-		    xml_text(p, n, "Size", &size) &&
-		    xml_text(p, n, "LastModified", &mtime)) {
-			fuzz_check(key.len <= n && size.len <= n &&
-			    mtime.len <= n);
-			(void)strtoull(size.data, NULL, 10);
-			memset(&tm, 0, sizeof(tm));
-			if (strptime(mtime.data, "%Y-%m-%dT%H:%M:%S", &tm))
-				(void)timegm(&tm);
-		}
-		p = close + 11;
+	for (;;) {
+		open = memmem(close, (size_t)(end - close), "<Contents>", 10);
+		if (open == NULL)
+			return;
+		close = memmem(open, (size_t)(end - open), "</Contents>", 11);
+		if (close == NULL)
+			return;
+		one_contents(open, (size_t)(close - open));
+		close += 11;
 	}
-	buf_release(&key);
-	buf_release(&size);
-	buf_release(&mtime);
 }
 
 int
