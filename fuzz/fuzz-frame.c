@@ -1,12 +1,14 @@
-/* unit: transform/record.c transform/json.c transform/utctime.c deliver/object.c */
+/* unit: transform/record.c transform/json.c transform/utctime.c transform/key.c deliver/object.c */
 /*
  * fuzz-frame: a frame stream as transform and deliver read it: the frame
  * reader (headers, lengths, bodies, the errors), fields and their
  * percent-decoding; message frames through transform's msg_parse and
- * record_add, object frames through deliver's object_parse and
- * ack_format.  Properties checked: a frame written back from its fields
- * parses to the same fields; a jsonl record is one JSON object; the ack
- * line deliver writes is one that consume reads (its seqs= parses).
+ * record_add and the object key transform makes of them (key_render),
+ * object frames through deliver's object_parse and ack_format.
+ * Properties checked: a frame written back from its fields parses to the
+ * same fields; a jsonl record is one JSON object; a key transform makes
+ * is one deliver takes (object_key_check); the ack line deliver writes
+ * is one that consume reads (its seqs= parses).
  */
 #include <string.h>
 
@@ -17,6 +19,7 @@
 #include "pct.h"
 #include "../transform/record.h"
 #include "../transform/json.h"
+#include "../transform/key.h"
 #include "seqs.h"
 
 /* Every field the parser took decodes; encoded again, it decodes to
@@ -77,6 +80,47 @@ check_rewrite(const struct frame *f, struct buf *out)
 	frame_release(&g);
 }
 
+/* The keys of an object starting with this message, as batch.c makes
+   them: the default template and one with every variable. */
+static void
+check_keys(const struct msg *m, struct buf *out, struct buf *scratch)
+{
+	static const char *const tmpls[] = {
+		KEY_DEFAULT_TEMPLATE,
+		"x/{tenant}/{namespace}/{name}/p={partition}/{date}/{mi}{ss}/"
+		    "{first_id}.{ext}",
+	};
+	struct key_tmpl t;
+	struct key_vars v;
+	char why[256];
+	size_t i;
+
+	buf_reset(scratch);
+	if (pct_decode(scratch, m->topic->val, m->topic->vallen) < 0)
+		return;
+	v.topic = scratch->data;
+	v.topiclen = scratch->len;
+	v.ledger = m->mid.ledger;
+	v.entry = m->mid.entry;
+	v.partition = m->mid.partition;
+	v.batch = m->mid.batch;
+	v.pt_ms = m->pt;
+	v.ext = "jsonl.gz";
+	for (i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
+		if (key_tmpl_parse(&t, tmpls[i], why, sizeof(why)) < 0)
+			fuzz_fail(why);
+		buf_reset(out);
+		if (key_render(&t, &v, out) == 0) {
+			fuzz_check(out->len > 0 && out->len <= KEY_MAX);
+			if (object_key_check(out->data, out->len) != NULL)
+				fuzz_fail("a key transform makes that deliver "
+				    "refuses");
+		} else	/* only a key too long is refused */
+			fuzz_check(v.topiclen > KEY_MAX / 2);
+		key_tmpl_free(&t);
+	}
+}
+
 static void
 do_message(const struct frame *f, struct buf *out, struct buf *scratch)
 {
@@ -85,6 +129,7 @@ do_message(const struct frame *f, struct buf *out, struct buf *scratch)
 
 	if (msg_parse(&m, f, &why) < 0)
 		return;
+	check_keys(&m, out, scratch);
 	buf_reset(out);
 	record_add(out, FMT_JSONL, &m, scratch);
 	fuzz_check(out->len > 0 && out->data[out->len - 1] == '\n');
