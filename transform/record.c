@@ -46,7 +46,12 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 
 	memset(m, 0, sizeof(*m));
 	m->f = f;
-	m->body = f->body;
+	/*
+	 * A frame without a length has no body (f->body NULL): an empty
+	 * payload, "" so that the JSON and base64 code never does
+	 * arithmetic on, or memcpy from, a null pointer (undefined).
+	 */
+	m->body = f->has_body ? f->body : "";
 	m->len = f->has_body ? f->len : 0;
 	for (i = 0; i < f->nfields; i++) {
 		fl = &f->fields[i];
