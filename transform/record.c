@@ -105,6 +105,17 @@ bad_pt:
 	return -1;
 }
 
+void
+record_decode(struct buf *out, const char *v, size_t n)
+{
+	size_t start = out->len;
+
+	if (memchr(v, '%', n) == NULL || pct_decode(out, v, n) < 0) {
+		buf_setlen(out, start);
+		buf_add(out, v, n);
+	}
+}
+
 /* A header value as a JSON string, decoded only when it holds a '%'. */
 static void
 add_value(struct buf *out, const char *v, size_t n, struct buf *scratch)
@@ -122,14 +133,15 @@ add_value(struct buf *out, const char *v, size_t n, struct buf *scratch)
 	json_add_string(out, scratch->data, scratch->len, 0);
 }
 
-static void
-add_properties(struct buf *out, const struct frame *f, struct buf *scratch)
+void
+record_add_properties(struct buf *out, const struct frame *f,
+    struct buf *scratch)
 {
 	const struct frame_field *fl;
 	size_t i;
 	int first = 1;
 
-	ADD_LIT(out, ",\"properties\":{");
+	buf_addch(out, '{');
 	for (i = 0; i < f->nfields; i++) {
 		fl = &f->fields[i];
 		if (fl->namelen < 2 || fl->name[0] != 'p' || fl->name[1] != '.')
@@ -205,7 +217,8 @@ add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch)
 		add_value(out, m->key->val, m->key->vallen, scratch);
 	else
 		ADD_LIT(out, "null");
-	add_properties(out, m->f, scratch);
+	ADD_LIT(out, ",\"properties\":");
+	record_add_properties(out, m->f, scratch);
 	ADD_LIT(out, ",\"redelivery_count\":");
 	buf_addu64(out, m->rc);
 	add_payload(out, m);
