@@ -280,6 +280,16 @@ reject(struct row *r, const struct column *c, const struct json_val *jv,
 	return -1;
 }
 
+/* Nonzero if s holds one of the bytes of set. */
+static int
+has_any(const char *s, size_t n, const char *set)
+{
+	for (; *set != '\0'; set++)
+		if (memchr(s, *set, n) != NULL)
+			return 1;
+	return 0;
+}
+
 /* -?(0|[1-9][0-9]*) within int64; 0 or -1. */
 static int
 parse_int(const char *s, size_t n, int64_t *v)
@@ -449,13 +459,15 @@ cast(struct row *r, const struct column *c, const struct json_val *jv,
 		if ((jv->kind != JV_NUMBER && jv->kind != JV_STRING) ||
 		    parse_double(s, n, &v->d) < 0)
 			return reject(r, c, jv, "a double (a finite number)");
+		/* as written, so that no digit changes; "3" as "3.0", so that
+		 * readers that infer types see a double */
 		v->kind = VAL_DOUBLE;
-		v->off = (size_t)(s - t->data);
-		if (jv->kind == JV_NUMBER) {
-			v->off = t->len;
+		v->off = start;		/* a string's decoded text is there */
+		if (jv->kind == JV_NUMBER)
 			buf_add(t, jv->p, jv->n);
-		}
-		v->len = n;
+		if (!has_any(t->data + v->off, t->len - v->off, ".eE"))
+			buf_add(t, ".0", 2);
+		v->len = t->len - v->off;
 		return 0;
 	case COL_BOOLEAN:
 		if (n == 4 && memcmp(s, "true", 4) == 0)
