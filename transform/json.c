@@ -91,7 +91,9 @@ word_special(const unsigned char *p)
 	uint64_t w;
 
 	memcpy(&w, p, 8);
-	return ((w - 0x0101010101010101ULL) | w) & 0x8080808080808080ULL;
+	/* != 0: the high half of the mask must not be cut off by int */
+	return (((w - 0x0101010101010101ULL) | w) &
+	    0x8080808080808080ULL) != 0;
 }
 
 int

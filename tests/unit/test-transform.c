@@ -93,6 +93,9 @@ test_utf8(void)
 	    "utf8: 2, 3, 4 byte forms");
 	CHECK(utf8_valid_nonul(S("")), "utf8: empty");
 	CHECK(!utf8_valid_nonul(S("0123456789\0abc")), "utf8: NUL");
+	CHECK(!utf8_valid_nonul(S(",&ZI*\x86,\xed\x12\x1c")),
+	    "utf8: a bad byte in the high half of a word");
+	CHECK(!utf8_valid_nonul(S("abcdefg\0")), "utf8: NUL last in a word");
 	CHECK(!utf8_valid_nonul(S("\xc0\x80")), "utf8: overlong NUL");
 	CHECK(!utf8_valid_nonul(S("\xe0\x80\xaf")), "utf8: overlong 3");
 	CHECK(!utf8_valid_nonul(S("\xf0\x80\x80\xaf")), "utf8: overlong 4");
