@@ -272,6 +272,7 @@ put_value(struct pq_writer *w, const struct pq_column *c, size_t i, char *f)
 		break;
 	case PQ_DOUBLE:
 		pq_double(w, i, strtod(f, &end));
+		errno = 0;		/* ERANGE for subnormals is no error */
 		break;
 	case PQ_BOOLEAN:
 		pq_bool(w, i, (int)strtol(f, &end, 10));
