@@ -115,7 +115,7 @@ for codec in none snappy gzip zstd; do
 done
 
 test_expect_success 'streaming (pq_take after each row) makes the same bytes' '
-	"$PQW" write -t -c zstd -p 2048 -g 30000 taken.parquet <types.txt &&
+	"$PQW" write -t 1000 -c zstd -p 2048 -g 30000 taken.parquet <types.txt &&
 	cmp taken.parquet small-zstd.parquet
 '
 

@@ -65,8 +65,14 @@ struct pq_writer {
 	size_t		 ncols;
 	struct compressor comp;
 
-	struct buf	 out;		/* final bytes not yet taken */
-	uint64_t	 offset;	/* file offset of out's end */
+	/*
+	 * The file's final bytes not yet taken, in order: buffers moved in
+	 * whole (a column chunk is not copied until pq_take), the first
+	 * partly taken.
+	 */
+	struct buf	*ready;
+	size_t		 nready, readycap, head, headpos;
+	uint64_t	 offset;	/* file offset of the end of ready */
 	uint64_t	 rows, rg_rows;
 	struct buf	 rgmeta;	/* RowGroup structs, serialized */
 	uint32_t	 nrg;
@@ -720,6 +726,27 @@ pq_null(struct pq_writer *w, size_t col)
 	c->null_count++;
 }
 
+/* the queue of final bytes */
+
+/* Move b's bytes to the end of the queue; b is left empty. */
+static void
+ready_move(struct pq_writer *w, struct buf *b)
+{
+	if (b->len == 0)
+		return;
+	if (w->head > 0 && w->head == w->nready) {
+		w->head = w->nready = 0;
+	}
+	if (w->nready == w->readycap) {
+		w->readycap = w->readycap ? w->readycap * 2 : 16;
+		w->ready = xreallocarray(w->ready, w->readycap,
+		    sizeof(*w->ready));
+	}
+	w->ready[w->nready++] = *b;
+	w->offset += b->len;
+	buf_init(b, 0);
+}
+
 /* row groups */
 
 static int
@@ -903,15 +930,12 @@ cut_row_group(struct pq_writer *w)
 		if (c->used_dict) {
 			buf_reset(&w->page);
 			buf_add(&w->page, c->dict.data, c->dict.len);
-			buf_reset(&dictpage);
 			put_page(w, &dictpage, PT_DICTIONARY_PAGE, c->ndict, 0,
 			    &raw);
-			buf_add(&w->out, dictpage.data, dictpage.len);
-			w->offset += dictpage.len;
+			ready_move(w, &dictpage);
 		}
 		data_off = w->offset;
-		buf_add(&w->out, c->chunk.data, c->chunk.len);
-		w->offset += c->chunk.len;
+		ready_move(w, &c->chunk);
 		put_chunk_meta(w, &t, c, dict_off, data_off, raw,
 		    (int64_t)(w->offset - dict_off));
 		raw_total += raw;
@@ -1006,13 +1030,13 @@ pq_new(const struct pq_column *cols, size_t ncols, const struct pq_opts *o)
 		col_reset_page(c);
 		col_reset_chunk(c, &w->opts);
 	}
-	buf_init(&w->out, 0);
 	buf_init(&w->rgmeta, 0);
 	buf_init(&w->page, 0);
 	buf_init(&w->zpage, 0);
 	buf_init(&w->hdr, 0);
-	buf_add(&w->out, MAGIC, 4);
-	w->offset = 4;
+	buf_init(&w->hdr, 0);
+	buf_add(&w->hdr, MAGIC, 4);
+	ready_move(w, &w->hdr);
 	return w;
 }
 
@@ -1029,13 +1053,26 @@ pq_size(const struct pq_writer *w)
 }
 
 size_t
-pq_take(struct pq_writer *w, struct buf *out)
+pq_take(struct pq_writer *w, struct buf *out, size_t max)
 {
-	size_t n = w->out.len;
+	struct buf *b;
+	size_t n, taken = 0;
 
-	buf_add(out, w->out.data, n);
-	buf_reset(&w->out);
-	return n;
+	while (w->head < w->nready && (max == 0 || taken < max)) {
+		b = &w->ready[w->head];
+		n = b->len - w->headpos;
+		if (max != 0 && n > max - taken)
+			n = max - taken;
+		buf_add(out, b->data + w->headpos, n);
+		taken += n;
+		w->headpos += n;
+		if (w->headpos == b->len) {
+			buf_release(b);
+			w->head++;
+			w->headpos = 0;
+		}
+	}
+	return taken;
 }
 
 /* A SchemaElement of a column. */
@@ -1073,7 +1110,7 @@ put_footer(struct pq_writer *w)
 {
 	struct thrift t;
 	struct buf meta = BUF_INIT;
-	size_t i;
+	size_t i, n;
 
 	tc_begin(&t, &meta);
 	tc_i32(&t, 1, 2);			/* version */
@@ -1097,11 +1134,10 @@ put_footer(struct pq_writer *w)
 		tc_struct_end(&t);
 	}
 	tc_end(&t);
-	buf_add(&w->out, meta.data, meta.len);
-	add_le32(&w->out, (uint32_t)meta.len);
-	buf_add(&w->out, MAGIC, 4);
-	w->offset += meta.len + 8;
-	buf_release(&meta);
+	n = meta.len;
+	add_le32(&meta, (uint32_t)n);
+	buf_add(&meta, MAGIC, 4);
+	ready_move(w, &meta);
 }
 
 int
@@ -1112,7 +1148,7 @@ pq_finish(struct pq_writer *w, struct buf *out)
 	cut_row_group(w);
 	put_footer(w);
 	w->finished = 1;
-	pq_take(w, out);
+	pq_take(w, out, 0);
 	return 0;
 }
 
@@ -1128,7 +1164,9 @@ pq_free(struct pq_writer *w)
 	free(w->cols);
 	if (w->opts.codec == PQ_GZIP || w->opts.codec == PQ_ZSTD)
 		comp_free(&w->comp);
-	buf_release(&w->out);
+	for (i = w->head; i < w->nready; i++)
+		buf_release(&w->ready[i]);
+	free(w->ready);
 	buf_release(&w->rgmeta);
 	buf_release(&w->page);
 	buf_release(&w->zpage);

@@ -118,10 +118,12 @@ uint64_t pq_rows(const struct pq_writer *);
 uint64_t pq_size(const struct pq_writer *);
 /*
  * Append to out the file's bytes that are final (the magic, the row
- * groups cut so far) and drop them from the writer; returns how many.
- * The writer never needs them again.
+ * groups cut so far), at most max of them (0: all), and drop them from
+ * the writer; returns how many.  The writer never needs them again.  The
+ * row groups wait as they were built, not copied, so a caller that takes
+ * parts of max bytes holds one row group and one part.
  */
-size_t	 pq_take(struct pq_writer *, struct buf *out);
+size_t	 pq_take(struct pq_writer *, struct buf *out, size_t max);
 /*
  * Cut the last row group, write the footer and append every byte not yet
  * taken to out: after pq_take calls and pq_finish, out (or the parts

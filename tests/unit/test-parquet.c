@@ -5,7 +5,7 @@
  * from their specifications; and, as "test-parquet write", the driver
  * that tests/t2100-parquet.sh uses to make files from a description:
  *
- *	test-parquet write [-t] [-c codec] [-l level] [-p page-bytes]
+ *	test-parquet write [-t part-bytes] [-c codec] [-l level] [-p page-bytes]
  *	    [-g row-group-bytes] [-d dict-bytes] OUT <DESCRIPTION
  *
  * DESCRIPTION: a first line of tab-separated columns, name:type with a
@@ -13,8 +13,8 @@
  * timestamp), then one line per row of tab-separated values: \N a null,
  * strings with the escapes \\ \t \n \r, binary in hex, booleans 0 or 1,
  * doubles as strtod(3) reads them, int64 and timestamps in decimal.  -t
- * takes the file's bytes after every row (pq_take), as a streaming caller
- * would.  "test-parquet bench [ROWS]" measures the writer (see bench_main).
+ * takes the file's bytes after every row (pq_take) in parts of at most
+ * part-bytes, as a streaming caller would.  "test-parquet bench [ROWS]" measures the writer (see bench_main).
  */
 #include <err.h>
 #include <errno.h>
@@ -297,10 +297,11 @@ write_main(int argc, char **argv)
 	char *line = NULL, *p, *f;
 	size_t cap = 0, ncols, i;
 	ssize_t n;
-	int ch, take = 0, fd;
+	size_t take = 0;
+	int ch, fd;
 
 	pq_opts_init(&o);
-	while ((ch = getopt(argc, argv, "c:d:g:l:p:t")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:g:l:p:t:")) != -1) {
 		switch (ch) {
 		case 'c':
 			if ((o.codec = pq_codec_parse(optarg)) == (enum pq_codec)-1)
@@ -319,7 +320,7 @@ write_main(int argc, char **argv)
 			o.page_bytes = size_arg(optarg);
 			break;
 		case 't':
-			take = 1;
+			take = size_arg(optarg);
 			break;
 		default:
 			return 2;
@@ -344,7 +345,7 @@ write_main(int argc, char **argv)
 			put_value(w, &cols[i], i, f);
 		}
 		pq_row_end(w);
-		if (take && pq_take(w, &out) > 0) {
+		while (take > 0 && pq_take(w, &out, take) > 0) {
 			if (write_all(fd, out.data, out.len) != 0)
 				err(1, "write");
 			buf_reset(&out);
@@ -420,7 +421,7 @@ bench_main(int argc, char **argv)
 			pq_row_end(w);
 			raw += 8 + 8 + 4 + strlen(t) + 4 + kn + 8 + 4 +
 			    (off[i + 1] - off[i]);
-			size += pq_take(w, &out);
+			size += pq_take(w, &out, 0);
 			buf_reset(&out);
 		}
 		pq_finish(w, &out);
