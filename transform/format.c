@@ -3,15 +3,12 @@
 
 #include "format.h"
 
-/*
- * Every --format.  A Parquet format (fmt_parquet.c over parquet.h's row
- * writer, self_compressed = 1, needs_row = 1, ext "parquet") goes here.
- */
+/* Every --format. */
 static const struct fmt_ops *const formats[] = {
-	&fmt_jsonl, &fmt_raw, &fmt_csv,
+	&fmt_jsonl, &fmt_raw, &fmt_csv, &fmt_parquet,
 };
 
-const char format_names[] = "jsonl, raw or csv";
+const char format_names[] = "jsonl, raw, csv or parquet";
 
 const struct fmt_ops *
 format_find(const char *s)

@@ -28,6 +28,7 @@ struct schema;
 struct fmt_conf {
 	const struct schema	*schema;	/* columns; NULL: none asked */
 	char			 csv_delim;
+	int			 parquet_codec;	/* enum pq_codec */
 };
 
 struct fmt_ops {
@@ -55,7 +56,8 @@ struct fmt_ops {
 /* A begin or end that writes nothing. */
 void	fmt_nothing(void *, struct buf *);
 
-extern const struct fmt_ops fmt_jsonl, fmt_raw, fmt_csv, fmt_reject;
+extern const struct fmt_ops fmt_jsonl, fmt_raw, fmt_csv, fmt_parquet,
+	fmt_reject;
 
 /* The format named s, or NULL; names lists them for messages. */
 const struct fmt_ops *format_find(const char *s);

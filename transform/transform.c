@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "opt.h"
+#include "parquet.h"
 
 #define SYNOPSIS "transform [-qvP] [--format F] [--compress C] " \
 	"[--max-messages N] [--max-bytes SIZE] [--max-age DURATION] ..."
@@ -21,7 +22,8 @@ static void
 usage_text(FILE *fp)
 {
 	fprintf(fp,
-"usage: transform [-qvP] [--format jsonl|raw|csv] [--compress gzip|zstd|none]\n"
+"usage: transform [-qvP] [--format jsonl|raw|csv|parquet]\n"
+"                 [--compress gzip|zstd|none] [--parquet-compression CODEC]\n"
 "                 [--level N] [--max-messages N] [--max-bytes SIZE]\n"
 "                 [--max-age DURATION] [--max-open N] [--key TEMPLATE]\n"
 "                 [--fields SPEC] [--meta SPEC] [--name-separator SEP]\n"
@@ -41,6 +43,8 @@ usage_text(FILE *fp)
 "--meta SPEC: the metadata columns, name[=column] or none; default\n"
 "  %s\n"
 "--name-separator SEP: joins a path's parts in its column name (default .)\n"
+"--parquet-compression snappy|zstd|gzip|none: Parquet's page codec\n"
+"(default snappy; --compress does not apply to Parquet objects).\n"
 "--csv-delimiter C: one byte, default ','; --reject-key: the key of the\n"
 "objects of records that cannot be converted, default\n"
 "  %s\n"
@@ -61,7 +65,7 @@ usage_text(FILE *fp)
 }
 
 enum { OPT_METRICS = 256, OPT_CHECK, OPT_LIST, OPT_FIELDS, OPT_META,
-	OPT_SEP, OPT_DELIM, OPT_REJECT_KEY };
+	OPT_SEP, OPT_DELIM, OPT_REJECT_KEY, OPT_PQ_CODEC };
 
 static const struct option longopts[] = {
 	{ "format",		required_argument, NULL, 'f' },
@@ -77,6 +81,7 @@ static const struct option longopts[] = {
 	{ "name-separator",	required_argument, NULL, OPT_SEP },
 	{ "csv-delimiter",	required_argument, NULL, OPT_DELIM },
 	{ "reject-key",		required_argument, NULL, OPT_REJECT_KEY },
+	{ "parquet-compression", required_argument, NULL, OPT_PQ_CODEC },
 	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
 	{ "check",		no_argument,	   NULL, OPT_CHECK },
 	{ "list-options",	no_argument,	   NULL, OPT_LIST },
@@ -175,6 +180,7 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof(o));
 	o.format = &fmt_jsonl;
 	o.conf.csv_delim = ',';
+	o.conf.parquet_codec = PQ_SNAPPY;
 	o.codec = CODEC_GZIP;
 	o.max_messages = DEFAULT_MAX_MESSAGES;
 	o.max_bytes = DEFAULT_MAX_BYTES;
@@ -208,6 +214,11 @@ main(int argc, char *argv[])
 		case OPT_SEP: sep = optarg; break;
 		case OPT_DELIM: o.conf.csv_delim = delim_arg(optarg); break;
 		case OPT_REJECT_KEY: rtmpl = optarg; break;
+		case OPT_PQ_CODEC:
+			if ((o.conf.parquet_codec = pq_codec_parse(optarg)) < 0)
+				errx(EXIT_USAGE, "--parquet-compression: '%s' "
+				    "is not snappy, zstd, gzip or none", optarg);
+			break;
 		case OPT_METRICS: metrics = optarg; break;
 		case OPT_CHECK: check = 1; break;
 		case OPT_LIST: opt_list(longopts);
