@@ -40,8 +40,9 @@ usage_text(FILE *fp)
 "--fields SPEC: columns from a JSON payload, path[=name][:type], comma-\n"
 "separated; type int64, double, boolean, string or timestamp, e.g.\n"
 "  --fields 'id:int64,user.name=user,price:double,ts:timestamp'\n"
-"--meta SPEC: the metadata columns, name[=column] or none; default\n"
-"  %s\n"
+"--meta SPEC: the metadata columns, name[=column] or none; default all:\n"
+"  message_id,topic,partition,key,publish_time,event_time,properties,\n"
+"  redelivery_count\n"
 "--name-separator SEP: joins a path's parts in its column name (default .)\n"
 "--parquet-compression snappy|zstd|gzip|none: Parquet's page codec\n"
 "(default snappy; --compress does not apply to Parquet objects).\n"
@@ -60,7 +61,7 @@ usage_text(FILE *fp)
 "SIGTERM, stops at once.  Exit status: 0 ok, 1 failure, 2 usage.\n"
 "See transform(1).\n",
 	    DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE, DEFAULT_MAX_OPEN,
-	    KEY_DEFAULT_TEMPLATE, META_DEFAULT, REJECT_KEY_DEFAULT,
+	    KEY_DEFAULT_TEMPLATE, REJECT_KEY_DEFAULT,
 	    METRICS_INTERVAL);
 }
 
