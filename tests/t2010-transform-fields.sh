@@ -180,4 +180,18 @@ test_expect_success '--meta: none, renamed, every name; --name-separator' '
 	test_cmp rec3.want rec3
 '
 
+test_expect_success 'exactly once: reject objects are indexed, the audit is clean' '
+	consume --lines input --publish-time $PT 2>/dev/null |
+	    transform --fields "$F" | deliver --exactly-once file://$TRASH/eo/ >acks1 &&
+	test $(wc -l <acks1) = 7 &&
+	deliver --index file://$TRASH/eo/ >index &&
+	test $(grep -c " key=_errors/" index) = 3 &&
+	deliver --audit file://$TRASH/eo/ >audit &&
+	grep -q "^audit: 7 objects, $N messages, 1 partitions; 0 gaps, 0 overlaps, 0 missing, 0 damaged; 0 unindexed$" audit &&
+	consume --lines input --publish-time $PT 2>/dev/null |
+	    transform --fields "$F" | deliver --exactly-once file://$TRASH/eo/ >acks2 2>err &&
+	test_cmp acks1 acks2 &&
+	test $(grep -c "msg=\"already stored\"" err) = 7
+'
+
 test_done
