@@ -5,14 +5,10 @@
 # converted land in the reject stream under _errors/ with their reason
 # and exact bytes, and every message is acknowledged exactly once.
 . "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-transform.sh"
 
 PT=1764201600000
 F='id:int64,user.name=user,price:double,ts:timestamp,ok:boolean,note:string,tags'
-
-# q SQL...: DuckDB's rows, tab-separated (lake-query.js)
-q() {
-	node "$PEERS/lake-query.js" "$@"
-}
 
 # input: a line per message; reject.want: line<TAB>reason substring
 python3 - <<'PY'
@@ -47,22 +43,6 @@ for k, l in enumerate(lines, 1):
 PY
 N=$(wc -l <input)
 J="read_json('lake/public/**/*.jsonl.gz', format='newline_delimited')"
-
-# seqs_once FRAMES N: every seq 1..N is in exactly one object frame
-seqs_once() {
-	python3 -c '
-import sys
-seen = []
-for line in open(sys.argv[1], "rb"):
-    if not line.startswith(b"O "):
-        continue
-    h = dict(f.split("=", 1) for f in line.decode().split()[2:])
-    for r in h["seqs"].split(","):
-        a, _, b = r.partition("-")
-        seen += range(int(a), int(b or a) + 1)
-assert sorted(seen) == list(range(1, int(sys.argv[2]) + 1)), sorted(seen)
-' "$1" "$2"
-}
 
 test_expect_success 'bad specs are usage errors naming the option' '
 	test_expect_code 2 transform --check --fields "a:int32" 2>err &&

@@ -5,13 +5,10 @@
 # from --fields, nulls against empty strings, the delimiter option,
 # quoting, compression and the .csv[.gz|.zst] keys.
 . "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-transform.sh"
 
 PT=1764201600000
 DQ='"'
-
-q() {
-	node "$PEERS/lake-query.js" "$@"
-}
 
 # A hostile input: empty lines, quotes, delimiters, CR, tabs, invalid
 # UTF-8, NUL bytes, JSON; expect: entry<TAB>hex, one per line.

@@ -5,16 +5,13 @@
 # codec and .parquet keys; the payload columns recover every byte; rejects
 # go to _errors/ and every seq is in exactly one object.
 . "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-transform.sh"
 
 PT=1764201600000
 F='id:int64,user.name=user,price:double,ts:timestamp,ok:boolean,note:string,tags'
 P="read_parquet('lake/public/**/*.parquet')"
 HEX="SELECT split_part(message_id, ':', 2), CASE WHEN payload_encoding = 'base64'
     THEN hex(from_base64(payload)) ELSE hex(encode(payload)) END FROM $P"
-
-q() {
-	node "$PEERS/lake-query.js" "$@"
-}
 
 python3 - <<'PY'
 lines = [
@@ -28,22 +25,6 @@ lines = [
 with open('input', 'wb') as f:
     f.write(b'\n'.join(lines) + b'\n')
 PY
-
-# seqs_once FRAMES N: every seq 1..N is in exactly one object frame
-seqs_once() {
-	python3 -c '
-import sys
-seen = []
-for line in open(sys.argv[1], "rb"):
-    if not line.startswith(b"O "):
-        continue
-    h = dict(f.split("=", 1) for f in line.decode(errors="replace").split()[2:])
-    for r in h["seqs"].split(","):
-        a, _, b = r.partition("-")
-        seen += range(int(a), int(b or a) + 1)
-assert sorted(seen) == list(range(1, int(sys.argv[2]) + 1)), sorted(seen)
-' "$1" "$2"
-}
 
 test_expect_success 'parquet: .parquet keys, its type, no enc=, rejects apart' '
 	consume --lines input --publish-time $PT 2>/dev/null |
