@@ -46,6 +46,7 @@ add_col(struct schema *s, char *name, enum col_src src, enum col_type t,
 	s->col[s->n].src = src;
 	s->col[s->n].type = t;
 	s->col[s->n].path = path;
+	s->col[s->n].pathlen = path != NULL ? strlen(path) : 0;
 	s->n++;
 }
 
@@ -608,15 +609,15 @@ row_make(struct row *r, const struct schema *s, const struct msg *m,
 		}
 		if (m->null)
 			continue;	/* a tombstone: every field null */
-		if (json < 0)
-			json = json_valid(m->body, m->len);
+		if (json < 0 && (json = json_valid(m->body, m->len)))
+			json_top_index(&r->top, m->body, m->len);
 		if (!json) {
 			snprintf(r->why, sizeof(r->why), "payload is not a "
 			    "JSON object or array");
 			return -1;
 		}
-		(void)json_get(m->body, m->len, s->col[i].path,
-		    strlen(s->col[i].path), &jv);
+		(void)json_top_get(&r->top, s->col[i].path, s->col[i].pathlen,
+		    &jv);
 		if (cast(r, &s->col[i], &jv, v) < 0)
 			return -1;
 	}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "json.h"
 
 struct msg;
 
@@ -31,6 +32,7 @@ struct column {
 	enum col_src	 src;
 	enum col_type	 type;		/* what the values are */
 	char		*path;		/* SRC_PATH: dotted */
+	size_t		 pathlen;
 };
 
 struct schema {
@@ -56,6 +58,7 @@ struct row {
 	size_t		 n;
 	struct buf	 text;
 	char		 why[256];	/* why the record was rejected */
+	struct json_top	 top;		/* the payload's members */
 };
 
 #define META_DEFAULT	"message_id,topic,partition,key,publish_time," \

@@ -43,13 +43,20 @@ add_field(struct buf *out, const char *s, size_t n, char delim)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	size_t k;
-	int quote = n == 0;
+	int quote = n == 0, dq = 0, high = 0;
 
-	for (k = 0; k < n && !quote; k++)
-		quote = s[k] == delim || s[k] == '"' || s[k] == '\r' ||
+	for (k = 0; k < n; k++) {
+		quote |= s[k] == delim || s[k] == '"' || s[k] == '\r' ||
 		    s[k] == '\n';
+		dq |= s[k] == '"';
+		high |= (unsigned char)s[k] >= 0x80;
+	}
 	if (quote)
 		buf_addch(out, '"');
+	if (!dq && (!high || utf8_valid_nonul(s, n))) {
+		buf_add(out, s, n);	/* the common case: as it is */
+		p = end;
+	}
 	while (p < end) {
 		if (*p < 0x80) {
 			if (*p == '"')

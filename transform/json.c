@@ -586,19 +586,18 @@ seg_index(const char *s, size_t n, unsigned long *i)
 	return 1;
 }
 
-int
-json_get(const char *str, size_t n, const char *path, size_t plen,
-    struct json_val *v)
+/*
+ * Follow path from the value at p; the value found into v.  start: the
+ * first segment already followed (from the top-level index).
+ */
+static int
+follow(const unsigned char *p, const unsigned char *end, const char *seg,
+    const char *pend, struct json_val *v)
 {
-	const unsigned char *p = (const unsigned char *)str, *end = p + n;
-	const char *seg = path, *dot, *pend = path + plen;
+	const char *dot;
 	unsigned long i;
 	size_t sn;
 
-	v->kind = JV_MISSING;
-	v->p = NULL;
-	v->n = 0;
-	p = skip_ws(p, end);
 	while (seg <= pend && p != NULL && p < end) {
 		if ((dot = memchr(seg, '.', (size_t)(pend - seg))) == NULL)
 			dot = pend;
@@ -625,6 +624,78 @@ json_get(const char *str, size_t n, const char *path, size_t plen,
 	v->p = (const char *)p;
 	v->n = (size_t)(skip_value(p, end) - p);
 	return 1;
+}
+
+static void
+val_missing(struct json_val *v)
+{
+	v->kind = JV_MISSING;
+	v->p = NULL;
+	v->n = 0;
+}
+
+int
+json_get(const char *str, size_t n, const char *path, size_t plen,
+    struct json_val *v)
+{
+	const unsigned char *p = (const unsigned char *)str, *end = p + n;
+
+	val_missing(v);
+	return follow(skip_ws(p, end), end, path, path + plen, v);
+}
+
+void
+json_top_index(struct json_top *t, const char *str, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)str, *end = p + n, *k;
+
+	t->doc = str;
+	t->n = n;
+	t->count = 0;
+	t->usable = 0;
+	p = skip_ws(p, end);
+	if (p == end || *p != '{')
+		return;
+	p = skip_ws(p + 1, end);
+	while (p < end && *p == '"') {
+		if (t->count == JSON_TOP_MAX)
+			return;		/* too many: json_get does it */
+		k = p;
+		(void)skip_string(&p, end);
+		t->m[t->count].k = (const char *)k;
+		t->m[t->count].kn = (size_t)(p - k);
+		p = skip_ws(skip_ws(p, end) + 1, end);	/* the ':' */
+		t->m[t->count].v = (const char *)p;
+		t->count++;
+		p = skip_ws(skip_value(p, end), end);
+		if (p == end || *p != ',')
+			break;
+		p = skip_ws(p + 1, end);
+	}
+	t->usable = 1;
+}
+
+int
+json_top_get(const struct json_top *t, const char *path, size_t plen,
+    struct json_val *v)
+{
+	const unsigned char *k, *end = (const unsigned char *)t->doc + t->n;
+	const char *dot, *pend = path + plen;
+	size_t i, sn;
+
+	if (!t->usable)
+		return json_get(t->doc, t->n, path, plen, v);
+	val_missing(v);
+	if ((dot = memchr(path, '.', plen)) == NULL)
+		dot = pend;
+	sn = (size_t)(dot - path);
+	for (i = 0; i < t->count; i++) {
+		k = (const unsigned char *)t->m[i].k;
+		if (key_is(k, k + t->m[i].kn, path, sn))
+			return follow((const unsigned char *)t->m[i].v, end,
+			    dot + 1, pend, v);
+	}
+	return 0;
 }
 
 /* Append code point u as UTF-8. */

@@ -49,6 +49,29 @@ struct json_val {
 int	json_get(const char *s, size_t n, const char *path, size_t pathlen,
 	    struct json_val *);
 /*
+ * The members of a document's top-level object, found in one pass, so
+ * that each of many paths does not scan the document again.  Past
+ * JSON_TOP_MAX members (or for an array) json_top_get is json_get.
+ */
+#define JSON_TOP_MAX	64
+struct json_top {
+	const char	*doc;
+	size_t		 n;
+	int		 usable;
+	size_t		 count;
+	struct {
+		const char	*k;	/* the key's literal, quotes included */
+		size_t		 kn;
+		const char	*v;	/* its value */
+	} m[JSON_TOP_MAX];
+};
+
+/* Index s, which has passed json_valid; it must outlive the index. */
+void	json_top_index(struct json_top *, const char *s, size_t n);
+/* json_get on the indexed document. */
+int	json_top_get(const struct json_top *, const char *path, size_t plen,
+	    struct json_val *);
+/*
  * Append the decoded text of the JSON string literal s (quotes included)
  * as UTF-8; 0, or -1 if it is malformed.  \u0000 gives a NUL byte.
  */

@@ -448,6 +448,46 @@ get(const char *doc, const char *path)
 	return out;
 }
 
+/* json_top_get agrees with json_get: first of duplicates, many members. */
+static void
+top_checks(void)
+{
+	struct json_top t;
+	struct json_val a, b;
+	struct buf doc = BUF_INIT;
+	char key[16];
+	int i, same = 1;
+
+	buf_addstr(&doc, "{\"k\":1,\"o\":{\"k\":[5]},\"k\":2");
+	for (i = 0; i < 100; i++)
+		buf_addf(&doc, ",\"m%d\":%d", i, i);
+	buf_addstr(&doc, "}");
+	CHECK(json_valid(doc.data, doc.len), "json_top: a valid document");
+	json_top_index(&t, doc.data, doc.len);
+	CHECK(t.usable == 0, "json_top: past JSON_TOP_MAX members, not used");
+	for (i = 0; i < 100; i += 7) {
+		snprintf(key, sizeof(key), "m%d", i);
+		(void)json_top_get(&t, key, strlen(key), &a);
+		(void)json_get(doc.data, doc.len, key, strlen(key), &b);
+		same &= a.kind == b.kind && a.n == b.n && a.p == b.p;
+	}
+	CHECK(same, "json_top: the same values past the limit");
+	buf_setlen(&doc, 0);
+	buf_addstr(&doc, " {\"k\":1, \"o\" : {\"k\":[5]},\"k\":2} ");
+	json_top_index(&t, doc.data, doc.len);
+	CHECK(t.usable && t.count == 3, "json_top: three members");
+	CHECK(json_top_get(&t, "k", 1, &a) && a.n == 1 && a.p[0] == '1',
+	    "json_top: the first of duplicate keys");
+	CHECK(json_top_get(&t, "o.k.0", 5, &a) && a.p[0] == '5',
+	    "json_top: a path below the top");
+	CHECK(!json_top_get(&t, "x", 1, &a) && a.kind == JV_MISSING,
+	    "json_top: missing");
+	json_top_index(&t, "[{\"k\":3}]", 9);
+	CHECK(json_top_get(&t, "0.k", 3, &a) && a.p[0] == '3',
+	    "json_top: an array document");
+	buf_release(&doc);
+}
+
 static void
 test_jsonpath(void)
 {
@@ -470,6 +510,7 @@ test_jsonpath(void)
 	    "json_get: object");
 	CHECK_STR(get(doc, "a.x"), "MISSING", "json_get: no member");
 	CHECK_STR(get(doc, "n.x"), "MISSING", "json_get: into a scalar");
+	top_checks();
 	CHECK(json_decode_string(&b, S("\"a\\n\\u00e9\\ud83d\\ude00\\/\"")) ==
 	    0, "json_decode_string: ok");
 	buf_addch(&b, '\0');
