@@ -75,6 +75,7 @@ struct pq_writer {
 	uint64_t	 offset;	/* file offset of the end of ready */
 	uint64_t	 rows, rg_rows;
 	struct buf	 rgmeta;	/* RowGroup structs, serialized */
+	uint64_t	 raw_pages, stored_pages;	/* bodies so far */
 	uint32_t	 nrg;
 	int		 finished;
 
@@ -545,6 +546,8 @@ put_page(struct pq_writer *w, struct buf *dst, int type, uint32_t nvalues,
 	buf_add(dst, w->hdr.data, w->hdr.len);
 	buf_add(dst, body->data, body->len);
 	*raw_size += (int64_t)(w->hdr.len + w->page.len);
+	w->raw_pages += w->page.len;
+	w->stored_pages += body->len;
 }
 
 /*
@@ -1046,10 +1049,24 @@ pq_rows(const struct pq_writer *w)
 	return w->rows;
 }
 
+/*
+ * Open pages and dictionaries are counted as they would compress, at the
+ * ratio of the pages written so far (1 before the first).
+ */
 uint64_t
 pq_size(const struct pq_writer *w)
 {
-	return w->offset + row_group_size(w);
+	double ratio = 1, open = 0;
+	uint64_t done = w->offset;
+	size_t i;
+
+	if (w->raw_pages > 0)
+		ratio = (double)w->stored_pages / (double)w->raw_pages;
+	for (i = 0; i < w->ncols; i++) {
+		done += w->cols[i].chunk.len;
+		open += (double)(w->cols[i].dict.len + page_size(&w->cols[i]));
+	}
+	return done + (uint64_t)(open * ratio);
 }
 
 size_t
