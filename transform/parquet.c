@@ -41,7 +41,8 @@ struct pq_col {
 	struct buf	 chunk;		/* data pages, headers and bodies */
 	int64_t		 num_values, null_count, nan_count;
 	int64_t		 raw_size;	/* data pages uncompressed, headers in */
-	int		 used_plain, used_dict, dict_checked;
+	int		 used_plain, used_dict;	/* data pages so written */
+	int		 dict_checked;
 
 	/* The dictionary of the chunk, while dict_on. */
 	int		 dict_on;
@@ -599,10 +600,10 @@ cut_page(struct pq_writer *w, struct pq_col *c)
 		for (i = 0; i < c->nidx; i++)
 			rle_put(&r, c->idx[i]);
 		rle_flush(&r);
-		c->used_dict = 1;
+		c->used_dict++;
 	} else {
 		buf_add(&w->page, c->vals.data, c->vals.len);
-		c->used_plain = 1;
+		c->used_plain++;
 	}
 	put_page(w, &c->chunk, PT_DATA_PAGE, c->page_n,
 	    dict ? E_RLE_DICTIONARY : E_PLAIN, &c->raw_size);
@@ -883,6 +884,33 @@ put_stats(struct thrift *t, const struct pq_col *c)
 	tc_struct_end(t);
 }
 
+static void
+put_page_count(struct thrift *t, int type, int encoding, int count)
+{
+	tc_elem_struct(t);
+	tc_i32(t, 1, type);
+	tc_i32(t, 2, encoding);
+	tc_i32(t, 3, count);
+	tc_struct_end(t);
+}
+
+/*
+ * encoding_stats: pages by type and encoding, which tells readers that
+ * filter by dictionary whether every data page is dictionary-encoded.
+ */
+static void
+put_encoding_stats(struct thrift *t, const struct pq_col *c)
+{
+	tc_list(t, 13, TC_STRUCT, (size_t)(c->used_dict ? 2 : 0) +
+	    (c->used_plain ? 1 : 0));
+	if (c->used_dict) {
+		put_page_count(t, PT_DICTIONARY_PAGE, E_PLAIN, 1);
+		put_page_count(t, PT_DATA_PAGE, E_RLE_DICTIONARY, c->used_dict);
+	}
+	if (c->used_plain)
+		put_page_count(t, PT_DATA_PAGE, E_PLAIN, c->used_plain);
+}
+
 /* One ColumnChunk of the RowGroup being serialized. */
 static void
 put_chunk_meta(struct pq_writer *w, struct thrift *t, const struct pq_col *c,
@@ -913,6 +941,7 @@ put_chunk_meta(struct pq_writer *w, struct thrift *t, const struct pq_col *c,
 	if (c->used_dict)
 		tc_i64(t, 11, (int64_t)dict_off);
 	put_stats(t, c);
+	put_encoding_stats(t, c);
 	tc_struct_end(t);
 	tc_struct_end(t);
 }
