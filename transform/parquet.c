@@ -41,7 +41,8 @@ struct pq_col {
 	struct buf	 chunk;		/* data pages, headers and bodies */
 	int64_t		 num_values, null_count, nan_count;
 	int64_t		 raw_size;	/* data pages uncompressed, headers in */
-	int		 used_plain, used_dict, dict_checked;
+	int		 used_plain, used_dict;	/* data pages so written */
+	int		 dict_checked;
 
 	/* The dictionary of the chunk, while dict_on. */
 	int		 dict_on;
@@ -75,6 +76,7 @@ struct pq_writer {
 	uint64_t	 offset;	/* file offset of the end of ready */
 	uint64_t	 rows, rg_rows;
 	struct buf	 rgmeta;	/* RowGroup structs, serialized */
+	uint64_t	 raw_pages, stored_pages;	/* bodies so far */
 	uint32_t	 nrg;
 	int		 finished;
 
@@ -392,16 +394,26 @@ stat_double(struct pq_col *c, double v)
 
 /* dictionary */
 
+/* A word at a time: values can be long, and every one is hashed. */
 static uint32_t
 hash_bytes(const void *p, size_t n)
 {
 	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, v;
 
-	for (i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ULL;
-	return (uint32_t)(h ^ (h >> 32));
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&v, s, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	if (n > 0) {
+		v = 0;
+		memcpy(&v, s, n);
+		h = (h ^ v) * 0xff51afd7ed558ccdULL;
+	}
+	h ^= h >> 32;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return (uint32_t)(h ^ (h >> 29));
 }
 
 static void
@@ -545,6 +557,8 @@ put_page(struct pq_writer *w, struct buf *dst, int type, uint32_t nvalues,
 	buf_add(dst, w->hdr.data, w->hdr.len);
 	buf_add(dst, body->data, body->len);
 	*raw_size += (int64_t)(w->hdr.len + w->page.len);
+	w->raw_pages += w->page.len;
+	w->stored_pages += body->len;
 }
 
 /*
@@ -586,10 +600,10 @@ cut_page(struct pq_writer *w, struct pq_col *c)
 		for (i = 0; i < c->nidx; i++)
 			rle_put(&r, c->idx[i]);
 		rle_flush(&r);
-		c->used_dict = 1;
+		c->used_dict++;
 	} else {
 		buf_add(&w->page, c->vals.data, c->vals.len);
-		c->used_plain = 1;
+		c->used_plain++;
 	}
 	put_page(w, &c->chunk, PT_DATA_PAGE, c->page_n,
 	    dict ? E_RLE_DICTIONARY : E_PLAIN, &c->raw_size);
@@ -870,6 +884,33 @@ put_stats(struct thrift *t, const struct pq_col *c)
 	tc_struct_end(t);
 }
 
+static void
+put_page_count(struct thrift *t, int type, int encoding, int count)
+{
+	tc_elem_struct(t);
+	tc_i32(t, 1, type);
+	tc_i32(t, 2, encoding);
+	tc_i32(t, 3, count);
+	tc_struct_end(t);
+}
+
+/*
+ * encoding_stats: pages by type and encoding, which tells readers that
+ * filter by dictionary whether every data page is dictionary-encoded.
+ */
+static void
+put_encoding_stats(struct thrift *t, const struct pq_col *c)
+{
+	tc_list(t, 13, TC_STRUCT, (size_t)(c->used_dict ? 2 : 0) +
+	    (c->used_plain ? 1 : 0));
+	if (c->used_dict) {
+		put_page_count(t, PT_DICTIONARY_PAGE, E_PLAIN, 1);
+		put_page_count(t, PT_DATA_PAGE, E_RLE_DICTIONARY, c->used_dict);
+	}
+	if (c->used_plain)
+		put_page_count(t, PT_DATA_PAGE, E_PLAIN, c->used_plain);
+}
+
 /* One ColumnChunk of the RowGroup being serialized. */
 static void
 put_chunk_meta(struct pq_writer *w, struct thrift *t, const struct pq_col *c,
@@ -900,6 +941,7 @@ put_chunk_meta(struct pq_writer *w, struct thrift *t, const struct pq_col *c,
 	if (c->used_dict)
 		tc_i64(t, 11, (int64_t)dict_off);
 	put_stats(t, c);
+	put_encoding_stats(t, c);
 	tc_struct_end(t);
 	tc_struct_end(t);
 }
@@ -1046,10 +1088,24 @@ pq_rows(const struct pq_writer *w)
 	return w->rows;
 }
 
+/*
+ * Open pages and dictionaries are counted as they would compress, at the
+ * ratio of the pages written so far (1 before the first).
+ */
 uint64_t
 pq_size(const struct pq_writer *w)
 {
-	return w->offset + row_group_size(w);
+	double ratio = 1, open = 0;
+	uint64_t done = w->offset;
+	size_t i;
+
+	if (w->raw_pages > 0)
+		ratio = (double)w->stored_pages / (double)w->raw_pages;
+	for (i = 0; i < w->ncols; i++) {
+		done += w->cols[i].chunk.len;
+		open += (double)(w->cols[i].dict.len + page_size(&w->cols[i]));
+	}
+	return done + (uint64_t)(open * ratio);
 }
 
 size_t

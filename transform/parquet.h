@@ -110,10 +110,11 @@ void	 pq_row_end(struct pq_writer *);
 /* Rows ended so far. */
 uint64_t pq_rows(const struct pq_writer *);
 /*
- * The file's size if it were finished now, give or take the footer and
- * the compression of the open pages (counted uncompressed): the bytes
- * taken or ready, the row group's compressed pages, dictionaries and
- * open pages.
+ * The file's size if it were finished now, give or take the footer: the
+ * bytes taken or ready, the row group's pages as compressed, and its
+ * open pages and dictionaries at the compression ratio of the pages
+ * written so far (uncompressed before the first page is cut, so a caller
+ * that cuts files by size wants page_bytes well below that size).
  */
 uint64_t pq_size(const struct pq_writer *);
 /*
