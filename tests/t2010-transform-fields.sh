@@ -120,7 +120,8 @@ for line in open(\"rejects\", \"rb\"):
     got[k] = r
     assert want[k] in r[\"reason\"], (k, r[\"reason\"])
     orig = open(\"line.\" + k, \"rb\").read()
-    assert base64.b64decode(r[\"payload_base64\"], validate=True) == orig, k
+    assert r[\"payload_encoding\"] == \"base64\", r
+    assert base64.b64decode(r[\"payload\"], validate=True) == orig, k
     assert r[\"payload_size\"] == len(orig)
     assert r[\"topic\"] == \"persistent://public/default/replay\" or r[\"topic\"], r
 assert sorted(got) == sorted(want), (sorted(got), sorted(want))
@@ -172,6 +173,26 @@ test_expect_success 'exactly once: reject objects are indexed, the audit is clea
 	    transform --fields "$F" | deliver --exactly-once file://$TRASH/eo/ >acks2 2>err &&
 	test_cmp acks1 acks2 &&
 	test $(grep -c "msg=\"already stored\"" err) = 7
+'
+
+test_expect_success 'rejects are jsonl envelopes: consume --lake restores them' '
+	: the data objects are not envelopes: skipped, said, exit 1 &&
+	test_expect_code 1 consume --lake file://$TRASH/eo/ >restored 2>err &&
+	grep -q "4 objects or records not restored" err &&
+	grep -a -c "^M " restored >n &&
+	test "$(cat n)" = $(wc -l <reject.want) &&
+	python3 -c "
+import sys
+d = open(\"restored\", \"rb\").read()
+i = 0
+while i < len(d):
+    j = d.index(b\"\\n\", i)
+    h = d[i:j].decode().split()
+    n = int(h[1])
+    k = [f for f in h if f.startswith(\"id=\")][0].split(\":\")[1]
+    assert d[j + 1:j + 1 + n] == open(\"line.\" + k, \"rb\").read(), k
+    i = j + 2 + n
+"
 '
 
 test_done

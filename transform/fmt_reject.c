@@ -1,55 +1,29 @@
 /*
  * The reject stream's format: one JSON line per record that could not be
- * converted, with why and the original bytes, so that nothing is dropped
- * in silence and a fixed record can be sent again:
+ * converted, so that nothing is dropped in silence: the jsonl envelope
+ * (record.c) with a "reason" member before the payload, which is always
+ * base64, the original bytes:
  *
- *   {"message_id":"7:3:-1:-1","topic":"...","partition":-1,
- *    "publish_time":"...","reason":"field id: \"x\" is not an int64",
- *    "payload_size":3,"payload_base64":"eHl6"}
+ *   {"message_id":"7:3:-1:-1","topic":"...",...,"redelivery_count":0,
+ *    "reason":"field id: \"x\" is not an int64 (...)",
+ *    "payload_encoding":"base64","payload_size":3,"payload":"eHl6"}
  *
- * The row holds only the reason (row->why).
+ * Being the envelope, a reject object is restored by consume --lake like
+ * any jsonl object: fix the spec and send the records again.  The row
+ * holds only the reason (row->why).
  */
-#include <string.h>
-
 #include "buf.h"
 #include "fields.h"
 #include "format.h"
-#include "frame.h"
-#include "json.h"
 #include "record.h"
-#include "utctime.h"
-
-#define ADD_LIT(b, s)	buf_add((b), (s), sizeof(s) - 1)
 
 static size_t
 reject_add(void *p, struct buf *out, const struct msg *m, const struct row *r)
 {
-	struct buf dec = BUF_INIT;
+	static struct buf scratch = BUF_INIT;	/* reused, never freed */
 	size_t start = out->len;
 
-	ADD_LIT(out, "{\"message_id\":\"");
-	buf_add(out, m->id->val, m->id->vallen);
-	ADD_LIT(out, "\",\"topic\":");
-	record_decode(&dec, m->topic->val, m->topic->vallen);
-	(void)json_add_string(out, dec.data, dec.len, 0);
-	ADD_LIT(out, ",\"partition\":");
-	buf_addi64(out, m->mid.partition);
-	ADD_LIT(out, ",\"publish_time\":\"");
-	utc_add_iso(out, m->pt);
-	ADD_LIT(out, "\",\"reason\":");
-	(void)json_add_string(out, r->why, strlen(r->why), 0);
-	ADD_LIT(out, ",\"payload_size\":");
-	buf_addu64(out, m->len);
-	ADD_LIT(out, ",\"payload_base64\":");
-	if (m->null)
-		ADD_LIT(out, "null");
-	else {
-		buf_addch(out, '"');
-		base64_add(out, m->body, m->len);
-		buf_addch(out, '"');
-	}
-	ADD_LIT(out, "}\n");
-	buf_release(&dec);
+	record_add_reject(out, m, &scratch, r->why);
 	return out->len - start;
 }
 

@@ -161,7 +161,7 @@ record_add_properties(struct buf *out, const struct frame *f,
  * JSON out of the line: it is the payload_size bytes before the final '}'.
  */
 static void
-add_payload(struct buf *out, const struct msg *m)
+add_payload(struct buf *out, const struct msg *m, int base64)
 {
 	size_t start = out->len;
 
@@ -170,6 +170,8 @@ add_payload(struct buf *out, const struct msg *m)
 		    "\"payload_size\":0,\"payload\":null");
 		return;
 	}
+	if (base64)
+		goto base64;
 	if (json_is_container(m->body, m->len)) {
 		ADD_LIT(out, ",\"payload_encoding\":\"json\","
 		    "\"payload_size\":");
@@ -184,6 +186,7 @@ add_payload(struct buf *out, const struct msg *m)
 	if (json_add_string(out, m->body, m->len, 1) == 0)
 		return;
 	buf_setlen(out, start);
+base64:
 	ADD_LIT(out, ",\"payload_encoding\":\"base64\",\"payload_size\":");
 	buf_addu64(out, m->len);
 	ADD_LIT(out, ",\"payload\":\"");
@@ -191,8 +194,10 @@ add_payload(struct buf *out, const struct msg *m)
 	buf_addch(out, '"');
 }
 
+/* The envelope; with reason, a reject's: that member, and base64. */
 static void
-add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch)
+add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
+    const char *reason)
 {
 	/* The id passed msgid_parse: digits, ':' and '-' need no escaping. */
 	ADD_LIT(out, "{\"message_id\":\"");
@@ -221,8 +226,19 @@ add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch)
 	record_add_properties(out, m->f, scratch);
 	ADD_LIT(out, ",\"redelivery_count\":");
 	buf_addu64(out, m->rc);
-	add_payload(out, m);
+	if (reason != NULL) {
+		ADD_LIT(out, ",\"reason\":");
+		(void)json_add_string(out, reason, strlen(reason), 0);
+	}
+	add_payload(out, m, reason != NULL);
 	ADD_LIT(out, "}\n");
+}
+
+void
+record_add_reject(struct buf *out, const struct msg *m, struct buf *scratch,
+    const char *reason)
+{
+	add_jsonl(out, m, scratch, reason);
 }
 
 void
@@ -230,7 +246,7 @@ record_add(struct buf *out, enum format fmt, const struct msg *m,
     struct buf *scratch)
 {
 	if (fmt == FMT_JSONL) {
-		add_jsonl(out, m, scratch);
+		add_jsonl(out, m, scratch, NULL);
 		return;
 	}
 	buf_grow(out, m->len + 1);
