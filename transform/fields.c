@@ -609,8 +609,8 @@ row_make(struct row *r, const struct schema *s, const struct msg *m,
 		}
 		if (m->null)
 			continue;	/* a tombstone: every field null */
-		if (json < 0 && (json = json_valid(m->body, m->len)))
-			json_top_index(&r->top, m->body, m->len);
+		if (json < 0)
+			json = json_valid_index(m->body, m->len, &r->top);
 		if (!json) {
 			snprintf(r->why, sizeof(r->why), "payload is not a "
 			    "JSON object or array");

@@ -266,15 +266,34 @@ skip_scalar(const unsigned char **pp, const unsigned char *end)
 enum want { W_VALUE, W_VALUE_OR_CLOSE, W_KEY, W_KEY_OR_CLOSE, W_COLON,
 	W_COMMA_OR_CLOSE };
 
+/* A top-level member's key [k, q) and, next, its value at v (json_top). */
+static void
+top_key(struct json_top *t, const unsigned char *k, const unsigned char *q)
+{
+	if (t->count == JSON_TOP_MAX) {
+		t->over = 1;
+		return;
+	}
+	t->m[t->count].k = (const char *)k;
+	t->m[t->count].kn = (size_t)(q - k);
+}
+
+static void
+top_value(struct json_top *t, const unsigned char *v)
+{
+	if (t->count < JSON_TOP_MAX)
+		t->m[t->count++].v = (const char *)v;
+}
+
 /*
  * The validator of both json_is_container (strict: only space and tab
  * between tokens, nothing around the value) and json_valid (lenient: any
  * RFC 8259 whitespace, also around the value).
  */
 static int
-check_container(const char *str, size_t n, int lenient)
+check_container(const char *str, size_t n, int lenient, struct json_top *t)
 {
-	const unsigned char *p = (const unsigned char *)str, *end = p + n;
+	const unsigned char *p = (const unsigned char *)str, *end = p + n, *k;
 	unsigned char stack[JSON_MAX_DEPTH];
 	size_t depth = 0;
 	enum want want = W_VALUE;
@@ -304,6 +323,8 @@ check_container(const char *str, size_t n, int lenient)
 				goto key;
 			/* FALLTHROUGH */
 		case W_VALUE:
+			if (t != NULL && depth == 1 && stack[0] == '{')
+				top_value(t, p);
 			if (c == '{' || c == '[') {
 				if (depth == JSON_MAX_DEPTH)
 					return 0;
@@ -319,8 +340,11 @@ check_container(const char *str, size_t n, int lenient)
 			continue;
 		case W_KEY:
 		key:
+			k = p;
 			if (c != '"' || skip_string(&p, end) < 0)
 				return 0;
+			if (t != NULL && depth == 1)
+				top_key(t, k, p);
 			want = W_COLON;
 			continue;
 		case W_COLON:
@@ -352,13 +376,27 @@ check_container(const char *str, size_t n, int lenient)
 int
 json_is_container(const char *str, size_t n)
 {
-	return check_container(str, n, 0);
+	return check_container(str, n, 0, NULL);
 }
 
 int
 json_valid(const char *str, size_t n)
 {
-	return check_container(str, n, 1);
+	return check_container(str, n, 1, NULL);
+}
+
+int
+json_valid_index(const char *str, size_t n, struct json_top *t)
+{
+	int ok;
+
+	t->doc = str;
+	t->n = n;
+	t->count = 0;
+	t->over = 0;
+	ok = check_container(str, n, 1, t);
+	t->usable = ok && !t->over && t->count > 0;
+	return ok;
 }
 
 /* Append "\u00XX" for a control byte. */

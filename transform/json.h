@@ -57,7 +57,7 @@ int	json_get(const char *s, size_t n, const char *path, size_t pathlen,
 struct json_top {
 	const char	*doc;
 	size_t		 n;
-	int		 usable;
+	int		 usable, over;
 	size_t		 count;
 	struct {
 		const char	*k;	/* the key's literal, quotes included */
@@ -68,6 +68,8 @@ struct json_top {
 
 /* Index s, which has passed json_valid; it must outlive the index. */
 void	json_top_index(struct json_top *, const char *s, size_t n);
+/* json_valid, indexing the top-level members on the way: one pass. */
+int	json_valid_index(const char *s, size_t n, struct json_top *);
 /* json_get on the indexed document. */
 int	json_top_get(const struct json_top *, const char *path, size_t plen,
 	    struct json_val *);

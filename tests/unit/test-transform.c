@@ -482,6 +482,12 @@ top_checks(void)
 	    "json_top: a path below the top");
 	CHECK(!json_top_get(&t, "x", 1, &a) && a.kind == JV_MISSING,
 	    "json_top: missing");
+	CHECK(json_valid_index(doc.data, doc.len, &t) && t.usable &&
+	    t.count == 3 && json_top_get(&t, "o.k.0", 5, &a) && a.p[0] == '5' &&
+	    json_top_get(&t, "k", 1, &a) && a.p[0] == '1',
+	    "json_valid_index: the same index in the validating pass");
+	CHECK(!json_valid_index(S("{\"a\":1,}"), &t),
+	    "json_valid_index: still a validator");
 	json_top_index(&t, "[{\"k\":3}]", 9);
 	CHECK(json_top_get(&t, "0.k", 3, &a) && a.p[0] == '3',
 	    "json_top: an array document");
