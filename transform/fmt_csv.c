@@ -41,7 +41,7 @@ csv_free(void *p)
 static void
 add_field(struct buf *out, const char *s, size_t n, char delim)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *q;
 	size_t k;
 	int quote = n == 0, dq = 0, high = 0;
 
@@ -53,8 +53,14 @@ add_field(struct buf *out, const char *s, size_t n, char delim)
 	}
 	if (quote)
 		buf_addch(out, '"');
-	if (!dq && (!high || utf8_valid_nonul(s, n))) {
-		buf_add(out, s, n);	/* the common case: as it is */
+	if (!high || utf8_valid_nonul(s, n)) {
+		/* the common case: runs as they are, each '"' doubled */
+		while (dq && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
+			buf_add(out, p, (size_t)(q - p + 1));
+			buf_addch(out, '"');
+			p = q + 1;
+		}
+		buf_add(out, p, (size_t)(end - p));
 		p = end;
 	}
 	while (p < end) {
