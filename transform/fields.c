@@ -463,7 +463,7 @@ cast(struct row *r, const struct column *c, const struct json_val *jv,
 		/* as written, so that no digit changes; "3" as "3.0", so that
 		 * readers that infer types see a double */
 		v->kind = VAL_DOUBLE;
-		v->off = start;		/* a string's decoded text is there */
+		v->off = start;	/* a string's decoded text is there */
 		if (jv->kind == JV_NUMBER)
 			buf_add(t, jv->p, jv->n);
 		if (!has_any(t->data + v->off, t->len - v->off, ".eE"))

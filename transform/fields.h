@@ -38,7 +38,7 @@ struct column {
 struct schema {
 	struct column	*col;
 	size_t		 n;
-	int		 paths;		/* columns from payload paths */
+	int		 paths;		/* columns of payload paths */
 };
 
 /* A value: null, a number, or text (row->text + off, len). */
@@ -47,10 +47,10 @@ enum val_kind { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_BOOL, VAL_TIME,
 
 struct value {
 	enum val_kind	 kind;
-	int64_t		 i;		/* VAL_INT, VAL_BOOL, VAL_TIME (ms) */
+	int64_t		 i;	/* VAL_INT, VAL_BOOL, VAL_TIME (ms) */
 	double		 d;		/* VAL_DOUBLE */
-	size_t		 off, len;	/* text: VAL_STRING, VAL_JSON, and a
-					   VAL_DOUBLE's number as written */
+	/* text: VAL_STRING, VAL_JSON, a VAL_DOUBLE's number as written */
+	size_t		 off, len;
 };
 
 struct row {
@@ -89,7 +89,8 @@ int	 row_make(struct row *, const struct schema *, const struct msg *,
  * Append a number, boolean or time value as text (a time as RFC 3339 UTC
  * with milliseconds, unquoted); 0, or -1 (nothing added) for the others.
  */
-int	 value_add_scalar(struct buf *, const struct row *, const struct value *);
+int	 value_add_scalar(struct buf *, const struct row *,
+	    const struct value *);
 
 /* Milliseconds since the epoch from an RFC 3339 date-time; 0 or -1. */
 int	 rfc3339_ms(const char *s, size_t n, int64_t *ms);

@@ -21,7 +21,7 @@ struct pqf {
 	struct pq_column	*cols;
 	struct pq_opts		 opts;
 	struct pq_writer	*w;
-	uint64_t		 size;	/* pq_size after the last record */
+	uint64_t		 size;	/* pq_size after the last row */
 	struct buf		 fix;	/* text made valid UTF-8 */
 };
 

@@ -26,17 +26,17 @@ struct schema;
 
 /* What a format is told when a batch makes its state. */
 struct fmt_conf {
-	const struct schema	*schema;	/* columns; NULL: none asked */
+	const struct schema	*schema;	/* NULL: no rows */
 	char			 csv_delim;
 	int			 parquet_codec;	/* enum pq_codec */
 };
 
 struct fmt_ops {
 	const char	*name;		/* --format */
-	const char	*ext;		/* {ext}, before any codec suffix */
-	const char	*type;		/* the object's content type */
+	const char	*ext;		/* {ext}, before .gz or .zst */
+	const char	*type;		/* content type */
 	int		 self_compressed;
-	int		 needs_row;	/* wants a row even without --fields */
+	int		 needs_row;	/* a row even without --fields */
 	/* State for one batch, kept across its objects; NULL if none. */
 	void		*(*state_new)(const struct fmt_conf *);
 	void		 (*state_free)(void *);
@@ -47,9 +47,9 @@ struct fmt_ops {
 	 * the bytes it counts for --max-bytes (a stream format: what it
 	 * appended to out).
 	 */
-	size_t		 (*add)(void *, struct buf *out, const struct msg *,
-			    const struct row *);
-	/* End the object: a stream format's trailer, or the whole object. */
+	size_t		 (*add)(void *, struct buf *out,
+			    const struct msg *, const struct row *);
+	/* End the object: a stream format's trailer, or all of it. */
 	void		 (*end)(void *, struct buf *out);
 };
 
