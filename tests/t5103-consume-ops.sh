@@ -417,7 +417,7 @@ for scheme in pulsar http; do
 		pid=$! &&
 		wait_for x accepted &&
 		kill -TERM $pid &&
-		ends_within 2 $pid &&
+		ends_within 5 $pid &&
 		wait $pid
 	'
 done
