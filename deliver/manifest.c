@@ -185,6 +185,20 @@ safe_char(unsigned char c)
 	    c == '=';
 }
 
+/* Make the segment from start to the end of out never empty nor dots. */
+static void
+safe_segment(struct buf *out, size_t start)
+{
+	size_t n = out->len - start;
+	const char *s = out->data + start;
+
+	if (n == 0 || (n == 1 && s[0] == '.') ||
+	    (n == 2 && s[0] == '.' && s[1] == '.')) {
+		buf_setlen(out, start);
+		buf_addch(out, '_');
+	}
+}
+
 /*
  * "persistent://t/ns/orders-partition-2" as the path
  * "persistent/t/ns/orders-partition-2/": the scheme's "://" a '/', every
@@ -193,38 +207,24 @@ safe_char(unsigned char c)
 void
 manifest_topic_dir(struct buf *out, const char *t, size_t n)
 {
-	size_t i, seg = out->len;
+	size_t i, seg;
 
 	buf_addstr(out, INDEX_DIR);
 	seg = out->len;
 	for (i = 0; i < n; i++) {
 		if (t[i] == ':' && i + 2 < n && t[i + 1] == '/' &&
-		    t[i + 2] == '/') {
-			i += 2;
-			buf_addch(out, '/');
-		} else if (t[i] == '/')
-			buf_addch(out, '/');
-		else
+		    t[i + 2] == '/')
+			i += 2;		/* the scheme's "://" is one '/' */
+		else if (t[i] != '/') {
 			buf_addch(out, safe_char((unsigned char)t[i]) ?
 			    t[i] : '_');
-		if (out->data[out->len - 1] == '/') {
-			/* the segment just ended: never empty nor dots */
-			size_t sl = out->len - 1 - seg;
-			const char *s = out->data + seg;
-
-			if (sl == 0 || (sl == 1 && s[0] == '.') ||
-			    (sl == 2 && s[0] == '.' && s[1] == '.')) {
-				buf_setlen(out, seg);
-				buf_addstr(out, "_/");
-			}
-			seg = out->len;
+			continue;
 		}
+		safe_segment(out, seg);
+		buf_addch(out, '/');
+		seg = out->len;
 	}
-	if (out->len == seg || (out->len - seg == 1 && out->data[seg] == '.') ||
-	    (out->len - seg == 2 && memcmp(out->data + seg, "..", 2) == 0)) {
-		buf_setlen(out, seg);
-		buf_addch(out, '_');
-	}
+	safe_segment(out, seg);
 	buf_addch(out, '/');
 }
 

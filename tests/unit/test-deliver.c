@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "../../deliver/dest.h"
 #include "../../deliver/local.h"
+#include "../../deliver/manifest.h"
 #include "frame.h"
 #include "../../deliver/object.h"
 #include "unit.h"
@@ -270,9 +271,64 @@ test_temp_names(void)
 	    "short names");
 }
 
+/* Index entry names: safe, sorted, and read back. */
+static void
+test_manifest(void)
+{
+	struct manifest m, back;
+	struct buf b = BUF_INIT, line = BUF_INIT;
+	struct msgid a, z;
+	char why[256];
+
+	manifest_topic_dir(&b, "persistent://t/ns/orders-partition-2", 36);
+	CHECK_STR(b.data, "_lakepipe/index/persistent/t/ns/orders-partition-2/",
+	    "topic dir");
+	buf_reset(&b);
+	manifest_topic_dir(&b, "a/../b//c d", 11);
+	CHECK_STR(b.data, "_lakepipe/index/a/_/b/_/c_d/", "dots, empties and "
+	    "spaces made safe");
+	buf_reset(&b);
+	manifest_topic_dir(&b, "..", 2);
+	CHECK_STR(b.data, "_lakepipe/index/_/", "a topic of dots");
+	CHECK(manifest_name_range("00000000000000000007.00000000000000000000."
+	    "0000000000_00000000000000000007.00000000000000000009.0000000004",
+	    &a, &z) == 0 && a.ledger == 7 && a.entry == 0 && a.batch == -1 &&
+	    z.entry == 9 && z.batch == 3, "entry name: the range");
+	CHECK(manifest_name_range("7-0--1--1.jsonl.gz", &a, &z) < 0,
+	    "a data key is not an entry name");
+	manifest_init(&m);
+	manifest_init(&back);
+	buf_addstr(&m.key, "t/2026/x.jsonl.gz");
+	buf_addstr(&m.topic, "persistent://t/ns/o p");
+	m.first = (struct msgid){ 7, 0, 2, -1 };
+	m.last = (struct msgid){ 7, 9, 2, 3 };
+	m.prev = (struct msgid){ 6, 99, 2, -1 };
+	m.has_prev = 1;
+	m.n = 13;
+	m.size = 100;
+	m.crc = 18446744073709551615ULL;
+	manifest_format(&line, &m);
+	CHECK(manifest_parse(&back, line.data, line.len, why, sizeof(why)) ==
+	    0 && strcmp(back.topic.data, "persistent://t/ns/o p") == 0 &&
+	    back.has_prev && back.prev.entry == 99 && back.last.batch == 3 &&
+	    back.crc == m.crc && back.n == 13, "an index line read back");
+	buf_reset(&b);
+	manifest_index_key(&b, &m);
+	CHECK(strstr(b.data, "/o_p/00000000000000000007.00000000000000000000."
+	    "0000000000_00000000000000000007.00000000000000000009.0000000004")
+	    != NULL, "index key");
+	CHECK(manifest_parse(&back, "I key=a topic=t", 15, why,
+	    sizeof(why)) < 0, "an index line without its ranges");
+	manifest_release(&m);
+	manifest_release(&back);
+	buf_release(&b);
+	buf_release(&line);
+}
+
 int
 main(void)
 {
+	test_manifest();
 	test_dest();
 	test_keys();
 	test_object();
