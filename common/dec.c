@@ -1,0 +1,121 @@
+/* Decimal numbers; see dec.h. */
+#include <string.h>
+
+#include "dec.h"
+
+/*
+ * Eight digits at a time needs a little-endian load of eight bytes (the
+ * first digit in the lowest byte); other machines take the byte loop.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define DEC_SWAR 1
+#endif
+
+#ifdef DEC_SWAR
+/* All eight bytes in '0'..'9': the high nibble is 3, and 3 after adding 6. */
+static inline int
+eight_digits(uint64_t w)
+{
+	return ((w & 0xf0f0f0f0f0f0f0f0ULL) |
+	    (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) ==
+	    0x3333333333333333ULL;
+}
+
+/* Their value: pairs, then fours, then the eight, three multiplications. */
+static inline uint64_t
+eight_value(uint64_t w)
+{
+	w -= 0x3030303030303030ULL;
+	w = w * 10 + (w >> 8);
+	w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+	    ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+	return w & 0xffffffffULL;
+}
+#endif
+
+const char *
+dec_scan(const char *s, const char *end, uint64_t *v, int *ovf)
+{
+	uint64_t x = 0;
+	unsigned d;
+
+	*ovf = 0;
+#ifdef DEC_SWAR
+	while (end - s >= 8 && x <= (UINT64_MAX - 99999999) / 100000000) {
+		uint64_t w;
+
+		memcpy(&w, s, sizeof(w));
+		if (!eight_digits(w))
+			break;
+		x = x * 100000000 + eight_value(w);
+		s += 8;
+	}
+#endif
+	for (; s < end && (d = (unsigned char)*s - '0') <= 9; s++) {
+		if (x > UINT64_MAX / 10 ||
+		    (x == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+			*ovf = 1;
+		else
+			x = x * 10 + d;
+	}
+	*v = x;
+	return s;
+}
+
+int
+dec_u64(const char *s, size_t n, uint64_t max, uint64_t *v)
+{
+	uint64_t x;
+	int ovf;
+
+	if (n == 0 || dec_scan(s, s + n, &x, &ovf) != s + n || ovf || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* pow10[0] is 0 so that the estimate below gives 1 digit for 0 too. */
+static const uint64_t pow10[DEC_U64_MAX_DIGITS] = {
+	0, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
+};
+
+unsigned
+dec_len(uint64_t v)
+{
+	/* bits * log10(2), from below; one comparison corrects it */
+	unsigned t = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+
+	return t + (v >= pow10[t]);
+}
+
+/* Two decimal digits at a time: a division per pair, not per digit. */
+static const char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
+size_t
+dec_format(char *out, uint64_t v)
+{
+	size_t n = dec_len(v);
+	char *p = out + n;
+
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		*--p = digit_pairs[d + 1];
+		*--p = digit_pairs[d];
+	}
+	if (v >= 10) {
+		*--p = digit_pairs[v * 2 + 1];
+		*--p = digit_pairs[v * 2];
+	} else
+		*--p = (char)('0' + v);
+	return n;
+}
