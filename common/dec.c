@@ -31,6 +31,22 @@ eight_value(uint64_t w)
 	    ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
 	return w & 0xffffffffULL;
 }
+
+/* The same for four digits: most numbers of a header are short. */
+static inline int
+four_digits(uint32_t w)
+{
+	return ((w & 0xf0f0f0f0U) | (((w + 0x06060606U) & 0xf0f0f0f0U) >> 4)) ==
+	    0x33333333U;
+}
+
+static inline uint32_t
+four_value(uint32_t w)
+{
+	w -= 0x30303030U;
+	w = w * 10 + (w >> 8);
+	return (w & 0xff) * 100 + ((w >> 16) & 0xff);
+}
 #endif
 
 const char *
@@ -49,6 +65,15 @@ dec_scan(const char *s, const char *end, uint64_t *v, int *ovf)
 			break;
 		x = x * 100000000 + eight_value(w);
 		s += 8;
+	}
+	if (end - s >= 4 && x <= (UINT64_MAX - 9999) / 10000) {
+		uint32_t w;
+
+		memcpy(&w, s, sizeof(w));
+		if (four_digits(w)) {
+			x = x * 10000 + four_value(w);
+			s += 4;
+		}
 	}
 #endif
 	for (; s < end && (d = (unsigned char)*s - '0') <= 9; s++) {

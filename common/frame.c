@@ -5,6 +5,9 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "dec.h"
@@ -133,6 +136,48 @@ value_special(unsigned char c)
 	return c <= ' ' || c == 0x7f || c == '=' || c == '%';
 }
 
+#ifdef __SSE2__
+/*
+ * A mask of the special bytes among the 16 at p: SSE2 is part of every
+ * x86-64, and one compare of 16 bytes also says where the first one is.
+ */
+static inline unsigned
+special16(const char *p)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i m = _mm_or_si128(
+	    _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(' ')), x),
+	    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)),
+	    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')),
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('%')))));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
+
+/*
+ * The first special byte in [q, end), or end.  The last bytes are looked
+ * at with the 16 that end at end, those before q masked off, when the
+ * line is that long: no byte loop for the tail.
+ */
+static inline const char *
+skip_plain(const char *line, const char *q, const char *end)
+{
+	unsigned bits;
+
+	for (; end - q >= 16; q += 16)
+		if ((bits = special16(q)) != 0)
+			return q + __builtin_ctz(bits);
+	if (q == end)
+		return end;
+	if (end - line >= 16) {
+		bits = special16(end - 16) >> (16 - (end - q));
+		return bits != 0 ? q + __builtin_ctz(bits) : end;
+	}
+	while (q < end && !value_special((unsigned char)*q))
+		q++;
+	return q;
+}
+#else
 /*
  * Whether any of the eight bytes of w is special as above.  Each term is
  * the classic "has a byte less than n" test, exact as a yes or no: a
@@ -150,6 +195,25 @@ any_special(uint64_t w)
 	    ((eq - ones) & ~eq) | ((pct - ones) & ~pct)) &
 	    (ones * 0x80) ? 1 : 0;
 }
+
+/* The first special byte in [q, end), or end: eight bytes at a time. */
+static inline const char *
+skip_plain(const char *line, const char *q, const char *end)
+{
+	uint64_t w;
+
+	(void)line;
+	while (end - q >= 8) {
+		memcpy(&w, q, sizeof(w));
+		if (any_special(w))
+			break;
+		q += 8;
+	}
+	while (q < end && !value_special((unsigned char)*q))
+		q++;
+	return q;
+}
+#endif
 
 static void
 push_field(struct frame *f, const char *name, size_t namelen,
@@ -188,13 +252,15 @@ name_error(const char *tok, const char *end, const char **why)
 	return -1;
 }
 
-/* Parse "NAME=VALUE" at *pp, up to the next space or end; advance *pp. */
+/*
+ * Parse "NAME=VALUE" at *pp, up to the next space or end; advance *pp.
+ * line is where the header starts: bytes from there on may be read.
+ */
 static int
-parse_field(struct frame *f, const char **pp, const char *end,
-    const char **why)
+parse_field(struct frame *f, const char *line, const char **pp,
+    const char *end, const char **why)
 {
 	const char *name = *pp, *q = name, *val;
-	uint64_t w;
 
 	while (q < end && name_char[(unsigned char)*q])
 		q++;
@@ -202,14 +268,7 @@ parse_field(struct frame *f, const char **pp, const char *end,
 		return name_error(name, end, why);
 	val = ++q;
 	for (;;) {
-		while (end - q >= 8) {
-			memcpy(&w, q, sizeof(w));
-			if (any_special(w))
-				break;
-			q += 8;
-		}
-		while (q < end && !value_special((unsigned char)*q))
-			q++;
+		q = skip_plain(line, q, end);
 		if (q == end || *q == ' ')
 			break;
 		if (*q != '%') {
@@ -285,7 +344,7 @@ frame_parse_header(struct frame *f, const char *s, size_t n, size_t max_body,
 		p++;
 	}
 	for (;;) {
-		if (parse_field(f, &p, end, why) < 0)
+		if (parse_field(f, s, &p, end, why) < 0)
 			return -1;
 		if (p == end)
 			return 0;
