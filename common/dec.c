@@ -118,6 +118,59 @@ dec_len(uint64_t v)
 	return t + (v >= pow10[t]);
 }
 
+#ifdef DEC_SWAR
+/*
+ * The eight digits of v < 10^8 (leading zeros included) as eight bytes,
+ * the first in the lowest: split into 4-digit halves in 32-bit lanes,
+ * those into 2-digit 16-bit lanes, those into digits, each step one
+ * multiplication for every lane at once (the constants divide by 100 and
+ * by 10 exactly in the ranges they are used on).
+ */
+static inline uint64_t
+eight_ascii(uint32_t v)
+{
+	uint64_t m = v / 10000 | (uint64_t)(v % 10000) << 32, top, h, t;
+
+	top = ((m * 10486) >> 20) & 0x0000007f0000007fULL;
+	h = ((m - 100 * top) << 16) + top;
+	t = ((h * 103) >> 10) & 0x000f000f000f000fULL;
+	t += (h - 10 * t) << 8;
+	return t + 0x3030303030303030ULL;
+}
+
+/* The last n of those digits at p; writes eight bytes. */
+static inline void
+put_ascii(char *p, uint64_t x, unsigned n)
+{
+	x >>= 8 * (8 - n);
+	memcpy(p, &x, sizeof(x));
+}
+
+size_t
+dec_format(char *out, uint64_t v)
+{
+	unsigned n = dec_len(v);
+	uint64_t q, q2;
+
+	if (n <= 8)
+		put_ascii(out, eight_ascii((uint32_t)v), n);
+	else if (n <= 16) {
+		q = v / 100000000;
+		put_ascii(out, eight_ascii((uint32_t)q), n - 8);
+		put_ascii(out + n - 8, eight_ascii((uint32_t)(v - q *
+		    100000000)), 8);
+	} else {
+		q = v / 100000000;
+		q2 = q / 100000000;
+		put_ascii(out, eight_ascii((uint32_t)q2), n - 16);
+		put_ascii(out + n - 16, eight_ascii((uint32_t)(q - q2 *
+		    100000000)), 8);
+		put_ascii(out + n - 8, eight_ascii((uint32_t)(v - q *
+		    100000000)), 8);
+	}
+	return n;
+}
+#else
 /* Two decimal digits at a time: a division per pair, not per digit. */
 static const char digit_pairs[] =
     "00010203040506070809101112131415161718192021222324252627282930313233"
@@ -144,3 +197,4 @@ dec_format(char *out, uint64_t v)
 		*--p = (char)('0' + v);
 	return n;
 }
+#endif

@@ -15,8 +15,10 @@
  * dec_u64 takes the whole of [s, s + n): 0 with *v set when it is one or
  * more digits and at most max, -1 otherwise (*v untouched).
  *
- * dec_len is the number of digits of v (1 for 0); dec_format writes
- * exactly dec_len(v) digits at out, without a NUL, and returns that count.
+ * dec_len is the number of digits of v (1 for 0); dec_format writes the
+ * dec_len(v) digits at out, without a NUL, and returns that count; out
+ * must have room for DEC_U64_MAX_DIGITS bytes (it writes eight bytes at
+ * a time, so bytes past the digits may change).
  */
 #ifndef LAKEPIPE_DEC_H
 #define LAKEPIPE_DEC_H
