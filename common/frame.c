@@ -93,8 +93,8 @@ fail(struct frame_reader *r, uint64_t off, const char *fmt, const char *what)
 
 /*
  * Header parsing is one pass over the line: every byte is looked at once,
- * eight at a time inside values (most of a header's bytes), and each
- * number is converted as it is passed.  The error messages and their order
+ * 16 at a time inside values (most of a header's bytes; eight without
+ * SSE2), and each number is converted as it is passed.  The error messages and their order
  * (first bad field first, within it the name before the value, and the
  * value byte by byte) are those of lakepipe-frames(5).
  */
