@@ -12,19 +12,9 @@ N1=${1:-32}
 N64=${2:-2}
 out=bench/out/deliver
 rm -rf "$out" && mkdir -p "$out"
-export TENCENTCLOUD_SECRET_ID=AKIDLAKEPIPETEST00000000000000000001
-export TENCENTCLOUD_SECRET_KEY=LakepipeTestSecretKey000000000001
-
-node tests/peers/s3/server.js --bucket bench-1250000000 --allow-anonymous \
-    --quiet --timeout 900 --dir "$out/store" >"$out/server.json" 2>"$out/server.log" &
-spid=$!
+. bench/lib-s3.sh
+s3_server "$out" --allow-anonymous
 trap 'kill $spid 2>/dev/null' EXIT
-i=0
-until [ -s "$out/server.json" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || { cat "$out/server.log"; exit 1; }
-	sleep 0.1
-done
-port=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).port)' "$out/server.json")
 ep=http://localhost:$port
 
 head -c $((1 << 20)) /dev/urandom >"$out/1m"

@@ -5,8 +5,12 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
+#include "dec.h"
 #include "frame.h"
 #include "pct.h"
 
@@ -87,13 +91,33 @@ fail(struct frame_reader *r, uint64_t off, const char *fmt, const char *what)
 	return FRAME_ERR;
 }
 
-static int
-is_name_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' ||
-	    c == '~' || c == '%';
-}
+/*
+ * Header parsing is one pass over the line: every byte is looked at once,
+ * 16 at a time inside values (most of a header's bytes; eight without
+ * SSE2), and each number is converted as it is passed.  The error messages and their order
+ * (first bad field first, within it the name before the value, and the
+ * value byte by byte) are those of lakepipe-frames(5).
+ */
+
+/* Bytes allowed in a field name: URI unreserved characters and '%'. */
+static const unsigned char name_char[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
 
 static int
 is_hex(unsigned char c)
@@ -102,95 +126,200 @@ is_hex(unsigned char c)
 	    (c >= 'A' && c <= 'F');
 }
 
+/*
+ * Bytes that end a plain run of a value: the space after it, controls,
+ * DEL and '=' (refused), '%' (an escape to check).
+ */
+static inline int
+value_special(unsigned char c)
+{
+	return c <= ' ' || c == 0x7f || c == '=' || c == '%';
+}
+
+#ifdef __SSE2__
+/*
+ * A mask of the special bytes among the 16 at p: SSE2 is part of every
+ * x86-64, and one compare of 16 bytes also says where the first one is.
+ */
+static inline unsigned
+special16(const char *p)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i m = _mm_or_si128(
+	    _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(' ')), x),
+	    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)),
+	    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')),
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('%')))));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
+
+/*
+ * The first special byte in [q, end), or end.  The last bytes are looked
+ * at with the 16 that end at end, those before q masked off, when the
+ * line is that long: no byte loop for the tail.
+ */
+static inline const char *
+skip_plain(const char *line, const char *q, const char *end)
+{
+	unsigned bits;
+
+	for (; end - q >= 16; q += 16)
+		if ((bits = special16(q)) != 0)
+			return q + __builtin_ctz(bits);
+	if (q == end)
+		return end;
+	if (end - line >= 16) {
+		bits = special16(end - 16) >> (16 - (end - q));
+		return bits != 0 ? q + __builtin_ctz(bits) : end;
+	}
+	while (q < end && !value_special((unsigned char)*q))
+		q++;
+	return q;
+}
+#else
+/*
+ * Whether any of the eight bytes of w is special as above.  Each term is
+ * the classic "has a byte less than n" test, exact as a yes or no: a
+ * borrow only starts at a byte that is a hit, and bytes of 0x80 and up
+ * never give one.
+ */
+static inline int
+any_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t del = w ^ (ones * 0x7f), eq = w ^ (ones * '='),
+	    pct = w ^ (ones * '%');
+
+	return (((w - ones * 0x21) & ~w) | ((del - ones) & ~del) |
+	    ((eq - ones) & ~eq) | ((pct - ones) & ~pct)) &
+	    (ones * 0x80) ? 1 : 0;
+}
+
+/* The first special byte in [q, end), or end: eight bytes at a time. */
+static inline const char *
+skip_plain(const char *line, const char *q, const char *end)
+{
+	uint64_t w;
+
+	(void)line;
+	while (end - q >= 8) {
+		memcpy(&w, q, sizeof(w));
+		if (any_special(w))
+			break;
+		q += 8;
+	}
+	while (q < end && !value_special((unsigned char)*q))
+		q++;
+	return q;
+}
+#endif
+
 static void
 push_field(struct frame *f, const char *name, size_t namelen,
     const char *val, size_t vallen)
 {
+	struct frame_field *fl;
+
 	if (f->nfields == f->fieldcap) {
 		f->fieldcap = f->fieldcap ? f->fieldcap * 2 : 16;
 		f->fields = xreallocarray(f->fields, f->fieldcap,
 		    sizeof(*f->fields));
 	}
-	f->fields[f->nfields].name = name;
-	f->fields[f->nfields].namelen = namelen;
-	f->fields[f->nfields].val = val;
-	f->fields[f->nfields].vallen = vallen;
-	f->nfields++;
+	fl = &f->fields[f->nfields++];
+	fl->name = name;
+	fl->namelen = namelen;
+	fl->val = val;
+	fl->vallen = vallen;
 }
 
-/* Parse "NAME=VALUE" at s (n bytes, no space inside). */
+/*
+ * The field at tok has no good "NAME=": say why.  Only on errors, so it
+ * may look at the field again.
+ */
 static int
-parse_field(struct frame *f, const char *s, size_t n, const char **why)
+name_error(const char *tok, const char *end, const char **why)
 {
-	const char *eq = memchr(s, '=', n);
-	size_t i;
+	const char *sp = memchr(tok, ' ', (size_t)(end - tok)), *eq;
+	size_t n = (size_t)((sp != NULL ? sp : end) - tok);
 
-	if (eq == NULL || eq == s) {
+	if (n == 0)
+		*why = "empty header field (two spaces, or a trailing space)";
+	else if ((eq = memchr(tok, '=', n)) == NULL || eq == tok)
 		*why = "header field without NAME=";
-		return -1;
-	}
-	for (i = 0; s + i < eq; i++)
-		if (!is_name_char((unsigned char)s[i])) {
-			*why = "bad character in a header field name";
-			return -1;
-		}
-	for (i = (size_t)(eq - s) + 1; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	else
+		*why = "bad character in a header field name";
+	return -1;
+}
 
-		if (c < 0x20 || c == 0x7f || c == '=') {
+/*
+ * Parse "NAME=VALUE" at *pp, up to the next space or end; advance *pp.
+ * line is where the header starts: bytes from there on may be read.
+ */
+static int
+parse_field(struct frame *f, const char *line, const char **pp,
+    const char *end, const char **why)
+{
+	const char *name = *pp, *q = name, *val;
+
+	while (q < end && name_char[(unsigned char)*q])
+		q++;
+	if (q == end || *q != '=' || q == name)
+		return name_error(name, end, why);
+	val = ++q;
+	for (;;) {
+		q = skip_plain(line, q, end);
+		if (q == end || *q == ' ')
+			break;
+		if (*q != '%') {
 			*why = "unencoded control byte or '=' in a header value";
 			return -1;
 		}
-		if (c == '%' && (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
-		    !is_hex((unsigned char)s[i + 2]))) {
+		if (end - q < 3 || !is_hex((unsigned char)q[1]) ||
+		    !is_hex((unsigned char)q[2])) {
 			*why = "bad %-escape in a header value";
 			return -1;
 		}
+		q += 3;
 	}
-	push_field(f, s, (size_t)(eq - s), eq + 1, n - (size_t)(eq - s) - 1);
+	push_field(f, name, (size_t)(val - 1 - name), val, (size_t)(q - val));
+	*pp = q;
 	return 0;
 }
 
+/*
+ * A first field of digits only is the body length.  0 with *pp past it
+ * (or untouched when it is not one), -1 with why set.
+ */
 static int
-parse_length(const char *s, size_t n, size_t max, size_t *len,
-    const char **why)
+parse_length(struct frame *f, const char **pp, const char *end,
+    size_t max, const char **why)
 {
-	uint64_t v = 0;
-	size_t i;
+	const char *p = *pp, *e;
+	uint64_t v;
+	int ovf;
 
-	if (n > 1 && s[0] == '0') {
+	if ((e = dec_scan(p, end, &v, &ovf)) == p || (e < end && *e != ' '))
+		return 0;
+	if (e - p > 1 && *p == '0') {
 		*why = "frame length with a leading zero";
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		if (v > (UINT64_MAX - 9) / 10 || v * 10 + (uint64_t)(s[i] - '0') >
-		    max) {
-			*why = "frame length exceeds the limit";
-			return -1;
-		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (ovf || v > max) {
+		*why = "frame length exceeds the limit";
+		return -1;
 	}
-	*len = (size_t)v;
+	f->len = (size_t)v;
+	f->has_body = 1;
+	*pp = e;
 	return 0;
-}
-
-static int
-all_digits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return n > 0;
 }
 
 int
 frame_parse_header(struct frame *f, const char *s, size_t n, size_t max_body,
     const char **why)
 {
-	const char *p, *end = s + n, *sp;
-	size_t tok;
+	const char *p, *end = s + n;
 
 	f->nfields = 0;
 	f->has_body = 0;
@@ -204,24 +333,23 @@ frame_parse_header(struct frame *f, const char *s, size_t n, size_t max_body,
 		return -1;
 	}
 	f->type = s[0];
-	for (p = s + 1; p < end; p = sp) {
-		p++;			/* the space */
-		if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL)
-			sp = end;
-		tok = (size_t)(sp - p);
-		if (tok == 0) {
-			*why = "empty header field (two spaces, or a "
-			    "trailing space)";
-			return -1;
-		}
-		if (p == s + 2 && all_digits(p, tok)) {
-			if (parse_length(p, tok, max_body, &f->len, why) < 0)
-				return -1;
-			f->has_body = 1;
-		} else if (parse_field(f, p, tok, why) < 0)
-			return -1;
+	if (n == 1)
+		return 0;
+	p = s + 2;
+	if (parse_length(f, &p, end, max_body, why) < 0)
+		return -1;
+	if (f->has_body) {
+		if (p == end)
+			return 0;
+		p++;
 	}
-	return 0;
+	for (;;) {
+		if (parse_field(f, s, &p, end, why) < 0)
+			return -1;
+		if (p == end)
+			return 0;
+		p++;			/* the space */
+	}
 }
 
 int
@@ -330,21 +458,12 @@ int
 frame_get_u64(const struct frame *f, const char *name, uint64_t *v)
 {
 	const struct frame_field *fl = frame_field(f, name);
-	uint64_t x = 0;
-	size_t i;
 
 	if (fl == NULL)
 		return 0;
-	if (fl->vallen == 0 || fl->vallen > 20)
+	if (fl->vallen > DEC_U64_MAX_DIGITS ||
+	    dec_u64(fl->val, fl->vallen, UINT64_MAX, v) < 0)
 		return -1;
-	for (i = 0; i < fl->vallen; i++) {
-		unsigned d = (unsigned char)fl->val[i] - '0';
-
-		if (d > 9 || x > (UINT64_MAX - d) / 10)
-			return -1;
-		x = x * 10 + d;
-	}
-	*v = x;
 	return 1;
 }
 

@@ -2,32 +2,30 @@
 #include <limits.h>
 
 #include "buf.h"
+#include "dec.h"
 #include "msgid.h"
 
+/* An optional '-' and digits at *p, in [min, max]; advance *p. */
 static int
 parse_i64(const char **p, const char *end, int64_t min, int64_t max,
     int64_t *v)
 {
-	const char *s = *p;
-	int neg = 0;
-	int64_t x = 0;
+	const char *s = *p, *e;
+	int neg = 0, ovf;
+	uint64_t u;
+	int64_t x;
 
 	if (s < end && *s == '-') {
 		neg = 1;
 		s++;
 	}
-	if (s == end || *s < '0' || *s > '9')
+	if ((e = dec_scan(s, end, &u, &ovf)) == s || ovf ||
+	    u > (uint64_t)INT64_MAX)
 		return -1;
-	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (x > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		x = x * 10 + (*s - '0');
-	}
-	if (neg)
-		x = -x;
+	x = neg ? -(int64_t)u : (int64_t)u;
 	if (x < min || x > max)
 		return -1;
-	*p = s;
+	*p = e;
 	*v = x;
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "dec.h"
 #include "seqs.h"
 
 static void
@@ -135,19 +136,13 @@ seqs_format(struct buf *b, const struct seqs *s)
 static int
 parse_u64(const char **p, const char *end, uint64_t *v)
 {
-	const char *s = *p;
-	uint64_t x = 0;
+	const char *s = *p, *e;
+	int ovf;
 
-	if (s == end || *s < '0' || *s > '9' || (*s == '0' && s + 1 < end &&
-	    s[1] >= '0' && s[1] <= '9'))
+	if ((e = dec_scan(s, end, v, &ovf)) == s || ovf ||
+	    (*s == '0' && e - s > 1))
 		return -1;
-	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return -1;
-		x = x * 10 + (uint64_t)(*s - '0');
-	}
-	*p = s;
-	*v = x;
+	*p = e;
 	return 0;
 }
 

@@ -62,6 +62,7 @@ enum pc_state { PC_DOWN, PC_SEEKING, PC_READY };
 struct pcons {
 	int		 partition;	/* -1: not partitioned */
 	char		*topic;
+	struct buf	 topic_field;	/* " topic=" and it encoded, for frames */
 	uint64_t	 cid;
 	struct bconn	*bc;
 	enum pc_state	 state;
@@ -281,7 +282,7 @@ sink_msg(void *arg, const struct pw_msg *m)
 	frame_add_u64(out, "seq", pump_seq(s->pump));
 	buf_add(out, " id=", 4);
 	msgid_format(out, &m->id);
-	frame_add_str(out, "topic", pc->topic);
+	buf_add(out, pc->topic_field.data, pc->topic_field.len);
 	frame_add_u64(out, "pt", m->publish_time);
 	if (m->event_time)
 		frame_add_u64(out, "et", m->event_time);
@@ -700,6 +701,9 @@ start(struct psrc *s)
 		if (n)
 			buf_addf(&name, "-partition-%u", i);
 		pc->topic = xstrdup(name.data);
+		/* once, not for every message */
+		buf_init(&pc->topic_field, 0);
+		frame_add_str(&pc->topic_field, "topic", pc->topic);
 		pc->partition = n ? (int)i : -1;
 		pc->dec = pw_decoder_new(NULL);
 		astream_init(&pc->stream, STREAM_MAX);
@@ -1034,6 +1038,7 @@ psrc_free(struct source *src)
 	pool_free(s->pool);
 	for (i = 0; i < s->ncons; i++) {
 		free(s->cons[i].topic);
+		buf_release(&s->cons[i].topic_field);
 		pw_decoder_free(s->cons[i].dec);
 		while (s->cons[i].nacks > 0)
 			free((void *)s->cons[i].acks[--s->cons[i].nacks].ack_set);

@@ -42,6 +42,11 @@ struct replay {
 	struct source	 base;
 	struct replay_opts o;
 	struct buf	 topic;		/* percent-encoded, ready to append */
+	/*
+	 * What every line of the input being read has in common, formatted
+	 * once: " id=LEDGER:" and ":-1:-1 topic=TOPIC pt=PT".
+	 */
+	struct buf	 id_head, id_tail;
 	struct produce_input *in;	/* the paths borrowed */
 	size_t		 nin;
 	struct input	 rd;
@@ -97,6 +102,14 @@ input_opened(struct replay *r)
 	r->rd.opened = 0;
 	r->pt = r->o.has_pt ? r->o.pt : is_stdin ? now_ms() : r->rd.mtime_ms;
 	r->ledger = synthetic_ledger(is_stdin ? "-" : base_name(path), r->pt);
+	buf_reset(&r->id_head);
+	buf_add(&r->id_head, " id=", 4);
+	buf_addi64(&r->id_head, r->ledger);
+	buf_addch(&r->id_head, ':');
+	buf_reset(&r->id_tail);
+	buf_add(&r->id_tail, ":-1:-1 topic=", 13);
+	buf_add(&r->id_tail, r->topic.data, r->topic.len);
+	frame_add_u64(&r->id_tail, "pt", r->pt);
 	log_verbose("%s: replaying %s, ledger %lld, publish time %llu",
 	    r->rd.name, r->rd.in[r->rd.cur].mode == REPLAY_LINES ? "lines" :
 	    "frames", (long long)r->ledger, (unsigned long long)r->pt);
@@ -114,13 +127,9 @@ emit_line(struct replay *r, struct pump *p, const char *s, size_t n)
 	id.batch = -1;
 	frame_begin(out, 'M', n);
 	frame_add_u64(out, "seq", pump_seq(p));
-	buf_add(out, " id=", 4);
-	buf_addi64(out, id.ledger);
-	buf_addch(out, ':');
+	buf_add(out, r->id_head.data, r->id_head.len);
 	buf_addi64(out, id.entry);
-	buf_add(out, ":-1:-1 topic=", 13);
-	buf_add(out, r->topic.data, r->topic.len);
-	frame_add_u64(out, "pt", r->pt);
+	buf_add(out, r->id_tail.data, r->id_tail.len);
 	frame_finish(out, s, n);
 	pump_commit(p, &id, 0, n);
 }
@@ -232,6 +241,8 @@ replay_free(struct source *s)
 		input_free(&r->rd);
 	free(r->in);
 	buf_release(&r->topic);
+	buf_release(&r->id_head);
+	buf_release(&r->id_tail);
 	free(r);
 }
 
@@ -251,6 +262,8 @@ replay_source_new(const struct replay_opts *o)
 	r->base.ops = &replay_ops;
 	r->o = *o;
 	buf_init(&r->topic, 0);
+	buf_init(&r->id_head, 0);
+	buf_init(&r->id_tail, 0);
 	pct_encode_value(&r->topic, o->topic, strlen(o->topic));
 	return &r->base;
 }

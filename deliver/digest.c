@@ -67,18 +67,23 @@ crc64_format(char out[CRC64_DEC_SIZE], uint64_t crc)
 	snprintf(out, CRC64_DEC_SIZE, "%" PRIu64, crc);
 }
 
+/*
+ * The algorithms fetched once: EVP_md5() and friends make OpenSSL 3 look
+ * the implementation up again at every init, which costs more than
+ * hashing a small body (and every request signs a few small strings).
+ */
 static const EVP_MD *
 digest_md(enum digest_alg alg)
 {
-	switch (alg) {
-	case DIGEST_MD5:
-		return EVP_md5();
-	case DIGEST_SHA1:
-		return EVP_sha1();
-	case DIGEST_SHA256:
-		return EVP_sha256();
-	}
-	errx(1, "digest: unknown algorithm %d", (int)alg);
+	static const char *const names[] = { "MD5", "SHA1", "SHA256" };
+	static EVP_MD *md[3];
+
+	if ((unsigned)alg >= sizeof(md) / sizeof(md[0]))
+		errx(1, "digest: unknown algorithm %d", (int)alg);
+	if (md[alg] == NULL && (md[alg] = EVP_MD_fetch(NULL, names[alg],
+	    NULL)) == NULL)
+		errx(1, "EVP_MD_fetch %s failed", names[alg]);
+	return md[alg];
 }
 
 void
@@ -117,6 +122,35 @@ digest_free(struct digest *d)
 {
 	EVP_MD_CTX_free(d->ctx);
 	d->ctx = NULL;
+}
+
+/* Small enough that a piece is still in the L1 cache for the next pass. */
+#define BODY_PIECE	(32 * 1024)
+
+void
+digest_body(const void *p, size_t n, unsigned char md5[MD5_LEN],
+    unsigned char *sha256, uint64_t *crc)
+{
+	const unsigned char *s = p;
+	struct digest m, h;
+	size_t k;
+
+	digest_init(&m, DIGEST_MD5);
+	if (sha256 != NULL)
+		digest_init(&h, DIGEST_SHA256);
+	if (crc != NULL)
+		*crc = 0;
+	for (; n > 0; s += k, n -= k) {
+		k = n < BODY_PIECE ? n : BODY_PIECE;
+		digest_update(&m, s, k);
+		if (sha256 != NULL)
+			digest_update(&h, s, k);
+		if (crc != NULL)
+			*crc = crc64_update(*crc, s, k);
+	}
+	digest_final(&m, md5);
+	if (sha256 != NULL)
+		digest_final(&h, sha256);
 }
 
 static size_t
@@ -175,14 +209,14 @@ void
 hmac_sha1(unsigned char out[SHA1_LEN], const void *key, size_t keylen,
     const void *p, size_t n)
 {
-	hmac(EVP_sha1(), out, SHA1_LEN, key, keylen, p, n);
+	hmac(digest_md(DIGEST_SHA1), out, SHA1_LEN, key, keylen, p, n);
 }
 
 void
 hmac_sha256(unsigned char out[SHA256_LEN], const void *key, size_t keylen,
     const void *p, size_t n)
 {
-	hmac(EVP_sha256(), out, SHA256_LEN, key, keylen, p, n);
+	hmac(digest_md(DIGEST_SHA256), out, SHA256_LEN, key, keylen, p, n);
 }
 
 void

@@ -57,6 +57,15 @@ void	digest_update(struct digest *, const void *, size_t);
 size_t	digest_final(struct digest *, unsigned char *out);
 void	digest_free(struct digest *);
 
+/*
+ * Every digest a request body needs, in one pass: MD5 always, SHA-256
+ * into sha256 and CRC-64/XZ into *crc when they are not NULL.  The body
+ * goes through all of them a cache-sized piece at a time, so that memory
+ * is read once rather than once per algorithm.
+ */
+void	digest_body(const void *, size_t, unsigned char md5[MD5_LEN],
+	    unsigned char *sha256, uint64_t *crc);
+
 /* One-shot helpers. */
 void	md5_base64(char out[MD5_B64_SIZE], const void *, size_t);
 void	sha1_hex(char out[SHA1_HEX_SIZE], const void *, size_t);

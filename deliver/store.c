@@ -91,19 +91,18 @@ req_new(struct upload *up, enum req_op op, unsigned part, const char *body,
 void
 req_hash(struct req *r, const struct store *s, int crc_given)
 {
-	struct digest md;
 	struct buf b64 = BUF_INIT;
+	unsigned char sha[SHA256_LEN];
+	int s3 = s->d->kind == DEST_S3;
 
-	digest_init(&md, DIGEST_MD5);
-	digest_update(&md, r->body, r->len);
-	digest_final(&md, r->md5raw);
+	/* one pass over the body for all three */
+	digest_body(r->body, r->len, r->md5raw, s3 ? sha : NULL,
+	    crc_given ? NULL : &r->crc);
 	base64_encode(&b64, r->md5raw, MD5_LEN);
 	strlcpy(r->md5, b64.data, sizeof(r->md5));
 	buf_release(&b64);
-	if (s->d->kind == DEST_S3)
-		sha256_hex(r->sha256, r->body, r->len);
-	if (!crc_given)
-		r->crc = crc64_update(0, r->body, r->len);
+	if (s3)
+		hex_format(r->sha256, sha, SHA256_LEN);
 	r->hashed = 1;
 }
 
