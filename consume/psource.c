@@ -94,8 +94,8 @@ struct pcons {
 	 * transform the stored id before it.
 	 */
 	struct ckpt	 stored;
-	struct msgid	 hi;
-	int		 have_hi, cut, prev;
+	struct msgid	 hi, emitted;
+	int		 have_hi, have_emitted, cut, prev;
 };
 
 struct psrc {
@@ -243,6 +243,8 @@ already_there(struct psrc *s, struct pcons *pc, const struct pw_msg *m)
 		note_end(pc, &m->id, m->last_in_entry);
 		return 1;
 	}
+	pc->emitted = pc->hi;
+	pc->have_emitted = pc->have_hi;
 	pc->hi = m->id;
 	pc->have_hi = 1;
 	return 0;
@@ -256,7 +258,12 @@ add_cut(struct pcons *pc, struct buf *out, const struct msgid *id)
 
 	if (pc->cut)
 		buf_addstr(out, " cut=1");
-	if (pc->prev && (before = ckpt_before(&pc->stored, id)) != NULL) {
+	before = pc->prev ? ckpt_before(&pc->stored, id) : NULL;
+	/* emitted this run, stored before this one, maybe not indexed yet */
+	if (pc->prev && pc->have_emitted && (before == NULL ||
+	    msgid_cmp(&pc->emitted, before) > 0))
+		before = &pc->emitted;
+	if (before != NULL) {
 		buf_addstr(out, " prev=");
 		msgid_format(out, before);
 	}
@@ -586,6 +593,21 @@ do_seek(struct psrc *s, struct pcons *pc)
 	return 0;
 }
 
+/*
+ * Whether a mark-delete position is at or past the last message: the
+ * position names a whole entry (no batch index), the last id of a batch
+ * entry carries its last batch index.
+ */
+static int
+acked_through(const struct msgid *md, const struct msgid *last)
+{
+	struct msgid l = *last;
+
+	if (md->batch < 0)
+		l.batch = -1;
+	return msgid_cmp(md, &l) >= 0;
+}
+
 static int
 last_message_id(struct psrc *s, struct pcons *pc)
 {
@@ -601,7 +623,7 @@ last_message_id(struct psrc *s, struct pcons *pc)
 	pc->last = s->pool->resp.last.id;
 	pc->have_last = 1;
 	if (pc->last.entry < 0 || (s->pool->resp.has_md &&
-	    msgid_cmp(&s->pool->resp.md.id, &pc->last) >= 0))
+	    acked_through(&s->pool->resp.md.id, &pc->last)))
 		pc->at_end = 1;		/* empty, or everything acked */
 	else if (!s->pool->resp.has_md)
 		pc->end_probe = 1;	/* older brokers: see probe_end() */
