@@ -107,6 +107,11 @@ demo: all
 bench: all
 	bench/bench.sh
 
+# The long chaos runs (tests/soak/chaos.sh): 100,000 messages, 24 kill -9
+# cycles each; SOAK_MESSAGES, SOAK_CYCLES, CHAOS_SEED change them.
+soak: all
+	tests/soak/chaos.sh --build $(B)
+
 # Installed git-style: the programs as lakepipe-consume, lakepipe-transform
 # and lakepipe-deliver (no clash with other programs of those names),
 # pipeline.sh as lakepipe, which finds them beside itself; the systemd unit
@@ -141,4 +146,4 @@ clean:
 	rm -f common/*.[oad] consume/*.[od] transform/*.[od] deliver/*.[od] \
 	    $(PROGRAMS) $(patsubst %.c,%,$(UNIT_SRCS))
 
-.PHONY: all test check demo bench install clean
+.PHONY: all test check demo bench soak install clean

@@ -56,6 +56,15 @@ chaos_publish() {
 	test_at_end "kill $PUB_PID"
 }
 
+# chaos_tail TOPIC N IDS: after the N messages, one more single message
+# per partition (publish.js tail), so that the stop-at-end run has
+# something to read everywhere; N + 4 ids in IDS
+chaos_tail() {
+	node "$CHAOS/publish.js" "$(json_get pb.json control)" "$1" "$2" \
+	    "$3" tail &&
+	test "$(wc -l <"$3")" -eq $(($2 + 4))
+}
+
 # chaos_rule NAME URL TOPIC SUB TYPE DEST [KEY=VALUE...]: the rule
 # NAME.conf: jsonl+gzip (the defaults), --max-messages 1000 --max-age 1
 chaos_rule() {
@@ -260,4 +269,27 @@ chaos_check() {
 			return 1
 		fi ;;
 	esac
+}
+
+# chaos_parts TOPIC SUB: one line per partition of the subscription,
+# "PARTITION MARK-DELETE-INDEX BACKLOG CONSUMERS"
+chaos_parts() {
+	ctl subscription topic="$1" subscription="$2" | node -e '
+	    const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
+	    s.partitions.forEach((p, i) => console.log(i, p ? p.markDeleteIndex : -1,
+		p ? p.backlog : 0, p ? p.consumersConnected : 0));'
+}
+
+# all_connected TOPIC SUB K: every partition has K consumers
+all_connected() {
+	chaos_parts "$1" "$2" >parts.now &&
+	test "$(awk -v k="$3" '$4 == k' parts.now | wc -l)" -eq 4
+}
+
+# all_moved TOPIC SUB BEFORE: every partition's mark-delete has moved on
+# since BEFORE (a chaos_parts file), or it has no backlog
+all_moved() {
+	chaos_parts "$1" "$2" >parts.now &&
+	test "$(awk 'NR == FNR { md[$1] = $2; next }
+	    $2 > md[$1] || $3 == 0' "$3" parts.now | wc -l)" -eq 4
 }

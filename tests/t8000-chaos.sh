@@ -44,11 +44,12 @@ chaos_run() {
 	wait $PUB_PID || { cat $name.ids.err; return 1; }
 	test "$(wc -l <$name.ids)" -eq $N &&
 	t1=$(date +%s) &&
+	chaos_tail $topic $N $name.ids &&
 	chaos_final $name 300 || return 1
 	chaos_check $name $name.ids $topic lake $type
 	rc=$?
 	chaos_figures "run=$name type=$type url=${url%%:*} cycles=$CYCLES" \
-	    "messages=$N lost=$(fig $name lost) duplicated=$(fig $name duplicated)" \
+	    "messages=$(fig $name messages) lost=$(fig $name lost) duplicated=$(fig $name duplicated)" \
 	    "backlog=$(chaos_backlog $topic lake) leftovers=$(chaos_leftovers $name | wc -l)" \
 	    "exactly_once=$(has_exactly_once && echo yes || echo no)" \
 	    "cycles_s=$((t1 - t0)) final_s=$(($(date +%s) - t1)) seed=$CHAOS_SEED"

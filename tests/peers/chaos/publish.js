@@ -6,6 +6,12 @@
 // about RATE messages a second (0 or absent: as fast as it can).  Each
 // message's payload is "chaos I"; as the receipts come, "ID TAB I" is
 // appended to IDS; at the end IDS.done holds N.
+//
+// publish.js CONTROL TOPIC N IDS tail: append one single message (no
+// batch) to each partition, "chaos N" to "chaos N+3", their ids to IDS:
+// so that a last run with --stop-at-end has something to read on every
+// partition (see t8002: a partition fully acknowledged whose last entry
+// is a batch never ends today).
 'use strict';
 const fs = require('fs');
 const [ctl, topic, nArg, idsFile, rateArg] = process.argv.slice(2);
@@ -38,7 +44,14 @@ async function post(body) {
 	}
 }
 
+async function tail() {
+	const msgs = [0, 1, 2, 3].map((p) => ({ payload: `chaos ${N + p}`, partition: p }));
+	const res = await post({ topic, messages: msgs });
+	fs.appendFileSync(idsFile, res.ids.map((r, j) => `${r.id}\t${N + j}\n`).join(''));
+}
+
 async function main() {
+	if (rateArg === 'tail') return tail();
 	fs.writeFileSync(idsFile, '');
 	const t0 = Date.now();
 	let i = 0, part = 0;
