@@ -28,6 +28,7 @@ usage: $prog CONSUME-ARGS... -- [TRANSFORM-ARGS... --] DELIVER-ARGS...
        $prog check|run|test|status|stop RULE
        $prog logs RULE [-f] [-n LINES]
        $prog delete RULE [--unsubscribe]
+       $prog audit [DELIVER-OPTIONS] DESTINATION | RULE
 
 The first form runs consume | transform | deliver with an ack FIFO from
 deliver back to consume.  Arguments are split into groups by '--': the
@@ -43,6 +44,8 @@ the programs' long options plus "destination" (lakepipe-rule(5)):
   logs RULE      the rule's log; -f follows it
   stop RULE      orderly stop of the running rule, waiting for the flush
   delete RULE    stop, remove its state; --unsubscribe also removes the subscription
+  audit DEST     check the lake against its index: gaps, overlaps, missing and
+                 damaged objects (exit 1 on any); a RULE's destination
 
 examples:
   $prog --lines sample/messages.jsonl -- file://\$PWD/lake/
@@ -310,7 +313,8 @@ pipeline_main() {
 
 # Keys that are lakepipe's own (lakepipe-rule(5)), with their defaults.
 declare -A OWN_KEYS=([destination]= [state-directory]= [log-size]=10M
-    [log-keep]=3 [test-timeout]= [stop-timeout]=300 [environment-file]=)
+    [log-keep]=3 [test-timeout]= [stop-timeout]=300 [environment-file]=
+    [exactly-once]=yes)
 # Options that lakepipe sets itself, or modes rather than settings.
 declare -A SET_BY_LAKEPIPE=(
 	[acks]="lakepipe run makes the ack FIFO itself"
@@ -322,7 +326,15 @@ declare -A SET_BY_LAKEPIPE=(
 	[produce]="it is a mode: lakepipe test RULE publishes a probe"
 	[unsubscribe]="it is a mode: use lakepipe delete RULE --unsubscribe"
 	[list]="it is a mode: lakepipe test RULE reads the store"
-	[cat]="it is a mode: lakepipe test RULE reads the store")
+	[cat]="it is a mode: lakepipe test RULE reads the store"
+	[deliver]="lakepipe run passes the deliver program it runs itself"
+	[deliver-option]="lakepipe run passes the store's settings itself"
+	[lake]="it is a mode: consume --lake DESTINATION restores a lake"
+	[index]="it is a mode: lakepipe audit DESTINATION reads the index"
+	[audit]="it is a mode: use lakepipe audit DESTINATION")
+# Options of one program that are not rule keys, though another program
+# has a key of that name: deliver --topic (of --index and --audit).
+declare -A NOT_A_KEY=([deliver.topic]=1)
 
 # OPTS[PROGRAM.NAME]=flag|value for every long option of the programs,
 # from their --list-options.
@@ -337,6 +349,7 @@ load_options() {
 		    die "$bin --list-options failed: is it lakepipe's $p?"
 		while IFS= read -r name; do
 			[ -n "$name" ] || continue
+			[ -z "${NOT_A_KEY[$p.${name%=}]:-}" ] || continue
 			if [ "${name%=}" != "$name" ]; then
 				OPTS[$p.${name%=}]=value
 			else
@@ -564,6 +577,9 @@ rule_defaults() {
 	own_size log-size && log_size=$REPLY
 	own_number log-keep 1 100 && log_keep=$REPLY
 	own_duration stop-timeout && stop_timeout=$REPLY
+	case ${OWN[exactly-once],,} in yes|true|no|false) ;; *)
+		own_error exactly-once "'${OWN[exactly-once]}' is not yes or no" ;;
+	esac
 	if [ -n "${OWN[test-timeout]}" ]; then
 		own_duration test-timeout && test_timeout=$REPLY
 	else
@@ -945,7 +961,43 @@ run_main() {
 	exit $run_exit
 }
 
+# sargs: the rule's deliver options that say how to reach the store.
+store_args() {
+	local a
+	sargs=()
+	for a in ${d_args[@]+"${d_args[@]}"}; do
+		case $a in
+		--endpoint=*|--path-style|--credentials=*|--retries=*|\
+		--timeout=*|--quiet|--verbose) sargs+=("$a") ;;
+		esac
+	done
+}
+
+# Exactly once (lakepipe(1)): consume skips what the lake's index holds,
+# deliver writes without overwriting and keeps the index; for Exclusive
+# and Failover subscriptions (Shared ones deliver out of order).
+exactly_once_args() {
+	local a type=exclusive
+	case ${OWN[exactly-once],,} in no|false) return ;; esac
+	for a in ${c_args[@]+"${c_args[@]}"}; do
+		case $a in --type=*) type=${a#--type=} ;; esac
+	done
+	case ${type,,} in exclusive|failover) ;; *)
+		log info "exactly-once off: a $type subscription is at-least-once" \
+		    "(records carry message_id)"
+		return ;;
+	esac
+	c_args+=(--exactly-once "${OWN[destination]}" --deliver "$DELIVER")
+	# the store's settings, for the deliver consume runs to read the index
+	store_args
+	for a in ${sargs[@]+"${sargs[@]}"}; do
+		c_args+=("--deliver-option=$a")
+	done
+	d_args+=(--exactly-once)
+}
+
 run_rule() {
+	exactly_once_args
 	d_args+=("${OWN[destination]}")
 	c_args+=(--metrics-file "$sdir/consume.prom")
 	t_args+=(--metrics-file "$sdir/transform.prom")
@@ -1102,6 +1154,23 @@ delete_main() {
 	exit 0
 }
 
+# ---- audit -------------------------------------------------------------
+
+# audit [DELIVER-OPTIONS] DESTINATION | RULE: deliver --audit, on a
+# destination URL or on a rule's destination with the rule's store
+# settings (endpoint, credentials, ...) and environment file.
+audit_main() {
+	local last=${!#}
+	find_progs
+	if [[ $last == *://* ]] || [ ! -f "$last" ]; then
+		exec "$DELIVER" --audit "$@"
+	fi
+	[ $# -eq 1 ] || usage_error "audit RULE takes no other arguments"
+	load_rule "$last"
+	store_args
+	exec "$DELIVER" --audit ${sargs[@]+"${sargs[@]}"} "${OWN[destination]}"
+}
+
 # ---- test --------------------------------------------------------------
 
 # Consume's options that are about reading, not about reaching the topic:
@@ -1213,7 +1282,7 @@ case ${1:-} in
 check|run|test|status|stop)
 	[ $# -eq 2 ] || usage_error "$1 takes one argument: the rule file"
 	"$1_main" "$2" ;;
-logs|delete)
+logs|delete|audit)
 	[ $# -ge 2 ] || usage_error "$1 takes the rule file"
 	cmd=$1
 	shift

@@ -11,6 +11,10 @@ libssl-dev zlib1g-dev libisal-dev libzstd-dev liblz4-dev libsnappy-dev
 ca-certificates"
 test_pkgs="nodejs npm python3 python3-lz4 python3-snappy python3-zstandard
 openssl curl isal zstd gzip time procps bc"
+# A real S3 server for tests/t6400 (tests/lib-rgw.sh): Ceph's RADOS Gateway
+# on a throw-away one-node cluster (62 packages, 67 MB; no daemon runs
+# until a test starts one)
+test_pkgs="$test_pkgs ceph-mon ceph-osd radosgw ceph-common"
 
 want=$build_pkgs
 [ "${1:-}" = "--tests" ] && want="$build_pkgs $test_pkgs"
@@ -39,7 +43,11 @@ fi
 
 if [ "${1:-}" = "--tests" ]; then
 	# The test peers (Pulsar test broker, S3/COS test server, DuckDB).
-	if [ ! -d tests/peers/node_modules ] ||
+	# A node_modules that is a symlink (a worktree sharing another's) is
+	# left alone: npm ci would empty the directory it points to.
+	if [ -L tests/peers/node_modules ]; then
+		:
+	elif [ ! -d tests/peers/node_modules ] ||
 	    [ tests/peers/package-lock.json -nt tests/peers/node_modules ]; then
 		echo "setup.sh: installing the test peers' npm packages" >&2
 		(cd tests/peers && npm ci --no-audit --no-fund >&2 &&

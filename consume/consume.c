@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "checkpoint.h"
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
@@ -35,7 +36,8 @@
 #define DEFAULT_MAX_PENDING	1000
 
 #define SYNOPSIS "consume [-qvP] [options] --url URL --topic TOPIC " \
-	"--subscription NAME | --lines FILE... | --frames FILE..."
+	"--subscription NAME | --lines FILE... | --frames FILE... | " \
+	"--lake DESTINATION"
 
 static void usage(void) __attribute__((noreturn));
 
@@ -45,11 +47,13 @@ usage(void)
 	printf(
 "usage: consume [options] --lines FILE... | --frames FILE...\n"
 "       consume [options] --url URL --topic TOPIC --subscription NAME\n"
+"       consume [options] --lake DESTINATION\n"
 "       consume --probe | --unsubscribe [options] --url URL --topic TOPIC\n"
 "               --subscription NAME\n"
 "       consume --produce [options] --url URL --topic TOPIC [FILE...]\n"
 "\n"
-"Write message frames on stdout, replayed from files or read from Pulsar.\n"
+"Write message frames on stdout, replayed from files, read from Pulsar or\n"
+"restored from a lake.\n"
 "\n"
 "Replay (FILE - is stdin; more FILE operands take the last mode):\n"
 "  --lines FILE           one message per line\n"
@@ -59,6 +63,12 @@ usage(void)
 "  --publish-time MS      publish time of every line (default: the file's\n"
 "                         mtime, now for stdin)\n"
 "  --max-size SIZE        longest line or frame body (default 64M)\n"
+"\n"
+"Restore (the messages a lake holds, oldest first per partition):\n"
+"  --lake DESTINATION     read back what deliver stored there (file://,\n"
+"                         s3://, cos://; credentials from the environment)\n"
+"  --topic TOPIC          only this topic (and its partitions)\n"
+"  --deliver, --deliver-option  as with --exactly-once, below\n"
 "\n"
 "Pulsar (TDMQ console backup form -> option):\n"
 "  --url URL              access address: pulsar://HOST:6650,\n"
@@ -76,6 +86,11 @@ usage(void)
 "  --receiver-queue N     permits per consumer (default 1000)\n"
 "  --give-up DURATION     fail after this long failing to reconnect\n"
 "                         (default: retry for ever; 0.1 s doubling to 30 s)\n"
+"  --exactly-once DEST    ack, not emit, what the lake at DEST holds (read\n"
+"                         with deliver --index at each subscription);\n"
+"                         exclusive or failover, with --acks\n"
+"  --deliver PATH         the deliver program (default: beside consume)\n"
+"  --deliver-option OPT   an option for it, e.g. --deliver-option=--endpoint=URL\n"
 "  (bucket and prefix are deliver's options)\n"
 "\n"
 "Other modes, with the Pulsar options:\n"
@@ -112,7 +127,8 @@ enum {
 	OPT_TYPE, OPT_START, OPT_TOKEN_FILE, OPT_LISTENER, OPT_CA_FILE,
 	OPT_STOP_AT_END, OPT_RQ, OPT_GIVE_UP, OPT_METRICS, OPT_CHECK,
 	OPT_LIST, OPT_PROBE, OPT_UNSUBSCRIBE, OPT_PRODUCE, OPT_MAX_PENDING,
-	OPT_PRINT_IDS
+	OPT_PRINT_IDS, OPT_EXACTLY_ONCE, OPT_LAKE, OPT_DELIVER,
+	OPT_DELIVER_OPTION
 };
 
 static const struct option longopts[] = {
@@ -139,6 +155,10 @@ static const struct option longopts[] = {
 	{ "produce",		no_argument,	   NULL, OPT_PRODUCE },
 	{ "max-pending",	required_argument, NULL, OPT_MAX_PENDING },
 	{ "print-ids",		no_argument,	   NULL, OPT_PRINT_IDS },
+	{ "exactly-once",	required_argument, NULL, OPT_EXACTLY_ONCE },
+	{ "lake",		required_argument, NULL, OPT_LAKE },
+	{ "deliver",		required_argument, NULL, OPT_DELIVER },
+	{ "deliver-option",	required_argument, NULL, OPT_DELIVER_OPTION },
 	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
 	{ "check",		no_argument,	   NULL, OPT_CHECK },
 	{ "list-options",	no_argument,	   NULL, OPT_LIST },
@@ -150,7 +170,7 @@ static const struct option longopts[] = {
 };
 
 enum mode { MODE_NONE, MODE_REPLAY, MODE_PULSAR, MODE_PROBE,
-	MODE_UNSUBSCRIBE, MODE_PRODUCE };
+	MODE_UNSUBSCRIBE, MODE_PRODUCE, MODE_LAKE };
 
 /* Everything the command line says; main() owns it. */
 struct args {
@@ -160,6 +180,7 @@ struct args {
 	struct replay_opts ro;
 	struct pump_opts po;
 	struct pulsar_opts pu;
+	struct lake_opts lo;
 	uint32_t	 max_pending;
 	int		 print_ids;
 	struct produce_input *in;	/* --lines, --frames, operands */
@@ -295,6 +316,17 @@ parse(int argc, char **argv)
 			    optarg, 1, 1000000);
 			break;
 		case OPT_PRINT_IDS: a.print_ids = 1; break;
+		case OPT_LAKE: a.lo.dest = optarg; break;
+		case OPT_EXACTLY_ONCE: a.pu.lake = optarg; break;
+		case OPT_DELIVER: a.pu.deliver = optarg; break;
+		case OPT_DELIVER_OPTION:
+			if (optarg[0] != '-')
+				errx(EXIT_USAGE, "--deliver-option: '%.100s' is "
+				    "not an option of deliver", optarg);
+			a.pu.deliver_opts = xreallocarray(a.pu.deliver_opts,
+			    a.pu.ndeliver_opts + 1, sizeof(char *));
+			a.pu.deliver_opts[a.pu.ndeliver_opts++] = optarg;
+			break;
 		case OPT_METRICS: a.metrics = optarg; break;
 		case OPT_CHECK: a.check = 1; break;
 		case OPT_LIST: opt_list(longopts);
@@ -387,14 +419,75 @@ check_pulsar(int need_subscription)
 	a.pu.token = a.token;
 }
 
+/*
+ * consume --lake: the destination is deliver's to check (it runs as the
+ * child that reads the lake); what is consume's is checked here.
+ */
+static void
+check_lake(void)
+{
+	const char *why;
+	int st;
+
+	if (a.url != NULL || a.nin > 0 || a.pu.lake != NULL)
+		errx(EXIT_USAGE, "--lake and --url, --lines, --frames or "
+		    "--exactly-once: choose one");
+	if (*a.lo.dest == '\0')
+		errx(EXIT_USAGE, "--lake: an empty destination");
+	if (a.pu.deliver != NULL && strchr(a.pu.deliver, '/') != NULL &&
+	    access(a.pu.deliver, X_OK) < 0)
+		errx(EXIT_USAGE, "--deliver: '%s': %s", a.pu.deliver,
+		    strerror(errno));
+	if (a.topic != NULL) {
+		if (topic_parse(&a.t, a.topic, &why) < 0)
+			errx(EXIT_USAGE, "--topic: '%s': %s", a.topic, why);
+		a.lo.topic = a.t.full;
+	}
+	a.lo.deliver = deliver_program(a.pu.deliver);
+	a.lo.dargs = (const char *const *)a.pu.deliver_opts;
+	a.lo.ndargs = a.pu.ndeliver_opts;
+	if ((st = lake_check(&a.lo)) != 0)
+		exit(st == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL);
+	/* a record is its payload escaped (up to 6 bytes a byte) and more */
+	a.lo.max_size = a.ro.max_size > SIZE_MAX / 8 ? SIZE_MAX :
+	    a.ro.max_size * 8;
+}
+
 /* Which mode, and is everything there for it (exit 2 if not). */
+/* --exactly-once keeps to what it can promise. */
+static void
+check_exactly_once(void)
+{
+	if (a.pu.lake == NULL)
+		return;
+	if (a.mode != MODE_PULSAR)
+		errx(EXIT_USAGE, "--exactly-once goes with --url (consuming)");
+	if (a.pu.sub_type != PW_SUB_EXCLUSIVE &&
+	    a.pu.sub_type != PW_SUB_FAILOVER)
+		errx(EXIT_USAGE, "--exactly-once needs --type exclusive or "
+		    "failover (shared subscriptions deliver out of order: "
+		    "at-least-once, de-duplicate by message_id)");
+	if (a.po.acks == NULL)
+		errx(EXIT_USAGE, "--exactly-once needs --acks (what is stored "
+		    "is known from deliver's acks)");
+	a.pu.deliver = deliver_program(a.pu.deliver);
+}
+
 static void
 check(void)
 {
 	const char *why;
 
 	if (a.mode == MODE_NONE)
-		a.mode = a.url != NULL ? MODE_PULSAR : MODE_REPLAY;
+		a.mode = a.lo.dest != NULL ? MODE_LAKE : a.url != NULL ?
+		    MODE_PULSAR : MODE_REPLAY;
+	else if (a.lo.dest != NULL)
+		errx(EXIT_USAGE, "--lake: not with --probe, --unsubscribe or "
+		    "--produce");
+	if (a.mode != MODE_LAKE && a.pu.lake == NULL && (a.pu.deliver ||
+	    a.pu.ndeliver_opts))
+		errx(EXIT_USAGE, "--deliver and --deliver-option go with "
+		    "--lake or --exactly-once");
 	if (a.mode != MODE_PRODUCE && (a.max_pending || a.print_ids))
 		errx(EXIT_USAGE, "--max-pending and --print-ids go with "
 		    "--produce");
@@ -417,12 +510,16 @@ check(void)
 			errx(EXIT_USAGE, "--url and --lines/--frames: choose "
 			    "one (or --produce to publish them)");
 		check_pulsar(1);
+		check_exactly_once();
 		break;
 	case MODE_PRODUCE:
 		if (a.url == NULL)
 			errx(EXIT_USAGE, "--produce needs --url and --topic");
 		check_inputs();
 		check_pulsar(0);
+		break;
+	case MODE_LAKE:
+		check_lake();
 		break;
 	case MODE_NONE:
 		break;
@@ -456,6 +553,14 @@ replay_main(void)
 		replay_source_add(src, a.in[i].mode, a.in[i].path);
 	a.po.must_ack_all = 1;
 	return run_source(src);
+}
+
+static int
+lake_main(void)
+{
+	/* with an ack channel (a lake-to-lake copy), all must be acked */
+	a.po.must_ack_all = a.po.acks != NULL;
+	return run_source(lake_source_new(&a.lo));
 }
 
 static int
@@ -514,6 +619,9 @@ main(int argc, char **argv)
 	case MODE_PRODUCE:
 		status = produce();
 		break;
+	case MODE_LAKE:
+		status = lake_main();
+		break;
 	case MODE_NONE:
 		break;
 	}
@@ -522,7 +630,7 @@ done:
 		explicit_bzero(a.token, strlen(a.token));
 		free(a.token);
 	}
-	if (a.mode == MODE_REPLAY)
+	if (a.mode == MODE_REPLAY || (a.mode == MODE_LAKE && a.topic))
 		topic_free(&a.t);
 	free(a.in);
 	return a.check ? EXIT_OK : status;

@@ -38,6 +38,7 @@
 
 #include "ackstream.h"
 #include "buf.h"
+#include "checkpoint.h"
 #include "frame.h"
 #include "log.h"
 #include "metrics.h"
@@ -82,6 +83,16 @@ struct pcons {
 	double		 stats_at;	/* next CONSUMER_STATS */
 	uint64_t	 stats_req;	/* the one in flight, 0: none */
 	double		*m_backlog;	/* backlog_messages{partition="N"} */
+	/*
+	 * --exactly-once: the ranges the lake holds, read at each
+	 * subscription; hi, the last id emitted this run (in order, as
+	 * Exclusive and Failover deliver); cut, the next message emitted
+	 * starts an object (messages before it were skipped); prev, tell
+	 * transform the stored id before it.
+	 */
+	struct ckpt	 stored;
+	struct msgid	 hi;
+	int		 have_hi, cut, prev;
 };
 
 struct psrc {
@@ -188,6 +199,8 @@ note_end(struct pcons *pc, const struct msgid *id, int last_in_entry)
 
 static void add_ack(struct psrc *, struct pcons *, const struct msgid *,
 	    const uint64_t *, int, int32_t);
+static void ack_one(void *, const struct msgid *, const uint64_t *, int,
+	    int32_t);
 static void send_acks(struct psrc *, struct pcons *);
 
 static void
@@ -204,6 +217,49 @@ emit_props(struct buf *out, const struct pw_msg *m)
 	}
 }
 
+/*
+ * --exactly-once: a message the lake holds is acknowledged, not emitted
+ * (through packs, so that a batch entry is acked once all of it is);
+ * a copy of one emitted this run and still on its way downstream (a
+ * redelivery after a lost connection) is dropped: the first copy's ack
+ * will do.  Either way the next message emitted starts an object.
+ */
+static int
+already_there(struct psrc *s, struct pcons *pc, const struct pw_msg *m)
+{
+	uint32_t aux;
+
+	if (ckpt_find(&pc->stored, &m->id) != NULL) {
+		aux = packs_emitted(s->packs, m);
+		packs_acked(s->packs, &m->id, aux, ack_one, s);
+		note_end(pc, &m->id, m->last_in_entry);
+		pc->cut = pc->prev = 1;
+		return 1;
+	}
+	if (pc->have_hi && msgid_cmp(&m->id, &pc->hi) <= 0) {
+		note_end(pc, &m->id, m->last_in_entry);
+		return 1;
+	}
+	pc->hi = m->id;
+	pc->have_hi = 1;
+	return 0;
+}
+
+/* cut=1 and prev=ID on the first message emitted after a skip. */
+static void
+add_cut(struct pcons *pc, struct buf *out, const struct msgid *id)
+{
+	const struct msgid *before;
+
+	if (pc->cut)
+		buf_addstr(out, " cut=1");
+	if (pc->prev && (before = ckpt_before(&pc->stored, id)) != NULL) {
+		buf_addstr(out, " prev=");
+		msgid_format(out, before);
+	}
+	pc->cut = pc->prev = 0;
+}
+
 static int
 sink_msg(void *arg, const struct pw_msg *m)
 {
@@ -215,6 +271,8 @@ sink_msg(void *arg, const struct pw_msg *m)
 
 	pc->received++;
 	if (s->ended)		/* after the end: the broker sends it again */
+		return 0;
+	if (s->o.lake != NULL && already_there(s, pc, m))
 		return 0;
 	out = pump_out(s->pump);
 	frame_begin(out, 'M', m->payload.len);
@@ -233,6 +291,8 @@ sink_msg(void *arg, const struct pw_msg *m)
 		frame_add_u64(out, "rc", m->redelivery_count);
 	if (m->null_value)
 		buf_add(out, " null=1", 7);
+	if (s->o.lake != NULL)
+		add_cut(pc, out, &m->id);
 	emit_props(out, m);
 	frame_finish(out, m->payload.p, m->payload.len);
 	aux = packs_emitted(s->packs, m);
@@ -365,14 +425,19 @@ ask_stats(struct psrc *s, struct pcons *pc, double now)
  * back (pipelines sharing the subscription would otherwise wait for each
  * other forever).
  */
+static int read_lake(struct psrc *, struct pcons *);
+
 static void
-active_change(struct pcons *pc, int active)
+active_change(struct psrc *s, struct pcons *pc, int active)
 {
 	if (pc->standby == !active)
 		return;
 	pc->standby = !active;
 	log_info(active ? "active" : "standby", "topic=%s partition=%d",
 	    pc->topic, pc->partition);
+	if (active && s->o.lake != NULL && read_lake(s, pc) < 0)
+		log_warn("cannot read the lake at takeover", "topic=%s "
+		    "error=%s", pc->topic, s->pool->fail.text);
 }
 
 static void
@@ -403,7 +468,7 @@ on_frame(void *arg, struct bconn *bc, struct pw_cmd *c,
 		return;
 	case PW_ACTIVE_CONSUMER_CHANGE:
 		if ((pc = consumer_by_id(s, c->consumer_id)) != NULL)
-			active_change(pc, c->is_active);
+			active_change(s, pc, c->is_active);
 		return;
 	case PW_REACHED_END_OF_TOPIC:
 		log_verbose("%s:%s: %s", bc->host, bc->port,
@@ -524,13 +589,42 @@ sub_type_name(int t)
 	return t >= 0 && t < 4 ? names[t] : "?";
 }
 
+/*
+ * --exactly-once: what the lake holds of the partition, read again
+ * before every subscription and when a Failover consumer becomes the
+ * active one (another pipeline may have stored more meanwhile).  What is
+ * stored between this reading and our first object is caught by the
+ * store's no-overwrite write (deliver stops; the restart reads again).
+ */
+static int
+read_lake(struct psrc *s, struct pcons *pc)
+{
+	struct deliver_cmd dc = { s->o.deliver, s->o.deliver_opts,
+	    s->o.ndeliver_opts };
+	char why[1024];
+
+	if (s->o.lake == NULL)
+		return 0;
+	if (ckpt_load(&pc->stored, &dc, s->o.lake, pc->topic, why,
+	    sizeof(why)) < 0) {
+		pool_fail(s->pool, 0, "%s: reading what the lake holds: %s",
+		    pc->topic, why);
+		return -1;
+	}
+	log_debug("lake read", "topic=%s ranges=%zu", pc->topic,
+	    pc->stored.n);
+	pc->prev = 1;
+	return 0;
+}
+
 static void
 consumer_up(struct psrc *s, struct pcons *pc)
 {
 	struct bconn *bc;
 	unsigned attempts = pc->retry.attempts;
 
-	if ((bc = lookup_topic(s->pool, pc->topic)) == NULL ||
+	if (read_lake(s, pc) < 0 ||
+	    (bc = lookup_topic(s->pool, pc->topic)) == NULL ||
 	    do_subscribe(s, pc, bc) < 0)
 		goto fail;
 	if (pc->need_seek) {
@@ -912,6 +1006,7 @@ psrc_free(struct source *src)
 			free((void *)s->cons[i].acks[--s->cons[i].nacks].ack_set);
 		free(s->cons[i].acks);
 		astream_free(&s->cons[i].stream);
+		ckpt_free(&s->cons[i].stored);
 	}
 	free(s->cons);
 	packs_free(s->packs);

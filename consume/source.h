@@ -78,6 +78,21 @@ struct source *replay_source_new(const struct replay_opts *);
    for stdin; before the source runs. */
 void	replay_source_add(struct source *, enum replay_mode, const char *path);
 
+/* The lake source (lake.c): the messages stored under a destination. */
+struct lake_opts {
+	const char	*dest;		/* as deliver takes it */
+	const char	*deliver;	/* --deliver; NULL: find it */
+	const char *const *dargs;	/* --deliver-option, in order */
+	size_t		 ndargs;
+	const char	*topic;		/* full name (and its partitions);
+					   NULL: every topic */
+	size_t		 max_size;	/* longest record */
+};
+
+struct source *lake_source_new(const struct lake_opts *);
+/* deliver's check of the destination: its exit status (2: it said why). */
+int	lake_check(const struct lake_opts *);
+
 /* The Pulsar source (psource.c). */
 enum start_kind { START_NONE, START_EARLIEST, START_LATEST, START_TIME,
 	START_ID };
@@ -96,6 +111,10 @@ struct pulsar_opts {
 	int		 stop_at_end;
 	uint32_t	 queue;		/* receiver queue: permits */
 	double		 give_up;	/* seconds of failing in a row; 0: never */
+	const char	*lake;		/* --exactly-once DESTINATION, or NULL */
+	const char	*deliver;	/* the deliver program, for lake */
+	char		**deliver_opts;	/* --deliver-option, for it */
+	size_t		 ndeliver_opts;
 };
 
 /* NULL after a warning when the options cannot work. */

@@ -14,20 +14,21 @@
 #include "creds.h"
 #include "deliver.h"
 #include "dest.h"
+#include "index.h"
 #include "log.h"
 #include "metrics.h"
 #include "object.h"
 #include "opt.h"
 
 #define SYNOPSIS "deliver [-qvP] [-j N] [--endpoint URL] " \
-	"[--credentials FILE] [options] DESTINATION | --probe | --list | " \
-	"--cat KEY DESTINATION"
+	"[--credentials FILE] [--exactly-once] [options] DESTINATION | " \
+	"--probe | --list | --cat KEY | --index | --audit DESTINATION"
 
 enum {
 	OPT_ENDPOINT = 256, OPT_PATH_STYLE, OPT_CREDENTIALS, OPT_STORAGE_CLASS,
 	OPT_PART_SIZE, OPT_MULTIPART_THRESHOLD, OPT_RETRIES, OPT_TIMEOUT,
 	OPT_MAX_MEMORY, OPT_METRICS, OPT_CHECK, OPT_LIST_OPTIONS, OPT_PROBE,
-	OPT_LIST, OPT_CAT
+	OPT_LIST, OPT_CAT, OPT_EXACTLY_ONCE, OPT_INDEX, OPT_AUDIT, OPT_TOPIC
 };
 
 static const struct option longopts[] = {
@@ -48,6 +49,10 @@ static const struct option longopts[] = {
 	{ "probe",		no_argument,	   NULL, OPT_PROBE },
 	{ "list",		no_argument,	   NULL, OPT_LIST },
 	{ "cat",		required_argument, NULL, OPT_CAT },
+	{ "exactly-once",	no_argument,	   NULL, OPT_EXACTLY_ONCE },
+	{ "index",		no_argument,	   NULL, OPT_INDEX },
+	{ "audit",		no_argument,	   NULL, OPT_AUDIT },
+	{ "topic",		required_argument, NULL, OPT_TOPIC },
 	{ "progress",		no_argument,	   NULL, 'P' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
@@ -60,10 +65,12 @@ static const char usage_text[] =
 "               [--credentials FILE] [--storage-class CLASS]\n"
 "               [--part-size SIZE] [--multipart-threshold SIZE]\n"
 "               [--retries N] [--timeout DURATION] [--max-memory SIZE]\n"
-"               [--metrics-file FILE] [--check] DESTINATION\n"
+"               [--metrics-file FILE] [--exactly-once] [--check]\n"
+"               DESTINATION\n"
 "       deliver --probe [options] DESTINATION\n"
 "       deliver --list [options] DESTINATION\n"
 "       deliver --cat KEY [options] DESTINATION\n"
+"       deliver --index | --audit [--topic TOPIC]... [options] DESTINATION\n"
 "\n"
 "Reads object frames on stdin, stores each object under DESTINATION, and\n"
 "prints \"A key=KEY seqs=SEQS ...\" on stdout once it is stored.\n"
@@ -96,6 +103,8 @@ static const char usage_text[] =
 "                        stalled and retried, default 30s\n"
 "  --max-memory SIZE     object bytes held in flight, default 256M\n"
 "  --metrics-file FILE   Prometheus text file, replaced every 5 s\n"
+"  --exactly-once        never replace an object; record each one's\n"
+"                        manifest in the lake's index (_lakepipe/index/)\n"
 "  -P, --progress        a progress line on stderr every second\n"
 "  -q, --quiet           warnings and errors only\n"
 "  -v, --verbose         debug lines too\n"
@@ -105,6 +114,10 @@ static const char usage_text[] =
 "                        probe object written and deleted (5 s a check)\n"
 "  --list                KEY<TAB>SIZE<TAB>MTIME of each object stored\n"
 "  --cat KEY             an object's bytes on stdout (KEY as --list has)\n"
+"  --index               the index lines of what --exactly-once stored\n"
+"  --audit               check the lake against its index: gaps,\n"
+"                        overlaps, missing and damaged objects (exit 1)\n"
+"  --topic TOPIC         --index, --audit: only this topic (repeatable)\n"
 "  --list-options        the long options, one a line\n"
 "  -h, --help            this text\n"
 "SIZE: bytes or with k, M, G (1024s); DURATION: seconds or with ms, s, m.\n"
@@ -118,13 +131,16 @@ static const char usage_text[] =
 "SIGTERM, stops at once.  Exit status: 0 all objects stored and acked\n"
 "(--probe: every check ok), 1 failure, 2 usage.  See deliver(1).\n";
 
-enum mode { MODE_DELIVER, MODE_PROBE, MODE_LIST, MODE_CAT };
+enum mode {
+	MODE_DELIVER, MODE_PROBE, MODE_LIST, MODE_CAT, MODE_INDEX, MODE_AUDIT
+};
 
 static void
 set_mode(enum mode *m, enum mode want)
 {
 	if (*m != MODE_DELIVER && *m != want)
-		errx(EXIT_USAGE, "--probe, --list and --cat go one at a time");
+		errx(EXIT_USAGE, "--probe, --list, --cat, --index and --audit "
+		    "go one at a time");
 	*m = want;
 }
 
@@ -197,6 +213,10 @@ run(const struct dest *d, const struct options *opt, enum mode mode,
 		return deliver_list(d, opt);
 	case MODE_CAT:
 		return deliver_cat(d, opt, key);
+	case MODE_INDEX:
+		return deliver_index(d, opt);
+	case MODE_AUDIT:
+		return deliver_audit(d, opt);
 	default:
 		break;
 	}
@@ -260,6 +280,14 @@ main(int argc, char *argv[])
 			set_mode(&mode, MODE_CAT);
 			key = optarg;
 			break;
+		case OPT_EXACTLY_ONCE: opt.exactly_once = 1; break;
+		case OPT_INDEX: set_mode(&mode, MODE_INDEX); break;
+		case OPT_AUDIT: set_mode(&mode, MODE_AUDIT); break;
+		case OPT_TOPIC:
+			opt.topics = xreallocarray(opt.topics, opt.ntopics + 1,
+			    sizeof(*opt.topics));
+			opt.topics[opt.ntopics++] = optarg;
+			break;
 		case 'P': opt.progress = 1; break;
 		case 'q': log_level = LOG_LVL_WARN; break;
 		case 'v': log_level = LOG_LVL_DEBUG; break;
@@ -285,7 +313,17 @@ main(int argc, char *argv[])
 	if (mode == MODE_CAT && (kwhy = object_key_check(key, strlen(key))) !=
 	    NULL)
 		errx(EXIT_USAGE, "--cat: bad key '%.200s': %s", key, kwhy);
+	/*
+	 * Ceph's RGW ignores the no-overwrite condition on
+	 * CompleteMultipartUpload (a single PUT honours it): exactly once,
+	 * objects go as one PUT up to S3's limit of 5 GiB.
+	 */
+	if (opt.exactly_once)
+		opt.multipart_threshold = 5ULL << 30;
+	if (opt.ntopics > 0 && mode != MODE_INDEX && mode != MODE_AUDIT)
+		errx(EXIT_USAGE, "--topic goes with --index or --audit");
 	status = check ? EXIT_OK : run(&d, &opt, mode, key);
+	free(opt.topics);
 	dest_release(&d);
 	return status;
 }

@@ -23,6 +23,9 @@ struct options {
 	long		 timeout;	/* --timeout: low-speed window, seconds */
 	uint64_t	 max_memory;	/* --max-memory: bytes in flight */
 	const char	*metrics_file;	/* --metrics-file, or NULL */
+	int		 exactly_once;	/* --exactly-once */
+	const char	**topics;	/* --topic (--index, --audit) */
+	size_t		 ntopics;
 };
 
 /* Each returns the exit status: EXIT_OK or EXIT_FAIL. */
@@ -33,6 +36,8 @@ int	deliver_list(const struct dest *, const struct options *);
 /* --cat: the bytes of the object KEY (relative to the prefix). */
 int	deliver_cat(const struct dest *, const struct options *,
 	    const char *key);
+/* --audit: the lake checked against its index (audit.c). */
+int	deliver_audit(const struct dest *, const struct options *);
 /* --probe: "ok SETTING: ..." / "fail SETTING: ..." lines on stdout. */
 int	deliver_probe(const struct dest *, const struct options *);
 

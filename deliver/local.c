@@ -12,9 +12,11 @@
 #include "buf.h"
 #include "deliver.h"
 #include "dest.h"
+#include "digest.h"
 #include "frame.h"
 #include "local.h"
 #include "log.h"
+#include "manifest.h"
 #include "object.h"
 #include "pct.h"
 #include "report.h"
@@ -155,75 +157,213 @@ make_dirs(struct local *l, const char *dir, size_t n, char *why,
 	return rc;
 }
 
-int
-local_put(struct local *l, const struct object *o, char *why, size_t whylen)
+/*
+ * Write body into a new temporary file ".NAME.PID.SERIAL.tmp" in the
+ * directory of key (made if missing), fsynced; its name in tmp.
+ */
+static int
+write_temp(struct local *l, const char *key, const void *body, size_t len,
+    struct buf *tmp, char *why, size_t whylen)
 {
-	const char *key = o->key.data, *slash = strrchr(key, '/');
+	const char *slash = strrchr(key, '/');
 	size_t dirlen = slash ? (size_t)(slash - key) : 0;
-	struct buf tmp = BUF_INIT;
-	int fd, rc = -1, saved;
+	int fd, saved;
 
 	if (make_dirs(l, key, dirlen, why, whylen) < 0)
 		return -1;
-	/* ".NAME.PID.SERIAL.tmp": hidden, unique, and in the same directory */
+	/* hidden, unique, and in the same directory */
+	buf_reset(tmp);
 	if (slash)
-		buf_add(&tmp, key, dirlen + 1);
-	buf_addf(&tmp, ".%.160s.%ld.%lu.tmp", slash ? slash + 1 : key,
+		buf_add(tmp, key, dirlen + 1);
+	buf_addf(tmp, ".%.160s.%ld.%lu.tmp", slash ? slash + 1 : key,
 	    (long)getpid(), l->serial++);
-	fd = openat(l->rootfd, tmp.data, O_WRONLY | O_CREAT | O_EXCL |
+	fd = openat(l->rootfd, tmp->data, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0666);
-	if (fd < 0) {
-		sys_fail(why, whylen, "cannot create temporary file", l->root,
-		    tmp.data);
-		goto out;
-	}
-	if (write_all(fd, o->body, o->len) < 0 || fsync(fd) < 0) {
+	if (fd < 0)
+		return sys_fail(why, whylen, "cannot create temporary file",
+		    l->root, tmp->data);
+	if (write_all(fd, body, len) < 0 || fsync(fd) < 0) {
 		saved = errno;
-		sys_fail(why, whylen, "write", l->root, tmp.data);
+		sys_fail(why, whylen, "write", l->root, tmp->data);
 		close(fd);
-		unlinkat(l->rootfd, tmp.data, 0);
+		unlinkat(l->rootfd, tmp->data, 0);
 		errno = saved;
-		goto out;
+		return -1;
 	}
 	if (close(fd) < 0) {
-		sys_fail(why, whylen, "close", l->root, tmp.data);
+		sys_fail(why, whylen, "close", l->root, tmp->data);
+		unlinkat(l->rootfd, tmp->data, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* fsync the directory that holds key. */
+static int
+sync_dir_of(struct local *l, const char *key, char *why, size_t whylen)
+{
+	const char *slash = strrchr(key, '/');
+	char *dir = slash ? xstrndup(key, slash - key) : xstrdup(".");
+	int rc = 0;
+
+	if (fsync_dir_at(l->rootfd, dir) < 0)
+		rc = sys_fail(why, whylen, "fsync directory", l->root, dir);
+	free(dir);
+	return rc;
+}
+
+int
+local_put(struct local *l, const struct object *o, char *why, size_t whylen)
+{
+	struct buf tmp = BUF_INIT;
+	int rc = -1;
+
+	if (write_temp(l, o->key.data, o->body, o->len, &tmp, why,
+	    whylen) < 0)
+		goto out;
+	if (renameat(l->rootfd, tmp.data, l->rootfd, o->key.data) < 0) {
+		sys_fail(why, whylen, "rename into place", l->root,
+		    o->key.data);
 		unlinkat(l->rootfd, tmp.data, 0);
 		goto out;
 	}
-	if (renameat(l->rootfd, tmp.data, l->rootfd, key) < 0) {
-		sys_fail(why, whylen, "rename into place", l->root, key);
-		unlinkat(l->rootfd, tmp.data, 0);
-		goto out;
-	}
-	buf_setlen(&tmp, dirlen);
-	if (fsync_dir_at(l->rootfd, dirlen ? tmp.data : ".") < 0) {
-		sys_fail(why, whylen, "fsync directory", l->root, tmp.data);
-		goto out;
-	}
-	rc = 0;
+	rc = sync_dir_of(l, o->key.data, why, whylen);
 out:
 	buf_release(&tmp);
 	return rc;
 }
 
+/* Whether the file key holds exactly the len bytes at body. */
+static int
+same_content(struct local *l, const char *key, const char *body, size_t len)
+{
+	char chunk[65536];
+	struct stat st;
+	size_t off = 0;
+	ssize_t n;
+	int fd, same = 0;
+
+	fd = openat(l->rootfd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != len)
+		goto out;
+	while (off < len && (n = read(fd, chunk, sizeof(chunk))) > 0) {
+		if ((size_t)n > len - off || memcmp(chunk, body + off, n) != 0)
+			goto out;
+		off += n;
+	}
+	same = off == len;
+out:
+	close(fd);
+	return same;
+}
+
+/*
+ * Exactly once (manifest.h): the data and its index entry are written as
+ * temporary files first, then the data is linked to its key, which fails
+ * if the key exists: the no-overwrite write.  A key holding the same
+ * bytes is this object stored before (a lost ack); other bytes are
+ * another cut of the same first message, LOCAL_CONFLICT.  Only then is
+ * the index entry renamed into place.  A crash between the link and the
+ * rename leaves the entry's temporary file, which local_sweep() renames
+ * into place once its writer is gone (the object is stored).
+ */
+int
+local_put_once(struct local *l, const struct object *o,
+    const struct manifest *m, char *why, size_t whylen)
+{
+	struct buf dtmp = BUF_INIT, itmp = BUF_INIT, ikey = BUF_INIT;
+	struct buf line = BUF_INIT;
+	int rc = -1;
+
+	manifest_index_key(&ikey, m);
+	manifest_format(&line, m);
+	if (write_temp(l, o->key.data, o->body, o->len, &dtmp, why,
+	    whylen) < 0)
+		goto out;
+	if (write_temp(l, ikey.data, line.data, line.len, &itmp, why,
+	    whylen) < 0)
+		goto drop_data;
+	if (linkat(l->rootfd, dtmp.data, l->rootfd, o->key.data, 0) < 0) {
+		if (errno != EEXIST) {
+			sys_fail(why, whylen, "link into place", l->root,
+			    o->key.data);
+			goto drop_both;
+		}
+		if (!same_content(l, o->key.data, o->body, o->len)) {
+			snprintf(why, whylen, "%s%s exists and holds other "
+			    "messages than %s..%s (another writer, or a cut "
+			    "made before a crash)", l->root, o->key.data,
+			    o->first.data, o->last.data);
+			rc = LOCAL_CONFLICT;
+			goto drop_both;
+		}
+		log_info("already stored", "key=%s", o->key.data);
+	}
+	if (renameat(l->rootfd, itmp.data, l->rootfd, ikey.data) < 0) {
+		sys_fail(why, whylen, "rename into place", l->root, ikey.data);
+		goto drop_both;
+	}
+	unlinkat(l->rootfd, dtmp.data, 0);
+	if (sync_dir_of(l, o->key.data, why, whylen) < 0 ||
+	    sync_dir_of(l, ikey.data, why, whylen) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+drop_both:
+	unlinkat(l->rootfd, itmp.data, 0);
+drop_data:
+	unlinkat(l->rootfd, dtmp.data, 0);
+out:
+	buf_release(&dtmp);
+	buf_release(&itmp);
+	buf_release(&ikey);
+	buf_release(&line);
+	return rc;
+}
+
+/* Store o, exactly once when asked: 0, -1 or LOCAL_CONFLICT, with why. */
+static int
+put(struct local *l, const struct options *opt, const struct object *o,
+    char *why, size_t whylen)
+{
+	struct manifest m;
+	int rc;
+
+	if (!opt->exactly_once)
+		return local_put(l, o, why, whylen);
+	manifest_init(&m);
+	rc = manifest_of_object(&m, o, crc64_update(0, o->body, o->len), why,
+	    whylen);
+	if (rc == 0)
+		rc = local_put_once(l, o, &m, why, whylen);
+	manifest_release(&m);
+	return rc;
+}
+
 /* Store o and ack it: 0, or -1 with why. */
 static int
-store_and_ack(struct local *l, const struct dest *d, const struct object *o,
-    struct report *rp, char *why, size_t whylen)
+store_and_ack(struct local *l, const struct dest *d,
+    const struct options *opt, const struct object *o, struct report *rp,
+    char *why, size_t whylen)
 {
 	struct buf ack = BUF_INIT, extra = BUF_INIT;
 	double t0 = monotime();
-	int rc = -1;
+	int rc = -1, prc;
 
 	if (object_is_empty(o)) {
 		buf_addstr(&extra, " n=0");
 		log_debug("empty object acked, not stored", "key=%s",
 		    o->key.data);
 	} else {
-		if (local_put(l, o, why, whylen) < 0) {
-			report_failed(rp, o->key.data, why, "make the "
-			    "directory writable, or free space (deliver "
-			    "--probe)");
+		if ((prc = put(l, opt, o, why, whylen)) < 0) {
+			report_failed(rp, o->key.data, why,
+			    prc == LOCAL_CONFLICT ? "restart: the pipeline "
+			    "reads the lake again and cuts after what is "
+			    "stored" : "make the directory writable, or free "
+			    "space (deliver --probe)");
 			*why = '\0';
 			goto out;
 		}
@@ -307,11 +447,12 @@ deliver_local(const struct dest *d, const struct options *opt)
 	object_init(&o);
 	report_init(&rp, opt->progress);
 	stop_catch();
-	local_sweep(l->rootfd, l->root);
+	local_sweep(l->rootfd, l->root, "");
 	log_info("storing", "destination=%s", d->dir);
 	while ((rc = object_next(&r, &f, &o, why, sizeof(why))) > 0) {
 		if (rc == 1)
-			rc = store_and_ack(l, d, &o, &rp, why, sizeof(why));
+			rc = store_and_ack(l, d, opt, &o, &rp, why,
+			    sizeof(why));
 		else
 			rc = wait_input(&r, &rp, why, sizeof(why));
 		if (rc == 0 && stop_now()) {

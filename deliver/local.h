@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct local;
+struct manifest;
 struct object;
 
 /* Open the root directory (made if missing); NULL with a reason in why. */
@@ -19,6 +20,13 @@ struct local *local_open(const char *dir, char *why, size_t whylen);
 /* Store one object under its key: 0, or -1 with a reason in why. */
 int	local_put(struct local *, const struct object *, char *why,
 	    size_t whylen);
+/*
+ * The same, exactly once (see local_put_once() in local.c): 0, -1, or
+ * LOCAL_CONFLICT when the key holds other bytes; a reason in why.
+ */
+#define LOCAL_CONFLICT	(-2)
+int	local_put_once(struct local *, const struct object *,
+	    const struct manifest *, char *why, size_t whylen);
 void	local_close(struct local *);
 
 /* opendir of rel below rootfd ("" for rootfd itself), not following links. */
@@ -26,9 +34,11 @@ DIR	*local_opendir(int rootfd, const char *rel);
 /* The PID in a name of local_put()'s temporary files, else 0 (sweep.c). */
 long	local_temp_pid(const char *name);
 /*
- * Remove, below the directory rootfd (named root), the temporary files
- * of deliver processes that no longer run; their count, logged if any.
+ * Remove, below the directory sub ("" or "a/b/") of the directory rootfd
+ * (named root), the temporary files of deliver processes that no longer
+ * run, putting index entries of stored objects in place instead; their
+ * count, logged if any.
  */
-unsigned long local_sweep(int rootfd, const char *root);
+unsigned long local_sweep(int rootfd, const char *root, const char *sub);
 
 #endif

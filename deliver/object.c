@@ -22,6 +22,8 @@ object_init(struct object *o)
 	buf_init(&o->seqs, 0);
 	buf_init(&o->first, 0);
 	buf_init(&o->last, 0);
+	buf_init(&o->topic, 0);
+	buf_init(&o->prev, 0);
 }
 
 void
@@ -33,6 +35,8 @@ object_release(struct object *o)
 	buf_release(&o->seqs);
 	buf_release(&o->first);
 	buf_release(&o->last);
+	buf_release(&o->topic);
+	buf_release(&o->prev);
 	free(o->owned);
 	object_init(o);
 }
@@ -141,7 +145,9 @@ object_parse(struct object *o, const struct frame *f, char *why,
 	if (get_opt(f, "type", &o->type) < 0 ||
 	    get_opt(f, "enc", &o->enc) < 0 ||
 	    get_opt(f, "first", &o->first) < 0 ||
-	    get_opt(f, "last", &o->last) < 0)
+	    get_opt(f, "last", &o->last) < 0 ||
+	    get_opt(f, "topic", &o->topic) < 0 ||
+	    get_opt(f, "prev", &o->prev) < 0)
 		return bad(why, whylen, f, "bad %-escape in a field");
 	parse_pt(o, f);
 	o->body = f->body;

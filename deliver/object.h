@@ -23,6 +23,8 @@ struct object {
 	struct buf	 enc;		/* content encoding, decoded; may be empty */
 	struct buf	 seqs;		/* still encoded, copied to the ack */
 	struct buf	 first, last;	/* decoded message ids, may be empty */
+	struct buf	 topic;		/* decoded topic= (one partition's) */
+	struct buf	 prev;		/* prev=: the lake's previous last id */
 	uint64_t	 n;
 	int		 has_n;
 	uint64_t	 pt_min, pt_max;	/* publish times (ms), pt= */

@@ -84,6 +84,7 @@ req_new(struct upload *up, enum req_op op, unsigned part, const char *body,
 	buf_init(&r->ownbody, 0);
 	buf_init(&r->rbody, 0);
 	buf_init(&r->etag, 0);
+	buf_init(&r->rmanifest, 0);
 	return r;
 }
 
@@ -126,6 +127,7 @@ req_free(struct req *r, struct store *s)
 	buf_release(&r->ownbody);
 	buf_release(&r->rbody);
 	buf_release(&r->etag);
+	buf_release(&r->rmanifest);
 	free(r);
 }
 
@@ -178,6 +180,7 @@ static void
 reset_headers(struct req *r)
 {
 	buf_reset(&r->etag);
+	buf_reset(&r->rmanifest);
 	r->has_crc = r->has_rlen = 0;
 	r->bucket_region[0] = '\0';
 	r->retry_after = -1;
@@ -257,6 +260,10 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		if (header_copy(tmp, sizeof(tmp), v, end) == 0)
 			strlcpy(r->bucket_region, tmp,
 			    sizeof(r->bucket_region));
+	} else if (IS("x-amz-meta-lakepipe-manifest") ||
+	    IS("x-cos-meta-lakepipe-manifest")) {
+		buf_reset(&r->rmanifest);
+		buf_add(&r->rmanifest, v, (size_t)(end - v));
 	} else if (IS("Retry-After")) {
 		if (header_copy(tmp, sizeof(tmp), v, end) == 0)
 			r->retry_after = retry_after_seconds(tmp);
@@ -271,16 +278,17 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	struct req *r = arg;
 	long st = 0;
 
-	if (r->sink >= 0) {
+	if (r->op == OP_GET) {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
 		if (st >= 200 && st < 300) {
-			if (write_all(r->sink, p, size * n) < 0) {
+			if (r->sink >= 0 && write_all(r->sink, p, size * n) < 0) {
 				r->sink_errno = errno;
 				return 0;	/* curl stops: a write error */
 			}
 			r->got += size * n;
 			r->gotcrc = crc64_update(r->gotcrc, p, size * n);
-			return size * n;
+			if (r->sink >= 0)
+				return size * n;
 		}
 	}
 	if (r->rbody.len + size * n <= MAX_RBODY)
@@ -396,7 +404,19 @@ build_headers(const struct store *s, const struct req *r, struct sign_kv *h,
 		if (s->opt->storage_class != NULL)
 			add_built(scratch, &h[n++], &off[k++], pfx,
 			    "storage-class", s->opt->storage_class);
+		if (up->manifest.len)
+			add_built(scratch, &h[n++], &off[k++], pfx,
+			    "meta-lakepipe-manifest", up->manifest.data);
 	}
+	/*
+	 * --exactly-once: never replace an object (manifest.h), on the PUT
+	 * and the Complete: S3's condition, or COS's own header.
+	 */
+	if (up->manifest.len && !r->head && (r->op == OP_PUT ||
+	    r->op == OP_COMPLETE))
+		h[n++] = s->d->kind == DEST_COS ?
+		    (struct sign_kv){ "x-cos-forbid-overwrite", "true" } :
+		    (struct sign_kv){ "If-None-Match", "*" };
 	/* Now that scratch no longer moves, point into it. */
 	for (i = 0, k = 0; i < n; i++) {
 		if (h[i].name == NULL) {
@@ -754,6 +774,14 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 	}
 	describe_error(r, code.len ? code.data : "(no code)", msg.data,
 	    reqid.data);
+	if (r->up->manifest.len && (r->status == 412 ||
+	    (r->status == 409 && strstr(code.data, "AlreadyExists") !=
+	    NULL))) {
+		/* the no-overwrite write found the key taken: by whom? */
+		r->exists = 1;
+		v = V_UNKNOWN;
+		goto out;
+	}
 	if (strcmp(code.data, "RequestTimeTooSkewed") == 0 ||
 	    (r->status == 403 && (strcasestr(msg.data, "expired") != NULL ||
 	    strcmp(code.data, "ExpiredToken") == 0 ||

@@ -69,6 +69,7 @@ struct req {
 	int		 attempt;	/* retries so far */
 	int		 skew_retried;
 	int		 checked;	/* NoSuchUpload checked with HEAD */
+	int		 exists;	/* a no-overwrite write found the key */
 	double		 not_before;	/* monotime() before which not to send */
 	/* one attempt */
 	CURL		*easy;
@@ -89,6 +90,7 @@ struct req {
 	time_t		 date;		/* server Date, -1 when absent */
 	char		 code[64];	/* the store's error code, or "" */
 	char		 bucket_region[64];	/* x-amz-bucket-region, or "" */
+	struct buf	 rmanifest;	/* x-*-meta-lakepipe-manifest, or "" */
 	char		 why[512];	/* verdict's reason, one line */
 };
 

@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "local.h"
 #include "log.h"
+#include "manifest.h"
+#include "digest.h"
 
 /*
  * The PID in a temporary name ".NAME.PID.SERIAL.tmp" (local_put()), or
@@ -76,6 +79,74 @@ pid_alive(long pid)
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
+/* The CRC-64 of the regular file rel below rootfd, and its size: 0 or -1. */
+static int
+file_crc(int rootfd, const char *rel, uint64_t *size, uint64_t *crc)
+{
+	char chunk[65536];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	*size = 0;
+	*crc = 0;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		*crc = crc64_update(*crc, chunk, n);
+		*size += n;
+	}
+	close(fd);
+	return n == 0 ? 0 : -1;
+}
+
+/*
+ * An index entry's temporary file (local_put_once()) whose writer is
+ * gone: if the object it describes is stored, with its size and CRC,
+ * the writer died between storing it and renaming the entry into place,
+ * so rename it now (the lake holds the object: its entry must say so);
+ * otherwise remove it.  1 renamed, 0 removed, -1 neither.
+ */
+static int
+roll_forward(int rootfd, const char *rel, const char *name)
+{
+	char text[8192], why[256];
+	struct manifest m;
+	struct buf final = BUF_INIT;
+	uint64_t size, crc;
+	ssize_t n = -1;
+	int fd, rc = 0;
+
+	if ((fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		n = read(fd, text, sizeof(text));
+		close(fd);
+	}
+	manifest_init(&m);
+	if (n > 0 && manifest_parse(&m, text, n, why, sizeof(why)) == 0 &&
+	    file_crc(rootfd, m.key.data, &size, &crc) == 0 &&
+	    size == m.size && crc == m.crc) {
+		/* ".NAME.PID.SERIAL.tmp" back to NAME, in the same directory */
+		const char *end = name + strlen(name) - 4;
+		int dots = 0;
+
+		while (end > name && dots < 2)
+			if (*--end == '.')
+				dots++;
+		buf_add(&final, rel, strlen(rel) - strlen(name));
+		buf_add(&final, name + 1, end - name - 1);
+		rc = renameat(rootfd, rel, rootfd, final.data) == 0 ? 1 : -1;
+	}
+	if (rc == 0 && unlinkat(rootfd, rel, 0) < 0 && errno != ENOENT)
+		rc = -1;
+	buf_release(&final);
+	manifest_release(&m);
+	return rc;
+}
+
 /* Sweep rel (below rootfd, "" for the root) and its subdirectories. */
 static void
 sweep_dir(int rootfd, const char *root, struct buf *rel, unsigned long *n)
@@ -87,6 +158,8 @@ sweep_dir(int rootfd, const char *root, struct buf *rel, unsigned long *n)
 	long pid;
 
 	if ((dir = local_opendir(rootfd, rel->data)) == NULL) {
+		if (errno == ENOENT)
+			return;		/* nothing there (yet) */
 		log_warn("cannot look for leftover temporary files",
 		    "dir=%s%s error=%s", root, rel->data, strerror(errno));
 		return;
@@ -107,7 +180,19 @@ sweep_dir(int rootfd, const char *root, struct buf *rel, unsigned long *n)
 		if (!S_ISREG(st.st_mode) ||
 		    (pid = local_temp_pid(de->d_name)) == 0 || pid_alive(pid))
 			continue;
-		if (unlinkat(rootfd, rel->data, 0) == 0)
+		if (strncmp(rel->data, INDEX_DIR, strlen(INDEX_DIR)) == 0) {
+			int done = roll_forward(rootfd, rel->data, de->d_name);
+
+			if (done == 1)
+				log_info("index entry of a stored object put "
+				    "in place", "file=%s%s", root, rel->data);
+			if (done >= 0)
+				(*n)++;
+			else
+				log_warn("cannot put an index entry in place",
+				    "file=%s%s error=%s", root, rel->data,
+				    strerror(errno));
+		} else if (unlinkat(rootfd, rel->data, 0) == 0)
 			(*n)++;
 		else if (errno != ENOENT)
 			log_warn("cannot remove a leftover temporary file",
@@ -126,12 +211,12 @@ sweep_dir(int rootfd, const char *root, struct buf *rel, unsigned long *n)
  * crash is only done again next time.
  */
 unsigned long
-local_sweep(int rootfd, const char *root)
+local_sweep(int rootfd, const char *root, const char *sub)
 {
 	struct buf rel = BUF_INIT;
 	unsigned long n = 0;
 
-	buf_addstr(&rel, "");
+	buf_addstr(&rel, sub);
 	sweep_dir(rootfd, root, &rel, &n);
 	buf_release(&rel);
 	if (n > 0)

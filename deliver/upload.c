@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "frame.h"
 #include "log.h"
+#include "manifest.h"
 #include "object.h"
 #include "report.h"
 #include "stop.h"
@@ -63,6 +64,7 @@ upload_free(struct loop *L, struct upload *up)
 	free(up->upload_id);
 	buf_release(&up->fullkey);
 	buf_release(&up->path);
+	buf_release(&up->manifest);
 	object_release(&up->o);
 	free(up);
 }
@@ -118,12 +120,87 @@ emit_ack(struct loop *L, const struct object *o, const char *fullkey,
 	buf_release(&ack);
 }
 
+/*
+ * --exactly-once stores one partition's objects one after the other: an
+ * object stored after one that met a conflict could overlap what the
+ * other writer stored (other partitions go on in parallel).
+ */
+static int
+same_topic(const struct upload *a, const struct upload *b)
+{
+	return a->o.topic.len == b->o.topic.len &&
+	    memcmp(a->o.topic.data, b->o.topic.data, a->o.topic.len) == 0;
+}
+
+/* Whether an earlier live upload is of up's topic. */
+static int
+topic_busy(const struct loop *L, const struct upload *up)
+{
+	const struct upload *u;
+
+	for (u = L->first; u != NULL && u != up; u = u->next)
+		if (same_topic(u, up))
+			return 1;
+	return 0;
+}
+
+/* up is stored: start the next held upload of its topic. */
+static void
+release_held(struct loop *L, const struct upload *up)
+{
+	struct upload *u;
+
+	for (u = up->next; u != NULL; u = u->next)
+		if (u->held && same_topic(u, up)) {
+			u->held = 0;
+			store_queue(&L->s, u->single);
+			return;
+		}
+}
+
+/*
+ * Store the index entry of the manifest line (an object stored): a small
+ * PUT, blocking, retried like the others: 0, or -1 with why.
+ */
+static int
+put_index(struct loop *L, const char *line, char *why, size_t whylen)
+{
+	struct manifest m;
+	struct buf key = BUF_INIT, body = BUF_INIT;
+	struct target t;
+	int rc = -1;
+
+	manifest_init(&m);
+	if (manifest_parse(&m, line, strlen(line), why, whylen) < 0)
+		goto out;
+	buf_addstr(&key, L->s.d->prefix);
+	manifest_index_key(&key, &m);
+	manifest_format(&body, &m);
+	target_begin(&t, &L->s, OP_PUT, key.data, body.data, body.len);
+	if (store_run(&L->s, t.r, L->opt->retries, 0) == V_OK)
+		rc = 0;
+	else
+		snprintf(why, whylen, "index entry %s: %s", key.data,
+		    t.r->why);
+	target_end(&t);
+out:
+	manifest_release(&m);
+	buf_release(&key);
+	buf_release(&body);
+	return rc;
+}
+
 static void
 upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
 {
 	struct buf extra = BUF_INIT, url = BUF_INIT;
-	char crc[CRC64_DEC_SIZE];
+	char crc[CRC64_DEC_SIZE], why[1024];
 
+	if (up->manifest.len && put_index(L, up->manifest.data, why,
+	    sizeof(why)) < 0) {
+		fail_upload(L, up, NULL, why);
+		return;
+	}
 	crc64_format(crc, up->crc);
 	buf_addf(&extra, " size=%zu", up->o.len);
 	if (etag->len > 0)
@@ -136,6 +213,7 @@ upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
 	emit_ack(L, &up->o, up->fullkey.data, extra.data);
 	buf_release(&extra);
 	buf_release(&url);
+	release_held(L, up);
 	upload_free(L, up);
 }
 
@@ -229,6 +307,46 @@ header_safe(const struct buf *s)
 	return 1;
 }
 
+/*
+ * --exactly-once: the object's manifest, sent as its metadata and stored
+ * as its index entry once it is stored; bytes a header cannot hold are
+ * %-escaped, which an index line allows anywhere in a value.
+ */
+static int
+once_manifest(struct loop *L, struct upload *up)
+{
+	struct manifest m;
+	struct buf line = BUF_INIT;
+	char why[512];
+	size_t i;
+	int rc = -1;
+
+	manifest_init(&m);
+	up->crc = crc64_update(0, up->o.body, up->o.len);
+	if (manifest_of_object(&m, &up->o, up->crc, why, sizeof(why)) < 0) {
+		report_error("stdin: byte %llu: object frame: %s",
+		    (unsigned long long)up->o.offset, why);
+		L->input_error = 1;
+		upload_free(L, up);
+		goto out;
+	}
+	manifest_format(&line, &m);
+	buf_init(&up->manifest, 0);
+	for (i = 0; i + 1 < line.len; i++) {
+		unsigned char c = (unsigned char)line.data[i];
+
+		if (c >= 0x7f)
+			buf_addf(&up->manifest, "%%%02X", c);
+		else
+			buf_addch(&up->manifest, (char)c);
+	}
+	rc = 0;
+out:
+	manifest_release(&m);
+	buf_release(&line);
+	return rc;
+}
+
 static void
 upload_begin(struct loop *L, struct object *o)
 {
@@ -269,11 +387,16 @@ upload_begin(struct loop *L, struct object *o)
 		upload_free(L, up);
 		return;
 	}
+	if (L->opt->exactly_once && once_manifest(L, up) < 0)
+		return;
 	if (up->o.len < L->opt->multipart_threshold)
 		up->single = req_new(up, OP_PUT, 0, up->o.body, up->o.len);
 	else
 		up->single = req_new(up, OP_INIT, 0, "", 0);
-	store_queue(&L->s, up->single);
+	if (L->opt->exactly_once && topic_busy(L, up))
+		up->held = 1;		/* after the one before it */
+	else
+		store_queue(&L->s, up->single);
 }
 
 /* The expected ETag when the store gives no CRC-64: MD5 or MD5-of-MD5s. */
@@ -298,6 +421,30 @@ expected_etag(const struct upload *up, char out[64])
 
 static void retry(struct loop *, struct req *, const char *);
 
+/*
+ * A no-overwrite write found its key holding another object: another cut
+ * of the same first message, stored by a writer that died before its
+ * index entry, or by another pipeline.  Put that object's index entry in
+ * place from its metadata, so that a restart reads the lake right, and
+ * stop: nothing more is acked.
+ */
+static void
+conflict(struct loop *L, struct req *r)
+{
+	struct upload *up = r->up;
+	char why[1024], msg[1400];
+
+	if (r->rmanifest.len > 0 && put_index(L, r->rmanifest.data, why,
+	    sizeof(why)) < 0)
+		log_warn("cannot put the stored object's index entry in place",
+		    "key=%s error=%s", up->fullkey.data, why);
+	snprintf(msg, sizeof(msg), "exists and holds other messages than "
+	    "%s..%s (another writer, or a cut made before a crash); a "
+	    "restart reads the lake again",
+	    up->o.first.data, up->o.last.data);
+	fail_upload(L, up, NULL, msg);
+}
+
 /* A HEAD after a lost answer: is the object there, whole? */
 static void
 verify_head(struct loop *L, struct req *r)
@@ -316,6 +463,10 @@ verify_head(struct loop *L, struct req *r)
 	if (same) {
 		log_debug("HEAD shows it stored", "key=%s", up->fullkey.data);
 		upload_acked(L, up, &r->etag);
+		return;
+	}
+	if (r->exists && r->status == 200) {
+		conflict(L, r);
 		return;
 	}
 	if (r->status == 200 && r->op == OP_COMPLETE) {
@@ -412,8 +563,12 @@ on_ok(struct loop *L, struct req *r)
 static void
 check_with_head(struct loop *L, struct req *r)
 {
-	report_retry(&L->rp, r->up->fullkey.data, "HeadObject",
-	    r->up->retries++ == 0, 0, r->why);
+	if (r->exists)		/* not a failure yet: whose object is it? */
+		log_debug("key taken, comparing with HEAD", "key=%s cause=%s",
+		    r->up->fullkey.data, r->why);
+	else
+		report_retry(&L->rp, r->up->fullkey.data, "HeadObject",
+		    r->up->retries++ == 0, 0, r->why);
 	r->head = 1;
 	r->not_before = 0;
 	store_queue(&L->s, r);

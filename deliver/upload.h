@@ -30,6 +30,8 @@ struct upload {
 	struct req	**parts;
 	struct req	*single;	/* the PUT, Initiate or Complete */
 	uint64_t	 crc;		/* CRC-64 of the whole object */
+	struct buf	 manifest;	/* --exactly-once: index line, or "" */
+	int		 held;		/* waits for its topic's upload before */
 	double		 started;
 	unsigned	 retries;	/* of all its requests, so far */
 };

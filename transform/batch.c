@@ -45,6 +45,13 @@ struct batch {
 	struct msgid	 first;
 	uint64_t	 first_pt, pt_min, pt_max;
 	struct buf	 first_id, last_id;
+	/*
+	 * prev_id: the last id of the object before this one in the lake
+	 * (the topic's previous object, or what consume said with prev=);
+	 * empty when unknown.  done_id: the last id of the topic's last
+	 * object written, for the next one's prev_id.
+	 */
+	struct buf	 prev_id, done_id;
 	struct buf	 stage;		/* records not yet compressed */
 	struct buf	 body;		/* the object so far, compressed */
 	struct compressor comp;
@@ -67,6 +74,11 @@ batch_open(struct run *r, struct batch *b, const struct msg *m)
 	b->first_pt = b->pt_min = b->pt_max = m->pt;
 	buf_reset(&b->first_id);
 	buf_add(&b->first_id, m->id->val, m->id->vallen);
+	buf_reset(&b->prev_id);
+	if (m->prev != NULL)
+		buf_add(&b->prev_id, m->prev->val, m->prev->vallen);
+	else
+		buf_add(&b->prev_id, b->done_id.data, b->done_id.len);
 	buf_reset(&b->body);
 	seqs_clear(&b->seqs);
 	comp_begin(&b->comp);
@@ -120,6 +132,8 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	buf_reset(hdr);
 	frame_begin(hdr, 'O', b->body.len);
 	frame_add(hdr, "key", r->key.data, r->key.len);
+	buf_addstr(hdr, " topic=");
+	buf_add(hdr, b->slot.raw.data, b->slot.raw.len);
 	frame_add_str(hdr, "type", content_type(r->o->format));
 	if (enc != NULL)
 		frame_add_str(hdr, "enc", enc);
@@ -128,6 +142,8 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	seqs_format(hdr, &b->seqs);
 	frame_add(hdr, "first", b->first_id.data, b->first_id.len);
 	frame_add(hdr, "last", b->last_id.data, b->last_id.len);
+	if (b->prev_id.len > 0)
+		frame_add(hdr, "prev", b->prev_id.data, b->prev_id.len);
 	buf_addf(hdr, " pt=%llu-%llu", (unsigned long long)b->pt_min,
 	    (unsigned long long)b->pt_max);
 	frame_add_u64(hdr, "size", b->bytes);
@@ -136,6 +152,8 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	log_debug("object", "key=%s n=%llu bytes=%llu stored_bytes=%zu "
 	    "why=%s", r->key.data, (unsigned long long)b->n,
 	    (unsigned long long)b->bytes, b->body.len, why);
+	buf_reset(&b->done_id);
+	buf_add(&b->done_id, b->last_id.data, b->last_id.len);
 	r->objects++;
 	(*r->m.objects)++;
 	*r->m.object_bytes += b->body.len;
@@ -161,6 +179,8 @@ batch_new(const struct options *o)
 
 	buf_init(&b->first_id, 64);
 	buf_init(&b->last_id, 64);
+	buf_init(&b->prev_id, 64);
+	buf_init(&b->done_id, 64);
 	buf_init(&b->stage, 0);
 	buf_init(&b->body, 0);
 	comp_init(&b->comp, o->codec, o->level);
@@ -175,6 +195,8 @@ batch_free(struct slot *s)
 	seqs_free(&b->seqs);
 	buf_release(&b->first_id);
 	buf_release(&b->last_id);
+	buf_release(&b->prev_id);
+	buf_release(&b->done_id);
 	buf_release(&b->stage);
 	buf_release(&b->body);
 	comp_free(&b->comp);
@@ -204,6 +226,7 @@ batch_of(struct run *r, const struct msg *m)
 	b = (struct batch *)s;
 	batch_close(r, b, "max-open");
 	topics_reuse(&r->topics, s, val, n);
+	buf_reset(&b->done_id);		/* another topic's */
 	return b;
 }
 
@@ -215,6 +238,8 @@ batch_add(struct run *r, const struct msg *m)
 	const struct options *o = r->o;
 	size_t start, len;
 
+	if (b->slot.open && m->cut && b->n > 0)
+		batch_close(r, b, "cut");	/* consume skipped what is stored */
 	if (!b->slot.open)
 		batch_open(r, b, m);
 	start = b->stage.len;

@@ -77,6 +77,10 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 			}
 		} else if (name_is(fl, "null", 4))
 			m->null = fl->vallen == 1 && fl->val[0] == '1';
+		else if (name_is(fl, "cut", 3))
+			m->cut = fl->vallen == 1 && fl->val[0] == '1';
+		else if (name_is(fl, "prev", 4))
+			m->prev = fl;
 	}
 	if (!has_seq)
 		goto bad_seq;

@@ -21,6 +21,8 @@ struct msg {
 	const struct frame		*f;
 	uint64_t			 seq;
 	const struct frame_field	*id, *topic, *key;
+	const struct frame_field	*prev;	/* prev=: last id stored before */
+	int				 cut;	/* cut=1: starts a new object */
 	struct msgid			 mid;
 	uint64_t			 pt, et, rc;
 	int				 has_et, null;

@@ -1,4 +1,4 @@
-/* unit: deliver/dest.c deliver/object.c deliver/sweep.c deliver/xml.c */
+/* unit: deliver/dest.c deliver/object.c deliver/sweep.c deliver/xml.c deliver/manifest.c deliver/digest.c */
 /*
  * deliver's pure parts: destination URLs, key checks, object frames,
  * ack lines, the XML of store answers, and the names of deliver's

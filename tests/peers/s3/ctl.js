@@ -18,6 +18,7 @@
 //   clock SECONDS                 shift the server clock (0 to reset)
 //   objects BUCKET [PREFIX]       list stored objects (key size etag crc64), one per line
 //   get BUCKET KEY                write a stored object's bytes on stdout
+//   delete BUCKET KEY             remove a stored object (behind the client)
 //   reset                         clear requests and faults, reset the clock
 //   shutdown                      stop the server
 //
@@ -93,6 +94,9 @@ const print = o => console.log(JSON.stringify(o, null, 1));
       process.stdout.write(b);
       return;
     }
+    case 'delete':
+      await call('DELETE', `/object/${encodeURIComponent(rest[0])}/${encodeURIComponent(rest[1])}`);
+      return;
     case 'reset': await call('POST', '/reset'); return;
     case 'shutdown': await call('POST', '/shutdown'); return;
     default: die(`unknown command ${cmd}`);

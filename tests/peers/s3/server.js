@@ -684,6 +684,17 @@ function handleAbort(rq) {
 // As on S3, a part and an Abort that cross each other may each come
 // first, and whichever part lost gets NoSuchUpload.
 const uploadLocks = new Map();  // bucket/uploadId -> { users, parts, closing }
+// keyLock(name): a promise of an unlock function; one holder per name.
+const keyLocks = new Map();
+function keyLock(name) {
+  const prev = keyLocks.get(name) || Promise.resolve();
+  let release;
+  const mine = new Promise(r => { release = r; });
+  const chained = prev.then(() => mine);
+  keyLocks.set(name, chained);
+  return prev.then(() => () => { if (keyLocks.get(name) === chained) keyLocks.delete(name); release(); });
+}
+
 function uploadLock(rq) {
   const id = `${rq.bucket}/${rq.query.uploadId}`;
   let l = uploadLocks.get(id);
@@ -1005,16 +1016,36 @@ async function handle(req, res, expectContinue) {
       }
     }
 
-    // 6. Do it.
+    // 6. Conditional writes: S3's If-None-Match: * (412) and COS's
+    // x-cos-forbid-overwrite: true (409 FileAlreadyExists) refuse to replace
+    // an object, checked and written under a per-key lock.
+    const noOverwrite = (rq.op === 'PutObject' || rq.op === 'CompleteMultipartUpload') &&
+      (req.headers['if-none-match'] === '*' ||
+       String(req.headers['x-cos-forbid-overwrite'] || '').toLowerCase() === 'true');
+    let unlockKey = null;
+    if (noOverwrite) {
+      unlockKey = await keyLock(rq.bucket + '/' + rq.key);
+      if (fs.existsSync(storePath(rq.bucket, rq.key, 'object'))) {
+        unlockKey();
+        return sendError(auth.kind === 'cos' ?
+          new ApiError(409, 'FileAlreadyExists', 'The object already exists and x-cos-forbid-overwrite is true.') :
+          new ApiError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'));
+      }
+    }
+    // 7. Do it.
     let r;
-    const fwd = () => forward(req.method, rq.bucket, rq.key, rawQuery, forwardHeaders(req.headers), body);
-    if (rq.op === 'AbortMultipartUpload') r = await asClosing(rq, () => handleAbort(rq));
-    else if (rq.op === 'ListParts') r = handleListParts(rq);
-    else if (rq.op === 'ListObjects' && rq.query['list-type'] === '2') r = await listV2(rq, forwardHeaders(req.headers));
-    else if (rq.op === 'ListMultipartUploads') r = handleListUploads(rq);
-    else if (rq.op === 'UploadPart') r = await asPart(rq, fwd);
-    else if (rq.op === 'CompleteMultipartUpload') r = await asClosing(rq, () => { checkComplete(rq, body); return fwd(); });
-    else r = await fwd();
+    try {
+      const fwd = () => forward(req.method, rq.bucket, rq.key, rawQuery, forwardHeaders(req.headers), body);
+      if (rq.op === 'AbortMultipartUpload') r = await asClosing(rq, () => handleAbort(rq));
+      else if (rq.op === 'ListParts') r = handleListParts(rq);
+      else if (rq.op === 'ListObjects' && rq.query['list-type'] === '2') r = await listV2(rq, forwardHeaders(req.headers));
+      else if (rq.op === 'ListMultipartUploads') r = handleListUploads(rq);
+      else if (rq.op === 'UploadPart') r = await asPart(rq, fwd);
+      else if (rq.op === 'CompleteMultipartUpload') r = await asClosing(rq, () => { checkComplete(rq, body); return fwd(); });
+      else r = await fwd();
+    } finally {
+      if (unlockKey) unlockKey();
+    }
     const outH = {};
     for (const [k, v] of Object.entries(r.headers)) {
       if (['connection', 'transfer-encoding', 'content-length', 'date', 'keep-alive', 'vary',
@@ -1155,8 +1186,13 @@ async function control(req, res) {
         'x-crc64': crc64(b), 'x-md5': crypto.createHash('md5').update(b).digest('hex'), 'x-metadata': JSON.stringify(meta) });
       return res.end(b);
     }
+    if (req.method === 'DELETE' && (m = /^\/object\/([^/]+)\/(.+)$/.exec(p))) {
+      // remove an object behind the client's back (a lost index entry, say)
+      await s3rver.store.deleteObject(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
+      return jsonRes(res, 200, { ok: true });
+    }
     if (req.method === 'POST' && p === '/shutdown') { jsonRes(res, 200, { ok: true }); return setTimeout(() => shutdown('control API'), 50); }
-    return jsonRes(res, 404, { error: 'unknown control endpoint', endpoints: ['GET /', 'GET /requests', 'DELETE /requests', 'GET /faults', 'POST /faults', 'DELETE /faults', 'DELETE /faults/ID', 'POST /clock', 'POST /reset', 'GET /objects/BUCKET', 'GET /object/BUCKET/KEY', 'POST /shutdown'] });
+    return jsonRes(res, 404, { error: 'unknown control endpoint', endpoints: ['GET /', 'GET /requests', 'DELETE /requests', 'GET /faults', 'POST /faults', 'DELETE /faults', 'DELETE /faults/ID', 'POST /clock', 'POST /reset', 'GET /objects/BUCKET', 'GET /object/BUCKET/KEY', 'DELETE /object/BUCKET/KEY', 'POST /shutdown'] });
   } catch (e) {
     return jsonRes(res, 400, { error: String(e && e.message) });
   }

@@ -1,0 +1,129 @@
+/* Reading a destination's index entries; see index.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "deliver.h"
+#include "dest.h"
+#include "index.h"
+#include "lake.h"
+#include "local.h"
+#include "manifest.h"
+#include "object.h"
+#include "report.h"
+
+static void
+index_add(struct index *ix, struct manifest *m)
+{
+	if (ix->n == ix->cap) {
+		ix->cap = ix->cap ? 2 * ix->cap : 64;
+		ix->m = xreallocarray(ix->m, ix->cap, sizeof(*ix->m));
+	}
+	ix->m[ix->n++] = m;
+}
+
+void
+index_free(struct index *ix)
+{
+	while (ix->n > 0) {
+		manifest_release(ix->m[--ix->n]);
+		free(ix->m[ix->n]);
+	}
+	free(ix->m);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* Read and parse the entries listed in l; -1 on the first bad one. */
+static int
+load_entries(struct lake *lk, const struct lake_list *l, struct index *ix)
+{
+	struct buf text = BUF_INIT;
+	struct msgid a, b;
+	char why[512];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < l->n; i++) {
+		const char *name = strrchr(l->e[i].key, '/');
+		struct manifest *m;
+
+		name = name ? name + 1 : l->e[i].key;
+		if (manifest_name_range(name, &a, &b) < 0)
+			continue;		/* not an entry */
+		buf_reset(&text);
+		if (lake_read(lk, l->e[i].key, &text) != 0)
+			continue;		/* gone meanwhile */
+		m = xmalloc(sizeof(*m));
+		manifest_init(m);
+		if (manifest_parse(m, text.data, text.len, why,
+		    sizeof(why)) < 0) {
+			report_error("%s: %s", l->e[i].key, why);
+			free(m);
+			rc = -1;
+			break;
+		}
+		index_add(ix, m);
+	}
+	buf_release(&text);
+	return rc;
+}
+
+int
+index_load(struct lake *lk, const char **topics, size_t ntopics,
+    struct index *ix)
+{
+	struct lake_list l = { NULL, 0, 0 };
+	struct buf sub = BUF_INIT;
+	size_t t = 0;
+	int rc = 0;
+
+	if (!lk->remote && lk->rootfd >= 0)
+		local_sweep(lk->rootfd, lk->d->dir, INDEX_DIR);
+	do {
+		buf_reset(&sub);
+		if (ntopics > 0)
+			manifest_topic_dir(&sub, topics[t], strlen(topics[t]));
+		else
+			buf_addstr(&sub, INDEX_DIR);
+		if ((rc = lake_list(lk, sub.data, &l)) == 0)
+			rc = load_entries(lk, &l, ix);
+		lake_list_free(&l);
+	} while (rc == 0 && ++t < ntopics);
+	buf_release(&sub);
+	if (rc < 0) {
+		index_free(ix);
+		return -1;
+	}
+	if (ix->n > 0)
+		qsort(ix->m, ix->n, sizeof(*ix->m), manifest_cmp);
+	return 0;
+}
+
+int
+deliver_index(const struct dest *d, const struct options *opt)
+{
+	struct lake lk;
+	struct index ix = { NULL, 0, 0 };
+	struct buf line = BUF_INIT;
+	size_t i;
+	int status = EXIT_FAIL;
+
+	if (lake_open(&lk, d, opt) < 0)
+		return EXIT_FAIL;
+	if (index_load(&lk, opt->topics, opt->ntopics, &ix) == 0) {
+		for (i = 0; i < ix.n; i++) {
+			buf_reset(&line);
+			manifest_format(&line, ix.m[i]);
+			fwrite(line.data, 1, line.len, stdout);
+		}
+		status = EXIT_OK;
+		if (fflush(stdout) == EOF || ferror(stdout))
+			status = stdout_failed(errno);
+	}
+	buf_release(&line);
+	index_free(&ix);
+	lake_close(&lk);
+	return status;
+}

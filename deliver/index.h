@@ -1,0 +1,34 @@
+/*
+ * index: the index entries of a destination (manifest.h), read back for
+ * deliver --index (consume --exactly-once runs it to learn what is
+ * stored) and deliver --audit.
+ */
+#ifndef DELIVER_INDEX_H
+#define DELIVER_INDEX_H
+
+#include <stddef.h>
+
+struct lake;
+struct manifest;
+struct options;
+struct dest;
+
+struct index {
+	struct manifest	**m;		/* sorted by topic, then first id */
+	size_t		  n, cap;
+};
+
+/*
+ * Read the entries of the topics named in topics (all when ntopics is
+ * 0) into ix (zeroed by the caller): 0, or -1 (said why).  A file://
+ * destination first gets the entries of stored objects whose writer died
+ * put in place (local_sweep()).
+ */
+int	index_load(struct lake *, const char **topics, size_t ntopics,
+	    struct index *ix);
+void	index_free(struct index *);
+
+/* --index: the index lines on stdout; the exit status. */
+int	deliver_index(const struct dest *, const struct options *);
+
+#endif

@@ -1,0 +1,193 @@
+#!/bin/sh
+# Exactly once (lakepipe(1)): deliver --exactly-once (no-overwrite writes,
+# the index, conflicts), deliver --index and --audit (a clean lake, then a
+# damaged, a deleted and a doubled object), the roll-forward of a dead
+# writer's index entry, the same through the S3 and COS test server; and
+# against the Pulsar test broker: a run that stored objects cut inside
+# batch entries but acknowledged nothing is killed, a second run cutting
+# elsewhere skips what is stored and ends with every message in the lake
+# once, the backlog 0 and the audit clean.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-deliver.sh"
+. "$TEST_DIRECTORY/lib-lakepipe.sh"
+
+TOPIC=persistent://public/default/t
+C="consume --lines $SRC/sample/messages.jsonl --topic $TOPIC --publish-time 1796121481626"
+L=file://$TRASH/lake/
+
+# records DIR: the message ids of every record of the lake, one a line
+records() {
+	find "$1" -path "$1/_lakepipe" -prune -o -type f -name '*.gz' -print |
+	    xargs -r zcat | sed 's/^{"message_id":"\([^"]*\)".*/\1/'
+}
+
+test_expect_success 'file://: objects, one index entry each, the audit clean' '
+	$C | transform --max-messages 500 |
+	    deliver --exactly-once "$L" >acks 2>err &&
+	test $(wc -l <acks) -eq 4 &&
+	deliver --index "$L" >index &&
+	test $(grep -c "^I key=public/default/t/" index) -eq 4 &&
+	grep -q " first=110002357537655:501:-1:-1 last=110002357537655:1000:-1:-1 prev=110002357537655:500:-1:-1 n=500 " index &&
+	test $(find lake/_lakepipe/index -type f | wc -l) -eq 4 &&
+	deliver --audit "$L" >audit &&
+	grep -q "^audit: 4 objects, 2000 messages, 1 partitions; 0 gaps, 0 overlaps, 0 missing, 0 damaged; 0 unindexed$" audit
+'
+
+test_expect_success 'the same cut again: already stored, acked, nothing replaced' '
+	ls -li lake/public/default/t/*/*/*/*/ >before &&
+	$C | transform --max-messages 500 |
+	    deliver --exactly-once "$L" >acks2 2>err2 &&
+	test $(wc -l <acks2) -eq 4 &&
+	test $(grep -c "msg=\"already stored\"" err2) -eq 4 &&
+	ls -li lake/public/default/t/*/*/*/*/ >after &&
+	test_cmp before after
+'
+
+test_expect_success 'another cut of the same first message: a conflict, one line, nothing acked' '
+	$C | transform --max-messages 300 >cut300.frames &&
+	test_expect_code 1 deliver --exactly-once "$L" <cut300.frames >acks3 2>err3 &&
+	test ! -s acks3 &&
+	grep -v " level=info " err3 >err3.lines &&
+	test_one_line err3.lines &&
+	grep -q "exists and holds other messages than 110002357537655:1:-1:-1..110002357537655:300:-1:-1" err3.lines &&
+	records lake | sort | uniq -d >dups && test ! -s dups &&
+	deliver --audit "$L" >/dev/null
+'
+
+test_expect_success 'a frame without topic= (an old transform) is refused' '
+	printf "O 2 key=a/b.txt n=1 seqs=1 first=1:1:-1:-1 last=1:1:-1:-1\nab\n" |
+	    test_expect_code 1 deliver --exactly-once file://$TRASH/old/ >out 2>err &&
+	grep -q "no topic=" err
+'
+
+test_expect_success 'audit: a damaged object, a missing one, a gap, an overlap' '
+	cp -r lake lake2 &&
+	f=$(ls lake2/public/default/t/*/*/*/*/*-501--1--1.jsonl.gz) &&
+	printf X | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null &&
+	rm lake2/public/default/t/*/*/*/*/*-1001--1--1.jsonl.gz &&
+	test_expect_code 1 deliver --audit file://$TRASH/lake2/ >a1 &&
+	grep -q "^damaged key=.*-501--1--1.jsonl.gz " a1 &&
+	grep -q "^missing key=.*-1001--1--1.jsonl.gz n=500$" a1 &&
+	grep -q " 1 missing, 1 damaged;" a1 &&
+	rm lake2/_lakepipe/index/persistent/public/default/t/*.00000000000000001001.* &&
+	test_expect_code 1 deliver --audit file://$TRASH/lake2/ >a2 &&
+	grep -q "^gap topic=$TOPIC after=110002357537655:1000:-1:-1 before=110002357537655:1501:-1:-1 missing_last=110002357537655:1500:-1:-1$" a2 &&
+	cp -r lake lake3 &&
+	$C | transform --max-messages 300 |
+	    deliver -q --exactly-once file://$TRASH/other/ >/dev/null &&
+	e=$(ls other/_lakepipe/index/persistent/public/default/t/*.00000000000000000301.*) &&
+	cp "$e" lake3/_lakepipe/index/persistent/public/default/t/ &&
+	cp other/public/default/t/*/*/*/*/*-301--1--1.jsonl.gz lake3/public/default/t/*/*/*/*/ &&
+	test_expect_code 1 deliver --audit file://$TRASH/lake3/ >a3 &&
+	grep -q "^overlap topic=$TOPIC key=.*-1--1--1.jsonl.gz key=.*-301--1--1.jsonl.gz from=110002357537655:301:-1:-1$" a3 &&
+	lakepipe audit "$L" >a4 && grep -q " 0 gaps, 0 overlaps" a4
+'
+
+test_expect_success 'a dead writer'"'"'s index entry of a stored object is put in place' '
+	$C | transform --max-messages 1000 |
+	    deliver -q --exactly-once file://$TRASH/roll/ >/dev/null &&
+	d=roll/_lakepipe/index/persistent/public/default/t &&
+	e=$(ls $d | sed -n 2p) &&
+	dead=$(sh -c "echo \$\$") &&
+	mv "$d/$e" "$d/.$e.$dead.0.tmp" &&
+	test $(deliver --index file://$TRASH/roll/ | wc -l) -eq 2 &&
+	test -f "$d/$e" && ! ls -a $d | grep -q "\.tmp$" &&
+	e2=$(ls $d | sed -n 1p) && mv "$d/$e2" "$d/.$e2.$dead.1.tmp" &&
+	rm roll/public/default/t/*/*/*/*/*-1--1--1.jsonl.gz &&
+	test $(deliver --index file://$TRASH/roll/ | wc -l) -eq 1 &&
+	! ls -a $d | grep -q "\.tmp$"
+'
+
+s3_start --bucket lake-test --bucket lake-1250000000 --region eu-west-1
+export AWS_ACCESS_KEY_ID=$TEST_ID AWS_SECRET_ACCESS_KEY=$TEST_KEY
+export TENCENTCLOUD_SECRET_ID=$TEST_ID TENCENTCLOUD_SECRET_KEY=$TEST_KEY
+unset AWS_SESSION_TOKEN TENCENTCLOUD_SESSION_TOKEN
+EP="--endpoint http://127.0.0.1:$PORT"
+
+for kind in s3 cos; do
+	if [ $kind = s3 ]; then U="s3://lake-test/eo/?region=eu-west-1"
+	else U="cos://lake-1250000000/eo/?region=eu-west-1"; fi
+	test_expect_success "$kind: index, already stored (412/409 then HEAD), conflict repairs the index" "
+		ctl reset >/dev/null &&
+		\$C | transform --max-messages 500 >cut500.frames &&
+		deliver \$EP --exactly-once '$U' <cut500.frames >acks.$kind &&
+		test \$(wc -l <acks.$kind) -eq 4 &&
+		deliver \$EP --index '$U' >index.$kind &&
+		test \$(wc -l <index.$kind) -eq 4 &&
+		deliver \$EP --audit '$U' >audit.$kind &&
+		grep -q ' 4 objects, 2000 messages, 1 partitions; 0 gaps' audit.$kind &&
+		deliver \$EP --exactly-once '$U' <cut500.frames >again.$kind 2>err.$kind &&
+		test \$(wc -l <again.$kind) -eq 4 &&
+		test_expect_code 1 deliver \$EP --exactly-once '$U' <cut300.frames >c.$kind 2>ce.$kind &&
+		test ! -s c.$kind &&
+		grep -q 'exists and holds other messages than' ce.$kind &&
+		deliver \$EP --list '$U' | grep -v _lakepipe/ | cut -f1 | sort >keys.$kind &&
+		test \$(wc -l <keys.$kind) -eq 4
+	"
+done
+
+test_expect_success 's3: an object stored without its index entry is put in the index on conflict' '
+	ctl reset >/dev/null &&
+	U="s3://lake-test/orphan/?region=eu-west-1" &&
+	deliver $EP --exactly-once "$U" <cut500.frames >/dev/null &&
+	k=$(deliver $EP --list "$U" | cut -f1 | grep "^_lakepipe/" | head -1) &&
+	ctl delete lake-test "orphan/$k" >/dev/null &&
+	test $(deliver $EP --index "$U" | wc -l) -eq 3 &&
+	test_expect_code 1 deliver $EP --exactly-once "$U" <cut300.frames >/dev/null 2>err &&
+	test $(deliver $EP --index "$U" | wc -l) -eq 4
+'
+
+# ---- against the Pulsar test broker ----------------------------------
+
+PB=$PEERS/pulsar
+pctl() { node "$PB/ctl.js" --info pb.json "$@"; }
+PT=t/ns/eo
+
+test_expect_success 'broker: 2 partitions, 2 x 235 messages in batches of 10' '
+	test_start_server pb.json node "$PB/broker.js" --timeout 600 &&
+	pctl topics topic=$PT partitions=2 >/dev/null &&
+	pctl subscriptions topic=$PT subscription=eo >/dev/null &&
+	for p in 0 1; do
+		pctl publish topic=$PT-partition-$p payload="p$p m{i}" count=235 \
+		    batchSize=10 >/dev/null || return 1
+	done
+'
+PURL=$(json_get pb.json serviceUrl 2>/dev/null)
+BL=file://$TRASH/blake/
+
+# backlog: the subscription's backlog at the broker
+backlog() {
+	pctl subscription topic=$PT subscription=eo >sub.json &&
+	json_get sub.json backlog
+}
+
+test_expect_success 'a run stores objects cut inside batches, acks nothing, is killed' '
+	mkfifo noacks f1 f2 && exec 7<>noacks || return 1
+	consume --url $PURL --topic $PT --subscription eo --type failover \
+	    --acks noacks --exactly-once "$BL" >f1 2>run1.err &
+	c=$!
+	transform --max-messages 7 --max-age 30 <f1 >f2 2>>run1.err &
+	t=$!
+	deliver -q --exactly-once "$BL" <f2 >/dev/null 2>>run1.err &
+	d=$!
+	wait_until 60 sh -c "test \$(find blake/_lakepipe -type f 2>/dev/null | wc -l) -ge 30" &&
+	kill -9 $c $t $d && wait $c $t $d; exec 7>&- &&
+	test "$(backlog)" -eq 470 &&
+	records blake | sort >run1.ids &&
+	test "$(wc -l <run1.ids)" -ge 210 &&
+	test -z "$(uniq -d run1.ids)"
+'
+
+test_expect_success 'a second run cuts elsewhere: every message once, backlog 0, audit clean' '
+	test_timeout 120 pipeline.sh --url $PURL --topic $PT --subscription eo \
+	    --type failover --stop-at-end --exactly-once "$BL" -- \
+	    --max-messages 5 --max-age 1 -- --exactly-once "$BL" 2>run2.err &&
+	records blake | sort >all.ids &&
+	test "$(wc -l <all.ids)" -eq 470 &&
+	test -z "$(uniq -d all.ids)" &&
+	test "$(backlog)" -eq 0 &&
+	deliver --audit "$BL" >audit.b &&
+	grep -q "^audit: .* 470 messages, 2 partitions; 0 gaps, 0 overlaps, 0 missing, 0 damaged; 0 unindexed$" audit.b
+'
+
+test_done
