@@ -51,7 +51,7 @@ chaos_run() {
 	chaos_figures "run=$name type=$type url=${url%%:*} cycles=$CYCLES" \
 	    "messages=$(fig $name messages) lost=$(fig $name lost) duplicated=$(fig $name duplicated)" \
 	    "backlog=$(chaos_backlog $topic lake) leftovers=$(chaos_leftovers $name | wc -l)" \
-	    "exactly_once=$(has_exactly_once && echo yes || echo no)" \
+	    "exactly_once=$(has_exactly_once && echo yes || echo no) audit=$CHAOS_AUDIT" \
 	    "cycles_s=$((t1 - t0)) final_s=$(($(date +%s) - t1)) seed=$CHAOS_SEED"
 	return $rc
 }

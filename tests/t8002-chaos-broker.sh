@@ -141,7 +141,7 @@ fault_run() {
 	chaos_figures "run=$name faults type=Failover url=${url%%:*} rounds=$ROUNDS" \
 	    "messages=$(fig $name messages) lost=$(fig $name lost) duplicated=$(fig $name duplicated)" \
 	    "backlog=$(chaos_backlog $topic lake) leftovers=$(chaos_leftovers $name | wc -l)" \
-	    "exactly_once=$(has_exactly_once && echo yes || echo no)" \
+	    "exactly_once=$(has_exactly_once && echo yes || echo no) audit=$CHAOS_AUDIT" \
 	    "idle_ticks=$(sed -n 's/^idle: \([0-9]*\) ticks.*/\1/p' idle.log | tr '\n' ,)" \
 	    "faults_s=$((t1 - t0)) final_s=$(($(date +%s) - t1))"
 	return $rc

@@ -19,10 +19,12 @@ export CHAOS_FIGURES CHAOS_BROKER_TIMEOUT LAKEPIPE_BUILD
 export T8000_MESSAGES=$SOAK_MESSAGES T8000_CYCLES=$SOAK_CYCLES
 export T8001_MESSAGES=$SOAK_MESSAGES T8001_CYCLES=$SOAK_CYCLES
 export T8002_MESSAGES=$SOAK_MESSAGES T8002_ROUNDS=${SOAK_ROUNDS:-3}
+export T8003_MESSAGES=$SOAK_MESSAGES T8003_CYCLES=$SOAK_CYCLES
+export RGW_LIFETIME=${RGW_LIFETIME:-7200}
 start=$(date -u +%FT%TZ)
 failed=0
 for t in tests/t8000-chaos.sh tests/t8001-chaos-failover.sh \
-    tests/t8002-chaos-broker.sh; do
+    tests/t8002-chaos-broker.sh tests/t8003-chaos-rgw.sh; do
 	[ -f "$t" ] || continue
 	echo "--- $t: $SOAK_MESSAGES messages, $SOAK_CYCLES cycles"
 	s=$(date +%s)
