@@ -57,7 +57,8 @@ test_expect_success "Failover into RGW: $CYCLES kill -9 cycles, $N messages" '
 	t1=$(date +%s) &&
 	chaos_tail $topic $N $name.ids &&
 	chaos_final $name 300 &&
-	rgw_s3 "$RGW_ENDPOINT/lake?uploads" >uploads.xml &&
+	AWS_ACCESS_KEY_ID=$RGW_USER_ID AWS_SECRET_ACCESS_KEY=$RGW_USER_KEY \
+	    rgw_s3 "$RGW_ENDPOINT/lake?uploads" >uploads.xml &&
 	cat uploads.xml &&
 	! grep "<Upload>" uploads.xml &&
 	fetch chaos/ $name &&
