@@ -46,6 +46,17 @@ test_expect_success 'stop-at-end: a fully acknowledged batch entry ends at once'
 	grep "msg=\"0 messages emitted, 0 acked\"" acked.2
 '
 
+# An empty reply from a web service that has answered before is a broker
+# restarting, retried (the http:// run below); from one that never
+# answered it is the wrong port, and fatal at once.
+test_expect_success 'http:// aimed at the binary port: one line, exit 1' '
+	test_expect_code 1 test_timeout 20 consume \
+	    --url "http://127.0.0.1:$(json_get pb.json port)" \
+	    --topic t/ns/acked --subscription s 2>err &&
+	cat err &&
+	grep "level=error .*not a web service port" err
+'
+
 # ticks PID: CPU time of PID so far, in clock ticks (utime + stime)
 ticks() {
 	sed 's/^.*) //' /proc/$1/stat | awk '{ print $12 + $13 }'
