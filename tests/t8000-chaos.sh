@@ -12,7 +12,9 @@
 # the build has exactly-once (deliver --exactly-once); otherwise, and for
 # Shared (at-least-once), the duplicates are counted.  From the pulsar://
 # and the http:// address.  The long version: make soak
-# (tests/soak/chaos.sh).  Knobs: T8000_MESSAGES, T8000_CYCLES, CHAOS_SEED.
+# (tests/soak/chaos.sh), also Exclusive and Shared from http://.  Knobs:
+# T8000_MESSAGES, T8000_CYCLES, T8000_MORE (the soak's extra runs),
+# CHAOS_SEED.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-chaos.sh"
 
@@ -67,6 +69,16 @@ test_expect_success "Failover, http://: $CYCLES kill -9 cycles, $N messages" '
 test_expect_success "Shared, pulsar://: $CYCLES kill -9 cycles, $N messages" '
 	chaos_run sh "$(json_get pb.json serviceUrl)" Shared
 '
+
+# the long version (make soak) also runs Exclusive, and Shared from http://
+if [ -n "${T8000_MORE:-}" ]; then
+	test_expect_success "Exclusive, pulsar://: $CYCLES kill -9 cycles, $N messages" '
+		chaos_run ex "$(json_get pb.json serviceUrl)" Exclusive
+	'
+	test_expect_success "Shared, http://: $CYCLES kill -9 cycles, $N messages" '
+		chaos_run shh "$(json_get pb.json httpUrl)" Shared
+	'
+fi
 
 [ -s figures ] && sed 's/^/# /' figures
 [ -s cycles.log ] && say "# kills: $(awk '{ print $4 }' cycles.log | sort | uniq -c | tr -s ' \n' ' ')"
