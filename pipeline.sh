@@ -998,6 +998,8 @@ exactly_once_args() {
 
 run_rule() {
 	exactly_once_args
+	# multipart uploads of a killed deliver of this rule: aborted
+	case ${OWN[destination]} in file://*) ;; *) d_args+=(--orphan-age=1h) ;; esac
 	d_args+=("${OWN[destination]}")
 	c_args+=(--metrics-file "$sdir/consume.prom")
 	t_args+=(--metrics-file "$sdir/transform.prom")

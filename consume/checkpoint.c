@@ -17,7 +17,7 @@
 #include "log.h"
 #include "msgid.h"
 
-#define LOAD_TIMEOUT	120.0	/* seconds for one deliver --index */
+#define LOAD_TIMEOUT	120.0	/* seconds for one deliver --ranges */
 
 extern char **environ;
 
@@ -36,7 +36,7 @@ get_id(const struct frame *f, const char *name, struct msgid *id)
 	return fl == NULL ? -1 : msgid_parse(id, fl->val, fl->vallen);
 }
 
-/* Take the index lines in text (deliver --index sorts them by first). */
+/* Take the range lines in text (in id order: index entry names sort so). */
 static int
 parse_lines(struct ckpt *c, const char *text, size_t len, char *why,
     size_t whylen)
@@ -52,9 +52,9 @@ parse_lines(struct ckpt *c, const char *text, size_t len, char *why,
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if (frame_parse_header(&f, p, (size_t)(nl - p), 0, &fwhy) < 0 ||
-		    f.type != 'I' || get_id(&f, "first", &r.first) < 0 ||
+		    f.type != 'R' || get_id(&f, "first", &r.first) < 0 ||
 		    get_id(&f, "last", &r.last) < 0) {
-			snprintf(why, whylen, "deliver --index: not an index "
+			snprintf(why, whylen, "deliver --ranges: not a range "
 			    "line: %.80s", p);
 			rc = -1;
 			break;
@@ -115,7 +115,7 @@ ckpt_load(struct ckpt *c, const struct deliver_cmd *dc, const char *dest,
 	argv[n++] = "-q";
 	for (i = 0; i < dc->nopts; i++)
 		argv[n++] = dc->opts[i];
-	argv[n++] = "--index";
+	argv[n++] = "--ranges";
 	argv[n++] = "--topic";
 	argv[n++] = (char *)topic;
 	argv[n++] = (char *)dest;
@@ -148,10 +148,10 @@ ckpt_load(struct ckpt *c, const struct deliver_cmd *dc, const char *dest,
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (timed_out)
-		snprintf(why, whylen, "%s --index: no answer in %.0f s",
+		snprintf(why, whylen, "%s --ranges: no answer in %.0f s",
 		    deliver, LOAD_TIMEOUT);
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		snprintf(why, whylen, "%s --index %s failed (exit %d; its "
+		snprintf(why, whylen, "%s --ranges %s failed (exit %d; its "
 		    "error is above)", deliver, dest, WIFEXITED(status) ?
 		    WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	else

@@ -4,7 +4,7 @@
  * checkpoint: deliver --exactly-once records every object it stores as
  * an index entry with its first and last message id, and consume, each
  * time it subscribes to a partition, reads those ranges back by running
- * `deliver --index --topic PARTITION DESTINATION` (deliver knows the
+ * `deliver --ranges --topic PARTITION DESTINATION` (deliver knows the
  * stores and their credentials; consume does not), so that it can
  * acknowledge what is stored instead of emitting it again.
  */

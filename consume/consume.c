@@ -87,7 +87,7 @@ usage(void)
 "  --give-up DURATION     fail after this long failing to reconnect\n"
 "                         (default: retry for ever; 0.1 s doubling to 30 s)\n"
 "  --exactly-once DEST    ack, not emit, what the lake at DEST holds (read\n"
-"                         with deliver --index at each subscription);\n"
+"                         with deliver --ranges at each subscription);\n"
 "                         exclusive or failover, with --acks\n"
 "  --deliver PATH         the deliver program (default: beside consume)\n"
 "  --deliver-option OPT   an option for it, e.g. --deliver-option=--endpoint=URL\n"

@@ -28,7 +28,8 @@ enum {
 	OPT_ENDPOINT = 256, OPT_PATH_STYLE, OPT_CREDENTIALS, OPT_STORAGE_CLASS,
 	OPT_PART_SIZE, OPT_MULTIPART_THRESHOLD, OPT_RETRIES, OPT_TIMEOUT,
 	OPT_MAX_MEMORY, OPT_METRICS, OPT_CHECK, OPT_LIST_OPTIONS, OPT_PROBE,
-	OPT_LIST, OPT_CAT, OPT_EXACTLY_ONCE, OPT_INDEX, OPT_AUDIT, OPT_TOPIC
+	OPT_LIST, OPT_CAT, OPT_EXACTLY_ONCE, OPT_INDEX, OPT_AUDIT, OPT_TOPIC,
+	OPT_RANGES, OPT_ORPHAN_AGE
 };
 
 static const struct option longopts[] = {
@@ -51,6 +52,8 @@ static const struct option longopts[] = {
 	{ "cat",		required_argument, NULL, OPT_CAT },
 	{ "exactly-once",	no_argument,	   NULL, OPT_EXACTLY_ONCE },
 	{ "index",		no_argument,	   NULL, OPT_INDEX },
+	{ "ranges",		no_argument,	   NULL, OPT_RANGES },
+	{ "orphan-age",		required_argument, NULL, OPT_ORPHAN_AGE },
 	{ "audit",		no_argument,	   NULL, OPT_AUDIT },
 	{ "topic",		required_argument, NULL, OPT_TOPIC },
 	{ "progress",		no_argument,	   NULL, 'P' },
@@ -65,12 +68,14 @@ static const char usage_text[] =
 "               [--credentials FILE] [--storage-class CLASS]\n"
 "               [--part-size SIZE] [--multipart-threshold SIZE]\n"
 "               [--retries N] [--timeout DURATION] [--max-memory SIZE]\n"
-"               [--metrics-file FILE] [--exactly-once] [--check]\n"
+"               [--metrics-file FILE] [--orphan-age DURATION]\n"
+"               [--exactly-once] [--check]\n"
 "               DESTINATION\n"
 "       deliver --probe [options] DESTINATION\n"
 "       deliver --list [options] DESTINATION\n"
 "       deliver --cat KEY [options] DESTINATION\n"
 "       deliver --index | --audit [--topic TOPIC]... [options] DESTINATION\n"
+"       deliver --ranges --topic TOPIC... [options] DESTINATION\n"
 "\n"
 "Reads object frames on stdin, stores each object under DESTINATION, and\n"
 "prints \"A key=KEY seqs=SEQS ...\" on stdout once it is stored.\n"
@@ -103,6 +108,9 @@ static const char usage_text[] =
 "                        stalled and retried, default 30s\n"
 "  --max-memory SIZE     object bytes held in flight, default 256M\n"
 "  --metrics-file FILE   Prometheus text file, replaced every 5 s\n"
+"  --orphan-age DURATION at start, abort multipart uploads under the\n"
+"                        prefix older than this (a killed deliver's;\n"
+"                        lakepipe run: 1h)\n"
 "  --exactly-once        never replace an object; record each one's\n"
 "                        manifest in the lake's index (_lakepipe/index/)\n"
 "  -P, --progress        a progress line on stderr every second\n"
@@ -117,7 +125,10 @@ static const char usage_text[] =
 "  --index               the index lines of what --exactly-once stored\n"
 "  --audit               check the lake against its index: gaps,\n"
 "                        overlaps, missing and damaged objects (exit 1)\n"
-"  --topic TOPIC         --index, --audit: only this topic (repeatable)\n"
+"  --ranges              the message id ranges stored for each --topic\n"
+"                        (from the index entries' names: one listing)\n"
+"  --topic TOPIC         --index, --ranges, --audit: only this topic\n"
+"                        (repeatable)\n"
 "  --list-options        the long options, one a line\n"
 "  -h, --help            this text\n"
 "SIZE: bytes or with k, M, G (1024s); DURATION: seconds or with ms, s, m.\n"
@@ -132,15 +143,16 @@ static const char usage_text[] =
 "(--probe: every check ok), 1 failure, 2 usage.  See deliver(1).\n";
 
 enum mode {
-	MODE_DELIVER, MODE_PROBE, MODE_LIST, MODE_CAT, MODE_INDEX, MODE_AUDIT
+	MODE_DELIVER, MODE_PROBE, MODE_LIST, MODE_CAT, MODE_INDEX, MODE_AUDIT,
+	MODE_RANGES
 };
 
 static void
 set_mode(enum mode *m, enum mode want)
 {
 	if (*m != MODE_DELIVER && *m != want)
-		errx(EXIT_USAGE, "--probe, --list, --cat, --index and --audit "
-		    "go one at a time");
+		errx(EXIT_USAGE, "--probe, --list, --cat, --index, --ranges and "
+		    "--audit go one at a time");
 	*m = want;
 }
 
@@ -217,6 +229,8 @@ run(const struct dest *d, const struct options *opt, enum mode mode,
 		return deliver_index(d, opt);
 	case MODE_AUDIT:
 		return deliver_audit(d, opt);
+	case MODE_RANGES:
+		return deliver_ranges(d, opt);
 	default:
 		break;
 	}
@@ -230,7 +244,7 @@ main(int argc, char *argv[])
 {
 	struct options opt = {
 		.jobs = 4, .multipart_threshold = 16ULL << 20, .retries = 10,
-		.timeout = 30, .max_memory = 256ULL << 20,
+		.timeout = 30, .max_memory = 256ULL << 20, .orphan_age = -1,
 	};
 	struct dest d;
 	enum mode mode = MODE_DELIVER;
@@ -282,6 +296,11 @@ main(int argc, char *argv[])
 			break;
 		case OPT_EXACTLY_ONCE: opt.exactly_once = 1; break;
 		case OPT_INDEX: set_mode(&mode, MODE_INDEX); break;
+		case OPT_RANGES: set_mode(&mode, MODE_RANGES); break;
+		case OPT_ORPHAN_AGE:
+			opt.orphan_age = opt_duration("--orphan-age", optarg, 0,
+			    365 * 86400.0);
+			break;
 		case OPT_AUDIT: set_mode(&mode, MODE_AUDIT); break;
 		case OPT_TOPIC:
 			opt.topics = xreallocarray(opt.topics, opt.ntopics + 1,
@@ -320,8 +339,11 @@ main(int argc, char *argv[])
 	 */
 	if (opt.exactly_once)
 		opt.multipart_threshold = 5ULL << 30;
-	if (opt.ntopics > 0 && mode != MODE_INDEX && mode != MODE_AUDIT)
-		errx(EXIT_USAGE, "--topic goes with --index or --audit");
+	if (opt.ntopics > 0 && mode != MODE_INDEX && mode != MODE_AUDIT &&
+	    mode != MODE_RANGES)
+		errx(EXIT_USAGE, "--topic goes with --index, --ranges or --audit");
+	if (mode == MODE_RANGES && opt.ntopics == 0)
+		errx(EXIT_USAGE, "--ranges needs --topic TOPIC");
 	status = check ? EXIT_OK : run(&d, &opt, mode, key);
 	free(opt.topics);
 	dest_release(&d);

@@ -24,6 +24,7 @@ struct options {
 	uint64_t	 max_memory;	/* --max-memory: bytes in flight */
 	const char	*metrics_file;	/* --metrics-file, or NULL */
 	int		 exactly_once;	/* --exactly-once */
+	double		 orphan_age;	/* --orphan-age, seconds */
 	const char	**topics;	/* --topic (--index, --audit) */
 	size_t		 ntopics;
 };

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "deliver.h"
+#include "frame.h"
 #include "dest.h"
 #include "index.h"
 #include "lake.h"
@@ -124,6 +126,73 @@ deliver_index(const struct dest *d, const struct options *opt)
 	}
 	buf_release(&line);
 	index_free(&ix);
+	lake_close(&lk);
+	return status;
+}
+
+/* The partition of a topic name ("...-partition-N"), else -1. */
+static int32_t
+partition_of(const char *topic)
+{
+	const char *p = strrchr(topic, '-'), *errstr;
+	long long n;
+
+	if (p == NULL || p - topic < 10 || strncmp(p - 10, "-partition", 10))
+		return -1;
+	n = strtonum(p + 1, 0, INT32_MAX, &errstr);
+	return errstr == NULL ? (int32_t)n : -1;
+}
+
+/*
+ * --ranges: "R topic=T first=ID last=ID" for each index entry of each
+ * --topic, from the entries' names alone (a listing, no object read):
+ * what consume --exactly-once needs, at the cost of one request per
+ * thousand objects.
+ */
+int
+deliver_ranges(const struct dest *d, const struct options *opt)
+{
+	struct lake lk;
+	struct lake_list l = { NULL, 0, 0 };
+	struct buf sub = BUF_INIT, line = BUF_INIT;
+	struct msgid a, b;
+	size_t t, i;
+	int status = EXIT_OK;
+
+	if (lake_open(&lk, d, opt) < 0)
+		return EXIT_FAIL;
+	if (!lk.remote && lk.rootfd >= 0)
+		local_sweep(lk.rootfd, d->dir, INDEX_DIR);
+	for (t = 0; status == EXIT_OK && t < opt->ntopics; t++) {
+		buf_reset(&sub);
+		manifest_topic_dir(&sub, opt->topics[t], strlen(opt->topics[t]));
+		if (lake_list(&lk, sub.data, &l) < 0) {
+			status = EXIT_FAIL;
+			break;
+		}
+		for (i = 0; i < l.n; i++) {
+			const char *name = l.e[i].key + sub.len;
+
+			if (strchr(name, '/') != NULL ||
+			    manifest_name_range(name, &a, &b) < 0)
+				continue;
+			a.partition = b.partition = partition_of(opt->topics[t]);
+			buf_reset(&line);
+			frame_begin_nobody(&line, 'R');
+			frame_add_str(&line, "topic", opt->topics[t]);
+			buf_addstr(&line, " first=");
+			msgid_format(&line, &a);
+			buf_addstr(&line, " last=");
+			msgid_format(&line, &b);
+			buf_addch(&line, '\n');
+			fwrite(line.data, 1, line.len, stdout);
+		}
+		lake_list_free(&l);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		status = stdout_failed(errno);
+	buf_release(&sub);
+	buf_release(&line);
 	lake_close(&lk);
 	return status;
 }

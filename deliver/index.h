@@ -30,5 +30,7 @@ void	index_free(struct index *);
 
 /* --index: the index lines on stdout; the exit status. */
 int	deliver_index(const struct dest *, const struct options *);
+/* --ranges: each --topic's stored ranges, from the entries' names. */
+int	deliver_ranges(const struct dest *, const struct options *);
 
 #endif

@@ -137,8 +137,7 @@ walk(int rootfd, const char *root, struct buf *rel, struct lake_list *l)
 	return rc;
 }
 
-/* "2026-12-01T08:00:00.000Z" as seconds since the epoch; -1 if not. */
-static long long
+long long
 iso8601_seconds(const char *s)
 {
 	struct tm tm;

@@ -145,6 +145,8 @@ enum req_verdict store_run(struct store *, struct req *, int retries,
 	    long timeout);
 /* The backoff before retry number attempt (from 1), seconds. */
 double	store_backoff(int attempt, long retry_after);
+/* Abort the multipart uploads under the prefix older than --orphan-age. */
+void	store_abort_orphans(struct store *, const struct options *);
 /* "https://host/path" of the object with this full key (for acks). */
 void	store_object_url(const struct store *, struct buf *, const char *key);
 /* The decoded request path of the object with this full key. */

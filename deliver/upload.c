@@ -843,6 +843,8 @@ deliver_remote(const struct dest *d, const struct options *opt)
 	report_init(&L.rp, opt->progress);
 	log_info("storing", "destination=%s signature=%s", d->base,
 	    d->kind == DEST_COS ? "cos" : "sigv4");
+	if (opt->orphan_age >= 0)
+		store_abort_orphans(&L.s, opt);
 	stop_catch();
 	while (!L.fatal && (want_input(&L) || L.nlive > 0)) {
 		turn(&L);

@@ -137,6 +137,52 @@ test_expect_success 's3: an object stored without its index entry is put in the 
 	test $(deliver $EP --index "$U" | wc -l) -eq 4
 '
 
+# efault TITLE FAULT: with FAULT at the store, the exactly-once write of
+# the four objects ends stored and indexed once each, all acked.
+nf=0
+efault() {
+	nf=$((nf + 1))
+	test_expect_success "s3 exactly once, $1: stored, indexed, acked" "
+		ctl reset >/dev/null && ctl fault $2 >/dev/null &&
+		U='s3://lake-test/f$nf/?region=eu-west-1' &&
+		deliver \$EP --exactly-once --retries 3 \"\$U\" <cut500.frames >acks.f$nf 2>err.f$nf &&
+		test \$(wc -l <acks.f$nf) -eq 4 &&
+		! ctl faults | grep -q '\"used\": 0' &&
+		deliver \$EP --audit \"\$U\" >audit.f$nf &&
+		grep -q ' 4 objects, 2000 messages, 1 partitions; 0 gaps, 0 overlaps, 0 missing, 0 damaged; 0 unindexed' audit.f$nf
+	"
+}
+efault 'the answer of a data PUT lost' 'lost op=PutObject key=-501--1--1'
+efault '500 on an index entry' 'internal op=PutObject key=_lakepipe/index/.*00000000000000000501'
+efault 'the answer of an index entry lost' 'lost op=PutObject key=_lakepipe/index/.*00000000000000001001'
+efault '503 SlowDown on a data PUT' 'slowdown op=PutObject key=-1001--1--1 retryAfter=1'
+efault 'a reset mid-body' 'reset op=PutObject key=-1501--1--1'
+
+test_expect_success 's3 exactly once, 403 on an index entry: exit 1, that object not acked' '
+	ctl reset >/dev/null && ctl fault denied op=PutObject key=_lakepipe/index/.*00000000000000000501 count=100 >/dev/null &&
+	U="s3://lake-test/f403/?region=eu-west-1" &&
+	test_expect_code 1 deliver $EP --exactly-once "$U" <cut500.frames >acks.403 2>err.403 &&
+	! grep -q -- "-501--1--1" acks.403 &&
+	grep -q "level=error" err.403
+'
+
+test_expect_success 's3: a killed deliver'"'"'s multipart upload is aborted at the next start' '
+	ctl reset >/dev/null &&
+	head -c 3000000 /dev/urandom >big &&
+	obj "o/big.bin" big n=1 seqs=1 >big.frames &&
+	ctl fault stall op=UploadPart part=2 seconds=60 >/dev/null &&
+	U="s3://lake-test/mp/?region=eu-west-1" &&
+	{ deliver $EP --multipart-threshold 1M --part-size 1M "$U" <big.frames >/dev/null 2>/dev/null & } &&
+	wait_until 30 sh -c "test \$(nreq op=UploadPart) -ge 2" &&
+	pkill -9 -f "part-size 1M $U" ; ctl reset >/dev/null &&
+	printf "" | deliver $EP --orphan-age 1h "$U" >/dev/null 2>keep.err &&
+	! grep -q "aborted leftover" keep.err &&
+	printf "" | deliver $EP --orphan-age 0 "$U" >/dev/null 2>abort.err &&
+	grep -q "msg=\"aborted leftover multipart uploads\" count=1 prefix=mp/" abort.err &&
+	printf "" | deliver $EP --orphan-age 0 "$U" >/dev/null 2>again.err &&
+	! grep -q "aborted leftover" again.err
+'
+
 # ---- against the Pulsar test broker ----------------------------------
 
 PB=$PEERS/pulsar
