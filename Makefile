@@ -17,6 +17,16 @@ CFLAGS	= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
+# The libFuzzer build (make fuzz): clang, its own objects in build/fuzz.
+FUZZ_CC	?= clang
+ifeq ($(FUZZ),1)
+B	= build/fuzz
+CC	= $(FUZZ_CC)
+CFLAGS	= -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	  -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
 WARNINGS = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-unused-parameter \
 	   -Wno-format-zero-length
@@ -27,7 +37,7 @@ BSD_LIBS = $(shell pkg-config --libs libbsd-overlay)
 
 # Each program's own libraries beyond the common ones.
 CONSUME_LIBS	= -lssl -lcrypto -lcurl -lz -llz4 -lzstd -lsnappy -lisal
-TRANSFORM_LIBS	= -lisal -lz -lzstd
+TRANSFORM_LIBS	= -lisal -lz -lzstd -lsnappy
 DELIVER_LIBS	= -lcurl -lssl -lcrypto -lisal -lz
 
 COMMON_SRCS	= $(wildcard common/*.c)
@@ -35,19 +45,23 @@ CONSUME_SRCS	= $(wildcard consume/*.c)
 TRANSFORM_SRCS	= $(wildcard transform/*.c)
 DELIVER_SRCS	= $(wildcard deliver/*.c)
 UNIT_SRCS	= $(wildcard tests/unit/test-*.c)
+FUZZ_SRCS	= $(wildcard fuzz/fuzz-*.c)
+FUZZ_TARGETS	= $(patsubst fuzz/fuzz-%.c,%,$(FUZZ_SRCS))
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
 LIB		= $(B)/common/liblakepipe.a
 PROGRAMS	= $(B)/consume/consume $(B)/transform/transform $(B)/deliver/deliver
 UNIT_TESTS	= $(patsubst %.c,$(B)/%,$(UNIT_SRCS))
+# Each fuzz harness without libFuzzer, for tests/t0002 (every build).
+FUZZ_REGRESS	= $(patsubst %,$(B)/fuzz/regress-%,$(FUZZ_TARGETS))
 # Man pages installed as they are; the programs' own (PROG/PROG.1) go in
 # as lakepipe-PROG.1, beside the programs' installed names.
 MAN1		= doc/lakepipe.1
 MAN5		= doc/lakepipe-frames.5 doc/lakepipe-rule.5
 MAN7		= doc/lakepipe-metrics.7
 
-all: $(PROGRAMS) $(UNIT_TESTS)
+all: $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_REGRESS)
 
 ifneq ($(V),1)
 Q	= @
@@ -81,7 +95,25 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIB) $(call obj,$(CONSUME_SRCS) $(TRANSFORM_
 	    $(call obj,$(shell sed -n '1s|^/\* unit: \(.*\) \*/|\1|p' $<)) \
 	    $(LIB) $(CONSUME_LIBS) $(TRANSFORM_LIBS) $(DELIVER_LIBS) $(BSD_LIBS) -lm
 
--include $(patsubst %.c,$(B)/%.d,$(COMMON_SRCS) $(CONSUME_SRCS) $(TRANSFORM_SRCS) $(DELIVER_SRCS))
+# Fuzz harnesses (fuzz/fuzz-TARGET.c, see fuzz/fuzz.h) name the program
+# objects they link in their first line, as unit tests do.
+FUZZ_OBJS = $(call obj,$(shell sed -n '1s|^/\* unit: \(.*\) \*/|\1|p' $(1)))
+ALL_LIBS = $(LIB) $(CONSUME_LIBS) $(TRANSFORM_LIBS) $(DELIVER_LIBS) \
+	   $(BSD_LIBS) -lm
+
+# Kept: make would remove them as intermediate files, and relink.
+.SECONDARY: $(call obj,$(FUZZ_SRCS) fuzz/regress-main.c)
+.SECONDEXPANSION:
+$(B)/fuzz/regress-%: $(B)/fuzz/fuzz-%.o $(B)/fuzz/regress-main.o $(LIB) \
+    $$(call FUZZ_OBJS,fuzz/fuzz-%.c)
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $< $(B)/fuzz/regress-main.o \
+	    $(call FUZZ_OBJS,fuzz/fuzz-$*.c) $(ALL_LIBS)
+
+$(B)/fuzz/fuzz-%: $(B)/fuzz/fuzz-%.o $(LIB) $$(call FUZZ_OBJS,fuzz/fuzz-%.c)
+	$(QLD)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(call FUZZ_OBJS,fuzz/fuzz-$*.c) $(ALL_LIBS)
+
+-include $(patsubst %.c,$(B)/%.d,$(COMMON_SRCS) $(CONSUME_SRCS) $(TRANSFORM_SRCS) $(DELIVER_SRCS) $(FUZZ_SRCS) fuzz/regress-main.c)
 
 # The suite, against the plain build only.
 test: all
@@ -93,6 +125,14 @@ check:
 	$(MAKE) all
 	$(MAKE) SANITIZE=1 all
 	tests/run --build . --build build/san
+
+# Every fuzz target for FUZZ_SECONDS each (one at a time, niced), on
+# its corpus (fuzz/corpus/TARGET, new inputs kept in build/fuzz/corpus);
+# fails on the first crash, leaving it in build/fuzz/crash-TARGET-*.
+FUZZ_SECONDS	?= 60
+fuzz:
+	$(MAKE) FUZZ=1 $(patsubst %,build/fuzz/fuzz/fuzz-%,$(FUZZ_TARGETS))
+	fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: all
 	./pipeline.sh --lines sample/messages.jsonl -- --max-messages 500 -- \
@@ -144,6 +184,7 @@ install: $(PROGRAMS)
 clean:
 	rm -rf build tests/trash.* bench/out
 	rm -f common/*.[oad] consume/*.[od] transform/*.[od] deliver/*.[od] \
-	    $(PROGRAMS) $(patsubst %.c,%,$(UNIT_SRCS))
+	    fuzz/*.[od] $(PROGRAMS) $(patsubst %.c,%,$(UNIT_SRCS)) \
+	    $(patsubst %,fuzz/regress-%,$(FUZZ_TARGETS))
 
-.PHONY: all test check demo bench soak install clean
+.PHONY: all test check fuzz demo bench soak install clean

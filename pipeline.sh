@@ -968,20 +968,25 @@ store_args() {
 	for a in ${d_args[@]+"${d_args[@]}"}; do
 		case $a in
 		--endpoint=*|--path-style|--credentials=*|--retries=*|\
-		--timeout=*|--quiet|--verbose) sargs+=("$a") ;;
+		--timeout=*|--insecure|--quiet|--verbose) sargs+=("$a") ;;
 		esac
 	done
 }
 
 # Exactly once (lakepipe(1)): consume skips what the lake's index holds,
 # deliver writes without overwriting and keeps the index; for Exclusive
-# and Failover subscriptions (Shared ones deliver out of order).
+# and Failover subscriptions (Shared ones deliver out of order) of a
+# broker.
 exactly_once_args() {
-	local a type=exclusive
+	local a type=exclusive url=
 	case ${OWN[exactly-once],,} in no|false) return ;; esac
 	for a in ${c_args[@]+"${c_args[@]}"}; do
-		case $a in --type=*) type=${a#--type=} ;; esac
+		case $a in
+		--type=*) type=${a#--type=} ;;
+		--url=*) url=${a#--url=} ;;
+		esac
 	done
+	[ -n "$url" ] || return 0	# a replay of files: no broker to ack
 	case ${type,,} in exclusive|failover) ;; *)
 		log info "exactly-once off: a $type subscription is at-least-once" \
 		    "(records carry message_id)"

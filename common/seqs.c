@@ -24,7 +24,8 @@ merge_forward(struct seqs *s, size_t i)
 {
 	size_t j = i + 1;
 
-	while (j < s->n && s->r[j].lo <= s->r[i].hi + 1) {
+	/* r[j].lo > r[i].lo >= 0: lo - 1 cannot wrap, as hi + 1 could */
+	while (j < s->n && s->r[j].lo - 1 <= s->r[i].hi) {
 		if (s->r[j].hi > s->r[i].hi)
 			s->r[i].hi = s->r[j].hi;
 		j++;
@@ -48,9 +49,15 @@ seqs_add_range(struct seqs *s, uint64_t lo, uint64_t hi)
 			insert_at(s, s->n, lo, hi);
 		return;
 	}
-	for (i = 0; i < s->n && s->r[i].hi + 1 < lo; i++)
+	/*
+	 * Skip the ranges wholly below lo, not touching it; then merge with
+	 * the next one if it touches [lo, hi].  Written without hi + 1, which
+	 * wraps to 0 at UINT64_MAX (an ack line may name any number): that
+	 * put a range after a higher one, or left two overlapping.
+	 */
+	for (i = 0; i < s->n && lo > 0 && s->r[i].hi < lo - 1; i++)
 		;
-	if (i < s->n && s->r[i].lo <= hi + 1 && hi + 1 != 0) {
+	if (i < s->n && (s->r[i].lo == 0 || s->r[i].lo - 1 <= hi)) {
 		if (lo < s->r[i].lo)
 			s->r[i].lo = lo;
 		if (hi > s->r[i].hi)

@@ -82,6 +82,7 @@ usage(void)
 "  --token-file FILE      role key (token); or env PULSAR_TOKEN\n"
 "  --listener NAME        advertised listener name\n"
 "  --ca-file FILE         CA certificates for TLS\n"
+"  --insecure             do not verify the broker's TLS certificate\n"
 "  --stop-at-end          stop when the backlog is drained\n"
 "  --receiver-queue N     permits per consumer (default 1000)\n"
 "  --give-up DURATION     fail after this long failing to reconnect\n"
@@ -128,7 +129,7 @@ enum {
 	OPT_STOP_AT_END, OPT_RQ, OPT_GIVE_UP, OPT_METRICS, OPT_CHECK,
 	OPT_LIST, OPT_PROBE, OPT_UNSUBSCRIBE, OPT_PRODUCE, OPT_MAX_PENDING,
 	OPT_PRINT_IDS, OPT_EXACTLY_ONCE, OPT_LAKE, OPT_DELIVER,
-	OPT_DELIVER_OPTION
+	OPT_DELIVER_OPTION, OPT_INSECURE
 };
 
 static const struct option longopts[] = {
@@ -147,6 +148,7 @@ static const struct option longopts[] = {
 	{ "token-file",		required_argument, NULL, OPT_TOKEN_FILE },
 	{ "listener",		required_argument, NULL, OPT_LISTENER },
 	{ "ca-file",		required_argument, NULL, OPT_CA_FILE },
+	{ "insecure",		no_argument,	   NULL, OPT_INSECURE },
 	{ "stop-at-end",	no_argument,	   NULL, OPT_STOP_AT_END },
 	{ "receiver-queue",	required_argument, NULL, OPT_RQ },
 	{ "give-up",		required_argument, NULL, OPT_GIVE_UP },
@@ -297,6 +299,7 @@ parse(int argc, char **argv)
 		case OPT_TOKEN_FILE: a.token_file = optarg; break;
 		case OPT_LISTENER: a.pu.listener = optarg; break;
 		case OPT_CA_FILE: a.pu.ca_file = optarg; break;
+		case OPT_INSECURE: net_insecure = 1; break;
 		case OPT_STOP_AT_END: a.pu.stop_at_end = 1; break;
 		case OPT_RQ:
 			a.pu.queue = (uint32_t)opt_number("--receiver-queue",
@@ -600,6 +603,10 @@ main(int argc, char **argv)
 	a.pu.queue = DEFAULT_QUEUE;
 	parse(argc, argv);
 	check();
+	if (net_insecure && a.mode != MODE_REPLAY)
+		log_warn("TLS certificates are not verified (--insecure): "
+		    "anyone on the way can read the token and the messages",
+		    "url=%s", a.url);
 	if (a.check)
 		goto done;
 	metrics_init(a.metrics, "consume");

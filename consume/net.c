@@ -113,6 +113,8 @@ url_free(struct url *u)
 	memset(u, 0, sizeof(*u));
 }
 
+int net_insecure;
+
 struct ssl_ctx_st *
 net_tls_context(const char *ca_file)
 {
@@ -121,7 +123,8 @@ net_tls_context(const char *ca_file)
 	if (ctx == NULL)
 		errx(EXIT_FAIL, "TLS: cannot make a context");
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(ctx, net_insecure ? SSL_VERIFY_NONE :
+	    SSL_VERIFY_PEER, NULL);
 	if (ca_file != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
 			errx(EXIT_FAIL, "%s: cannot load CA certificates",

@@ -42,6 +42,9 @@ void	url_free(struct url *);
 
 struct ssl_ctx_st;
 
+/* --insecure: certificates and host names of TLS peers not verified. */
+extern int net_insecure;
+
 /* The TLS context; NULL ca_file: the system's trusted certificates. */
 struct ssl_ctx_st *net_tls_context(const char *ca_file);
 

@@ -73,6 +73,8 @@ struct pcons {
 	int		 have_last, at_end;
 	int		 end_probe;	/* no mark-delete: the end from stats */
 	int		 standby;	/* Failover: another consumer reads */
+	int		 recheck_end;	/* became active: ask for the end again */
+	int		 reread_lake;	/* became active: read the lake again */
 	struct msgid	 last;
 	struct pw_ack_id *acks;
 	size_t		 nacks, acks_cap;
@@ -426,18 +428,46 @@ ask_stats(struct psrc *s, struct pcons *pc, double now)
  * other forever).
  */
 static int read_lake(struct psrc *, struct pcons *);
+static int last_message_id(struct psrc *, struct pcons *);
+static void consumer_failed(struct psrc *, struct pcons *);
 
 static void
 active_change(struct psrc *s, struct pcons *pc, int active)
 {
+	/*
+	 * Becoming (or being told again that it is) the active consumer
+	 * after another one read: what we know may be stale.  The end, for
+	 * --stop-at-end (the other may have drained the partition and left,
+	 * so that no message will come to reach it), and the lake, for
+	 * --exactly-once (the other stored more).  Both asked again from the
+	 * main loop, not from within this frame's dispatch.
+	 */
+	if (active) {
+		pc->recheck_end = s->o.stop_at_end && !pc->at_end;
+		pc->reread_lake = s->o.lake != NULL;
+	}
 	if (pc->standby == !active)
 		return;
 	pc->standby = !active;
 	log_info(active ? "active" : "standby", "topic=%s partition=%d",
 	    pc->topic, pc->partition);
-	if (active && s->o.lake != NULL && read_lake(s, pc) < 0)
-		log_warn("cannot read the lake at takeover", "topic=%s "
-		    "error=%s", pc->topic, s->pool->fail.text);
+}
+
+/* What active_change() left to do, on a consumer that is up. */
+static void
+after_takeover(struct psrc *s, struct pcons *pc)
+{
+	if (pc->reread_lake) {
+		pc->reread_lake = 0;
+		if (read_lake(s, pc) < 0)
+			log_warn("cannot read the lake at takeover", "topic=%s "
+			    "error=%s", pc->topic, s->pool->fail.text);
+	}
+	if (pc->recheck_end) {
+		pc->recheck_end = 0;
+		if (last_message_id(s, pc) < 0)
+			consumer_failed(s, pc);
+	}
 }
 
 static void
@@ -929,6 +959,9 @@ psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 		if (pc->state == PC_DOWN && now >= pc->retry_at &&
 		    !s->stopping && !up++)
 			consumer_up(s, pc);
+		if ((pc->recheck_end || pc->reread_lake) &&
+		    pc->state == PC_READY && !up++)
+			after_takeover(s, pc);
 		grant_permits(s, pc, pump_room(p));
 		if (pc->nacks >= ACK_BATCH || (pc->nacks > 0 &&
 		    now >= pc->ack_since + ACK_DELAY))

@@ -72,6 +72,13 @@ drop_one(const struct pw_cmd *cmd, enum pw_drop_reason reason,
 		sink->drop(sink->arg, &cmd->msgid.id, 1, reason, why);
 }
 
+/* The same bytes (an absent field is a NULL span of length 0). */
+static int
+same(const char *a, size_t alen, const struct pw_bytes *b)
+{
+	return alen == b->len && (alen == 0 || memcmp(a, b->p, alen) == 0);
+}
+
 static ssize_t
 find(struct pw_decoder *d, const struct pw_meta *m)
 {
@@ -80,14 +87,27 @@ find(struct pw_decoder *d, const struct pw_meta *m)
 	for (i = 0; i < d->nchunks; i++) {
 		struct pw_chunk_ctx *c = d->chunks[i];
 
-		if (c->uuid_len == m->uuid.len &&
-		    c->producer_len == m->producer_name.len &&
-		    memcmp(c->uuid, m->uuid.p, c->uuid_len) == 0 &&
-		    memcmp(c->producer, m->producer_name.p,
-		    c->producer_len) == 0)
+		if (same(c->uuid, c->uuid_len, &m->uuid) &&
+		    same(c->producer, c->producer_len, &m->producer_name))
 			return (ssize_t)i;
 	}
 	return -1;
+}
+
+/*
+ * A copy of the span, NUL bytes included: protobuf strings may hold
+ * them, and xstrndup, which stops at the first, made a copy shorter
+ * than the length find() compares (a read past its end).
+ */
+static char *
+span_dup(const struct pw_bytes *b)
+{
+	char *s = xmalloc(b->len + 1);
+
+	if (b->len > 0)
+		memcpy(s, b->p, b->len);
+	s[b->len] = '\0';
+	return s;
 }
 
 static int
@@ -108,9 +128,9 @@ start(struct pw_decoder *d, const struct pw_cmd *cmd,
 		drop_at(d, 0, NULL, PW_DROP_CHUNK_OVERFLOW,
 		    "too many chunked messages pending: oldest dropped", sink);
 	c = xcalloc(1, sizeof(*c));
-	c->producer = xstrndup(m->producer_name.p, m->producer_name.len);
+	c->producer = span_dup(&m->producer_name);
 	c->producer_len = m->producer_name.len;
-	c->uuid = xstrndup(m->uuid.p, m->uuid.len);
+	c->uuid = span_dup(&m->uuid);
 	c->uuid_len = m->uuid.len;
 	c->num_chunks = m->num_chunks;
 	c->total = total;

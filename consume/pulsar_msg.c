@@ -542,6 +542,17 @@ pw_message_process(struct pw_decoder *d, const struct pw_cmd *cmd,
 	d->err[0] = '\0';
 	if (d->nchunks > 0)
 		pw_decoder_expire(d, now_ms, sink);
+	/*
+	 * Ledger and entry ids are unsigned on the wire; a stored entry's
+	 * are below 2^63.  One above would go out as a negative id in the
+	 * message frame, which transform refuses (and stops at).  -1 is
+	 * what an absent id decodes to (a SEND seen as an entry, in tests).
+	 */
+	if (cmd->msgid.id.ledger < -1 || cmd->msgid.id.entry < -1)
+		return pw_decoder_fail(d, PW_E_CORRUPT,
+		    "message id %llu:%llu out of range",
+		    (unsigned long long)cmd->msgid.id.ledger,
+		    (unsigned long long)cmd->msgid.id.entry);
 	if (len >= 6 && pb_get_be32(p) >> 16 == MAGIC_BROKER_ENTRY) {
 		msz = pb_get_be32(p + 2);
 		if (msz > len - 6)

@@ -108,6 +108,10 @@ get(const struct web *w, const char *path, struct buf *body)
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (w->ca_file != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO, w->ca_file);
+	if (net_insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 0)

@@ -29,13 +29,14 @@ enum {
 	OPT_PART_SIZE, OPT_MULTIPART_THRESHOLD, OPT_RETRIES, OPT_TIMEOUT,
 	OPT_MAX_MEMORY, OPT_METRICS, OPT_CHECK, OPT_LIST_OPTIONS, OPT_PROBE,
 	OPT_LIST, OPT_CAT, OPT_EXACTLY_ONCE, OPT_INDEX, OPT_AUDIT, OPT_TOPIC,
-	OPT_RANGES, OPT_ORPHAN_AGE
+	OPT_RANGES, OPT_ORPHAN_AGE, OPT_INSECURE
 };
 
 static const struct option longopts[] = {
 	{ "endpoint",		required_argument, NULL, OPT_ENDPOINT },
 	{ "path-style",		no_argument,	   NULL, OPT_PATH_STYLE },
 	{ "credentials",	required_argument, NULL, OPT_CREDENTIALS },
+	{ "insecure",		no_argument,	   NULL, OPT_INSECURE },
 	{ "storage-class",	required_argument, NULL, OPT_STORAGE_CLASS },
 	{ "jobs",		required_argument, NULL, 'j' },
 	{ "part-size",		required_argument, NULL, OPT_PART_SIZE },
@@ -65,7 +66,8 @@ static const struct option longopts[] = {
 
 static const char usage_text[] =
 "usage: deliver [-qvP] [-j N] [--endpoint URL] [--path-style]\n"
-"               [--credentials FILE] [--storage-class CLASS]\n"
+"               [--credentials FILE | instance-role[:ROLE]] [--insecure]\n"
+"               [--storage-class CLASS]\n"
 "               [--part-size SIZE] [--multipart-threshold SIZE]\n"
 "               [--retries N] [--timeout DURATION] [--max-memory SIZE]\n"
 "               [--metrics-file FILE] [--orphan-age DURATION]\n"
@@ -93,7 +95,11 @@ static const char usage_text[] =
 "                        or in the path if it is an IP or localhost\n"
 "  --path-style          put the bucket in the path, not the host name\n"
 "  --credentials FILE    read credentials from FILE (KEY=VALUE lines with\n"
-"                        the variable names below)\n"
+"                        the variable names below), again when it changes\n"
+"  --credentials instance-role[:ROLE]\n"
+"                        a CVM instance role's temporary keys from the\n"
+"                        metadata service, renewed before they expire\n"
+"  --insecure            do not verify the store's TLS certificate\n"
 "  --storage-class C     e.g. STANDARD, STANDARD_IA, ARCHIVE (COS),\n"
 "                        STANDARD_IA, GLACIER (S3)\n"
 "  -j, --jobs N          parallel requests (connections), default 4\n"
@@ -182,7 +188,6 @@ storage_class_ok(enum dest_kind kind, const char *c)
 static void
 check_dest(struct dest *d, const struct options *opt, enum mode mode)
 {
-	struct creds c;
 	char why[1024];
 
 	if (d->kind == DEST_FILE) {
@@ -191,6 +196,7 @@ check_dest(struct dest *d, const struct options *opt, enum mode mode)
 			errx(EXIT_USAGE, "--endpoint, --path-style, "
 			    "--storage-class and --credentials are for cos:// "
 			    "and s3:// destinations");
+		/* --insecure is not refused: a rule gives it to consume too */
 		return;
 	}
 	if (opt->storage_class != NULL &&
@@ -207,11 +213,14 @@ check_dest(struct dest *d, const struct options *opt, enum mode mode)
 		    "localhost has no bucket names below it");
 	/* --probe says so as one of its checks */
 	if (mode != MODE_PROBE) {
-		if (creds_load(&c, d->kind, opt->credentials, why,
+		if (creds_check(d->kind, opt->credentials, why,
 		    sizeof(why)) < 0)
 			errx(EXIT_USAGE, "%s", why);
-		creds_release(&c);
 	}
+	if (opt->insecure)
+		log_warn("TLS certificates are not verified (--insecure): "
+		    "anyone on the way can read and change what is stored",
+		    "host=%s", d->host);
 }
 
 static int
@@ -259,6 +268,7 @@ main(int argc, char *argv[])
 		case OPT_ENDPOINT: opt.endpoint = optarg; break;
 		case OPT_PATH_STYLE: opt.path_style = 1; break;
 		case OPT_CREDENTIALS: opt.credentials = optarg; break;
+		case OPT_INSECURE: opt.insecure = 1; break;
 		case OPT_STORAGE_CLASS: opt.storage_class = optarg; break;
 		case 'j':
 			opt.jobs = (int)opt_number("--jobs", optarg, 1, 64);

@@ -27,6 +27,7 @@ struct options {
 	double		 orphan_age;	/* --orphan-age, seconds */
 	const char	**topics;	/* --topic (--index, --audit) */
 	size_t		 ntopics;
+	int		 insecure;	/* --insecure: TLS not verified */
 };
 
 /* Each returns the exit status: EXIT_OK or EXIT_FAIL. */

@@ -137,44 +137,11 @@ walk(int rootfd, const char *root, struct buf *rel, struct lake_list *l)
 	return rc;
 }
 
-long long
-iso8601_seconds(const char *s)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL)
-		return -1;
-	return (long long)timegm(&tm);
-}
-
-/* The <Contents> of one ListObjectsV2 page into l; keys minus prefix. */
 static void
-take_page(const struct buf *page, size_t plen, struct lake_list *l)
+add_entry(void *arg, const char *key, size_t keylen, unsigned long long size,
+    long long mtime)
 {
-	const char *p = page->data, *end = page->data + page->len, *close;
-	struct buf key = BUF_INIT, size = BUF_INIT, mtime = BUF_INIT;
-
-	while ((p = memmem(p, (size_t)(end - p), "<Contents>", 10)) != NULL &&
-	    (close = memmem(p, (size_t)(end - p), "</Contents>", 11)) != NULL) {
-		size_t n = (size_t)(close - p);
-
-		buf_reset(&key);
-		buf_reset(&size);
-		buf_reset(&mtime);
-		if (xml_text(p, n, "Key", &key) && key.len > plen &&
-		    xml_text(p, n, "Size", &size) &&
-		    xml_text(p, n, "LastModified", &mtime))
-			list_add(l, key.data + plen, key.len - plen,
-			    strtoull(size.data, NULL, 10),
-			    iso8601_seconds(mtime.data));
-		p = close + 11;
-	}
-	buf_release(&key);
-	buf_release(&size);
-	buf_release(&mtime);
+	list_add(arg, key, keylen, size, mtime);
 }
 
 /* ListObjectsV2 pages of prefix+sub, following continuation tokens. */
@@ -201,7 +168,8 @@ list_remote(struct store *s, const struct options *opt, const char *sub,
 			rc = -1;
 			break;
 		}
-		take_page(&o.r->rbody, strlen(s->d->prefix), l);
+		xml_each_contents(o.r->rbody.data, o.r->rbody.len,
+		    strlen(s->d->prefix), add_entry, l);
 		buf_reset(&token);
 		more = xml_text(o.r->rbody.data, o.r->rbody.len, "IsTruncated",
 		    &token) && strcmp(token.data, "true") == 0;

@@ -60,8 +60,6 @@ int	lake_read(struct lake *, const char *key, struct buf *out);
  */
 int	lake_copy(struct lake *, const char *key, int fd);
 
-/* "2026-12-01T08:00:00.000Z" as seconds since the epoch; -1 if not. */
-long long iso8601_seconds(const char *);
 /* The size and CRC-64 of the object key, read in full: 0, -1, 1. */
 int	lake_sum(struct lake *, const char *key, uint64_t *size,
 	    uint64_t *crc);

@@ -16,7 +16,6 @@
 #include "buf.h"
 #include "deliver.h"
 #include "dest.h"
-#include "lake.h"
 #include "log.h"
 #include "store.h"
 #include "upload.h"
@@ -62,7 +61,7 @@ take_page(struct store *s, const struct options *opt, const struct buf *page,
 		if (xml_text(p, len, "Key", &key) > 0 &&
 		    xml_text(p, len, "UploadId", &id) > 0 &&
 		    xml_text(p, len, "Initiated", &when) > 0 &&
-		    (t = iso8601_seconds(when.data)) >= 0 &&
+		    (t = xml_time(when.data)) >= 0 &&
 		    (double)(now - t) > opt->orphan_age &&
 		    abort_one(s, opt, key.data, id.data) == 0)
 			n++;

@@ -491,6 +491,7 @@ build_easy(struct store *s, struct req *r)
 	sr.headers = h;
 	sr.nheaders = nh;
 	creds_sign(&s->creds, &sc);
+	r->creds_gen = s->creds.gen;
 	if (s->d->kind == DEST_COS)
 		sign_cos(&sh, &sc, &sr, now - 60, now + SIGN_WINDOW);
 	else
@@ -535,6 +536,10 @@ build_easy(struct store *s, struct req *r)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+	if (s->opt->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (r->head)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	else if (r->op == OP_ABORT || r->op == OP_DELETE)
@@ -726,6 +731,8 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 		else {
 			describe_error(r, "", "", "");
 			v = transient_status(r->status) ? V_RETRY :
+			    r->status == 403 && creds_renew(&s->creds,
+			    r->creds_gen) ? V_RETRY :
 			    r->status == 403 ? V_SKEW : V_FATAL;
 		}
 		goto out;
@@ -782,7 +789,13 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 		v = V_UNKNOWN;
 		goto out;
 	}
-	if (strcmp(code.data, "RequestTimeTooSkewed") == 0 ||
+	/* refused keys: renewed ones (a role's, a file's) may do */
+	if ((r->status == 403 || strcmp(code.data, "ExpiredToken") == 0 ||
+	    strcmp(code.data, "InvalidToken") == 0) &&
+	    strcmp(code.data, "RequestTimeTooSkewed") != 0 &&
+	    creds_renew(&s->creds, r->creds_gen))
+		v = V_RETRY;
+	else if (strcmp(code.data, "RequestTimeTooSkewed") == 0 ||
 	    (r->status == 403 && (strcasestr(msg.data, "expired") != NULL ||
 	    strcmp(code.data, "ExpiredToken") == 0 ||
 	    strcmp(code.data, "RequestExpired") == 0)))
@@ -792,6 +805,7 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 	else
 		v = V_FATAL;
 out:
+	creds_redact(&s->creds, r->why);
 	req_cancel(r, s);
 	buf_release(&code);
 	buf_release(&msg);

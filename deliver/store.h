@@ -68,6 +68,7 @@ struct req {
 	int		 sink_errno;	/* OP_GET: a failed write, or 0 */
 	int		 attempt;	/* retries so far */
 	int		 skew_retried;
+	unsigned	 creds_gen;	/* creds.gen it was signed with */
 	int		 checked;	/* NoSuchUpload checked with HEAD */
 	int		 exists;	/* a no-overwrite write found the key */
 	double		 not_before;	/* monotime() before which not to send */

@@ -1,6 +1,7 @@
 /* Minimal XML reading for object store answers; see xml.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "xml.h"
@@ -102,4 +103,41 @@ xml_root_is(const char *doc, size_t len, const char *tag)
 	return (size_t)(end - p) > tlen && memcmp(p, tag, tlen) == 0 &&
 	    (p[tlen] == '>' || p[tlen] == ' ' || p[tlen] == '\n' ||
 	    p[tlen] == '\r' || p[tlen] == '\t');
+}
+
+long long
+xml_time(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return -1;
+	return (long long)timegm(&tm);
+}
+
+void
+xml_each_contents(const char *doc, size_t len, size_t plen,
+    xml_contents_fn *fn, void *arg)
+{
+	const char *p = doc, *end = doc + len, *close;
+	struct buf key = BUF_INIT, size = BUF_INIT, mtime = BUF_INIT;
+
+	while ((p = memmem(p, (size_t)(end - p), "<Contents>", 10)) != NULL &&
+	    (close = memmem(p, (size_t)(end - p), "</Contents>", 11)) != NULL) {
+		size_t n = (size_t)(close - p);
+
+		buf_reset(&key);
+		buf_reset(&size);
+		buf_reset(&mtime);
+		if (xml_text(p, n, "Key", &key) && key.len > plen &&
+		    xml_text(p, n, "Size", &size) &&
+		    xml_text(p, n, "LastModified", &mtime))
+			fn(arg, key.data + plen, key.len - plen,
+			    strtoull(size.data, NULL, 10), xml_time(mtime.data));
+		p = close + 11;
+	}
+	buf_release(&key);
+	buf_release(&size);
+	buf_release(&mtime);
 }

@@ -65,7 +65,7 @@ test_expect_success '--help prints usage on stdout, exits 0' '
 
 test_expect_success 'bad flags and values are usage errors (exit 2)' '
 	test_expect_code 2 transform --bogus </dev/null 2>err &&
-	test_expect_code 2 transform --format csv </dev/null 2>err &&
+	test_expect_code 2 transform --format xml </dev/null 2>err &&
 	grep -q "format" err &&
 	test_expect_code 2 transform --compress lz4 </dev/null 2>err &&
 	test_expect_code 2 transform --max-messages 0 </dev/null 2>err &&

@@ -72,6 +72,22 @@ test_expect_success 'Failover and partitions: cumulative per partition' '
 	done
 '
 
+test_expect_success 'Failover, two consumers, --stop-at-end: both end, all read' '
+	ctl topics topic=t/a/two partitions=4 >/dev/null &&
+	fresh t/a/two 400 0 Failover &&
+	{ run --type failover --topic t/a/two >out1 2>err1 & } &&
+	p1=$! &&
+	{ run --type failover --topic t/a/two >out2 2>err2 & } &&
+	p2=$! &&
+	wait $p1 && wait $p2 &&
+	cat out1 out2 | grep "^m" | sort -u >got &&
+	test "$(wc -l <got)" = 400 &&
+	for p in 0 1 2 3
+	do
+		test "$(sub t/a/two-partition-$p backlog)" = 0 || exit 1
+	done
+'
+
 test_expect_success 'a gap: the later messages acked individually, the earlier stays' '
 	fresh t/a/gap 5 &&
 	m=$(mark) &&

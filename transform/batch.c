@@ -27,10 +27,12 @@ struct run {
 	int		 out;
 	struct topics	 topics;	/* the batches, one per topic */
 	struct buf	 spill, scratch, hdr, key;
+	struct row	 row;		/* the record converted (o->rows) */
 	uint64_t	 objects;
 	struct progress	 prog;
 	struct {
 		uint64_t *messages, *bytes, *objects, *object_bytes;
+		uint64_t *rejects;
 	} m;
 };
 
@@ -54,19 +56,38 @@ struct batch {
 	struct buf	 prev_id, done_id;
 	struct buf	 stage;		/* records not yet compressed */
 	struct buf	 body;		/* the object so far, compressed */
-	struct compressor comp;
+	/*
+	 * The open object's: its format (the data format or fmt_reject),
+	 * its codec and compressor (comp[1], the reject stream's, made when
+	 * first needed: only a format that compresses itself differs).
+	 */
+	int		 reject;
+	const struct fmt_ops *fmt;
+	void		*st;		/* the data format's state */
+	void		 (*st_free)(void *);
+	struct compressor comp[2];
+	int		 has_comp[2];
 };
 
-static const char *
-content_type(enum format f)
+/* The codec of the data (0) or reject (1) objects. */
+static enum codec
+codec_of(const struct options *o, int reject)
 {
-	return f == FMT_JSONL ? "application/x-ndjson" :
-	    "application/octet-stream";
+	return !reject && o->format->self_compressed ? CODEC_NONE : o->codec;
+}
+
+/* Where the format writes: a stream format's staging buffer, or body. */
+static struct buf *
+fmt_out(struct batch *b)
+{
+	return b->fmt->self_compressed ? &b->body : &b->stage;
 }
 
 static void
-batch_open(struct run *r, struct batch *b, const struct msg *m)
+batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 {
+	const struct options *o = r->o;
+
 	topics_opened(&r->topics, &b->slot,
 	    r->o->max_age > 0 ? monotime() + r->o->max_age : 0);
 	b->n = b->bytes = 0;
@@ -81,7 +102,15 @@ batch_open(struct run *r, struct batch *b, const struct msg *m)
 		buf_add(&b->prev_id, b->done_id.data, b->done_id.len);
 	buf_reset(&b->body);
 	seqs_clear(&b->seqs);
-	comp_begin(&b->comp);
+	b->reject = reject;
+	b->fmt = reject ? &fmt_reject : o->format;
+	if (!b->has_comp[reject]) {
+		comp_init(&b->comp[reject], codec_of(o, reject), o->level);
+		b->has_comp[reject] = 1;
+	}
+	comp_begin(&b->comp[reject]);
+	b->fmt->begin(reject ? NULL : b->st, fmt_out(b));
+	b->bytes = b->stage.len;	/* a header counts */
 }
 
 static void
@@ -90,9 +119,8 @@ make_key(struct run *r, struct batch *b)
 	struct key_vars v;
 	char ext[32];
 
-	snprintf(ext, sizeof(ext), "%s%s",
-	    r->o->format == FMT_JSONL ? "jsonl" : "txt",
-	    codec_suffix(r->o->codec));
+	snprintf(ext, sizeof(ext), "%s%s", b->fmt->ext,
+	    codec_suffix(codec_of(r->o, b->reject)));
 	v.topic = b->slot.name.data;
 	v.topiclen = b->slot.name.len;
 	v.ledger = b->first.ledger;
@@ -102,7 +130,8 @@ make_key(struct run *r, struct batch *b)
 	v.pt_ms = b->first_pt;
 	v.ext = ext;
 	buf_reset(&r->key);
-	if (key_render(&r->o->key, &v, &r->key) < 0)
+	if (key_render(b->reject ? &r->o->reject_key : &r->o->key, &v,
+	    &r->key) < 0)
 		errx(EXIT_FAIL, "object key for message %s would be unsafe or "
 		    "longer than %d bytes", b->first_id.data, KEY_MAX);
 }
@@ -120,21 +149,23 @@ write_failed(void)
 static void
 batch_close(struct run *r, struct batch *b, const char *why)
 {
-	const char *enc = codec_enc(r->o->codec);
+	const char *enc = codec_enc(codec_of(r->o, b->reject));
+	struct compressor *c = &b->comp[b->reject];
 	struct buf *hdr = &r->hdr;
 
 	if (!b->slot.open)
 		return;
-	comp_write(&b->comp, &b->body, b->stage.data, b->stage.len);
+	b->fmt->end(b->reject ? NULL : b->st, fmt_out(b));
+	comp_write(c, &b->body, b->stage.data, b->stage.len);
 	buf_reset(&b->stage);
-	comp_end(&b->comp, &b->body);
+	comp_end(c, &b->body);
 	make_key(r, b);
 	buf_reset(hdr);
 	frame_begin(hdr, 'O', b->body.len);
 	frame_add(hdr, "key", r->key.data, r->key.len);
 	buf_addstr(hdr, " topic=");
 	buf_add(hdr, b->slot.raw.data, b->slot.raw.len);
-	frame_add_str(hdr, "type", content_type(r->o->format));
+	frame_add_str(hdr, "type", b->fmt->type);
 	if (enc != NULL)
 		frame_add_str(hdr, "enc", enc);
 	frame_add_u64(hdr, "n", b->n);
@@ -183,7 +214,10 @@ batch_new(const struct options *o)
 	buf_init(&b->done_id, 64);
 	buf_init(&b->stage, 0);
 	buf_init(&b->body, 0);
-	comp_init(&b->comp, o->codec, o->level);
+	b->fmt = o->format;
+	if (o->format->state_new != NULL)
+		b->st = o->format->state_new(&o->conf);
+	b->st_free = o->format->state_free;
 	return b;
 }
 
@@ -199,7 +233,12 @@ batch_free(struct slot *s)
 	buf_release(&b->done_id);
 	buf_release(&b->stage);
 	buf_release(&b->body);
-	comp_free(&b->comp);
+	if (b->has_comp[0])
+		comp_free(&b->comp[0]);
+	if (b->has_comp[1])
+		comp_free(&b->comp[1]);
+	if (b->st != NULL)
+		b->st_free(b->st);
 	free(b);
 }
 
@@ -230,28 +269,52 @@ batch_of(struct run *r, const struct msg *m)
 	return b;
 }
 
+/*
+ * Convert the message when --fields (or the format) asks for rows: the
+ * row, or NULL; *reject set when it cannot be converted (row->why).
+ */
+static const struct row *
+convert(struct run *r, const struct msg *m, int *reject)
+{
+	*reject = 0;
+	if (!r->o->rows)
+		return NULL;
+	if (row_make(&r->row, &r->o->schema, m, &r->scratch) < 0) {
+		*reject = 1;
+		(*r->m.rejects)++;
+		log_verbose("reject: message %.*s: %s", (int)m->id->vallen,
+		    m->id->val, r->row.why);
+	}
+	return &r->row;
+}
+
 /* Add one message to its topic's batch (opening it if needed). */
 static void
 batch_add(struct run *r, const struct msg *m)
 {
 	struct batch *b = batch_of(r, m);
 	const struct options *o = r->o;
+	const struct row *row;
 	size_t start, len;
+	int reject;
 
+	row = convert(r, m, &reject);
 	if (b->slot.open && m->cut && b->n > 0)
 		batch_close(r, b, "cut");	/* consume skipped what is stored */
+	if (b->slot.open && b->reject != reject && b->n > 0)
+		batch_close(r, b, reject ? "reject" : "accept");
 	if (!b->slot.open)
-		batch_open(r, b, m);
+		batch_open(r, b, m, reject);
 	start = b->stage.len;
-	record_add(&b->stage, o->format, m, &r->scratch);
-	len = b->stage.len - start;
-	if (b->n > 0 && b->bytes + len > o->max_bytes) {
+	len = b->fmt->add(reject ? NULL : b->st, fmt_out(b), m, row);
+	if (b->n > 0 && b->bytes + len > o->max_bytes &&
+	    !b->fmt->self_compressed) {
 		/* Would overflow: this record starts the next object. */
 		buf_reset(&r->spill);
 		buf_add(&r->spill, b->stage.data + start, len);
 		buf_setlen(&b->stage, start);
 		batch_close(r, b, "max-bytes");
-		batch_open(r, b, m);
+		batch_open(r, b, m, reject);
 		buf_add(&b->stage, r->spill.data, len);
 	}
 	b->n++;
@@ -264,7 +327,8 @@ batch_add(struct run *r, const struct msg *m)
 	buf_reset(&b->last_id);
 	buf_add(&b->last_id, m->id->val, m->id->vallen);
 	if (b->stage.len >= STAGE_CHUNK) {
-		comp_write(&b->comp, &b->body, b->stage.data, b->stage.len);
+		comp_write(&b->comp[b->reject], &b->body, b->stage.data,
+		    b->stage.len);
 		buf_reset(&b->stage);
 	}
 	if (b->n >= o->max_messages)
@@ -337,6 +401,9 @@ count_init(struct run *r)
 	r->m.objects = metrics_counter("objects_total", "Objects written.");
 	r->m.object_bytes = metrics_counter("object_bytes_total",
 	    "Bytes of the objects written, as stored (compressed).");
+	r->m.rejects = metrics_counter("rejects_total",
+	    "Records that could not be converted, written to the reject "
+	    "stream.");
 }
 
 /* Parse every frame that is buffered; 0, or -1 on a malformed one. */
@@ -369,6 +436,21 @@ drain(struct run *run, struct frame_reader *r, struct frame *f)
 	return rc == FRAME_ERR ? -1 : 0;
 }
 
+/* The finished line: rejects=N too when there were any. */
+static void
+log_finished(const struct run *r)
+{
+	if (*r->m.rejects > 0)
+		log_info("finished", "messages=%llu objects=%llu rejects=%llu",
+		    (unsigned long long)*r->m.messages,
+		    (unsigned long long)r->objects,
+		    (unsigned long long)*r->m.rejects);
+	else
+		log_info("finished", "messages=%llu objects=%llu",
+		    (unsigned long long)*r->m.messages,
+		    (unsigned long long)r->objects);
+}
+
 int
 transform_run(const struct options *o, int in, int out)
 {
@@ -387,6 +469,7 @@ transform_run(const struct options *o, int in, int out)
 	buf_init(&run.scratch, 0);
 	buf_init(&run.hdr, 256);
 	buf_init(&run.key, 256);
+	row_init(&run.row, &o->schema);
 	progress_init(&run.prog, o->progress, "messages");
 	count_init(&run);
 	catch_signals();
@@ -438,9 +521,7 @@ transform_run(const struct options *o, int in, int out)
 	progress_done(&run.prog);
 	(void)metrics_flush();
 	if (status == EXIT_OK)
-		log_info("finished", "messages=%llu objects=%llu",
-		    (unsigned long long)*run.m.messages,
-		    (unsigned long long)run.objects);
+		log_finished(&run);
 	frame_release(&f);
 	frame_reader_release(&r);
 	topics_release(&run.topics, batch_free);
@@ -448,5 +529,6 @@ transform_run(const struct options *o, int in, int out)
 	buf_release(&run.scratch);
 	buf_release(&run.hdr);
 	buf_release(&run.key);
+	row_free(&run.row);
 	return status;
 }

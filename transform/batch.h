@@ -6,6 +6,13 @@
  * formatted into the batch's small staging buffer, compressed as they
  * come, and an object is written as one object frame when its batch is
  * full, too old, its slot is needed for another topic, or the input ends.
+ *
+ * What an object's bytes are is its format's business (format.h); with
+ * --fields each record is first converted into a row (fields.h), and a
+ * record that cannot be converted goes to the reject stream.  A run of
+ * rejects is an object of its own (under the reject key), between the
+ * partition's data objects: every object holds a contiguous run of one
+ * partition's messages, as exactly once's index and audit require.
  */
 #ifndef TRANSFORM_BATCH_H
 #define TRANSFORM_BATCH_H
@@ -13,20 +20,29 @@
 #include <stdint.h>
 
 #include "compress.h"
+#include "fields.h"
+#include "format.h"
 #include "key.h"
 #include "record.h"
 
 struct options {
-	enum format	 format;
-	enum codec	 codec;
+	const struct fmt_ops *format;
+	enum codec	 codec;		/* stream formats and rejects */
 	int		 level;
 	uint64_t	 max_messages;
 	uint64_t	 max_bytes;	/* uncompressed */
 	double		 max_age;	/* seconds; 0: no limit */
 	size_t		 max_open;	/* batches open at once */
 	struct key_tmpl	 key;
+	struct key_tmpl	 reject_key;	/* the reject stream's objects */
+	int		 rows;		/* records converted (schema) */
+	struct schema	 schema;
+	struct fmt_conf	 conf;
 	int		 progress;
 };
+
+#define REJECT_KEY_DEFAULT \
+	"_errors/{topic}/{yyyy}/{mm}/{dd}/{hh}/{first_id}.{ext}"
 
 #define DEFAULT_MAX_MESSAGES	100000
 #define DEFAULT_MAX_BYTES	(64 * 1024 * 1024)

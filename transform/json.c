@@ -91,7 +91,9 @@ word_special(const unsigned char *p)
 	uint64_t w;
 
 	memcpy(&w, p, 8);
-	return ((w - 0x0101010101010101ULL) | w) & 0x8080808080808080ULL;
+	/* != 0, not the mask itself: as an int it lost bytes 4 to 7 */
+	return (((w - 0x0101010101010101ULL) | w) &
+	    0x8080808080808080ULL) != 0;
 }
 
 int
@@ -184,6 +186,12 @@ skip_string(const unsigned char **pp, const unsigned char *end)
 }
 
 static int
+is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int
 is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
@@ -258,20 +266,51 @@ skip_scalar(const unsigned char **pp, const unsigned char *end)
 enum want { W_VALUE, W_VALUE_OR_CLOSE, W_KEY, W_KEY_OR_CLOSE, W_COLON,
 	W_COMMA_OR_CLOSE };
 
-int
-json_is_container(const char *str, size_t n)
+/* A top-level member's key [k, q) and, next, its value at v (json_top). */
+static void
+top_key(struct json_top *t, const unsigned char *k, const unsigned char *q)
 {
-	const unsigned char *p = (const unsigned char *)str, *end = p + n;
+	if (t->count == JSON_TOP_MAX) {
+		t->over = 1;
+		return;
+	}
+	t->m[t->count].k = (const char *)k;
+	t->m[t->count].kn = (size_t)(q - k);
+}
+
+static void
+top_value(struct json_top *t, const unsigned char *v)
+{
+	if (t->count < JSON_TOP_MAX)
+		t->m[t->count++].v = (const char *)v;
+}
+
+/*
+ * The validator of both json_is_container (strict: only space and tab
+ * between tokens, nothing around the value) and json_valid (lenient: any
+ * RFC 8259 whitespace, also around the value).
+ */
+static int
+check_container(const char *str, size_t n, int lenient, struct json_top *t)
+{
+	const unsigned char *p = (const unsigned char *)str, *end = p + n, *k;
 	unsigned char stack[JSON_MAX_DEPTH];
 	size_t depth = 0;
 	enum want want = W_VALUE;
 	unsigned char c;
 
-	if (n < 2 || (p[0] != '{' && p[0] != '['))
+	if (lenient) {
+		while (p < end && is_ws(*p))
+			p++;
+		while (end > p && is_ws(end[-1]))
+			end--;
+	}
+	if (end - p < 2 || (p[0] != '{' && p[0] != '['))
 		return 0;
 	while (p < end) {
 		c = *p;
-		if (c == ' ' || c == '\t') {
+		if (c == ' ' || c == '\t' ||
+		    (lenient && (c == '\n' || c == '\r'))) {
 			p++;
 			continue;
 		}
@@ -284,6 +323,8 @@ json_is_container(const char *str, size_t n)
 				goto key;
 			/* FALLTHROUGH */
 		case W_VALUE:
+			if (t != NULL && depth == 1 && stack[0] == '{')
+				top_value(t, p);
 			if (c == '{' || c == '[') {
 				if (depth == JSON_MAX_DEPTH)
 					return 0;
@@ -299,8 +340,11 @@ json_is_container(const char *str, size_t n)
 			continue;
 		case W_KEY:
 		key:
+			k = p;
 			if (c != '"' || skip_string(&p, end) < 0)
 				return 0;
+			if (t != NULL && depth == 1)
+				top_key(t, k, p);
 			want = W_COLON;
 			continue;
 		case W_COLON:
@@ -327,6 +371,32 @@ json_is_container(const char *str, size_t n)
 		}
 	}
 	return 0;				/* ended inside a container */
+}
+
+int
+json_is_container(const char *str, size_t n)
+{
+	return check_container(str, n, 0, NULL);
+}
+
+int
+json_valid(const char *str, size_t n)
+{
+	return check_container(str, n, 1, NULL);
+}
+
+int
+json_valid_index(const char *str, size_t n, struct json_top *t)
+{
+	int ok;
+
+	t->doc = str;
+	t->n = n;
+	t->count = 0;
+	t->over = 0;
+	ok = check_container(str, n, 1, t);
+	t->usable = ok && !t->over && t->count > 0;
+	return ok;
 }
 
 /* Append "\u00XX" for a control byte. */
@@ -428,4 +498,332 @@ base64_add(struct buf *b, const void *src, size_t n)
 		*d++ = '=';
 	}
 	buf_setlen(b, b->len + out);
+}
+
+/*
+ * The JSON path extractor.  Its input has passed json_valid, so skipping
+ * needs no checks: a value ends where its brackets balance.
+ */
+static const unsigned char *
+skip_ws(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end && is_ws(*p))
+		p++;
+	return p;
+}
+
+/* The end of the (valid) value at p. */
+static const unsigned char *
+skip_value(const unsigned char *p, const unsigned char *end)
+{
+	size_t depth = 0;
+
+	for (;;) {
+		p = skip_ws(p, end);
+		if (p == end)
+			return p;
+		switch (*p) {
+		case '"':
+			(void)skip_string(&p, end);
+			break;
+		case '{':
+		case '[':
+			depth++;
+			p++;
+			continue;
+		case '}':
+		case ']':
+			depth--;
+			p++;
+			break;
+		case ',':
+		case ':':
+			p++;
+			continue;
+		default:
+			while (p < end && !is_ws(*p) && *p != ',' && *p != '}' &&
+			    *p != ']')
+				p++;
+			break;
+		}
+		if (depth == 0)
+			return p;
+	}
+}
+
+/* Nonzero if the string literal [p, q) (quotes included) is seg. */
+static int
+key_is(const unsigned char *p, const unsigned char *q, const char *seg,
+    size_t n)
+{
+	struct buf k = BUF_INIT;
+	int same;
+
+	if (memchr(p, '\\', (size_t)(q - p)) == NULL)
+		return (size_t)(q - p - 2) == n && memcmp(p + 1, seg, n) == 0;
+	(void)json_decode_string(&k, (const char *)p, (size_t)(q - p));
+	same = k.len == n && memcmp(k.data, seg, n) == 0;
+	buf_release(&k);
+	return same;
+}
+
+/* The member seg of the object at p, or NULL. */
+static const unsigned char *
+member(const unsigned char *p, const unsigned char *end, const char *seg,
+    size_t n)
+{
+	const unsigned char *k;
+	int match;
+
+	p = skip_ws(p + 1, end);
+	while (p < end && *p == '"') {
+		k = p;
+		(void)skip_string(&p, end);
+		match = key_is(k, p, seg, n);
+		p = skip_ws(skip_ws(p, end) + 1, end);	/* the ':' */
+		if (match)
+			return p;
+		p = skip_ws(skip_value(p, end), end);
+		if (p == end || *p != ',')
+			return NULL;
+		p = skip_ws(p + 1, end);
+	}
+	return NULL;
+}
+
+/* Element i of the array at p, or NULL. */
+static const unsigned char *
+element(const unsigned char *p, const unsigned char *end, unsigned long i)
+{
+	p = skip_ws(p + 1, end);
+	if (p == end || *p == ']')
+		return NULL;
+	while (i-- > 0) {
+		p = skip_ws(skip_value(p, end), end);
+		if (p == end || *p != ',')
+			return NULL;
+		p = skip_ws(p + 1, end);
+	}
+	return p;
+}
+
+/* A path segment that is an array index: digits only, no leading 0. */
+static int
+seg_index(const char *s, size_t n, unsigned long *i)
+{
+	size_t k;
+
+	if (n == 0 || n > 9 || (n > 1 && s[0] == '0'))
+		return 0;
+	*i = 0;
+	for (k = 0; k < n; k++) {
+		if (!is_digit((unsigned char)s[k]))
+			return 0;
+		*i = *i * 10 + (unsigned long)(s[k] - '0');
+	}
+	return 1;
+}
+
+/*
+ * Follow path from the value at p; the value found into v.  start: the
+ * first segment already followed (from the top-level index).
+ */
+static int
+follow(const unsigned char *p, const unsigned char *end, const char *seg,
+    const char *pend, struct json_val *v)
+{
+	const char *dot;
+	unsigned long i;
+	size_t sn;
+
+	while (seg <= pend && p != NULL && p < end) {
+		if ((dot = memchr(seg, '.', (size_t)(pend - seg))) == NULL)
+			dot = pend;
+		sn = (size_t)(dot - seg);
+		if (*p == '{')
+			p = member(p, end, seg, sn);
+		else if (*p == '[' && seg_index(seg, sn, &i))
+			p = element(p, end, i);
+		else
+			p = NULL;
+		seg = dot + 1;
+	}
+	if (p == NULL || p >= end)
+		return 0;
+	switch (*p) {
+	case '"': v->kind = JV_STRING; break;
+	case '{': v->kind = JV_OBJECT; break;
+	case '[': v->kind = JV_ARRAY; break;
+	case 't': v->kind = JV_TRUE; break;
+	case 'f': v->kind = JV_FALSE; break;
+	case 'n': v->kind = JV_NULL; break;
+	default: v->kind = JV_NUMBER; break;
+	}
+	v->p = (const char *)p;
+	v->n = (size_t)(skip_value(p, end) - p);
+	return 1;
+}
+
+static void
+val_missing(struct json_val *v)
+{
+	v->kind = JV_MISSING;
+	v->p = NULL;
+	v->n = 0;
+}
+
+int
+json_get(const char *str, size_t n, const char *path, size_t plen,
+    struct json_val *v)
+{
+	const unsigned char *p = (const unsigned char *)str, *end = p + n;
+
+	val_missing(v);
+	return follow(skip_ws(p, end), end, path, path + plen, v);
+}
+
+void
+json_top_index(struct json_top *t, const char *str, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)str, *end = p + n, *k;
+
+	t->doc = str;
+	t->n = n;
+	t->count = 0;
+	t->usable = 0;
+	p = skip_ws(p, end);
+	if (p == end || *p != '{')
+		return;
+	p = skip_ws(p + 1, end);
+	while (p < end && *p == '"') {
+		if (t->count == JSON_TOP_MAX)
+			return;		/* too many: json_get does it */
+		k = p;
+		(void)skip_string(&p, end);
+		t->m[t->count].k = (const char *)k;
+		t->m[t->count].kn = (size_t)(p - k);
+		p = skip_ws(skip_ws(p, end) + 1, end);	/* the ':' */
+		t->m[t->count].v = (const char *)p;
+		t->count++;
+		p = skip_ws(skip_value(p, end), end);
+		if (p == end || *p != ',')
+			break;
+		p = skip_ws(p + 1, end);
+	}
+	t->usable = 1;
+}
+
+int
+json_top_get(const struct json_top *t, const char *path, size_t plen,
+    struct json_val *v)
+{
+	const unsigned char *k, *end = (const unsigned char *)t->doc + t->n;
+	const char *dot, *pend = path + plen;
+	size_t i, sn;
+
+	if (!t->usable)
+		return json_get(t->doc, t->n, path, plen, v);
+	val_missing(v);
+	if ((dot = memchr(path, '.', plen)) == NULL)
+		dot = pend;
+	sn = (size_t)(dot - path);
+	for (i = 0; i < t->count; i++) {
+		k = (const unsigned char *)t->m[i].k;
+		if (key_is(k, k + t->m[i].kn, path, sn))
+			return follow((const unsigned char *)t->m[i].v, end,
+			    dot + 1, pend, v);
+	}
+	return 0;
+}
+
+/* Append code point u as UTF-8. */
+static void
+add_utf8(struct buf *b, unsigned long u)
+{
+	if (u < 0x80)
+		buf_addch(b, (int)u);
+	else if (u < 0x800) {
+		buf_addch(b, (int)(0xc0 | u >> 6));
+		buf_addch(b, (int)(0x80 | (u & 0x3f)));
+	} else if (u < 0x10000) {
+		buf_addch(b, (int)(0xe0 | u >> 12));
+		buf_addch(b, (int)(0x80 | ((u >> 6) & 0x3f)));
+		buf_addch(b, (int)(0x80 | (u & 0x3f)));
+	} else {
+		buf_addch(b, (int)(0xf0 | u >> 18));
+		buf_addch(b, (int)(0x80 | ((u >> 12) & 0x3f)));
+		buf_addch(b, (int)(0x80 | ((u >> 6) & 0x3f)));
+		buf_addch(b, (int)(0x80 | (u & 0x3f)));
+	}
+}
+
+int
+json_decode_string(struct buf *b, const char *str, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)str + 1;
+	const unsigned char *end = (const unsigned char *)str + n - 1;
+	const unsigned char *run;
+	long u, lo;
+
+	if (n < 2 || str[0] != '"' || str[n - 1] != '"')
+		return -1;
+	while (p < end) {
+		for (run = p; p < end && *p != '\\'; p++)
+			;
+		buf_add(b, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		if (++p == end)
+			return -1;
+		switch (*p++) {
+		case '"': buf_addch(b, '"'); break;
+		case '\\': buf_addch(b, '\\'); break;
+		case '/': buf_addch(b, '/'); break;
+		case 'b': buf_addch(b, '\b'); break;
+		case 'f': buf_addch(b, '\f'); break;
+		case 'n': buf_addch(b, '\n'); break;
+		case 'r': buf_addch(b, '\r'); break;
+		case 't': buf_addch(b, '\t'); break;
+		case 'u':
+			if ((u = hex4(p, end)) < 0)
+				return -1;
+			p += 4;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+				    (lo = hex4(p + 2, end)) < 0xdc00 ||
+				    lo > 0xdfff)
+					return -1;
+				p += 6;
+				u = 0x10000 + ((u - 0xd800) << 10) +
+				    (lo - 0xdc00);
+			} else if (u >= 0xdc00 && u <= 0xdfff)
+				return -1;
+			add_utf8(b, (unsigned long)u);
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+json_add_compact(struct buf *b, const char *str, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)str, *end = p + n;
+	const unsigned char *run;
+
+	while (p < end) {
+		if (is_ws(*p)) {
+			p++;
+			continue;
+		}
+		run = p;
+		if (*p == '"')
+			(void)skip_string(&p, end);
+		else
+			while (p < end && !is_ws(*p) && *p != '"')
+				p++;
+		buf_add(b, run, (size_t)(p - run));
+	}
 }

@@ -1,9 +1,10 @@
 /*
  * json: the small JSON toolkit transform needs to write JSON lines: a
  * validator that tells whether a payload may be embedded verbatim, string
- * escaping per RFC 8259, strict UTF-8 checks and base64.
+ * escaping per RFC 8259, strict UTF-8 checks and base64; and for --fields
+ * a lenient validator and a path extractor over the same scanner.
  *
- * Nothing here parses JSON into values: transform only ever copies bytes.
+ * Nothing here builds a tree: a value found is a span of the input.
  */
 #ifndef TRANSFORM_JSON_H
 #define TRANSFORM_JSON_H
@@ -22,6 +23,63 @@ struct buf;
  * levels of nesting.  Such bytes can stand verbatim in a JSON line.
  */
 int	json_is_container(const char *s, size_t n);
+
+/*
+ * Nonzero if s is one JSON object or array (RFC 8259) in valid UTF-8,
+ * whitespace (space, tab, CR, LF) allowed anywhere between tokens and
+ * around it, at most JSON_MAX_DEPTH levels: what json_get may search.
+ */
+int	json_valid(const char *s, size_t n);
+
+enum json_kind { JV_MISSING, JV_NULL, JV_FALSE, JV_TRUE, JV_NUMBER,
+	JV_STRING, JV_OBJECT, JV_ARRAY };
+
+/* A value found in a document: its kind and its text (in the document). */
+struct json_val {
+	enum json_kind	 kind;
+	const char	*p;	/* a string's text includes its quotes */
+	size_t		 n;
+};
+
+/*
+ * Find the value at path ("user.name", "items.0.id": '.'-separated
+ * member names, a segment of digits also indexes an array) in s, which
+ * has passed json_valid.  1 if found, 0 (kind JV_MISSING) if not.
+ */
+int	json_get(const char *s, size_t n, const char *path, size_t pathlen,
+	    struct json_val *);
+/*
+ * The members of a document's top-level object, found in one pass, so
+ * that each of many paths does not scan the document again.  Past
+ * JSON_TOP_MAX members (or for an array) json_top_get is json_get.
+ */
+#define JSON_TOP_MAX	64
+struct json_top {
+	const char	*doc;
+	size_t		 n;
+	int		 usable, over;
+	size_t		 count;
+	struct {
+		const char	*k;	/* the key's literal, quotes included */
+		size_t		 kn;
+		const char	*v;	/* its value */
+	} m[JSON_TOP_MAX];
+};
+
+/* Index s, which has passed json_valid; it must outlive the index. */
+void	json_top_index(struct json_top *, const char *s, size_t n);
+/* json_valid, indexing the top-level members on the way: one pass. */
+int	json_valid_index(const char *s, size_t n, struct json_top *);
+/* json_get on the indexed document. */
+int	json_top_get(const struct json_top *, const char *path, size_t plen,
+	    struct json_val *);
+/*
+ * Append the decoded text of the JSON string literal s (quotes included)
+ * as UTF-8; 0, or -1 if it is malformed.  \u0000 gives a NUL byte.
+ */
+int	json_decode_string(struct buf *, const char *s, size_t n);
+/* Append valid JSON text s without the whitespace between its tokens. */
+void	json_add_compact(struct buf *, const char *s, size_t n);
 
 /* Length of the valid UTF-8 sequence at s (1-4), 0 if invalid. */
 size_t	utf8_seq_len(const unsigned char *s, size_t n);

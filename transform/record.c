@@ -46,7 +46,12 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 
 	memset(m, 0, sizeof(*m));
 	m->f = f;
-	m->body = f->body;
+	/*
+	 * A frame without a length has no body (f->body NULL): an empty
+	 * payload, "" so that the JSON and base64 code never does
+	 * arithmetic on, or memcpy from, a null pointer (undefined).
+	 */
+	m->body = f->has_body ? f->body : "";
 	m->len = f->has_body ? f->len : 0;
 	for (i = 0; i < f->nfields; i++) {
 		fl = &f->fields[i];
@@ -105,6 +110,17 @@ bad_pt:
 	return -1;
 }
 
+void
+record_decode(struct buf *out, const char *v, size_t n)
+{
+	size_t start = out->len;
+
+	if (memchr(v, '%', n) == NULL || pct_decode(out, v, n) < 0) {
+		buf_setlen(out, start);
+		buf_add(out, v, n);
+	}
+}
+
 /* A header value as a JSON string, decoded only when it holds a '%'. */
 static void
 add_value(struct buf *out, const char *v, size_t n, struct buf *scratch)
@@ -122,14 +138,15 @@ add_value(struct buf *out, const char *v, size_t n, struct buf *scratch)
 	json_add_string(out, scratch->data, scratch->len, 0);
 }
 
-static void
-add_properties(struct buf *out, const struct frame *f, struct buf *scratch)
+void
+record_add_properties(struct buf *out, const struct frame *f,
+    struct buf *scratch)
 {
 	const struct frame_field *fl;
 	size_t i;
 	int first = 1;
 
-	ADD_LIT(out, ",\"properties\":{");
+	buf_addch(out, '{');
 	for (i = 0; i < f->nfields; i++) {
 		fl = &f->fields[i];
 		if (fl->namelen < 2 || fl->name[0] != 'p' || fl->name[1] != '.')
@@ -149,7 +166,7 @@ add_properties(struct buf *out, const struct frame *f, struct buf *scratch)
  * JSON out of the line: it is the payload_size bytes before the final '}'.
  */
 static void
-add_payload(struct buf *out, const struct msg *m)
+add_payload(struct buf *out, const struct msg *m, int base64)
 {
 	size_t start = out->len;
 
@@ -158,6 +175,8 @@ add_payload(struct buf *out, const struct msg *m)
 		    "\"payload_size\":0,\"payload\":null");
 		return;
 	}
+	if (base64)
+		goto base64;
 	if (json_is_container(m->body, m->len)) {
 		ADD_LIT(out, ",\"payload_encoding\":\"json\","
 		    "\"payload_size\":");
@@ -172,6 +191,7 @@ add_payload(struct buf *out, const struct msg *m)
 	if (json_add_string(out, m->body, m->len, 1) == 0)
 		return;
 	buf_setlen(out, start);
+base64:
 	ADD_LIT(out, ",\"payload_encoding\":\"base64\",\"payload_size\":");
 	buf_addu64(out, m->len);
 	ADD_LIT(out, ",\"payload\":\"");
@@ -179,8 +199,10 @@ add_payload(struct buf *out, const struct msg *m)
 	buf_addch(out, '"');
 }
 
+/* The envelope; with reason, a reject's: that member, and base64. */
 static void
-add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch)
+add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
+    const char *reason)
 {
 	/* The id passed msgid_parse: digits, ':' and '-' need no escaping. */
 	ADD_LIT(out, "{\"message_id\":\"");
@@ -205,11 +227,23 @@ add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch)
 		add_value(out, m->key->val, m->key->vallen, scratch);
 	else
 		ADD_LIT(out, "null");
-	add_properties(out, m->f, scratch);
+	ADD_LIT(out, ",\"properties\":");
+	record_add_properties(out, m->f, scratch);
 	ADD_LIT(out, ",\"redelivery_count\":");
 	buf_addu64(out, m->rc);
-	add_payload(out, m);
+	if (reason != NULL) {
+		ADD_LIT(out, ",\"reason\":");
+		(void)json_add_string(out, reason, strlen(reason), 0);
+	}
+	add_payload(out, m, reason != NULL);
 	ADD_LIT(out, "}\n");
+}
+
+void
+record_add_reject(struct buf *out, const struct msg *m, struct buf *scratch,
+    const char *reason)
+{
+	add_jsonl(out, m, scratch, reason);
 }
 
 void
@@ -217,7 +251,7 @@ record_add(struct buf *out, enum format fmt, const struct msg *m,
     struct buf *scratch)
 {
 	if (fmt == FMT_JSONL) {
-		add_jsonl(out, m, scratch);
+		add_jsonl(out, m, scratch, NULL);
 		return;
 	}
 	buf_grow(out, m->len + 1);

@@ -38,5 +38,16 @@ int	msg_parse(struct msg *, const struct frame *, const char **why);
  */
 void	record_add(struct buf *out, enum format, const struct msg *,
 	    struct buf *scratch);
+/*
+ * Append a reject's record: the jsonl envelope with a "reason" member
+ * before the payload, which is always base64 (null for a null message).
+ */
+void	record_add_reject(struct buf *out, const struct msg *,
+	    struct buf *scratch, const char *reason);
+/* Append the properties as a JSON object ('{}' when there are none). */
+void	record_add_properties(struct buf *out, const struct frame *,
+	    struct buf *scratch);
+/* Append a header value percent-decoded (as it is if the escape is bad). */
+void	record_decode(struct buf *out, const char *v, size_t n);
 
 #endif

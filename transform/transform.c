@@ -1,6 +1,7 @@
 /*
  * transform: message frames in, object frames out.  See transform(1).
  */
+#include <ctype.h>
 #include <err.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "opt.h"
+#include "parquet.h"
 
 #define SYNOPSIS "transform [-qvP] [--format F] [--compress C] " \
 	"[--max-messages N] [--max-bytes SIZE] [--max-age DURATION] ..."
@@ -20,9 +22,12 @@ static void
 usage_text(FILE *fp)
 {
 	fprintf(fp,
-"usage: transform [-qvP] [--format jsonl|raw] [--compress gzip|zstd|none]\n"
+"usage: transform [-qvP] [--format jsonl|raw|csv|parquet]\n"
+"                 [--compress gzip|zstd|none] [--parquet-compression CODEC]\n"
 "                 [--level N] [--max-messages N] [--max-bytes SIZE]\n"
 "                 [--max-age DURATION] [--max-open N] [--key TEMPLATE]\n"
+"                 [--fields SPEC] [--meta SPEC] [--name-separator SEP]\n"
+"                 [--csv-delimiter C] [--reject-key TEMPLATE]\n"
 "                 [--metrics-file FILE] [--check]\n"
 "Reads message frames on stdin, writes one object frame per output file\n"
 "on stdout, a batch per topic partition.  Defaults: --format jsonl\n"
@@ -32,6 +37,18 @@ usage_text(FILE *fp)
 "--key '%s'\n"
 "Key placeholders: {topic} {tenant} {namespace} {name} {partition} {yyyy}\n"
 "{mm} {dd} {hh} {mi} {ss} {date} {first_id} {ext}.\n"
+"--fields SPEC: columns from a JSON payload, path[=name][:type], comma-\n"
+"separated; type int64, double, boolean, string or timestamp, e.g.\n"
+"  --fields 'id:int64,user.name=user,price:double,ts:timestamp'\n"
+"--meta SPEC: the metadata columns, name[=column] or none; default all:\n"
+"  message_id,topic,partition,key,publish_time,event_time,properties,\n"
+"  redelivery_count\n"
+"--name-separator SEP: joins a path's parts in its column name (default .)\n"
+"--parquet-compression snappy|zstd|gzip|none: Parquet's page codec\n"
+"(default snappy; --compress does not apply to Parquet objects).\n"
+"--csv-delimiter C: one byte, default ','; --reject-key: the key of the\n"
+"objects of records that cannot be converted, default\n"
+"  %s\n"
 "SIZE: bytes or with k, M, G; DURATION: seconds or with ms, s, m, h, d.\n"
 "\n"
 "  -q, --quiet           warnings and errors only\n"
@@ -44,10 +61,12 @@ usage_text(FILE *fp)
 "SIGTERM, stops at once.  Exit status: 0 ok, 1 failure, 2 usage.\n"
 "See transform(1).\n",
 	    DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE, DEFAULT_MAX_OPEN,
-	    KEY_DEFAULT_TEMPLATE, METRICS_INTERVAL);
+	    KEY_DEFAULT_TEMPLATE, REJECT_KEY_DEFAULT,
+	    METRICS_INTERVAL);
 }
 
-enum { OPT_METRICS = 256, OPT_CHECK, OPT_LIST };
+enum { OPT_METRICS = 256, OPT_CHECK, OPT_LIST, OPT_FIELDS, OPT_META,
+	OPT_SEP, OPT_DELIM, OPT_REJECT_KEY, OPT_PQ_CODEC };
 
 static const struct option longopts[] = {
 	{ "format",		required_argument, NULL, 'f' },
@@ -58,6 +77,12 @@ static const struct option longopts[] = {
 	{ "max-age",		required_argument, NULL, 'a' },
 	{ "max-open",		required_argument, NULL, 'o' },
 	{ "key",		required_argument, NULL, 'k' },
+	{ "fields",		required_argument, NULL, OPT_FIELDS },
+	{ "meta",		required_argument, NULL, OPT_META },
+	{ "name-separator",	required_argument, NULL, OPT_SEP },
+	{ "csv-delimiter",	required_argument, NULL, OPT_DELIM },
+	{ "reject-key",		required_argument, NULL, OPT_REJECT_KEY },
+	{ "parquet-compression", required_argument, NULL, OPT_PQ_CODEC },
 	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
 	{ "check",		no_argument,	   NULL, OPT_CHECK },
 	{ "list-options",	no_argument,	   NULL, OPT_LIST },
@@ -68,14 +93,49 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static enum format
+static const struct fmt_ops *
 format_arg(const char *s)
 {
-	if (strcmp(s, "jsonl") == 0)
-		return FMT_JSONL;
-	if (strcmp(s, "raw") == 0)
-		return FMT_RAW;
-	errx(EXIT_USAGE, "--format: '%s' is not jsonl or raw", s);
+	const struct fmt_ops *f;
+
+	if ((f = format_find(s)) == NULL)
+		errx(EXIT_USAGE, "--format: '%s' is not %s", s, format_names);
+	return f;
+}
+
+/*
+ * One byte that cannot be part of a value written unquoted: not a quote,
+ * CR, LF, nor a character of numbers and times.
+ */
+static char
+delim_arg(const char *s)
+{
+	if (strcmp(s, "\\t") == 0 || strcmp(s, "tab") == 0)
+		return '\t';
+	if (strlen(s) != 1 || strchr("\"\r\n.+-:", s[0]) != NULL ||
+	    isalnum((unsigned char)s[0]) || (unsigned char)s[0] >= 0x80)
+		errx(EXIT_USAGE, "--csv-delimiter: '%s' is not one byte other "
+		    "than a quote, CR, LF, a letter, a digit or . + - :", s);
+	return s[0];
+}
+
+/* The schema, when --fields, --meta or the format asks for rows. */
+static void
+schema_args(struct options *o, const char *fields, const char *meta,
+    const char *sep)
+{
+	char why[256];
+
+	if (o->format == &fmt_raw && (fields != NULL || meta != NULL))
+		errx(EXIT_USAGE, "--fields and --meta do not apply to "
+		    "--format raw (payloads as they are)");
+	o->rows = fields != NULL || meta != NULL || o->format->needs_row;
+	if (!o->rows)
+		return;
+	if (schema_parse(&o->schema, meta, fields, sep, fields == NULL, why,
+	    sizeof(why)) < 0)
+		errx(EXIT_USAGE, "%s", why);
+	o->conf.schema = &o->schema;
 }
 
 static enum codec
@@ -112,13 +172,16 @@ main(int argc, char *argv[])
 {
 	struct options o;
 	const char *level = NULL, *tmpl = KEY_DEFAULT_TEMPLATE;
-	const char *metrics = NULL;
+	const char *metrics = NULL, *rtmpl = REJECT_KEY_DEFAULT;
+	const char *fields = NULL, *meta = NULL, *sep = ".";
 	char why[256];
 	int ch, check = 0, rc;
 
 	log_init("transform");
 	memset(&o, 0, sizeof(o));
-	o.format = FMT_JSONL;
+	o.format = &fmt_jsonl;
+	o.conf.csv_delim = ',';
+	o.conf.parquet_codec = PQ_SNAPPY;
 	o.codec = CODEC_GZIP;
 	o.max_messages = DEFAULT_MAX_MESSAGES;
 	o.max_bytes = DEFAULT_MAX_BYTES;
@@ -147,6 +210,16 @@ main(int argc, char *argv[])
 			    MAX_MAX_OPEN);
 			break;
 		case 'k': tmpl = optarg; break;
+		case OPT_FIELDS: fields = optarg; break;
+		case OPT_META: meta = optarg; break;
+		case OPT_SEP: sep = optarg; break;
+		case OPT_DELIM: o.conf.csv_delim = delim_arg(optarg); break;
+		case OPT_REJECT_KEY: rtmpl = optarg; break;
+		case OPT_PQ_CODEC:
+			if ((o.conf.parquet_codec = pq_codec_parse(optarg)) < 0)
+				errx(EXIT_USAGE, "--parquet-compression: '%s' "
+				    "is not snappy, zstd, gzip or none", optarg);
+			break;
 		case OPT_METRICS: metrics = optarg; break;
 		case OPT_CHECK: check = 1; break;
 		case OPT_LIST: opt_list(longopts);
@@ -166,12 +239,16 @@ main(int argc, char *argv[])
 	o.level = level_arg(o.codec, level);
 	if (key_tmpl_parse(&o.key, tmpl, why, sizeof(why)) < 0)
 		errx(EXIT_USAGE, "--key: %s", why);
-	if (check) {
-		key_tmpl_free(&o.key);
-		return EXIT_OK;
-	}
-	metrics_init(metrics, "transform");
-	rc = transform_run(&o, STDIN_FILENO, STDOUT_FILENO);
+	if (key_tmpl_parse(&o.reject_key, rtmpl, why, sizeof(why)) < 0)
+		errx(EXIT_USAGE, "--reject-key: %s", why);
+	schema_args(&o, fields, meta, sep);
+	if (!check) {
+		metrics_init(metrics, "transform");
+		rc = transform_run(&o, STDIN_FILENO, STDOUT_FILENO);
+	} else
+		rc = EXIT_OK;
 	key_tmpl_free(&o.key);
+	key_tmpl_free(&o.reject_key);
+	schema_free(&o.schema);
 	return rc;
 }

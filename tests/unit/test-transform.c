@@ -1,9 +1,10 @@
-/* unit: transform/json.c transform/key.c transform/utctime.c transform/record.c transform/topics.c */
+/* unit: transform/json.c transform/key.c transform/utctime.c transform/record.c transform/topics.c transform/fields.c */
 /*
  * Unit tests of transform's pieces: the JSON validator (the cases that
  * decide whether a payload is embedded verbatim), string escaping, UTF-8,
- * base64, ISO times, records, key templates (rendering and refusal), and
- * the table of batches by topic (lookup, open order, which slot to take).
+ * base64, ISO times, records, key templates (rendering and refusal), the
+ * table of batches by topic (lookup, open order, which slot to take), the
+ * JSON path extractor, RFC 3339 times, and --fields schemas and casts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "buf.h"
 #include "frame.h"
+#include "../../transform/fields.h"
 #include "../../transform/json.h"
 #include "../../transform/key.h"
 #include "../../transform/record.h"
@@ -93,6 +95,9 @@ test_utf8(void)
 	    "utf8: 2, 3, 4 byte forms");
 	CHECK(utf8_valid_nonul(S("")), "utf8: empty");
 	CHECK(!utf8_valid_nonul(S("0123456789\0abc")), "utf8: NUL");
+	CHECK(!utf8_valid_nonul(S(",&ZI*\x86,\xed\x12\x1c")),
+	    "utf8: a bad byte in the high half of a word");
+	CHECK(!utf8_valid_nonul(S("abcdefg\0")), "utf8: NUL last in a word");
 	CHECK(!utf8_valid_nonul(S("\xc0\x80")), "utf8: overlong NUL");
 	CHECK(!utf8_valid_nonul(S("\xe0\x80\xaf")), "utf8: overlong 3");
 	CHECK(!utf8_valid_nonul(S("\xf0\x80\x80\xaf")), "utf8: overlong 4");
@@ -428,6 +433,230 @@ test_topics(void)
 	topics_release(&t, free_slot);
 }
 
+/* The text json_get finds at path in doc, or "MISSING". */
+static const char *
+get(const char *doc, const char *path)
+{
+	static char out[256];
+	struct json_val v;
+
+	if (!json_valid(doc, strlen(doc)))
+		return "INVALID";
+	if (!json_get(doc, strlen(doc), path, strlen(path), &v))
+		return "MISSING";
+	snprintf(out, sizeof(out), "%d:%.*s", (int)v.kind, (int)v.n, v.p);
+	return out;
+}
+
+/* json_top_get agrees with json_get: first of duplicates, many members. */
+static void
+top_checks(void)
+{
+	struct json_top t;
+	struct json_val a, b;
+	struct buf doc = BUF_INIT;
+	char key[16];
+	int i, same = 1;
+
+	buf_addstr(&doc, "{\"k\":1,\"o\":{\"k\":[5]},\"k\":2");
+	for (i = 0; i < 100; i++)
+		buf_addf(&doc, ",\"m%d\":%d", i, i);
+	buf_addstr(&doc, "}");
+	CHECK(json_valid(doc.data, doc.len), "json_top: a valid document");
+	json_top_index(&t, doc.data, doc.len);
+	CHECK(t.usable == 0, "json_top: past JSON_TOP_MAX members, not used");
+	for (i = 0; i < 100; i += 7) {
+		snprintf(key, sizeof(key), "m%d", i);
+		(void)json_top_get(&t, key, strlen(key), &a);
+		(void)json_get(doc.data, doc.len, key, strlen(key), &b);
+		same &= a.kind == b.kind && a.n == b.n && a.p == b.p;
+	}
+	CHECK(same, "json_top: the same values past the limit");
+	buf_setlen(&doc, 0);
+	buf_addstr(&doc, " {\"k\":1, \"o\" : {\"k\":[5]},\"k\":2} ");
+	json_top_index(&t, doc.data, doc.len);
+	CHECK(t.usable && t.count == 3, "json_top: three members");
+	CHECK(json_top_get(&t, "k", 1, &a) && a.n == 1 && a.p[0] == '1',
+	    "json_top: the first of duplicate keys");
+	CHECK(json_top_get(&t, "o.k.0", 5, &a) && a.p[0] == '5',
+	    "json_top: a path below the top");
+	CHECK(!json_top_get(&t, "x", 1, &a) && a.kind == JV_MISSING,
+	    "json_top: missing");
+	CHECK(json_valid_index(doc.data, doc.len, &t) && t.usable &&
+	    t.count == 3 && json_top_get(&t, "o.k.0", 5, &a) && a.p[0] == '5' &&
+	    json_top_get(&t, "k", 1, &a) && a.p[0] == '1',
+	    "json_valid_index: the same index in the validating pass");
+	CHECK(!json_valid_index(S("{\"a\":1,}"), &t),
+	    "json_valid_index: still a validator");
+	json_top_index(&t, "[{\"k\":3}]", 9);
+	CHECK(json_top_get(&t, "0.k", 3, &a) && a.p[0] == '3',
+	    "json_top: an array document");
+	buf_release(&doc);
+}
+
+static void
+test_jsonpath(void)
+{
+	static const char doc[] = " {\"a\" : {\"b\":[10, {\"c\":\"x,y\"}, "
+	    "true]}, \"d\\u0065\":null,\r\n\"n\":-1.5e3, \"s\":\"q\\\"}\"} ";
+	struct buf b = BUF_INIT;
+
+	CHECK(json_valid(S(" {\"a\":\n1}\r\n")), "json_valid: whitespace");
+	CHECK(!json_valid(S("{\"a\":1} x")), "json_valid: trailing text");
+	CHECK(!json_valid(S("42")), "json_valid: a scalar");
+	CHECK_STR(get(doc, "a.b.0"), "4:10", "json_get: array element");
+	CHECK_STR(get(doc, "a.b.1.c"), "5:\"x,y\"", "json_get: nested");
+	CHECK_STR(get(doc, "a.b.2"), "3:true", "json_get: last element");
+	CHECK_STR(get(doc, "a.b.3"), "MISSING", "json_get: past the end");
+	CHECK_STR(get(doc, "a.b.01"), "MISSING", "json_get: leading zero");
+	CHECK_STR(get(doc, "de"), "1:null", "json_get: escaped key");
+	CHECK_STR(get(doc, "n"), "4:-1.5e3", "json_get: number");
+	CHECK_STR(get(doc, "s"), "5:\"q\\\"}\"", "json_get: string, quote");
+	CHECK_STR(get(doc, "a"), "6:{\"b\":[10, {\"c\":\"x,y\"}, true]}",
+	    "json_get: object");
+	CHECK_STR(get(doc, "a.x"), "MISSING", "json_get: no member");
+	CHECK_STR(get(doc, "n.x"), "MISSING", "json_get: into a scalar");
+	top_checks();
+	CHECK(json_decode_string(&b, S("\"a\\n\\u00e9\\ud83d\\ude00\\/\"")) ==
+	    0, "json_decode_string: ok");
+	buf_addch(&b, '\0');
+	CHECK_STR(b.data, "a\n\xc3\xa9\xf0\x9f\x98\x80/",
+	    "json_decode_string: escapes, a pair");
+	buf_reset(&b);
+	json_add_compact(&b, S("{ \"a b\" : [ 1 ,\n2 ] }"));
+	buf_addch(&b, '\0');
+	CHECK_STR(b.data, "{\"a b\":[1,2]}", "json_add_compact");
+	buf_release(&b);
+}
+
+static void
+test_rfc3339(void)
+{
+	int64_t ms;
+
+	CHECK(rfc3339_ms(S("1970-01-01T00:00:00Z"), &ms) == 0 && ms == 0,
+	    "rfc3339: the epoch");
+	CHECK(rfc3339_ms(S("2025-11-27T00:00:00.001Z"), &ms) == 0 &&
+	    ms == 1764201600001LL, "rfc3339: ms");
+	CHECK(rfc3339_ms(S("2025-11-27T01:30:00.5+01:30"), &ms) == 0 &&
+	    ms == 1764201600500LL, "rfc3339: offset, one digit");
+	CHECK(rfc3339_ms(S("2025-11-26 19:00:00.123456-05:00"), &ms) == 0 &&
+	    ms == 1764201600123LL, "rfc3339: space, micros cut, west");
+	CHECK(rfc3339_ms(S("2024-02-29T00:00:00z"), &ms) == 0,
+	    "rfc3339: a leap day");
+	CHECK(rfc3339_ms(S("2025-02-29T00:00:00Z"), &ms) < 0,
+	    "rfc3339: no leap day");
+	CHECK(rfc3339_ms(S("2025-11-27T24:00:00Z"), &ms) < 0, "rfc3339: 24h");
+	CHECK(rfc3339_ms(S("2025-11-27T00:00:00"), &ms) < 0,
+	    "rfc3339: no offset");
+	CHECK(rfc3339_ms(S("2025-11-27T00:00:00.Z"), &ms) < 0,
+	    "rfc3339: empty fraction");
+	CHECK(rfc3339_ms(S("2025-11-27"), &ms) < 0, "rfc3339: a date only");
+}
+
+/* One field cast of payload: the jsonl value, "REJECT: why" or "PARSE". */
+static const char *
+cast_of(const char *spec, const char *payload)
+{
+	static struct buf out = BUF_INIT;
+	struct schema sc;
+	struct row r;
+	struct frame f;
+	struct msg m;
+	char why[256];
+	const char *w = NULL, *hdr = "M 1 seq=1 id=1:2:3:4 topic=t pt=5";
+	const struct value *v;
+
+	buf_reset(&out);
+	if (schema_parse(&sc, "none", spec, ".", 0, why, sizeof(why)) < 0)
+		return "PARSE";
+	frame_init(&f);
+	if (frame_parse_header(&f, hdr, strlen(hdr), 1 << 20, &w) < 0 ||
+	    msg_parse(&m, &f, &w) < 0)
+		return "FRAME";
+	m.body = payload;
+	m.len = strlen(payload);
+	row_init(&r, &sc);
+	if (row_make(&r, &sc, &m, &out) < 0) {
+		buf_reset(&out);
+		buf_addf(&out, "REJECT: %s", r.why);
+	} else {
+		buf_reset(&out);
+		v = &r.v[0];
+		if (v->kind == VAL_NULL)
+			buf_addstr(&out, "null");
+		else if (value_add_scalar(&out, &r, v) < 0)
+			buf_add(&out, ROW_TEXT(&r, v), v->len);
+	}
+	buf_addch(&out, '\0');
+	row_free(&r);
+	schema_free(&sc);
+	frame_release(&f);
+	return out.data;
+}
+
+static void
+test_fields(void)
+{
+	struct schema sc;
+	char why[256];
+
+	CHECK(schema_parse(&sc, NULL, "a.b=x:int64,c", "_", 1, why,
+	    sizeof(why)) == 0 && sc.n == 10 &&
+	    strcmp(sc.col[8].name, "x") == 0 &&
+	    strcmp(sc.col[9].name, "c") == 0 && sc.col[8].type == COL_INT64,
+	    "schema: the metadata, then the fields");
+	schema_free(&sc);
+	CHECK(schema_parse(&sc, "none", "a.b.c", "_", 1, why,
+	    sizeof(why)) == 0 && sc.n == 1 &&
+	    strcmp(sc.col[0].name, "a_b_c") == 0, "schema: --name-separator");
+	schema_free(&sc);
+	CHECK(schema_parse(&sc, "key=k", NULL, ".", 1, why,
+	    sizeof(why)) == 0 && sc.n == 3 &&
+	    strcmp(sc.col[0].name, "k") == 0 &&
+	    strcmp(sc.col[2].name, "payload") == 0,
+	    "schema: --meta renames; the payload without --fields");
+	schema_free(&sc);
+	CHECK_STR(cast_of("a:int64", "{\"a\":-9223372036854775808}"),
+	    "-9223372036854775808", "cast: int64 min");
+	CHECK(strncmp(cast_of("a:int64", "{\"a\":9223372036854775808}"),
+	    "REJECT: field a:", 16) == 0, "cast: int64 overflow");
+	CHECK_STR(cast_of("a:int64", "{\"a\":\"17\"}"), "17",
+	    "cast: int64 from a string");
+	CHECK(strncmp(cast_of("a:int64", "{\"a\":1e2}"), "REJECT", 6) == 0,
+	    "cast: int64 not from an exponent");
+	CHECK_STR(cast_of("a:double", "{\"a\":7}"), "7.0",
+	    "cast: an integral double gets .0");
+	CHECK_STR(cast_of("a:double", "{\"a\":\"-2.5E-3\"}"), "-2.5E-3",
+	    "cast: double from a string, as written");
+	CHECK(strncmp(cast_of("a:double", "{\"a\":1e999}"), "REJECT", 6) == 0,
+	    "cast: an infinite double");
+	CHECK(strncmp(cast_of("a:double", "{\"a\":\"nan\"}"), "REJECT", 6) == 0,
+	    "cast: nan is not a number");
+	CHECK_STR(cast_of("a:boolean", "{\"a\":\"false\"}"), "false",
+	    "cast: boolean from a string");
+	CHECK(strncmp(cast_of("a:boolean", "{\"a\":0}"), "REJECT", 6) == 0,
+	    "cast: 0 is not a boolean");
+	CHECK_STR(cast_of("a:timestamp", "{\"a\":1764201600001}"),
+	    "2025-11-27T00:00:00.001Z", "cast: timestamp from ms");
+	CHECK_STR(cast_of("a:timestamp", "{\"a\":\"2025-11-27T01:00:00+01:00\"}"),
+	    "2025-11-27T00:00:00.000Z", "cast: timestamp from RFC 3339");
+	CHECK(strncmp(cast_of("a:timestamp", "{\"a\":1.5}"), "REJECT", 6) == 0,
+	    "cast: a fraction of a ms");
+	CHECK_STR(cast_of("a:string", "{\"a\":{ \"b\" : 1 }}"), "{\"b\":1}",
+	    "cast: string of an object, compact");
+	CHECK_STR(cast_of("a:string", "{\"a\":\"\\u00e9\"}"), "\xc3\xa9",
+	    "cast: string decoded");
+	CHECK_STR(cast_of("a", "{\"a\":[1, 2]}"), "[1,2]", "cast: untyped");
+	CHECK_STR(cast_of("a:int64", "{\"a\":null}"), "null", "cast: null");
+	CHECK_STR(cast_of("a:int64", "{\"b\":1}"), "null", "cast: missing");
+	CHECK_STR(cast_of("a", "not json"), "REJECT: payload is not a JSON "
+	    "object or array", "cast: not JSON");
+	CHECK_STR(cast_of("a:int64", "{\"a\":\"x\\ny\"}"), "REJECT: field a: "
+	    "\"x\\ny\" is not an int64 (an integer from -2^63 to 2^63-1)",
+	    "cast: the reason quotes the value");
+}
+
 int
 main(void)
 {
@@ -439,5 +668,8 @@ main(void)
 	test_keys();
 	test_records();
 	test_topics();
+	test_jsonpath();
+	test_rfc3339();
+	test_fields();
 	return unit_done();
 }

@@ -257,6 +257,7 @@ const MSG = {
   MissingContentLength: 'You must provide the Content-Length HTTP header.',
   XAmzContentSHA256Mismatch: "The provided 'x-amz-content-sha256' header does not match what was computed.",
   InvalidToken: 'The provided token is malformed or otherwise invalid.',
+  ExpiredToken: 'The provided token has expired.',
 };
 function errorXml(flavor, err, resource, reqId) {
   const extra = Object.entries(err.extra || {})
@@ -384,6 +385,8 @@ function verifyCos(req, rq, rec) {
 }
 
 function checkToken(cred, token, kind) {
+  // A credential added with an expiry (POST /credentials) stops working then.
+  if (cred.expires && Date.now() >= cred.expires * 1000) throw new ApiError(400, 'ExpiredToken', MSG.ExpiredToken);
   if (cred.token) {
     if (!token) throw new ApiError(403, kind === 'cos' ? 'AccessDenied' : 'InvalidAccessKeyId',
       'Temporary credentials need the ' + (kind === 'cos' ? 'x-cos' : 'x-amz') + '-security-token header.');
@@ -1153,6 +1156,21 @@ async function control(req, res) {
       state.faults = state.faults.filter(f => f.id !== Number(m[1]));
       return jsonRes(res, 200, { ok: true });
     }
+    if (req.method === 'GET' && p === '/credentials') {
+      return jsonRes(res, 200, { credentials: opt.credentials.map(c => ({ id: c.id, token: !!c.token, expires: c.expires || null })) });
+    }
+    if (req.method === 'POST' && p === '/credentials') {
+      const b = await readJson(req);
+      if (!b.id || !b.key) return jsonRes(res, 400, { error: 'want {id, key[, token, expires]}' });
+      const c = { id: String(b.id), key: String(b.key), token: b.token ? String(b.token) : undefined, expires: b.expires ? Number(b.expires) : undefined };
+      opt.credentials = opt.credentials.filter(x => x.id !== c.id).concat([c]);
+      return jsonRes(res, 200, { ok: true, id: c.id, expires: c.expires || null });
+    }
+    if (req.method === 'DELETE' && (m = /^\/credentials\/([^/]+)$/.exec(p))) {
+      const id = decodeURIComponent(m[1]);
+      opt.credentials = opt.credentials.filter(x => x.id !== id);
+      return jsonRes(res, 200, { ok: true });
+    }
     if ((req.method === 'POST' || req.method === 'PUT') && p === '/clock') {
       const b = await readJson(req);
       state.clockOffset = Number(b.offset || 0);
@@ -1192,7 +1210,7 @@ async function control(req, res) {
       return jsonRes(res, 200, { ok: true });
     }
     if (req.method === 'POST' && p === '/shutdown') { jsonRes(res, 200, { ok: true }); return setTimeout(() => shutdown('control API'), 50); }
-    return jsonRes(res, 404, { error: 'unknown control endpoint', endpoints: ['GET /', 'GET /requests', 'DELETE /requests', 'GET /faults', 'POST /faults', 'DELETE /faults', 'DELETE /faults/ID', 'POST /clock', 'POST /reset', 'GET /objects/BUCKET', 'GET /object/BUCKET/KEY', 'DELETE /object/BUCKET/KEY', 'POST /shutdown'] });
+    return jsonRes(res, 404, { error: 'unknown control endpoint', endpoints: ['GET /', 'GET /requests', 'DELETE /requests', 'GET /faults', 'POST /faults', 'DELETE /faults', 'DELETE /faults/ID', 'GET /credentials', 'POST /credentials', 'DELETE /credentials/ID', 'POST /clock', 'POST /reset', 'GET /objects/BUCKET', 'GET /object/BUCKET/KEY', 'DELETE /object/BUCKET/KEY', 'POST /shutdown'] });
   } catch (e) {
     return jsonRes(res, 400, { error: String(e && e.message) });
   }

@@ -1,0 +1,646 @@
+/* Schemas from --meta and --fields, records into rows; see fields.h. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+#include "frame.h"
+#include "json.h"
+#include "record.h"
+#include "utctime.h"
+
+/* The latest time a timestamp may hold: 9999-12-31T23:59:59.999Z. */
+#define MAX_TIME_MS	253402300799999LL
+
+static const struct {
+	const char	*name;
+	enum col_src	 src;
+	enum col_type	 type;
+} metas[] = {
+	{ "message_id", SRC_MESSAGE_ID, COL_STRING },
+	{ "topic", SRC_TOPIC, COL_STRING },
+	{ "partition", SRC_PARTITION, COL_INT64 },
+	{ "key", SRC_KEY, COL_STRING },
+	{ "publish_time", SRC_PUBLISH_TIME, COL_TIMESTAMP },
+	{ "event_time", SRC_EVENT_TIME, COL_TIMESTAMP },
+	{ "properties", SRC_PROPERTIES, COL_ANY },
+	{ "redelivery_count", SRC_REDELIVERY_COUNT, COL_INT64 },
+};
+
+static const char *const types[] = {
+	[COL_ANY] = "", [COL_INT64] = "int64", [COL_DOUBLE] = "double",
+	[COL_BOOLEAN] = "boolean", [COL_STRING] = "string",
+	[COL_TIMESTAMP] = "timestamp",
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+static void
+add_col(struct schema *s, char *name, enum col_src src, enum col_type t,
+    char *path)
+{
+	s->col = xreallocarray(s->col, s->n + 1, sizeof(*s->col));
+	s->col[s->n].name = name;
+	s->col[s->n].src = src;
+	s->col[s->n].type = t;
+	s->col[s->n].path = path;
+	s->col[s->n].pathlen = path != NULL ? strlen(path) : 0;
+	s->n++;
+}
+
+static int
+fail(char *why, size_t whylen, const char *opt, const char *what,
+    const char *s, size_t n)
+{
+	snprintf(why, whylen, "%s: %s '%.*s'", opt, what,
+	    (int)(n > 80 ? 80 : n), s);
+	return -1;
+}
+
+/* One --meta item, "name[=column]". */
+static int
+parse_meta(struct schema *s, const char *p, size_t n, char *why,
+    size_t whylen)
+{
+	const char *eq = memchr(p, '=', n);
+	size_t k, nl = eq != NULL ? (size_t)(eq - p) : n;
+
+	for (k = 0; k < NELEM(metas); k++)
+		if (strlen(metas[k].name) == nl &&
+		    memcmp(metas[k].name, p, nl) == 0)
+			break;
+	if (k == NELEM(metas))
+		return fail(why, whylen, "--meta", "no such metadata column "
+		    "(message_id, topic, partition, key, publish_time, "
+		    "event_time, properties, redelivery_count):", p, nl);
+	if (eq != NULL && eq + 1 == p + n)
+		return fail(why, whylen, "--meta", "empty name in", p, n);
+	add_col(s, eq != NULL ? xstrndup(eq + 1, (size_t)(p + n - eq - 1)) :
+	    xstrdup(metas[k].name), metas[k].src, metas[k].type, NULL);
+	return 0;
+}
+
+/* A dotted path: no empty segment. */
+static int
+path_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || p[0] == '.' || p[n - 1] == '.')
+		return 0;
+	for (i = 1; i < n; i++)
+		if (p[i] == '.' && p[i - 1] == '.')
+			return 0;
+	return 1;
+}
+
+/* The name made from a path: each '.' becomes sep. */
+static char *
+path_name(const char *p, size_t n, const char *sep)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == '.')
+			buf_addstr(&b, sep);
+		else
+			buf_addch(&b, p[i]);
+	buf_addch(&b, '\0');
+	return b.data;
+}
+
+/* One --fields item, "path[=name][:type]". */
+static int
+parse_field(struct schema *s, const char *p, size_t n, const char *sep,
+    char *why, size_t whylen)
+{
+	const char *colon = memchr(p, ':', n), *eq;
+	size_t rest = colon != NULL ? (size_t)(colon - p) : n, pl, k;
+	enum col_type t = COL_ANY;
+	char *name;
+
+	if (colon != NULL) {
+		for (k = 1; k < NELEM(types); k++)
+			if (strlen(types[k]) == (size_t)(p + n - colon - 1) &&
+			    memcmp(types[k], colon + 1, strlen(types[k])) == 0)
+				break;
+		if (k == NELEM(types))
+			return fail(why, whylen, "--fields", "unknown type "
+			    "(int64, double, boolean, string, timestamp) in",
+			    p, n);
+		t = (enum col_type)k;
+	}
+	eq = memchr(p, '=', rest);
+	pl = eq != NULL ? (size_t)(eq - p) : rest;
+	if (!path_ok(p, pl))
+		return fail(why, whylen, "--fields", "empty path or path "
+		    "segment in", p, n);
+	if (eq != NULL && eq + 1 == p + rest)
+		return fail(why, whylen, "--fields", "empty name in", p, n);
+	name = eq != NULL ? xstrndup(eq + 1, (size_t)(p + rest - eq - 1)) :
+	    path_name(p, pl, sep);
+	add_col(s, name, SRC_PATH, t, xstrndup(p, pl));
+	s->paths++;
+	return 0;
+}
+
+/* Each comma-separated item of list through one of the parsers. */
+static int
+each_item(struct schema *s, const char *list, const char *opt, int meta,
+    const char *sep, char *why, size_t whylen)
+{
+	const char *p = list, *c;
+	size_t n;
+	int rc;
+
+	for (;;) {
+		c = strchr(p, ',');
+		n = c != NULL ? (size_t)(c - p) : strlen(p);
+		if (n == 0)
+			return fail(why, whylen, opt, "empty item in", list,
+			    strlen(list));
+		rc = meta ? parse_meta(s, p, n, why, whylen) :
+		    parse_field(s, p, n, sep, why, whylen);
+		if (rc < 0)
+			return -1;
+		if (c == NULL)
+			return 0;
+		p = c + 1;
+	}
+}
+
+int
+schema_parse(struct schema *s, const char *meta, const char *fields,
+    const char *sep, int whole, char *why, size_t whylen)
+{
+	size_t i, j;
+
+	memset(s, 0, sizeof(*s));
+	if (meta == NULL)
+		meta = META_DEFAULT;
+	if (strcmp(meta, "none") != 0 &&
+	    each_item(s, meta, "--meta", 1, sep, why, whylen) < 0)
+		goto bad;
+	if (fields != NULL &&
+	    each_item(s, fields, "--fields", 0, sep, why, whylen) < 0)
+		goto bad;
+	if (fields == NULL && whole) {
+		add_col(s, xstrdup("payload_encoding"), SRC_PAYLOAD_ENCODING,
+		    COL_STRING, NULL);
+		add_col(s, xstrdup("payload"), SRC_PAYLOAD, COL_STRING, NULL);
+	}
+	if (s->n == 0) {
+		snprintf(why, whylen, "--meta none: no columns left (add "
+		    "--fields)");
+		goto bad;
+	}
+	for (i = 0; i < s->n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(s->col[i].name, s->col[j].name) == 0) {
+				snprintf(why, whylen, "column '%.80s' twice "
+				    "(rename one: path=name)", s->col[i].name);
+				goto bad;
+			}
+	return 0;
+bad:
+	schema_free(s);
+	return -1;
+}
+
+void
+schema_free(struct schema *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		free(s->col[i].name);
+		free(s->col[i].path);
+	}
+	free(s->col);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+row_init(struct row *r, const struct schema *s)
+{
+	r->n = s->n;
+	r->v = xcalloc(s->n > 0 ? s->n : 1, sizeof(*r->v));
+	buf_init(&r->text, 256);
+	r->why[0] = '\0';
+}
+
+void
+row_free(struct row *r)
+{
+	free(r->v);
+	buf_release(&r->text);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Start a text value at the end of the row's text. */
+static void
+text_begin(struct row *r, struct value *v, enum val_kind k)
+{
+	v->kind = k;
+	v->off = r->text.len;
+}
+
+static void
+text_end(struct row *r, struct value *v)
+{
+	v->len = r->text.len - v->off;
+}
+
+/* The value's bytes, shown safely in a reason: controls as '?'. */
+static void
+snippet(char *out, size_t outlen, const char *s, size_t n)
+{
+	size_t i, k = n > 40 ? 40 : n;
+
+	if (outlen < 4)
+		return;
+	if (k > outlen - 4)
+		k = outlen - 4;
+	for (i = 0; i < k; i++)
+		out[i] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
+	strlcpy(out + k, n > k ? "..." : "", outlen - k);
+}
+
+static int
+reject(struct row *r, const struct column *c, const struct json_val *jv,
+    const char *what)
+{
+	char val[64];
+
+	snippet(val, sizeof(val), jv->p, jv->n);
+	snprintf(r->why, sizeof(r->why), "field %s: %s is not %s", c->path,
+	    val, what);
+	return -1;
+}
+
+/* Nonzero if s holds one of the bytes of set. */
+static int
+has_any(const char *s, size_t n, const char *set)
+{
+	for (; *set != '\0'; set++)
+		if (memchr(s, *set, n) != NULL)
+			return 1;
+	return 0;
+}
+
+/* -?(0|[1-9][0-9]*) within int64; 0 or -1. */
+static int
+parse_int(const char *s, size_t n, int64_t *v)
+{
+	uint64_t x = 0, lim;
+	size_t i = 0;
+	int neg = 0;
+
+	if (n > 0 && s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (i == n || (s[i] == '0' && n - i > 1))
+		return -1;
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' ||
+		    x > (lim - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	*v = neg ? (int64_t)(0 - x) : (int64_t)x;
+	return 0;
+}
+
+/* A JSON number (RFC 8259 grammar) to a finite double; 0 or -1. */
+static int
+parse_double(const char *s, size_t n, double *d)
+{
+	char tmp[128], *end;
+	size_t i = 0;
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	if (s[i] == '-')
+		i++;
+	if (i == n || !isdigit((unsigned char)s[i]) ||
+	    (s[i] == '0' && i + 1 < n && isdigit((unsigned char)s[i + 1])))
+		return -1;
+	for (; i < n; i++)
+		if (strchr("0123456789.eE+-", s[i]) == NULL)
+			return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	*d = strtod(tmp, &end);
+	return *end == '\0' && isfinite(*d) && end[-1] != '.' ? 0 : -1;
+}
+
+/* The decoded text of the string jv, appended to the row's text. */
+static void
+add_decoded(struct row *r, const struct json_val *jv)
+{
+	(void)json_decode_string(&r->text, jv->p, jv->n);
+}
+
+/* Digits of a fixed width at s; -1 if not digits. */
+static int
+digits(const char *s, int w)
+{
+	int i, v = 0;
+
+	for (i = 0; i < w; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+rfc3339_ms(const char *s, size_t n, int64_t *ms)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, mo, d, h, mi, sec, frac = 0, k, oh, om, sign;
+	size_t i = 19;
+
+	if (n < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' ||
+	    s[16] != ':' || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+		return -1;
+	if ((y = digits(s, 4)) < 0 || (mo = digits(s + 5, 2)) < 1 ||
+	    mo > 12 || (d = digits(s + 8, 2)) < 1 || d > mdays[mo - 1] ||
+	    (h = digits(s + 11, 2)) < 0 || h > 23 ||
+	    (mi = digits(s + 14, 2)) < 0 || mi > 59 ||
+	    (sec = digits(s + 17, 2)) < 0 || sec > 60)
+		return -1;
+	if (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 &&
+	    y % 400 != 0)))
+		return -1;
+	if (s[i] == '.') {
+		for (k = 0, i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, k++)
+			if (k < 3)
+				frac = frac * 10 + (s[i] - '0');
+		if (k == 0)
+			return -1;
+		for (; k < 3; k++)
+			frac *= 10;	/* ".5" is 500 ms; beyond ms: cut */
+	}
+	if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
+		oh = om = sign = 0;
+	else if (i + 6 == n && (s[i] == '+' || s[i] == '-') &&
+	    s[i + 3] == ':' && (oh = digits(s + i + 1, 2)) >= 0 && oh < 24 &&
+	    (om = digits(s + i + 4, 2)) >= 0 && om < 60)
+		sign = s[i] == '-' ? -1 : 1;
+	else
+		return -1;
+	if (sec == 60)
+		sec = 59;	/* a leap second: its last representable ms */
+	*ms = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	    sec - sign * (oh * 3600 + om * 60)) * 1000) + frac;
+	return 0;
+}
+
+/* The JSON value jv of column c into v, cast; 0 or -1 (a reject). */
+static int
+cast(struct row *r, const struct column *c, const struct json_val *jv,
+    struct value *v)
+{
+	struct buf *t = &r->text;
+	size_t start = t->len;
+	const char *s = jv->p;
+	size_t n = jv->n;
+
+	v->kind = VAL_NULL;
+	if (jv->kind == JV_MISSING || jv->kind == JV_NULL)
+		return 0;
+	if (jv->kind == JV_STRING && c->type != COL_ANY &&
+	    c->type != COL_STRING) {
+		/* a number, boolean or time written as a string */
+		add_decoded(r, jv);
+		s = t->data + start;
+		n = t->len - start;
+	}
+	switch (c->type) {
+	case COL_ANY:
+	case COL_STRING:
+		text_begin(r, v, c->type == COL_ANY && jv->kind != JV_STRING ?
+		    VAL_JSON : VAL_STRING);
+		if (jv->kind == JV_STRING)
+			add_decoded(r, jv);
+		else
+			json_add_compact(t, jv->p, jv->n);
+		text_end(r, v);
+		return 0;
+	case COL_INT64:
+		if ((jv->kind != JV_NUMBER && jv->kind != JV_STRING) ||
+		    parse_int(s, n, &v->i) < 0)
+			return reject(r, c, jv, "an int64 (an integer from "
+			    "-2^63 to 2^63-1)");
+		v->kind = VAL_INT;
+		return 0;
+	case COL_DOUBLE:
+		if ((jv->kind != JV_NUMBER && jv->kind != JV_STRING) ||
+		    parse_double(s, n, &v->d) < 0)
+			return reject(r, c, jv, "a double (a finite number)");
+		/* as written, so that no digit changes; "3" as "3.0", so that
+		 * readers that infer types see a double */
+		v->kind = VAL_DOUBLE;
+		v->off = start;	/* a string's decoded text is there */
+		if (jv->kind == JV_NUMBER)
+			buf_add(t, jv->p, jv->n);
+		if (!has_any(t->data + v->off, t->len - v->off, ".eE"))
+			buf_add(t, ".0", 2);
+		v->len = t->len - v->off;
+		return 0;
+	case COL_BOOLEAN:
+		if (n == 4 && memcmp(s, "true", 4) == 0)
+			v->i = 1;
+		else if (n == 5 && memcmp(s, "false", 5) == 0)
+			v->i = 0;
+		else
+			return reject(r, c, jv, "a boolean (true or false)");
+		v->kind = VAL_BOOL;
+		return 0;
+	case COL_TIMESTAMP:
+		if (jv->kind == JV_NUMBER ? parse_int(s, n, &v->i) < 0 :
+		    jv->kind != JV_STRING || rfc3339_ms(s, n, &v->i) < 0)
+			return reject(r, c, jv, "a timestamp (epoch "
+			    "milliseconds or RFC 3339)");
+		if (v->i < 0 || v->i > MAX_TIME_MS)
+			return reject(r, c, jv, "a timestamp from 1970 to "
+			    "9999");
+		v->kind = VAL_TIME;
+		return 0;
+	}
+	return 0;
+}
+
+/* The payload as jsonl has it: its encoding and its text. */
+static void
+payload_cols(struct row *r, const struct msg *m, struct value *enc,
+    struct value *pay)
+{
+	const char *e;
+
+	if (m->null) {
+		if (enc != NULL)
+			enc->kind = VAL_STRING;
+		e = "null";
+		goto named;
+	}
+	if (pay != NULL)
+		text_begin(r, pay, VAL_STRING);
+	if (utf8_valid_nonul(m->body, m->len)) {
+		e = "string";
+		if (json_is_container(m->body, m->len)) {
+			e = "json";	/* embedded as it is, as in jsonl */
+			if (pay != NULL)
+				pay->kind = VAL_JSON;
+		}
+		if (pay != NULL)
+			buf_add(&r->text, m->body, m->len);
+	} else {
+		e = "base64";
+		if (pay != NULL)
+			base64_add(&r->text, m->body, m->len);
+	}
+	if (pay != NULL)
+		text_end(r, pay);
+named:
+	if (enc != NULL) {
+		text_begin(r, enc, VAL_STRING);
+		buf_addstr(&r->text, e);
+		text_end(r, enc);
+	}
+}
+
+/* A metadata column's value. */
+static void
+meta_value(struct row *r, const struct column *c, const struct msg *m,
+    struct value *v, struct buf *scratch)
+{
+	switch (c->src) {
+	case SRC_MESSAGE_ID:
+		text_begin(r, v, VAL_STRING);
+		buf_add(&r->text, m->id->val, m->id->vallen);
+		break;
+	case SRC_TOPIC:
+		text_begin(r, v, VAL_STRING);
+		record_decode(&r->text, m->topic->val, m->topic->vallen);
+		break;
+	case SRC_KEY:
+		if (m->key == NULL)
+			return;
+		text_begin(r, v, VAL_STRING);
+		record_decode(&r->text, m->key->val, m->key->vallen);
+		break;
+	case SRC_PROPERTIES:
+		text_begin(r, v, VAL_JSON);
+		record_add_properties(&r->text, m->f, scratch);
+		break;
+	case SRC_PARTITION:
+		v->kind = VAL_INT;
+		v->i = m->mid.partition;
+		return;
+	case SRC_PUBLISH_TIME:
+		v->kind = VAL_TIME;
+		v->i = (int64_t)m->pt;
+		return;
+	case SRC_EVENT_TIME:
+		if (m->has_et) {
+			v->kind = VAL_TIME;
+			v->i = (int64_t)m->et;
+		}
+		return;
+	case SRC_REDELIVERY_COUNT:
+		v->kind = VAL_INT;
+		v->i = (int64_t)m->rc;
+		return;
+	default:
+		return;
+	}
+	text_end(r, v);
+}
+
+int
+row_make(struct row *r, const struct schema *s, const struct msg *m,
+    struct buf *scratch)
+{
+	struct json_val jv;
+	struct value *v;
+	size_t i;
+	int json = -1;
+
+	buf_reset(&r->text);
+	r->why[0] = '\0';
+	for (i = 0; i < s->n; i++) {
+		v = &r->v[i];
+		memset(v, 0, sizeof(*v));
+		switch (s->col[i].src) {
+		case SRC_PAYLOAD_ENCODING:
+			payload_cols(r, m, v, NULL);
+			continue;
+		case SRC_PAYLOAD:
+			payload_cols(r, m, NULL, v);
+			continue;
+		case SRC_PATH:
+			break;
+		default:
+			meta_value(r, &s->col[i], m, v, scratch);
+			continue;
+		}
+		if (m->null)
+			continue;	/* a tombstone: every field null */
+		if (json < 0)
+			json = json_valid_index(m->body, m->len, &r->top);
+		if (!json) {
+			snprintf(r->why, sizeof(r->why), "payload is not a "
+			    "JSON object or array");
+			return -1;
+		}
+		(void)json_top_get(&r->top, s->col[i].path, s->col[i].pathlen,
+		    &jv);
+		if (cast(r, &s->col[i], &jv, v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+value_add_scalar(struct buf *out, const struct row *r, const struct value *v)
+{
+	switch (v->kind) {
+	case VAL_INT:
+		buf_addi64(out, v->i);
+		return 0;
+	case VAL_BOOL:
+		buf_addstr(out, v->i ? "true" : "false");
+		return 0;
+	case VAL_TIME:
+		utc_add_iso(out, (uint64_t)v->i);
+		return 0;
+	case VAL_DOUBLE:
+		buf_add(out, ROW_TEXT(r, v), v->len);	/* as written */
+		return 0;
+	default:
+		return -1;
+	}
+}

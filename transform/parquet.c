@@ -1,0 +1,1231 @@
+/* The Parquet writer; see parquet.h for what it writes and why. */
+#include <err.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <snappy-c.h>
+
+#include "buf.h"
+#include "compress.h"
+#include "parquet.h"
+#include "thrift.h"
+
+/* parquet.thrift's enums, the values this writer uses. */
+enum { T_BOOLEAN = 0, T_INT64 = 2, T_DOUBLE = 5, T_BYTE_ARRAY = 6 };
+enum { CT_UTF8 = 0, CT_TIMESTAMP_MILLIS = 9 };
+enum { REP_REQUIRED = 0, REP_OPTIONAL = 1 };
+enum { E_PLAIN = 0, E_RLE = 3, E_RLE_DICTIONARY = 8 };
+enum { PT_DATA_PAGE = 0, PT_DICTIONARY_PAGE = 2 };
+
+#define MAGIC		"PAR1"
+
+struct pq_col {
+	char		*name;
+	enum pq_type	 type;
+	int		 nullable;
+	int		 set;		/* in the current row */
+
+	/* The open page. */
+	struct rle	 def;		/* definition levels, as they come */
+	struct buf	 defbuf, defscratch;
+	struct buf	 vals;		/* PLAIN values (booleans: bits) */
+	uint32_t	*idx;		/* dictionary indices */
+	size_t		 nidx, idxcap;
+	size_t		 idx_plain;	/* PLAIN size of those values */
+	uint32_t	 page_n;	/* values, nulls included */
+	uint32_t	 nbool;
+
+	/* The column chunk of the open row group. */
+	struct buf	 chunk;		/* data pages, headers and bodies */
+	int64_t		 num_values, null_count, nan_count;
+	int64_t		 raw_size;	/* data pages uncompressed, headers in */
+	int		 used_plain, used_dict;	/* data pages so written */
+	int		 dict_checked;
+
+	/* The dictionary of the chunk, while dict_on. */
+	int		 dict_on;
+	struct buf	 dict;		/* PLAIN entries */
+	uint32_t	 ndict, dictcap;
+	uint32_t	*doff;		/* entry i at dict.data + doff[i] */
+	uint32_t	*dhash;
+	uint32_t	*slots;		/* entry + 1, 0 empty */
+	uint32_t	 nslots;
+
+	/* Statistics of the chunk. */
+	int		 has_minmax;
+	int64_t		 imin, imax;
+	double		 dmin, dmax;
+	struct buf	 bmin, bmax;
+};
+
+struct pq_writer {
+	struct pq_opts	 opts;
+	struct pq_col	*cols;
+	size_t		 ncols;
+	struct compressor comp;
+
+	/*
+	 * The file's final bytes not yet taken, in order: buffers moved in
+	 * whole (a column chunk is not copied until pq_take), the first
+	 * partly taken.
+	 */
+	struct buf	*ready;
+	size_t		 nready, readycap, head, headpos;
+	uint64_t	 offset;	/* file offset of the end of ready */
+	uint64_t	 rows, rg_rows;
+	struct buf	 rgmeta;	/* RowGroup structs, serialized */
+	uint64_t	 raw_pages, stored_pages;	/* bodies so far */
+	uint32_t	 nrg;
+	int		 finished;
+
+	struct buf	 page, zpage, hdr;	/* scratch */
+};
+
+void
+pq_opts_init(struct pq_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->codec = PQ_SNAPPY;
+	o->level = -1;
+	o->page_bytes = 1 << 20;
+	o->row_group_bytes = 32 << 20;
+	o->dict_bytes = 1 << 20;
+}
+
+int
+pq_codec_parse(const char *s)
+{
+	if (strcmp(s, "snappy") == 0)
+		return PQ_SNAPPY;
+	if (strcmp(s, "zstd") == 0)
+		return PQ_ZSTD;
+	if (strcmp(s, "gzip") == 0)
+		return PQ_GZIP;
+	if (strcmp(s, "none") == 0)
+		return PQ_NONE;
+	return -1;
+}
+
+const char *
+pq_codec_name(enum pq_codec c)
+{
+	switch (c) {
+	case PQ_SNAPPY:
+		return "snappy";
+	case PQ_ZSTD:
+		return "zstd";
+	case PQ_GZIP:
+		return "gzip";
+	default:
+		return "none";
+	}
+}
+
+/* RLE/bit-packed hybrid */
+
+int
+pq_bit_width(uint32_t max)
+{
+	int w = 0;
+
+	while (max > 0) {
+		w++;
+		max >>= 1;
+	}
+	return w;
+}
+
+void
+rle_init(struct rle *r, struct buf *out, struct buf *scratch, int width)
+{
+	memset(r, 0, sizeof(*r));
+	r->out = out;
+	r->packed = scratch;
+	r->width = width;
+	buf_reset(scratch);
+}
+
+/* Values are packed from the least significant bit of each byte up. */
+static void
+pack_group(struct rle *r)
+{
+	uint64_t acc = 0;
+	int i, nbits = 0;
+
+	for (i = 0; i < 8; i++) {
+		acc |= (uint64_t)r->pend[i] << nbits;
+		nbits += r->width;
+		while (nbits >= 8) {
+			buf_addch(r->packed, (int)(acc & 0xff));
+			acc >>= 8;
+			nbits -= 8;
+		}
+	}
+	r->ngroups++;
+	r->npend = 0;
+}
+
+static void
+emit_packed(struct rle *r)
+{
+	if (r->ngroups == 0)
+		return;
+	tc_varint(r->out, (uint64_t)r->ngroups << 1 | 1);
+	buf_add(r->out, r->packed->data, r->packed->len);
+	buf_reset(r->packed);
+	r->ngroups = 0;
+}
+
+/* A repeated value is stored in (width + 7) / 8 bytes, little endian. */
+static void
+emit_repeat(struct rle *r)
+{
+	int i;
+
+	tc_varint(r->out, (uint64_t)r->rep << 1);
+	for (i = 0; i < (r->width + 7) / 8; i++)
+		buf_addch(r->out, (int)((r->cur >> (8 * i)) & 0xff));
+	r->rep = 0;
+}
+
+/*
+ * rep counts the equal values at the end of the stream not yet emitted;
+ * once eight of them fill a whole group they become a repeat run, which
+ * grows until another value comes.
+ */
+void
+rle_put(struct rle *r, uint32_t v)
+{
+	if (r->rep >= 8) {
+		if (v == r->cur) {
+			r->rep++;
+			return;
+		}
+		emit_repeat(r);
+	}
+	if (r->rep > 0 && v == r->cur)
+		r->rep++;
+	else {
+		r->cur = v;
+		r->rep = 1;
+	}
+	r->pend[r->npend++] = v;
+	if (r->npend < 8)
+		return;
+	if (r->rep == 8) {
+		emit_packed(r);		/* the groups before the repeat */
+		r->npend = 0;
+	} else {
+		pack_group(r);
+		r->rep = 0;
+	}
+}
+
+void
+rle_flush(struct rle *r)
+{
+	if (r->rep >= 8) {
+		emit_repeat(r);
+		return;
+	}
+	if (r->npend > 0 && r->rep == (uint32_t)r->npend) {
+		emit_packed(r);
+		emit_repeat(r);
+		r->npend = 0;
+		return;
+	}
+	if (r->npend > 0) {
+		while (r->npend < 8)
+			r->pend[r->npend++] = 0;
+		pack_group(r);
+	}
+	emit_packed(r);
+	r->rep = 0;
+}
+
+/* little-endian helpers */
+
+static void
+add_le32(struct buf *b, uint32_t v)
+{
+	unsigned char t[4] = { (unsigned char)v, (unsigned char)(v >> 8),
+	    (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
+
+	buf_add(b, t, 4);
+}
+
+static void
+le64(unsigned char t[8], uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		t[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* columns */
+
+static int
+is_bytes(enum pq_type t)
+{
+	return t == PQ_STRING || t == PQ_BINARY;
+}
+
+static void
+col_reset_page(struct pq_col *c)
+{
+	buf_reset(&c->defbuf);
+	rle_init(&c->def, &c->defbuf, &c->defscratch, 1);
+	buf_reset(&c->vals);
+	c->nidx = 0;
+	c->idx_plain = 0;
+	c->page_n = 0;
+	c->nbool = 0;
+}
+
+static void
+dict_clear(struct pq_col *c)
+{
+	buf_reset(&c->dict);
+	c->ndict = 0;
+	if (c->slots != NULL)
+		memset(c->slots, 0, c->nslots * sizeof(*c->slots));
+}
+
+static void
+col_reset_chunk(struct pq_col *c, const struct pq_opts *o)
+{
+	buf_reset(&c->chunk);
+	c->num_values = c->null_count = c->nan_count = 0;
+	c->raw_size = 0;
+	c->used_plain = c->used_dict = c->dict_checked = 0;
+	c->dict_on = is_bytes(c->type) && o->dict_bytes > 0;
+	dict_clear(c);
+	c->has_minmax = 0;
+	buf_reset(&c->bmin);
+	buf_reset(&c->bmax);
+}
+
+static void
+col_free(struct pq_col *c)
+{
+	free(c->name);
+	buf_release(&c->defbuf);
+	buf_release(&c->defscratch);
+	buf_release(&c->vals);
+	free(c->idx);
+	buf_release(&c->chunk);
+	buf_release(&c->dict);
+	free(c->doff);
+	free(c->dhash);
+	free(c->slots);
+	buf_release(&c->bmin);
+	buf_release(&c->bmax);
+}
+
+/* The open page's size as page_bytes counts it. */
+static size_t
+page_size(const struct pq_col *c)
+{
+	return c->vals.len + c->idx_plain + c->defbuf.len +
+	    c->defscratch.len;
+}
+
+/* statistics */
+
+static int
+bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
+{
+	int r = memcmp(a, b, an < bn ? an : bn);
+
+	if (r != 0)
+		return r;
+	return an < bn ? -1 : an > bn;
+}
+
+static void
+stat_bytes(struct pq_col *c, const void *p, size_t n)
+{
+	if (!c->has_minmax) {
+		buf_add(&c->bmin, p, n);
+		buf_add(&c->bmax, p, n);
+		c->has_minmax = 1;
+		return;
+	}
+	if (bytes_cmp(p, n, c->bmin.data, c->bmin.len) < 0) {
+		buf_reset(&c->bmin);
+		buf_add(&c->bmin, p, n);
+	} else if (bytes_cmp(p, n, c->bmax.data, c->bmax.len) > 0) {
+		buf_reset(&c->bmax);
+		buf_add(&c->bmax, p, n);
+	}
+}
+
+static void
+stat_int(struct pq_col *c, int64_t v)
+{
+	if (!c->has_minmax) {
+		c->imin = c->imax = v;
+		c->has_minmax = 1;
+	} else if (v < c->imin)
+		c->imin = v;
+	else if (v > c->imax)
+		c->imax = v;
+}
+
+/* NaN is left out of min and max and counted (parquet.thrift's rules). */
+static void
+stat_double(struct pq_col *c, double v)
+{
+	if (isnan(v)) {
+		c->nan_count++;
+		return;
+	}
+	if (!c->has_minmax) {
+		c->dmin = c->dmax = v;
+		c->has_minmax = 1;
+	} else if (v < c->dmin)
+		c->dmin = v;
+	else if (v > c->dmax)
+		c->dmax = v;
+}
+
+/* dictionary */
+
+/* A word at a time: values can be long, and every one is hashed. */
+static uint32_t
+hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, v;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&v, s, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	if (n > 0) {
+		v = 0;
+		memcpy(&v, s, n);
+		h = (h ^ v) * 0xff51afd7ed558ccdULL;
+	}
+	h ^= h >> 32;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return (uint32_t)(h ^ (h >> 29));
+}
+
+static void
+dict_rehash(struct pq_col *c)
+{
+	uint32_t i, j, mask;
+
+	free(c->slots);
+	c->nslots = c->nslots ? c->nslots * 2 : 1024;
+	c->slots = xcalloc(c->nslots, sizeof(*c->slots));
+	mask = c->nslots - 1;
+	for (i = 0; i < c->ndict; i++) {
+		for (j = c->dhash[i] & mask; c->slots[j] != 0; j = (j + 1) & mask)
+			;
+		c->slots[j] = i + 1;
+	}
+}
+
+/*
+ * The index of the value in the dictionary, added if new; -1 if adding
+ * it would make the dictionary larger than limit.
+ */
+static int64_t
+dict_index(struct pq_col *c, const void *p, size_t n, size_t limit)
+{
+	uint32_t h = hash_bytes(p, n), j, e, mask;
+	const unsigned char *d;
+
+	if (c->nslots == 0)
+		dict_rehash(c);
+	mask = c->nslots - 1;
+	for (j = h & mask; (e = c->slots[j]) != 0; j = (j + 1) & mask) {
+		if (c->dhash[e - 1] != h)
+			continue;
+		d = (const unsigned char *)c->dict.data + c->doff[e - 1];
+		if ((d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24) == n &&
+		    memcmp(d + 4, p, n) == 0)
+			return e - 1;
+	}
+	if (c->dict.len + 4 + n > limit || c->ndict == UINT32_MAX - 1)
+		return -1;
+	if (c->ndict == c->dictcap) {
+		c->dictcap = c->dictcap ? c->dictcap * 2 : 256;
+		c->doff = xreallocarray(c->doff, c->dictcap, sizeof(*c->doff));
+		c->dhash = xreallocarray(c->dhash, c->dictcap,
+		    sizeof(*c->dhash));
+	}
+	c->doff[c->ndict] = (uint32_t)c->dict.len;
+	c->dhash[c->ndict] = h;
+	add_le32(&c->dict, (uint32_t)n);
+	buf_add(&c->dict, p, n);
+	c->slots[j] = ++c->ndict;
+	if ((uint64_t)c->ndict * 2 > c->nslots)
+		dict_rehash(c);
+	return c->ndict - 1;
+}
+
+/* The dictionary-encoded values of the open page, made PLAIN. */
+static void
+page_undict(struct pq_col *c)
+{
+	const unsigned char *d;
+	size_t i;
+	uint32_t n;
+
+	for (i = 0; i < c->nidx; i++) {
+		d = (const unsigned char *)c->dict.data + c->doff[c->idx[i]];
+		n = d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24;
+		buf_add(&c->vals, d, 4 + (size_t)n);
+	}
+	c->nidx = 0;
+	c->idx_plain = 0;
+}
+
+/* pages */
+
+/* Compress w->page into w->zpage with the file's codec. */
+static const struct buf *
+compress_page(struct pq_writer *w)
+{
+	size_t n;
+
+	buf_reset(&w->zpage);
+	switch (w->opts.codec) {
+	case PQ_NONE:
+		return &w->page;
+	case PQ_SNAPPY:
+		n = snappy_max_compressed_length(w->page.len);
+		buf_grow(&w->zpage, n);
+		if (snappy_compress(w->page.data, w->page.len, w->zpage.data,
+		    &n) != SNAPPY_OK)
+			errx(1, "snappy: cannot compress a page");
+		buf_setlen(&w->zpage, n);
+		break;
+	case PQ_GZIP:
+	case PQ_ZSTD:
+		/* one gzip member or zstd frame per page */
+		comp_begin(&w->comp);
+		comp_write(&w->comp, &w->zpage, w->page.data, w->page.len);
+		comp_end(&w->comp, &w->zpage);
+		break;
+	}
+	return &w->zpage;
+}
+
+static int32_t
+page_len(size_t n)
+{
+	if (n > INT32_MAX)
+		errx(1, "parquet: a page of %zu bytes is too large", n);
+	return (int32_t)n;
+}
+
+/* Compress w->page and append its header and body to dst. */
+static void
+put_page(struct pq_writer *w, struct buf *dst, int type, uint32_t nvalues,
+    int encoding, int64_t *raw_size)
+{
+	const struct buf *body = compress_page(w);
+	struct thrift t;
+
+	buf_reset(&w->hdr);
+	tc_begin(&t, &w->hdr);
+	tc_i32(&t, 1, type);
+	tc_i32(&t, 2, page_len(w->page.len));
+	tc_i32(&t, 3, page_len(body->len));
+	if (type == PT_DATA_PAGE) {
+		tc_struct(&t, 5);		/* DataPageHeader */
+		tc_i32(&t, 1, (int32_t)nvalues);
+		tc_i32(&t, 2, encoding);
+		tc_i32(&t, 3, E_RLE);		/* definition levels */
+		tc_i32(&t, 4, E_RLE);		/* repetition levels */
+		tc_struct_end(&t);
+	} else {
+		tc_struct(&t, 7);		/* DictionaryPageHeader */
+		tc_i32(&t, 1, (int32_t)nvalues);
+		tc_i32(&t, 2, E_PLAIN);
+		tc_struct_end(&t);
+	}
+	tc_end(&t);
+	buf_add(dst, w->hdr.data, w->hdr.len);
+	buf_add(dst, body->data, body->len);
+	*raw_size += (int64_t)(w->hdr.len + w->page.len);
+	w->raw_pages += w->page.len;
+	w->stored_pages += body->len;
+}
+
+/*
+ * Write the open page into the chunk.  The first dictionary-encoded page
+ * of a chunk decides whether the dictionary pays; an empty dictionary
+ * (a page of nulls) is never written.
+ */
+static void
+cut_page(struct pq_writer *w, struct pq_col *c)
+{
+	int dict, width = 0;
+	size_t i;
+
+	if (c->page_n == 0)
+		return;
+	if (c->dict_on && !c->dict_checked && c->nidx > 0) {
+		c->dict_checked = 1;
+		if (c->dict.len * 4 >= c->idx_plain * 3) {
+			page_undict(c);
+			c->dict_on = 0;
+			dict_clear(c);
+		}
+	}
+	dict = c->dict_on && c->ndict > 0;
+	buf_reset(&w->page);
+	if (c->nullable) {
+		rle_flush(&c->def);
+		add_le32(&w->page, (uint32_t)c->defbuf.len);
+		buf_add(&w->page, c->defbuf.data, c->defbuf.len);
+	}
+	if (dict) {
+		struct rle r;
+
+		width = pq_bit_width(c->ndict - 1);
+		if (width == 0)
+			width = 1;
+		buf_addch(&w->page, width);
+		rle_init(&r, &w->page, &c->defscratch, width);
+		for (i = 0; i < c->nidx; i++)
+			rle_put(&r, c->idx[i]);
+		rle_flush(&r);
+		c->used_dict++;
+	} else {
+		buf_add(&w->page, c->vals.data, c->vals.len);
+		c->used_plain++;
+	}
+	put_page(w, &c->chunk, PT_DATA_PAGE, c->page_n,
+	    dict ? E_RLE_DICTIONARY : E_PLAIN, &c->raw_size);
+	col_reset_page(c);
+}
+
+/* values */
+
+/* The column col, checked; nothing is changed yet. */
+static struct pq_col *
+col_get(struct pq_writer *w, size_t col, const char *what, int ok)
+{
+	struct pq_col *c;
+
+	if (w->finished)
+		errx(1, "parquet: %s after pq_finish", what);
+	if (col >= w->ncols)
+		errx(1, "parquet: %s: no column %zu", what, col);
+	c = &w->cols[col];
+	if (c->set)
+		errx(1, "parquet: column %s set twice in a row", c->name);
+	if (!ok)
+		errx(1, "parquet: %s into column %s of another type", what,
+		    c->name);
+	return c;
+}
+
+/* Count a value (or a null: def 0) of the row in c. */
+static void
+col_count(struct pq_col *c, int def)
+{
+	c->set = 1;
+	c->page_n++;
+	c->num_values++;
+	if (c->nullable)
+		rle_put(&c->def, (uint32_t)def);
+}
+
+static int
+type_is(const struct pq_writer *w, size_t col, enum pq_type t)
+{
+	return col < w->ncols && w->cols[col].type == t;
+}
+
+void
+pq_int64(struct pq_writer *w, size_t col, int64_t v)
+{
+	struct pq_col *c;
+	unsigned char t[8];
+
+	c = col_get(w, col, "pq_int64", type_is(w, col, PQ_INT64) ||
+	    type_is(w, col, PQ_TIMESTAMP_MS));
+	col_count(c, 1);
+	le64(t, (uint64_t)v);
+	buf_add(&c->vals, t, 8);
+	stat_int(c, v);
+}
+
+void
+pq_double(struct pq_writer *w, size_t col, double v)
+{
+	struct pq_col *c;
+	unsigned char t[8];
+	uint64_t u;
+
+	c = col_get(w, col, "pq_double", type_is(w, col, PQ_DOUBLE));
+	col_count(c, 1);
+	memcpy(&u, &v, 8);
+	le64(t, u);
+	buf_add(&c->vals, t, 8);
+	stat_double(c, v);
+}
+
+void
+pq_bool(struct pq_writer *w, size_t col, int v)
+{
+	struct pq_col *c;
+
+	c = col_get(w, col, "pq_bool", type_is(w, col, PQ_BOOLEAN));
+	col_count(c, 1);
+	/* PLAIN booleans: one bit each, least significant bit first */
+	if (c->nbool % 8 == 0)
+		buf_addch(&c->vals, 0);
+	if (v)
+		c->vals.data[c->vals.len - 1] |= (char)(1 << (c->nbool % 8));
+	c->nbool++;
+	stat_int(c, v != 0);
+}
+
+void
+pq_bytes(struct pq_writer *w, size_t col, const void *p, size_t n)
+{
+	struct pq_col *c;
+	int64_t i = -1;
+
+	c = col_get(w, col, "pq_bytes", type_is(w, col, PQ_STRING) ||
+	    type_is(w, col, PQ_BINARY));
+	if (n > INT32_MAX)
+		errx(1, "parquet: a value of %zu bytes in column %s", n,
+		    c->name);
+	stat_bytes(c, p, n);
+	if (c->dict_on) {
+		i = dict_index(c, p, n, w->opts.dict_bytes);
+		if (i < 0) {
+			/* full: what is encoded stays so, the rest is plain */
+			cut_page(w, c);
+			c->dict_checked = 1;
+			c->dict_on = 0;
+		}
+	}
+	col_count(c, 1);
+	if (i >= 0) {
+		if (c->nidx == c->idxcap) {
+			c->idxcap = c->idxcap ? c->idxcap * 2 : 1024;
+			c->idx = xreallocarray(c->idx, c->idxcap,
+			    sizeof(*c->idx));
+		}
+		c->idx[c->nidx++] = (uint32_t)i;
+		c->idx_plain += 4 + n;
+		return;
+	}
+	add_le32(&c->vals, (uint32_t)n);
+	buf_add(&c->vals, p, n);
+}
+
+void
+pq_null(struct pq_writer *w, size_t col)
+{
+	struct pq_col *c = col_get(w, col, "pq_null", 1);
+
+	if (!c->nullable)
+		errx(1, "parquet: null in required column %s", c->name);
+	col_count(c, 0);
+	c->null_count++;
+}
+
+/* the queue of final bytes */
+
+/* Move b's bytes to the end of the queue; b is left empty. */
+static void
+ready_move(struct pq_writer *w, struct buf *b)
+{
+	if (b->len == 0)
+		return;
+	if (w->head > 0 && w->head == w->nready) {
+		w->head = w->nready = 0;
+	}
+	if (w->nready == w->readycap) {
+		w->readycap = w->readycap ? w->readycap * 2 : 16;
+		w->ready = xreallocarray(w->ready, w->readycap,
+		    sizeof(*w->ready));
+	}
+	w->ready[w->nready++] = *b;
+	w->offset += b->len;
+	buf_init(b, 0);
+}
+
+/* row groups */
+
+static int
+physical_type(enum pq_type t)
+{
+	switch (t) {
+	case PQ_INT64:
+	case PQ_TIMESTAMP_MS:
+		return T_INT64;
+	case PQ_DOUBLE:
+		return T_DOUBLE;
+	case PQ_BOOLEAN:
+		return T_BOOLEAN;
+	default:
+		return T_BYTE_ARRAY;
+	}
+}
+
+/* Where a truncated string may end: not inside a UTF-8 sequence. */
+static size_t
+utf8_cut(const unsigned char *s, size_t n)
+{
+	while (n > 0 && (s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/*
+ * A bound of a byte array column as stored: the value itself, or if it
+ * is longer than PQ_STAT_MAX a prefix (the minimum) or a prefix with its
+ * last raisable byte raised (the maximum; for a string only an ASCII byte
+ * is raised, so it stays UTF-8).  Returns 0 if there is no such maximum.
+ */
+static int
+bound(const struct pq_col *c, const struct buf *v, int max, size_t *lenp,
+    int *exact, unsigned char *raised)
+{
+	const unsigned char *s = (const unsigned char *)v->data;
+	size_t n;
+
+	*exact = v->len <= PQ_STAT_MAX;
+	if (*exact) {
+		*lenp = v->len;
+		return 1;
+	}
+	n = c->type == PQ_STRING ? utf8_cut(s, PQ_STAT_MAX) : PQ_STAT_MAX;
+	*lenp = n;
+	if (!max)
+		return 1;
+	while (n > 0 && s[n - 1] >= (c->type == PQ_STRING ? 0x7f : 0xff))
+		n--;
+	if (n == 0)
+		return 0;
+	memcpy(raised, s, n);
+	raised[n - 1]++;
+	*lenp = n;
+	return 1;
+}
+
+static void
+put_bytes_bounds(struct thrift *t, const struct pq_col *c)
+{
+	unsigned char raised[PQ_STAT_MAX];
+	size_t maxn, minn;
+	int maxok, maxexact, minexact;
+
+	maxok = bound(c, &c->bmax, 1, &maxn, &maxexact, raised);
+	bound(c, &c->bmin, 0, &minn, &minexact, NULL);
+	if (maxok)
+		tc_binary(t, 5, maxexact ? (unsigned char *)c->bmax.data :
+		    raised, maxn);
+	tc_binary(t, 6, c->bmin.data, minn);
+	if (maxok)
+		tc_bool(t, 7, maxexact);
+	tc_bool(t, 8, minexact);
+}
+
+/* Statistics: null_count, max_value (5), min_value (6), nan_count. */
+static void
+put_stats(struct thrift *t, const struct pq_col *c)
+{
+	unsigned char lo[8], hi[8];
+	double dlo, dhi;
+	uint64_t u;
+
+	tc_struct(t, 12);
+	tc_i64(t, 3, c->null_count);
+	if (c->has_minmax) {
+		switch (c->type) {
+		case PQ_STRING:
+		case PQ_BINARY:
+			put_bytes_bounds(t, c);
+			break;
+		case PQ_DOUBLE:
+			/* a zero bound is written -0.0 (min), +0.0 (max) */
+			dlo = c->dmin == 0 ? -0.0 : c->dmin;
+			dhi = c->dmax == 0 ? 0.0 : c->dmax;
+			memcpy(&u, &dlo, 8);
+			le64(lo, u);
+			memcpy(&u, &dhi, 8);
+			le64(hi, u);
+			tc_binary(t, 5, hi, 8);
+			tc_binary(t, 6, lo, 8);
+			break;
+		case PQ_BOOLEAN:
+			lo[0] = (unsigned char)c->imin;
+			hi[0] = (unsigned char)c->imax;
+			tc_binary(t, 5, hi, 1);
+			tc_binary(t, 6, lo, 1);
+			break;
+		default:
+			le64(lo, (uint64_t)c->imin);
+			le64(hi, (uint64_t)c->imax);
+			tc_binary(t, 5, hi, 8);
+			tc_binary(t, 6, lo, 8);
+			break;
+		}
+	}
+	if (c->type == PQ_DOUBLE)
+		tc_i64(t, 9, c->nan_count);
+	tc_struct_end(t);
+}
+
+static void
+put_page_count(struct thrift *t, int type, int encoding, int count)
+{
+	tc_elem_struct(t);
+	tc_i32(t, 1, type);
+	tc_i32(t, 2, encoding);
+	tc_i32(t, 3, count);
+	tc_struct_end(t);
+}
+
+/*
+ * encoding_stats: pages by type and encoding, which tells readers that
+ * filter by dictionary whether every data page is dictionary-encoded.
+ */
+static void
+put_encoding_stats(struct thrift *t, const struct pq_col *c)
+{
+	tc_list(t, 13, TC_STRUCT, (size_t)(c->used_dict ? 2 : 0) +
+	    (c->used_plain ? 1 : 0));
+	if (c->used_dict) {
+		put_page_count(t, PT_DICTIONARY_PAGE, E_PLAIN, 1);
+		put_page_count(t, PT_DATA_PAGE, E_RLE_DICTIONARY, c->used_dict);
+	}
+	if (c->used_plain)
+		put_page_count(t, PT_DATA_PAGE, E_PLAIN, c->used_plain);
+}
+
+/* One ColumnChunk of the RowGroup being serialized. */
+static void
+put_chunk_meta(struct pq_writer *w, struct thrift *t, const struct pq_col *c,
+    uint64_t dict_off, uint64_t data_off, int64_t raw, int64_t stored)
+{
+	int nenc = 0, enc[3];
+
+	if (c->used_dict || c->used_plain)
+		enc[nenc++] = E_PLAIN;	/* the dictionary page is PLAIN */
+	if (c->nullable)
+		enc[nenc++] = E_RLE;
+	if (c->used_dict)
+		enc[nenc++] = E_RLE_DICTIONARY;
+	tc_elem_struct(t);
+	tc_i64(t, 2, (int64_t)(c->used_dict ? dict_off : data_off));
+	tc_struct(t, 3);			/* ColumnMetaData */
+	tc_i32(t, 1, physical_type(c->type));
+	tc_list(t, 2, TC_I32, (size_t)nenc);
+	for (int i = 0; i < nenc; i++)
+		tc_elem_i32(t, enc[i]);
+	tc_list(t, 3, TC_BINARY, 1);
+	tc_elem_binary(t, c->name, strlen(c->name));
+	tc_i32(t, 4, w->opts.codec);
+	tc_i64(t, 5, c->num_values);
+	tc_i64(t, 6, raw);
+	tc_i64(t, 7, stored);
+	tc_i64(t, 9, (int64_t)data_off);
+	if (c->used_dict)
+		tc_i64(t, 11, (int64_t)dict_off);
+	put_stats(t, c);
+	put_encoding_stats(t, c);
+	tc_struct_end(t);
+	tc_struct_end(t);
+}
+
+/*
+ * Write the row group's column chunks, each its dictionary page first,
+ * into out, and its RowGroup struct into rgmeta.
+ */
+static void
+cut_row_group(struct pq_writer *w)
+{
+	struct thrift t;
+	struct buf dictpage = BUF_INIT;
+	uint64_t start = w->offset, dict_off, data_off;
+	int64_t raw_total = 0, raw;
+	size_t i;
+
+	if (w->rg_rows == 0)
+		return;
+	tc_begin(&t, &w->rgmeta);
+	tc_list(&t, 1, TC_STRUCT, w->ncols);
+	for (i = 0; i < w->ncols; i++) {
+		struct pq_col *c = &w->cols[i];
+
+		cut_page(w, c);
+		raw = c->raw_size;
+		dict_off = w->offset;
+		if (c->used_dict) {
+			buf_reset(&w->page);
+			buf_add(&w->page, c->dict.data, c->dict.len);
+			put_page(w, &dictpage, PT_DICTIONARY_PAGE, c->ndict, 0,
+			    &raw);
+			ready_move(w, &dictpage);
+		}
+		data_off = w->offset;
+		ready_move(w, &c->chunk);
+		put_chunk_meta(w, &t, c, dict_off, data_off, raw,
+		    (int64_t)(w->offset - dict_off));
+		raw_total += raw;
+		col_reset_chunk(c, &w->opts);
+	}
+	tc_i64(&t, 2, raw_total);
+	tc_i64(&t, 3, (int64_t)w->rg_rows);
+	tc_i64(&t, 5, (int64_t)start);
+	tc_i64(&t, 6, (int64_t)(w->offset - start));
+	tc_i16(&t, 7, (int16_t)(w->nrg < INT16_MAX ? w->nrg : INT16_MAX));
+	tc_end(&t);
+	buf_release(&dictpage);
+	w->nrg++;
+	w->rg_rows = 0;
+}
+
+static size_t
+row_group_size(const struct pq_writer *w)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < w->ncols; i++)
+		n += w->cols[i].chunk.len + w->cols[i].dict.len +
+		    page_size(&w->cols[i]);
+	return n;
+}
+
+void
+pq_row_end(struct pq_writer *w)
+{
+	struct pq_col *c;
+	size_t i;
+
+	if (w->finished)
+		errx(1, "parquet: pq_row_end after pq_finish");
+	for (i = 0; i < w->ncols; i++) {
+		c = &w->cols[i];
+		if (!c->set)
+			pq_null(w, i);
+		c->set = 0;
+		if (page_size(c) >= w->opts.page_bytes)
+			cut_page(w, c);
+	}
+	w->rows++;
+	w->rg_rows++;
+	if (row_group_size(w) >= w->opts.row_group_bytes)
+		cut_row_group(w);
+}
+
+/* the file */
+
+struct pq_writer *
+pq_new(const struct pq_column *cols, size_t ncols, const struct pq_opts *o)
+{
+	struct pq_writer *w;
+	size_t i;
+
+	if (ncols == 0 || ncols > INT32_MAX)
+		errx(1, "parquet: %zu columns", ncols);
+	w = xcalloc(1, sizeof(*w));
+	if (o != NULL)
+		w->opts = *o;
+	else
+		pq_opts_init(&w->opts);
+	if (w->opts.page_bytes == 0)
+		w->opts.page_bytes = 1;
+	if (w->opts.codec == PQ_GZIP || w->opts.codec == PQ_ZSTD) {
+		enum codec cc = w->opts.codec == PQ_GZIP ? CODEC_GZIP :
+		    CODEC_ZSTD;
+		int level = w->opts.level;
+
+		if (level < codec_min_level(cc) || level > codec_max_level(cc))
+			level = codec_default_level(cc);
+		comp_init(&w->comp, cc, level);
+	} else if (w->opts.codec != PQ_NONE && w->opts.codec != PQ_SNAPPY)
+		errx(1, "parquet: codec %d", (int)w->opts.codec);
+	w->cols = xcalloc(ncols, sizeof(*w->cols));
+	w->ncols = ncols;
+	for (i = 0; i < ncols; i++) {
+		struct pq_col *c = &w->cols[i];
+
+		c->name = xstrdup(cols[i].name);
+		c->type = cols[i].type;
+		c->nullable = cols[i].nullable;
+		buf_init(&c->defbuf, 0);
+		buf_init(&c->defscratch, 0);
+		buf_init(&c->vals, 0);
+		buf_init(&c->chunk, 0);
+		buf_init(&c->dict, 0);
+		buf_init(&c->bmin, 0);
+		buf_init(&c->bmax, 0);
+		col_reset_page(c);
+		col_reset_chunk(c, &w->opts);
+	}
+	buf_init(&w->rgmeta, 0);
+	buf_init(&w->page, 0);
+	buf_init(&w->zpage, 0);
+	buf_init(&w->hdr, 0);
+	buf_init(&w->hdr, 0);
+	buf_add(&w->hdr, MAGIC, 4);
+	ready_move(w, &w->hdr);
+	return w;
+}
+
+uint64_t
+pq_rows(const struct pq_writer *w)
+{
+	return w->rows;
+}
+
+/*
+ * Open pages and dictionaries are counted as they would compress, at the
+ * ratio of the pages written so far (1 before the first).
+ */
+uint64_t
+pq_size(const struct pq_writer *w)
+{
+	double ratio = 1, open = 0;
+	uint64_t done = w->offset;
+	size_t i;
+
+	if (w->raw_pages > 0)
+		ratio = (double)w->stored_pages / (double)w->raw_pages;
+	for (i = 0; i < w->ncols; i++) {
+		done += w->cols[i].chunk.len;
+		open += (double)(w->cols[i].dict.len + page_size(&w->cols[i]));
+	}
+	return done + (uint64_t)(open * ratio);
+}
+
+size_t
+pq_take(struct pq_writer *w, struct buf *out, size_t max)
+{
+	struct buf *b;
+	size_t n, taken = 0;
+
+	while (w->head < w->nready && (max == 0 || taken < max)) {
+		b = &w->ready[w->head];
+		n = b->len - w->headpos;
+		if (max != 0 && n > max - taken)
+			n = max - taken;
+		buf_add(out, b->data + w->headpos, n);
+		taken += n;
+		w->headpos += n;
+		if (w->headpos == b->len) {
+			buf_release(b);
+			w->head++;
+			w->headpos = 0;
+		}
+	}
+	return taken;
+}
+
+/* A SchemaElement of a column. */
+static void
+put_schema_col(struct thrift *t, const struct pq_col *c)
+{
+	tc_elem_struct(t);
+	tc_i32(t, 1, physical_type(c->type));
+	tc_i32(t, 3, c->nullable ? REP_OPTIONAL : REP_REQUIRED);
+	tc_string(t, 4, c->name);
+	if (c->type == PQ_STRING) {
+		tc_i32(t, 6, CT_UTF8);
+		tc_struct(t, 10);		/* LogicalType */
+		tc_struct(t, 1);		/* STRING */
+		tc_struct_end(t);
+		tc_struct_end(t);
+	} else if (c->type == PQ_TIMESTAMP_MS) {
+		tc_i32(t, 6, CT_TIMESTAMP_MILLIS);
+		tc_struct(t, 10);		/* LogicalType */
+		tc_struct(t, 8);		/* TIMESTAMP */
+		tc_bool(t, 1, 1);		/* isAdjustedToUTC */
+		tc_struct(t, 2);		/* unit */
+		tc_struct(t, 1);		/* MILLIS */
+		tc_struct_end(t);
+		tc_struct_end(t);
+		tc_struct_end(t);
+		tc_struct_end(t);
+	}
+	tc_struct_end(t);
+}
+
+/* FileMetaData, its length and the closing magic. */
+static void
+put_footer(struct pq_writer *w)
+{
+	struct thrift t;
+	struct buf meta = BUF_INIT;
+	size_t i, n;
+
+	tc_begin(&t, &meta);
+	tc_i32(&t, 1, 2);			/* version */
+	tc_list(&t, 2, TC_STRUCT, w->ncols + 1);
+	tc_elem_struct(&t);			/* the root */
+	tc_string(&t, 4, "schema");
+	tc_i32(&t, 5, (int32_t)w->ncols);
+	tc_struct_end(&t);
+	for (i = 0; i < w->ncols; i++)
+		put_schema_col(&t, &w->cols[i]);
+	tc_i64(&t, 3, (int64_t)w->rows);
+	tc_list(&t, 4, TC_STRUCT, w->nrg);
+	buf_add(&meta, w->rgmeta.data, w->rgmeta.len);
+	tc_string(&t, 6, w->opts.created_by ? w->opts.created_by :
+	    "lakepipe");
+	tc_list(&t, 7, TC_STRUCT, w->ncols);	/* column_orders */
+	for (i = 0; i < w->ncols; i++) {
+		tc_elem_struct(&t);
+		tc_struct(&t, 1);		/* TYPE_ORDER */
+		tc_struct_end(&t);
+		tc_struct_end(&t);
+	}
+	tc_end(&t);
+	n = meta.len;
+	add_le32(&meta, (uint32_t)n);
+	buf_add(&meta, MAGIC, 4);
+	ready_move(w, &meta);
+}
+
+int
+pq_finish(struct pq_writer *w, struct buf *out)
+{
+	if (w->finished)
+		errx(1, "parquet: pq_finish twice");
+	cut_row_group(w);
+	put_footer(w);
+	w->finished = 1;
+	pq_take(w, out, 0);
+	return 0;
+}
+
+void
+pq_free(struct pq_writer *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->ncols; i++)
+		col_free(&w->cols[i]);
+	free(w->cols);
+	if (w->opts.codec == PQ_GZIP || w->opts.codec == PQ_ZSTD)
+		comp_free(&w->comp);
+	for (i = w->head; i < w->nready; i++)
+		buf_release(&w->ready[i]);
+	free(w->ready);
+	buf_release(&w->rgmeta);
+	buf_release(&w->page);
+	buf_release(&w->zpage);
+	buf_release(&w->hdr);
+	free(w);
+}
