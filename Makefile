@@ -147,6 +147,11 @@ demo: all
 bench: all
 	bench/bench.sh
 
+# The long chaos runs (tests/soak/chaos.sh): 100,000 messages, 24 kill -9
+# cycles each; SOAK_MESSAGES, SOAK_CYCLES, CHAOS_SEED change them.
+soak: all
+	tests/soak/chaos.sh --build $(B)
+
 # Installed git-style: the programs as lakepipe-consume, lakepipe-transform
 # and lakepipe-deliver (no clash with other programs of those names),
 # pipeline.sh as lakepipe, which finds them beside itself; the systemd unit
@@ -182,4 +187,4 @@ clean:
 	    fuzz/*.[od] $(PROGRAMS) $(patsubst %.c,%,$(UNIT_SRCS)) \
 	    $(patsubst %,fuzz/regress-%,$(FUZZ_TARGETS))
 
-.PHONY: all test check fuzz demo bench install clean
+.PHONY: all test check fuzz demo bench soak install clean

@@ -16,6 +16,14 @@
 
 #define MAX_BODY	(1024 * 1024)
 
+/*
+ * Whether the web service has given an HTTP answer in this run: once it
+ * has, a connection that it accepts and closes without a word is a
+ * broker restarting (or a proxy in front of one), to retry, not the
+ * wrong port.  One web service per process.
+ */
+static int answered;
+
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)
 {
@@ -106,8 +114,13 @@ get(const struct web *w, const char *path, struct buf *body)
 	}
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 0)
+		answered = 1;
 	if (rc != CURLE_OK) {
 		hint = curl_hint(rc);
+		if (answered && (rc == CURLE_GOT_NOTHING ||
+		    rc == CURLE_WEIRD_SERVER_REPLY))
+			hint = NULL;
 		failure_set(w->fail, hint != NULL, "%s%s: %s%s", w->base, path,
 		    errbuf[0] ? errbuf : curl_easy_strerror(rc),
 		    hint ? hint : "");

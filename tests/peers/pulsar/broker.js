@@ -95,9 +95,23 @@ function defaultFaults() {
     challengeOnConnect: false, // answer CONNECT with AUTH_CHALLENGE, CONNECTED after a good AUTH_RESPONSE
     conns: null,            // null: faults hit every connection; [ids]: only these connections
     clientVersion: null,    // only connections whose CONNECT client_version contains this string
+    refuseConnections: false, // true, or [broker indexes]: new TCP connections (binary and HTTP) closed at once
   };
 }
 const NO_FAULTS = defaultFaults();
+// whether broker br closes new connections at once (fault refuseConnections;
+// not scoped by conns/clientVersion: nothing is known of a new connection)
+function refusing(br) {
+  const r = state.faults.refuseConnections;
+  return r === true || (Array.isArray(r) && r.map(Number).includes(br.index));
+}
+// a server's 'connection' guard: true when the socket was refused
+function refuse(br, socket) {
+  if (!refusing(br)) return false;
+  vlog(`broker ${br.index}: connection refused (fault refuseConnections)`);
+  socket.destroy();
+  return true;
+}
 // the fault settings that apply to one connection
 function faultsFor(conn) {
   const f = state.faults;
@@ -1413,6 +1427,30 @@ function unload(req) {
   return { topic: req.topic, consumersClosed: closed, owners: list.map((t) => t.owner) };
 }
 
+// POST /restart: brokers (default all) go down for downMs as a restarted
+// broker does, listeners closed (connections refused) and every
+// connection dropped, then listen again on the same ports.  Topics,
+// cursors and acks survive, as they do in BookKeeper.  Answers once the
+// brokers are up again.
+async function restart(req) {
+  const downMs = Number(req.downMs === undefined ? 2000 : req.downMs);
+  const which = req.broker === undefined ? state.brokers.map((b) => b.index) :
+    String(req.broker).split(',').map(Number);
+  const brs = state.brokers.filter((b) => which.includes(b.index));
+  const closing = [];
+  for (const br of brs) {
+    for (const l of br.listeners) closing.push(new Promise((r) => l.server.close(r)));
+    for (const l of br.listeners) if (l.server.closeAllConnections) l.server.closeAllConnections();
+  }
+  for (const c of [...state.conns]) if (which.includes(c.broker.index)) c.drop();
+  log(`restart: broker(s) ${which.join(',')} down for ${downMs} ms`);
+  await Promise.all(closing);
+  await new Promise((r) => setTimeout(r, downMs));
+  for (const br of brs) for (const l of br.listeners) await listen(l.server, l.port);
+  log(`restart: broker(s) ${which.join(',')} up`);
+  return { restarted: which, downMs };
+}
+
 function topicStats(name) {
   const { full, list, partitioned } = topicOrParent(name);
   if (list.length === 0) return null;
@@ -1572,6 +1610,7 @@ async function control(req, res) {
       }
       case 'POST /faults/reset': state.faults = defaultFaults(); return R(200, state.faults);
       case 'POST /unload': return R(200, unload(args));
+      case 'POST /restart': return R(200, await restart(args));
       case 'POST /challenge': {
         let n = 0;
         for (const c of pickConns(args)) if (c.connected) { sendChallenge(c); n++; }
@@ -1625,25 +1664,30 @@ async function main() {
   }
   const servers = [];
   for (let i = 0; i < opts.brokers; i++) {
-    const br = { index: i };
+    const br = { index: i, listeners: [] };
     state.brokers.push(br);
-    const srv = net.createServer((s) => new Conn(br, s, false));
-    br.port = await listen(srv, opts.ports[i] || 0);
+    // every server of a broker, kept with its port for POST /restart;
+    // fault refuseConnections closes new connections before anything
+    const serve = async (server, port) => {
+      server.prependListener('connection', (s) => { refuse(br, s); });
+      const p = await listen(server, port);
+      br.listeners.push({ server, port: p });
+      servers.push(server);
+      return p;
+    };
+    const srv = net.createServer((s) => { if (!s.destroyed) new Conn(br, s, false); });
+    br.port = await serve(srv, opts.ports[i] || 0);
     br.serviceUrl = `pulsar://${HOST}:${br.port}`;
-    servers.push(srv);
     const web = http.createServer(webHandler(br, false));
-    br.httpPort = await listen(web, 0);
+    br.httpPort = await serve(web, 0);
     br.httpUrl = `http://${HOST}:${br.httpPort}`;
-    servers.push(web);
     if (tlsOpts) {
       const ts = tls.createServer(tlsOpts, (s) => new Conn(br, s, true));
-      br.tlsPort = await listen(ts, 0);
+      br.tlsPort = await serve(ts, 0);
       br.serviceUrlTls = `pulsar+ssl://${HOST}:${br.tlsPort}`;
-      servers.push(ts);
       const hs = https.createServer(tlsOpts, webHandler(br, true));
-      br.httpsPort = await listen(hs, 0);
+      br.httpsPort = await serve(hs, 0);
       br.httpUrlTls = `https://${HOST}:${br.httpsPort}`;
-      servers.push(hs);
     }
   }
   const ctl = http.createServer((q, r) => { control(q, r); });
