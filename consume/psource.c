@@ -75,7 +75,6 @@ struct pcons {
 	int		 end_probe;	/* no mark-delete: the end from stats */
 	int		 standby;	/* Failover: another consumer reads */
 	int		 recheck_end;	/* became active: ask for the end again */
-	int		 reread_lake;	/* became active: read the lake again */
 	struct msgid	 last;
 	struct pw_ack_id *acks;
 	size_t		 nacks, acks_cap;
@@ -444,15 +443,20 @@ active_change(struct psrc *s, struct pcons *pc, int active)
 {
 	/*
 	 * Becoming (or being told again that it is) the active consumer
-	 * after another one read: what we know may be stale.  The end, for
-	 * --stop-at-end (the other may have drained the partition and left,
-	 * so that no message will come to reach it), and the lake, for
-	 * --exactly-once (the other stored more).  Both asked again from the
-	 * main loop, not from within this frame's dispatch.
+	 * after another one read: what we know may be stale.  The lake, for
+	 * --exactly-once (the other stored more, and acked it: the prev= of
+	 * our next object must name its last), read at once, before the
+	 * messages that follow this frame (deliver runs as a child: the
+	 * pool is not involved); and the end, for --stop-at-end (the other
+	 * may have drained the partition and left, so that no message will
+	 * come to reach it), asked from the main loop, since a request
+	 * cannot be made from within this frame's dispatch.
 	 */
 	if (active) {
 		pc->recheck_end = s->o.stop_at_end && !pc->at_end;
-		pc->reread_lake = s->o.lake != NULL;
+		if (s->o.lake != NULL && read_lake(s, pc) < 0)
+			log_warn("cannot read the lake at takeover", "topic=%s "
+			    "error=%s", pc->topic, s->pool->fail.text);
 	}
 	if (pc->standby == !active)
 		return;
@@ -465,17 +469,9 @@ active_change(struct psrc *s, struct pcons *pc, int active)
 static void
 after_takeover(struct psrc *s, struct pcons *pc)
 {
-	if (pc->reread_lake) {
-		pc->reread_lake = 0;
-		if (read_lake(s, pc) < 0)
-			log_warn("cannot read the lake at takeover", "topic=%s "
-			    "error=%s", pc->topic, s->pool->fail.text);
-	}
-	if (pc->recheck_end) {
-		pc->recheck_end = 0;
-		if (last_message_id(s, pc) < 0)
-			consumer_failed(s, pc);
-	}
+	pc->recheck_end = 0;
+	if (last_message_id(s, pc) < 0)
+		consumer_failed(s, pc);
 }
 
 static void
@@ -985,8 +981,7 @@ psrc_run(struct source *src, struct pump *p, const struct pollset *ps)
 		if (pc->state == PC_DOWN && now >= pc->retry_at &&
 		    !s->stopping && !up++)
 			consumer_up(s, pc);
-		if ((pc->recheck_end || pc->reread_lake) &&
-		    pc->state == PC_READY && !up++)
+		if (pc->recheck_end && pc->state == PC_READY && !up++)
 			after_takeover(s, pc);
 		grant_permits(s, pc, pump_room(p));
 		if (pc->nacks >= ACK_BATCH || (pc->nacks > 0 &&

@@ -67,8 +67,8 @@ shared_run() {
 		i=$((i + 1))
 		test_timeout 120 lakepipe stop $name.p$i.conf >stop.out &&
 		cat stop.out &&
-		grep "^ok stopped: .*exit status 0" stop.out &&
-		wait $(cat $name.p$i.pid) || return 1
+		stopped_ok stop.out $name.p$i.run &&
+		{ wait $(cat $name.p$i.pid); :; } || return 1
 	done
 	t1=$(date +%s)
 	chaos_tail $topic $N $name.ids &&
