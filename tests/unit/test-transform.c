@@ -225,8 +225,12 @@ test_keys(void)
 	char what[160];
 
 	CHECK_STR(render(KEY_DEFAULT_TEMPLATE, topic, 1764201600000ULL,
-	    "jsonl.gz"), "tenant/ns/orders/2025/11/27/00/7-12-2--1.jsonl.gz",
+	    "jsonl.gz"), "tenant/ns/orders/2025/11/27/00/"
+	    "00000000000000000007.00000000000000000012.0000000000-2.jsonl.gz",
 	    "key: default template, partition suffix dropped");
+	CHECK_STR(render(KEY_V1_TEMPLATE, topic, 1764201600000ULL,
+	    "jsonl.gz"), "tenant/ns/orders/2025/11/27/00/7-12-2--1.jsonl.gz",
+	    "key: the v1 template, unpadded");
 	CHECK_STR(render("{tenant}/{namespace}/{name}/p={partition}/"
 	    "{date}T{hh}{mi}{ss}/{first_id}.{ext}", topic,
 	    1764205445000ULL, "txt"),
