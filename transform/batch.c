@@ -313,6 +313,17 @@ convert(struct run *r, const struct msg *m, int *reject)
 	return &r->row;
 }
 
+/*
+ * The open object's size as stored, for --max-bytes: exact without a
+ * codec, else estimated (comp_estimate).  A format that compresses
+ * itself counts its own estimate (Parquet: pq_size) in b->bytes.
+ */
+static uint64_t
+stored_size(const struct batch *b)
+{
+	return comp_estimate(&b->comp[b->reject], b->body.len, b->stage.len);
+}
+
 /* Add one message to its topic's batch (opening it if needed). */
 static void
 batch_add(struct run *r, const struct msg *m)
@@ -339,8 +350,8 @@ batch_add(struct run *r, const struct msg *m)
 		batch_open(r, b, m, reject);
 	start = b->stage.len;
 	len = b->fmt->add(reject ? NULL : b->st, fmt_out(b), m, row);
-	if (b->n > 0 && b->bytes + len > o->max_bytes &&
-	    !b->fmt->self_compressed) {
+	if (b->n > 0 && !b->fmt->self_compressed &&
+	    stored_size(b) > o->max_bytes) {
 		/* Would overflow: this record starts the next object. */
 		buf_reset(&r->spill);
 		buf_add(&r->spill, b->stage.data + start, len);
@@ -365,7 +376,8 @@ batch_add(struct run *r, const struct msg *m)
 	}
 	if (b->n >= o->max_messages)
 		batch_close(r, b, "max-messages");
-	else if (b->bytes >= o->max_bytes)
+	else if ((b->fmt->self_compressed ? b->bytes : stored_size(b)) >=
+	    o->max_bytes)
 		batch_close(r, b, "max-bytes");
 }
 

@@ -33,7 +33,7 @@ struct options {
 	enum codec	 codec;		/* stream formats and rejects */
 	int		 level;
 	uint64_t	 max_messages;
-	uint64_t	 max_bytes;	/* uncompressed */
+	uint64_t	 max_bytes;	/* as stored (compressed) */
 	double		 max_age;	/* seconds; 0: no limit */
 	size_t		 max_open;	/* batches open at once */
 	struct key_tmpl	 key;
