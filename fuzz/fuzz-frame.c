@@ -105,6 +105,7 @@ check_keys(const struct msg *m, struct buf *out, struct buf *scratch)
 	v.partition = m->mid.partition;
 	v.batch = m->mid.batch;
 	v.pt_ms = m->pt;
+	v.tz = NULL;
 	v.ext = "jsonl.gz";
 	for (i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
 		if (key_tmpl_parse(&t, tmpls[i], why, sizeof(why)) < 0)

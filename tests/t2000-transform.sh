@@ -99,7 +99,7 @@ test_expect_success 'one message: a gzip object that zcat reads' '
 	transform <in >out &&
 	test "$(split_objects out)" = 1 &&
 	test "$(field 1 key)" = \
-	    public/default/t/2025/11/27/00/7-0--1--1.jsonl.gz &&
+	    public/default/t/2025/11/27/00/00000000000000000007.00000000000000000000.0000000000--1.jsonl.gz &&
 	test "$(field 1 type)" = application/x-ndjson &&
 	test "$(field 1 enc)" = gzip &&
 	test "$(field 1 n)" = 1 &&
@@ -123,7 +123,7 @@ test_expect_success 'batching by count: seqs and n per object' '
 	test "$(field 4 n)" = 1 &&
 	test "$(field 2 first)" = 7:3:-1:-1 &&
 	test "$(field 2 last)" = 7:5:-1:-1 &&
-	test "$(field 2 key)" = public/default/t/2025/11/27/00/7-3--1--1.jsonl &&
+	test "$(field 2 key)" = public/default/t/2025/11/27/00/00000000000000000007.00000000000000000003.0000000000--1.jsonl &&
 	test $(wc -l <obj.1) = 3
 '
 
@@ -342,7 +342,7 @@ for k in range(1, n + 1):
     assert es == list(range(es[0], es[0] + len(es))), ("order", k, es)
     first = "9:%d:%d:-1" % (es[0], p)
     assert h["first"] == first and recs[0]["message_id"] == first
-    assert "/9-%d-%d--1.jsonl" % (es[0], p) in h["key"], h["key"]
+    assert "/%020d.%020d.0000000000-%d.jsonl" % (9, es[0], p) in h["key"], h["key"]
     for r in h["seqs"].split(","):
         a, _, b = r.partition("-")
         seen += range(int(a), int(b or a) + 1)
@@ -358,7 +358,7 @@ test_expect_success 'partitions: one batch each, in order, every seq once' '
 	test "$(field 1 first) $(field 2 first) $(field 3 first)" = \
 	    "9:0:0:-1 9:0:1:-1 9:0:2:-1" &&
 	test "$(field 2 seqs)" = 2,5,8,11,14,17,20,23,26,29 &&
-	test "$(field 2 key)" = tn/ns/x/2025/11/27/00/9-0-1--1.jsonl
+	test "$(field 2 key)" = tn/ns/x/2025/11/27/00/00000000000000000009.00000000000000000000.0000000000-1.jsonl
 '
 
 test_expect_success 'partitions: limits apply to each batch alone' '

@@ -65,13 +65,13 @@ CSV="allow_quoted_nulls=false, header=true, delim=',', quote='\"', escape='\"', 
 
 test_expect_success 'csv: keys, type, a header row in every object' '
 	consume --lines input --publish-time $PT 2>/dev/null |
-	    transform --format csv --max-bytes 64k >frames &&
+	    transform --format csv --max-bytes 8k >frames &&
 	grep -a "^O " frames >hdrs &&
 	test $(wc -l <hdrs) -ge 3 &&
 	! grep -v " type=text/csv " hdrs &&
-	! grep -v " key=public/default/replay/2025/11/27/00/[0-9-]*\.csv\.gz " hdrs &&
+	! grep -v " key=public/default/replay/2025/11/27/00/[0-9.-]*\.csv\.gz " hdrs &&
 	consume --lines input --publish-time $PT 2>/dev/null |
-	    transform --format csv --max-bytes 64k | deliver file://$TRASH/lake/ >acks &&
+	    transform --format csv --max-bytes 8k | deliver file://$TRASH/lake/ >acks &&
 	test $(wc -l <acks) = $(wc -l <hdrs) &&
 	for f in $(find lake -name "*.csv.gz"); do
 		zcat $f | head -1 >h &&

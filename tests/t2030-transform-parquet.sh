@@ -32,7 +32,7 @@ test_expect_success 'parquet: .parquet keys, its type, no enc=, rejects apart' '
 	seqs_once frames 6 &&
 	grep -a "^O " frames | grep -v " key=_errors/" >data &&
 	test $(wc -l <data) = 2 &&
-	! grep -v " key=public/default/replay/2025/11/27/00/[0-9-]*\.parquet " data &&
+	! grep -v " key=public/default/replay/2025/11/27/00/[0-9.-]*\.parquet " data &&
 	! grep -v " type=application/vnd.apache.parquet " data &&
 	! grep " enc=" data &&
 	grep -a "^O " frames | grep " key=_errors/" >rej &&

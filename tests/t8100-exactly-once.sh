@@ -62,12 +62,12 @@ test_expect_success 'a frame without topic= (an old transform) is refused' '
 
 test_expect_success 'audit: a damaged object, a missing one, a gap, an overlap' '
 	cp -r lake lake2 &&
-	f=$(ls lake2/public/default/t/*/*/*/*/*-501--1--1.jsonl.gz) &&
+	f=$(ls lake2/public/default/t/*/*/*/*/*.00000000000000000501.0000000000--1.jsonl.gz) &&
 	printf X | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null &&
-	rm lake2/public/default/t/*/*/*/*/*-1001--1--1.jsonl.gz &&
+	rm lake2/public/default/t/*/*/*/*/*.00000000000000001001.0000000000--1.jsonl.gz &&
 	test_expect_code 1 deliver --audit file://$TRASH/lake2/ >a1 &&
-	grep -q "^damaged key=.*-501--1--1.jsonl.gz " a1 &&
-	grep -q "^missing key=.*-1001--1--1.jsonl.gz n=500$" a1 &&
+	grep -q "^damaged key=.*.00000000000000000501.0000000000--1.jsonl.gz " a1 &&
+	grep -q "^missing key=.*.00000000000000001001.0000000000--1.jsonl.gz n=500$" a1 &&
 	grep -q " 1 missing, 1 damaged;" a1 &&
 	rm lake2/_lakepipe/index/persistent/public/default/t/*.00000000000000001001.* &&
 	test_expect_code 1 deliver --audit file://$TRASH/lake2/ >a2 &&
@@ -77,9 +77,9 @@ test_expect_success 'audit: a damaged object, a missing one, a gap, an overlap' 
 	    deliver -q --exactly-once file://$TRASH/other/ >/dev/null &&
 	e=$(ls other/_lakepipe/index/persistent/public/default/t/*.00000000000000000301.*) &&
 	cp "$e" lake3/_lakepipe/index/persistent/public/default/t/ &&
-	cp other/public/default/t/*/*/*/*/*-301--1--1.jsonl.gz lake3/public/default/t/*/*/*/*/ &&
+	cp other/public/default/t/*/*/*/*/*.00000000000000000301.0000000000--1.jsonl.gz lake3/public/default/t/*/*/*/*/ &&
 	test_expect_code 1 deliver --audit file://$TRASH/lake3/ >a3 &&
-	grep -q "^overlap topic=$TOPIC key=.*-1--1--1.jsonl.gz key=.*-301--1--1.jsonl.gz from=110002357537655:301:-1:-1$" a3 &&
+	grep -q "^overlap topic=$TOPIC key=.*.00000000000000000001.0000000000--1.jsonl.gz key=.*.00000000000000000301.0000000000--1.jsonl.gz from=110002357537655:301:-1:-1$" a3 &&
 	lakepipe audit "$L" >a4 && grep -q " 0 gaps, 0 overlaps" a4
 '
 
@@ -93,7 +93,7 @@ test_expect_success 'a dead writer'"'"'s index entry of a stored object is put i
 	test $(deliver --index file://$TRASH/roll/ | wc -l) -eq 2 &&
 	test -f "$d/$e" && ! ls -a $d | grep -q "\.tmp$" &&
 	e2=$(ls $d | sed -n 1p) && mv "$d/$e2" "$d/.$e2.$dead.1.tmp" &&
-	rm roll/public/default/t/*/*/*/*/*-1--1--1.jsonl.gz &&
+	rm roll/public/default/t/*/*/*/*/*.00000000000000000001.0000000000--1.jsonl.gz &&
 	test $(deliver --index file://$TRASH/roll/ | wc -l) -eq 1 &&
 	! ls -a $d | grep -q "\.tmp$"
 '
@@ -152,17 +152,17 @@ efault() {
 		grep -q ' 4 objects, 2000 messages, 1 partitions; 0 gaps, 0 overlaps, 0 missing, 0 damaged; 0 unindexed' audit.f$nf
 	"
 }
-efault 'the answer of a data PUT lost' 'lost op=PutObject key=-501--1--1'
+efault 'the answer of a data PUT lost' 'lost op=PutObject key=.00000000000000000501.0000000000--1'
 efault '500 on an index entry' 'internal op=PutObject key=_lakepipe/index/.*00000000000000000501'
 efault 'the answer of an index entry lost' 'lost op=PutObject key=_lakepipe/index/.*00000000000000001001'
-efault '503 SlowDown on a data PUT' 'slowdown op=PutObject key=-1001--1--1 retryAfter=1'
-efault 'a reset mid-body' 'reset op=PutObject key=-1501--1--1'
+efault '503 SlowDown on a data PUT' 'slowdown op=PutObject key=.00000000000000001001.0000000000--1 retryAfter=1'
+efault 'a reset mid-body' 'reset op=PutObject key=.00000000000000001501.0000000000--1'
 
 test_expect_success 's3 exactly once, 403 on an index entry: exit 1, that object not acked' '
 	ctl reset >/dev/null && ctl fault denied op=PutObject key=_lakepipe/index/.*00000000000000000501 count=100 >/dev/null &&
 	U="s3://lake-test/f403/?region=eu-west-1" &&
 	test_expect_code 1 deliver $EP --exactly-once "$U" <cut500.frames >acks.403 2>err.403 &&
-	! grep -q -- "-501--1--1" acks.403 &&
+	! grep -q -- ".00000000000000000501.0000000000--1" acks.403 &&
 	grep -q "level=error" err.403
 '
 

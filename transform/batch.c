@@ -46,6 +46,8 @@ struct batch {
 	struct seqs	 seqs;
 	struct msgid	 first;
 	uint64_t	 first_pt, pt_min, pt_max;
+	uint64_t	 key_ms;	/* the key's time: the first record's */
+	uint64_t	 bucket;	/* its time bucket (key_bucket) */
 	struct buf	 first_id, last_id;
 	/*
 	 * prev_id: the last id of the object before this one in the lake
@@ -83,6 +85,26 @@ fmt_out(struct batch *b)
 	return b->fmt->self_compressed ? &b->body : &b->stage;
 }
 
+/* The record's time for its key: publish, or event time if it has one. */
+static uint64_t
+key_time(const struct options *o, const struct msg *m)
+{
+	return o->event_time && m->has_et ? m->et : m->pt;
+}
+
+/* The time bucket of the record in the key template it goes under. */
+static uint64_t
+bucket_of(const struct options *o, const struct msg *m, int reject)
+{
+	const struct key_tmpl *t = reject ? &o->reject_key : &o->key;
+	struct utc tm;
+
+	if (t->unit == KU_NONE)
+		return 0;
+	tz_local(o->tz, key_time(o, m), &tm);
+	return key_bucket(t, &tm);
+}
+
 static void
 batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 {
@@ -93,6 +115,8 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 	b->n = b->bytes = 0;
 	b->first = m->mid;
 	b->first_pt = b->pt_min = b->pt_max = m->pt;
+	b->key_ms = key_time(o, m);
+	b->bucket = bucket_of(o, m, reject);
 	buf_reset(&b->first_id);
 	buf_add(&b->first_id, m->id->val, m->id->vallen);
 	buf_reset(&b->prev_id);
@@ -127,7 +151,8 @@ make_key(struct run *r, struct batch *b)
 	v.entry = b->first.entry;
 	v.partition = b->first.partition;
 	v.batch = b->first.batch;
-	v.pt_ms = b->first_pt;
+	v.pt_ms = b->key_ms;
+	v.tz = r->o->tz;
 	v.ext = ext;
 	buf_reset(&r->key);
 	if (key_render(b->reject ? &r->o->reject_key : &r->o->key, &v,
@@ -288,6 +313,17 @@ convert(struct run *r, const struct msg *m, int *reject)
 	return &r->row;
 }
 
+/*
+ * The open object's size as stored, for --max-bytes: exact without a
+ * codec, else estimated (comp_estimate).  A format that compresses
+ * itself counts its own estimate (Parquet: pq_size) in b->bytes.
+ */
+static uint64_t
+stored_size(const struct batch *b)
+{
+	return comp_estimate(&b->comp[b->reject], b->body.len, b->stage.len);
+}
+
 /* Add one message to its topic's batch (opening it if needed). */
 static void
 batch_add(struct run *r, const struct msg *m)
@@ -303,12 +339,19 @@ batch_add(struct run *r, const struct msg *m)
 		batch_close(r, b, "cut");	/* consume skipped what is stored */
 	if (b->slot.open && b->reject != reject && b->n > 0)
 		batch_close(r, b, reject ? "reject" : "accept");
+	/*
+	 * Another time bucket: the batch closes rather than a second one of
+	 * the partition opening, so that an object stays a contiguous run of
+	 * the partition (exactly once's index); publish time only grows.
+	 */
+	if (b->slot.open && b->n > 0 && bucket_of(o, m, reject) != b->bucket)
+		batch_close(r, b, "time-bucket");
 	if (!b->slot.open)
 		batch_open(r, b, m, reject);
 	start = b->stage.len;
 	len = b->fmt->add(reject ? NULL : b->st, fmt_out(b), m, row);
-	if (b->n > 0 && b->bytes + len > o->max_bytes &&
-	    !b->fmt->self_compressed) {
+	if (b->n > 0 && !b->fmt->self_compressed &&
+	    stored_size(b) > o->max_bytes) {
 		/* Would overflow: this record starts the next object. */
 		buf_reset(&r->spill);
 		buf_add(&r->spill, b->stage.data + start, len);
@@ -333,7 +376,8 @@ batch_add(struct run *r, const struct msg *m)
 	}
 	if (b->n >= o->max_messages)
 		batch_close(r, b, "max-messages");
-	else if (b->bytes >= o->max_bytes)
+	else if ((b->fmt->self_compressed ? b->bytes : stored_size(b)) >=
+	    o->max_bytes)
 		batch_close(r, b, "max-bytes");
 }
 

@@ -5,7 +5,9 @@
  * blocking while a batch is open (poll(2) until the first age deadline),
  * formatted into the batch's small staging buffer, compressed as they
  * come, and an object is written as one object frame when its batch is
- * full, too old, its slot is needed for another topic, or the input ends.
+ * full, too old, its slot is needed for another topic, the next record
+ * falls in another time bucket of the key template (a batch never crosses
+ * the finest time unit its key names), or the input ends.
  *
  * What an object's bytes are is its format's business (format.h); with
  * --fields each record is first converted into a row (fields.h), and a
@@ -24,17 +26,20 @@
 #include "format.h"
 #include "key.h"
 #include "record.h"
+#include "utctime.h"
 
 struct options {
 	const struct fmt_ops *format;
 	enum codec	 codec;		/* stream formats and rejects */
 	int		 level;
 	uint64_t	 max_messages;
-	uint64_t	 max_bytes;	/* uncompressed */
+	uint64_t	 max_bytes;	/* as stored (compressed) */
 	double		 max_age;	/* seconds; 0: no limit */
 	size_t		 max_open;	/* batches open at once */
 	struct key_tmpl	 key;
 	struct key_tmpl	 reject_key;	/* the reject stream's objects */
+	int		 event_time;	/* --partition-time event */
+	struct tzone	*tz;		/* --timezone */
 	int		 rows;		/* records converted (schema) */
 	struct schema	 schema;
 	struct fmt_conf	 conf;
@@ -42,7 +47,7 @@ struct options {
 };
 
 #define REJECT_KEY_DEFAULT \
-	"_errors/{topic}/{yyyy}/{mm}/{dd}/{hh}/{first_id}.{ext}"
+	"_errors/{topic}/{yyyy}/{mm}/{dd}/{hh}/{seq_id}-{partition}.{ext}"
 
 #define DEFAULT_MAX_MESSAGES	100000
 #define DEFAULT_MAX_BYTES	(64 * 1024 * 1024)

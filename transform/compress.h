@@ -8,6 +8,7 @@
 #define TRANSFORM_COMPRESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 
@@ -19,6 +20,7 @@ struct compressor {
 	void		*state;		/* isal_zstream or ZSTD_CCtx */
 	unsigned char	*level_buf;	/* ISA-L's work memory */
 	size_t		 total_in;
+	double		 ratio;		/* stored/in of the last object; 0 */
 };
 
 /* Name to codec ("gzip", "zstd", "none"); -1 if unknown. */
@@ -36,7 +38,18 @@ void	 comp_free(struct compressor *);
 /* Start an object; its compressed bytes are appended to out. */
 void	 comp_begin(struct compressor *);
 void	 comp_write(struct compressor *, struct buf *out, const void *, size_t);
-/* Finish the object (gzip trailer, zstd frame end). */
+/*
+ * The object's stored size if it ended now: out_len compressed so far,
+ * plus what the compressor holds and staged bytes not yet given to it,
+ * at the ratio of the compressor's last object, or else the ratio seen
+ * so far (a quarter before any output): --max-bytes.
+ */
+uint64_t comp_estimate(const struct compressor *, size_t out_len,
+	    size_t staged);
+/*
+ * Finish the object (gzip trailer, zstd frame end); out holds the whole
+ * object (its ratio is kept for comp_estimate).
+ */
 void	 comp_end(struct compressor *, struct buf *out);
 
 #endif

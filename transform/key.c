@@ -15,7 +15,8 @@ static const struct {
 	{ "namespace", KV_NAMESPACE }, { "name", KV_NAME },
 	{ "partition", KV_PARTITION }, { "yyyy", KV_YYYY }, { "mm", KV_MM },
 	{ "dd", KV_DD }, { "hh", KV_HH }, { "mi", KV_MI }, { "ss", KV_SS },
-	{ "date", KV_DATE }, { "first_id", KV_FIRST_ID }, { "ext", KV_EXT },
+	{ "date", KV_DATE }, { "first_id", KV_FIRST_ID }, { "seq_id", KV_SEQ_ID },
+	{ "ext", KV_EXT },
 };
 
 static int
@@ -61,6 +62,36 @@ add_part(struct key_tmpl *t, enum key_var var, const char *lit, size_t len)
 	t->n++;
 }
 
+static enum key_unit
+unit_of(enum key_var v)
+{
+	switch (v) {
+	case KV_YYYY: return KU_YEAR;
+	case KV_MM: return KU_MONTH;
+	case KV_DD: case KV_DATE: return KU_DAY;
+	case KV_HH: return KU_HOUR;
+	case KV_MI: return KU_MINUTE;
+	case KV_SS: return KU_SECOND;
+	default: return KU_NONE;
+	}
+}
+
+uint64_t
+key_bucket(const struct key_tmpl *t, const struct utc *tm)
+{
+	uint64_t b = 0;
+
+	/* mixed radix, each field kept only down to the unit */
+	if (t->unit >= KU_YEAR)
+		b = (uint64_t)tm->year;
+	b = b * 13 + (t->unit >= KU_MONTH ? (uint64_t)tm->mon : 0);
+	b = b * 32 + (t->unit >= KU_DAY ? (uint64_t)tm->day : 0);
+	b = b * 24 + (t->unit >= KU_HOUR ? (uint64_t)tm->hour : 0);
+	b = b * 60 + (t->unit >= KU_MINUTE ? (uint64_t)tm->min : 0);
+	b = b * 60 + (t->unit >= KU_SECOND ? (uint64_t)tm->sec : 0);
+	return b;
+}
+
 /* Check the segment that ends at a '/' or at the end of the template. */
 static int
 check_segment(const char *seg, size_t len, int has_var, char *why,
@@ -88,6 +119,7 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 
 	t->parts = NULL;
 	t->n = 0;
+	t->unit = KU_NONE;
 	for (;;) {
 		if (*p == '\0' || *p == '/') {
 			if (check_segment(seg, (size_t)(p - seg), has_var,
@@ -118,7 +150,10 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 				goto fail;
 			}
 			add_part(t, vars[i].var, NULL, 0);
-			has_first |= vars[i].var == KV_FIRST_ID;
+			has_first |= vars[i].var == KV_FIRST_ID ||
+			    vars[i].var == KV_SEQ_ID;
+			if (unit_of(vars[i].var) > t->unit)
+				t->unit = unit_of(vars[i].var);
 			has_var = 1;
 			p = close + 1;
 			continue;
@@ -136,8 +171,8 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 		p += n;
 	}
 	if (!has_first) {
-		snprintf(why, whylen, "key template must contain {first_id}, "
-		    "or objects would overwrite each other");
+		snprintf(why, whylen, "key template must contain {first_id} "
+		    "or {seq_id}, or objects would overwrite each other");
 		goto fail;
 	}
 	return 0;
@@ -236,7 +271,10 @@ key_render(const struct key_tmpl *t, const struct key_vars *v,
 	size_t i, start = out->len, nseg;
 	int ok;
 
-	utc_from_ms(&tm, v->pt_ms);
+	if (v->tz != NULL)
+		tz_local(v->tz, v->pt_ms, &tm);
+	else
+		utc_from_ms(&tm, v->pt_ms);
 	normalize_topic(&topic, v->topic, v->topiclen);
 	nseg = count_segments(topic.data, topic.len);
 	for (i = 0; i < t->n; i++) {
@@ -292,6 +330,12 @@ key_render(const struct key_tmpl *t, const struct key_vars *v,
 			buf_addf(out, "%lld-%lld-%ld-%ld", (long long)v->ledger,
 			    (long long)v->entry, (long)v->partition,
 			    (long)v->batch);
+			break;
+		case KV_SEQ_ID:
+			/* as deliver's index names: sorts in id order */
+			buf_addf(out, "%020lld.%020lld.%010lld",
+			    (long long)v->ledger, (long long)v->entry,
+			    (long long)v->batch + 1);
 			break;
 		case KV_EXT:
 			add_sanitized(out, v->ext, strlen(v->ext));

@@ -14,14 +14,20 @@
 #include <stdint.h>
 
 struct buf;
+struct tzone;
+struct utc;
 
 #define KEY_MAX		1024	/* bytes; what S3 and COS accept */
 
 enum key_var {
 	KV_LITERAL, KV_TOPIC, KV_TENANT, KV_NAMESPACE, KV_NAME, KV_PARTITION,
 	KV_YYYY, KV_MM, KV_DD, KV_HH, KV_MI, KV_SS, KV_DATE, KV_FIRST_ID,
-	KV_EXT
+	KV_SEQ_ID, KV_EXT
 };
+
+/* The finest time unit a template uses: a batch never crosses one. */
+enum key_unit { KU_NONE, KU_YEAR, KU_MONTH, KU_DAY, KU_HOUR, KU_MINUTE,
+	KU_SECOND };
 
 struct key_part {
 	enum key_var	 var;
@@ -32,6 +38,7 @@ struct key_part {
 struct key_tmpl {
 	struct key_part	*parts;
 	size_t		 n;
+	enum key_unit	 unit;
 };
 
 /* What a key is made of: the batch's first message and the format. */
@@ -40,11 +47,18 @@ struct key_vars {
 	size_t		 topiclen;
 	int64_t		 ledger, entry;	/* first message id */
 	int32_t		 partition, batch;
-	uint64_t	 pt_ms;		/* its publish time */
+	uint64_t	 pt_ms;		/* its time (--partition-time) */
+	struct tzone	*tz;		/* of the time placeholders; NULL: UTC */
 	const char	*ext;		/* "jsonl.gz" */
 };
 
-#define KEY_DEFAULT_TEMPLATE "{topic}/{yyyy}/{mm}/{dd}/{hh}/{first_id}.{ext}"
+/*
+ * {seq_id} sorts: a listing of one partition's objects is in publish
+ * order.  KEY_V1_TEMPLATE is the default before it (unpadded {first_id}).
+ */
+#define KEY_DEFAULT_TEMPLATE \
+	"{topic}/{yyyy}/{mm}/{dd}/{hh}/{seq_id}-{partition}.{ext}"
+#define KEY_V1_TEMPLATE "{topic}/{yyyy}/{mm}/{dd}/{hh}/{first_id}.{ext}"
 
 /* 0, or -1 with a one-line reason in why. */
 int	key_tmpl_parse(struct key_tmpl *, const char *tmpl, char *why,
@@ -53,6 +67,11 @@ void	key_tmpl_free(struct key_tmpl *);
 /* Append the key; -1 if it would be unsafe or longer than KEY_MAX. */
 int	key_render(const struct key_tmpl *, const struct key_vars *,
 	    struct buf *out);
+/*
+ * The time bucket of a local time at the template's unit: equal for two
+ * times exactly when the template's time placeholders render equal.
+ */
+uint64_t key_bucket(const struct key_tmpl *, const struct utc *);
 /* Nonzero if k is a safe key (see lakepipe-frames(5), key=). */
 int	key_is_safe(const char *k, size_t n);
 

@@ -28,15 +28,24 @@ usage_text(FILE *fp)
 "                 [--max-age DURATION] [--max-open N] [--key TEMPLATE]\n"
 "                 [--fields SPEC] [--meta SPEC] [--name-separator SEP]\n"
 "                 [--csv-delimiter C] [--reject-key TEMPLATE]\n"
+"                 [--partition-time publish|event] [--timezone TZ]\n"
 "                 [--metrics-file FILE] [--check]\n"
 "Reads message frames on stdin, writes one object frame per output file\n"
 "on stdout, a batch per topic partition.  Defaults: --format jsonl\n"
 "--compress gzip --level 1 --max-messages %d --max-bytes 64M\n"
 "--max-age %d --max-open %d (batches open at once: the oldest is\n"
-"written when another partition needs one)\n"
+"written when another partition needs one); --max-bytes counts the\n"
+"object as stored (compressed).\n"
 "--key '%s'\n"
+"(--key v1: the earlier default, '%s')\n"
 "Key placeholders: {topic} {tenant} {namespace} {name} {partition} {yyyy}\n"
-"{mm} {dd} {hh} {mi} {ss} {date} {first_id} {ext}.\n"
+"{mm} {dd} {hh} {mi} {ss} {date} {first_id} {seq_id} {ext}.\n"
+"Each record is filed under its own time: a batch is cut where the\n"
+"finest time placeholder of the key changes.\n"
+"--partition-time publish|event: the time of the placeholders (event\n"
+"time falls back to publish time; default publish)\n"
+"--timezone TZ: UTC (default), an offset like +08:00, or a zone name\n"
+"like Asia/Shanghai\n"
 "--fields SPEC: columns from a JSON payload, path[=name][:type], comma-\n"
 "separated; type int64, double, boolean, string or timestamp, e.g.\n"
 "  --fields 'id:int64,user.name=user,price:double,ts:timestamp'\n"
@@ -61,12 +70,13 @@ usage_text(FILE *fp)
 "SIGTERM, stops at once.  Exit status: 0 ok, 1 failure, 2 usage.\n"
 "See transform(1).\n",
 	    DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE, DEFAULT_MAX_OPEN,
-	    KEY_DEFAULT_TEMPLATE, REJECT_KEY_DEFAULT,
+	    KEY_DEFAULT_TEMPLATE, KEY_V1_TEMPLATE, REJECT_KEY_DEFAULT,
 	    METRICS_INTERVAL);
 }
 
 enum { OPT_METRICS = 256, OPT_CHECK, OPT_LIST, OPT_FIELDS, OPT_META,
-	OPT_SEP, OPT_DELIM, OPT_REJECT_KEY, OPT_PQ_CODEC };
+	OPT_SEP, OPT_DELIM, OPT_REJECT_KEY, OPT_PQ_CODEC, OPT_PART_TIME,
+	OPT_TIMEZONE };
 
 static const struct option longopts[] = {
 	{ "format",		required_argument, NULL, 'f' },
@@ -83,6 +93,8 @@ static const struct option longopts[] = {
 	{ "csv-delimiter",	required_argument, NULL, OPT_DELIM },
 	{ "reject-key",		required_argument, NULL, OPT_REJECT_KEY },
 	{ "parquet-compression", required_argument, NULL, OPT_PQ_CODEC },
+	{ "partition-time",	required_argument, NULL, OPT_PART_TIME },
+	{ "timezone",		required_argument, NULL, OPT_TIMEZONE },
 	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
 	{ "check",		no_argument,	   NULL, OPT_CHECK },
 	{ "list-options",	no_argument,	   NULL, OPT_LIST },
@@ -167,9 +179,20 @@ level_arg(enum codec codec, const char *s)
 	return lv;
 }
 
+static int
+part_time_arg(const char *s)
+{
+	if (strcmp(s, "publish") == 0)
+		return 0;
+	if (strcmp(s, "event") == 0)
+		return 1;
+	errx(EXIT_USAGE, "--partition-time: '%s' is not publish or event", s);
+}
+
 int
 main(int argc, char *argv[])
 {
+	static struct tzone tz;
 	struct options o;
 	const char *level = NULL, *tmpl = KEY_DEFAULT_TEMPLATE;
 	const char *metrics = NULL, *rtmpl = REJECT_KEY_DEFAULT;
@@ -187,6 +210,7 @@ main(int argc, char *argv[])
 	o.max_bytes = DEFAULT_MAX_BYTES;
 	o.max_age = DEFAULT_MAX_AGE;
 	o.max_open = DEFAULT_MAX_OPEN;
+	o.tz = &tz;		/* zeroed: UTC */
 	while ((ch = opt_next(argc, argv, "a:b:c:f:hk:l:n:o:Pqv", longopts))
 	    != -1) {
 		switch (ch) {
@@ -220,6 +244,11 @@ main(int argc, char *argv[])
 				errx(EXIT_USAGE, "--parquet-compression: '%s' "
 				    "is not snappy, zstd, gzip or none", optarg);
 			break;
+		case OPT_PART_TIME: o.event_time = part_time_arg(optarg); break;
+		case OPT_TIMEZONE:
+			if (tz_parse(&tz, optarg, why, sizeof(why)) < 0)
+				errx(EXIT_USAGE, "--timezone: %s", why);
+			break;
 		case OPT_METRICS: metrics = optarg; break;
 		case OPT_CHECK: check = 1; break;
 		case OPT_LIST: opt_list(longopts);
@@ -237,6 +266,8 @@ main(int argc, char *argv[])
 		errx(EXIT_USAGE, "unexpected argument '%s' (input is stdin; "
 		    "see transform --help)", argv[optind]);
 	o.level = level_arg(o.codec, level);
+	if (strcmp(tmpl, "v1") == 0)
+		tmpl = KEY_V1_TEMPLATE;
 	if (key_tmpl_parse(&o.key, tmpl, why, sizeof(why)) < 0)
 		errx(EXIT_USAGE, "--key: %s", why);
 	if (key_tmpl_parse(&o.reject_key, rtmpl, why, sizeof(why)) < 0)

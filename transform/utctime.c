@@ -1,4 +1,10 @@
 /* UTC calendar dates from epoch milliseconds; see utctime.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "buf.h"
 #include "utctime.h"
 
@@ -75,4 +81,118 @@ utc_add_iso(struct buf *b, uint64_t ms)
 	s[18] = (char)('0' + t.ms % 10);
 	s[19] = 'Z';
 	buf_add(b, s, sizeof(s));
+}
+
+/* "+HH:MM", "+HHMM" or "+HH" (or '-'), up to 14 hours; 0, or -1. */
+static int
+parse_offset(const char *s, int *off)
+{
+	int sign, h, m = 0;
+
+	if ((s[0] != '+' && s[0] != '-') || s[1] < '0' || s[1] > '9' ||
+	    s[2] < '0' || s[2] > '9')
+		return -1;
+	sign = s[0] == '-' ? -1 : 1;
+	h = (s[1] - '0') * 10 + (s[2] - '0');
+	s += 3;
+	if (*s == ':')
+		s++;
+	if (*s != '\0') {
+		if (s[0] < '0' || s[0] > '5' || s[1] < '0' || s[1] > '9' ||
+		    s[2] != '\0')
+			return -1;
+		m = (s[0] - '0') * 10 + (s[1] - '0');
+	}
+	if (h > 14 || (h == 14 && m > 0))
+		return -1;
+	*off = sign * (h * 3600 + m * 60);
+	return 0;
+}
+
+/* An IANA name the system has a file for (tzset(3) silently takes UTC). */
+static int
+zone_exists(const char *s)
+{
+	const char *dir = getenv("TZDIR");
+	char path[1024];
+
+	if (s[0] == '/' || strstr(s, "..") != NULL || strlen(s) > 200)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir != NULL && *dir != '\0' ?
+	    dir : "/usr/share/zoneinfo", s);
+	return access(path, R_OK) == 0;
+}
+
+int
+tz_parse(struct tzone *z, const char *s, char *why, size_t whylen)
+{
+	int off;
+
+	memset(z, 0, sizeof(*z));
+	if (strcmp(s, "UTC") == 0 || strcmp(s, "Z") == 0 ||
+	    strcmp(s, "utc") == 0)
+		return 0;
+	if (s[0] == '+' || s[0] == '-') {
+		if (parse_offset(s, &off) < 0) {
+			snprintf(why, whylen, "'%s' is not an offset +HH:MM "
+			    "(up to +14:00)", s);
+			return -1;
+		}
+		z->kind = TZ_FIXED;
+		z->off_s = off;
+		return 0;
+	}
+	if (!zone_exists(s)) {
+		snprintf(why, whylen, "'%s' is not UTC, an offset like +08:00 "
+		    "or a time zone of the system (e.g. Asia/Shanghai)",
+		    s[0] != '\0' ? s : "");
+		return -1;
+	}
+	if (setenv("TZ", s, 1) < 0) {
+		snprintf(why, whylen, "setenv TZ failed");
+		return -1;
+	}
+	tzset();
+	z->kind = TZ_NAMED;
+	return 0;
+}
+
+void
+tz_local(struct tzone *z, uint64_t ms, struct utc *t)
+{
+	struct tm tm;
+	time_t secs;
+
+	switch (z->kind) {
+	case TZ_UTC:
+		utc_from_ms(t, ms);
+		return;
+	case TZ_FIXED:
+		/* before the epoch by the offset: clamp, it is no real time */
+		if (z->off_s < 0 && ms < (uint64_t)-z->off_s * 1000)
+			ms = 0;
+		else
+			ms += (int64_t)z->off_s * 1000;
+		utc_from_ms(t, ms);
+		return;
+	case TZ_NAMED:
+		break;
+	}
+	secs = (time_t)(ms / 1000);
+	if (!z->has_last || z->last_s != (int64_t)secs) {
+		if (localtime_r(&secs, &tm) == NULL) {
+			utc_from_ms(t, ms);
+			return;
+		}
+		z->last.year = tm.tm_year + 1900;
+		z->last.mon = tm.tm_mon + 1;
+		z->last.day = tm.tm_mday;
+		z->last.hour = tm.tm_hour;
+		z->last.min = tm.tm_min;
+		z->last.sec = tm.tm_sec > 59 ? 59 : tm.tm_sec;
+		z->last_s = (int64_t)secs;
+		z->has_last = 1;
+	}
+	*t = z->last;
+	t->ms = (int)(ms % 1000);
 }

@@ -5,6 +5,7 @@
 #ifndef TRANSFORM_UTCTIME_H
 #define TRANSFORM_UTCTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct buf;
@@ -19,5 +20,26 @@ void	utc_add_iso(struct buf *, uint64_t ms);
 /* Append v as exactly two decimal digits (v < 100), or four. */
 void	utc_add_2d(struct buf *, int v);
 void	utc_add_4d(struct buf *, int v);
+
+/*
+ * The time zone of the key placeholders (--timezone): UTC, a fixed offset
+ * ("+08:00"), or an IANA name read through the C library's TZ rules
+ * (tzset(3) once, then localtime_r(3) per second: the last second is
+ * cached, as runs of records share it).
+ */
+enum tz_kind { TZ_UTC, TZ_FIXED, TZ_NAMED };
+
+struct tzone {
+	enum tz_kind	 kind;
+	int		 off_s;		/* TZ_FIXED: east of UTC */
+	int64_t		 last_s;	/* TZ_NAMED: the cached second */
+	struct utc	 last;
+	int		 has_last;
+};
+
+/* "UTC", "+08:00", "-0530", "Asia/Shanghai"; 0, or -1 with why set. */
+int	tz_parse(struct tzone *, const char *s, char *why, size_t whylen);
+/* The local calendar time of ms in the zone. */
+void	tz_local(struct tzone *, uint64_t ms, struct utc *);
 
 #endif

@@ -225,8 +225,12 @@ test_keys(void)
 	char what[160];
 
 	CHECK_STR(render(KEY_DEFAULT_TEMPLATE, topic, 1764201600000ULL,
-	    "jsonl.gz"), "tenant/ns/orders/2025/11/27/00/7-12-2--1.jsonl.gz",
+	    "jsonl.gz"), "tenant/ns/orders/2025/11/27/00/"
+	    "00000000000000000007.00000000000000000012.0000000000-2.jsonl.gz",
 	    "key: default template, partition suffix dropped");
+	CHECK_STR(render(KEY_V1_TEMPLATE, topic, 1764201600000ULL,
+	    "jsonl.gz"), "tenant/ns/orders/2025/11/27/00/7-12-2--1.jsonl.gz",
+	    "key: the v1 template, unpadded");
 	CHECK_STR(render("{tenant}/{namespace}/{name}/p={partition}/"
 	    "{date}T{hh}{mi}{ss}/{first_id}.{ext}", topic,
 	    1764205445000ULL, "txt"),
@@ -657,6 +661,39 @@ test_fields(void)
 	    "cast: the reason quotes the value");
 }
 
+/* Time zones of the key placeholders and the buckets they make. */
+static void
+test_zones(void)
+{
+	struct tzone z;
+	struct key_tmpl t;
+	struct utc a, b;
+	char why[256];
+
+	CHECK(tz_parse(&z, "+08:00", why, sizeof(why)) == 0 &&
+	    z.kind == TZ_FIXED && z.off_s == 28800, "tz: +08:00");
+	CHECK(tz_parse(&z, "-0530", why, sizeof(why)) == 0 &&
+	    z.off_s == -19800, "tz: -0530");
+	CHECK(tz_parse(&z, "+15:00", why, sizeof(why)) < 0, "tz: +15:00 no");
+	CHECK(tz_parse(&z, "+8", why, sizeof(why)) < 0, "tz: +8 no");
+	CHECK(tz_parse(&z, "UTC", why, sizeof(why)) == 0 &&
+	    z.kind == TZ_UTC, "tz: UTC");
+	(void)tz_parse(&z, "+08:00", why, sizeof(why));
+	tz_local(&z, 1764230398000ULL, &a);	/* 07:59:58Z */
+	CHECK(a.hour == 15 && a.min == 59 && a.day == 27, "tz: shifted");
+	CHECK(key_tmpl_parse(&t, "{date}/{hh}/{seq_id}", why,
+	    sizeof(why)) == 0 && t.unit == KU_HOUR, "key: unit hour");
+	utc_from_ms(&a, 1764230398000ULL);
+	utc_from_ms(&b, 1764230402000ULL);	/* 08:00:02Z */
+	CHECK(key_bucket(&t, &a) != key_bucket(&t, &b), "bucket: hours");
+	utc_from_ms(&b, 1764230340000ULL);	/* 07:59:00Z */
+	CHECK(key_bucket(&t, &a) == key_bucket(&t, &b), "bucket: same hour");
+	key_tmpl_free(&t);
+	CHECK(key_tmpl_parse(&t, "{topic}/{seq_id}", why, sizeof(why)) == 0 &&
+	    t.unit == KU_NONE, "key: no time unit");
+	key_tmpl_free(&t);
+}
+
 int
 main(void)
 {
@@ -666,6 +703,7 @@ main(void)
 	test_base64();
 	test_time();
 	test_keys();
+	test_zones();
 	test_records();
 	test_topics();
 	test_jsonpath();
