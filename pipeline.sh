@@ -168,16 +168,18 @@ run_pipeline() {
 	# programs keep it ignored: a Ctrl-C reaches only this script,
 	# which turns it into an orderly stop (on_signal).  A background
 	# job's stdin would be /dev/null: hand consume ours, for --lines -.
+	# (9, the rule's lock, stays with this script alone: a stage or a
+	# child of one that outlives it must not keep the next run out)
 	"$CONSUME" --acks "$tmp/acks" ${c_args[@]+"${c_args[@]}"} <&0 \
-	    >"$tmp/frames" &
+	    >"$tmp/frames" 9>&- &
 	c_pid=$!
 	stopping=0
 	trap on_signal INT TERM
 	"$TRANSFORM" ${t_args[@]+"${t_args[@]}"} <"$tmp/frames" \
-	    >"$tmp/objects" &
+	    >"$tmp/objects" 9>&- &
 	t_pid=$!
 	"$DELIVER" ${d_args[@]+"${d_args[@]}"} <"$tmp/objects" \
-	    >"$tmp/acks" &
+	    >"$tmp/acks" 9>&- &
 	d_pid=$!
 	# The ack FIFO held open by us too, read-write so that the open
 	# never blocks: deliver never gets EPIPE while it stores what it
@@ -246,7 +248,7 @@ watch_stages() {
 		    [ -z "$drainer" ]; then
 			# Nobody reads acks any more: keep deliver from
 			# blocking on a full FIFO while it stores the rest.
-			cat <&3 >/dev/null &
+			cat <&3 >/dev/null 9>&- &
 			drainer=$!
 		fi
 		if [ -z "$failed" ] && [ -n "$(culprit)" ] &&
