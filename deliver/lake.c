@@ -12,7 +12,6 @@
 #include "buf.h"
 #include "deliver.h"
 #include "dest.h"
-#include "digest.h"
 #include "lake.h"
 #include "local.h"
 #include "report.h"
@@ -328,8 +327,6 @@ lake_copy(struct lake *lk, const char *key, int fd)
 int
 lake_sum(struct lake *lk, const char *key, uint64_t *size, uint64_t *crc)
 {
-	char chunk[65536];
-	ssize_t n;
 	int fd, rc;
 
 	if (lk->remote) {
@@ -341,20 +338,12 @@ lake_sum(struct lake *lk, const char *key, uint64_t *size, uint64_t *crc)
 		close(fd);
 		return rc <= -2 ? -1 : rc;
 	}
-	if (lk->rootfd < 0 || (fd = openat(lk->rootfd, key, O_RDONLY |
-	    O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		if (lk->rootfd < 0 || errno == ENOENT)
-			return 1;
-		report_error("%s%s: %s", lk->d->dir, key, strerror(errno));
-		return -1;
-	}
-	*size = *crc = 0;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		*crc = crc64_update(*crc, chunk, (size_t)n);
-		*size += (uint64_t)n;
-	}
-	if (n < 0)
-		report_error("%s%s: read: %s", lk->d->dir, key, strerror(errno));
-	close(fd);
-	return n < 0 ? -1 : 0;
+	if (lk->rootfd < 0)
+		return 1;
+	if (local_file_sum(lk->rootfd, key, size, crc) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return 1;
+	report_error("%s%s: %s", lk->d->dir, key, strerror(errno));
+	return -1;
 }

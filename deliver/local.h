@@ -8,6 +8,8 @@
 #ifndef DELIVER_LOCAL_H
 #define DELIVER_LOCAL_H
 
+#include <stdint.h>
+
 #include <dirent.h>
 #include <stddef.h>
 
@@ -31,6 +33,12 @@ void	local_close(struct local *);
 
 /* opendir of rel below rootfd ("" for rootfd itself), not following links. */
 DIR	*local_opendir(int rootfd, const char *rel);
+/*
+ * The size and CRC-64 of the regular file rel below rootfd (sweep.c):
+ * 0, or -1 with errno (ENOENT: no such file).
+ */
+int	local_file_sum(int rootfd, const char *rel, uint64_t *size,
+	    uint64_t *crc);
 /* The PID in a name of local_put()'s temporary files, else 0 (sweep.c). */
 long	local_temp_pid(const char *name);
 /*

@@ -79,28 +79,30 @@ pid_alive(long pid)
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
-/* The CRC-64 of the regular file rel below rootfd, and its size: 0 or -1. */
-static int
-file_crc(int rootfd, const char *rel, uint64_t *size, uint64_t *crc)
+int
+local_file_sum(int rootfd, const char *rel, uint64_t *size, uint64_t *crc)
 {
 	char chunk[65536];
 	struct stat st;
 	ssize_t n;
-	int fd;
+	int fd, saved;
 
 	if ((fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		saved = S_ISREG(st.st_mode) ? errno : EISDIR;
 		close(fd);
+		errno = saved;
 		return -1;
 	}
-	*size = 0;
-	*crc = 0;
+	*size = *crc = 0;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		*crc = crc64_update(*crc, chunk, n);
-		*size += n;
+		*crc = crc64_update(*crc, chunk, (size_t)n);
+		*size += (uint64_t)n;
 	}
+	saved = errno;
 	close(fd);
+	errno = saved;
 	return n == 0 ? 0 : -1;
 }
 
@@ -127,7 +129,7 @@ roll_forward(int rootfd, const char *rel, const char *name)
 	}
 	manifest_init(&m);
 	if (n > 0 && manifest_parse(&m, text, n, why, sizeof(why)) == 0 &&
-	    file_crc(rootfd, m.key.data, &size, &crc) == 0 &&
+	    local_file_sum(rootfd, m.key.data, &size, &crc) == 0 &&
 	    size == m.size && crc == m.crc) {
 		/* ".NAME.PID.SERIAL.tmp" back to NAME, in the same directory */
 		const char *end = name + strlen(name) - 4;

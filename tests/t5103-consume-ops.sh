@@ -26,16 +26,6 @@ ends_within() {
 		sleep 0.1
 	done
 }
-# wait_for PATTERN FILE: until FILE holds PATTERN (10 s at most)
-wait_for() {
-	i=0
-	until grep -q "$1" "$2" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -le 100 ] || { echo "no '$1' in $2" >&2; cat "$2" >&2; return 1; }
-		sleep 0.1
-	done
-}
-
 test_ack_each
 echo secret-token >tok
 echo wrong-token >bad
@@ -111,7 +101,7 @@ test_expect_success 'SIGTERM in a reconnect loop: ends at once, exit 0' '
 	consume --url pulsar://127.0.0.1:1 --topic t/o/auth --subscription bk \
 	    2>err &
 	pid=$! &&
-	wait_for "reconnecting" err &&
+	test_wait_for err "reconnecting" &&
 	sleep 0.5 &&
 	kill -TERM $pid &&
 	ends_within 2 $pid &&
@@ -126,7 +116,7 @@ test_expect_success 'SIGTERM while a lookup hangs: ends at once' '
 	consume --url "$URL" --topic t/o/hang --subscription bk \
 	    --token-file tok >out 2>err &
 	pid=$! &&
-	wait_for "msg=\"connected\"" err &&
+	test_wait_for err "msg=\"connected\"" &&
 	kill -TERM $pid &&
 	ends_within 2 $pid &&
 	wait $pid;
@@ -318,7 +308,7 @@ test_expect_success '--unsubscribe while a consumer is connected: fail, exit 1' 
 	consume --url "$URL" --topic t/o/busy --subscription bk \
 	    --token-file tok >out2 2>err2 &
 	pid=$! &&
-	wait_for "msg=\"subscribed\"" err2 &&
+	test_wait_for err2 "msg=\"subscribed\"" &&
 	test_expect_code 1 consume --unsubscribe --url "$URL" --topic t/o/busy \
 	    --subscription bk --token-file tok >out 2>err;
 	rc=$? && kill -TERM $pid && wait $pid && test $rc = 0 &&
@@ -341,7 +331,7 @@ test_expect_success 'acks held while a partition is down: idle, then sent' '
 	ctl faults errors.SUBSCRIBE.error=ServiceNotReady \
 	    errors.SUBSCRIBE.count=5 clientVersion=lakepipe >/dev/null &&
 	ctl close-connections clientVersion=lakepipe >/dev/null &&
-	wait_for "msg=\"reconnecting\"" err &&
+	test_wait_for err "msg=\"reconnecting\"" &&
 	seq 1 10 | sed "s/.*/A key=k seqs=&/" >&9 &&
 	c0=$(cpu $pid) && t0=$(now) &&
 	i=0 && until grep -q "msg=\"reconnected\"" err; do
@@ -367,7 +357,7 @@ test_expect_success 'SIGTERM waits for the acks; a second one ends at once, exit
 		i=$((i + 1)) && [ $i -lt 100 ] && sleep 0.1 || exit 1
 	done &&
 	kill -TERM $pid &&
-	wait_for "msg=\"stopping\"" err &&
+	test_wait_for err "msg=\"stopping\"" &&
 	kill -0 $pid &&
 	kill -TERM $pid &&
 	ends_within 2 $pid;
@@ -383,7 +373,7 @@ test_expect_success 'a SIGINT ignored at start stays ignored' '
 		    --subscription bk 2>err
 	) &
 	pid=$! &&
-	wait_for "reconnecting" err &&
+	test_wait_for err "reconnecting" &&
 	kill -INT $pid &&
 	kill -TERM $pid &&
 	ends_within 2 $pid &&
@@ -415,7 +405,7 @@ for scheme in pulsar http; do
 		consume --url '$scheme'://127.0.0.1:$SILENT --topic t/o/x \
 		    --subscription bk 2>err &
 		pid=$! &&
-		wait_for x accepted &&
+		test_wait_for accepted x &&
 		kill -TERM $pid &&
 		ends_within 5 $pid &&
 		wait $pid
