@@ -796,9 +796,24 @@ check_main() {
 
 # ---- state --------------------------------------------------------------
 
-# Is the rule running?  Its lakepipe run (and every stage) holds the lock.
+# Is the rule running?  Its lakepipe run holds the lock.  Looked up in the
+# kernel's table of locks rather than by taking it: a probe that took it,
+# even shared and for a moment, could keep a starting run out (scripts
+# polling status in a loop starve it).  The lock's id there is
+# MAJOR:MINOR:INODE, the device in hex.
 running() {
-	[ -e "$sdir/lock" ] && ! flock -n "$sdir/lock" true
+	local dev ino id
+	[ -e "$sdir/lock" ] || return 1
+	if [ ! -r /proc/locks ]; then
+		! flock -n -s "$sdir/lock" true
+		return
+	fi
+	read -r dev ino < <(stat -c '%D %i' "$sdir/lock") || return 1
+	dev=$((16#$dev))
+	printf -v id '%02x:%02x:%s' $(((dev >> 8) & 0xfff)) \
+	    $(((dev & 0xff) | ((dev >> 12) & 0xfff00))) "$ino"
+	awk -v id="$id" '$2 == "FLOCK" && $4 == "WRITE" && $6 == id { f = 1 }
+	    END { exit !f }' /proc/locks
 }
 
 # st_read: ST[key]=value from the state file.
@@ -927,7 +942,8 @@ run_main() {
 	load_rule "$1"
 	mkdir -p "$sdir" || die "cannot make the state directory $sdir"
 	exec 9>>"$sdir/lock"
-	if ! flock -n 9; then
+	# a few seconds: a status or stop probing the lock holds it briefly
+	if ! flock -w 5 9; then
 		st_read
 		die "$rule_name is already running (pid ${ST[pid]:-?});" \
 		    "stop it first: $prog stop $rule_file"
@@ -1115,7 +1131,7 @@ logs_main() {
 }
 
 # stop_rule: SIGTERM to the rule's lakepipe run, then wait until it and
-# every stage have exited (they hold the lock until then).
+# every stage have exited (the run holds the lock until its stages end).
 stop_rule() {
 	if ! running; then
 		echo "ok stopped: $rule_name is not running"
@@ -1125,7 +1141,7 @@ stop_rule() {
 	local pid=${ST[pid]:-} t0=$EPOCHREALTIME
 	[[ $pid =~ ^[0-9]+$ ]] || die "$sdir/state holds no pid"
 	kill -TERM "$pid" 2>/dev/null
-	if ! flock -w "$stop_timeout" "$sdir/lock" true; then
+	if ! flock -s -w "$stop_timeout" "$sdir/lock" true; then
 		echo "fail stopped: $rule_name (pid $pid) still flushing after" \
 		    "$stop_timeout s; a second SIGTERM stops it at once:" \
 		    "kill -TERM $pid"

@@ -252,6 +252,42 @@ test_expect_success 'the log is rotated by size, log-keep files kept' '
 	test "$(grep -c "msg=\"stored\"" err)" -eq 100
 '
 
+# busy_start: lakepipe run busy.conf in the background, its pid in BUSY;
+# probers_start: three scripts polling its status as fast as they can
+busy_start() {
+	lakepipe run busy.conf 2>busy.err &
+	BUSY=$!
+}
+probers_start() {
+	for i in 1 2 3; do
+		while :; do lakepipe status busy.conf; done >/dev/null 2>&1 &
+		test_at_end "kill $!"
+	done
+}
+
+test_expect_success 'status while a run starts never stops it; a second run is refused' '
+	mkfifo in.fifo &&
+	printf "lines = %s\npublish-time = %s\ndestination = file://%s/lake9/\n" \
+	    "$TRASH/in.fifo" $PT "$TRASH" >busy.conf &&
+	# a first run, so that status has a state to probe the lock of
+	busy_start &&
+	test_timeout 60 sh -c "echo one >in.fifo" &&
+	wait $BUSY &&
+	probers_start &&
+	busy_start &&
+	until lakepipe status busy.conf 2>/dev/null | grep -q "^running: yes"
+	do
+		kill -0 $BUSY || { cat busy.err; return 1; }
+	done &&
+	test_expect_code 1 lakepipe run busy.conf 2>second.err &&
+	grep "busy is already running (pid [0-9]*); stop it first" second.err &&
+	test_timeout 60 sh -c "cat \"$SRC/sample/messages.jsonl\" >in.fifo" &&
+	wait $BUSY &&
+	# the same first message, the same key: the object of the first run
+	# is replaced
+	test "$(count_lake lake9)" -eq 2000
+'
+
 test_expect_success 'a failed run: status says so, with the last error' '
 	dest=$(test_unwritable_url) &&
 	printf "lines = %s\ndestination = %s\n" "$SRC/sample/messages.jsonl" \

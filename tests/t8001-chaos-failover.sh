@@ -65,10 +65,7 @@ shared_run() {
 	i=0
 	while [ $i -lt $k ]; do
 		i=$((i + 1))
-		test_timeout 120 lakepipe stop $name.p$i.conf >stop.out &&
-		cat stop.out &&
-		stopped_ok stop.out $name.p$i.run &&
-		{ wait $(cat $name.p$i.pid); :; } || return 1
+		chaos_stop $name.p$i.conf $name.p$i.run || return 1
 	done
 	t1=$(date +%s)
 	chaos_tail $topic $N $name.ids &&
