@@ -43,7 +43,7 @@ every_line_logfmt() {
 lp_start() {
 	setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "$!\n"' \
 	    lakepipe run "$1" >"$2" 2>&1 &
-	LP_PID=$!
+	LP_PID=$! LP_OUT=$2
 	echo $LP_PID >"${1%.conf}.pid"
 	test_at_end "kill -KILL -$LP_PID"
 }
@@ -51,6 +51,12 @@ lp_start() {
 # lp_running RULE: lakepipe status says it is running.
 lp_running() {
 	lakepipe status "$1" | grep -q '^running: yes'
+}
+
+# lp_up RULE: wait until the run lp_start began says it is running; what
+# it printed when it does not
+lp_up() {
+	wait_until 60 lp_running "$1" || { tail -20 "$LP_OUT" >&2; return 1; }
 }
 
 # lp_stored RULE N: at least N messages stored and acknowledged.

@@ -106,7 +106,7 @@ test_expect_success 'run, test, status, logs: a probe lands, totals add up' '
 	ctl subscriptions topic=$TOPIC subscription=life position=earliest \
 	    >/dev/null &&
 	lp_start life.conf life.out &&
-	wait_until 20 lp_running life.conf &&
+	lp_up life.conf &&
 	{ test_timeout 60 lakepipe test life.conf >out; rc=$?; cat out; } &&
 	test $rc -eq 0 &&
 	grep "^ok running: life, pid $LP_PID, since 20" out &&
@@ -158,7 +158,7 @@ test_expect_success 'edit: the change applies from the next run' '
 	grep -x "compress = none" life.conf &&
 	test_timeout 30 lakepipe check life.conf >out &&
 	lp_start life.conf life2.out &&
-	wait_until 20 lp_running life.conf &&
+	lp_up life.conf &&
 	{ test_timeout 60 lakepipe test life.conf >out; rc=$?; cat out; } &&
 	test $rc -eq 0 &&
 	key=$(sed -n "s/^ok stored: \([^ ]*\) after [0-9.]* s$/\1/p" out) &&
@@ -185,7 +185,7 @@ test_expect_success 'Ctrl-C: every message read is stored and acked, exit 0' '
 	ctl subscriptions topic=$TOPIC subscription=intr position=earliest \
 	    >/dev/null &&
 	lp_start intr.conf intr.out &&
-	wait_until 20 lp_running intr.conf &&
+	lp_up intr.conf &&
 	ctl publish topic=$TOPIC payload="more {i}" count=1000 batchSize=100 \
 	    >/dev/null &&
 	n=$(topic_messages) &&

@@ -94,7 +94,7 @@ test_expect_success 'check: a clock an hour off the store'"'"'s is set right by 
 # server), status, stop, delete --unsubscribe
 life() {
 	lp_start $1.conf $1.out &&
-	wait_until 20 lp_running $1.conf &&
+	lp_up $1.conf &&
 	{ test_timeout 60 lakepipe test $1.conf >out; rc=$?; cat out; } &&
 	test $rc -eq 0 &&
 	key=$(sed -n "s/^ok stored: \([^ ]*\) after [0-9.]* s$/\1/p" out) &&

@@ -71,7 +71,7 @@ test_expect_success 'check: a wrong bucket is destination' '
 test_expect_success 'run, test, status, stop, delete into RGW' '
 	lp_rule life &&
 	lp_start life.conf life.out &&
-	wait_until 20 lp_running life.conf &&
+	lp_up life.conf &&
 	{ test_timeout 60 lakepipe test life.conf >out; rc=$?; cat out; } &&
 	test $rc -eq 0 &&
 	key=$(sed -n "s/^ok stored: \([^ ]*\) after [0-9.]* s$/\1/p" out) &&
