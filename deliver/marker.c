@@ -462,13 +462,28 @@ had_other(const struct markers *m, const struct bucket *b, const char *label)
 	return !found;
 }
 
+/* Partitions in order: by topic, then by number. */
+static int
+part_cmp(const void *a, const void *b)
+{
+	const struct part *p = *(const struct part *const *)a;
+	const struct part *q = *(const struct part *const *)b;
+	size_t n = p->baselen < q->baselen ? p->baselen : q->baselen;
+	int c = memcmp(p->topic, q->topic, n);
+
+	if (c != 0 || p->baselen != q->baselen)
+		return c != 0 ? c : p->baselen < q->baselen ? -1 : 1;
+	return p->index < q->index ? -1 : p->index > q->index;
+}
+
 static void
 marker_body(const struct markers *m, const struct bucket *b, struct buf *out)
 {
 	struct buf label = BUF_INIT;
 	struct timespec now;
+	const struct part **order;
 	uint64_t total = 0, n;
-	size_t i;
+	size_t i, k;
 	const char *sep = "";
 
 	buf_addstr(out, "{\"bucket\":");
@@ -478,7 +493,12 @@ marker_body(const struct markers *m, const struct bucket *b, struct buf *out)
 	buf_addstr(out, ",\"end\":");
 	json_time(out, b->end);
 	buf_addstr(out, ",\"partitions\":{");
-	for (i = 0; i < m->nparts; i++) {
+	order = xreallocarray(NULL, m->nparts, sizeof(*order));
+	for (i = 0; i < m->nparts; i++)
+		order[i] = &m->parts[i];
+	qsort(order, m->nparts, sizeof(*order), part_cmp);
+	for (k = 0; k < m->nparts; k++) {
+		i = (size_t)(order[k] - m->parts);
 		buf_reset(&label);
 		part_label(m, i, &label);
 		n = merged(m, b, label.data, i < b->ncount ? b->count[i] : 0);
@@ -502,6 +522,7 @@ marker_body(const struct markers *m, const struct bucket *b, struct buf *out)
 	json_time(out, (uint64_t)now.tv_sec * 1000 +
 	    (uint64_t)now.tv_nsec / 1000000);
 	buf_addstr(out, "}\n");
+	free(order);
 	buf_release(&label);
 }
 
@@ -546,26 +567,27 @@ put_marker(struct markers *m, const char *key, const struct buf *body,
 static int
 write_marker(struct markers *m, struct bucket *b)
 {
-	struct buf key = BUF_INIT, body = BUF_INIT;
+	struct buf key = BUF_INIT, full = BUF_INIT, body = BUF_INIT;
 	char why[1024];
 	int rc = -1;
 
 	buf_addf(&key, "%s/%s", b->dir, MARKER_NAME);
+	buf_addf(&full, "%s%s", prefix_of(m), key.data);
 	if (!b->read && read_had(m, b, key.data) < 0)
 		goto out;
 	marker_body(m, b, &body);
 	if (put_marker(m, key.data, &body, why, sizeof(why)) < 0) {
-		report_error("marker %s%s not written: %s", prefix_of(m),
-		    key.data, why);
+		report_error("marker %s not written: %s", full.data, why);
 		goto out;
 	}
 	log_info(b->late ? "marker written again (late messages)" :
-	    "marker written", "key=%s%s", prefix_of(m), key.data);
+	    "marker written", "key=%s", full.data);
 	b->written = 1;
 	b->late = 0;
 	rc = 0;
 out:
 	buf_release(&key);
+	buf_release(&full);
 	buf_release(&body);
 	return rc;
 }
