@@ -9,16 +9,17 @@
 #include "buf.h"
 #include "deliver.h"
 #include "dest.h"
+#include "index.h"
 #include "lake.h"
 #include "local.h"
 #include "log.h"
+#include "manifest.h"
 #include "marker.h"
 #include "object.h"
 #include "report.h"
 #include "store.h"
 #include "upload.h"
 
-#define MARKER_NAME	"_SUCCESS"
 /* Buckets remembered after their marker, so that a late object adds. */
 #define MAX_KEPT	256
 #define SUFFIX		"-partition-"
@@ -30,6 +31,7 @@ struct part {
 	long		 index;		/* N, -1 when not partitioned */
 	uint64_t	 wm;		/* highest publish time stored */
 	int		 has_wm;
+	uint64_t	 first;		/* its first publish time in this run */
 	double		 last;		/* monotime() of its last object */
 };
 
@@ -49,10 +51,13 @@ struct bucket {
 	int		 read;		/* had[] read from the store */
 	struct had	*had;
 	size_t		 nhad;
+	char		**indexed;	/* keys counted from the index, sorted */
+	size_t		 nindexed;
 };
 
 /* An object taken in, waiting for those before it to be stored. */
 struct pending {
+	char		*key;
 	char		*topic;
 	char		*dir;		/* NULL: no bucket */
 	uint64_t	 start, end, n, pt;
@@ -111,6 +116,9 @@ bucket_free(struct bucket *b)
 	for (i = 0; i < b->nhad; i++)
 		free(b->had[i].label);
 	free(b->had);
+	for (i = 0; i < b->nindexed; i++)
+		free(b->indexed[i]);
+	free(b->indexed);
 	free(b->count);
 	free(b->dir);
 	free(b);
@@ -124,6 +132,7 @@ markers_close(struct markers *m)
 	if (m == NULL)
 		return;
 	for (i = m->qoff; i < m->qn; i++) {
+		free(m->q[i].key);
 		free(m->q[i].topic);
 		free(m->q[i].dir);
 	}
@@ -138,6 +147,14 @@ markers_close(struct markers *m)
 	if (m->local != NULL)
 		local_close(m->local);
 	free(m);
+}
+
+int
+marker_key(const char *key)
+{
+	const char *name = strrchr(key, '/');
+
+	return strcmp(name != NULL ? name + 1 : key, MARKER_NAME) == 0;
 }
 
 /* --- partitions ------------------------------------------------------- */
@@ -267,21 +284,32 @@ watermark(const struct markers *m)
  * The name of part i in a marker: its number when the stream is one
  * partitioned topic, else its full topic name.
  */
-static void
-part_label(const struct markers *m, size_t i, struct buf *out)
+static int
+same_base(const struct part *p, const char *t, size_t baselen, long index)
 {
-	const struct part *p = &m->parts[i], *q = &m->parts[0];
-	size_t j;
+	return index >= 0 && p->index >= 0 && p->baselen == baselen &&
+	    memcmp(p->topic, t, baselen) == 0;
+}
+
+static void
+topic_label(const struct markers *m, const char *topic, struct buf *out)
+{
+	size_t j, baselen;
+	long index = partition_of(topic, &baselen);
 	int numbers = 1;
 
 	for (j = 0; j < m->nparts && numbers; j++)
-		numbers = m->parts[j].index >= 0 &&
-		    m->parts[j].baselen == q->baselen &&
-		    memcmp(m->parts[j].topic, q->topic, q->baselen) == 0;
+		numbers = same_base(&m->parts[j], topic, baselen, index);
 	if (numbers)
-		buf_addf(out, "%ld", p->index);
+		buf_addf(out, "%ld", index);
 	else
-		buf_addstr(out, p->topic);
+		buf_addstr(out, topic);
+}
+
+static void
+part_label(const struct markers *m, size_t i, struct buf *out)
+{
+	topic_label(m, m->parts[i].topic, out);
 }
 
 /* --- buckets ---------------------------------------------------------- */
@@ -366,6 +394,95 @@ json_time(struct buf *out, uint64_t ms)
 	buf_addf(out, "\"%s.%03uZ\"", s, (unsigned)(ms % 1000));
 }
 
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+had_add(struct bucket *b, const char *label, uint64_t n)
+{
+	size_t i;
+
+	for (i = 0; i < b->nhad; i++)
+		if (strcmp(b->had[i].label, label) == 0) {
+			b->had[i].n += n;
+			return;
+		}
+	b->had = xreallocarray(b->had, b->nhad + 1, sizeof(*b->had));
+	b->had[b->nhad].label = xstrdup(label);
+	b->had[b->nhad++].n = n;
+}
+
+/* index_load_back(): on while the entries are of the bucket or later. */
+static int
+not_before(const struct manifest *e, void *arg)
+{
+	return e->pt_max >= ((const struct bucket *)arg)->start;
+}
+
+/*
+ * Exactly once, a bucket that began before this run's first message of
+ * some partition: earlier runs may have stored part of it, and the index
+ * knows every object stored (this run's too: each is indexed before its
+ * ack).  So the counts come from the entries of the bucket's objects,
+ * read newest first back to the bucket's start, and those objects do not
+ * count again when their turn comes: 0, or -1.
+ */
+static int
+count_from_index(struct markers *m, struct bucket *b)
+{
+	struct index ix = { NULL, 0, 0 };
+	struct buf sub = BUF_INIT, label = BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < m->nparts; i++)
+		rc = index_load_back(&m->lk, m->parts[i].topic, not_before, b,
+		    &ix);
+	buf_addf(&sub, "%s/", b->dir);
+	for (i = 0; rc == 0 && i < ix.n; i++) {
+		const struct manifest *e = ix.m[i];
+
+		if (e->key.len <= sub.len ||
+		    memcmp(e->key.data, sub.data, sub.len) != 0 ||
+		    strchr(e->key.data + sub.len, '/') != NULL)
+			continue;
+		buf_reset(&label);
+		topic_label(m, e->topic.data, &label);
+		had_add(b, label.data, e->n);
+		b->indexed = xreallocarray(b->indexed, b->nindexed + 1,
+		    sizeof(*b->indexed));
+		b->indexed[b->nindexed++] = xstrdup(e->key.data);
+	}
+	index_free(&ix);
+	buf_release(&sub);
+	buf_release(&label);
+	if (rc < 0)
+		return -1;
+	if (b->nindexed > 0)
+		qsort(b->indexed, b->nindexed, sizeof(*b->indexed), str_cmp);
+	/* what this run counted is in the index */
+	if (b->ncount > 0)
+		memset(b->count, 0, b->ncount * sizeof(*b->count));
+	log_info("marker counted from the lake's index", "bucket=%s "
+	    "objects=%zu", b->dir, b->nindexed);
+	return 0;
+}
+
+/* Whether the bucket began before a partition's first message of the run. */
+static int
+began_before_run(const struct markers *m, const struct bucket *b)
+{
+	size_t i;
+
+	for (i = 0; i < m->nparts; i++)
+		if (m->parts[i].has_wm && b->start < m->parts[i].first)
+			return 1;
+	return 0;
+}
+
 /* A marker's "partitions" object back into had[]: 0, or -1 if not ours. */
 static int
 parse_had(struct bucket *b, const char *s)
@@ -389,9 +506,7 @@ parse_had(struct bucket *b, const char *s)
 		}
 		if (*++p != ':' || !isdigit((unsigned char)p[1]))
 			goto out;
-		b->had = xreallocarray(b->had, b->nhad + 1, sizeof(*b->had));
-		b->had[b->nhad].n = strtoull(p + 1, &end, 10);
-		b->had[b->nhad++].label = buf_detach(&label, NULL);
+		had_add(b, label.data, strtoull(p + 1, &end, 10));
 		p = end;
 		if (*p == '}')
 			break;
@@ -573,6 +688,11 @@ write_marker(struct markers *m, struct bucket *b)
 
 	buf_addf(&key, "%s/%s", b->dir, MARKER_NAME);
 	buf_addf(&full, "%s%s", prefix_of(m), key.data);
+	if (!b->read && m->opt->exactly_once && began_before_run(m, b)) {
+		b->read = 1;
+		if (count_from_index(m, b) < 0)
+			goto out;
+	}
 	if (!b->read && read_had(m, b, key.data) < 0)
 		goto out;
 	marker_body(m, b, &body);
@@ -627,6 +747,7 @@ markers_begin(struct markers *m, const struct object *o)
 	}
 	pe = &m->q[m->qn++];
 	memset(pe, 0, sizeof(*pe));
+	pe->key = xstrndup(o->key.data, o->key.len);
 	pe->topic = xstrndup(o->topic.data != NULL ? o->topic.data : "",
 	    o->topic.len);
 	if (o->bucket.len > 0) {
@@ -655,6 +776,8 @@ count(struct markers *m, struct pending *pe)
 	struct bucket *b;
 
 	if (pe->has_pt) {
+		if (!p->has_wm)
+			p->first = pe->pt;
 		if (!p->has_wm || pe->pt > p->wm)
 			p->wm = pe->pt;
 		p->has_wm = 1;
@@ -662,6 +785,9 @@ count(struct markers *m, struct pending *pe)
 	}
 	if (pe->dir != NULL && pe->n > 0) {
 		b = bucket_of(m, pe);
+		if (b->nindexed > 0 && bsearch(&pe->key, b->indexed,
+		    b->nindexed, sizeof(*b->indexed), str_cmp) != NULL)
+			goto out;	/* counted from the index */
 		bucket_add(b, part, pe->n);
 		if (b->written) {
 			log_warn("late messages: their bucket's marker is "
@@ -670,8 +796,10 @@ count(struct markers *m, struct pending *pe)
 			b->late = 1;
 		}
 	}
+out:
 	free(pe->topic);
 	free(pe->dir);
+	free(pe->key);
 }
 
 int

@@ -28,6 +28,11 @@ struct options;
 
 struct markers;
 
+/* A marker's name, the last segment of its key. */
+#define MARKER_NAME	"_SUCCESS"
+/* Nonzero if key (relative to the prefix) names a marker. */
+int	marker_key(const char *key);
+
 /* NULL when --markers is off, or (said why) the lake cannot be opened. */
 struct markers *markers_open(const struct dest *, const struct options *,
 	    int *failed);

@@ -157,6 +157,22 @@ test_expect_success 'a later run does not lower a marker' '
 	    lake/tn/ns/x/2025/11/27/09/_SUCCESS
 '
 
+test_expect_success 'exactly once: a restart counts from the index' '
+	gen eo1.in 0 600 &&
+	gen eo2.in 600 1200 &&
+	transform <eo1.in >eo1.frames &&
+	transform <eo2.in >eo2.frames &&
+	test_timeout 30 deliver --exactly-once --markers file://$TRASH/eo/ \
+	    <eo1.frames >/dev/null &&
+	check_markers eo 07 08 &&
+	test_timeout 30 deliver --exactly-once --markers file://$TRASH/eo/ \
+	    <eo2.frames >/dev/null 2>eo.err &&
+	grep -q "msg=\"marker counted from the lake.s index\" bucket=tn/ns/x/2025/11/27/09 objects=4" eo.err &&
+	check_markers eo 07 08 09 &&
+	deliver --audit file://$TRASH/eo/ >audit &&
+	! grep "^note unindexed" audit
+'
+
 test_expect_success 'bad options and frames: one line, exit 2 or 1' '
 	test_expect_code 2 deliver --partitions 2 file://$TRASH/x/ </dev/null \
 	    2>err && test_one_line err && grep "goes with --markers" err &&
@@ -183,6 +199,18 @@ test_expect_success 's3://: the same markers, in the store' '
 		cmp_marker s3.$h lake/tn/ns/x/2025/11/27/$h/_SUCCESS || return 1
 	done &&
 	test_must_fail ctl get lake-test m/tn/ns/x/2025/11/27/10/_SUCCESS
+'
+
+test_expect_success 's3://, exactly once: the index read back there too' '
+	S3="s3://lake-test/eo/?region=eu-west-1" &&
+	for f in eo1 eo2; do
+		test_timeout 60 deliver --exactly-once --markers \
+		    --endpoint http://127.0.0.1:$PORT "$S3" <$f.frames \
+		    >/dev/null 2>$f.s3.err || return 1
+	done &&
+	grep -q "counted from the lake.s index" eo2.s3.err &&
+	ctl get lake-test eo/tn/ns/x/2025/11/27/09/_SUCCESS >s3.eo &&
+	cmp_marker s3.eo eo/tn/ns/x/2025/11/27/09/_SUCCESS
 '
 
 test_done
