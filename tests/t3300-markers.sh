@@ -3,10 +3,12 @@
 # bucket DIR, with the counts per partition checked against the objects
 # read back; not for the open bucket; a partition behind holds them back
 # until it is idle (--marker-idle), one not seen yet with --partitions; a
-# marker already there is not lowered by a later run; file://, the S3 test
-# server, and the lakepipe rule key.
+# marker already there is not lowered by a later run, and exactly once is
+# counted from the index across a restart; file://, the S3 test server,
+# and the lakepipe rule key.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-deliver.sh"
+. "$TEST_DIRECTORY/lib-lakepipe.sh"
 
 # gen FILE FROM TO [STOP1]: messages FROM..TO-1 of 2 partitions, 9 s
 # apart from 07:58:00 UTC (so hours 07 to 10); partition 1 sends nothing
@@ -183,6 +185,22 @@ test_expect_success 'bad options and frames: one line, exit 2 or 1' '
 	    bucket_end=1 >bad.frames &&
 	test_expect_code 1 deliver --markers file://$TRASH/x/ <bad.frames \
 	    2>err && grep "bucket= is not a safe key" err
+'
+
+test_expect_success 'lakepipe: the rule key markers = yes' '
+	cat >m.conf <<-EOF &&
+	frames = $TRASH/all.in
+	markers = yes
+	marker-idle = 10m
+	destination = file://$TRASH/rule/
+	EOF
+	lakepipe check m.conf >out &&
+	grep "^ok deliver: settings valid" out &&
+	test_timeout 60 lakepipe run m.conf 2>err &&
+	check_markers rule 07 08 09 &&
+	printf "lines = $TRASH/all.in\nmarkers = maybe\ndestination = file://$TRASH/r2/\n" >bad.conf &&
+	test_expect_code 1 lakepipe check bad.conf >out &&
+	grep "^fail markers: bad.conf:2: markers is a flag" out
 '
 
 s3_start --bucket lake-test --region eu-west-1
