@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "marker.h"
+#include "metrics.h"
 #include "object.h"
 #include "report.h"
 #include "store.h"
@@ -77,6 +78,8 @@ struct markers {
 	size_t			 qoff, qn, qcap;
 	uint64_t		 head;	/* ticket of q[qoff] */
 	int			 told_none;	/* said: frames without bucket= */
+	uint64_t		*markers, *late;	/* metrics */
+	double			*watermark;
 };
 
 struct markers *
@@ -91,6 +94,12 @@ markers_open(const struct dest *d, const struct options *opt, int *failed)
 	m = xcalloc(1, sizeof(*m));
 	m->d = d;
 	m->opt = opt;
+	m->markers = metrics_counter("markers_total", "Completeness markers "
+	    "written (rewritten ones too).");
+	m->late = metrics_counter("late_messages_total", "Messages stored "
+	    "after their bucket's marker.");
+	m->watermark = metrics_gauge("watermark_timestamp_seconds", "The "
+	    "publish time every partition that is not idle has stored.");
 	if (d->kind == DEST_FILE &&
 	    (m->local = local_open(d->dir, why, sizeof(why))) == NULL) {
 		report_error("markers: %s", why);
@@ -704,6 +713,7 @@ write_marker(struct markers *m, struct bucket *b)
 	    "marker written", "key=%s", full.data);
 	b->written = 1;
 	b->late = 0;
+	(*m->markers)++;
 	rc = 0;
 out:
 	buf_release(&key);
@@ -719,6 +729,7 @@ complete(struct markers *m)
 	uint64_t wm = watermark(m);
 	size_t i;
 
+	*m->watermark = (double)wm / 1000;
 	for (i = 0; i < m->nb; i++) {
 		struct bucket *b = m->b[i];
 
@@ -794,6 +805,7 @@ count(struct markers *m, struct pending *pe)
 			    "written; it is written again", "bucket=%s n=%llu",
 			    b->dir, (unsigned long long)pe->n);
 			b->late = 1;
+			*m->late += pe->n;
 		}
 	}
 out:

@@ -856,10 +856,8 @@ deliver_remote(const struct dest *d, const struct options *opt)
 	    d->kind == DEST_COS ? "cos" : "sigv4");
 	if (opt->orphan_age >= 0)
 		store_abort_orphans(&L.s, opt);
-	if ((L.mk = markers_open(d, opt, &status)) == NULL && status) {
-		store_release(&L.s);
-		return EXIT_FAIL;
-	}
+	if ((L.mk = markers_open(d, opt, &status)) == NULL && status)
+		L.fatal = 1;
 	stop_catch();
 	while (!L.fatal && (want_input(&L) || L.nlive > 0)) {
 		turn(&L);

@@ -10,15 +10,16 @@
 . "$TEST_DIRECTORY/lib-deliver.sh"
 . "$TEST_DIRECTORY/lib-lakepipe.sh"
 
-# gen FILE FROM TO [STOP1]: messages FROM..TO-1 of 2 partitions, 9 s
-# apart from 07:58:00 UTC (so hours 07 to 10); partition 1 sends nothing
-# from message STOP1 on.
+# gen FILE FROM TO [STOP1 [LATE]]: messages FROM..TO-1 of 2 partitions,
+# 9 s apart from 07:58:00 UTC (so hours 07 to 10); partition 1 sends
+# nothing from message STOP1 on; message LATE has an event time of 08:30.
 T0=1764230280000
 gen() {
 	python3 - "$T0" "$@" <<-\PY
 	import sys
 	t0, out, lo, hi = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 	stop1 = int(sys.argv[5]) if len(sys.argv) > 5 else hi
+	late = int(sys.argv[6]) if len(sys.argv) > 6 else -1
 	with open(out, 'wb') as f:
 	    seq = 0
 	    for i in range(lo, hi):
@@ -27,8 +28,9 @@ gen() {
 	            continue
 	        seq += 1
 	        body = b'{"i":%d}' % i
-	        f.write(b'M %d seq=%d id=9:%d:%d:-1 topic=persistent://tn/ns/x-partition-%d pt=%d\n'
-	                % (len(body), seq, i // 2, p, p, t0 + i * 9000) + body + b'\n')
+	        et = b' et=%d' % (t0 + 1920000) if i == late else b''
+	        f.write(b'M %d seq=%d id=9:%d:%d:-1 topic=persistent://tn/ns/x-partition-%d pt=%d%s\n'
+	                % (len(body), seq, i // 2, p, p, t0 + i * 9000, et) + body + b'\n')
 	PY
 }
 
@@ -92,9 +94,11 @@ test_expect_success 'setup' '
 '
 
 test_expect_success 'markers for the hours every partition has passed' '
-	test_timeout 30 deliver --markers file://$TRASH/lake/ <all.frames \
-	    >acks 2>err &&
+	test_timeout 30 deliver --markers --metrics-file m.prom \
+	    file://$TRASH/lake/ <all.frames >acks 2>err &&
 	check_markers lake 07 08 09 &&
+	grep -x "lakepipe_deliver_markers_total 3" m.prom &&
+	grep -x "lakepipe_deliver_watermark_timestamp_seconds 1764241062" m.prom &&
 	test $(grep -c "msg=\"marker written\"" err) = 3 &&
 	grep -q "\"partitions\":{\"0\":200,\"1\":200},\"messages\":400" \
 	    lake/tn/ns/x/2025/11/27/08/_SUCCESS
@@ -157,6 +161,18 @@ test_expect_success 'a later run does not lower a marker' '
 	    file://$TRASH/lake/ >/dev/null &&
 	grep -q "\"partitions\":{\"0\":200,\"1\":200},\"messages\":400" \
 	    lake/tn/ns/x/2025/11/27/09/_SUCCESS
+'
+
+test_expect_success 'a late record: its marker is written again' '
+	gen late.in 0 1200 1200 1100 &&
+	transform --partition-time event <late.in >late.frames &&
+	test_timeout 30 deliver --markers --metrics-file late.prom \
+	    file://$TRASH/late/ <late.frames >/dev/null 2>late.err &&
+	grep -q "msg=\"late messages: .*bucket=tn/ns/x/2025/11/27/08 n=1" late.err &&
+	grep -q "msg=\"marker written again (late messages)\" key=tn/ns/x/2025/11/27/08/_SUCCESS" late.err &&
+	grep -x "lakepipe_deliver_late_messages_total 1" late.prom &&
+	check_markers late 07 08 09 &&
+	grep -q "\"0\":201,\"1\":200" late/tn/ns/x/2025/11/27/08/_SUCCESS
 '
 
 test_expect_success 'exactly once: a restart counts from the index' '
