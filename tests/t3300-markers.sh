@@ -219,6 +219,26 @@ test_expect_success 'lakepipe: the rule key markers = yes' '
 	grep "^fail markers: bad.conf:2: markers is a flag" out
 '
 
+test_expect_success 'lakepipe run asks the broker for the partition count' '
+	test_start_server pb.json node "$PEERS/pulsar/broker.js" \
+	    --timeout 300 &&
+	node "$PEERS/pulsar/ctl.js" --info pb.json topics topic=t/ns/m \
+	    partitions=3 >/dev/null &&
+	cat >pb.conf <<-EOF &&
+	url = $(json_get pb.json serviceUrl)
+	topic = t/ns/m
+	subscription = markers
+	stop-at-end = yes
+	markers = yes
+	destination = file://$TRASH/pb/
+	EOF
+	test_timeout 60 lakepipe run pb.conf 2>err &&
+	grep -q "msg=\"markers wait for every partition\" partitions=3" err &&
+	echo "partitions = 5" >>pb.conf &&
+	test_timeout 60 lakepipe run pb.conf 2>err &&
+	! grep -q "markers wait for every partition" err
+'
+
 s3_start --bucket lake-test --region eu-west-1
 export AWS_ACCESS_KEY_ID=$TEST_ID AWS_SECRET_ACCESS_KEY=$TEST_KEY
 unset AWS_SESSION_TOKEN
