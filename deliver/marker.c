@@ -52,7 +52,7 @@ struct bucket {
 	int		 read;		/* had[] read from the store */
 	struct had	*had;
 	size_t		 nhad;
-	char		**indexed;	/* keys counted from the index, sorted */
+	char		**indexed;	/* counted from the index, sorted */
 	size_t		 nindexed;
 };
 
@@ -77,7 +77,7 @@ struct markers {
 	struct pending		*q;	/* q[qoff..qn): in input order */
 	size_t			 qoff, qn, qcap;
 	uint64_t		 head;	/* ticket of q[qoff] */
-	int			 told_none;	/* said: frames without bucket= */
+	int			 told_none;	/* said: no bucket= */
 	uint64_t		*markers, *late;	/* metrics */
 	double			*watermark;
 };

@@ -13,6 +13,13 @@
  * objects in order, so a partition's objects of a bucket all come before
  * the one that takes its watermark past the bucket.
  *
+ * Across runs: a marker already there is read before the first write of
+ * its bucket, and its counts are merged (the higher at least once, the
+ * sum exactly once); exactly once, a bucket begun before the run's first
+ * message of a partition is counted from the lake's index instead.  A
+ * bucket stays after its marker (up to MAX_KEPT in marker.c), so that a
+ * late object adds to it and the marker is written again.
+ *
  * A struct markers owns its own connection to the destination (a lake,
  * lake.h) for reading a marker already there and writing; every function
  * takes NULL (--markers off) and does nothing then.
