@@ -289,10 +289,6 @@ watermark(const struct markers *m)
 	return active ? low : high;
 }
 
-/*
- * The name of part i in a marker: its number when the stream is one
- * partitioned topic, else its full topic name.
- */
 static int
 same_base(const struct part *p, const char *t, size_t baselen, long index)
 {
@@ -300,6 +296,10 @@ same_base(const struct part *p, const char *t, size_t baselen, long index)
 	    memcmp(p->topic, t, baselen) == 0;
 }
 
+/*
+ * The name of a partition in a marker: its number when the stream is one
+ * partitioned topic, else its full topic name.
+ */
 static void
 topic_label(const struct markers *m, const char *topic, struct buf *out)
 {
