@@ -255,6 +255,23 @@ test_expect_success 's3://: the same markers, in the store' '
 	test_must_fail ctl get lake-test m/tn/ns/x/2025/11/27/10/_SUCCESS
 '
 
+test_expect_success 's3://: an object stored late holds its marker back' '
+	ctl reset >/dev/null &&
+	ctl fault stall op=PutObject "key=^slow/.*/08/.*-1\\.jsonl\\.gz\$" \
+	    phase=response seconds=2 count=1 >/dev/null &&
+	test_timeout 60 deliver --markers -j 4 \
+	    --endpoint http://127.0.0.1:$PORT \
+	    "s3://lake-test/slow/?region=eu-west-1" <all.frames >acks 2>err &&
+	grep -n "^A key=slow/.*/08/.*-1\.jsonl\.gz " acks | cut -d: -f1 >n &&
+	test "$(cat n)" -gt 4 &&
+	grep -n "msg=\"stored\" key=slow/.*/08/.*-1\.jsonl\.gz" err |
+	    cut -d: -f1 >s &&
+	grep -n "marker written\" key=slow/.*/08/_SUCCESS" err | cut -d: -f1 >m &&
+	test "$(cat s)" -lt "$(cat m)" &&
+	ctl get lake-test slow/tn/ns/x/2025/11/27/08/_SUCCESS >s3.slow &&
+	cmp_marker s3.slow lake/tn/ns/x/2025/11/27/08/_SUCCESS
+'
+
 test_expect_success 's3://, exactly once: the index read back there too' '
 	S3="s3://lake-test/eo/?region=eu-west-1" &&
 	for f in eo1 eo2; do
