@@ -112,6 +112,12 @@ test_expect_success 'each marker comes after the acks of its objects' '
 	test $(tail -1 s) -lt $(cat m)
 '
 
+test_expect_success 'consume --lake restores the lake, markers aside' '
+	test_timeout 60 consume --lake file://$TRASH/lake/ >restored 2>err &&
+	test $(grep -ac "^M [0-9]* seq=" restored) = 1200 &&
+	! grep -i "_SUCCESS" err
+'
+
 test_expect_success 'without --markers, none' '
 	test_timeout 30 deliver file://$TRASH/plain/ <all.frames >/dev/null &&
 	test -z "$(find plain -name _SUCCESS)"
