@@ -77,7 +77,8 @@ struct markers {
 	struct pending		*q;	/* q[qoff..qn): in input order */
 	size_t			 qoff, qn, qcap;
 	uint64_t		 head;	/* ticket of q[qoff] */
-	int			 told_none;	/* said: no bucket= */
+	int			 any_bucket;	/* an object named one */
+	int			 any_data;	/* an object held messages */
 	uint64_t		*markers, *late;	/* metrics */
 	double			*watermark;
 };
@@ -140,6 +141,11 @@ markers_close(struct markers *m)
 
 	if (m == NULL)
 		return;
+	/* rejects name no bucket: only a stream of none at all is told */
+	if (m->any_data && !m->any_bucket)
+		log_warn("markers: no object named a time bucket", "todo=%s",
+		    "give transform a key template with a time directory, "
+		    "such as {yyyy}/{mm}/{dd}/{hh}/ (see transform(1))");
 	for (i = m->qoff; i < m->qn; i++) {
 		free(m->q[i].key);
 		free(m->q[i].topic);
@@ -765,13 +771,9 @@ markers_begin(struct markers *m, const struct object *o)
 		pe->dir = xstrndup(o->bucket.data, o->bucket.len);
 		pe->start = o->bucket_start;
 		pe->end = o->bucket_end;
-	} else if (!m->told_none && o->n > 0) {
-		log_warn("an object names no time bucket: no markers for it "
-		    "(a transform key template with a time directory, such "
-		    "as {yyyy}/{mm}/{dd}/{hh}/, names one)", "key=%s",
-		    o->key.data);
-		m->told_none = 1;
+		m->any_bucket = 1;
 	}
+	m->any_data |= o->n > 0;
 	pe->n = o->has_n ? o->n : 0;
 	pe->pt = o->pt_max;
 	pe->has_pt = o->has_pt;

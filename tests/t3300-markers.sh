@@ -123,6 +123,14 @@ test_expect_success 'without --markers, none' '
 	test -z "$(find plain -name _SUCCESS)"
 '
 
+test_expect_success 'a key template without a time directory: told, none' '
+	transform --key "x/{yyyy}{mm}{dd}{hh}-{seq_id}-{partition}.{ext}" \
+	    <all.in | test_timeout 30 deliver --markers file://$TRASH/flat/ \
+	    >/dev/null 2>err &&
+	grep -q "msg=\"markers: no object named a time bucket\"" err &&
+	test -z "$(find flat -name _SUCCESS)"
+'
+
 test_expect_success 'a partition behind holds the markers back' '
 	test_timeout 30 deliver --markers file://$TRASH/behind/ \
 	    <behind.frames >/dev/null &&
