@@ -1019,7 +1019,31 @@ exactly_once_args() {
 	d_args+=(--exactly-once)
 }
 
+# deliver --markers waits for every partition of the topic, also one that
+# has sent nothing yet: lakepipe asks the broker how many there are
+# (consume --probe), unless the rule says (partitions = N).
+partitions_arg() {
+	local a on=0 n
+	[ -n "${KEYLINE[url]:-}" ] && [ -z "${KEYLINE[partitions]:-}" ] ||
+	    return 0
+	for a in ${d_args[@]+"${d_args[@]}"}; do
+		[ "$a" != --markers ] || on=1
+	done
+	[ $on -eq 1 ] || return 0
+	stage_args consume
+	n=$(timeout -k 5 $PROBE_LIMIT "$bin" --probe ${args[@]+"${args[@]}"} \
+	    2>/dev/null | sed -n 's/^ok topic: .* found, \([0-9][0-9]*\) partitions, .*/\1/p')
+	if [ -n "$n" ]; then
+		d_args+=(--partitions="$n")
+		log info "markers wait for every partition" partitions="$n"
+	else
+		log warn "markers: the topic's partition count is not known" \
+		    todo="give it as partitions = N; until then a partition that has sent nothing holds no marker back once idle"
+	fi
+}
+
 run_rule() {
+	partitions_arg
 	exactly_once_args
 	# multipart uploads of a killed deliver of this rule: aborted
 	case ${OWN[destination]} in file://*) ;; *) d_args+=(--orphan-age=1h) ;; esac

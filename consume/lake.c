@@ -51,6 +51,7 @@ extern char **environ;
 #define READ_CHUNK	(64 * 1024)	/* one read(2) of an object */
 #define OUT_CHUNK	(256 * 1024)	/* decompressed per step at most */
 #define INDEX_DIR	"_lakepipe/"
+#define MARKER_NAME	"_SUCCESS"	/* deliver --markers: no messages */
 #define MAX_BAD		20	/* malformed records said, per object */
 
 enum zenc { CE_UNKNOWN, CE_PLAIN, CE_GZIP, CE_ZSTD };
@@ -680,6 +681,15 @@ add_obj(struct lake *l, const char *key, size_t n, const struct ientry *ie)
 	}
 }
 
+/* A completeness marker of deliver --markers, DIR/_SUCCESS. */
+static int
+is_marker(const char *key)
+{
+	const char *name = strrchr(key, '/');
+
+	return strcmp(name != NULL ? name + 1 : key, MARKER_NAME) == 0;
+}
+
 /* The objects of deliver --list, with what the index says of them. */
 static int
 list_objects(struct lake *l, struct ientry *ie, size_t nie)
@@ -697,7 +707,7 @@ list_objects(struct lake *l, struct ientry *ie, size_t nie)
 		if ((tab = strchr(s, '\t')) != NULL)
 			*tab = '\0';
 		if (*s == '\0' || strncmp(s, INDEX_DIR, strlen(INDEX_DIR))
-		    == 0)
+		    == 0 || is_marker(s))
 			continue;
 		want.key = s;
 		hit = nie > 0 ? bsearch(&want, ie, nie, sizeof(*ie),

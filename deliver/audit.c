@@ -22,6 +22,7 @@
 #include "index.h"
 #include "lake.h"
 #include "manifest.h"
+#include "marker.h"
 #include "msgid.h"
 #include "object.h"
 #include "report.h"
@@ -115,7 +116,7 @@ str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Objects outside _lakepipe/ that no entry names. */
+/* Objects outside _lakepipe/ that no entry names, markers aside. */
 static int
 check_unindexed(struct lake *lk, const struct index *ix, struct tally *t)
 {
@@ -132,6 +133,7 @@ check_unindexed(struct lake *lk, const struct index *ix, struct tally *t)
 		goto out;
 	for (i = 0; i < l.n; i++) {
 		if (strncmp(l.e[i].key, "_lakepipe/", 10) == 0 ||
+		    marker_key(l.e[i].key) ||
 		    (ix->n > 0 && bsearch(&l.e[i].key, keys, ix->n,
 		    sizeof(*keys), str_cmp) != NULL))
 			continue;

@@ -29,7 +29,8 @@ enum {
 	OPT_PART_SIZE, OPT_MULTIPART_THRESHOLD, OPT_RETRIES, OPT_TIMEOUT,
 	OPT_MAX_MEMORY, OPT_METRICS, OPT_CHECK, OPT_LIST_OPTIONS, OPT_PROBE,
 	OPT_LIST, OPT_CAT, OPT_EXACTLY_ONCE, OPT_INDEX, OPT_AUDIT, OPT_TOPIC,
-	OPT_RANGES, OPT_ORPHAN_AGE, OPT_INSECURE
+	OPT_RANGES, OPT_ORPHAN_AGE, OPT_INSECURE, OPT_MARKERS, OPT_PARTITIONS,
+	OPT_MARKER_IDLE
 };
 
 static const struct option longopts[] = {
@@ -55,6 +56,9 @@ static const struct option longopts[] = {
 	{ "index",		no_argument,	   NULL, OPT_INDEX },
 	{ "ranges",		no_argument,	   NULL, OPT_RANGES },
 	{ "orphan-age",		required_argument, NULL, OPT_ORPHAN_AGE },
+	{ "markers",		no_argument,	   NULL, OPT_MARKERS },
+	{ "partitions",		required_argument, NULL, OPT_PARTITIONS },
+	{ "marker-idle",	required_argument, NULL, OPT_MARKER_IDLE },
 	{ "audit",		no_argument,	   NULL, OPT_AUDIT },
 	{ "topic",		required_argument, NULL, OPT_TOPIC },
 	{ "progress",		no_argument,	   NULL, 'P' },
@@ -71,7 +75,8 @@ static const char usage_text[] =
 "               [--part-size SIZE] [--multipart-threshold SIZE]\n"
 "               [--retries N] [--timeout DURATION] [--max-memory SIZE]\n"
 "               [--metrics-file FILE] [--orphan-age DURATION]\n"
-"               [--exactly-once] [--check]\n"
+"               [--exactly-once] [--markers [--partitions N]\n"
+"               [--marker-idle DURATION]] [--check]\n"
 "               DESTINATION\n"
 "       deliver --probe [options] DESTINATION\n"
 "       deliver --list [options] DESTINATION\n"
@@ -119,6 +124,13 @@ static const char usage_text[] =
 "                        lakepipe run: 1h)\n"
 "  --exactly-once        never replace an object; record each one's\n"
 "                        manifest in the lake's index (_lakepipe/index/)\n"
+"  --markers             write DIR/_SUCCESS (JSON: messages per partition)\n"
+"                        once every partition is past a time bucket DIR\n"
+"                        (from transform's bucket=; off by default)\n"
+"  --partitions N        each topic has N partitions, also those not seen\n"
+"                        yet (lakepipe passes the topic's)\n"
+"  --marker-idle DURATION  a partition that stored nothing this long holds\n"
+"                        no marker back (default 5m)\n"
 "  -P, --progress        a progress line on stderr every second\n"
 "  -q, --quiet           warnings and errors only\n"
 "  -v, --verbose         debug lines too\n"
@@ -254,10 +266,11 @@ main(int argc, char *argv[])
 	struct options opt = {
 		.jobs = 4, .multipart_threshold = 16ULL << 20, .retries = 10,
 		.timeout = 30, .max_memory = 256ULL << 20, .orphan_age = -1,
+		.marker_idle = 300,
 	};
 	struct dest d;
 	enum mode mode = MODE_DELIVER;
-	const char *key = NULL, *kwhy;
+	const char *key = NULL, *kwhy, *marker_opt = NULL;
 	char why[1024];
 	int ch, check = 0, status;
 
@@ -312,6 +325,17 @@ main(int argc, char *argv[])
 			    365 * 86400.0);
 			break;
 		case OPT_AUDIT: set_mode(&mode, MODE_AUDIT); break;
+		case OPT_MARKERS: opt.markers = 1; break;
+		case OPT_PARTITIONS:
+			opt.partitions = (long)opt_number("--partitions", optarg,
+			    1, 100000);
+			marker_opt = "--partitions";
+			break;
+		case OPT_MARKER_IDLE:
+			opt.marker_idle = opt_duration("--marker-idle", optarg,
+			    0.1, 30 * 86400.0);
+			marker_opt = "--marker-idle";
+			break;
 		case OPT_TOPIC:
 			opt.topics = xreallocarray(opt.topics, opt.ntopics + 1,
 			    sizeof(*opt.topics));
@@ -352,6 +376,8 @@ main(int argc, char *argv[])
 	if (opt.ntopics > 0 && mode != MODE_INDEX && mode != MODE_AUDIT &&
 	    mode != MODE_RANGES)
 		errx(EXIT_USAGE, "--topic goes with --index, --ranges or --audit");
+	if (marker_opt != NULL && !opt.markers)
+		errx(EXIT_USAGE, "%s goes with --markers", marker_opt);
 	if (mode == MODE_RANGES && opt.ntopics == 0)
 		errx(EXIT_USAGE, "--ranges needs --topic TOPIC");
 	status = check ? EXIT_OK : run(&d, &opt, mode, key);

@@ -28,6 +28,9 @@ struct options {
 	const char	**topics;	/* --topic (--index, --audit) */
 	size_t		 ntopics;
 	int		 insecure;	/* --insecure: TLS not verified */
+	int		 markers;	/* --markers: _SUCCESS of time buckets */
+	long		 partitions;	/* --partitions: of each topic, or 0 */
+	double		 marker_idle;	/* --marker-idle, seconds */
 };
 
 /* Each returns the exit status: EXIT_OK or EXIT_FAIL. */

@@ -37,39 +37,76 @@ index_free(struct index *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
+/*
+ * The entry listed as key into *mp: 1, 0 if it is no entry or gone
+ * meanwhile, -1 if it does not parse (said why).
+ */
+static int
+entry_read(struct lake *lk, const char *key, struct buf *text,
+    struct manifest **mp)
+{
+	const char *name = strrchr(key, '/');
+	struct manifest *m;
+	struct msgid a, b;
+	char why[512];
+
+	name = name ? name + 1 : key;
+	if (manifest_name_range(name, &a, &b) < 0)
+		return 0;
+	buf_reset(text);
+	if (lake_read(lk, key, text) != 0)
+		return 0;
+	m = xmalloc(sizeof(*m));
+	manifest_init(m);
+	if (manifest_parse(m, text->data, text->len, why, sizeof(why)) < 0) {
+		report_error("%s: %s", key, why);
+		free(m);
+		return -1;
+	}
+	*mp = m;
+	return 1;
+}
+
 /* Read and parse the entries listed in l; -1 on the first bad one. */
 static int
 load_entries(struct lake *lk, const struct lake_list *l, struct index *ix)
 {
 	struct buf text = BUF_INIT;
-	struct msgid a, b;
-	char why[512];
+	struct manifest *m;
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; rc == 0 && i < l->n; i++) {
-		const char *name = strrchr(l->e[i].key, '/');
-		struct manifest *m;
-
-		name = name ? name + 1 : l->e[i].key;
-		if (manifest_name_range(name, &a, &b) < 0)
-			continue;		/* not an entry */
-		buf_reset(&text);
-		if (lake_read(lk, l->e[i].key, &text) != 0)
-			continue;		/* gone meanwhile */
-		m = xmalloc(sizeof(*m));
-		manifest_init(m);
-		if (manifest_parse(m, text.data, text.len, why,
-		    sizeof(why)) < 0) {
-			report_error("%s: %s", l->e[i].key, why);
-			free(m);
-			rc = -1;
-			break;
-		}
-		index_add(ix, m);
-	}
+	for (i = 0; rc >= 0 && i < l->n; i++)
+		if ((rc = entry_read(lk, l->e[i].key, &text, &m)) > 0)
+			index_add(ix, m);
 	buf_release(&text);
-	return rc;
+	return rc < 0 ? -1 : 0;
+}
+
+int
+index_load_back(struct lake *lk, const char *topic,
+    int (*more)(const struct manifest *, void *), void *arg,
+    struct index *ix)
+{
+	struct lake_list l = { NULL, 0, 0 };
+	struct buf sub = BUF_INIT, text = BUF_INIT;
+	struct manifest *m;
+	size_t i;
+	int rc;
+
+	manifest_topic_dir(&sub, topic, strlen(topic));
+	rc = lake_list(lk, sub.data, &l);
+	for (i = l.n; rc >= 0 && i > 0; i--) {
+		if ((rc = entry_read(lk, l.e[i - 1].key, &text, &m)) <= 0)
+			continue;
+		index_add(ix, m);
+		if (!more(m, arg))
+			break;
+	}
+	lake_list_free(&l);
+	buf_release(&sub);
+	buf_release(&text);
+	return rc < 0 ? -1 : 0;
 }
 
 int

@@ -27,6 +27,14 @@ struct index {
 int	index_load(struct lake *, const char **topics, size_t ntopics,
 	    struct index *ix);
 void	index_free(struct index *);
+/*
+ * The entries of one topic (a partition), newest first, appended to ix
+ * (not sorted) until more() returns 0 for one: for reading back only
+ * the last few of a long index.  0, or -1 (said why).
+ */
+int	index_load_back(struct lake *, const char *topic,
+	    int (*more)(const struct manifest *, void *), void *arg,
+	    struct index *ix);
 
 /* --index: the index lines on stdout; the exit status. */
 int	deliver_index(const struct dest *, const struct options *);

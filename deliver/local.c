@@ -17,6 +17,7 @@
 #include "local.h"
 #include "log.h"
 #include "manifest.h"
+#include "marker.h"
 #include "object.h"
 #include "pct.h"
 #include "report.h"
@@ -386,15 +387,16 @@ out:
 }
 
 /*
- * Wait for input, drawing -P and writing metrics meanwhile; read what
+ * Wait for input, drawing -P, writing metrics and the markers that idle
+ * partitions no longer hold back meanwhile; read what
  * came: 0, or -1 with why (a read error or a signal to stop).
  */
 static int
-wait_input(struct frame_reader *r, struct report *rp, char *why,
-    size_t whylen)
+wait_input(struct frame_reader *r, struct report *rp, struct markers *mk,
+    char *why, size_t whylen)
 {
 	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
-	int n;
+	int n, ms, mms;
 
 	for (;;) {
 		stop_tell();
@@ -403,8 +405,15 @@ wait_input(struct frame_reader *r, struct report *rp, char *why,
 			    stop_now());
 			return -1;
 		}
-		n = poll(&pfd, 1, report_timeout_ms(rp));
+		ms = report_timeout_ms(rp);
+		if ((mms = markers_timeout_ms(mk)) >= 0 && (ms < 0 || mms < ms))
+			ms = mms;
+		n = poll(&pfd, 1, ms);
 		report_tick(rp);
+		if (markers_tick(mk) < 0) {
+			*why = '\0';
+			return -1;
+		}
 		if (n > 0)
 			break;
 		if (n < 0 && errno != EINTR) {
@@ -434,12 +443,18 @@ deliver_local(const struct dest *d, const struct options *opt)
 	struct object o;
 	struct report rp;
 	struct local *l;
+	struct markers *mk;
+	uint64_t ticket;
 	char why[1024];
-	int rc;
+	int rc, failed;
 
 	if ((l = local_open(d->dir, why, sizeof(why))) == NULL) {
 		log_error("cannot open the destination", "error=%s todo=%s",
 		    why, "make the directory writable, or choose another");
+		return EXIT_FAIL;
+	}
+	if ((mk = markers_open(d, opt, &failed)) == NULL && failed) {
+		local_close(l);
 		return EXIT_FAIL;
 	}
 	frame_reader_init(&r, STDIN_FILENO, "stdin");
@@ -450,11 +465,16 @@ deliver_local(const struct dest *d, const struct options *opt)
 	local_sweep(l->rootfd, l->root, "");
 	log_info("storing", "destination=%s", d->dir);
 	while ((rc = object_next(&r, &f, &o, why, sizeof(why))) > 0) {
-		if (rc == 1)
+		if (rc == 1) {
+			ticket = markers_begin(mk, &o);
 			rc = store_and_ack(l, d, opt, &o, &rp, why,
 			    sizeof(why));
-		else
-			rc = wait_input(&r, &rp, why, sizeof(why));
+			if (rc == 0 && markers_stored(mk, ticket) < 0) {
+				*why = '\0';
+				rc = -1;
+			}
+		} else
+			rc = wait_input(&r, &rp, mk, why, sizeof(why));
 		if (rc == 0 && stop_now()) {
 			snprintf(why, sizeof(why), "stopped by signal %d",
 			    stop_now());
@@ -471,6 +491,7 @@ deliver_local(const struct dest *d, const struct options *opt)
 	object_release(&o);
 	frame_release(&f);
 	frame_reader_release(&r);
+	markers_close(mk);
 	local_close(l);
 	return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }

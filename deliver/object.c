@@ -24,6 +24,7 @@ object_init(struct object *o)
 	buf_init(&o->last, 0);
 	buf_init(&o->topic, 0);
 	buf_init(&o->prev, 0);
+	buf_init(&o->bucket, 0);
 }
 
 void
@@ -37,6 +38,7 @@ object_release(struct object *o)
 	buf_release(&o->last);
 	buf_release(&o->topic);
 	buf_release(&o->prev);
+	buf_release(&o->bucket);
 	free(o->owned);
 	object_init(o);
 }
@@ -106,6 +108,23 @@ parse_pt(struct object *o, const struct frame *f)
 	    o->pt_min <= o->pt_max;
 }
 
+/* bucket=, bucket_start=, bucket_end= (deliver --markers): 0, or -1. */
+static int
+parse_bucket(struct object *o, const struct frame *f)
+{
+	int rc;
+
+	if ((rc = frame_get(f, "bucket", &o->bucket)) <= 0)
+		return rc;
+	if (memchr(o->bucket.data, '\0', o->bucket.len) != NULL ||
+	    object_key_check(o->bucket.data, o->bucket.len) != NULL ||
+	    frame_get_u64(f, "bucket_start", &o->bucket_start) != 1 ||
+	    frame_get_u64(f, "bucket_end", &o->bucket_end) != 1 ||
+	    o->bucket_end <= o->bucket_start)
+		return -1;
+	return 0;
+}
+
 int
 object_parse(struct object *o, const struct frame *f, char *why,
     size_t whylen)
@@ -150,6 +169,9 @@ object_parse(struct object *o, const struct frame *f, char *why,
 	    get_opt(f, "prev", &o->prev) < 0)
 		return bad(why, whylen, f, "bad %-escape in a field");
 	parse_pt(o, f);
+	if (parse_bucket(o, f) < 0)
+		return bad(why, whylen, f, "bucket= is not a safe key, or "
+		    "comes without numeric bucket_start= and bucket_end=");
 	o->body = f->body;
 	o->len = f->len;
 	return 0;

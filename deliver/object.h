@@ -4,7 +4,8 @@
  *
  * object_parse() checks what deliver relies on, whatever the writer
  * promised: a key that is safe as a relative path (object_key_check), a
- * seqs field that parses, and numeric n when present.  The parsed object
+ * seqs field that parses, numeric n when present, and a bucket= that is
+ * a safe key with its bucket_start= and bucket_end=.  The parsed object
  * owns copies of every field, so it outlives the frame reader's buffer;
  * the body stays borrowed (body, len) unless object_own_body() copies it.
  */
@@ -29,6 +30,8 @@ struct object {
 	int		 has_n;
 	uint64_t	 pt_min, pt_max;	/* publish times (ms), pt= */
 	int		 has_pt;
+	struct buf	 bucket;	/* bucket=: time bucket's directory, or "" */
+	uint64_t	 bucket_start, bucket_end;	/* its ms, end exclusive */
 	const char	*body;
 	size_t		 len;
 	char		*owned;		/* body copy, when owned */

@@ -16,6 +16,7 @@
 #include "frame.h"
 #include "log.h"
 #include "manifest.h"
+#include "marker.h"
 #include "object.h"
 #include "report.h"
 #include "stop.h"
@@ -38,6 +39,7 @@ struct loop {
 	uint64_t	 inflight;	/* bytes of the live objects */
 	int		 eof, input_error, fatal;
 	struct report	 rp;
+	struct markers	*mk;		/* --markers, or NULL */
 };
 
 /* --- bookkeeping ----------------------------------------------------- */
@@ -211,6 +213,8 @@ upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
 	report_stored(&L->rp, &up->o, up->fullkey.data, up->started,
 	    up->retries);
 	emit_ack(L, &up->o, up->fullkey.data, extra.data);
+	if (!L->fatal && markers_stored(L->mk, up->ticket) < 0)
+		L->fatal = 1;
 	buf_release(&extra);
 	buf_release(&url);
 	release_held(L, up);
@@ -380,10 +384,13 @@ upload_begin(struct loop *L, struct object *o)
 	L->last = up;
 	L->nlive++;
 	L->inflight += up->o.len;
+	up->ticket = markers_begin(L->mk, &up->o);
 	if (object_is_empty(&up->o)) {
 		log_debug("empty object acked, not stored", "key=%s",
 		    up->fullkey.data);
 		emit_ack(L, &up->o, up->fullkey.data, " n=0");
+		if (!L->fatal && markers_stored(L->mk, up->ticket) < 0)
+			L->fatal = 1;
 		upload_free(L, up);
 		return;
 	}
@@ -805,6 +812,8 @@ turn(struct loop *L)
 		timeout = 1000;
 	if ((tick = report_timeout_ms(&L->rp)) >= 0 && tick < timeout)
 		timeout = tick;
+	if ((tick = markers_timeout_ms(L->mk)) >= 0 && tick < timeout)
+		timeout = tick;
 	curl_multi_poll(L->s.multi, input ? &wfd : NULL, input ? 1 : 0,
 	    (int)timeout, NULL);
 	if (input && (wfd.revents & (CURL_WAIT_POLLIN | POLLHUP | POLLERR)))
@@ -822,6 +831,8 @@ turn(struct loop *L)
 			break;
 	}
 	report_tick(&L->rp);
+	if (!L->fatal && markers_tick(L->mk) < 0)
+		L->fatal = 1;
 }
 
 int
@@ -845,6 +856,8 @@ deliver_remote(const struct dest *d, const struct options *opt)
 	    d->kind == DEST_COS ? "cos" : "sigv4");
 	if (opt->orphan_age >= 0)
 		store_abort_orphans(&L.s, opt);
+	if ((L.mk = markers_open(d, opt, &status)) == NULL && status)
+		L.fatal = 1;
 	stop_catch();
 	while (!L.fatal && (want_input(&L) || L.nlive > 0)) {
 		turn(&L);
@@ -865,6 +878,7 @@ deliver_remote(const struct dest *d, const struct options *opt)
 	report_release(&L.rp);
 	frame_release(&L.f);
 	frame_reader_release(&L.r);
+	markers_close(L.mk);
 	store_release(&L.s);
 	return status;
 }

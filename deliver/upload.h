@@ -32,6 +32,7 @@ struct upload {
 	uint64_t	 crc;		/* CRC-64 of the whole object */
 	struct buf	 manifest;	/* --exactly-once: index line, or "" */
 	int		 held;		/* waits for its topic's upload before */
+	uint64_t	 ticket;	/* its place for the markers (marker.h) */
 	double		 started;
 	unsigned	 retries;	/* of all its requests, so far */
 };

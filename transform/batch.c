@@ -137,11 +137,16 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 	b->bytes = b->stage.len;	/* a header counts */
 }
 
-static void
+/*
+ * Append the key of b's object to r->key; the length of its time bucket's
+ * directory, 0 for none (and for the reject stream: no markers there).
+ */
+static size_t
 make_key(struct run *r, struct batch *b)
 {
 	struct key_vars v;
 	char ext[32];
+	size_t dirlen;
 
 	snprintf(ext, sizeof(ext), "%s%s", b->fmt->ext,
 	    codec_suffix(codec_of(r->o, b->reject)));
@@ -155,10 +160,23 @@ make_key(struct run *r, struct batch *b)
 	v.tz = r->o->tz;
 	v.ext = ext;
 	buf_reset(&r->key);
-	if (key_render(b->reject ? &r->o->reject_key : &r->o->key, &v,
-	    &r->key) < 0)
+	if (key_render_bucket(b->reject ? &r->o->reject_key : &r->o->key, &v,
+	    &r->key, &dirlen) < 0)
 		errx(EXIT_FAIL, "object key for message %s would be unsafe or "
 		    "longer than %d bytes", b->first_id.data, KEY_MAX);
+	return b->reject ? 0 : dirlen;
+}
+
+/* bucket=, bucket_start=, bucket_end= of the object (for deliver --markers). */
+static void
+add_bucket(struct run *r, struct batch *b, struct buf *hdr, size_t dirlen)
+{
+	uint64_t start, end;
+
+	key_bucket_range(&r->o->key, r->o->tz, b->key_ms, &start, &end);
+	frame_add(hdr, "bucket", r->key.data, dirlen);
+	frame_add_u64(hdr, "bucket_start", start);
+	frame_add_u64(hdr, "bucket_end", end);
 }
 
 /* The next stage is gone (EPIPE) or stdout broke: nothing more to do. */
@@ -177,6 +195,7 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	const char *enc = codec_enc(codec_of(r->o, b->reject));
 	struct compressor *c = &b->comp[b->reject];
 	struct buf *hdr = &r->hdr;
+	size_t dirlen;
 
 	if (!b->slot.open)
 		return;
@@ -184,7 +203,7 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	comp_write(c, &b->body, b->stage.data, b->stage.len);
 	buf_reset(&b->stage);
 	comp_end(c, &b->body);
-	make_key(r, b);
+	dirlen = make_key(r, b);
 	buf_reset(hdr);
 	frame_begin(hdr, 'O', b->body.len);
 	frame_add(hdr, "key", r->key.data, r->key.len);
@@ -203,6 +222,8 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	buf_addf(hdr, " pt=%llu-%llu", (unsigned long long)b->pt_min,
 	    (unsigned long long)b->pt_max);
 	frame_add_u64(hdr, "size", b->bytes);
+	if (dirlen > 0)
+		add_bucket(r, b, hdr, dirlen);
 	if (frame_write(r->out, hdr, b->body.data, b->body.len) < 0)
 		write_failed();
 	log_debug("object", "key=%s n=%llu bytes=%llu stored_bytes=%zu "

@@ -114,12 +114,13 @@ int
 key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 {
 	const char *p = s, *seg = s, *close;
-	int has_var = 0, has_first = 0;
+	int has_var = 0, has_first = 0, has_time = 0;
 	size_t i, n;
 
 	t->parts = NULL;
 	t->n = 0;
 	t->unit = KU_NONE;
+	t->bucket_end = 0;
 	for (;;) {
 		if (*p == '\0' || *p == '/') {
 			if (check_segment(seg, (size_t)(p - seg), has_var,
@@ -127,6 +128,9 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 				goto fail;
 			if (*p == '\0')
 				break;
+			if (has_time)
+				t->bucket_end = t->n;
+			has_time = 0;
 			add_part(t, KV_LITERAL, p, 1);
 			seg = ++p;
 			has_var = 0;
@@ -154,6 +158,7 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 			    vars[i].var == KV_SEQ_ID;
 			if (unit_of(vars[i].var) > t->unit)
 				t->unit = unit_of(vars[i].var);
+			has_time |= unit_of(vars[i].var) != KU_NONE;
 			has_var = 1;
 			p = close + 1;
 			continue;
@@ -170,6 +175,8 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 		add_part(t, KV_LITERAL, p, n);
 		p += n;
 	}
+	if (has_time)		/* in the final segment: no directory */
+		t->bucket_end = 0;
 	if (!has_first) {
 		snprintf(why, whylen, "key template must contain {first_id} "
 		    "or {seq_id}, or objects would overwrite each other");
@@ -266,9 +273,16 @@ int
 key_render(const struct key_tmpl *t, const struct key_vars *v,
     struct buf *out)
 {
+	return key_render_bucket(t, v, out, NULL);
+}
+
+int
+key_render_bucket(const struct key_tmpl *t, const struct key_vars *v,
+    struct buf *out, size_t *dirlen)
+{
 	struct buf topic = BUF_INIT;
 	struct utc tm;
-	size_t i, start = out->len, nseg;
+	size_t i, start = out->len, nseg, dir = 0;
 	int ok;
 
 	if (v->tz != NULL)
@@ -278,6 +292,8 @@ key_render(const struct key_tmpl *t, const struct key_vars *v,
 	normalize_topic(&topic, v->topic, v->topiclen);
 	nseg = count_segments(topic.data, topic.len);
 	for (i = 0; i < t->n; i++) {
+		if (t->bucket_end > 0 && i == t->bucket_end)
+			dir = out->len - start;
 		switch (t->parts[i].var) {
 		case KV_LITERAL:
 			buf_add(out, t->parts[i].lit, t->parts[i].len);
@@ -346,5 +362,70 @@ key_render(const struct key_tmpl *t, const struct key_vars *v,
 	ok = key_is_safe(out->data + start, out->len - start);
 	if (!ok)
 		buf_setlen(out, start);
+	if (dirlen != NULL)
+		*dirlen = ok ? dir : 0;
 	return ok ? 0 : -1;
+}
+
+/* Local time t truncated to the unit, and one unit later. */
+static void
+unit_bounds(enum key_unit u, const struct utc *t, struct utc *s,
+    struct utc *e)
+{
+	static const uint64_t step[] = {
+		[KU_DAY] = 86400000, [KU_HOUR] = 3600000, [KU_MINUTE] = 60000,
+		[KU_SECOND] = 1000
+	};
+
+	*s = *t;
+	s->ms = 0;
+	if (u < KU_SECOND)
+		s->sec = 0;
+	if (u < KU_MINUTE)
+		s->min = 0;
+	if (u < KU_HOUR)
+		s->hour = 0;
+	if (u < KU_DAY)
+		s->day = 1;
+	if (u < KU_MONTH)
+		s->mon = 1;
+	*e = *s;
+	if (u == KU_YEAR)
+		e->year++;
+	else if (u == KU_MONTH && ++e->mon > 12) {
+		e->mon = 1;
+		e->year++;
+	} else if (u >= KU_DAY)
+		utc_from_ms(e, utc_to_ms(s) + step[u]);
+}
+
+/* The UTC milliseconds of the local time l in tz, near the instant ms. */
+static uint64_t
+local_to_utc(struct tzone *tz, const struct utc *l, uint64_t near)
+{
+	struct utc tm;
+	int64_t off, lms = (int64_t)utc_to_ms(l), guess;
+
+	tz_local(tz, near, &tm);
+	off = (int64_t)utc_to_ms(&tm) - (int64_t)near;
+	guess = lms - off > 0 ? lms - off : 0;
+	/* across a daylight saving change: the offset of that instant */
+	tz_local(tz, (uint64_t)guess, &tm);
+	off = (int64_t)utc_to_ms(&tm) - guess;
+	return lms - off > 0 ? (uint64_t)(lms - off) : 0;
+}
+
+void
+key_bucket_range(const struct key_tmpl *t, struct tzone *tz, uint64_t ms,
+    uint64_t *start, uint64_t *end)
+{
+	struct tzone utc = { .kind = TZ_UTC };
+	struct utc tm, s, e;
+
+	if (tz == NULL)
+		tz = &utc;
+	tz_local(tz, ms, &tm);
+	unit_bounds(t->unit, &tm, &s, &e);
+	*start = local_to_utc(tz, &s, ms);
+	*end = local_to_utc(tz, &e, ms);
 }

@@ -39,6 +39,13 @@ struct key_tmpl {
 	struct key_part	*parts;
 	size_t		 n;
 	enum key_unit	 unit;
+	/*
+	 * The part (a '/' literal) that ends the path segment of the last
+	 * time placeholder: the key before it is the time bucket's
+	 * directory.  0 when there is none: no time placeholder, or the last
+	 * one is in the final segment (all buckets share one directory).
+	 */
+	size_t		 bucket_end;
 };
 
 /* What a key is made of: the batch's first message and the format. */
@@ -67,6 +74,20 @@ void	key_tmpl_free(struct key_tmpl *);
 /* Append the key; -1 if it would be unsafe or longer than KEY_MAX. */
 int	key_render(const struct key_tmpl *, const struct key_vars *,
 	    struct buf *out);
+/*
+ * The same, and in *dirlen the length of the key's time bucket
+ * directory (see bucket_end), 0 if the template has none.
+ */
+int	key_render_bucket(const struct key_tmpl *, const struct key_vars *,
+	    struct buf *out, size_t *dirlen);
+/*
+ * The time bucket of ms (local time in tz, NULL: UTC) at the template's
+ * unit, as milliseconds since the epoch: its first, and the first after
+ * it.  A day with a daylight saving change is as long as the zone makes
+ * it.
+ */
+void	key_bucket_range(const struct key_tmpl *, struct tzone *, uint64_t ms,
+	    uint64_t *start, uint64_t *end);
 /*
  * The time bucket of a local time at the template's unit: equal for two
  * times exactly when the template's time placeholders render equal.

@@ -33,6 +33,22 @@ utc_from_ms(struct utc *t, uint64_t ms)
 	t->year = (int)(yoe + era * 400 + (t->mon <= 2));
 }
 
+/* The same eras backwards (days from a civil date). */
+uint64_t
+utc_to_ms(const struct utc *t)
+{
+	uint64_t y = (uint64_t)t->year - (t->mon <= 2), era, yoe, doy, doe;
+	uint64_t mp = (uint64_t)(t->mon > 2 ? t->mon - 3 : t->mon + 9), days;
+
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * mp + 2) / 5 + (uint64_t)t->day - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	days = era * 146097 + doe - 719468;
+	return ((days * 24 + (uint64_t)t->hour) * 60 + (uint64_t)t->min) *
+	    60000 + (uint64_t)t->sec * 1000 + (uint64_t)t->ms;
+}
+
 void
 utc_add_2d(struct buf *b, int v)
 {

@@ -15,6 +15,8 @@ struct utc {
 };
 
 void	utc_from_ms(struct utc *, uint64_t ms);
+/* The inverse: milliseconds since the epoch of a date from 1970 on. */
+uint64_t utc_to_ms(const struct utc *);
 /* Append "YYYY-MM-DDTHH:MM:SS.mmmZ" (ISO 8601, RFC 3339). */
 void	utc_add_iso(struct buf *, uint64_t ms);
 /* Append v as exactly two decimal digits (v < 100), or four. */

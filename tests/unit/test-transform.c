@@ -694,6 +694,88 @@ test_zones(void)
 	key_tmpl_free(&t);
 }
 
+/* range: the bucket of ms under tmpl in zone (NULL: UTC) is [lo, hi). */
+static int
+range_is(const char *tmpl, const char *zone, uint64_t ms, uint64_t lo,
+    uint64_t hi)
+{
+	struct key_tmpl t;
+	struct tzone z;
+	uint64_t s, e;
+	char why[256];
+
+	if (key_tmpl_parse(&t, tmpl, why, sizeof(why)) < 0 ||
+	    (zone != NULL && tz_parse(&z, zone, why, sizeof(why)) < 0))
+		return 0;
+	key_bucket_range(&t, zone != NULL ? &z : NULL, ms, &s, &e);
+	key_tmpl_free(&t);
+	return s == lo && e == hi;
+}
+
+/* The directory of a rendered key's time bucket, "" for none. */
+static const char *
+bucket_dir(const char *tmpl)
+{
+	static struct buf b = BUF_INIT;
+	struct key_tmpl t;
+	struct key_vars v;
+	size_t dir = 0;
+	char why[256];
+
+	buf_reset(&b);
+	if (key_tmpl_parse(&t, tmpl, why, sizeof(why)) < 0)
+		return "(refused)";
+	memset(&v, 0, sizeof(v));
+	v.topic = "persistent://tn/ns/x-partition-1";
+	v.topiclen = strlen(v.topic);
+	v.pt_ms = 1764230398000ULL;
+	v.ext = "jsonl";
+	if (key_render_bucket(&t, &v, &b, &dir) < 0)
+		dir = 0;
+	key_tmpl_free(&t);
+	buf_setlen(&b, dir);
+	return b.data != NULL ? b.data : "";
+}
+
+/* Time buckets as milliseconds, and their directories (deliver --markers). */
+static void
+test_buckets(void)
+{
+	static const uint64_t ms[] = {
+		0, 1709210096789ULL, 1735689599999ULL, 1764230398000ULL,
+		4102444800000ULL
+	};
+	struct utc u;
+	size_t i;
+
+	for (i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		utc_from_ms(&u, ms[i]);
+		CHECK(utc_to_ms(&u) == ms[i], "utc_to_ms: the inverse");
+	}
+	CHECK(range_is(KEY_DEFAULT_TEMPLATE, NULL, 1764230398000ULL,
+	    1764226800000ULL, 1764230400000ULL), "range: hour, UTC");
+	CHECK(range_is("{date}/{seq_id}", "+08:00", 1764230398000ULL,
+	    1764172800000ULL, 1764259200000ULL), "range: day at +08:00");
+	CHECK(range_is("{yyyy}/{mm}/{seq_id}", NULL, 1709210096789ULL,
+	    1706745600000ULL, 1709251200000ULL), "range: a leap February");
+	CHECK(range_is("{yyyy}/{seq_id}", NULL, 1735689599999ULL,
+	    1704067200000ULL, 1735689600000ULL), "range: year, last ms");
+	CHECK(range_is("{date}/{seq_id}", "Europe/Berlin", 1743336000000ULL,
+	    1743289200000ULL, 1743372000000ULL), "range: a 23-hour day");
+	CHECK(range_is("{date}/{seq_id}", "Europe/Berlin", 1761480000000ULL,
+	    1761429600000ULL, 1761519600000ULL), "range: a 25-hour day");
+	CHECK_STR(bucket_dir(KEY_DEFAULT_TEMPLATE), "tn/ns/x/2025/11/27/07",
+	    "bucket dir: default template");
+	CHECK_STR(bucket_dir("x/dt={date}/hour={hh}/{seq_id}.{ext}"),
+	    "x/dt=2025-11-27/hour=07", "bucket dir: Hive layout");
+	CHECK_STR(bucket_dir("{yyyy}/{topic}/{seq_id}.{ext}"), "2025",
+	    "bucket dir: the segment of the last time field");
+	CHECK_STR(bucket_dir("x/{yyyy}{mm}{dd}{hh}-{seq_id}.{ext}"), "",
+	    "bucket dir: none in the last segment");
+	CHECK_STR(bucket_dir("{topic}/{seq_id}.{ext}"), "",
+	    "bucket dir: none without time");
+}
+
 int
 main(void)
 {
@@ -704,6 +786,7 @@ main(void)
 	test_time();
 	test_keys();
 	test_zones();
+	test_buckets();
 	test_records();
 	test_topics();
 	test_jsonpath();
