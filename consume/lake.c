@@ -40,6 +40,7 @@
 #include "buf.h"
 #include "checkpoint.h"
 #include "frame.h"
+#include "lakecsv.h"
 #include "lakerec.h"
 #include "log.h"
 #include "msgid.h"
@@ -54,6 +55,8 @@ extern char **environ;
 #define MAX_BAD		20	/* malformed records said, per object */
 
 enum zenc { CE_UNKNOWN, CE_PLAIN, CE_GZIP, CE_ZSTD };
+/* What an object holds; OF_UNKNOWN: its first bytes say. */
+enum ofmt { OF_UNKNOWN, OF_JSONL, OF_CSV, OF_PARQUET };
 
 /* One object of the lake, as listed. */
 struct obj {
@@ -61,6 +64,7 @@ struct obj {
 	char		*topic;		/* full name; NULL: not known */
 	struct msgid	 first;
 	enum zenc	 enc;
+	enum ofmt	 fmt;
 	int		 raw;		/* format raw: cannot be restored */
 	int		 empty;		/* no records */
 };
@@ -75,6 +79,7 @@ struct objreader {
 	struct child	 ch;
 	const char	*key;
 	enum zenc	 enc;
+	enum ofmt	 fmt;
 	int		 eof;
 	uint64_t	 nread;		/* bytes read from the pipe */
 	z_stream	 z;
@@ -88,10 +93,17 @@ struct objreader {
 	uint64_t	 lineno;
 	int		 nbad;		/* malformed records */
 	size_t		 max_size;
+	struct lakecsv	 csv;
+	int		 unfit;		/* why: it cannot be restored */
+	int		 sniffed;	/* fmt from its first byte */
 	char		 why[256];
 };
 
-enum { OR_LINE, OR_MORE, OR_END, OR_ERR };
+/*
+ * What reading an object gives: a line (jsonl) or a record, a row that
+ * is no record (why), the need to read, its end, an error (why).
+ */
+enum { OR_LINE, OR_REC, OR_BAD, OR_MORE, OR_END, OR_ERR };
 
 struct lake {
 	struct source	 base;
@@ -241,9 +253,29 @@ enc_of_key(const char *key)
 		return CE_GZIP;
 	if (key_ext(key, ".zst"))
 		return CE_ZSTD;
-	if (key_ext(key, ".jsonl") || key_ext(key, ".txt"))
+	if (key_ext(key, ".jsonl") || key_ext(key, ".txt") ||
+	    key_ext(key, ".csv") || key_ext(key, ".parquet"))
 		return CE_PLAIN;
 	return CE_UNKNOWN;
+}
+
+static enum ofmt
+fmt_of_key(const char *key)
+{
+	static const char *const ext[] = { ".jsonl", ".csv" };
+	static const char *const zext[] = { "", ".gz", ".zst" };
+	char e[16];
+	size_t i, j;
+
+	if (key_ext(key, ".parquet"))
+		return OF_PARQUET;
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++) {
+			snprintf(e, sizeof(e), "%s%s", ext[i], zext[j]);
+			if (key_ext(key, e))
+				return i == 0 ? OF_JSONL : OF_CSV;
+		}
+	return OF_UNKNOWN;
 }
 
 static int
@@ -263,6 +295,8 @@ or_open(struct lake *l, struct objreader *r, const struct obj *o)
 	buf_init(&r->lines, 0);
 	r->key = o->key;
 	r->enc = o->enc;
+	r->fmt = o->fmt;
+	lakecsv_init(&r->csv);
 	r->max_size = l->o.max_size;
 	return child_start(l, &r->ch, extra, 2, 0);
 }
@@ -277,6 +311,7 @@ or_close(struct objreader *r)
 	ZSTD_freeDStream(r->zs);
 	buf_release(&r->zin);
 	buf_release(&r->lines);
+	lakecsv_release(&r->csv);
 	r->z_init = 0;
 	r->zs = NULL;
 }
@@ -314,7 +349,10 @@ sniff(struct objreader *r)
 	const unsigned char *p = (const unsigned char *)r->zin.data;
 	size_t n = r->zin.len;
 
-	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+	if (n >= 4 && memcmp(p, "PAR1", 4) == 0 && r->fmt == OF_UNKNOWN) {
+		r->fmt = OF_PARQUET;
+		r->enc = CE_PLAIN;
+	} else if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
 		r->enc = CE_GZIP;
 	else if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f &&
 	    p[3] == 0xfd)
@@ -435,21 +473,53 @@ or_complete(const struct objreader *r)
 	}
 }
 
+/* Drop the bytes taken, when they are many. */
+static void
+or_compact(struct objreader *r)
+{
+	if (r->lpos > OUT_CHUNK && r->lpos > r->lines.len / 2) {
+		buf_consume(&r->lines, r->lpos);
+		r->lpos = 0;
+	}
+}
+
+enum { FILL_SOME, FILL_WAIT, FILL_DONE, FILL_ERR };
+
 /*
- * The next line (record) of the object: OR_LINE with *line, *len (valid
- * until the next call), OR_MORE (poll, or_read), OR_END, OR_ERR (why).
+ * More decompressed bytes: FILL_SOME, FILL_WAIT (poll, or_read),
+ * FILL_DONE (none will come: the object ended whole), FILL_ERR (why).
  */
 static int
-or_next(struct objreader *r, const char **line, size_t *len)
+or_fill(struct objreader *r)
+{
+	int rc;
+
+	if ((rc = or_decode(r)) < 0)
+		return FILL_ERR;
+	if (rc > 0)
+		return FILL_SOME;
+	if (!r->eof)
+		return FILL_WAIT;
+	if (!or_complete(r)) {
+		snprintf(r->why, sizeof(r->why), "truncated %s data",
+		    r->enc == CE_GZIP ? "gzip" : "zstd");
+		return FILL_ERR;
+	}
+	return FILL_DONE;
+}
+
+/*
+ * The next line (record) of a jsonl object: OR_LINE with *line, *len
+ * (valid until the next call), OR_MORE (poll, or_read), OR_END, OR_ERR.
+ */
+static int
+or_line(struct objreader *r, const char **line, size_t *len)
 {
 	const char *s, *nl;
 	size_t left;
 	int rc;
 
-	if (r->lpos > OUT_CHUNK && r->lpos > r->lines.len / 2) {
-		buf_consume(&r->lines, r->lpos);
-		r->lpos = 0;
-	}
+	or_compact(r);
 	for (;;) {
 		s = r->lines.data + r->lpos;
 		left = r->lines.len - r->lpos;
@@ -466,17 +536,10 @@ or_next(struct objreader *r, const char **line, size_t *len)
 			    (unsigned long long)r->lineno + 1);
 			return OR_ERR;
 		}
-		if ((rc = or_decode(r)) < 0)
-			return OR_ERR;
-		if (rc > 0)
+		if ((rc = or_fill(r)) == FILL_SOME)
 			continue;
-		if (!r->eof)
-			return OR_MORE;
-		if (!or_complete(r)) {
-			snprintf(r->why, sizeof(r->why), "truncated %s data",
-			    r->enc == CE_GZIP ? "gzip" : "zstd");
-			return OR_ERR;
-		}
+		if (rc != FILL_DONE)
+			return rc == FILL_WAIT ? OR_MORE : OR_ERR;
 		if (left > 0) {		/* a last line without newline */
 			*line = s;
 			*len = left;
@@ -488,12 +551,109 @@ or_next(struct objreader *r, const char **line, size_t *len)
 	}
 }
 
+/*
+ * The next record of a CSV object into rec: OR_REC, OR_BAD (why),
+ * OR_MORE, OR_END, OR_ERR (why; unfit when its header row is why).
+ */
+static int
+or_csv(struct objreader *r, struct lakerec *rec)
+{
+	const char *why;
+	size_t used, left;
+	int rc, end = 0;
+
+	for (;;) {
+		or_compact(r);
+		left = r->lines.len - r->lpos;
+		rc = lakecsv_next(&r->csv, rec, r->lines.data + r->lpos, left,
+		    end, &used, &why);
+		r->lpos += used;
+		r->lineno = r->csv.recline;
+		if (rc != CSV_MORE) {
+			if (rc == CSV_ROW || rc == CSV_END)
+				return rc == CSV_ROW ? OR_REC : OR_END;
+			strlcpy(r->why, why, sizeof(r->why));
+			if (rc == CSV_BAD)
+				return OR_BAD;
+			r->unfit = !r->csv.header;
+			if (r->unfit && r->sniffed)
+				snprintf(r->why, sizeof(r->why), "line 1: "
+				    "malformed record: %s; not a JSON lines, "
+				    "CSV or Parquet object of transform's, "
+				    "skipped", why);
+			r->unfit &= !r->sniffed;
+			return OR_ERR;
+		}
+		if (left - used > r->max_size) {
+			snprintf(r->why, sizeof(r->why), "line %llu: a record "
+			    "longer than --max-size",
+			    (unsigned long long)r->csv.line + 1);
+			return OR_ERR;
+		}
+		if (end) {		/* the reader wants more than all */
+			snprintf(r->why, sizeof(r->why), "a CSV record "
+			    "without its end");
+			return OR_ERR;
+		}
+		if ((rc = or_fill(r)) == FILL_DONE)
+			end = 1;
+		else if (rc != FILL_SOME)
+			return rc == FILL_WAIT ? OR_MORE : OR_ERR;
+	}
+}
+
+/* An object of no known format: its first byte says, '{' for jsonl. */
+static int
+or_sniff(struct objreader *r)
+{
+	int rc;
+
+	while (r->fmt == OF_UNKNOWN && r->lpos == r->lines.len) {
+		if ((rc = or_fill(r)) == FILL_DONE)
+			break;
+		if (rc != FILL_SOME)
+			return rc == FILL_WAIT ? OR_MORE : OR_ERR;
+	}
+	if (r->fmt == OF_UNKNOWN) {
+		r->fmt = r->lpos < r->lines.len && r->lines.data[r->lpos] !=
+		    '{' ? OF_CSV : OF_JSONL;
+		r->sniffed = 1;
+	}
+	return OR_REC;
+}
+
+/*
+ * What comes next from the object: OR_LINE (jsonl: *line, *len), OR_REC
+ * (rec), OR_BAD, OR_MORE, OR_END, OR_ERR.
+ */
+static int
+or_next(struct objreader *r, struct lakerec *rec, const char **line,
+    size_t *len)
+{
+	int rc;
+
+	if (r->fmt == OF_UNKNOWN && (rc = or_sniff(r)) != OR_REC)
+		return rc;
+	switch (r->fmt) {
+	case OF_CSV:
+		return or_csv(r, rec);
+	case OF_PARQUET:
+		snprintf(r->why, sizeof(r->why), "Parquet objects are not "
+		    "read yet");
+		r->unfit = 1;
+		return OR_ERR;
+	default:
+		return or_line(r, line, len);
+	}
+}
+
 /* ---- the list ---- */
 
 struct ientry {
 	char		*key, *topic;
 	struct msgid	 first;
 	enum zenc	 enc;
+	enum ofmt	 fmt;
 	int		 raw;
 	int		 listed;	/* deliver --list has its key */
 };
@@ -515,6 +675,19 @@ field_str(const struct frame *f, const char *name)
 		return NULL;
 	}
 	return buf_detach(&b, NULL);
+}
+
+/* The format of an index entry's type=; OF_UNKNOWN: not restorable. */
+static enum ofmt
+fmt_of_type(const char *type)
+{
+	if (strcmp(type, "application/x-ndjson") == 0)
+		return OF_JSONL;
+	if (strcmp(type, "text/csv") == 0)
+		return OF_CSV;
+	if (strcmp(type, "application/vnd.apache.parquet") == 0)
+		return OF_PARQUET;
+	return OF_UNKNOWN;
 }
 
 /* One "I key=... first=..." line into e; -1 if it is not one. */
@@ -542,8 +715,10 @@ index_line(struct ientry *e, const char *s, size_t n)
 		e->enc = strcmp(v.data, "gzip") == 0 ? CE_GZIP :
 		    strcmp(v.data, "zstd") == 0 ? CE_ZSTD : CE_UNKNOWN;
 	buf_reset(&v);
-	e->raw = frame_get(&f, "type", &v) > 0 &&
-	    strcmp(v.data, "application/x-ndjson") != 0;
+	e->fmt = OF_UNKNOWN;
+	if (frame_get(&f, "type", &v) > 0)
+		e->fmt = fmt_of_type(v.data);
+	e->raw = e->fmt == OF_UNKNOWN && v.len > 0;
 	rc = 0;
 out:
 	if (rc < 0) {
@@ -612,10 +787,11 @@ peek_first(struct lake *l, struct obj *o)
 		return;		/* said; the object fails again later */
 	}
 	r.max_size = l->o.max_size;
-	while ((rc = or_next(&r, &line, &len)) == OR_MORE)
+	while ((rc = or_next(&r, &l->rec, &line, &len)) == OR_MORE)
 		if (or_read(&r) < 0)
 			break;
-	if (rc == OR_LINE && lakerec_parse(&l->rec, line, len, &why) == 0) {
+	if (rc == OR_REC || (rc == OR_LINE && lakerec_parse(&l->rec, line,
+	    len, &why) == 0)) {
 		o->topic = xstrndup(l->rec.topic.data, l->rec.topic.len);
 		o->first = l->rec.mid;
 	} else if (rc == OR_END)
@@ -673,9 +849,11 @@ add_obj(struct lake *l, const char *key, size_t n, const struct ientry *ie)
 		o->topic = xstrdup(ie->topic);
 		o->first = ie->first;
 		o->enc = ie->enc;
+		o->fmt = ie->fmt;
 		o->raw = ie->raw;
 	} else {
 		o->enc = enc_of_key(o->key);
+		o->fmt = fmt_of_key(o->key);
 		o->raw = is_raw_key(o->key);
 	}
 }
@@ -761,39 +939,40 @@ build_list(struct lake *l)
 /* ---- the source ---- */
 
 /*
- * One record as a message frame; 0, or -1 when the rest of the object is
- * not worth reading: its first line is no record (not a JSON lines
- * object of transform's), or MAX_BAD lines were not.
+ * A record (a line or a row) that is none: said; 0, or -1 when the rest
+ * of the object is not worth reading: the first line of a jsonl object
+ * is no record (it is no JSON lines object of transform's), or MAX_BAD
+ * records were not.
  */
 static int
-emit_record(struct lake *l, struct pump *p, const char *line, size_t len)
+bad_record(struct lake *l, const char *why)
 {
-	const char *why;
-
-	if (lakerec_parse(&l->rec, line, len, &why) < 0) {
-		l->failed++;
-		if (l->rd.lineno == 1) {
-			warnx("%s: line 1: malformed record: %s; not a JSON "
-			    "lines object of transform's, skipped", l->rd.key,
-			    why);
-			return -1;
-		}
-		warnx("%s: line %llu: malformed record: %s", l->rd.key,
-		    (unsigned long long)l->rd.lineno, why);
-		if (++l->rd.nbad == MAX_BAD) {
-			warnx("%s: %d malformed records: the rest skipped",
-			    l->rd.key, MAX_BAD);
-			return -1;
-		}
-		return 0;
+	l->failed++;
+	if (l->rd.lineno == 1 && l->rd.fmt == OF_JSONL) {
+		warnx("%s: line 1: malformed record: %s; not a JSON lines "
+		    "object of transform's, skipped", l->rd.key, why);
+		return -1;
 	}
+	warnx("%s: line %llu: malformed record: %s", l->rd.key,
+	    (unsigned long long)l->rd.lineno, why);
+	if (++l->rd.nbad == MAX_BAD) {
+		warnx("%s: %d malformed records: the rest skipped",
+		    l->rd.key, MAX_BAD);
+		return -1;
+	}
+	return 0;
+}
+
+/* The record in l->rec as a message frame, if its topic is wanted. */
+static void
+emit_record(struct lake *l, struct pump *p)
+{
 	if (!topic_wanted(l->o.topic, l->rec.topic.data, l->rec.topic.len)) {
 		l->skipped++;
-		return 0;
+		return;
 	}
 	lakerec_frame(pump_out(p), &l->rec, pump_seq(p));
 	pump_commit(p, &l->rec.mid, 0, l->rec.len);
-	return 0;
 }
 
 /* The next object to read, if any: 1 opened, 0 none left. */
@@ -847,7 +1026,10 @@ close_object(struct lake *l, int ok)
 			l->failed++;
 		}
 	} else {
-		warnx("%s: %s", l->rd.key, l->rd.why);
+		if (l->rd.unfit)
+			warnx("cannot restore %s: %s", l->rd.key, l->rd.why);
+		else
+			warnx("%s: %s", l->rd.key, l->rd.why);
 		l->failed++;
 	}
 	drop_object(l);
@@ -872,7 +1054,7 @@ static enum src_status
 lake_run(struct source *s, struct pump *p, const struct pollset *ps)
 {
 	struct lake *l = (struct lake *)s;
-	const char *line;
+	const char *line, *why;
 	size_t len;
 
 	if (!l->listed) {
@@ -892,9 +1074,18 @@ lake_run(struct source *s, struct pump *p, const struct pollset *ps)
 			return SRC_END;
 		if (!l->open && !open_next(l))
 			return SRC_END;
-		switch (or_next(&l->rd, &line, &len)) {
+		switch (or_next(&l->rd, &l->rec, &line, &len)) {
 		case OR_LINE:
-			if (emit_record(l, p, line, len) < 0)
+			if (lakerec_parse(&l->rec, line, len, &why) == 0)
+				emit_record(l, p);
+			else if (bad_record(l, why) < 0)
+				drop_object(l);
+			break;
+		case OR_REC:
+			emit_record(l, p);
+			break;
+		case OR_BAD:
+			if (bad_record(l, l->rd.why) < 0)
 				drop_object(l);
 			break;
 		case OR_MORE:
