@@ -44,6 +44,7 @@
 #include "lakerec.h"
 #include "log.h"
 #include "msgid.h"
+#include "pqread.h"
 #include "pump.h"
 #include "source.h"
 
@@ -94,6 +95,11 @@ struct objreader {
 	int		 nbad;		/* malformed records */
 	size_t		 max_size;
 	struct lakecsv	 csv;
+	int		 spool;		/* Parquet: the object, or -1 */
+	uint64_t	 spooled;
+	struct pqr	*pq;
+	size_t		 pqcol[LC_N];	/* its column of each lakecol */
+	uint64_t	 row;
 	int		 unfit;		/* why: it cannot be restored */
 	int		 sniffed;	/* fmt from its first byte */
 	char		 why[256];
@@ -297,6 +303,7 @@ or_open(struct lake *l, struct objreader *r, const struct obj *o)
 	r->enc = o->enc;
 	r->fmt = o->fmt;
 	lakecsv_init(&r->csv);
+	r->spool = -1;
 	r->max_size = l->o.max_size;
 	return child_start(l, &r->ch, extra, 2, 0);
 }
@@ -312,6 +319,11 @@ or_close(struct objreader *r)
 	buf_release(&r->zin);
 	buf_release(&r->lines);
 	lakecsv_release(&r->csv);
+	if (r->spool >= 0)
+		close(r->spool);
+	r->spool = -1;
+	pqr_free(r->pq);
+	r->pq = NULL;
 	r->z_init = 0;
 	r->zs = NULL;
 }
@@ -602,6 +614,130 @@ or_csv(struct objreader *r, struct lakerec *rec)
 	}
 }
 
+/*
+ * A Parquet object is read from its end (the footer), so it is first
+ * spooled to an unlinked file in $TMPDIR: the bytes decoded so far go
+ * there.  0, or -1 with why.
+ */
+static int
+or_spool(struct objreader *r)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[1024];
+
+	if (r->spool < 0) {
+		snprintf(path, sizeof(path), "%s/lakepipe-restore.XXXXXX",
+		    dir != NULL && *dir != '\0' ? dir : "/tmp");
+		if ((r->spool = mkostemp(path, O_CLOEXEC)) < 0) {
+			snprintf(r->why, sizeof(r->why), "cannot spool the "
+			    "Parquet object: %.150s: %s", path, strerror(errno));
+			return -1;
+		}
+		(void)unlink(path);
+	}
+	if (write_all(r->spool, r->lines.data + r->lpos, r->lines.len -
+	    r->lpos) < 0) {
+		snprintf(r->why, sizeof(r->why), "cannot spool the Parquet "
+		    "object: %s", strerror(errno));
+		return -1;
+	}
+	r->spooled += r->lines.len - r->lpos;
+	buf_reset(&r->lines);
+	r->lpos = 0;
+	return 0;
+}
+
+/* The spooled object's footer read, the columns a record needs chosen. */
+static int
+or_pq_open(struct objreader *r)
+{
+	const char *missing, *name;
+	size_t i, len;
+	int col[LC_N], k;
+
+	if ((r->pq = pqr_open(r->spool, r->spooled, r->why,
+	    sizeof(r->why))) == NULL)
+		return -1;
+	for (k = 0; k < LC_N; k++)
+		col[k] = -1;
+	for (i = 0; i < pqr_ncols(r->pq); i++) {
+		name = pqr_name(r->pq, i, &len);
+		if ((k = lakecol_find(name, len)) >= 0 && col[k] < 0)
+			col[k] = (int)i;
+	}
+	r->unfit = 1;
+	if ((missing = lakecol_missing(col)) != NULL) {
+		strlcpy(r->why, missing, sizeof(r->why));
+		return -1;
+	}
+	for (k = 0; k < LC_N; k++)
+		r->pqcol[k] = (size_t)col[k];
+	if (pqr_select(r->pq, r->pqcol, LC_N) < 0) {
+		strlcpy(r->why, pqr_error(r->pq), sizeof(r->why));
+		return -1;
+	}
+	r->unfit = 0;
+	return 0;
+}
+
+/* A time in another unit than milliseconds, made milliseconds. */
+static int64_t
+to_ms(const struct pqr *pq, size_t col, int64_t t)
+{
+	switch (pqr_unit(pq, col)) {
+	case PQR_MICROS:
+		return t / 1000;
+	case PQR_NANOS:
+		return t / 1000000;
+	default:
+		return t;
+	}
+}
+
+/*
+ * The next row of a Parquet object into rec: OR_REC, OR_BAD (why),
+ * OR_MORE while it is spooled, OR_END, OR_ERR (why).
+ */
+static int
+or_parquet(struct objreader *r, struct lakerec *rec)
+{
+	struct pqval pv[LC_N];
+	struct lakeval v[LC_N];
+	const char *why;
+	int k, rc;
+
+	while (r->pq == NULL) {
+		if (or_spool(r) < 0)
+			return OR_ERR;
+		if ((rc = or_fill(r)) == FILL_DONE) {
+			if (or_pq_open(r) < 0)
+				return OR_ERR;
+		} else if (rc != FILL_SOME)
+			return rc == FILL_WAIT ? OR_MORE : OR_ERR;
+	}
+	if ((rc = pqr_next(r->pq, pv)) <= 0) {
+		strlcpy(r->why, pqr_error(r->pq), sizeof(r->why));
+		return rc == 0 ? OR_END : OR_ERR;
+	}
+	r->lineno = ++r->row;
+	for (k = 0; k < LC_N; k++) {
+		v[k].kind = pv[k].kind == PQV_NULL ? LV_NULL :
+		    pv[k].kind == PQV_INT ? LV_INT : LV_TEXT;
+		v[k].s = pv[k].s;
+		v[k].n = pv[k].n;
+		v[k].i = pv[k].i;
+	}
+	v[LC_PUBLISH_TIME].i = to_ms(r->pq, r->pqcol[LC_PUBLISH_TIME],
+	    v[LC_PUBLISH_TIME].i);
+	v[LC_EVENT_TIME].i = to_ms(r->pq, r->pqcol[LC_EVENT_TIME],
+	    v[LC_EVENT_TIME].i);
+	if (lakerec_from_cols(rec, v, &why) < 0) {
+		strlcpy(r->why, why, sizeof(r->why));
+		return OR_BAD;
+	}
+	return OR_REC;
+}
+
 /* An object of no known format: its first byte says, '{' for jsonl. */
 static int
 or_sniff(struct objreader *r)
@@ -638,10 +774,7 @@ or_next(struct objreader *r, struct lakerec *rec, const char **line,
 	case OF_CSV:
 		return or_csv(r, rec);
 	case OF_PARQUET:
-		snprintf(r->why, sizeof(r->why), "Parquet objects are not "
-		    "read yet");
-		r->unfit = 1;
-		return OR_ERR;
+		return or_parquet(r, rec);
 	default:
 		return or_line(r, line, len);
 	}
@@ -953,7 +1086,8 @@ bad_record(struct lake *l, const char *why)
 		    "object of transform's, skipped", l->rd.key, why);
 		return -1;
 	}
-	warnx("%s: line %llu: malformed record: %s", l->rd.key,
+	warnx("%s: %s %llu: malformed record: %s", l->rd.key,
+	    l->rd.fmt == OF_PARQUET ? "row" : "line",
 	    (unsigned long long)l->rd.lineno, why);
 	if (++l->rd.nbad == MAX_BAD) {
 		warnx("%s: %d malformed records: the rest skipped",

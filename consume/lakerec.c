@@ -552,7 +552,7 @@ lakerec_frame(struct buf *out, const struct lakerec *r, uint64_t seq)
 
 static const char *const lakecol_names[LC_N] = {
 	"message_id", "topic", "key", "publish_time", "event_time",
-	"properties", "redelivery_count", "payload_encoding", "payload"
+	"properties", "redelivery_count", "payload", "payload_encoding"
 };
 
 int
@@ -576,8 +576,8 @@ lakecol_missing(const int col[LC_N])
 	for (c = 0; c < LC_N; c++)
 		if (col[c] < 0) {
 			snprintf(why, sizeof(why), "no %s column (written "
-			    "with %s?)", lakecol_names[c], c >= LC_PAYLOAD_ENCODING
-			    ? "--fields" : "--meta");
+			    "with %s?)", lakecol_names[c], c >= LC_PAYLOAD ?
+			    "--fields" : "--meta");
 			return why;
 		}
 	return NULL;

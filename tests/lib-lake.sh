@@ -126,3 +126,13 @@ lake() {
 	test_timeout 60 deliver "$_dest" >acks 2>d.err &&
 	test -s acks
 }
+
+# restores_all DIR OUT: consume --lake file://$TRASH/DIR/ writes every
+# message of in.frames to OUT, oldest first per partition, warning of
+# nothing.
+restores_all() {
+	test_timeout 60 consume --lake "file://$TRASH/$1/" >"$2" 2>err &&
+	test "$(same_messages in.frames "$2")" = 90 &&
+	ids_ascending "$2" &&
+	! grep -v "level=info\|level=debug" err
+}

@@ -18,11 +18,7 @@ for c in none gzip zstd; do
 		lake in.frames file://$TRASH/csv-'$c'/ --format csv \
 		    --compress '$c' &&
 		test "$(find csv-'$c' -name "*.csv*" | wc -l)" -ge 14 &&
-		test_timeout 60 consume --lake file://$TRASH/csv-'$c'/ \
-		    >out.csv-'$c' 2>err &&
-		test "$(same_messages in.frames out.csv-'$c')" = 90 &&
-		ids_ascending out.csv-'$c' &&
-		! grep -v "level=info\|level=debug" err
+		restores_all csv-'$c' out.csv-'$c'
 	'
 done
 
@@ -36,10 +32,7 @@ test_expect_success 'csv: a tab, a semicolon, an underscore as delimiter' '
 	done
 '
 
-test_expect_success 'csv: columns in another order, others besides; keys without extension' '
-	lake in.frames file://$TRASH/csvo/ --format csv --compress zstd \
-	    --meta "payload_encoding=x,redelivery_count,properties,event_time,publish_time,key,partition,topic,message_id" \
-	    --key "{topic}/p{partition}/{first_id}" 2>t.err ||
+test_expect_success 'csv: columns in another order; keys without extension' '
 	lake in.frames file://$TRASH/csvo/ --format csv --compress zstd \
 	    --meta "redelivery_count,properties,event_time,publish_time,key,partition,topic,message_id" \
 	    --key "{topic}/p{partition}/{first_id}" &&
@@ -48,15 +41,19 @@ test_expect_success 'csv: columns in another order, others besides; keys without
 	test "$(same_messages in.frames out.o)" = 90
 '
 
-test_expect_success 'csv written with --fields: no payload column, named' '
-	printf "M 8 seq=1 id=1:0:-1:-1 topic=persistent://a/b/c pt=5\n{\"a\":12}\n" >f.frames &&
-	lake f.frames file://$TRASH/csvf/ --format csv --fields a:int64 &&
-	k=$(cd csvf && find . -type f | sed "s|^\./||") &&
-	test_expect_code 1 consume --lake file://$TRASH/csvf/ >out.f 2>err &&
-	grep "level=warn.*cannot restore $k: no payload_encoding column (written with --fields?)" err &&
-	test "$(grep -c "level=warn" err)" -eq 2 &&
-	test ! -s out.f
-'
+printf "M 8 seq=1 id=1:0:-1:-1 topic=persistent://a/b/c pt=5\n{\"a\":12}\n" >f.frames
+for f in csv parquet; do
+	test_expect_success "$f written with --fields: no payload column, named" '
+		lake f.frames file://$TRASH/f-'$f'/ --format '$f' \
+		    --fields a:int64 &&
+		k=$(cd f-'$f' && find . -type f | sed "s|^\./||") &&
+		test_expect_code 1 consume --lake file://$TRASH/f-'$f'/ \
+		    >out.f 2>err &&
+		grep "level=warn.*cannot restore $k: no payload column (written with --fields?)" err &&
+		test "$(grep -c "level=warn" err)" -eq 2 &&
+		test ! -s out.f
+	'
+done
 
 test_expect_success 'csv written with --meta: the column missing named' '
 	lake f.frames file://$TRASH/csvm/ --format csv --meta message_id,topic,publish_time &&
@@ -85,6 +82,57 @@ test_expect_success 'csv: a quoted field without its end, named' '
 	{ head -2 "$f" && printf "\"abc"; } >csvt/t.csv &&
 	test_expect_code 1 consume --lake file://$TRASH/csvt/ >out.t 2>err &&
 	grep "level=warn.*t.csv: a quoted field without its closing quote" err
+'
+
+for c in none snappy gzip zstd; do
+	test_expect_success "parquet, --parquet-compression $c: every message back" '
+		lake in.frames file://$TRASH/pq-'$c'/ --format parquet \
+		    --parquet-compression '$c' &&
+		test "$(find pq-'$c' -name "*.parquet" | wc -l)" -ge 14 &&
+		restores_all pq-'$c' out.pq-'$c'
+	'
+done
+
+test_expect_success 'parquet: one object of every message, restored again to the same bytes' '
+	lake in.frames file://$TRASH/pq1/ --format parquet --max-messages 100 &&
+	test "$(find pq1 -name "*.parquet" | wc -l)" -eq 4 &&
+	consume --lake file://$TRASH/pq1/ >out.pq1 &&
+	test "$(same_messages in.frames out.pq1)" = 90 &&
+	lake out.pq1 file://$TRASH/pq1again/ --format parquet --max-messages 100 &&
+	(cd pq1 && find . -type f | sort) >keys.1 &&
+	(cd pq1again && find . -type f | sort) >keys.2 &&
+	test_cmp keys.1 keys.2 &&
+	while read -r k; do cmp "pq1/$k" "pq1again/$k" || return 1; done <keys.1
+'
+
+test_expect_success 'parquet, exactly-once: the index orders the objects' '
+	test_timeout 60 consume --frames in.frames 2>c.err |
+	transform --max-messages 7 --format parquet 2>t.err |
+	test_timeout 60 deliver --exactly-once file://$TRASH/pqeo/ >acks 2>d.err &&
+	test "$(deliver --index file://$TRASH/pqeo/ | wc -l)" -ge 14 &&
+	restores_all pqeo out.eo
+'
+
+test_expect_success 'parquet: a truncated object, one not Parquet: named, the rest restored' '
+	mkdir -p pqt/a &&
+	f=$(find pq-zstd -name "*.parquet" | sort | head -1) &&
+	head -c 100 "$f" >pqt/a/t.parquet &&
+	echo "not parquet" >pqt/a/n.parquet &&
+	cp "$(find pq-zstd -name "*.parquet" | sort | sed -n 2p)" pqt/a/ok.parquet &&
+	test_expect_code 1 consume --lake file://$TRASH/pqt/ >out.t 2>err &&
+	grep "level=warn.*a/t.parquet: not a Parquet file: no PAR1 at its end (truncated?)" err &&
+	grep "level=warn.*a/n.parquet: not a Parquet file" err &&
+	test "$(grep -c "level=warn" err)" -eq 3 &&
+	test "$(grep -ac "^M " out.t)" -eq 7
+'
+
+test_expect_success 'parquet: the spool is in TMPDIR, and gone afterwards' '
+	mkdir -p spool &&
+	TMPDIR=$TRASH/spool consume --lake file://$TRASH/pq-gzip/ >out.s &&
+	test "$(same_messages in.frames out.s)" = 90 &&
+	test -z "$(ls spool)" &&
+	TMPDIR=$TRASH/no/such test_expect_code 1 consume --lake file://$TRASH/pq-gzip/ >out.s 2>err &&
+	grep "level=warn.*cannot spool the Parquet object: .*/no/such/" err
 '
 
 test_done
