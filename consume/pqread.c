@@ -17,6 +17,7 @@
 #define MAGIC		"PAR1"
 #define MAX_FOOTER	(64u << 20)	/* FileMetaData, bytes */
 #define MAX_PAGE	(1u << 30)	/* a page, uncompressed */
+#define MAX_GROUP_ROWS	(1u << 23)	/* rows of a row group */
 
 enum { REP_REQUIRED, REP_OPTIONAL, REP_REPEATED };
 enum { PT_DATA_PAGE, PT_INDEX_PAGE, PT_DICTIONARY_PAGE, PT_DATA_PAGE_V2 };
@@ -132,6 +133,9 @@ rled_run(struct rled *d)
 	d->val = 0;
 	for (i = 0; i < vbytes; i++)
 		d->val |= (uint32_t)d->p[i] << (8 * i);
+	/* bits above the width are not the value's */
+	if (d->width < 32)
+		d->val &= (1u << d->width) - 1;
 	d->p += vbytes;
 	d->nrep = (uint32_t)n;
 	return 0;
@@ -423,6 +427,9 @@ row_group(struct pqr *r, struct tcr *t, struct pqrg *g)
 	tcr_leave(t);
 	if (!t->err && rows < 0)
 		return fail(r, "a row group without its number of rows");
+	if (!t->err && rows > MAX_GROUP_ROWS)
+		return fail(r, "a row group of %lld rows: more than %u are "
+		    "not read", (long long)rows, MAX_GROUP_ROWS);
 	g->rows = (uint64_t)rows;
 	return 0;
 }
@@ -433,7 +440,8 @@ file_meta(struct pqr *r, const unsigned char *p, size_t n)
 	struct tcr t;
 	int id = 0, type, et, got = 0;
 	uint32_t k, i;
-	int64_t rows = 0;
+	int64_t rows = -1;
+	uint64_t sum = 0;
 
 	tcr_init(&t, p, n);
 	tcr_enter(&t);
@@ -463,7 +471,15 @@ file_meta(struct pqr *r, const unsigned char *p, size_t n)
 	if (got != 3)
 		return fail(r, "no %s in the footer", got & 1 ? "row groups" :
 		    "schema");
-	r->rows = rows < 0 ? 0 : (uint64_t)rows;
+	for (i = 0; i < r->nrg; i++) {
+		if (r->rgs[i].rows > UINT64_MAX - sum)
+			break;
+		sum += r->rgs[i].rows;
+	}
+	if (rows < 0 || i < r->nrg || sum != (uint64_t)rows)
+		return fail(r, "row groups of %llu rows, the footer says %lld",
+		    (unsigned long long)sum, (long long)rows);
+	r->rows = sum;
 	return 0;
 }
 
@@ -644,6 +660,32 @@ page_header(const unsigned char *p, size_t n, struct page *pg)
 	return (size_t)(t.p - p);
 }
 
+/*
+ * Can n bytes of codec hold a page of usize?  Asked before usize bytes
+ * are allocated: what the data itself says, or deflate's largest ratio.
+ */
+static int
+size_plausible(int codec, const unsigned char *p, size_t n, size_t usize)
+{
+	unsigned long long z;
+	size_t len;
+
+	switch (codec) {
+	case C_NONE:
+		return n == usize;
+	case C_SNAPPY:
+		return snappy_uncompressed_length((const char *)p, n, &len) ==
+		    SNAPPY_OK && len == usize;
+	case C_GZIP:
+		return usize / 1032 <= n;
+	case C_ZSTD:
+		z = ZSTD_getFrameContentSize(p, n);
+		return z == ZSTD_CONTENTSIZE_UNKNOWN || z == usize;
+	default:
+		return 1;	/* refused by name below */
+	}
+}
+
 /* Decompress a page's body onto s->data: its offset there, or -1. */
 static int64_t
 decompress(struct pqr *r, struct sel *s, int codec, const unsigned char *p,
@@ -653,8 +695,9 @@ decompress(struct pqr *r, struct sel *s, int codec, const unsigned char *p,
 	z_stream z;
 	int rc;
 
-	if (usize > MAX_PAGE)
-		return fail(r, "a page of %zu bytes", usize);
+	if (usize > MAX_PAGE || !size_plausible(codec, p, n, usize))
+		return fail(r, "column %s: a page of %zu bytes from %zu",
+		    r->cols[s->col].name, usize, n);
 	buf_grow(&s->data, usize + 1);
 	switch (codec) {
 	case C_NONE:
@@ -723,6 +766,7 @@ plain_value(int type, const unsigned char *p, size_t n, size_t *pos,
 	}
 	v->kind = PQV_INT;
 	v->i = type == PQR_INT32 ? (int32_t)(uint32_t)u : (int64_t)u;
+	v->off = v->n = 0;
 	return 0;
 }
 
@@ -740,7 +784,7 @@ dict_page(struct pqr *r, struct sel *s, const struct page *pg, size_t off)
 	if (pg->enc != E_PLAIN && pg->enc != E_PLAIN_DICTIONARY)
 		return fail(r, "column %s: a dictionary page of encoding %s: "
 		    "not read", c->name, encoding_name(pg->enc));
-	if (pg->nvalues < 0 || (uint64_t)pg->nvalues > n)
+	if (pg->nvalues < 0 || (uint64_t)pg->nvalues > n / 4)
 		return fail(r, "column %s: a damaged dictionary page",
 		    c->name);
 	s->dict = xreallocarray(s->dict, (size_t)pg->nvalues + 1,
@@ -904,7 +948,8 @@ pqr_next(struct pqr *r, struct pqval *vals)
 		v = &r->sel[i].v[r->row];
 		vals[i].kind = v->kind;
 		vals[i].i = v->i;
-		vals[i].s = r->sel[i].data.data + v->off;
+		vals[i].s = v->kind == PQV_BYTES ? r->sel[i].data.data +
+		    v->off : NULL;
 		vals[i].n = v->n;
 	}
 	r->row++;

@@ -12,7 +12,8 @@
  *
  * Memory: the footer's metadata, and the selected columns of one row
  * group at a time, read with pread(2) from the file and decoded whole
- * (compressed chunk, decompressed pages, a value per row).
+ * (compressed chunk, decompressed pages, a value per row); a row group
+ * of more than 2^23 rows is refused.
  *
  * Ownership: the reader owns all it allocates until pqr_free; the fd
  * stays the caller's.  Values given by pqr_next point into the reader,
