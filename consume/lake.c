@@ -16,10 +16,14 @@
  *
  * Each object is streamed: its bytes are read when poll(2) says so,
  * decompressed (by its enc, its key's extension, or its magic number) a
- * chunk at a time and taken a line, one record, at a time (lakerec.h).
+ * chunk at a time and taken a record at a time: a line of a JSON lines
+ * object (lakerec.h), a row of a CSV one (lakecsv.h).  A Parquet object
+ * is read from its end, so its bytes are spooled to an unlinked file
+ * first and its rows read from there (pqread.h), a row group at a time.
  * What cannot be restored (raw .txt objects, malformed records, objects
- * that cannot be read, indexed objects that are gone) is one warning line
- * each, and exit status 1 at the end; the rest is still written.  Before
+ * that cannot be read, objects without the columns a record needs,
+ * indexed objects that are gone) is one warning line each, and exit
+ * status 1 at the end; the rest is still written.  Before
  * all that, `deliver --check --list DEST` (lake_check) makes a destination
  * deliver refuses a usage error of consume's.
  */

@@ -155,4 +155,35 @@ test_expect_success 'parquet: the spool is in TMPDIR, and gone afterwards' '
 	grep "level=warn.*cannot spool the Parquet object: .*/no/such/" err
 '
 
+test_expect_success '--topic: one partition of a Parquet lake, one topic of a CSV lake' '
+	consume --lake file://$TRASH/pq-snappy/ --topic tn/ns/orders-partition-1 >out.1 &&
+	test "$(grep -ac "^M [0-9]* seq=.* id=[0-9]*:[0-9]*:1:" out.1)" -eq \
+	    "$(grep -ac "^M [0-9]* seq=.* id=[0-9]*:[0-9]*:1:" in.frames)" &&
+	! grep -a "orders-partition-[02]\|topic=persistent://public" out.1 &&
+	consume --lake file://$TRASH/csv-gzip/ --topic public/default/plain >out.p &&
+	test "$(grep -ac "^M " out.p)" -eq \
+	    "$(grep -ac "^M [0-9]* seq=.* id=[0-9]*:[0-9]*:-1:" in.frames)" &&
+	! grep -a "orders" out.p
+'
+
+s3_start --bucket lake-test --region eu-west-1
+export AWS_ACCESS_KEY_ID=$TEST_ID AWS_SECRET_ACCESS_KEY=$TEST_KEY
+unset AWS_SESSION_TOKEN
+
+for f in "csv --compress zstd" "parquet --parquet-compression zstd"; do
+	test_expect_success "s3://, --format $f: stored and restored through the test server" '
+		S3="s3://lake-test/'"${f%% *}"'/?region=eu-west-1" &&
+		test_timeout 60 consume --frames in.frames 2>c.err |
+		transform --max-messages 7 --format '"$f"' 2>t.err |
+		test_timeout 60 deliver --endpoint http://127.0.0.1:$PORT \
+		    --path-style "$S3" >acks 2>d.err &&
+		test "$(wc -l <acks)" -ge 14 &&
+		test_timeout 60 consume --lake "$S3" \
+		    --deliver-option=--endpoint=http://127.0.0.1:$PORT \
+		    --deliver-option=--path-style >out.s3 2>err &&
+		test "$(same_messages in.frames out.s3)" = 90 &&
+		ids_ascending out.s3
+	'
+done
+
 test_done
