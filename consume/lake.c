@@ -106,6 +106,7 @@ struct objreader {
 	uint64_t	 row;
 	int		 unfit;		/* why: it cannot be restored */
 	int		 sniffed;	/* fmt from its first byte */
+	int		 peek;		/* only its first id is wanted */
 	char		 why[256];
 };
 
@@ -676,7 +677,8 @@ or_pq_open(struct objreader *r)
 	}
 	for (k = 0; k < LC_N; k++)
 		r->pqcol[k] = (size_t)col[k];
-	if (pqr_select(r->pq, r->pqcol, LC_N) < 0) {
+	/* a peek reads message_id and topic, the first two */
+	if (pqr_select(r->pq, r->pqcol, r->peek ? 2 : LC_N) < 0) {
 		strlcpy(r->why, pqr_error(r->pq), sizeof(r->why));
 		return -1;
 	}
@@ -696,6 +698,19 @@ to_ms(const struct pqr *pq, size_t col, int64_t t)
 	default:
 		return t;
 	}
+}
+
+/* The topic and id of a row whose other columns were not read. */
+static int
+peek_row(struct lakerec *rec, const struct pqval *pv)
+{
+	if (pv[LC_MESSAGE_ID].kind != PQV_BYTES || pv[LC_TOPIC].kind !=
+	    PQV_BYTES || msgid_parse(&rec->mid, pv[LC_MESSAGE_ID].s,
+	    pv[LC_MESSAGE_ID].n) < 0)
+		return OR_BAD;
+	buf_reset(&rec->topic);
+	buf_add(&rec->topic, pv[LC_TOPIC].s, pv[LC_TOPIC].n);
+	return OR_REC;
 }
 
 /*
@@ -724,6 +739,8 @@ or_parquet(struct objreader *r, struct lakerec *rec)
 		return rc == 0 ? OR_END : OR_ERR;
 	}
 	r->lineno = ++r->row;
+	if (r->peek)
+		return peek_row(rec, pv);
 	for (k = 0; k < LC_N; k++) {
 		v[k].kind = pv[k].kind == PQV_NULL ? LV_NULL :
 		    pv[k].kind == PQV_INT ? LV_INT : LV_TEXT;
@@ -924,6 +941,7 @@ peek_first(struct lake *l, struct obj *o)
 		return;		/* said; the object fails again later */
 	}
 	r.max_size = l->o.max_size;
+	r.peek = 1;
 	while ((rc = or_next(&r, &l->rec, &line, &len)) == OR_MORE)
 		if (or_read(&r) < 0)
 			break;
