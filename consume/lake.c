@@ -635,7 +635,8 @@ or_spool(struct objreader *r)
 		    dir != NULL && *dir != '\0' ? dir : "/tmp");
 		if ((r->spool = mkostemp(path, O_CLOEXEC)) < 0) {
 			snprintf(r->why, sizeof(r->why), "cannot spool the "
-			    "Parquet object: %.150s: %s", path, strerror(errno));
+			    "Parquet object: %.150s: %s", path,
+			    strerror(errno));
 			return -1;
 		}
 		(void)unlink(path);

@@ -5,8 +5,9 @@
  * Properties checked: a file refused says why; every row has a value
  * per selected column, of the kind the column's type gives, its bytes
  * inside the reader's memory (ASan sees them read); as many rows as
- * pqr_rows says when none failed.  The input's bytes are also read as RLE/bit-packed runs
- * of a width taken from the first byte: each value fits that width.
+ * pqr_rows says when none failed.  The input's bytes are also read as
+ * RLE/bit-packed runs of a width taken from the first byte: each value
+ * fits that width.
  */
 #include <string.h>
 #include <sys/mman.h>
