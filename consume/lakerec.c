@@ -7,6 +7,12 @@
  * payload_size bytes before the record's final '}', verbatim; a string
  * payload decodes to its bytes; a base64 one is RFC 4648 with padding.
  * Every payload is checked against payload_size.
+ *
+ * CSV and Parquet rows (lakerec_from_cols) have no size: a json or
+ * string payload is its column's text as it is, a base64 one decoded;
+ * their properties column is the JSON object jsonl has, read by the same
+ * code; their times are what transform writes, RFC 3339 UTC text with
+ * milliseconds (CSV) or integers (Parquet).
  */
 #include <stddef.h>
 #include <stdint.h>
