@@ -105,13 +105,17 @@ test_expect_success 'parquet: one object of every message, restored again to the
 	while read -r k; do cmp "pq1/$k" "pq1again/$k" || return 1; done <keys.1
 '
 
-test_expect_success 'parquet, exactly-once: the index orders the objects' '
-	test_timeout 60 consume --frames in.frames 2>c.err |
-	transform --max-messages 7 --format parquet 2>t.err |
-	test_timeout 60 deliver --exactly-once file://$TRASH/pqeo/ >acks 2>d.err &&
-	test "$(deliver --index file://$TRASH/pqeo/ | wc -l)" -ge 14 &&
-	restores_all pqeo out.eo
-'
+for f in parquet csv; do
+	test_expect_success "$f, exactly-once: the index orders the objects" '
+		test_timeout 60 consume --frames in.frames 2>c.err |
+		transform --max-messages 7 --format '$f' 2>t.err |
+		test_timeout 60 deliver --exactly-once \
+		    file://$TRASH/eo-'$f'/ >acks 2>d.err &&
+		deliver --index file://$TRASH/eo-'$f'/ >index &&
+		test "$(grep -c " type=\(text/csv\|application/vnd.apache.parquet\)" index)" -ge 14 &&
+		restores_all eo-'$f' out.eo
+	'
+done
 
 test_expect_success 'parquet: a truncated object, one not Parquet: named, the rest restored' '
 	mkdir -p pqt/a &&
