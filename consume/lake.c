@@ -16,10 +16,14 @@
  *
  * Each object is streamed: its bytes are read when poll(2) says so,
  * decompressed (by its enc, its key's extension, or its magic number) a
- * chunk at a time and taken a line, one record, at a time (lakerec.h).
+ * chunk at a time and taken a record at a time: a line of a JSON lines
+ * object (lakerec.h), a row of a CSV one (lakecsv.h).  A Parquet object
+ * is read from its end, so its bytes are spooled to an unlinked file
+ * first and its rows read from there (pqread.h), a row group at a time.
  * What cannot be restored (raw .txt objects, malformed records, objects
- * that cannot be read, indexed objects that are gone) is one warning line
- * each, and exit status 1 at the end; the rest is still written.  Before
+ * that cannot be read, objects without the columns a record needs,
+ * indexed objects that are gone) is one warning line each, and exit
+ * status 1 at the end; the rest is still written.  Before
  * all that, `deliver --check --list DEST` (lake_check) makes a destination
  * deliver refuses a usage error of consume's.
  */
@@ -40,9 +44,11 @@
 #include "buf.h"
 #include "checkpoint.h"
 #include "frame.h"
+#include "lakecsv.h"
 #include "lakerec.h"
 #include "log.h"
 #include "msgid.h"
+#include "pqread.h"
 #include "pump.h"
 #include "source.h"
 
@@ -55,6 +61,8 @@ extern char **environ;
 #define MAX_BAD		20	/* malformed records said, per object */
 
 enum zenc { CE_UNKNOWN, CE_PLAIN, CE_GZIP, CE_ZSTD };
+/* What an object holds; OF_UNKNOWN: its first bytes say. */
+enum ofmt { OF_UNKNOWN, OF_JSONL, OF_CSV, OF_PARQUET };
 
 /* One object of the lake, as listed. */
 struct obj {
@@ -62,6 +70,7 @@ struct obj {
 	char		*topic;		/* full name; NULL: not known */
 	struct msgid	 first;
 	enum zenc	 enc;
+	enum ofmt	 fmt;
 	int		 raw;		/* format raw: cannot be restored */
 	int		 empty;		/* no records */
 };
@@ -76,6 +85,7 @@ struct objreader {
 	struct child	 ch;
 	const char	*key;
 	enum zenc	 enc;
+	enum ofmt	 fmt;
 	int		 eof;
 	uint64_t	 nread;		/* bytes read from the pipe */
 	z_stream	 z;
@@ -89,10 +99,23 @@ struct objreader {
 	uint64_t	 lineno;
 	int		 nbad;		/* malformed records */
 	size_t		 max_size;
+	struct lakecsv	 csv;
+	int		 spool;		/* Parquet: the object, or -1 */
+	uint64_t	 spooled;
+	struct pqr	*pq;
+	size_t		 pqcol[LC_N];	/* its column of each lakecol */
+	uint64_t	 row;
+	int		 unfit;		/* why: it cannot be restored */
+	int		 sniffed;	/* fmt from its first byte */
+	int		 peek;		/* only its first id is wanted */
 	char		 why[256];
 };
 
-enum { OR_LINE, OR_MORE, OR_END, OR_ERR };
+/*
+ * What reading an object gives: a line (jsonl) or a record, a row that
+ * is no record (why), the need to read, its end, an error (why).
+ */
+enum { OR_LINE, OR_REC, OR_BAD, OR_MORE, OR_END, OR_ERR };
 
 struct lake {
 	struct source	 base;
@@ -242,9 +265,29 @@ enc_of_key(const char *key)
 		return CE_GZIP;
 	if (key_ext(key, ".zst"))
 		return CE_ZSTD;
-	if (key_ext(key, ".jsonl") || key_ext(key, ".txt"))
+	if (key_ext(key, ".jsonl") || key_ext(key, ".txt") ||
+	    key_ext(key, ".csv") || key_ext(key, ".parquet"))
 		return CE_PLAIN;
 	return CE_UNKNOWN;
+}
+
+static enum ofmt
+fmt_of_key(const char *key)
+{
+	static const char *const ext[] = { ".jsonl", ".csv" };
+	static const char *const zext[] = { "", ".gz", ".zst" };
+	char e[16];
+	size_t i, j;
+
+	if (key_ext(key, ".parquet"))
+		return OF_PARQUET;
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++) {
+			snprintf(e, sizeof(e), "%s%s", ext[i], zext[j]);
+			if (key_ext(key, e))
+				return i == 0 ? OF_JSONL : OF_CSV;
+		}
+	return OF_UNKNOWN;
 }
 
 static int
@@ -264,6 +307,9 @@ or_open(struct lake *l, struct objreader *r, const struct obj *o)
 	buf_init(&r->lines, 0);
 	r->key = o->key;
 	r->enc = o->enc;
+	r->fmt = o->fmt;
+	lakecsv_init(&r->csv);
+	r->spool = -1;
 	r->max_size = l->o.max_size;
 	return child_start(l, &r->ch, extra, 2, 0);
 }
@@ -278,6 +324,12 @@ or_close(struct objreader *r)
 	ZSTD_freeDStream(r->zs);
 	buf_release(&r->zin);
 	buf_release(&r->lines);
+	lakecsv_release(&r->csv);
+	if (r->spool >= 0)
+		close(r->spool);
+	r->spool = -1;
+	pqr_free(r->pq);
+	r->pq = NULL;
 	r->z_init = 0;
 	r->zs = NULL;
 }
@@ -315,7 +367,10 @@ sniff(struct objreader *r)
 	const unsigned char *p = (const unsigned char *)r->zin.data;
 	size_t n = r->zin.len;
 
-	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+	if (n >= 4 && memcmp(p, "PAR1", 4) == 0 && r->fmt == OF_UNKNOWN) {
+		r->fmt = OF_PARQUET;
+		r->enc = CE_PLAIN;
+	} else if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
 		r->enc = CE_GZIP;
 	else if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f &&
 	    p[3] == 0xfd)
@@ -436,21 +491,53 @@ or_complete(const struct objreader *r)
 	}
 }
 
+/* Drop the bytes taken, when they are many. */
+static void
+or_compact(struct objreader *r)
+{
+	if (r->lpos > OUT_CHUNK && r->lpos > r->lines.len / 2) {
+		buf_consume(&r->lines, r->lpos);
+		r->lpos = 0;
+	}
+}
+
+enum { FILL_SOME, FILL_WAIT, FILL_DONE, FILL_ERR };
+
 /*
- * The next line (record) of the object: OR_LINE with *line, *len (valid
- * until the next call), OR_MORE (poll, or_read), OR_END, OR_ERR (why).
+ * More decompressed bytes: FILL_SOME, FILL_WAIT (poll, or_read),
+ * FILL_DONE (none will come: the object ended whole), FILL_ERR (why).
  */
 static int
-or_next(struct objreader *r, const char **line, size_t *len)
+or_fill(struct objreader *r)
+{
+	int rc;
+
+	if ((rc = or_decode(r)) < 0)
+		return FILL_ERR;
+	if (rc > 0)
+		return FILL_SOME;
+	if (!r->eof)
+		return FILL_WAIT;
+	if (!or_complete(r)) {
+		snprintf(r->why, sizeof(r->why), "truncated %s data",
+		    r->enc == CE_GZIP ? "gzip" : "zstd");
+		return FILL_ERR;
+	}
+	return FILL_DONE;
+}
+
+/*
+ * The next line (record) of a jsonl object: OR_LINE with *line, *len
+ * (valid until the next call), OR_MORE (poll, or_read), OR_END, OR_ERR.
+ */
+static int
+or_line(struct objreader *r, const char **line, size_t *len)
 {
 	const char *s, *nl;
 	size_t left;
 	int rc;
 
-	if (r->lpos > OUT_CHUNK && r->lpos > r->lines.len / 2) {
-		buf_consume(&r->lines, r->lpos);
-		r->lpos = 0;
-	}
+	or_compact(r);
 	for (;;) {
 		s = r->lines.data + r->lpos;
 		left = r->lines.len - r->lpos;
@@ -467,17 +554,10 @@ or_next(struct objreader *r, const char **line, size_t *len)
 			    (unsigned long long)r->lineno + 1);
 			return OR_ERR;
 		}
-		if ((rc = or_decode(r)) < 0)
-			return OR_ERR;
-		if (rc > 0)
+		if ((rc = or_fill(r)) == FILL_SOME)
 			continue;
-		if (!r->eof)
-			return OR_MORE;
-		if (!or_complete(r)) {
-			snprintf(r->why, sizeof(r->why), "truncated %s data",
-			    r->enc == CE_GZIP ? "gzip" : "zstd");
-			return OR_ERR;
-		}
+		if (rc != FILL_DONE)
+			return rc == FILL_WAIT ? OR_MORE : OR_ERR;
 		if (left > 0) {		/* a last line without newline */
 			*line = s;
 			*len = left;
@@ -489,12 +569,247 @@ or_next(struct objreader *r, const char **line, size_t *len)
 	}
 }
 
+/*
+ * The next record of a CSV object into rec: OR_REC, OR_BAD (why),
+ * OR_MORE, OR_END, OR_ERR (why; unfit when its header row is why).
+ */
+static int
+or_csv(struct objreader *r, struct lakerec *rec)
+{
+	const char *why;
+	size_t used, left;
+	int rc, end = 0;
+
+	for (;;) {
+		or_compact(r);
+		left = r->lines.len - r->lpos;
+		rc = lakecsv_next(&r->csv, rec, r->lines.data + r->lpos, left,
+		    end, &used, &why);
+		r->lpos += used;
+		r->lineno = r->csv.recline;
+		if (rc != CSV_MORE) {
+			if (rc == CSV_ROW || rc == CSV_END)
+				return rc == CSV_ROW ? OR_REC : OR_END;
+			strlcpy(r->why, why, sizeof(r->why));
+			if (rc == CSV_BAD)
+				return OR_BAD;
+			r->unfit = !r->csv.header;
+			if (r->unfit && r->sniffed)
+				snprintf(r->why, sizeof(r->why), "line 1: "
+				    "malformed record: %s; not a JSON lines, "
+				    "CSV or Parquet object of transform's, "
+				    "skipped", why);
+			r->unfit &= !r->sniffed;
+			return OR_ERR;
+		}
+		if (left - used > r->max_size) {
+			snprintf(r->why, sizeof(r->why), "line %llu: a record "
+			    "longer than --max-size",
+			    (unsigned long long)r->csv.line + 1);
+			return OR_ERR;
+		}
+		if (end) {		/* the reader wants more than all */
+			snprintf(r->why, sizeof(r->why), "a CSV record "
+			    "without its end");
+			return OR_ERR;
+		}
+		if ((rc = or_fill(r)) == FILL_DONE)
+			end = 1;
+		else if (rc != FILL_SOME)
+			return rc == FILL_WAIT ? OR_MORE : OR_ERR;
+	}
+}
+
+/*
+ * A Parquet object is read from its end (the footer), so it is first
+ * spooled to an unlinked file in $TMPDIR: the bytes decoded so far go
+ * there.  0, or -1 with why.
+ */
+static int
+or_spool(struct objreader *r)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[1024];
+
+	if (r->spool < 0) {
+		snprintf(path, sizeof(path), "%s/lakepipe-restore.XXXXXX",
+		    dir != NULL && *dir != '\0' ? dir : "/tmp");
+		if ((r->spool = mkostemp(path, O_CLOEXEC)) < 0) {
+			snprintf(r->why, sizeof(r->why), "cannot spool the "
+			    "Parquet object: %.150s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		(void)unlink(path);
+	}
+	if (write_all(r->spool, r->lines.data + r->lpos, r->lines.len -
+	    r->lpos) < 0) {
+		snprintf(r->why, sizeof(r->why), "cannot spool the Parquet "
+		    "object: %s", strerror(errno));
+		return -1;
+	}
+	r->spooled += r->lines.len - r->lpos;
+	buf_reset(&r->lines);
+	r->lpos = 0;
+	return 0;
+}
+
+/* The spooled object's footer read, the columns a record needs chosen. */
+static int
+or_pq_open(struct objreader *r)
+{
+	const char *missing, *name;
+	size_t i, len;
+	int col[LC_N], k;
+
+	if ((r->pq = pqr_open(r->spool, r->spooled, r->why,
+	    sizeof(r->why))) == NULL)
+		return -1;
+	for (k = 0; k < LC_N; k++)
+		col[k] = -1;
+	for (i = 0; i < pqr_ncols(r->pq); i++) {
+		name = pqr_name(r->pq, i, &len);
+		if ((k = lakecol_find(name, len)) >= 0 && col[k] < 0)
+			col[k] = (int)i;
+	}
+	r->unfit = 1;
+	if ((missing = lakecol_missing(col)) != NULL) {
+		strlcpy(r->why, missing, sizeof(r->why));
+		return -1;
+	}
+	for (k = 0; k < LC_N; k++)
+		r->pqcol[k] = (size_t)col[k];
+	/* a peek reads message_id and topic, the first two */
+	if (pqr_select(r->pq, r->pqcol, r->peek ? 2 : LC_N) < 0) {
+		strlcpy(r->why, pqr_error(r->pq), sizeof(r->why));
+		return -1;
+	}
+	r->unfit = 0;
+	return 0;
+}
+
+/* A time in another unit than milliseconds, made milliseconds. */
+static int64_t
+to_ms(const struct pqr *pq, size_t col, int64_t t)
+{
+	switch (pqr_unit(pq, col)) {
+	case PQR_MICROS:
+		return t / 1000;
+	case PQR_NANOS:
+		return t / 1000000;
+	default:
+		return t;
+	}
+}
+
+/* The topic and id of a row whose other columns were not read. */
+static int
+peek_row(struct lakerec *rec, const struct pqval *pv)
+{
+	if (pv[LC_MESSAGE_ID].kind != PQV_BYTES || pv[LC_TOPIC].kind !=
+	    PQV_BYTES || msgid_parse(&rec->mid, pv[LC_MESSAGE_ID].s,
+	    pv[LC_MESSAGE_ID].n) < 0)
+		return OR_BAD;
+	buf_reset(&rec->topic);
+	buf_add(&rec->topic, pv[LC_TOPIC].s, pv[LC_TOPIC].n);
+	return OR_REC;
+}
+
+/*
+ * The next row of a Parquet object into rec: OR_REC, OR_BAD (why),
+ * OR_MORE while it is spooled, OR_END, OR_ERR (why).
+ */
+static int
+or_parquet(struct objreader *r, struct lakerec *rec)
+{
+	struct pqval pv[LC_N];
+	struct lakeval v[LC_N];
+	const char *why;
+	int k, rc;
+
+	while (r->pq == NULL) {
+		if (or_spool(r) < 0)
+			return OR_ERR;
+		if ((rc = or_fill(r)) == FILL_DONE) {
+			if (or_pq_open(r) < 0)
+				return OR_ERR;
+		} else if (rc != FILL_SOME)
+			return rc == FILL_WAIT ? OR_MORE : OR_ERR;
+	}
+	if ((rc = pqr_next(r->pq, pv)) <= 0) {
+		strlcpy(r->why, pqr_error(r->pq), sizeof(r->why));
+		return rc == 0 ? OR_END : OR_ERR;
+	}
+	r->lineno = ++r->row;
+	if (r->peek)
+		return peek_row(rec, pv);
+	for (k = 0; k < LC_N; k++) {
+		v[k].kind = pv[k].kind == PQV_NULL ? LV_NULL :
+		    pv[k].kind == PQV_INT ? LV_INT : LV_TEXT;
+		v[k].s = pv[k].s;
+		v[k].n = pv[k].n;
+		v[k].i = pv[k].i;
+	}
+	v[LC_PUBLISH_TIME].i = to_ms(r->pq, r->pqcol[LC_PUBLISH_TIME],
+	    v[LC_PUBLISH_TIME].i);
+	v[LC_EVENT_TIME].i = to_ms(r->pq, r->pqcol[LC_EVENT_TIME],
+	    v[LC_EVENT_TIME].i);
+	if (lakerec_from_cols(rec, v, &why) < 0) {
+		strlcpy(r->why, why, sizeof(r->why));
+		return OR_BAD;
+	}
+	return OR_REC;
+}
+
+/* An object of no known format: its first byte says, '{' for jsonl. */
+static int
+or_sniff(struct objreader *r)
+{
+	int rc;
+
+	while (r->fmt == OF_UNKNOWN && r->lpos == r->lines.len) {
+		if ((rc = or_fill(r)) == FILL_DONE)
+			break;
+		if (rc != FILL_SOME)
+			return rc == FILL_WAIT ? OR_MORE : OR_ERR;
+	}
+	if (r->fmt == OF_UNKNOWN) {
+		r->fmt = r->lpos < r->lines.len && r->lines.data[r->lpos] !=
+		    '{' ? OF_CSV : OF_JSONL;
+		r->sniffed = 1;
+	}
+	return OR_REC;
+}
+
+/*
+ * What comes next from the object: OR_LINE (jsonl: *line, *len), OR_REC
+ * (rec), OR_BAD, OR_MORE, OR_END, OR_ERR.
+ */
+static int
+or_next(struct objreader *r, struct lakerec *rec, const char **line,
+    size_t *len)
+{
+	int rc;
+
+	if (r->fmt == OF_UNKNOWN && (rc = or_sniff(r)) != OR_REC)
+		return rc;
+	switch (r->fmt) {
+	case OF_CSV:
+		return or_csv(r, rec);
+	case OF_PARQUET:
+		return or_parquet(r, rec);
+	default:
+		return or_line(r, line, len);
+	}
+}
+
 /* ---- the list ---- */
 
 struct ientry {
 	char		*key, *topic;
 	struct msgid	 first;
 	enum zenc	 enc;
+	enum ofmt	 fmt;
 	int		 raw;
 	int		 listed;	/* deliver --list has its key */
 };
@@ -516,6 +831,19 @@ field_str(const struct frame *f, const char *name)
 		return NULL;
 	}
 	return buf_detach(&b, NULL);
+}
+
+/* The format of an index entry's type=; OF_UNKNOWN: not restorable. */
+static enum ofmt
+fmt_of_type(const char *type)
+{
+	if (strcmp(type, "application/x-ndjson") == 0)
+		return OF_JSONL;
+	if (strcmp(type, "text/csv") == 0)
+		return OF_CSV;
+	if (strcmp(type, "application/vnd.apache.parquet") == 0)
+		return OF_PARQUET;
+	return OF_UNKNOWN;
 }
 
 /* One "I key=... first=..." line into e; -1 if it is not one. */
@@ -543,8 +871,10 @@ index_line(struct ientry *e, const char *s, size_t n)
 		e->enc = strcmp(v.data, "gzip") == 0 ? CE_GZIP :
 		    strcmp(v.data, "zstd") == 0 ? CE_ZSTD : CE_UNKNOWN;
 	buf_reset(&v);
-	e->raw = frame_get(&f, "type", &v) > 0 &&
-	    strcmp(v.data, "application/x-ndjson") != 0;
+	e->fmt = OF_UNKNOWN;
+	if (frame_get(&f, "type", &v) > 0)
+		e->fmt = fmt_of_type(v.data);
+	e->raw = e->fmt == OF_UNKNOWN && v.len > 0;
 	rc = 0;
 out:
 	if (rc < 0) {
@@ -613,10 +943,12 @@ peek_first(struct lake *l, struct obj *o)
 		return;		/* said; the object fails again later */
 	}
 	r.max_size = l->o.max_size;
-	while ((rc = or_next(&r, &line, &len)) == OR_MORE)
+	r.peek = 1;
+	while ((rc = or_next(&r, &l->rec, &line, &len)) == OR_MORE)
 		if (or_read(&r) < 0)
 			break;
-	if (rc == OR_LINE && lakerec_parse(&l->rec, line, len, &why) == 0) {
+	if (rc == OR_REC || (rc == OR_LINE && lakerec_parse(&l->rec, line,
+	    len, &why) == 0)) {
 		o->topic = xstrndup(l->rec.topic.data, l->rec.topic.len);
 		o->first = l->rec.mid;
 	} else if (rc == OR_END)
@@ -674,9 +1006,11 @@ add_obj(struct lake *l, const char *key, size_t n, const struct ientry *ie)
 		o->topic = xstrdup(ie->topic);
 		o->first = ie->first;
 		o->enc = ie->enc;
+		o->fmt = ie->fmt;
 		o->raw = ie->raw;
 	} else {
 		o->enc = enc_of_key(o->key);
+		o->fmt = fmt_of_key(o->key);
 		o->raw = is_raw_key(o->key);
 	}
 }
@@ -771,39 +1105,41 @@ build_list(struct lake *l)
 /* ---- the source ---- */
 
 /*
- * One record as a message frame; 0, or -1 when the rest of the object is
- * not worth reading: its first line is no record (not a JSON lines
- * object of transform's), or MAX_BAD lines were not.
+ * A record (a line or a row) that is none: said; 0, or -1 when the rest
+ * of the object is not worth reading: the first line of a jsonl object
+ * is no record (it is no JSON lines object of transform's), or MAX_BAD
+ * records were not.
  */
 static int
-emit_record(struct lake *l, struct pump *p, const char *line, size_t len)
+bad_record(struct lake *l, const char *why)
 {
-	const char *why;
-
-	if (lakerec_parse(&l->rec, line, len, &why) < 0) {
-		l->failed++;
-		if (l->rd.lineno == 1) {
-			warnx("%s: line 1: malformed record: %s; not a JSON "
-			    "lines object of transform's, skipped", l->rd.key,
-			    why);
-			return -1;
-		}
-		warnx("%s: line %llu: malformed record: %s", l->rd.key,
-		    (unsigned long long)l->rd.lineno, why);
-		if (++l->rd.nbad == MAX_BAD) {
-			warnx("%s: %d malformed records: the rest skipped",
-			    l->rd.key, MAX_BAD);
-			return -1;
-		}
-		return 0;
+	l->failed++;
+	if (l->rd.lineno == 1 && l->rd.fmt == OF_JSONL) {
+		warnx("%s: line 1: malformed record: %s; not a JSON lines "
+		    "object of transform's, skipped", l->rd.key, why);
+		return -1;
 	}
+	warnx("%s: %s %llu: malformed record: %s", l->rd.key,
+	    l->rd.fmt == OF_PARQUET ? "row" : "line",
+	    (unsigned long long)l->rd.lineno, why);
+	if (++l->rd.nbad == MAX_BAD) {
+		warnx("%s: %d malformed records: the rest skipped",
+		    l->rd.key, MAX_BAD);
+		return -1;
+	}
+	return 0;
+}
+
+/* The record in l->rec as a message frame, if its topic is wanted. */
+static void
+emit_record(struct lake *l, struct pump *p)
+{
 	if (!topic_wanted(l->o.topic, l->rec.topic.data, l->rec.topic.len)) {
 		l->skipped++;
-		return 0;
+		return;
 	}
 	lakerec_frame(pump_out(p), &l->rec, pump_seq(p));
 	pump_commit(p, &l->rec.mid, 0, l->rec.len);
-	return 0;
 }
 
 /* The next object to read, if any: 1 opened, 0 none left. */
@@ -857,7 +1193,10 @@ close_object(struct lake *l, int ok)
 			l->failed++;
 		}
 	} else {
-		warnx("%s: %s", l->rd.key, l->rd.why);
+		if (l->rd.unfit)
+			warnx("cannot restore %s: %s", l->rd.key, l->rd.why);
+		else
+			warnx("%s: %s", l->rd.key, l->rd.why);
 		l->failed++;
 	}
 	drop_object(l);
@@ -882,7 +1221,7 @@ static enum src_status
 lake_run(struct source *s, struct pump *p, const struct pollset *ps)
 {
 	struct lake *l = (struct lake *)s;
-	const char *line;
+	const char *line, *why;
 	size_t len;
 
 	if (!l->listed) {
@@ -902,9 +1241,18 @@ lake_run(struct source *s, struct pump *p, const struct pollset *ps)
 			return SRC_END;
 		if (!l->open && !open_next(l))
 			return SRC_END;
-		switch (or_next(&l->rd, &line, &len)) {
+		switch (or_next(&l->rd, &l->rec, &line, &len)) {
 		case OR_LINE:
-			if (emit_record(l, p, line, len) < 0)
+			if (lakerec_parse(&l->rec, line, len, &why) == 0)
+				emit_record(l, p);
+			else if (bad_record(l, why) < 0)
+				drop_object(l);
+			break;
+		case OR_REC:
+			emit_record(l, p);
+			break;
+		case OR_BAD:
+			if (bad_record(l, l->rd.why) < 0)
 				drop_object(l);
 			break;
 		case OR_MORE:

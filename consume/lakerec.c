@@ -7,9 +7,16 @@
  * payload_size bytes before the record's final '}', verbatim; a string
  * payload decodes to its bytes; a base64 one is RFC 4648 with padding.
  * Every payload is checked against payload_size.
+ *
+ * CSV and Parquet rows (lakerec_from_cols) have no size: a json or
+ * string payload is its column's text as it is, a base64 one decoded;
+ * their properties column is the JSON object jsonl has, read by the same
+ * code; their times are what transform writes, RFC 3339 UTC text with
+ * milliseconds (CSV) or integers (Parquet).
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -545,4 +552,242 @@ lakerec_frame(struct buf *out, const struct lakerec *r, uint64_t seq)
 		buf_add(out, " null=1", 7);
 	buf_add(out, r->props.data, r->props.len);
 	frame_finish(out, r->body, r->len);
+}
+
+/* ---- CSV and Parquet rows ---- */
+
+static const char *const lakecol_names[LC_N] = {
+	"message_id", "topic", "key", "publish_time", "event_time",
+	"properties", "redelivery_count", "payload", "payload_encoding"
+};
+
+int
+lakecol_find(const char *name, size_t n)
+{
+	int c;
+
+	for (c = 0; c < LC_N; c++)
+		if (strlen(lakecol_names[c]) == n &&
+		    memcmp(lakecol_names[c], name, n) == 0)
+			return c;
+	return -1;
+}
+
+const char *
+lakecol_missing(const int col[LC_N])
+{
+	static char why[96];
+	int c;
+
+	for (c = 0; c < LC_N; c++)
+		if (col[c] < 0) {
+			snprintf(why, sizeof(why), "no %s column (written "
+			    "with %s?)", lakecol_names[c], c >= LC_PAYLOAD ?
+			    "--fields" : "--meta");
+			return why;
+		}
+	return NULL;
+}
+
+/* n digits of s as a number; -1 if one is not a digit. */
+static int64_t
+digits(const char *s, size_t n)
+{
+	int64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar. */
+static int64_t
+days_of(int64_t y, int64_t m, int64_t d)
+{
+	int64_t era, yoe, doy;
+
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/*
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ", as transform writes times, to milliseconds
+ * since the epoch; -1 if it is not that.
+ */
+static int
+iso_ms(const char *s, size_t n, uint64_t *ms)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	static const unsigned char mdays[] = { 31, 29, 31, 30, 31, 30, 31,
+	    31, 30, 31, 30, 31 };
+	int64_t y, mo, d, h, mi, sec, f;
+	size_t i;
+
+	if (n != sizeof(shape) - 1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
+		    s[i] != shape[i])
+			return -1;
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	h = digits(s + 11, 2);
+	mi = digits(s + 14, 2);
+	sec = digits(s + 17, 2);
+	f = digits(s + 20, 3);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    h > 23 || mi > 59 || sec > 59)
+		return -1;
+	*ms = (uint64_t)(((days_of(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec)
+	    * 1000 + (uint64_t)f;
+	return 0;
+}
+
+/* A time column: 1 a time, 0 null, -1 neither. */
+static int
+col_time(const struct lakeval *v, uint64_t *ms)
+{
+	switch (v->kind) {
+	case LV_NULL:
+		return 0;
+	case LV_INT:
+		if (v->i < 0)
+			return -1;
+		*ms = (uint64_t)v->i;
+		return 1;
+	default:
+		return iso_ms(v->s, v->n, ms) < 0 ? -1 : 1;
+	}
+}
+
+static int
+col_u64(const struct lakeval *v, uint64_t *u)
+{
+	struct cur c;
+
+	if (v->kind == LV_INT) {
+		if (v->i < 0)
+			return -1;
+		*u = (uint64_t)v->i;
+		return 0;
+	}
+	if (v->kind != LV_TEXT)
+		return -1;
+	c.p = v->s;
+	c.end = v->s + v->n;
+	c.why = NULL;
+	return u64(&c, u) < 0 || c.p != c.end ? -1 : 0;
+}
+
+static int
+col_props(struct lakerec *r, const struct lakeval *v, const char **why)
+{
+	struct cur c;
+
+	if (v->kind != LV_TEXT) {
+		*why = "properties: a JSON object expected";
+		return -1;
+	}
+	c.p = v->s;
+	c.end = v->s + v->n;
+	c.why = NULL;
+	if (properties(&c, r) < 0 || (skip_ws(&c), c.p != c.end)) {
+		*why = c.why != NULL ? c.why : "properties: bytes after '}'";
+		return -1;
+	}
+	return 0;
+}
+
+/* payload_encoding and payload: the payload's bytes. */
+static int
+col_payload(struct lakerec *r, const struct lakeval *e,
+    const struct lakeval *p, const char **why)
+{
+	static const char *names[] = { "json", "string", "base64", "null" };
+	size_t i;
+
+	*why = "payload_encoding: not json, string, base64 or null";
+	if (e->kind != LV_TEXT)
+		return -1;
+	for (i = 0; i < 4; i++)
+		if (strlen(names[i]) == e->n && memcmp(names[i], e->s,
+		    e->n) == 0)
+			break;
+	if (i == 4)
+		return -1;
+	if ((ENC_JSON + i == ENC_NULL) != (p->kind == LV_NULL) ||
+	    p->kind == LV_INT) {
+		*why = "payload: null exactly when payload_encoding is null";
+		return -1;
+	}
+	buf_reset(&r->payload);
+	switch (ENC_JSON + i) {
+	case ENC_NULL:
+		r->null = 1;
+		break;
+	case ENC_BASE64:
+		if (base64_decode(&r->payload, p->s, p->n) < 0) {
+			*why = "payload: bad base64";
+			return -1;
+		}
+		r->body = r->payload.data;
+		r->len = r->payload.len;
+		break;
+	default:
+		r->body = p->s;
+		r->len = p->n;
+		break;
+	}
+	return 0;
+}
+
+int
+lakerec_from_cols(struct lakerec *r, const struct lakeval v[LC_N],
+    const char **why)
+{
+	int rc;
+
+	r->has_et = r->has_key = r->null = 0;
+	r->rc = 0;
+	r->body = "";
+	r->len = 0;
+	buf_reset(&r->props);
+	buf_reset(&r->id);
+	buf_reset(&r->topic);
+	buf_reset(&r->key);
+	*why = "message_id: not ledger:entry:partition:batch";
+	if (v[LC_MESSAGE_ID].kind != LV_TEXT || msgid_parse(&r->mid,
+	    v[LC_MESSAGE_ID].s, v[LC_MESSAGE_ID].n) < 0)
+		return -1;
+	buf_add(&r->id, v[LC_MESSAGE_ID].s, v[LC_MESSAGE_ID].n);
+	*why = "topic: empty";
+	if (v[LC_TOPIC].kind != LV_TEXT || v[LC_TOPIC].n == 0)
+		return -1;
+	buf_add(&r->topic, v[LC_TOPIC].s, v[LC_TOPIC].n);
+	*why = "key: a string or null expected";
+	if (v[LC_KEY].kind == LV_INT)
+		return -1;
+	if ((r->has_key = v[LC_KEY].kind == LV_TEXT))
+		buf_add(&r->key, v[LC_KEY].s, v[LC_KEY].n);
+	*why = "publish_time: not a time";
+	if (col_time(&v[LC_PUBLISH_TIME], &r->pt) <= 0)
+		return -1;
+	*why = "event_time: not a time or null";
+	if ((rc = col_time(&v[LC_EVENT_TIME], &r->et)) < 0)
+		return -1;
+	r->has_et = rc;
+	*why = "redelivery_count: an unsigned integer expected";
+	if (col_u64(&v[LC_REDELIVERY_COUNT], &r->rc) < 0)
+		return -1;
+	if (col_props(r, &v[LC_PROPERTIES], why) < 0)
+		return -1;
+	return col_payload(r, &v[LC_PAYLOAD_ENCODING], &v[LC_PAYLOAD], why);
 }
