@@ -102,7 +102,8 @@ ALL_LIBS = $(LIB) $(CONSUME_LIBS) $(TRANSFORM_LIBS) $(DELIVER_LIBS) \
 	   $(BSD_LIBS) -lm
 
 # Kept: make would remove them as intermediate files, and relink.
-.SECONDARY: $(call obj,$(FUZZ_SRCS) fuzz/regress-main.c)
+.SECONDARY: $(call obj,$(FUZZ_SRCS) $(wildcard fuzz/oracle-*.c) \
+    fuzz/regress-main.c)
 .SECONDEXPANSION:
 $(B)/fuzz/regress-%: $(B)/fuzz/fuzz-%.o $(B)/fuzz/regress-main.o $(LIB) \
     $$(call FUZZ_OBJS,fuzz/fuzz-%.c)

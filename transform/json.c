@@ -1,6 +1,10 @@
 /* JSON validation, string escaping, UTF-8 checks, base64; see json.h. */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __x86_64__
+#include <immintrin.h>
+#endif
 
 #include "buf.h"
 #include "json.h"
@@ -132,6 +136,34 @@ hex4(const unsigned char *p, const unsigned char *end)
 }
 
 /*
+ * Length of the escape sequence whose backslash is at p (2, 6, or 12
+ * for a surrogate pair), 0 if it is malformed or a lone surrogate.
+ */
+static size_t
+escape_len(const unsigned char *p, const unsigned char *end)
+{
+	static const unsigned char simple[256] = {
+		['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1,
+		['n'] = 1, ['r'] = 1, ['t'] = 1,
+	};
+	long u, lo;
+
+	if (end - p < 2)
+		return 0;
+	if (p[1] != 'u')
+		return simple[p[1]] ? 2 : 0;
+	if ((u = hex4(p + 2, end)) < 0 || (u >= 0xdc00 && u <= 0xdfff))
+		return 0;		/* bad digits, or a lone low surrogate */
+	if (u < 0xd800 || u > 0xdbff)
+		return 6;
+	p += 6;
+	if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+	    (lo = hex4(p + 2, end)) < 0xdc00 || lo > 0xdfff)
+		return 0;		/* a high surrogate without its pair */
+	return 12;
+}
+
+/*
  * Skip a JSON string whose opening quote is at *pp; leave *pp after the
  * closing quote.  0 or -1.
  */
@@ -140,7 +172,6 @@ skip_string(const unsigned char **pp, const unsigned char *end)
 {
 	const unsigned char *p = *pp + 1;
 	size_t k;
-	long u, lo;
 
 	for (;;) {
 		while (end - p >= 8 && word_plain(p))
@@ -151,33 +182,13 @@ skip_string(const unsigned char **pp, const unsigned char *end)
 			return -1;
 		if (*p == '"')
 			break;
-		if (*p == '\\') {
-			if (++p == end)
-				return -1;
-			if (*p == 'u') {
-				if ((u = hex4(p + 1, end)) < 0)
-					return -1;
-				p += 5;
-				if (u >= 0xdc00 && u <= 0xdfff)
-					return -1;	/* lone low surrogate */
-				if (u >= 0xd800 && u <= 0xdbff) {
-					if (end - p < 6 || p[0] != '\\' ||
-					    p[1] != 'u' ||
-					    (lo = hex4(p + 2, end)) < 0xdc00 ||
-					    lo > 0xdfff)
-						return -1;
-					p += 6;
-				}
-				continue;
-			}
-			if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0')
-				return -1;
-			p++;
-			continue;
-		}
-		if (*p < 0x80)
+		if (*p == '\\')
+			k = escape_len(p, end);
+		else if (*p < 0x80)
 			return -1;		/* a raw control byte */
-		if ((k = utf8_seq_len(p, (size_t)(end - p))) == 0)
+		else
+			k = utf8_seq_len(p, (size_t)(end - p));
+		if (k == 0)
 			return -1;
 		p += k;
 	}
@@ -260,11 +271,207 @@ skip_scalar(const unsigned char **pp, const unsigned char *end)
 }
 
 /*
- * What the validator expects next.  The nesting is kept in stack[]
- * ('{' or '['), so deep input cannot overflow the C stack.
+ * The validator reads its input 64 bytes at a time.  A kernel classifies
+ * a block into bit masks, one bit a byte (struct json_block); from them
+ * the validator finds which bytes are inside strings (the quotes that no
+ * backslash escapes, and a prefix XOR) and the tokens (brackets, colons
+ * and commas outside strings, opening quotes, the first byte of each
+ * number or literal), and only these go through the grammar's state
+ * machine, one step a token.  The bytes of strings are checked in the
+ * masks: no control byte, every escape well formed (one test per
+ * backslash), UTF-8 once over the whole text when it has a byte >= 0x80.
+ *
+ * Three kernels give the same masks: 64-bit words (any CPU), SSE2 (every
+ * x86-64) and AVX2, chosen when first used by what the CPU has.
  */
-enum want { W_VALUE, W_VALUE_OR_CLOSE, W_KEY, W_KEY_OR_CLOSE, W_COLON,
-	W_COMMA_OR_CLOSE };
+#define ONES	0x0101010101010101ULL
+#define HIGH	(ONES * 0x80)
+
+/* The high bit of each byte of w that equals c (exact, no borrows). */
+static inline uint64_t
+swar_eq(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (ONES * c);
+
+	return ~(((x & ~HIGH) + ~HIGH) | x) & HIGH;
+}
+
+/* The high bits of the bytes of m (no other bits set), one bit each. */
+static inline uint64_t
+swar_pack(uint64_t m)
+{
+	return (m >> 7) * 0x0102040810204080ULL >> 56;
+}
+
+static void
+scan_swar(const unsigned char *p, const unsigned char *ws,
+    struct json_block *b)
+{
+	uint64_t w, low, q, op, sep, hi = 0;
+	int i;
+
+	memset(b, 0, sizeof(*b));
+	for (i = 0; i < 64; i += 8) {
+		memcpy(&w, p + i, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		w = __builtin_bswap64(w);	/* byte i + k at bit 8k */
+#endif
+		low = w | ONES * 0x20;		/* '[' is '{', ']' is '}' */
+		q = swar_eq(w, '"');
+		op = swar_eq(low, '{') | swar_eq(low, '}') | swar_eq(w, ':') |
+		    swar_eq(w, ',');
+		sep = op | q | swar_eq(w, ws[0]) | swar_eq(w, ws[1]) |
+		    swar_eq(w, ws[2]) | swar_eq(w, ws[3]);
+		b->quote |= swar_pack(q) << i;
+		b->bslash |= swar_pack(swar_eq(w, '\\')) << i;
+		b->op |= swar_pack(op) << i;
+		b->sep |= swar_pack(sep) << i;
+		b->ctrl |= swar_pack(~(((w & ~HIGH) + ONES * 0x60) | w) &
+		    HIGH) << i;
+		hi |= w;
+	}
+	b->high = (hi & HIGH) != 0;
+}
+
+#ifdef __x86_64__
+/* movemask's 16 or 32 bits, as the bits of a block at offset i */
+#define MASK128(v, i)	((uint64_t)(uint16_t)_mm_movemask_epi8(v) << (i))
+#define MASK256(v, i)	((uint64_t)(uint32_t)_mm256_movemask_epi8(v) << (i))
+
+static void
+scan_sse2(const unsigned char *p, const unsigned char *ws,
+    struct json_block *b)
+{
+	__m128i v, low, q, op, sep, hi = _mm_setzero_si128();
+	int i;
+
+	memset(b, 0, sizeof(*b));
+	for (i = 0; i < 64; i += 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		low = _mm_or_si128(v, _mm_set1_epi8(0x20));
+		q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+		op = _mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(low, _mm_set1_epi8('{')),
+		    _mm_cmpeq_epi8(low, _mm_set1_epi8('}'))),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8(','))));
+		sep = _mm_or_si128(_mm_or_si128(op, q), _mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(ws[0])),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8(ws[1]))),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(ws[2])),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8(ws[3])))));
+		b->quote |= MASK128(q, i);
+		b->bslash |= MASK128(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8('\\')), i);
+		b->op |= MASK128(op, i);
+		b->sep |= MASK128(sep, i);
+		b->ctrl |= MASK128(_mm_cmpeq_epi8(_mm_min_epu8(v,
+		    _mm_set1_epi8(0x1f)), v), i);
+		hi = _mm_or_si128(hi, v);
+	}
+	b->high = _mm_movemask_epi8(hi) != 0;
+}
+
+__attribute__((target("avx2"))) static void
+scan_avx2(const unsigned char *p, const unsigned char *ws,
+    struct json_block *b)
+{
+	__m256i v, low, q, op, sep, hi = _mm256_setzero_si256();
+	int i;
+
+	memset(b, 0, sizeof(*b));
+	for (i = 0; i < 64; i += 32) {
+		v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+		low = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+		q = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'));
+		op = _mm256_or_si256(
+		    _mm256_or_si256(_mm256_cmpeq_epi8(low,
+		    _mm256_set1_epi8('{')), _mm256_cmpeq_epi8(low,
+		    _mm256_set1_epi8('}'))),
+		    _mm256_or_si256(_mm256_cmpeq_epi8(v,
+		    _mm256_set1_epi8(':')), _mm256_cmpeq_epi8(v,
+		    _mm256_set1_epi8(','))));
+		sep = _mm256_or_si256(_mm256_or_si256(op, q), _mm256_or_si256(
+		    _mm256_or_si256(_mm256_cmpeq_epi8(v,
+		    _mm256_set1_epi8(ws[0])), _mm256_cmpeq_epi8(v,
+		    _mm256_set1_epi8(ws[1]))),
+		    _mm256_or_si256(_mm256_cmpeq_epi8(v,
+		    _mm256_set1_epi8(ws[2])), _mm256_cmpeq_epi8(v,
+		    _mm256_set1_epi8(ws[3])))));
+		b->quote |= MASK256(q, i);
+		b->bslash |= MASK256(_mm256_cmpeq_epi8(v,
+		    _mm256_set1_epi8('\\')), i);
+		b->op |= MASK256(op, i);
+		b->sep |= MASK256(sep, i);
+		b->ctrl |= MASK256(_mm256_cmpeq_epi8(_mm256_min_epu8(v,
+		    _mm256_set1_epi8(0x1f)), v), i);
+		hi = _mm256_or_si256(hi, v);
+	}
+	b->high = _mm256_movemask_epi8(hi) != 0;
+}
+#endif
+
+typedef void scan_fn(const unsigned char *, const unsigned char *,
+    struct json_block *);
+static scan_fn scan_first, *scan_kernel = scan_first;
+
+int
+json_kernel_use(enum json_kernel k)
+{
+	switch (k) {
+	case JSON_KERNEL_BEST:
+#ifdef __x86_64__
+		scan_kernel = __builtin_cpu_supports("avx2") ? scan_avx2 :
+		    scan_sse2;
+#else
+		scan_kernel = scan_swar;
+#endif
+		return 0;
+	case JSON_KERNEL_WORD:
+		scan_kernel = scan_swar;
+		return 0;
+#ifdef __x86_64__
+	case JSON_KERNEL_SSE2:
+		scan_kernel = scan_sse2;
+		return 0;
+	case JSON_KERNEL_AVX2:
+		if (!__builtin_cpu_supports("avx2"))
+			return -1;
+		scan_kernel = scan_avx2;
+		return 0;
+#endif
+	default:
+		return -1;
+	}
+}
+
+static void
+scan_first(const unsigned char *p, const unsigned char *ws,
+    struct json_block *b)
+{
+	(void)json_kernel_use(JSON_KERNEL_BEST);
+	scan_kernel(p, ws, b);
+}
+
+void
+json_scan_block(const unsigned char *p, const unsigned char *ws,
+    struct json_block *b)
+{
+	scan_kernel(p, ws, b);
+}
+
+/* Bit i set if an odd number of the bits 0 to i of x are. */
+static inline uint64_t
+prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
+}
 
 /* A top-level member's key [k, q) and, next, its value at v (json_top). */
 static void
@@ -285,6 +492,195 @@ top_value(struct json_top *t, const unsigned char *v)
 		t->m[t->count++].v = (const char *)v;
 }
 
+/* What the grammar allows as the next token: a set of these bits. */
+#define W_VALUE	0x01
+#define W_KEY	0x02
+#define W_CLOSE	0x04
+#define W_COLON	0x08
+#define W_COMMA	0x10
+
+/*
+ * The validator's state, carried from block to block.  The nesting is
+ * kept in stack[] ('{' or '['), so deep input cannot overflow the C
+ * stack.
+ */
+struct scan {
+	const unsigned char	*p, *end;	/* the text */
+	size_t			 len;
+	unsigned char		 ws[4];		/* the whitespace bytes */
+	struct json_top		*t;		/* or NULL: no index */
+	uint64_t		 in_str;	/* all ones: a string goes on */
+	uint64_t		 escaped;	/* 1: the next byte is escaped */
+	uint64_t		 other;		/* 1: a number or literal goes on */
+	size_t			 esc_next;	/* escapes before: checked */
+	size_t			 key;		/* where the last key began */
+	size_t			 depth;
+	int			 want, high;
+	unsigned char		 stack[JSON_MAX_DEPTH];
+};
+
+/*
+ * The bytes a backslash escapes in a block whose backslashes are bs,
+ * *carry being 1 if its first byte is escaped (and, on return, if the
+ * next block's is); the escaping backslashes into *ers.  Runs of
+ * backslashes pair up: an escaped backslash escapes nothing.
+ */
+static uint64_t
+escapes(uint64_t bs, uint64_t *carry, uint64_t *ers)
+{
+	uint64_t esc = *carry, bit;
+
+	bs &= ~*carry;
+	*carry = 0;
+	*ers = 0;
+	while (bs != 0) {
+		bit = bs & -bs;
+		*ers |= bit;
+		esc |= bit << 1;
+		*carry = bit >> 63;
+		bs &= ~(bit | bit << 1);
+	}
+	return esc;
+}
+
+/* Check the escapes at the bits of ers (inside strings); 0 or -1. */
+static int
+check_escapes(struct scan *s, size_t base, uint64_t ers)
+{
+	size_t at, k;
+
+	for (; ers != 0; ers &= ers - 1) {
+		at = base + (size_t)__builtin_ctzll(ers);
+		if (at < s->esc_next)
+			continue;	/* the second half of a surrogate pair */
+		if ((k = escape_len(s->p + at, s->end)) == 0)
+			return -1;
+		s->esc_next = at + k;
+	}
+	return 0;
+}
+
+/* A value begins at v: index it if it is a top-level member's. */
+static void
+at_value(struct scan *s, const unsigned char *v)
+{
+	if (s->t != NULL && s->depth == 1 && s->stack[0] == '{')
+		top_value(s->t, v);
+}
+
+/* The ':' at colon ends a top-level key: index the key, quotes and all. */
+static void
+at_colon(struct scan *s, const unsigned char *colon)
+{
+	const unsigned char *q = colon;
+
+	while (q[-1] != '"')
+		q--;			/* whitespace after the key */
+	top_key(s->t, s->p + s->key, q);
+}
+
+/* Nonzero if c may follow a number or literal. */
+static int
+ends_scalar(const struct scan *s, unsigned char c)
+{
+	return c == ',' || c == ']' || c == '}' || c == ':' || c == '"' ||
+	    c == '[' || c == '{' || memchr(s->ws, c, sizeof(s->ws)) != NULL;
+}
+
+/*
+ * The token at pos through the grammar: 0 to go on, 1 if it closed the
+ * document at its last byte, -1 if the text is not valid.
+ */
+static int
+scan_token(struct scan *s, size_t pos)
+{
+	const unsigned char *p = s->p + pos, *e = p;
+	unsigned char c = *p;
+
+	switch (c) {
+	case '{':
+	case '[':
+		if (!(s->want & W_VALUE) || s->depth == JSON_MAX_DEPTH)
+			return -1;
+		at_value(s, p);
+		s->stack[s->depth++] = c;
+		s->want = (c == '{' ? W_KEY : W_VALUE) | W_CLOSE;
+		return 0;
+	case '}':
+	case ']':
+		/* '{' + 2 is '}', '[' + 2 is ']' */
+		if (!(s->want & W_CLOSE) || s->stack[s->depth - 1] + 2 != c)
+			return -1;
+		if (--s->depth == 0)
+			return pos + 1 == s->len ? 1 : -1;
+		s->want = W_COMMA | W_CLOSE;
+		return 0;
+	case ':':
+		if (!(s->want & W_COLON))
+			return -1;
+		if (s->t != NULL && s->depth == 1)
+			at_colon(s, p);
+		s->want = W_VALUE;
+		return 0;
+	case ',':
+		if (!(s->want & W_COMMA))
+			return -1;
+		s->want = s->stack[s->depth - 1] == '{' ? W_KEY : W_VALUE;
+		return 0;
+	case '"':
+		if (s->want & W_KEY) {
+			s->key = pos;
+			s->want = W_COLON;
+			return 0;
+		}
+		break;
+	}
+	if (!(s->want & W_VALUE))
+		return -1;
+	at_value(s, p);
+	s->want = W_COMMA | W_CLOSE;
+	if (c == '"')
+		return 0;		/* its bytes are checked in the masks */
+	if (skip_scalar(&e, s->end) < 0 ||
+	    (e < s->end && !ends_scalar(s, *e)))
+		return -1;
+	return 0;
+}
+
+/*
+ * One block of 64 bytes at b (valid: the bits of those in the text),
+ * the text's bytes from base: 0 to go on, 1 if the document closed at
+ * the text's last byte, -1 if it is not valid.
+ */
+static int
+scan_block(struct scan *s, const unsigned char *b, size_t base,
+    uint64_t valid)
+{
+	struct json_block m;
+	uint64_t esc = 0, ers = 0, quote, in, other, tok;
+	int r;
+
+	scan_kernel(b, s->ws, &m);
+	s->high |= m.high;
+	if (m.bslash != 0 || s->escaped != 0)
+		esc = escapes(m.bslash, &s->escaped, &ers);
+	quote = m.quote & ~esc;
+	in = prefix_xor(quote) ^ s->in_str;	/* opening quotes are in */
+	s->in_str = (uint64_t)((int64_t)in >> 63);
+	if ((m.ctrl & in & valid) != 0)
+		return -1;		/* a raw control byte in a string */
+	if ((ers &= in & valid) != 0 && check_escapes(s, base, ers) < 0)
+		return -1;
+	other = ~(m.sep | in) & valid;
+	tok = (m.op & ~in) | (quote & in) | (other & ~(other << 1 | s->other));
+	s->other = other >> 63;
+	for (tok &= valid; tok != 0; tok &= tok - 1)
+		if ((r = scan_token(s, base +
+		    (size_t)__builtin_ctzll(tok))) != 0)
+			return r;
+	return 0;
+}
+
 /*
  * The validator of both json_is_container (strict: only space and tab
  * between tokens, nothing around the value) and json_valid (lenient: any
@@ -293,11 +689,11 @@ top_value(struct json_top *t, const unsigned char *v)
 static int
 check_container(const char *str, size_t n, int lenient, struct json_top *t)
 {
-	const unsigned char *p = (const unsigned char *)str, *end = p + n, *k;
-	unsigned char stack[JSON_MAX_DEPTH];
-	size_t depth = 0;
-	enum want want = W_VALUE;
-	unsigned char c;
+	const unsigned char *p = (const unsigned char *)str, *end = p + n;
+	unsigned char pad[64];
+	struct scan s;
+	size_t base;
+	int r = 0;
 
 	if (lenient) {
 		while (p < end && is_ws(*p))
@@ -307,70 +703,21 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 	}
 	if (end - p < 2 || (p[0] != '{' && p[0] != '['))
 		return 0;
-	while (p < end) {
-		c = *p;
-		if (c == ' ' || c == '\t' ||
-		    (lenient && (c == '\n' || c == '\r'))) {
-			p++;
-			continue;
-		}
-		switch (want) {
-		case W_KEY_OR_CLOSE:
-		case W_VALUE_OR_CLOSE:
-			if (c == (want == W_KEY_OR_CLOSE ? '}' : ']'))
-				goto close;
-			if (want == W_KEY_OR_CLOSE)
-				goto key;
-			/* FALLTHROUGH */
-		case W_VALUE:
-			if (t != NULL && depth == 1 && stack[0] == '{')
-				top_value(t, p);
-			if (c == '{' || c == '[') {
-				if (depth == JSON_MAX_DEPTH)
-					return 0;
-				stack[depth++] = c;
-				want = c == '{' ? W_KEY_OR_CLOSE :
-				    W_VALUE_OR_CLOSE;
-				p++;
-				continue;
-			}
-			if (skip_scalar(&p, end) < 0)
-				return 0;
-			want = W_COMMA_OR_CLOSE;
-			continue;
-		case W_KEY:
-		key:
-			k = p;
-			if (c != '"' || skip_string(&p, end) < 0)
-				return 0;
-			if (t != NULL && depth == 1)
-				top_key(t, k, p);
-			want = W_COLON;
-			continue;
-		case W_COLON:
-			if (c != ':')
-				return 0;
-			p++;
-			want = W_VALUE;
-			continue;
-		case W_COMMA_OR_CLOSE:
-			if (c == ',') {
-				p++;
-				want = stack[depth - 1] == '{' ? W_KEY :
-				    W_VALUE;
-				continue;
-			}
-			if (c != (stack[depth - 1] == '{' ? '}' : ']'))
-				return 0;
-		close:
-			p++;
-			if (--depth == 0)
-				return p == end;	/* nothing may follow */
-			want = W_COMMA_OR_CLOSE;
-			continue;
-		}
+	memset(&s, 0, offsetof(struct scan, stack));
+	s.p = p;
+	s.end = end;
+	s.len = (size_t)(end - p);
+	memcpy(s.ws, lenient ? " \t\r\n" : " \t  ", 4);
+	s.t = t;
+	s.want = W_VALUE;
+	for (base = 0; r == 0 && s.len - base >= 64; base += 64)
+		r = scan_block(&s, p + base, base, ~0ULL);
+	if (r == 0 && base < s.len) {
+		memset(pad, ' ', sizeof(pad));	/* no token, no string */
+		memcpy(pad, p + base, s.len - base);
+		r = scan_block(&s, pad, base, (1ULL << (s.len - base)) - 1);
 	}
-	return 0;				/* ended inside a container */
+	return r > 0 && (!s.high || utf8_valid_nonul((const char *)p, s.len));
 }
 
 int

@@ -10,6 +10,7 @@
 #define TRANSFORM_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 
@@ -30,6 +31,31 @@ int	json_is_container(const char *s, size_t n);
  * around it, at most JSON_MAX_DEPTH levels: what json_get may search.
  */
 int	json_valid(const char *s, size_t n);
+
+/*
+ * The validators' first step, exposed for tests: the bytes of a block of
+ * 64 at p, one bit each (byte i at bit i) in each mask.  ws: the four
+ * bytes that count as whitespace (a byte may repeat).
+ */
+struct json_block {
+	uint64_t	quote;	/* '"' */
+	uint64_t	bslash;	/* '\\' */
+	uint64_t	op;	/* { } [ ] : , */
+	uint64_t	sep;	/* op, '"' or whitespace: what ends a number */
+	uint64_t	ctrl;	/* below 0x20 */
+	int		high;	/* nonzero: a byte >= 0x80 */
+};
+void	json_scan_block(const unsigned char *p, const unsigned char *ws,
+	    struct json_block *);
+
+/*
+ * The kernel that classifies blocks: the best this CPU has (AVX2, SSE2 on
+ * x86-64; 64-bit words elsewhere) unless a test asks for another.  All
+ * give the same masks.  0, or -1 if this CPU cannot run it.
+ */
+enum json_kernel { JSON_KERNEL_BEST, JSON_KERNEL_WORD, JSON_KERNEL_SSE2,
+	JSON_KERNEL_AVX2 };
+int	json_kernel_use(enum json_kernel);
 
 enum json_kind { JV_MISSING, JV_NULL, JV_FALSE, JV_TRUE, JV_NUMBER,
 	JV_STRING, JV_OBJECT, JV_ARRAY };

@@ -1,0 +1,101 @@
+/* unit: transform/json.c fuzz/oracle-json.c */
+/*
+ * fuzz-jsondiff: transform's block-scanning JSON validator against the
+ * token-at-a-time one it replaced (fuzz/oracle-json.c): for every input,
+ * with each kernel this CPU runs (64-bit words, SSE2, AVX2), the same
+ * answer from json_is_container and from json_valid_index, and the same
+ * top-level members indexed.  The input is also tried at every offset
+ * of its first bytes, so that each byte meets each position in a block,
+ * and inside an array, where most of it is a string or a value.
+ */
+#include <string.h>
+
+#include "buf.h"
+#include "fuzz.h"
+#include "oracle-json.h"
+#include "../transform/json.h"
+
+static const enum json_kernel kernels[] = { JSON_KERNEL_WORD,
+	JSON_KERNEL_SSE2, JSON_KERNEL_AVX2 };
+
+static void
+same_top(const struct json_top *a, const struct json_top *b)
+{
+	size_t i;
+
+	fuzz_check(a->usable == b->usable && a->over == b->over &&
+	    a->count == b->count);
+	for (i = 0; i < a->count && i < JSON_TOP_MAX; i++)
+		fuzz_check(a->m[i].k == b->m[i].k && a->m[i].kn == b->m[i].kn &&
+		    a->m[i].v == b->m[i].v);
+}
+
+/* s against the oracle, with every kernel. */
+static void
+compare(const char *s, size_t n)
+{
+	struct json_top want, got;
+	int strict, lenient;
+	size_t k;
+
+	strict = oracle_is_container(s, n);
+	lenient = oracle_valid_index(s, n, &want);
+	for (k = 0; k < sizeof(kernels) / sizeof(kernels[0]); k++) {
+		if (json_kernel_use(kernels[k]) < 0)
+			continue;
+		fuzz_check(json_is_container(s, n) == strict);
+		fuzz_check(json_valid_index(s, n, &got) == lenient);
+		if (lenient)
+			same_top(&want, &got);
+	}
+	(void)json_kernel_use(JSON_KERNEL_BEST);
+}
+
+/* The 64 masks of one block agree between the kernels. */
+static void
+same_masks(const uint8_t *data, size_t size)
+{
+	unsigned char block[64], ws[4] = { ' ', '\t', '\r', '\n' };
+	struct json_block want, got;
+	size_t k;
+
+	memset(block, 0, sizeof(block));
+	memcpy(block, data, size < 64 ? size : 64);
+	if (size > 64)
+		memcpy(ws, data + 64, size - 64 < 4 ? size - 64 : 4);
+	(void)json_kernel_use(JSON_KERNEL_WORD);
+	json_scan_block(block, ws, &want);
+	for (k = 1; k < sizeof(kernels) / sizeof(kernels[0]); k++) {
+		if (json_kernel_use(kernels[k]) < 0)
+			continue;
+		json_scan_block(block, ws, &got);
+		fuzz_check(got.quote == want.quote &&
+		    got.bslash == want.bslash && got.op == want.op &&
+		    got.sep == want.sep && got.ctrl == want.ctrl &&
+		    !got.high == !want.high);
+	}
+	(void)json_kernel_use(JSON_KERNEL_BEST);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	same_masks(data, size);
+	compare((const char *)data, size);
+	for (i = 1; i < 64 && i < size; i++)
+		compare((const char *)data + i, size - i);
+	buf_addch(&b, '[');
+	buf_add(&b, data, size);
+	buf_addch(&b, ']');
+	compare(b.data, b.len);
+	buf_reset(&b);
+	buf_add(&b, "[\"", 2);
+	buf_add(&b, data, size);
+	buf_add(&b, "\"]", 2);
+	compare(b.data, b.len);
+	buf_release(&b);
+	return 0;
+}
