@@ -304,115 +304,143 @@ swar_pack(uint64_t m)
 }
 
 static void
-scan_swar(const unsigned char *p, const unsigned char *ws,
+scan_word(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
-	uint64_t w, low, q, op, sep, hi = 0;
+	uint64_t w, low, q, op, ws, hi, crlf = lenient ? HIGH : 0;
+	struct json_block m;
 	int i;
 
-	memset(b, 0, sizeof(*b));
-	for (i = 0; i < 64; i += 8) {
-		memcpy(&w, p + i, 8);
+	for (; nb > 0; nb--, p += 64, b++) {
+		memset(&m, 0, sizeof(m));
+		for (i = 0, hi = 0; i < 64; i += 8) {
+			memcpy(&w, p + i, 8);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		w = __builtin_bswap64(w);	/* byte i + k at bit 8k */
+			w = __builtin_bswap64(w);	/* byte k at bit 8k */
 #endif
-		low = w | ONES * 0x20;		/* '[' is '{', ']' is '}' */
-		q = swar_eq(w, '"');
-		op = swar_eq(low, '{') | swar_eq(low, '}') | swar_eq(w, ':') |
-		    swar_eq(w, ',');
-		sep = op | q | swar_eq(w, ws[0]) | swar_eq(w, ws[1]) |
-		    swar_eq(w, ws[2]) | swar_eq(w, ws[3]);
-		b->quote |= swar_pack(q) << i;
-		b->bslash |= swar_pack(swar_eq(w, '\\')) << i;
-		b->op |= swar_pack(op) << i;
-		b->sep |= swar_pack(sep) << i;
-		b->ctrl |= swar_pack(~(((w & ~HIGH) + ONES * 0x60) | w) &
-		    HIGH) << i;
-		hi |= w;
+			low = w | ONES * 0x20;	/* '[' is '{', ']' is '}' */
+			q = swar_eq(w, '"');
+			op = swar_eq(low, '{') | swar_eq(low, '}') |
+			    swar_eq(w, ':') | swar_eq(w, ',');
+			ws = swar_eq(w, ' ') | swar_eq(w, '\t') |
+			    ((swar_eq(w, '\r') | swar_eq(w, '\n')) & crlf);
+			m.quote |= swar_pack(q) << i;
+			m.bslash |= swar_pack(swar_eq(w, '\\')) << i;
+			m.op |= swar_pack(op) << i;
+			m.sep |= swar_pack(op | q | ws) << i;
+			m.ctrl |= swar_pack(~(((w & ~HIGH) + ONES * 0x60) |
+			    w) & HIGH) << i;
+			hi |= w;
+		}
+		m.high = (hi & HIGH) != 0;
+		*b = m;
 	}
-	b->high = (hi & HIGH) != 0;
 }
 
 #ifdef __x86_64__
 /* movemask's 16 or 32 bits, as the bits of a block at offset i */
 #define MASK128(v, i)	((uint64_t)(uint16_t)_mm_movemask_epi8(v) << (i))
-#define MASK256(v, i)	((uint64_t)(uint32_t)_mm256_movemask_epi8(v) << (i))
+#define MASK256(v)	((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
 
 static void
-scan_sse2(const unsigned char *p, const unsigned char *ws,
+scan_sse2(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
-	__m128i v, low, q, op, sep, hi = _mm_setzero_si128();
+	const __m128i crlf = _mm_set1_epi8(lenient ? -1 : 0);
+	__m128i v, low, q, op, ws, hi;
+	struct json_block m;
 	int i;
 
-	memset(b, 0, sizeof(*b));
-	for (i = 0; i < 64; i += 16) {
-		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		low = _mm_or_si128(v, _mm_set1_epi8(0x20));
-		q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-		op = _mm_or_si128(
-		    _mm_or_si128(_mm_cmpeq_epi8(low, _mm_set1_epi8('{')),
-		    _mm_cmpeq_epi8(low, _mm_set1_epi8('}'))),
-		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8(','))));
-		sep = _mm_or_si128(_mm_or_si128(op, q), _mm_or_si128(
-		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(ws[0])),
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8(ws[1]))),
-		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(ws[2])),
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8(ws[3])))));
-		b->quote |= MASK128(q, i);
-		b->bslash |= MASK128(_mm_cmpeq_epi8(v,
-		    _mm_set1_epi8('\\')), i);
-		b->op |= MASK128(op, i);
-		b->sep |= MASK128(sep, i);
-		b->ctrl |= MASK128(_mm_cmpeq_epi8(_mm_min_epu8(v,
-		    _mm_set1_epi8(0x1f)), v), i);
-		hi = _mm_or_si128(hi, v);
+	for (; nb > 0; nb--, p += 64, b++) {
+		memset(&m, 0, sizeof(m));
+		hi = _mm_setzero_si128();
+		for (i = 0; i < 64; i += 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)
+			    (p + i));
+			low = _mm_or_si128(v, _mm_set1_epi8(0x20));
+			q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+			op = _mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(low, _mm_set1_epi8('{')),
+			    _mm_cmpeq_epi8(low, _mm_set1_epi8('}'))),
+			    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8(','))));
+			ws = _mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))),
+			    _mm_and_si128(crlf, _mm_or_si128(
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))));
+			m.quote |= MASK128(q, i);
+			m.bslash |= MASK128(_mm_cmpeq_epi8(v,
+			    _mm_set1_epi8('\\')), i);
+			m.op |= MASK128(op, i);
+			m.sep |= MASK128(_mm_or_si128(_mm_or_si128(op, q),
+			    ws), i);
+			m.ctrl |= MASK128(_mm_cmpeq_epi8(_mm_min_epu8(v,
+			    _mm_set1_epi8(0x1f)), v), i);
+			hi = _mm_or_si128(hi, v);
+		}
+		m.high = _mm_movemask_epi8(hi) != 0;
+		*b = m;
 	}
-	b->high = _mm_movemask_epi8(hi) != 0;
 }
 
+/*
+ * AVX2 finds whitespace and brackets by table: vpshufb looks each byte's
+ * low nibble up (0 for a byte >= 0x80), and a byte is of the class when
+ * it equals what it found.  0xff marks a nibble no byte of the class
+ * has (no byte below 0x80 equals it).
+ */
+#define NIBBLES(n0, n9, na, nb, nc, nd) _mm256_setr_epi8( \
+	n0, -1, -1, -1, -1, -1, -1, -1, -1, n9, na, nb, nc, nd, -1, -1, \
+	n0, -1, -1, -1, -1, -1, -1, -1, -1, n9, na, nb, nc, nd, -1, -1)
+
+/* The five masks of the 32 bytes v, into m[0] to m[4] (see json.h). */
+#define AVX2_HALF(v, m) do { \
+	__m256i q_ = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')); \
+	__m256i op_ = _mm256_or_si256( \
+	    _mm256_cmpeq_epi8(_mm256_shuffle_epi8(op1, v), v), \
+	    _mm256_cmpeq_epi8(_mm256_shuffle_epi8(op2, v), v)); \
+	__m256i ws_ = _mm256_cmpeq_epi8(_mm256_shuffle_epi8(wst, v), v); \
+	(m)[0] = MASK256(q_); \
+	(m)[1] = MASK256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'))); \
+	(m)[2] = MASK256(op_); \
+	(m)[3] = MASK256(_mm256_or_si256(_mm256_or_si256(op_, q_), ws_)); \
+	(m)[4] = MASK256(_mm256_cmpeq_epi8(_mm256_min_epu8(v, \
+	    _mm256_set1_epi8(0x1f)), v)); \
+} while (0)
+
 __attribute__((target("avx2"))) static void
-scan_avx2(const unsigned char *p, const unsigned char *ws,
+scan_avx2(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
-	__m256i v, low, q, op, sep, hi = _mm256_setzero_si256();
-	int i;
+	const __m256i op1 = NIBBLES(-1, -1, ':', '{', ',', '}');
+	const __m256i op2 = NIBBLES(-1, -1, -1, '[', -1, ']');
+	const __m256i wst = lenient ?
+	    NIBBLES(' ', '\t', '\n', -1, -1, '\r') :
+	    NIBBLES(' ', '\t', -1, -1, -1, -1);
+	__m256i lo, hi;
+	uint64_t l[5], h[5];
 
-	memset(b, 0, sizeof(*b));
-	for (i = 0; i < 64; i += 32) {
-		v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-		low = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-		q = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'));
-		op = _mm256_or_si256(
-		    _mm256_or_si256(_mm256_cmpeq_epi8(low,
-		    _mm256_set1_epi8('{')), _mm256_cmpeq_epi8(low,
-		    _mm256_set1_epi8('}'))),
-		    _mm256_or_si256(_mm256_cmpeq_epi8(v,
-		    _mm256_set1_epi8(':')), _mm256_cmpeq_epi8(v,
-		    _mm256_set1_epi8(','))));
-		sep = _mm256_or_si256(_mm256_or_si256(op, q), _mm256_or_si256(
-		    _mm256_or_si256(_mm256_cmpeq_epi8(v,
-		    _mm256_set1_epi8(ws[0])), _mm256_cmpeq_epi8(v,
-		    _mm256_set1_epi8(ws[1]))),
-		    _mm256_or_si256(_mm256_cmpeq_epi8(v,
-		    _mm256_set1_epi8(ws[2])), _mm256_cmpeq_epi8(v,
-		    _mm256_set1_epi8(ws[3])))));
-		b->quote |= MASK256(q, i);
-		b->bslash |= MASK256(_mm256_cmpeq_epi8(v,
-		    _mm256_set1_epi8('\\')), i);
-		b->op |= MASK256(op, i);
-		b->sep |= MASK256(sep, i);
-		b->ctrl |= MASK256(_mm256_cmpeq_epi8(_mm256_min_epu8(v,
-		    _mm256_set1_epi8(0x1f)), v), i);
-		hi = _mm256_or_si256(hi, v);
+	for (; nb > 0; nb--, p += 64, b++) {
+		lo = _mm256_loadu_si256((const __m256i *)(const void *)p);
+		hi = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (p + 32));
+		AVX2_HALF(lo, l);
+		AVX2_HALF(hi, h);
+		b->quote = l[0] | h[0] << 32;
+		b->bslash = l[1] | h[1] << 32;
+		b->op = l[2] | h[2] << 32;
+		b->sep = l[3] | h[3] << 32;
+		b->ctrl = l[4] | h[4] << 32;
+		b->high = _mm256_movemask_epi8(_mm256_or_si256(lo, hi)) != 0;
 	}
-	b->high = _mm256_movemask_epi8(hi) != 0;
 }
 #endif
 
-typedef void scan_fn(const unsigned char *, const unsigned char *,
-    struct json_block *);
+/* Classify nb blocks of 64 bytes at p into b[0] to b[nb - 1]. */
+typedef void scan_fn(const unsigned char *p, size_t nb, int lenient,
+    struct json_block *b);
 static scan_fn scan_first, *scan_kernel = scan_first;
 
 int
@@ -424,11 +452,11 @@ json_kernel_use(enum json_kernel k)
 		scan_kernel = __builtin_cpu_supports("avx2") ? scan_avx2 :
 		    scan_sse2;
 #else
-		scan_kernel = scan_swar;
+		scan_kernel = scan_word;
 #endif
 		return 0;
 	case JSON_KERNEL_WORD:
-		scan_kernel = scan_swar;
+		scan_kernel = scan_word;
 		return 0;
 #ifdef __x86_64__
 	case JSON_KERNEL_SSE2:
@@ -446,18 +474,17 @@ json_kernel_use(enum json_kernel k)
 }
 
 static void
-scan_first(const unsigned char *p, const unsigned char *ws,
+scan_first(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
 	(void)json_kernel_use(JSON_KERNEL_BEST);
-	scan_kernel(p, ws, b);
+	scan_kernel(p, nb, lenient, b);
 }
 
 void
-json_scan_block(const unsigned char *p, const unsigned char *ws,
-    struct json_block *b)
+json_scan_block(const unsigned char *p, int lenient, struct json_block *b)
 {
-	scan_kernel(p, ws, b);
+	scan_kernel(p, 1, lenient, b);
 }
 
 /* Bit i set if an odd number of the bits 0 to i of x are. */
@@ -492,30 +519,86 @@ top_value(struct json_top *t, const unsigned char *v)
 		t->m[t->count++].v = (const char *)v;
 }
 
-/* What the grammar allows as the next token: a set of these bits. */
-#define W_VALUE	0x01
-#define W_KEY	0x02
-#define W_CLOSE	0x04
-#define W_COLON	0x08
-#define W_COMMA	0x10
+/*
+ * The grammar as a table: a state (what may come next, and in which
+ * kind of container) and a token's class give the next state, or S_ERR
+ * (0, whose row is all 0) when the token may not come there.  The
+ * entries with an action bit also push or pop a container, check a
+ * number or literal, or feed the top-level index (json_top): only they
+ * leave the table's fast path.  A push keeps the state to resume at its
+ * container's close (resume[]).  The top-level object has states of its
+ * own (T_), so that its members are indexed without a test of the depth
+ * at every token.  States are kept times 8 (TO), the row they select.
+ */
+enum { S_ERR, S_START, O_KOC, O_KEY, O_COLON, O_VALUE, O_AFTER, T_KOC,
+	T_KEY, T_COLON, T_VALUE, T_AFTER, A_VOC, A_VALUE, A_AFTER };
+enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
+	C_QUOTE };
+#define TO(state)	((state) << 3)
+#define A_PUSH		0x100
+#define A_POP		0x200
+#define A_SCALAR	0x400
+#define A_INDEX		0x800
+/* A value where st wants one, after it the state after. */
+#define VALUE(st, after, ix) \
+	[st][C_OBJ] = A_PUSH | (ix) | TO(O_KOC), \
+	[st][C_ARR] = A_PUSH | (ix) | TO(A_VOC), \
+	[st][C_QUOTE] = (ix) | TO(after), \
+	[st][C_SCALAR] = A_SCALAR | (ix) | TO(after)
+/* An object's states; ix: the index bits of the top-level object's */
+#define OBJECT(koc, key, colon, value, after, ix) \
+	[koc][C_QUOTE] = (ix) | TO(colon), [koc][C_OBJ_END] = A_POP, \
+	[key][C_QUOTE] = (ix) | TO(colon), \
+	[colon][C_COLON] = (ix) | TO(value), \
+	VALUE(value, after, ix), \
+	[after][C_COMMA] = TO(key), [after][C_OBJ_END] = A_POP
+#define GRAMMAR(ix) { \
+	[S_START][C_OBJ] = A_PUSH | TO(T_KOC), \
+	[S_START][C_ARR] = A_PUSH | TO(A_VOC), \
+	OBJECT(O_KOC, O_KEY, O_COLON, O_VALUE, O_AFTER, 0), \
+	OBJECT(T_KOC, T_KEY, T_COLON, T_VALUE, T_AFTER, ix), \
+	VALUE(A_VOC, A_AFTER, 0), [A_VOC][C_ARR_END] = A_POP, \
+	VALUE(A_VALUE, A_AFTER, 0), \
+	[A_AFTER][C_COMMA] = TO(A_VALUE), [A_AFTER][C_ARR_END] = A_POP }
+
+static const uint16_t grammar[2][16][8] = { GRAMMAR(0), GRAMMAR(A_INDEX) };
+
+/* The state after a value closed in a container of each state's kind. */
+static const unsigned char resume[16] = {
+	[O_KOC] = TO(O_AFTER), [O_KEY] = TO(O_AFTER),
+	[O_COLON] = TO(O_AFTER), [O_VALUE] = TO(O_AFTER),
+	[O_AFTER] = TO(O_AFTER), [T_KOC] = TO(T_AFTER),
+	[T_KEY] = TO(T_AFTER), [T_COLON] = TO(T_AFTER),
+	[T_VALUE] = TO(T_AFTER), [T_AFTER] = TO(T_AFTER),
+	[A_VOC] = TO(A_AFTER), [A_VALUE] = TO(A_AFTER),
+	[A_AFTER] = TO(A_AFTER),
+};
+
+static const unsigned char token_class[256] = {
+	['{'] = C_OBJ, ['['] = C_ARR,
+	['}'] = C_OBJ_END, [']'] = C_ARR_END, [':'] = C_COLON,
+	[','] = C_COMMA, ['"'] = C_QUOTE,
+};
 
 /*
  * The validator's state, carried from block to block.  The nesting is
- * kept in stack[] ('{' or '['), so deep input cannot overflow the C
- * stack.
+ * kept in stack[] (the states to resume), so deep input cannot overflow
+ * the C stack.
  */
 struct scan {
 	const unsigned char	*p, *end;	/* the text */
 	size_t			 len;
-	unsigned char		 ws[4];		/* the whitespace bytes */
+	int			 lenient;	/* CR and LF are whitespace */
 	struct json_top		*t;		/* or NULL: no index */
+	const uint16_t		*grammar;	/* grammar[t != NULL] */
 	uint64_t		 in_str;	/* all ones: a string goes on */
 	uint64_t		 escaped;	/* 1: the next byte is escaped */
 	uint64_t		 other;		/* 1: a number or literal goes on */
 	size_t			 esc_next;	/* escapes before: checked */
 	size_t			 key;		/* where the last key began */
 	size_t			 depth;
-	int			 want, high;
+	size_t			 state;		/* TO(a state) */
+	int			 high;
 	unsigned char		 stack[JSON_MAX_DEPTH];
 };
 
@@ -560,90 +643,62 @@ check_escapes(struct scan *s, size_t base, uint64_t ers)
 	return 0;
 }
 
-/* A value begins at v: index it if it is a top-level member's. */
+/*
+ * The index's part of the token at p, a top-level member's: its key's
+ * opening quote, the ':' after it (the key ends at the last quote before
+ * it), or its value.
+ */
 static void
-at_value(struct scan *s, const unsigned char *v)
+index_token(struct scan *s, size_t state, const unsigned char *p)
 {
-	if (s->t != NULL && s->depth == 1 && s->stack[0] == '{')
-		top_value(s->t, v);
-}
+	const unsigned char *q = p;
 
-/* The ':' at colon ends a top-level key: index the key, quotes and all. */
-static void
-at_colon(struct scan *s, const unsigned char *colon)
-{
-	const unsigned char *q = colon;
-
-	while (q[-1] != '"')
-		q--;			/* whitespace after the key */
-	top_key(s->t, s->p + s->key, q);
+	if (state == TO(T_VALUE))
+		top_value(s->t, p);
+	else if (*p == '"')
+		s->key = (size_t)(p - s->p);
+	else {
+		while (q[-1] != '"')
+			q--;		/* whitespace after the key */
+		top_key(s->t, s->p + s->key, q);
+	}
 }
 
 /* Nonzero if c may follow a number or literal. */
 static int
 ends_scalar(const struct scan *s, unsigned char c)
 {
-	return c == ',' || c == ']' || c == '}' || c == ':' || c == '"' ||
-	    c == '[' || c == '{' || memchr(s->ws, c, sizeof(s->ws)) != NULL;
+	return token_class[c] != C_SCALAR || c == ' ' || c == '\t' ||
+	    (s->lenient && (c == '\r' || c == '\n'));
 }
 
 /*
- * The token at pos through the grammar: 0 to go on, 1 if it closed the
- * document at its last byte, -1 if the text is not valid.
+ * The actions of grammar entry e for the token at pos, the next state
+ * into *state: 0 to go on, 1 if it closed the document at its last
+ * byte, -1 if the text is not valid.
  */
 static int
-scan_token(struct scan *s, size_t pos)
+scan_action(struct scan *s, size_t *state, unsigned e, size_t pos)
 {
-	const unsigned char *p = s->p + pos, *e = p;
-	unsigned char c = *p;
+	const unsigned char *p = s->p + pos, *end = p;
 
-	switch (c) {
-	case '{':
-	case '[':
-		if (!(s->want & W_VALUE) || s->depth == JSON_MAX_DEPTH)
+	if (e & A_INDEX)
+		index_token(s, *state, p);
+	if (e & A_PUSH) {
+		if (s->depth == JSON_MAX_DEPTH)
 			return -1;
-		at_value(s, p);
-		s->stack[s->depth++] = c;
-		s->want = (c == '{' ? W_KEY : W_VALUE) | W_CLOSE;
-		return 0;
-	case '}':
-	case ']':
-		/* '{' + 2 is '}', '[' + 2 is ']' */
-		if (!(s->want & W_CLOSE) || s->stack[s->depth - 1] + 2 != c)
-			return -1;
+		s->stack[s->depth++] = resume[*state >> 3];
+	} else if (e & A_POP) {
 		if (--s->depth == 0)
 			return pos + 1 == s->len ? 1 : -1;
-		s->want = W_COMMA | W_CLOSE;
+		*state = s->stack[s->depth];
 		return 0;
-	case ':':
-		if (!(s->want & W_COLON))
+	} else if (e & A_SCALAR) {
+		if (skip_scalar(&end, s->end) < 0 ||
+		    (end < s->end && !ends_scalar(s, *end)))
 			return -1;
-		if (s->t != NULL && s->depth == 1)
-			at_colon(s, p);
-		s->want = W_VALUE;
-		return 0;
-	case ',':
-		if (!(s->want & W_COMMA))
-			return -1;
-		s->want = s->stack[s->depth - 1] == '{' ? W_KEY : W_VALUE;
-		return 0;
-	case '"':
-		if (s->want & W_KEY) {
-			s->key = pos;
-			s->want = W_COLON;
-			return 0;
-		}
-		break;
 	}
-	if (!(s->want & W_VALUE))
-		return -1;
-	at_value(s, p);
-	s->want = W_COMMA | W_CLOSE;
-	if (c == '"')
-		return 0;		/* its bytes are checked in the masks */
-	if (skip_scalar(&e, s->end) < 0 ||
-	    (e < s->end && !ends_scalar(s, *e)))
-		return -1;
+	*state = e & 0xff;
 	return 0;
 }
 
@@ -652,34 +707,45 @@ scan_token(struct scan *s, size_t pos)
  * the text's bytes from base: 0 to go on, 1 if the document closed at
  * the text's last byte, -1 if it is not valid.
  */
-static int
-scan_block(struct scan *s, const unsigned char *b, size_t base,
-    uint64_t valid)
+static inline int
+scan_block(struct scan *s, const struct json_block *m,
+    const unsigned char *b, size_t base, uint64_t valid)
 {
-	struct json_block m;
+	const uint16_t *g = s->grammar;
 	uint64_t esc = 0, ers = 0, quote, in, other, tok;
+	size_t e, state = s->state;
+	unsigned i;
 	int r;
 
-	scan_kernel(b, s->ws, &m);
-	s->high |= m.high;
-	if (m.bslash != 0 || s->escaped != 0)
-		esc = escapes(m.bslash, &s->escaped, &ers);
-	quote = m.quote & ~esc;
+	s->high |= m->high;
+	if (m->bslash != 0 || s->escaped != 0)
+		esc = escapes(m->bslash, &s->escaped, &ers);
+	quote = m->quote & ~esc;
 	in = prefix_xor(quote) ^ s->in_str;	/* opening quotes are in */
 	s->in_str = (uint64_t)((int64_t)in >> 63);
-	if ((m.ctrl & in & valid) != 0)
+	if ((m->ctrl & in & valid) != 0)
 		return -1;		/* a raw control byte in a string */
 	if ((ers &= in & valid) != 0 && check_escapes(s, base, ers) < 0)
 		return -1;
-	other = ~(m.sep | in) & valid;
-	tok = (m.op & ~in) | (quote & in) | (other & ~(other << 1 | s->other));
+	other = ~(m->sep | in) & valid;
+	tok = (m->op & ~in) | (quote & in) |
+	    (other & ~(other << 1 | s->other));
 	s->other = other >> 63;
-	for (tok &= valid; tok != 0; tok &= tok - 1)
-		if ((r = scan_token(s, base +
-		    (size_t)__builtin_ctzll(tok))) != 0)
+	for (tok &= valid; tok != 0; tok &= tok - 1) {
+		i = (unsigned)__builtin_ctzll(tok);
+		e = g[state + token_class[b[i]]];
+		if (e < 0x100)
+			state = e;		/* no action; S_ERR stays */
+		else if ((r = scan_action(s, &state, (unsigned)e,
+		    base + i)) != 0)
 			return r;
-	return 0;
+	}
+	s->state = state;
+	return state == S_ERR ? -1 : 0;
 }
+
+/* Blocks classified at a time: the kernel's constants are set up once. */
+#define SCAN_BATCH	16
 
 /*
  * The validator of both json_is_container (strict: only space and tab
@@ -690,9 +756,11 @@ static int
 check_container(const char *str, size_t n, int lenient, struct json_top *t)
 {
 	const unsigned char *p = (const unsigned char *)str, *end = p + n;
+	struct json_block m[SCAN_BATCH];
 	unsigned char pad[64];
+	const unsigned char *blk = p;
 	struct scan s;
-	size_t base;
+	size_t base, nb, k;
 	int r = 0;
 
 	if (lenient) {
@@ -707,15 +775,28 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 	s.p = p;
 	s.end = end;
 	s.len = (size_t)(end - p);
-	memcpy(s.ws, lenient ? " \t\r\n" : " \t  ", 4);
+	s.lenient = lenient;
 	s.t = t;
-	s.want = W_VALUE;
-	for (base = 0; r == 0 && s.len - base >= 64; base += 64)
-		r = scan_block(&s, p + base, base, ~0ULL);
-	if (r == 0 && base < s.len) {
-		memset(pad, ' ', sizeof(pad));	/* no token, no string */
-		memcpy(pad, p + base, s.len - base);
-		r = scan_block(&s, pad, base, (1ULL << (s.len - base)) - 1);
+	s.grammar = &grammar[t != NULL][0][0];
+	s.state = TO(S_START);
+	for (base = 0, k = nb = 0; r == 0 && base < s.len; base += 64, k++) {
+		if (k == nb) {
+			k = 0;
+			if ((nb = (s.len - base) / 64) > SCAN_BATCH)
+				nb = SCAN_BATCH;
+			if (nb > 0)
+				blk = p + base;
+			else {
+				memset(pad, ' ', sizeof(pad));	/* no token */
+				memcpy(pad, p + base, s.len - base);
+				blk = pad;
+				nb = 1;
+			}
+			scan_kernel(blk, nb, s.lenient, m);
+		}
+		r = scan_block(&s, &m[k], blk + 64 * k, base,
+		    s.len - base >= 64 ? ~0ULL :
+		    (1ULL << (s.len - base)) - 1);
 	}
 	return r > 0 && (!s.high || utf8_valid_nonul((const char *)p, s.len));
 }

@@ -34,8 +34,8 @@ int	json_valid(const char *s, size_t n);
 
 /*
  * The validators' first step, exposed for tests: the bytes of a block of
- * 64 at p, one bit each (byte i at bit i) in each mask.  ws: the four
- * bytes that count as whitespace (a byte may repeat).
+ * 64 at p, one bit each (byte i at bit i) in each mask.  Whitespace is
+ * space and tab, and if lenient also CR and LF.
  */
 struct json_block {
 	uint64_t	quote;	/* '"' */
@@ -45,7 +45,7 @@ struct json_block {
 	uint64_t	ctrl;	/* below 0x20 */
 	int		high;	/* nonzero: a byte >= 0x80 */
 };
-void	json_scan_block(const unsigned char *p, const unsigned char *ws,
+void	json_scan_block(const unsigned char *p, int lenient,
 	    struct json_block *);
 
 /*
