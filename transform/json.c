@@ -163,39 +163,6 @@ escape_len(const unsigned char *p, const unsigned char *end)
 	return 12;
 }
 
-/*
- * Skip a JSON string whose opening quote is at *pp; leave *pp after the
- * closing quote.  0 or -1.
- */
-static int
-skip_string(const unsigned char **pp, const unsigned char *end)
-{
-	const unsigned char *p = *pp + 1;
-	size_t k;
-
-	for (;;) {
-		while (end - p >= 8 && word_plain(p))
-			p += 8;
-		while (p < end && plain[*p])
-			p++;
-		if (p == end)
-			return -1;
-		if (*p == '"')
-			break;
-		if (*p == '\\')
-			k = escape_len(p, end);
-		else if (*p < 0x80)
-			return -1;		/* a raw control byte */
-		else
-			k = utf8_seq_len(p, (size_t)(end - p));
-		if (k == 0)
-			return -1;
-		p += k;
-	}
-	*pp = p + 1;
-	return 0;
-}
-
 static int
 is_ws(unsigned char c)
 {
@@ -252,13 +219,11 @@ skip_literal(const unsigned char **pp, const unsigned char *end,
 	return 0;
 }
 
-/* Scalar value at *pp: string, number, true, false, null. */
+/* Scalar value at *pp other than a string: number, true, false, null. */
 static int
 skip_scalar(const unsigned char **pp, const unsigned char *end)
 {
 	switch (**pp) {
-	case '"':
-		return skip_string(pp, end);
 	case 't':
 		return skip_literal(pp, end, "true", 4);
 	case 'f':
@@ -512,11 +477,14 @@ top_key(struct json_top *t, const unsigned char *k, const unsigned char *q)
 	t->m[t->count].kn = (size_t)(q - k);
 }
 
-static void
+static int
 top_value(struct json_top *t, const unsigned char *v)
 {
-	if (t->count < JSON_TOP_MAX)
-		t->m[t->count++].v = (const char *)v;
+	if (t->count == JSON_TOP_MAX)
+		return 0;
+	t->m[t->count].v = (const char *)v;
+	t->m[t->count++].vn = 0;
+	return 1;
 }
 
 /*
@@ -524,7 +492,8 @@ top_value(struct json_top *t, const unsigned char *v)
  * kind of container) and a token's class give the next state, or S_ERR
  * (0, whose row is all 0) when the token may not come there.  The
  * entries with an action bit also push or pop a container, check a
- * number or literal, or feed the top-level index (json_top): only they
+ * number or literal, or feed the top-level index (json_top: a key's
+ * quote and its ':', a value and the ',' or '}' after it): only they
  * leave the table's fast path.  A push keeps the state to resume at its
  * container's close (resume[]).  The top-level object has states of its
  * own (T_), so that its members are indexed without a test of the depth
@@ -551,7 +520,7 @@ enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
 	[key][C_QUOTE] = (ix) | TO(colon), \
 	[colon][C_COLON] = (ix) | TO(value), \
 	VALUE(value, after, ix), \
-	[after][C_COMMA] = TO(key), [after][C_OBJ_END] = A_POP
+	[after][C_COMMA] = (ix) | TO(key), [after][C_OBJ_END] = A_POP | (ix)
 #define GRAMMAR(ix) { \
 	[S_START][C_OBJ] = A_PUSH | TO(T_KOC), \
 	[S_START][C_ARR] = A_PUSH | TO(A_VOC), \
@@ -596,6 +565,7 @@ struct scan {
 	uint64_t		 other;		/* 1: a number or literal goes on */
 	size_t			 esc_next;	/* escapes before: checked */
 	size_t			 key;		/* where the last key began */
+	int			 value;		/* 1: its value's end is due */
 	size_t			 depth;
 	size_t			 state;		/* TO(a state) */
 	int			 high;
@@ -646,21 +616,30 @@ check_escapes(struct scan *s, size_t base, uint64_t ers)
 /*
  * The index's part of the token at p, a top-level member's: its key's
  * opening quote, the ':' after it (the key ends at the last quote before
- * it), or its value.
+ * it), its value, or the ',' or '}' after that (the value ends at the
+ * last byte that is not whitespace).
  */
 static void
 index_token(struct scan *s, size_t state, const unsigned char *p)
 {
+	struct json_top *t = s->t;
 	const unsigned char *q = p;
 
 	if (state == TO(T_VALUE))
-		top_value(s->t, p);
-	else if (*p == '"')
+		s->value = top_value(t, p);
+	else if (state == TO(T_AFTER)) {
+		while (is_ws(q[-1]))
+			q--;
+		if (s->value)
+			t->m[t->count - 1].vn = (size_t)(q -
+			    (const unsigned char *)t->m[t->count - 1].v);
+		s->value = 0;
+	} else if (*p == '"')
 		s->key = (size_t)(p - s->p);
 	else {
 		while (q[-1] != '"')
 			q--;		/* whitespace after the key */
-		top_key(s->t, s->p + s->key, q);
+		top_key(t, s->p + s->key, q);
 	}
 }
 
@@ -857,10 +836,33 @@ add_escape(struct buf *b, unsigned char c)
 	buf_add(b, e, 2);
 }
 
-int
-json_add_string(struct buf *b, const char *str, size_t n, int strict)
+/*
+ * Nonzero if every byte of s is plain: most strings are, and go out in
+ * one copy.  Past 8 bytes, a word at a time, the last word overlapping.
+ */
+static int
+all_plain(const unsigned char *s, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str, *end = s + n, *run;
+	size_t i;
+
+	if (n < 8) {
+		for (i = 0; i < n; i++)
+			if (!plain[s[i]])
+				return 0;
+		return 1;
+	}
+	for (i = 0; i + 8 < n; i += 8)
+		if (!word_plain(s + i))
+			return 0;
+	return word_plain(s + n - 8);
+}
+
+/* json_add_string for a string with bytes to escape or check. */
+static int
+add_string_escaped(struct buf *b, const unsigned char *s, size_t n,
+    int strict)
+{
+	const unsigned char *end = s + n, *run;
 	size_t start = b->len, k;
 
 	buf_grow(b, n + 2);
@@ -895,6 +897,25 @@ json_add_string(struct buf *b, const char *str, size_t n, int strict)
 invalid:
 	buf_setlen(b, start);
 	return -1;
+}
+
+int
+json_add_string(struct buf *b, const char *str, size_t n, int strict)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char *d;
+
+	if (!all_plain(s, n))
+		return add_string_escaped(b, s, n, strict);
+	if (n + 2 >= b->cap - b->len)	/* also true for cap 0 */
+		buf_grow(b, n + 2);
+	d = b->data + b->len;
+	d[0] = '"';
+	memcpy(d + 1, s, n);
+	d[n + 1] = '"';
+	d[n + 2] = '\0';
+	b->len += n + 2;
+	return 0;
 }
 
 void
@@ -940,59 +961,108 @@ skip_ws(const unsigned char *p, const unsigned char *end)
 	return p;
 }
 
+/*
+ * The end of the (valid) string literal at p, after its closing quote:
+ * the first quote that no backslash escapes, looked for 8 bytes at a
+ * time.
+ */
+static const unsigned char *
+string_end(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t w;
+
+	for (p++; p < end; p++) {
+		for (; end - p >= 8; p += 8) {
+			memcpy(&w, p, 8);
+			if ((swar_eq(w, '"') | swar_eq(w, '\\')) != 0)
+				break;
+		}
+		while (p < end && *p != '"' && *p != '\\')
+			p++;
+		if (p == end || *p == '"')
+			break;
+		p++;		/* the escaped byte */
+	}
+	return p < end ? p + 1 : end;
+}
+
 /* The end of the (valid) value at p. */
 static const unsigned char *
 skip_value(const unsigned char *p, const unsigned char *end)
 {
 	size_t depth = 0;
 
-	for (;;) {
-		p = skip_ws(p, end);
-		if (p == end)
-			return p;
+	p = skip_ws(p, end);
+	if (p == end)
+		return p;
+	if (*p == '"')
+		return string_end(p, end);
+	if (*p != '{' && *p != '[') {
+		while (p < end && token_class[*p] == C_SCALAR && !is_ws(*p))
+			p++;
+		return p;
+	}
+	while (p < end)
 		switch (*p) {
 		case '"':
-			(void)skip_string(&p, end);
+			p = string_end(p, end);
 			break;
 		case '{':
 		case '[':
 			depth++;
 			p++;
-			continue;
+			break;
 		case '}':
 		case ']':
-			depth--;
 			p++;
+			if (--depth == 0)
+				return p;
 			break;
-		case ',':
-		case ':':
-			p++;
-			continue;
 		default:
-			while (p < end && !is_ws(*p) && *p != ',' && *p != '}' &&
-			    *p != ']')
-				p++;
+			p++;
 			break;
 		}
-		if (depth == 0)
-			return p;
-	}
+	return p;
 }
 
-/* Nonzero if the string literal [p, q) (quotes included) is seg. */
+/*
+ * key_is past its first test: the literal [p, p + kn + 2) and seg (n
+ * bytes) begin alike.  An escape makes the decoded key shorter than its
+ * literal, so a key of the literal's length is the literal, and one
+ * shorter needs decoding only if the literal has a backslash.
+ */
 static int
-key_is(const unsigned char *p, const unsigned char *q, const char *seg,
-    size_t n)
+key_is_more(const unsigned char *p, size_t kn, const char *seg, size_t n)
 {
 	struct buf k = BUF_INIT;
 	int same;
 
-	if (memchr(p, '\\', (size_t)(q - p)) == NULL)
-		return (size_t)(q - p - 2) == n && memcmp(p + 1, seg, n) == 0;
-	(void)json_decode_string(&k, (const char *)p, (size_t)(q - p));
+	if (kn == n)
+		return memcmp(p + 1, seg, n) == 0 &&
+		    memchr(p + 1, '\\', kn) == NULL;
+	if (kn < n || memchr(p + 1, '\\', kn) == NULL)
+		return 0;
+	(void)json_decode_string(&k, (const char *)p, kn + 2);
 	same = k.len == n && memcmp(k.data, seg, n) == 0;
 	buf_release(&k);
 	return same;
+}
+
+/*
+ * Nonzero if the string literal [p, q) (quotes included) is seg.  Most
+ * keys differ at their first byte, which is p[1] unless that is a
+ * backslash: that test is inline.
+ */
+static inline int
+key_is(const unsigned char *p, const unsigned char *q, const char *seg,
+    size_t n)
+{
+	size_t kn = (size_t)(q - p) - 2;
+
+	if (p[1] != '\\' && (kn == 0 || n == 0 ||
+	    p[1] != (unsigned char)seg[0]))
+		return kn == 0 && n == 0;
+	return key_is_more(p, kn, seg, n);
 }
 
 /* The member seg of the object at p, or NULL. */
@@ -1006,7 +1076,7 @@ member(const unsigned char *p, const unsigned char *end, const char *seg,
 	p = skip_ws(p + 1, end);
 	while (p < end && *p == '"') {
 		k = p;
-		(void)skip_string(&p, end);
+		p = string_end(p, end);
 		match = key_is(k, p, seg, n);
 		p = skip_ws(skip_ws(p, end) + 1, end);	/* the ':' */
 		if (match)
@@ -1052,6 +1122,24 @@ seg_index(const char *s, size_t n, unsigned long *i)
 	return 1;
 }
 
+/* The value [p, p + n) into v; 1. */
+static int
+val_at(struct json_val *v, const unsigned char *p, size_t n)
+{
+	switch (*p) {
+	case '"': v->kind = JV_STRING; break;
+	case '{': v->kind = JV_OBJECT; break;
+	case '[': v->kind = JV_ARRAY; break;
+	case 't': v->kind = JV_TRUE; break;
+	case 'f': v->kind = JV_FALSE; break;
+	case 'n': v->kind = JV_NULL; break;
+	default: v->kind = JV_NUMBER; break;
+	}
+	v->p = (const char *)p;
+	v->n = n;
+	return 1;
+}
+
 /*
  * Follow path from the value at p; the value found into v.  start: the
  * first segment already followed (from the top-level index).
@@ -1078,18 +1166,7 @@ follow(const unsigned char *p, const unsigned char *end, const char *seg,
 	}
 	if (p == NULL || p >= end)
 		return 0;
-	switch (*p) {
-	case '"': v->kind = JV_STRING; break;
-	case '{': v->kind = JV_OBJECT; break;
-	case '[': v->kind = JV_ARRAY; break;
-	case 't': v->kind = JV_TRUE; break;
-	case 'f': v->kind = JV_FALSE; break;
-	case 'n': v->kind = JV_NULL; break;
-	default: v->kind = JV_NUMBER; break;
-	}
-	v->p = (const char *)p;
-	v->n = (size_t)(skip_value(p, end) - p);
-	return 1;
+	return val_at(v, p, (size_t)(skip_value(p, end) - p));
 }
 
 static void
@@ -1127,13 +1204,16 @@ json_top_index(struct json_top *t, const char *str, size_t n)
 		if (t->count == JSON_TOP_MAX)
 			return;		/* too many: json_get does it */
 		k = p;
-		(void)skip_string(&p, end);
+		p = string_end(p, end);
 		t->m[t->count].k = (const char *)k;
 		t->m[t->count].kn = (size_t)(p - k);
 		p = skip_ws(skip_ws(p, end) + 1, end);	/* the ':' */
 		t->m[t->count].v = (const char *)p;
+		p = skip_value(p, end);
+		t->m[t->count].vn = (size_t)(p - (const unsigned char *)
+		    t->m[t->count].v);
 		t->count++;
-		p = skip_ws(skip_value(p, end), end);
+		p = skip_ws(p, end);
 		if (p == end || *p != ',')
 			break;
 		p = skip_ws(p + 1, end);
@@ -1157,9 +1237,13 @@ json_top_get(const struct json_top *t, const char *path, size_t plen,
 	sn = (size_t)(dot - path);
 	for (i = 0; i < t->count; i++) {
 		k = (const unsigned char *)t->m[i].k;
-		if (key_is(k, k + t->m[i].kn, path, sn))
-			return follow((const unsigned char *)t->m[i].v, end,
-			    dot + 1, pend, v);
+		if (!key_is(k, k + t->m[i].kn, path, sn))
+			continue;
+		if (dot == pend)
+			return val_at(v, (const unsigned char *)t->m[i].v,
+			    t->m[i].vn);
+		return follow((const unsigned char *)t->m[i].v, end, dot + 1,
+		    pend, v);
 	}
 	return 0;
 }
@@ -1248,7 +1332,7 @@ json_add_compact(struct buf *b, const char *str, size_t n)
 		}
 		run = p;
 		if (*p == '"')
-			(void)skip_string(&p, end);
+			p = string_end(p, end);
 		else
 			while (p < end && !is_ws(*p) && *p != '"')
 				p++;

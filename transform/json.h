@@ -89,6 +89,7 @@ struct json_top {
 		const char	*k;	/* the key's literal, quotes included */
 		size_t		 kn;
 		const char	*v;	/* its value */
+		size_t		 vn;
 	} m[JSON_TOP_MAX];
 };
 
