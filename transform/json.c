@@ -504,10 +504,10 @@ enum { S_ERR, S_START, O_KOC, O_KEY, O_COLON, O_VALUE, O_AFTER, T_KOC,
 enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
 	C_QUOTE };
 #define TO(state)	((state) << 3)
-#define A_PUSH		0x100
-#define A_POP		0x200
-#define A_SCALAR	0x400
-#define A_INDEX		0x800
+#define A_INDEX		0x100	/* alone: the table's second path */
+#define A_PUSH		0x200
+#define A_POP		0x400
+#define A_SCALAR	0x800
 /* A value where st wants one, after it the state after. */
 #define VALUE(st, after, ix) \
 	[st][C_OBJ] = A_PUSH | (ix) | TO(O_KOC), \
@@ -619,7 +619,7 @@ check_escapes(struct scan *s, size_t base, uint64_t ers)
  * it), its value, or the ',' or '}' after that (the value ends at the
  * last byte that is not whitespace).
  */
-static void
+static inline void
 index_token(struct scan *s, size_t state, const unsigned char *p)
 {
 	struct json_top *t = s->t;
@@ -713,9 +713,12 @@ scan_block(struct scan *s, const struct json_block *m,
 	for (tok &= valid; tok != 0; tok &= tok - 1) {
 		i = (unsigned)__builtin_ctzll(tok);
 		e = g[state + token_class[b[i]]];
-		if (e < 0x100)
+		if (e < A_INDEX)
 			state = e;		/* no action; S_ERR stays */
-		else if ((r = scan_action(s, &state, (unsigned)e,
+		else if (e < A_PUSH) {
+			index_token(s, state, s->p + base + i);
+			state = e & 0xff;
+		} else if ((r = scan_action(s, &state, (unsigned)e,
 		    base + i)) != 0)
 			return r;
 	}
@@ -1035,11 +1038,16 @@ static int
 key_is_more(const unsigned char *p, size_t kn, const char *seg, size_t n)
 {
 	struct buf k = BUF_INIT;
+	size_t i;
 	int same;
 
-	if (kn == n)
-		return memcmp(p + 1, seg, n) == 0 &&
-		    memchr(p + 1, '\\', kn) == NULL;
+	if (kn == n) {
+		/* a backslash in both: the key decodes to something else */
+		for (i = 0; i < n; i++)
+			if (p[1 + i] != (unsigned char)seg[i] || seg[i] == '\\')
+				return 0;
+		return 1;
+	}
 	if (kn < n || memchr(p + 1, '\\', kn) == NULL)
 		return 0;
 	(void)json_decode_string(&k, (const char *)p, kn + 2);
