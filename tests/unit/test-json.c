@@ -115,19 +115,6 @@ same_at_every_offset(const char *doc, int want)
 	return ok;
 }
 
-static const char *
-title(const char *prefix, const char *s)
-{
-	static char t[160];
-	size_t i, n;
-
-	snprintf(t, sizeof(t), "%s%s", prefix, s);
-	for (i = 0, n = strlen(t); i < n; i++)
-		if ((unsigned char)t[i] < 0x20 || (unsigned char)t[i] >= 0x7f)
-			t[i] = '?';
-	return t;
-}
-
 static void
 test_boundaries(void)
 {
@@ -145,14 +132,19 @@ test_boundaries(void)
 		"{\"a\":1,}", "[}", "{]", "\\\"", "1 2", "\"a\" \"b\"",
 		"\"\n\"",
 	};
+	char what[80];
 	size_t i;
 
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		CHECK(same_at_every_offset(yes[i], 1),
-		    title("boundaries: valid at every offset: ", yes[i]));
-	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		CHECK(same_at_every_offset(no[i], 0),
-		    title("boundaries: invalid at every offset: ", no[i]));
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		snprintf(what, sizeof(what), "boundaries: valid value %zu at "
+		    "every offset", i);
+		CHECK(same_at_every_offset(yes[i], 1), what);
+	}
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		snprintf(what, sizeof(what), "boundaries: invalid value %zu at "
+		    "every offset", i);
+		CHECK(same_at_every_offset(no[i], 0), what);
+	}
 }
 
 /* Long and deep documents, across many blocks and the kernel's batches. */
