@@ -261,43 +261,69 @@ swar_eq(uint64_t w, unsigned char c)
 	return ~(((x & ~HIGH) + ~HIGH) | x) & HIGH;
 }
 
-/* The high bits of the bytes of m (no other bits set), one bit each. */
+/*
+ * The word kernel looks each byte's classes up (these bits), eight bytes
+ * to a word, and packs each class's bits of a word into a mask byte.
+ */
+#define K_QUOTE	0x01
+#define K_BSL	0x02
+#define K_OP	0x04
+#define K_SEP	0x08
+#define K_CTRL	0x10
+#define K_HIGH	0x20
+#define K8(b, k) [b] = k, [b + 1] = k, [b + 2] = k, [b + 3] = k, \
+	[b + 4] = k, [b + 5] = k, [b + 6] = k, [b + 7] = k
+#define K16(b, k) K8(b, k), K8(b + 8, k)
+#define WORD_CLASSES(crlf) { \
+	['"'] = K_QUOTE | K_SEP, ['\\'] = K_BSL, ['{'] = K_OP | K_SEP, \
+	['}'] = K_OP | K_SEP, ['['] = K_OP | K_SEP, [']'] = K_OP | K_SEP, \
+	[':'] = K_OP | K_SEP, [','] = K_OP | K_SEP, [' '] = K_SEP, \
+	['\t'] = K_CTRL | K_SEP, ['\n'] = K_CTRL | (crlf), \
+	['\r'] = K_CTRL | (crlf), K8(0x00, K_CTRL), [0x08] = K_CTRL, \
+	[0x0b] = K_CTRL, [0x0c] = K_CTRL, [0x0e] = K_CTRL, \
+	[0x0f] = K_CTRL, K16(0x10, K_CTRL), K16(0x80, K_HIGH), \
+	K16(0x90, K_HIGH), K16(0xa0, K_HIGH), K16(0xb0, K_HIGH), \
+	K16(0xc0, K_HIGH), K16(0xd0, K_HIGH), K16(0xe0, K_HIGH), \
+	K16(0xf0, K_HIGH) }
+
+static const unsigned char word_classes[2][256] = { WORD_CLASSES(0),
+	WORD_CLASSES(K_SEP) };
+
+/* Bit k of each byte of w, one bit a byte. */
 static inline uint64_t
-swar_pack(uint64_t m)
+swar_pack(uint64_t w, int k)
 {
-	return (m >> 7) * 0x0102040810204080ULL >> 56;
+	return ((w >> k) & ONES) * 0x0102040810204080ULL >> 56;
 }
 
 static void
 scan_word(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
-	uint64_t w, low, q, op, ws, hi, crlf = lenient ? HIGH : 0;
+	const unsigned char *cls = word_classes[lenient != 0];
+	uint64_t w, hi;
 	struct json_block m;
 	int i;
 
 	for (; nb > 0; nb--, p += 64, b++) {
 		memset(&m, 0, sizeof(m));
 		for (i = 0, hi = 0; i < 64; i += 8) {
-			memcpy(&w, p + i, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-			w = __builtin_bswap64(w);	/* byte k at bit 8k */
-#endif
-			low = w | ONES * 0x20;	/* '[' is '{', ']' is '}' */
-			q = swar_eq(w, '"');
-			op = swar_eq(low, '{') | swar_eq(low, '}') |
-			    swar_eq(w, ':') | swar_eq(w, ',');
-			ws = swar_eq(w, ' ') | swar_eq(w, '\t') |
-			    ((swar_eq(w, '\r') | swar_eq(w, '\n')) & crlf);
-			m.quote |= swar_pack(q) << i;
-			m.bslash |= swar_pack(swar_eq(w, '\\')) << i;
-			m.op |= swar_pack(op) << i;
-			m.sep |= swar_pack(op | q | ws) << i;
-			m.ctrl |= swar_pack(~(((w & ~HIGH) + ONES * 0x60) |
-			    w) & HIGH) << i;
+			w = (uint64_t)cls[p[i]] |
+			    (uint64_t)cls[p[i + 1]] << 8 |
+			    (uint64_t)cls[p[i + 2]] << 16 |
+			    (uint64_t)cls[p[i + 3]] << 24 |
+			    (uint64_t)cls[p[i + 4]] << 32 |
+			    (uint64_t)cls[p[i + 5]] << 40 |
+			    (uint64_t)cls[p[i + 6]] << 48 |
+			    (uint64_t)cls[p[i + 7]] << 56;
+			m.quote |= swar_pack(w, 0) << i;
+			m.bslash |= swar_pack(w, 1) << i;
+			m.op |= swar_pack(w, 2) << i;
+			m.sep |= swar_pack(w, 3) << i;
+			m.ctrl |= swar_pack(w, 4) << i;
 			hi |= w;
 		}
-		m.high = (hi & HIGH) != 0;
+		m.high = (hi & ONES * K_HIGH) != 0;
 		*b = m;
 	}
 }
