@@ -1,7 +1,7 @@
 /*
  * bench/json-kernels.c: transform's JSON validator on each line of a
- * file, once with each kernel that classifies blocks (64-bit words,
- * SSE2, AVX2), so that callgrind counts each alone.  Not built by make:
+ * file with one of the kernels that classify blocks (64-bit words, SSE2,
+ * SSSE3, AVX2), so that callgrind counts each alone.  Not built by make:
  *
  *	cc -O2 -D_GNU_SOURCE -Icommon -o bench/out/json-kernels \
  *	    bench/json-kernels.c transform/json.o common/liblakepipe.a -lbsd
@@ -19,20 +19,21 @@
 int
 main(int argc, char **argv)
 {
-	static const char *const names[] = { "best", "word", "sse2", "avx2" };
+	static const char *const names[] = { "best", "word", "sse2", "ssse3",
+	    "avx2" };
 	struct buf b = BUF_INIT;
 	char chunk[65536], *p, *nl;
 	size_t n, i, yes = 0;
 	FILE *f;
 
 	if (argc != 3 || (f = fopen(argv[2], "r")) == NULL) {
-		fprintf(stderr, "usage: json-kernels best|word|sse2|avx2 "
+		fprintf(stderr, "usage: json-kernels best|word|sse2|ssse3|avx2 "
 		    "FILE\n");
 		return 2;
 	}
-	for (i = 0; i < 4 && strcmp(argv[1], names[i]) != 0; i++)
+	for (i = 0; i < 5 && strcmp(argv[1], names[i]) != 0; i++)
 		;
-	if (i == 4 || json_kernel_use((enum json_kernel)i) < 0) {
+	if (i == 5 || json_kernel_use((enum json_kernel)i) < 0) {
 		fprintf(stderr, "json-kernels: no kernel %s here\n", argv[1]);
 		return 1;
 	}

@@ -2,8 +2,8 @@
 /*
  * fuzz-jsondiff: transform's block-scanning JSON validator against the
  * token-at-a-time one it replaced (fuzz/oracle-json.c): for every input,
- * with each kernel this CPU runs (64-bit words, SSE2, AVX2), the same
- * answer from json_is_container and from json_valid_index, and the same
+ * with each kernel this CPU runs (64-bit words, SSE2, SSSE3, AVX2), the
+ * same answer from json_is_container and json_valid_index, and the same
  * top-level members indexed.  The input is also tried at every offset
  * of its first bytes, so that each byte meets each position in a block,
  * and inside an array, where most of it is a string or a value.
@@ -16,7 +16,7 @@
 #include "../transform/json.h"
 
 static const enum json_kernel kernels[] = { JSON_KERNEL_WORD,
-	JSON_KERNEL_SSE2, JSON_KERNEL_AVX2 };
+	JSON_KERNEL_SSE2, JSON_KERNEL_SSSE3, JSON_KERNEL_AVX2 };
 
 static void
 same_top(const struct json_top *a, const struct json_top *b)

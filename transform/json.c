@@ -329,9 +329,8 @@ scan_word(const unsigned char *p, size_t nb, int lenient,
 }
 
 #ifdef __x86_64__
-/* movemask's 16 or 32 bits, as the bits of a block at offset i */
+/* movemask's 16 bits, as the bits of a block at offset i */
 #define MASK128(v, i)	((uint64_t)(uint16_t)_mm_movemask_epi8(v) << (i))
-#define MASK256(v)	((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
 
 static void
 scan_sse2(const unsigned char *p, size_t nb, int lenient,
@@ -377,39 +376,78 @@ scan_sse2(const unsigned char *p, size_t nb, int lenient,
 }
 
 /*
- * AVX2 finds whitespace and brackets by table: vpshufb looks each byte's
- * low nibble up (0 for a byte >= 0x80), and a byte is of the class when
- * it equals what it found.  0xff marks a nibble no byte of the class
- * has (no byte below 0x80 equals it).
+ * SSSE3 and AVX2 find whitespace and brackets by table: pshufb looks
+ * each byte's low nibble up (0 for a byte >= 0x80), and a byte is of the
+ * class when it equals what it found.  0xff marks a nibble no byte of
+ * the class has (no byte below 0x80 equals it).
  */
-#define NIBBLES(n0, n9, na, nb, nc, nd) _mm256_setr_epi8( \
-	n0, -1, -1, -1, -1, -1, -1, -1, -1, n9, na, nb, nc, nd, -1, -1, \
-	n0, -1, -1, -1, -1, -1, -1, -1, -1, n9, na, nb, nc, nd, -1, -1)
+#define NIBBLE_ROW(n0, n9, na, nb, nc, nd) \
+	n0, -1, -1, -1, -1, -1, -1, -1, -1, n9, na, nb, nc, nd, -1, -1
+#define OP1	NIBBLE_ROW(-1, -1, ':', '{', ',', '}')
+#define OP2	NIBBLE_ROW(-1, -1, -1, '[', -1, ']')
+#define WS_STRICT	NIBBLE_ROW(' ', '\t', -1, -1, -1, -1)
+#define WS_LENIENT	NIBBLE_ROW(' ', '\t', '\n', -1, -1, '\r')
 
-/* The five masks of the 32 bytes v, into m[0] to m[4] (see json.h). */
-#define AVX2_HALF(v, m) do { \
-	__m256i q_ = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')); \
-	__m256i op_ = _mm256_or_si256( \
-	    _mm256_cmpeq_epi8(_mm256_shuffle_epi8(op1, v), v), \
-	    _mm256_cmpeq_epi8(_mm256_shuffle_epi8(op2, v), v)); \
-	__m256i ws_ = _mm256_cmpeq_epi8(_mm256_shuffle_epi8(wst, v), v); \
-	(m)[0] = MASK256(q_); \
-	(m)[1] = MASK256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'))); \
-	(m)[2] = MASK256(op_); \
-	(m)[3] = MASK256(_mm256_or_si256(_mm256_or_si256(op_, q_), ws_)); \
-	(m)[4] = MASK256(_mm256_cmpeq_epi8(_mm256_min_epu8(v, \
-	    _mm256_set1_epi8(0x1f)), v)); \
+/*
+ * The five masks of the vector v (bits W: "" for 128, 256), into m[0]
+ * to m[4]: quote, bslash, op, sep, ctrl (see json.h).
+ */
+#define VMASK(W, v)	((uint64_t)(uint32_t)_mm##W##_movemask_epi8(v))
+#define VCLASSES(W, B, v, m) do { \
+	__m##B##i q_ = _mm##W##_cmpeq_epi8(v, _mm##W##_set1_epi8('"')); \
+	__m##B##i op_ = _mm##W##_or_si##B( \
+	    _mm##W##_cmpeq_epi8(_mm##W##_shuffle_epi8(op1, v), v), \
+	    _mm##W##_cmpeq_epi8(_mm##W##_shuffle_epi8(op2, v), v)); \
+	__m##B##i ws_ = _mm##W##_cmpeq_epi8(_mm##W##_shuffle_epi8(wst, v), \
+	    v); \
+	(m)[0] = VMASK(W, q_); \
+	(m)[1] = VMASK(W, _mm##W##_cmpeq_epi8(v, \
+	    _mm##W##_set1_epi8('\\'))); \
+	(m)[2] = VMASK(W, op_); \
+	(m)[3] = VMASK(W, _mm##W##_or_si##B(_mm##W##_or_si##B(op_, q_), \
+	    ws_)); \
+	(m)[4] = VMASK(W, _mm##W##_cmpeq_epi8(_mm##W##_min_epu8(v, \
+	    _mm##W##_set1_epi8(0x1f)), v)); \
 } while (0)
+
+__attribute__((target("ssse3"))) static void
+scan_ssse3(const unsigned char *p, size_t nb, int lenient,
+    struct json_block *b)
+{
+	const __m128i op1 = _mm_setr_epi8(OP1), op2 = _mm_setr_epi8(OP2);
+	const __m128i wst = lenient ? _mm_setr_epi8(WS_LENIENT) :
+	    _mm_setr_epi8(WS_STRICT);
+	__m128i v[4];
+	uint64_t m[4][5];
+	int i;
+
+	for (; nb > 0; nb--, p += 64, b++) {
+		for (i = 0; i < 4; i++) {
+			v[i] = _mm_loadu_si128((const __m128i *)(const void *)
+			    (p + 16 * i));
+			VCLASSES(, 128, v[i], m[i]);
+		}
+#define JOIN4(k)	(m[0][k] | m[1][k] << 16 | m[2][k] << 32 | m[3][k] << 48)
+		b->quote = JOIN4(0);
+		b->bslash = JOIN4(1);
+		b->op = JOIN4(2);
+		b->sep = JOIN4(3);
+		b->ctrl = JOIN4(4);
+#undef JOIN4
+		b->high = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(v[0],
+		    v[1]), _mm_or_si128(v[2], v[3]))) != 0;
+	}
+}
 
 __attribute__((target("avx2"))) static void
 scan_avx2(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
-	const __m256i op1 = NIBBLES(-1, -1, ':', '{', ',', '}');
-	const __m256i op2 = NIBBLES(-1, -1, -1, '[', -1, ']');
+	const __m256i op1 = _mm256_setr_epi8(OP1, OP1);
+	const __m256i op2 = _mm256_setr_epi8(OP2, OP2);
 	const __m256i wst = lenient ?
-	    NIBBLES(' ', '\t', '\n', -1, -1, '\r') :
-	    NIBBLES(' ', '\t', -1, -1, -1, -1);
+	    _mm256_setr_epi8(WS_LENIENT, WS_LENIENT) :
+	    _mm256_setr_epi8(WS_STRICT, WS_STRICT);
 	__m256i lo, hi;
 	uint64_t l[5], h[5];
 
@@ -417,8 +455,8 @@ scan_avx2(const unsigned char *p, size_t nb, int lenient,
 		lo = _mm256_loadu_si256((const __m256i *)(const void *)p);
 		hi = _mm256_loadu_si256((const __m256i *)(const void *)
 		    (p + 32));
-		AVX2_HALF(lo, l);
-		AVX2_HALF(hi, h);
+		VCLASSES(256, 256, lo, l);
+		VCLASSES(256, 256, hi, h);
 		b->quote = l[0] | h[0] << 32;
 		b->bslash = l[1] | h[1] << 32;
 		b->op = l[2] | h[2] << 32;
@@ -441,7 +479,7 @@ json_kernel_use(enum json_kernel k)
 	case JSON_KERNEL_BEST:
 #ifdef __x86_64__
 		scan_kernel = __builtin_cpu_supports("avx2") ? scan_avx2 :
-		    scan_sse2;
+		    __builtin_cpu_supports("ssse3") ? scan_ssse3 : scan_sse2;
 #else
 		scan_kernel = scan_word;
 #endif
@@ -452,6 +490,11 @@ json_kernel_use(enum json_kernel k)
 #ifdef __x86_64__
 	case JSON_KERNEL_SSE2:
 		scan_kernel = scan_sse2;
+		return 0;
+	case JSON_KERNEL_SSSE3:
+		if (!__builtin_cpu_supports("ssse3"))
+			return -1;
+		scan_kernel = scan_ssse3;
 		return 0;
 	case JSON_KERNEL_AVX2:
 		if (!__builtin_cpu_supports("avx2"))

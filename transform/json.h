@@ -49,12 +49,12 @@ void	json_scan_block(const unsigned char *p, int lenient,
 	    struct json_block *);
 
 /*
- * The kernel that classifies blocks: the best this CPU has (AVX2, SSE2 on
- * x86-64; 64-bit words elsewhere) unless a test asks for another.  All
- * give the same masks.  0, or -1 if this CPU cannot run it.
+ * The kernel that classifies blocks: the best this CPU has (AVX2, SSSE3
+ * or SSE2 on x86-64; 64-bit words elsewhere) unless a test asks for
+ * another.  All give the same masks.  0, or -1 if this CPU cannot run it.
  */
 enum json_kernel { JSON_KERNEL_BEST, JSON_KERNEL_WORD, JSON_KERNEL_SSE2,
-	JSON_KERNEL_AVX2 };
+	JSON_KERNEL_SSSE3, JSON_KERNEL_AVX2 };
 int	json_kernel_use(enum json_kernel);
 
 enum json_kind { JV_MISSING, JV_NULL, JV_FALSE, JV_TRUE, JV_NUMBER,
