@@ -153,7 +153,7 @@ escape_len(const unsigned char *p, const unsigned char *end)
 	if (p[1] != 'u')
 		return simple[p[1]] ? 2 : 0;
 	if ((u = hex4(p + 2, end)) < 0 || (u >= 0xdc00 && u <= 0xdfff))
-		return 0;		/* bad digits, or a lone low surrogate */
+		return 0;	/* bad digits, or a lone low surrogate */
 	if (u < 0xd800 || u > 0xdbff)
 		return 6;
 	p += 6;
@@ -427,7 +427,7 @@ scan_ssse3(const unsigned char *p, size_t nb, int lenient,
 			    (p + 16 * i));
 			VCLASSES(, 128, v[i], m[i]);
 		}
-#define JOIN4(k)	(m[0][k] | m[1][k] << 16 | m[2][k] << 32 | m[3][k] << 48)
+#define JOIN4(k) (m[0][k] | m[1][k] << 16 | m[2][k] << 32 | m[3][k] << 48)
 		b->quote = JOIN4(0);
 		b->bslash = JOIN4(1);
 		b->op = JOIN4(2);
@@ -630,8 +630,8 @@ struct scan {
 	struct json_top		*t;		/* or NULL: no index */
 	const uint16_t		*grammar;	/* grammar[t != NULL] */
 	uint64_t		 in_str;	/* all ones: a string goes on */
-	uint64_t		 escaped;	/* 1: the next byte is escaped */
-	uint64_t		 other;		/* 1: a number or literal goes on */
+	uint64_t		 escaped;	/* 1: next byte escaped */
+	uint64_t		 other;		/* 1: a number goes on */
 	size_t			 esc_next;	/* escapes before: checked */
 	size_t			 key;		/* where the last key began */
 	int			 value;		/* 1: its value's end is due */
@@ -674,7 +674,7 @@ check_escapes(struct scan *s, size_t base, uint64_t ers)
 	for (; ers != 0; ers &= ers - 1) {
 		at = base + (size_t)__builtin_ctzll(ers);
 		if (at < s->esc_next)
-			continue;	/* the second half of a surrogate pair */
+			continue;	/* a surrogate pair's second half */
 		if ((k = escape_len(s->p + at, s->end)) == 0)
 			return -1;
 		s->esc_next = at + k;
