@@ -1043,7 +1043,7 @@ string_end(const unsigned char *p, const unsigned char *end)
 {
 	uint64_t w;
 
-	for (p++; p < end; p++) {
+	for (p++; p < end; p += 2) {	/* past a backslash and its byte */
 		for (; end - p >= 8; p += 8) {
 			memcpy(&w, p, 8);
 			if ((swar_eq(w, '"') | swar_eq(w, '\\')) != 0)
@@ -1053,7 +1053,6 @@ string_end(const unsigned char *p, const unsigned char *end)
 			p++;
 		if (p == end || *p == '"')
 			break;
-		p++;		/* the escaped byte */
 	}
 	return p < end ? p + 1 : end;
 }
