@@ -4,7 +4,8 @@
  * token-at-a-time one it replaced (fuzz/oracle-json.c): for every input,
  * with each kernel this CPU runs (64-bit words, SSE2, SSSE3, AVX2), the
  * same answer from json_is_container and json_valid_index, and the same
- * top-level members indexed.  The input is also tried at every offset
+ * top-level members indexed, each found by json_top_get where json_get
+ * walking the text finds it.  The input is also tried at every offset
  * of its first bytes, so that each byte meets each position in a block,
  * and inside an array, where most of it is a string or a value.
  */
@@ -30,6 +31,30 @@ same_top(const struct json_top *a, const struct json_top *b)
 		    a->m[i].v == b->m[i].v);
 }
 
+/*
+ * The index against the walk: each top-level key (decoded, if it has no
+ * '.') finds the same value through json_top_get and json_get.
+ */
+static void
+same_values(const char *s, size_t n, const struct json_top *t)
+{
+	struct buf key = BUF_INIT;
+	struct json_val a, b;
+	size_t i;
+
+	for (i = 0; i < t->count && i < JSON_TOP_MAX; i++) {
+		buf_setlen(&key, 0);
+		fuzz_check(json_decode_string(&key, t->m[i].k,
+		    t->m[i].kn) == 0);
+		if (memchr(key.data, '.', key.len) != NULL)
+			continue;
+		fuzz_check(json_top_get(t, key.data, key.len, &a) ==
+		    json_get(s, n, key.data, key.len, &b));
+		fuzz_check(a.kind == b.kind && a.p == b.p && a.n == b.n);
+	}
+	buf_release(&key);
+}
+
 /* s against the oracle, with every kernel. */
 static void
 compare(const char *s, size_t n)
@@ -45,8 +70,10 @@ compare(const char *s, size_t n)
 			continue;
 		fuzz_check(json_is_container(s, n) == strict);
 		fuzz_check(json_valid_index(s, n, &got) == lenient);
-		if (lenient)
+		if (lenient) {
 			same_top(&want, &got);
+			same_values(s, n, &got);
+		}
 	}
 	(void)json_kernel_use(JSON_KERNEL_BEST);
 }
