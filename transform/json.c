@@ -246,8 +246,8 @@ skip_scalar(const unsigned char **pp, const unsigned char *end)
  * masks: no control byte, every escape well formed (one test per
  * backslash), UTF-8 once over the whole text when it has a byte >= 0x80.
  *
- * Three kernels give the same masks: 64-bit words (any CPU), SSE2 (every
- * x86-64) and AVX2, chosen when first used by what the CPU has.
+ * Four kernels give the same masks: 64-bit words (any CPU), SSE2 (every
+ * x86-64), SSSE3 and AVX2, chosen when first used by what the CPU has.
  */
 #define ONES	0x0101010101010101ULL
 #define HIGH	(ONES * 0x80)
@@ -389,8 +389,9 @@ scan_sse2(const unsigned char *p, size_t nb, int lenient,
 #define WS_LENIENT	NIBBLE_ROW(' ', '\t', '\n', -1, -1, '\r')
 
 /*
- * The five masks of the vector v (bits W: "" for 128, 256), into m[0]
- * to m[4]: quote, bslash, op, sep, ctrl (see json.h).
+ * The five masks of the vector v, into m[0] to m[4]: quote, bslash, op,
+ * sep, ctrl (see json.h).  W names the intrinsics (nothing for 128 bits,
+ * 256), B the vector's bits.
  */
 #define VMASK(W, v)	((uint64_t)(uint32_t)_mm##W##_movemask_epi8(v))
 #define VCLASSES(W, B, v, m) do { \
@@ -631,7 +632,7 @@ struct scan {
 	const uint16_t		*grammar;	/* grammar[t != NULL] */
 	uint64_t		 in_str;	/* all ones: a string goes on */
 	uint64_t		 escaped;	/* 1: next byte escaped */
-	uint64_t		 other;		/* 1: a number goes on */
+	uint64_t		 other;		/* 1: a scalar goes on */
 	size_t			 esc_next;	/* escapes before: checked */
 	size_t			 key;		/* where the last key began */
 	int			 value;		/* 1: its value's end is due */
