@@ -47,6 +47,8 @@ DELIVER_SRCS	= $(wildcard deliver/*.c)
 UNIT_SRCS	= $(wildcard tests/unit/test-*.c)
 FUZZ_SRCS	= $(wildcard fuzz/fuzz-*.c)
 FUZZ_TARGETS	= $(patsubst fuzz/fuzz-%.c,%,$(FUZZ_SRCS))
+# What harnesses link besides program objects (the oracles of fuzz-*diff).
+FUZZ_HELPERS	= $(wildcard fuzz/oracle-*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -102,7 +104,7 @@ ALL_LIBS = $(LIB) $(CONSUME_LIBS) $(TRANSFORM_LIBS) $(DELIVER_LIBS) \
 	   $(BSD_LIBS) -lm
 
 # Kept: make would remove them as intermediate files, and relink.
-.SECONDARY: $(call obj,$(FUZZ_SRCS) fuzz/regress-main.c)
+.SECONDARY: $(call obj,$(FUZZ_SRCS) $(FUZZ_HELPERS) fuzz/regress-main.c)
 .SECONDEXPANSION:
 $(B)/fuzz/regress-%: $(B)/fuzz/fuzz-%.o $(B)/fuzz/regress-main.o $(LIB) \
     $$(call FUZZ_OBJS,fuzz/fuzz-%.c)
@@ -113,7 +115,7 @@ $(B)/fuzz/fuzz-%: $(B)/fuzz/fuzz-%.o $(LIB) $$(call FUZZ_OBJS,fuzz/fuzz-%.c)
 	$(QLD)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< \
 	    $(call FUZZ_OBJS,fuzz/fuzz-$*.c) $(ALL_LIBS)
 
--include $(patsubst %.c,$(B)/%.d,$(COMMON_SRCS) $(CONSUME_SRCS) $(TRANSFORM_SRCS) $(DELIVER_SRCS) $(FUZZ_SRCS) fuzz/regress-main.c)
+-include $(patsubst %.c,$(B)/%.d,$(COMMON_SRCS) $(CONSUME_SRCS) $(TRANSFORM_SRCS) $(DELIVER_SRCS) $(FUZZ_SRCS) $(FUZZ_HELPERS) fuzz/regress-main.c)
 
 # The suite, against the plain build only.
 test: all

@@ -499,6 +499,7 @@ payload_cols(struct row *r, const struct msg *m, struct value *enc,
     struct value *pay)
 {
 	const char *e;
+	int json;
 
 	if (m->null) {
 		if (enc != NULL)
@@ -508,9 +509,11 @@ payload_cols(struct row *r, const struct msg *m, struct value *enc,
 	}
 	if (pay != NULL)
 		text_begin(r, pay, VAL_STRING);
-	if (utf8_valid_nonul(m->body, m->len)) {
+	json = json_is_container(m->body, m->len);
+	/* a container is valid UTF-8 without NUL: one pass for most */
+	if (json || utf8_valid_nonul(m->body, m->len)) {
 		e = "string";
-		if (json_is_container(m->body, m->len)) {
+		if (json) {
 			e = "json";	/* embedded as it is, as in jsonl */
 			if (pay != NULL)
 				pay->kind = VAL_JSON;

@@ -1,6 +1,10 @@
 /* JSON validation, string escaping, UTF-8 checks, base64; see json.h. */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __x86_64__
+#include <immintrin.h>
+#endif
 
 #include "buf.h"
 #include "json.h"
@@ -132,57 +136,31 @@ hex4(const unsigned char *p, const unsigned char *end)
 }
 
 /*
- * Skip a JSON string whose opening quote is at *pp; leave *pp after the
- * closing quote.  0 or -1.
+ * Length of the escape sequence whose backslash is at p (2, 6, or 12
+ * for a surrogate pair), 0 if it is malformed or a lone surrogate.
  */
-static int
-skip_string(const unsigned char **pp, const unsigned char *end)
+static size_t
+escape_len(const unsigned char *p, const unsigned char *end)
 {
-	const unsigned char *p = *pp + 1;
-	size_t k;
+	static const unsigned char simple[256] = {
+		['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1,
+		['n'] = 1, ['r'] = 1, ['t'] = 1,
+	};
 	long u, lo;
 
-	for (;;) {
-		while (end - p >= 8 && word_plain(p))
-			p += 8;
-		while (p < end && plain[*p])
-			p++;
-		if (p == end)
-			return -1;
-		if (*p == '"')
-			break;
-		if (*p == '\\') {
-			if (++p == end)
-				return -1;
-			if (*p == 'u') {
-				if ((u = hex4(p + 1, end)) < 0)
-					return -1;
-				p += 5;
-				if (u >= 0xdc00 && u <= 0xdfff)
-					return -1;	/* lone low surrogate */
-				if (u >= 0xd800 && u <= 0xdbff) {
-					if (end - p < 6 || p[0] != '\\' ||
-					    p[1] != 'u' ||
-					    (lo = hex4(p + 2, end)) < 0xdc00 ||
-					    lo > 0xdfff)
-						return -1;
-					p += 6;
-				}
-				continue;
-			}
-			if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0')
-				return -1;
-			p++;
-			continue;
-		}
-		if (*p < 0x80)
-			return -1;		/* a raw control byte */
-		if ((k = utf8_seq_len(p, (size_t)(end - p))) == 0)
-			return -1;
-		p += k;
-	}
-	*pp = p + 1;
-	return 0;
+	if (end - p < 2)
+		return 0;
+	if (p[1] != 'u')
+		return simple[p[1]] ? 2 : 0;
+	if ((u = hex4(p + 2, end)) < 0 || (u >= 0xdc00 && u <= 0xdfff))
+		return 0;	/* bad digits, or a lone low surrogate */
+	if (u < 0xd800 || u > 0xdbff)
+		return 6;
+	p += 6;
+	if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+	    (lo = hex4(p + 2, end)) < 0xdc00 || lo > 0xdfff)
+		return 0;		/* a high surrogate without its pair */
+	return 12;
 }
 
 static int
@@ -241,13 +219,11 @@ skip_literal(const unsigned char **pp, const unsigned char *end,
 	return 0;
 }
 
-/* Scalar value at *pp: string, number, true, false, null. */
+/* Scalar value at *pp other than a string: number, true, false, null. */
 static int
 skip_scalar(const unsigned char **pp, const unsigned char *end)
 {
 	switch (**pp) {
-	case '"':
-		return skip_string(pp, end);
 	case 't':
 		return skip_literal(pp, end, "true", 4);
 	case 'f':
@@ -260,11 +236,304 @@ skip_scalar(const unsigned char **pp, const unsigned char *end)
 }
 
 /*
- * What the validator expects next.  The nesting is kept in stack[]
- * ('{' or '['), so deep input cannot overflow the C stack.
+ * The validator reads its input 64 bytes at a time.  A kernel classifies
+ * a block into bit masks, one bit a byte (struct json_block); from them
+ * the validator finds which bytes are inside strings (the quotes that no
+ * backslash escapes, and a prefix XOR) and the tokens (brackets, colons
+ * and commas outside strings, opening quotes, the first byte of each
+ * number or literal), and only these go through the grammar's state
+ * machine, one step a token.  The bytes of strings are checked in the
+ * masks: no control byte, every escape well formed (one test per
+ * backslash), UTF-8 once over the whole text when it has a byte >= 0x80.
+ *
+ * Four kernels give the same masks: 64-bit words (any CPU), SSE2 (every
+ * x86-64), SSSE3 and AVX2, chosen when first used by what the CPU has.
  */
-enum want { W_VALUE, W_VALUE_OR_CLOSE, W_KEY, W_KEY_OR_CLOSE, W_COLON,
-	W_COMMA_OR_CLOSE };
+#define ONES	0x0101010101010101ULL
+#define HIGH	(ONES * 0x80)
+
+/* The high bit of each byte of w that equals c (exact, no borrows). */
+static inline uint64_t
+swar_eq(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (ONES * c);
+
+	return ~(((x & ~HIGH) + ~HIGH) | x) & HIGH;
+}
+
+/*
+ * The word kernel looks each byte's classes up (these bits), eight bytes
+ * to a word, and packs each class's bits of a word into a mask byte.
+ */
+#define K_QUOTE	0x01
+#define K_BSL	0x02
+#define K_OP	0x04
+#define K_SEP	0x08
+#define K_CTRL	0x10
+#define K_HIGH	0x20
+#define K8(b, k) [b] = k, [b + 1] = k, [b + 2] = k, [b + 3] = k, \
+	[b + 4] = k, [b + 5] = k, [b + 6] = k, [b + 7] = k
+#define K16(b, k) K8(b, k), K8(b + 8, k)
+#define WORD_CLASSES(crlf) { \
+	['"'] = K_QUOTE | K_SEP, ['\\'] = K_BSL, ['{'] = K_OP | K_SEP, \
+	['}'] = K_OP | K_SEP, ['['] = K_OP | K_SEP, [']'] = K_OP | K_SEP, \
+	[':'] = K_OP | K_SEP, [','] = K_OP | K_SEP, [' '] = K_SEP, \
+	['\t'] = K_CTRL | K_SEP, ['\n'] = K_CTRL | (crlf), \
+	['\r'] = K_CTRL | (crlf), K8(0x00, K_CTRL), [0x08] = K_CTRL, \
+	[0x0b] = K_CTRL, [0x0c] = K_CTRL, [0x0e] = K_CTRL, \
+	[0x0f] = K_CTRL, K16(0x10, K_CTRL), K16(0x80, K_HIGH), \
+	K16(0x90, K_HIGH), K16(0xa0, K_HIGH), K16(0xb0, K_HIGH), \
+	K16(0xc0, K_HIGH), K16(0xd0, K_HIGH), K16(0xe0, K_HIGH), \
+	K16(0xf0, K_HIGH) }
+
+static const unsigned char word_classes[2][256] = { WORD_CLASSES(0),
+	WORD_CLASSES(K_SEP) };
+
+/* Bit k of each byte of w, one bit a byte. */
+static inline uint64_t
+swar_pack(uint64_t w, int k)
+{
+	return ((w >> k) & ONES) * 0x0102040810204080ULL >> 56;
+}
+
+static void
+scan_word(const unsigned char *p, size_t nb, int lenient,
+    struct json_block *b)
+{
+	const unsigned char *cls = word_classes[lenient != 0];
+	uint64_t w, hi;
+	struct json_block m;
+	int i;
+
+	for (; nb > 0; nb--, p += 64, b++) {
+		memset(&m, 0, sizeof(m));
+		for (i = 0, hi = 0; i < 64; i += 8) {
+			w = (uint64_t)cls[p[i]] |
+			    (uint64_t)cls[p[i + 1]] << 8 |
+			    (uint64_t)cls[p[i + 2]] << 16 |
+			    (uint64_t)cls[p[i + 3]] << 24 |
+			    (uint64_t)cls[p[i + 4]] << 32 |
+			    (uint64_t)cls[p[i + 5]] << 40 |
+			    (uint64_t)cls[p[i + 6]] << 48 |
+			    (uint64_t)cls[p[i + 7]] << 56;
+			m.quote |= swar_pack(w, 0) << i;
+			m.bslash |= swar_pack(w, 1) << i;
+			m.op |= swar_pack(w, 2) << i;
+			m.sep |= swar_pack(w, 3) << i;
+			m.ctrl |= swar_pack(w, 4) << i;
+			hi |= w;
+		}
+		m.high = (hi & ONES * K_HIGH) != 0;
+		*b = m;
+	}
+}
+
+#ifdef __x86_64__
+/* movemask's 16 bits, as the bits of a block at offset i */
+#define MASK128(v, i)	((uint64_t)(uint16_t)_mm_movemask_epi8(v) << (i))
+
+static void
+scan_sse2(const unsigned char *p, size_t nb, int lenient,
+    struct json_block *b)
+{
+	const __m128i crlf = _mm_set1_epi8(lenient ? -1 : 0);
+	__m128i v, low, q, op, ws, hi;
+	struct json_block m;
+	int i;
+
+	for (; nb > 0; nb--, p += 64, b++) {
+		memset(&m, 0, sizeof(m));
+		hi = _mm_setzero_si128();
+		for (i = 0; i < 64; i += 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)
+			    (p + i));
+			low = _mm_or_si128(v, _mm_set1_epi8(0x20));
+			q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+			op = _mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(low, _mm_set1_epi8('{')),
+			    _mm_cmpeq_epi8(low, _mm_set1_epi8('}'))),
+			    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8(','))));
+			ws = _mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))),
+			    _mm_and_si128(crlf, _mm_or_si128(
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))));
+			m.quote |= MASK128(q, i);
+			m.bslash |= MASK128(_mm_cmpeq_epi8(v,
+			    _mm_set1_epi8('\\')), i);
+			m.op |= MASK128(op, i);
+			m.sep |= MASK128(_mm_or_si128(_mm_or_si128(op, q),
+			    ws), i);
+			m.ctrl |= MASK128(_mm_cmpeq_epi8(_mm_min_epu8(v,
+			    _mm_set1_epi8(0x1f)), v), i);
+			hi = _mm_or_si128(hi, v);
+		}
+		m.high = _mm_movemask_epi8(hi) != 0;
+		*b = m;
+	}
+}
+
+/*
+ * SSSE3 and AVX2 find whitespace and brackets by table: pshufb looks
+ * each byte's low nibble up (0 for a byte >= 0x80), and a byte is of the
+ * class when it equals what it found.  0xff marks a nibble no byte of
+ * the class has (no byte below 0x80 equals it).
+ */
+#define NIBBLE_ROW(n0, n9, na, nb, nc, nd) \
+	n0, -1, -1, -1, -1, -1, -1, -1, -1, n9, na, nb, nc, nd, -1, -1
+#define OP1	NIBBLE_ROW(-1, -1, ':', '{', ',', '}')
+#define OP2	NIBBLE_ROW(-1, -1, -1, '[', -1, ']')
+#define WS_STRICT	NIBBLE_ROW(' ', '\t', -1, -1, -1, -1)
+#define WS_LENIENT	NIBBLE_ROW(' ', '\t', '\n', -1, -1, '\r')
+
+/*
+ * The five masks of the vector v, into m[0] to m[4]: quote, bslash, op,
+ * sep, ctrl (see json.h).  W names the intrinsics (nothing for 128 bits,
+ * 256), B the vector's bits.
+ */
+#define VMASK(W, v)	((uint64_t)(uint32_t)_mm##W##_movemask_epi8(v))
+#define VCLASSES(W, B, v, m) do { \
+	__m##B##i q_ = _mm##W##_cmpeq_epi8(v, _mm##W##_set1_epi8('"')); \
+	__m##B##i op_ = _mm##W##_or_si##B( \
+	    _mm##W##_cmpeq_epi8(_mm##W##_shuffle_epi8(op1, v), v), \
+	    _mm##W##_cmpeq_epi8(_mm##W##_shuffle_epi8(op2, v), v)); \
+	__m##B##i ws_ = _mm##W##_cmpeq_epi8(_mm##W##_shuffle_epi8(wst, v), \
+	    v); \
+	(m)[0] = VMASK(W, q_); \
+	(m)[1] = VMASK(W, _mm##W##_cmpeq_epi8(v, \
+	    _mm##W##_set1_epi8('\\'))); \
+	(m)[2] = VMASK(W, op_); \
+	(m)[3] = VMASK(W, _mm##W##_or_si##B(_mm##W##_or_si##B(op_, q_), \
+	    ws_)); \
+	(m)[4] = VMASK(W, _mm##W##_cmpeq_epi8(_mm##W##_min_epu8(v, \
+	    _mm##W##_set1_epi8(0x1f)), v)); \
+} while (0)
+
+__attribute__((target("ssse3"))) static void
+scan_ssse3(const unsigned char *p, size_t nb, int lenient,
+    struct json_block *b)
+{
+	const __m128i op1 = _mm_setr_epi8(OP1), op2 = _mm_setr_epi8(OP2);
+	const __m128i wst = lenient ? _mm_setr_epi8(WS_LENIENT) :
+	    _mm_setr_epi8(WS_STRICT);
+	__m128i v[4];
+	uint64_t m[4][5];
+	int i;
+
+	for (; nb > 0; nb--, p += 64, b++) {
+		for (i = 0; i < 4; i++) {
+			v[i] = _mm_loadu_si128((const __m128i *)(const void *)
+			    (p + 16 * i));
+			VCLASSES(, 128, v[i], m[i]);
+		}
+#define JOIN4(k) (m[0][k] | m[1][k] << 16 | m[2][k] << 32 | m[3][k] << 48)
+		b->quote = JOIN4(0);
+		b->bslash = JOIN4(1);
+		b->op = JOIN4(2);
+		b->sep = JOIN4(3);
+		b->ctrl = JOIN4(4);
+#undef JOIN4
+		b->high = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(v[0],
+		    v[1]), _mm_or_si128(v[2], v[3]))) != 0;
+	}
+}
+
+__attribute__((target("avx2"))) static void
+scan_avx2(const unsigned char *p, size_t nb, int lenient,
+    struct json_block *b)
+{
+	const __m256i op1 = _mm256_setr_epi8(OP1, OP1);
+	const __m256i op2 = _mm256_setr_epi8(OP2, OP2);
+	const __m256i wst = lenient ?
+	    _mm256_setr_epi8(WS_LENIENT, WS_LENIENT) :
+	    _mm256_setr_epi8(WS_STRICT, WS_STRICT);
+	__m256i lo, hi;
+	uint64_t l[5], h[5];
+
+	for (; nb > 0; nb--, p += 64, b++) {
+		lo = _mm256_loadu_si256((const __m256i *)(const void *)p);
+		hi = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (p + 32));
+		VCLASSES(256, 256, lo, l);
+		VCLASSES(256, 256, hi, h);
+		b->quote = l[0] | h[0] << 32;
+		b->bslash = l[1] | h[1] << 32;
+		b->op = l[2] | h[2] << 32;
+		b->sep = l[3] | h[3] << 32;
+		b->ctrl = l[4] | h[4] << 32;
+		b->high = _mm256_movemask_epi8(_mm256_or_si256(lo, hi)) != 0;
+	}
+}
+#endif
+
+/* Classify nb blocks of 64 bytes at p into b[0] to b[nb - 1]. */
+typedef void scan_fn(const unsigned char *p, size_t nb, int lenient,
+    struct json_block *b);
+static scan_fn scan_first, *scan_kernel = scan_first;
+
+int
+json_kernel_use(enum json_kernel k)
+{
+	switch (k) {
+	case JSON_KERNEL_BEST:
+#ifdef __x86_64__
+		scan_kernel = __builtin_cpu_supports("avx2") ? scan_avx2 :
+		    __builtin_cpu_supports("ssse3") ? scan_ssse3 : scan_sse2;
+#else
+		scan_kernel = scan_word;
+#endif
+		return 0;
+	case JSON_KERNEL_WORD:
+		scan_kernel = scan_word;
+		return 0;
+#ifdef __x86_64__
+	case JSON_KERNEL_SSE2:
+		scan_kernel = scan_sse2;
+		return 0;
+	case JSON_KERNEL_SSSE3:
+		if (!__builtin_cpu_supports("ssse3"))
+			return -1;
+		scan_kernel = scan_ssse3;
+		return 0;
+	case JSON_KERNEL_AVX2:
+		if (!__builtin_cpu_supports("avx2"))
+			return -1;
+		scan_kernel = scan_avx2;
+		return 0;
+#endif
+	default:
+		return -1;
+	}
+}
+
+static void
+scan_first(const unsigned char *p, size_t nb, int lenient,
+    struct json_block *b)
+{
+	(void)json_kernel_use(JSON_KERNEL_BEST);
+	scan_kernel(p, nb, lenient, b);
+}
+
+void
+json_scan_block(const unsigned char *p, int lenient, struct json_block *b)
+{
+	scan_kernel(p, 1, lenient, b);
+}
+
+/* Bit i set if an odd number of the bits 0 to i of x are. */
+static inline uint64_t
+prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
+}
 
 /* A top-level member's key [k, q) and, next, its value at v (json_top). */
 static void
@@ -278,12 +547,257 @@ top_key(struct json_top *t, const unsigned char *k, const unsigned char *q)
 	t->m[t->count].kn = (size_t)(q - k);
 }
 
-static void
+static int
 top_value(struct json_top *t, const unsigned char *v)
 {
-	if (t->count < JSON_TOP_MAX)
-		t->m[t->count++].v = (const char *)v;
+	if (t->count == JSON_TOP_MAX)
+		return 0;
+	t->m[t->count].v = (const char *)v;
+	t->m[t->count++].vn = 0;
+	return 1;
 }
+
+/*
+ * The grammar as a table: a state (what may come next, and in which
+ * kind of container) and a token's class give the next state, or S_ERR
+ * (0, whose row is all 0) when the token may not come there.  The
+ * entries with an action bit also push or pop a container, check a
+ * number or literal, or feed the top-level index (json_top: a key's
+ * quote and its ':', a value and the ',' or '}' after it): only they
+ * leave the table's fast path.  A push keeps the state to resume at its
+ * container's close (resume[]).  The top-level object has states of its
+ * own (T_), so that its members are indexed without a test of the depth
+ * at every token.  States are kept times 8 (TO), the row they select.
+ */
+enum { S_ERR, S_START, O_KOC, O_KEY, O_COLON, O_VALUE, O_AFTER, T_KOC,
+	T_KEY, T_COLON, T_VALUE, T_AFTER, A_VOC, A_VALUE, A_AFTER };
+enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
+	C_QUOTE };
+#define TO(state)	((state) << 3)
+#define A_INDEX		0x100	/* alone: the table's second path */
+#define A_PUSH		0x200
+#define A_POP		0x400
+#define A_SCALAR	0x800
+/* A value where st wants one, after it the state after. */
+#define VALUE(st, after, ix) \
+	[st][C_OBJ] = A_PUSH | (ix) | TO(O_KOC), \
+	[st][C_ARR] = A_PUSH | (ix) | TO(A_VOC), \
+	[st][C_QUOTE] = (ix) | TO(after), \
+	[st][C_SCALAR] = A_SCALAR | (ix) | TO(after)
+/* An object's states; ix: the index bits of the top-level object's */
+#define OBJECT(koc, key, colon, value, after, ix) \
+	[koc][C_QUOTE] = (ix) | TO(colon), [koc][C_OBJ_END] = A_POP, \
+	[key][C_QUOTE] = (ix) | TO(colon), \
+	[colon][C_COLON] = (ix) | TO(value), \
+	VALUE(value, after, ix), \
+	[after][C_COMMA] = (ix) | TO(key), [after][C_OBJ_END] = A_POP | (ix)
+#define GRAMMAR(ix) { \
+	[S_START][C_OBJ] = A_PUSH | TO(T_KOC), \
+	[S_START][C_ARR] = A_PUSH | TO(A_VOC), \
+	OBJECT(O_KOC, O_KEY, O_COLON, O_VALUE, O_AFTER, 0), \
+	OBJECT(T_KOC, T_KEY, T_COLON, T_VALUE, T_AFTER, ix), \
+	VALUE(A_VOC, A_AFTER, 0), [A_VOC][C_ARR_END] = A_POP, \
+	VALUE(A_VALUE, A_AFTER, 0), \
+	[A_AFTER][C_COMMA] = TO(A_VALUE), [A_AFTER][C_ARR_END] = A_POP }
+
+static const uint16_t grammar[2][16][8] = { GRAMMAR(0), GRAMMAR(A_INDEX) };
+
+/* The state after a value closed in a container of each state's kind. */
+static const unsigned char resume[16] = {
+	[O_KOC] = TO(O_AFTER), [O_KEY] = TO(O_AFTER),
+	[O_COLON] = TO(O_AFTER), [O_VALUE] = TO(O_AFTER),
+	[O_AFTER] = TO(O_AFTER), [T_KOC] = TO(T_AFTER),
+	[T_KEY] = TO(T_AFTER), [T_COLON] = TO(T_AFTER),
+	[T_VALUE] = TO(T_AFTER), [T_AFTER] = TO(T_AFTER),
+	[A_VOC] = TO(A_AFTER), [A_VALUE] = TO(A_AFTER),
+	[A_AFTER] = TO(A_AFTER),
+};
+
+static const unsigned char token_class[256] = {
+	['{'] = C_OBJ, ['['] = C_ARR,
+	['}'] = C_OBJ_END, [']'] = C_ARR_END, [':'] = C_COLON,
+	[','] = C_COMMA, ['"'] = C_QUOTE,
+};
+
+/*
+ * The validator's state, carried from block to block.  The nesting is
+ * kept in stack[] (the states to resume), so deep input cannot overflow
+ * the C stack.
+ */
+struct scan {
+	const unsigned char	*p, *end;	/* the text */
+	size_t			 len;
+	int			 lenient;	/* CR and LF are whitespace */
+	struct json_top		*t;		/* or NULL: no index */
+	const uint16_t		*grammar;	/* grammar[t != NULL] */
+	uint64_t		 in_str;	/* all ones: a string goes on */
+	uint64_t		 escaped;	/* 1: next byte escaped */
+	uint64_t		 other;		/* 1: a scalar goes on */
+	size_t			 esc_next;	/* escapes before: checked */
+	size_t			 key;		/* where the last key began */
+	int			 value;		/* 1: its value's end is due */
+	size_t			 depth;
+	size_t			 state;		/* TO(a state) */
+	int			 high;
+	unsigned char		 stack[JSON_MAX_DEPTH];
+};
+
+/*
+ * The bytes a backslash escapes in a block whose backslashes are bs,
+ * *carry being 1 if its first byte is escaped (and, on return, if the
+ * next block's is); the escaping backslashes into *ers.  Runs of
+ * backslashes pair up: an escaped backslash escapes nothing.
+ */
+static uint64_t
+escapes(uint64_t bs, uint64_t *carry, uint64_t *ers)
+{
+	uint64_t esc = *carry, bit;
+
+	bs &= ~*carry;
+	*carry = 0;
+	*ers = 0;
+	while (bs != 0) {
+		bit = bs & -bs;
+		*ers |= bit;
+		esc |= bit << 1;
+		*carry = bit >> 63;
+		bs &= ~(bit | bit << 1);
+	}
+	return esc;
+}
+
+/* Check the escapes at the bits of ers (inside strings); 0 or -1. */
+static int
+check_escapes(struct scan *s, size_t base, uint64_t ers)
+{
+	size_t at, k;
+
+	for (; ers != 0; ers &= ers - 1) {
+		at = base + (size_t)__builtin_ctzll(ers);
+		if (at < s->esc_next)
+			continue;	/* a surrogate pair's second half */
+		if ((k = escape_len(s->p + at, s->end)) == 0)
+			return -1;
+		s->esc_next = at + k;
+	}
+	return 0;
+}
+
+/*
+ * The index's part of the token at p, a top-level member's: its key's
+ * opening quote, the ':' after it (the key ends at the last quote before
+ * it), its value, or the ',' or '}' after that (the value ends at the
+ * last byte that is not whitespace).
+ */
+static inline void
+index_token(struct scan *s, size_t state, const unsigned char *p)
+{
+	struct json_top *t = s->t;
+	const unsigned char *q = p;
+
+	if (state == TO(T_VALUE))
+		s->value = top_value(t, p);
+	else if (state == TO(T_AFTER)) {
+		while (is_ws(q[-1]))
+			q--;
+		if (s->value)
+			t->m[t->count - 1].vn = (size_t)(q -
+			    (const unsigned char *)t->m[t->count - 1].v);
+		s->value = 0;
+	} else if (*p == '"')
+		s->key = (size_t)(p - s->p);
+	else {
+		while (q[-1] != '"')
+			q--;		/* whitespace after the key */
+		top_key(t, s->p + s->key, q);
+	}
+}
+
+/* Nonzero if c may follow a number or literal. */
+static int
+ends_scalar(const struct scan *s, unsigned char c)
+{
+	return token_class[c] != C_SCALAR || c == ' ' || c == '\t' ||
+	    (s->lenient && (c == '\r' || c == '\n'));
+}
+
+/*
+ * The actions of grammar entry e for the token at pos, the next state
+ * into *state: 0 to go on, 1 if it closed the document at its last
+ * byte, -1 if the text is not valid.
+ */
+static int
+scan_action(struct scan *s, size_t *state, unsigned e, size_t pos)
+{
+	const unsigned char *p = s->p + pos, *end = p;
+
+	if (e & A_INDEX)
+		index_token(s, *state, p);
+	if (e & A_PUSH) {
+		if (s->depth == JSON_MAX_DEPTH)
+			return -1;
+		s->stack[s->depth++] = resume[*state >> 3];
+	} else if (e & A_POP) {
+		if (--s->depth == 0)
+			return pos + 1 == s->len ? 1 : -1;
+		*state = s->stack[s->depth];
+		return 0;
+	} else if (e & A_SCALAR) {
+		if (skip_scalar(&end, s->end) < 0 ||
+		    (end < s->end && !ends_scalar(s, *end)))
+			return -1;
+	}
+	*state = e & 0xff;
+	return 0;
+}
+
+/*
+ * One block of 64 bytes at b (valid: the bits of those in the text),
+ * the text's bytes from base: 0 to go on, 1 if the document closed at
+ * the text's last byte, -1 if it is not valid.
+ */
+static inline int
+scan_block(struct scan *s, const struct json_block *m,
+    const unsigned char *b, size_t base, uint64_t valid)
+{
+	const uint16_t *g = s->grammar;
+	uint64_t esc = 0, ers = 0, quote, in, other, tok;
+	size_t e, state = s->state;
+	unsigned i;
+	int r;
+
+	s->high |= m->high;
+	if (m->bslash != 0 || s->escaped != 0)
+		esc = escapes(m->bslash, &s->escaped, &ers);
+	quote = m->quote & ~esc;
+	in = prefix_xor(quote) ^ s->in_str;	/* opening quotes are in */
+	s->in_str = (uint64_t)((int64_t)in >> 63);
+	if ((m->ctrl & in & valid) != 0)
+		return -1;		/* a raw control byte in a string */
+	if ((ers &= in & valid) != 0 && check_escapes(s, base, ers) < 0)
+		return -1;
+	other = ~(m->sep | in) & valid;
+	tok = (m->op & ~in) | (quote & in) |
+	    (other & ~(other << 1 | s->other));
+	s->other = other >> 63;
+	for (tok &= valid; tok != 0; tok &= tok - 1) {
+		i = (unsigned)__builtin_ctzll(tok);
+		e = g[state + token_class[b[i]]];
+		if (e < A_INDEX)
+			state = e;		/* no action; S_ERR stays */
+		else if (e < A_PUSH) {
+			index_token(s, state, s->p + base + i);
+			state = e & 0xff;
+		} else if ((r = scan_action(s, &state, (unsigned)e,
+		    base + i)) != 0)
+			return r;
+	}
+	s->state = state;
+	return state == S_ERR ? -1 : 0;
+}
+
+/* Blocks classified at a time: the kernel's constants are set up once. */
+#define SCAN_BATCH	16
 
 /*
  * The validator of both json_is_container (strict: only space and tab
@@ -293,11 +807,13 @@ top_value(struct json_top *t, const unsigned char *v)
 static int
 check_container(const char *str, size_t n, int lenient, struct json_top *t)
 {
-	const unsigned char *p = (const unsigned char *)str, *end = p + n, *k;
-	unsigned char stack[JSON_MAX_DEPTH];
-	size_t depth = 0;
-	enum want want = W_VALUE;
-	unsigned char c;
+	const unsigned char *p = (const unsigned char *)str, *end = p + n;
+	struct json_block m[SCAN_BATCH];
+	unsigned char pad[64];
+	const unsigned char *blk = p;
+	struct scan s;
+	size_t base, nb, k;
+	int r = 0;
 
 	if (lenient) {
 		while (p < end && is_ws(*p))
@@ -307,70 +823,34 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 	}
 	if (end - p < 2 || (p[0] != '{' && p[0] != '['))
 		return 0;
-	while (p < end) {
-		c = *p;
-		if (c == ' ' || c == '\t' ||
-		    (lenient && (c == '\n' || c == '\r'))) {
-			p++;
-			continue;
-		}
-		switch (want) {
-		case W_KEY_OR_CLOSE:
-		case W_VALUE_OR_CLOSE:
-			if (c == (want == W_KEY_OR_CLOSE ? '}' : ']'))
-				goto close;
-			if (want == W_KEY_OR_CLOSE)
-				goto key;
-			/* FALLTHROUGH */
-		case W_VALUE:
-			if (t != NULL && depth == 1 && stack[0] == '{')
-				top_value(t, p);
-			if (c == '{' || c == '[') {
-				if (depth == JSON_MAX_DEPTH)
-					return 0;
-				stack[depth++] = c;
-				want = c == '{' ? W_KEY_OR_CLOSE :
-				    W_VALUE_OR_CLOSE;
-				p++;
-				continue;
+	memset(&s, 0, offsetof(struct scan, stack));
+	s.p = p;
+	s.end = end;
+	s.len = (size_t)(end - p);
+	s.lenient = lenient;
+	s.t = t;
+	s.grammar = &grammar[t != NULL][0][0];
+	s.state = TO(S_START);
+	for (base = 0, k = nb = 0; r == 0 && base < s.len; base += 64, k++) {
+		if (k == nb) {
+			k = 0;
+			if ((nb = (s.len - base) / 64) > SCAN_BATCH)
+				nb = SCAN_BATCH;
+			if (nb > 0)
+				blk = p + base;
+			else {
+				memset(pad, ' ', sizeof(pad));	/* no token */
+				memcpy(pad, p + base, s.len - base);
+				blk = pad;
+				nb = 1;
 			}
-			if (skip_scalar(&p, end) < 0)
-				return 0;
-			want = W_COMMA_OR_CLOSE;
-			continue;
-		case W_KEY:
-		key:
-			k = p;
-			if (c != '"' || skip_string(&p, end) < 0)
-				return 0;
-			if (t != NULL && depth == 1)
-				top_key(t, k, p);
-			want = W_COLON;
-			continue;
-		case W_COLON:
-			if (c != ':')
-				return 0;
-			p++;
-			want = W_VALUE;
-			continue;
-		case W_COMMA_OR_CLOSE:
-			if (c == ',') {
-				p++;
-				want = stack[depth - 1] == '{' ? W_KEY :
-				    W_VALUE;
-				continue;
-			}
-			if (c != (stack[depth - 1] == '{' ? '}' : ']'))
-				return 0;
-		close:
-			p++;
-			if (--depth == 0)
-				return p == end;	/* nothing may follow */
-			want = W_COMMA_OR_CLOSE;
-			continue;
+			scan_kernel(blk, nb, s.lenient, m);
 		}
+		r = scan_block(&s, &m[k], blk + 64 * k, base,
+		    s.len - base >= 64 ? ~0ULL :
+		    (1ULL << (s.len - base)) - 1);
 	}
-	return 0;				/* ended inside a container */
+	return r > 0 && (!s.high || utf8_valid_nonul((const char *)p, s.len));
 }
 
 int
@@ -429,10 +909,33 @@ add_escape(struct buf *b, unsigned char c)
 	buf_add(b, e, 2);
 }
 
-int
-json_add_string(struct buf *b, const char *str, size_t n, int strict)
+/*
+ * Nonzero if every byte of s is plain: most strings are, and go out in
+ * one copy.  Past 8 bytes, a word at a time, the last word overlapping.
+ */
+static int
+all_plain(const unsigned char *s, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str, *end = s + n, *run;
+	size_t i;
+
+	if (n < 8) {
+		for (i = 0; i < n; i++)
+			if (!plain[s[i]])
+				return 0;
+		return 1;
+	}
+	for (i = 0; i + 8 < n; i += 8)
+		if (!word_plain(s + i))
+			return 0;
+	return word_plain(s + n - 8);
+}
+
+/* json_add_string for a string with bytes to escape or check. */
+static int
+add_string_escaped(struct buf *b, const unsigned char *s, size_t n,
+    int strict)
+{
+	const unsigned char *end = s + n, *run;
 	size_t start = b->len, k;
 
 	buf_grow(b, n + 2);
@@ -467,6 +970,25 @@ json_add_string(struct buf *b, const char *str, size_t n, int strict)
 invalid:
 	buf_setlen(b, start);
 	return -1;
+}
+
+int
+json_add_string(struct buf *b, const char *str, size_t n, int strict)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char *d;
+
+	if (!all_plain(s, n))
+		return add_string_escaped(b, s, n, strict);
+	if (n + 2 >= b->cap - b->len)	/* also true for cap 0 */
+		buf_grow(b, n + 2);
+	d = b->data + b->len;
+	d[0] = '"';
+	memcpy(d + 1, s, n);
+	d[n + 1] = '"';
+	d[n + 2] = '\0';
+	b->len += n + 2;
+	return 0;
 }
 
 void
@@ -512,59 +1034,112 @@ skip_ws(const unsigned char *p, const unsigned char *end)
 	return p;
 }
 
+/*
+ * The end of the (valid) string literal at p, after its closing quote:
+ * the first quote that no backslash escapes, looked for 8 bytes at a
+ * time.
+ */
+static const unsigned char *
+string_end(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t w;
+
+	for (p++; p < end; p += 2) {	/* past a backslash and its byte */
+		for (; end - p >= 8; p += 8) {
+			memcpy(&w, p, 8);
+			if ((swar_eq(w, '"') | swar_eq(w, '\\')) != 0)
+				break;
+		}
+		while (p < end && *p != '"' && *p != '\\')
+			p++;
+		if (p == end || *p == '"')
+			break;
+	}
+	return p < end ? p + 1 : end;
+}
+
 /* The end of the (valid) value at p. */
 static const unsigned char *
 skip_value(const unsigned char *p, const unsigned char *end)
 {
 	size_t depth = 0;
 
-	for (;;) {
-		p = skip_ws(p, end);
-		if (p == end)
-			return p;
+	p = skip_ws(p, end);
+	if (p == end)
+		return p;
+	if (*p == '"')
+		return string_end(p, end);
+	if (*p != '{' && *p != '[') {
+		while (p < end && token_class[*p] == C_SCALAR && !is_ws(*p))
+			p++;
+		return p;
+	}
+	while (p < end)
 		switch (*p) {
 		case '"':
-			(void)skip_string(&p, end);
+			p = string_end(p, end);
 			break;
 		case '{':
 		case '[':
 			depth++;
 			p++;
-			continue;
+			break;
 		case '}':
 		case ']':
-			depth--;
 			p++;
+			if (--depth == 0)
+				return p;
 			break;
-		case ',':
-		case ':':
-			p++;
-			continue;
 		default:
-			while (p < end && !is_ws(*p) && *p != ',' && *p != '}' &&
-			    *p != ']')
-				p++;
+			p++;
 			break;
 		}
-		if (depth == 0)
-			return p;
-	}
+	return p;
 }
 
-/* Nonzero if the string literal [p, q) (quotes included) is seg. */
+/*
+ * key_is past its first test: the literal [p, p + kn + 2) and seg (n
+ * bytes) begin alike.  An escape makes the decoded key shorter than its
+ * literal, so a key of the literal's length is the literal, and one
+ * shorter needs decoding only if the literal has a backslash.
+ */
 static int
-key_is(const unsigned char *p, const unsigned char *q, const char *seg,
-    size_t n)
+key_is_more(const unsigned char *p, size_t kn, const char *seg, size_t n)
 {
 	struct buf k = BUF_INIT;
+	size_t i;
 	int same;
 
-	if (memchr(p, '\\', (size_t)(q - p)) == NULL)
-		return (size_t)(q - p - 2) == n && memcmp(p + 1, seg, n) == 0;
-	(void)json_decode_string(&k, (const char *)p, (size_t)(q - p));
+	if (kn == n) {
+		/* a backslash in both: the key decodes to something else */
+		for (i = 0; i < n; i++)
+			if (p[1 + i] != (unsigned char)seg[i] || seg[i] == '\\')
+				return 0;
+		return 1;
+	}
+	if (kn < n || memchr(p + 1, '\\', kn) == NULL)
+		return 0;
+	(void)json_decode_string(&k, (const char *)p, kn + 2);
 	same = k.len == n && memcmp(k.data, seg, n) == 0;
 	buf_release(&k);
 	return same;
+}
+
+/*
+ * Nonzero if the string literal [p, q) (quotes included) is seg.  Most
+ * keys differ at their first byte, which is p[1] unless that is a
+ * backslash: that test is inline.
+ */
+static inline int
+key_is(const unsigned char *p, const unsigned char *q, const char *seg,
+    size_t n)
+{
+	size_t kn = (size_t)(q - p) - 2;
+
+	if (p[1] != '\\' && (kn == 0 || n == 0 ||
+	    p[1] != (unsigned char)seg[0]))
+		return kn == 0 && n == 0;
+	return key_is_more(p, kn, seg, n);
 }
 
 /* The member seg of the object at p, or NULL. */
@@ -578,7 +1153,7 @@ member(const unsigned char *p, const unsigned char *end, const char *seg,
 	p = skip_ws(p + 1, end);
 	while (p < end && *p == '"') {
 		k = p;
-		(void)skip_string(&p, end);
+		p = string_end(p, end);
 		match = key_is(k, p, seg, n);
 		p = skip_ws(skip_ws(p, end) + 1, end);	/* the ':' */
 		if (match)
@@ -624,6 +1199,24 @@ seg_index(const char *s, size_t n, unsigned long *i)
 	return 1;
 }
 
+/* The value [p, p + n) into v; 1. */
+static int
+val_at(struct json_val *v, const unsigned char *p, size_t n)
+{
+	switch (*p) {
+	case '"': v->kind = JV_STRING; break;
+	case '{': v->kind = JV_OBJECT; break;
+	case '[': v->kind = JV_ARRAY; break;
+	case 't': v->kind = JV_TRUE; break;
+	case 'f': v->kind = JV_FALSE; break;
+	case 'n': v->kind = JV_NULL; break;
+	default: v->kind = JV_NUMBER; break;
+	}
+	v->p = (const char *)p;
+	v->n = n;
+	return 1;
+}
+
 /*
  * Follow path from the value at p; the value found into v.  start: the
  * first segment already followed (from the top-level index).
@@ -650,18 +1243,7 @@ follow(const unsigned char *p, const unsigned char *end, const char *seg,
 	}
 	if (p == NULL || p >= end)
 		return 0;
-	switch (*p) {
-	case '"': v->kind = JV_STRING; break;
-	case '{': v->kind = JV_OBJECT; break;
-	case '[': v->kind = JV_ARRAY; break;
-	case 't': v->kind = JV_TRUE; break;
-	case 'f': v->kind = JV_FALSE; break;
-	case 'n': v->kind = JV_NULL; break;
-	default: v->kind = JV_NUMBER; break;
-	}
-	v->p = (const char *)p;
-	v->n = (size_t)(skip_value(p, end) - p);
-	return 1;
+	return val_at(v, p, (size_t)(skip_value(p, end) - p));
 }
 
 static void
@@ -699,13 +1281,16 @@ json_top_index(struct json_top *t, const char *str, size_t n)
 		if (t->count == JSON_TOP_MAX)
 			return;		/* too many: json_get does it */
 		k = p;
-		(void)skip_string(&p, end);
+		p = string_end(p, end);
 		t->m[t->count].k = (const char *)k;
 		t->m[t->count].kn = (size_t)(p - k);
 		p = skip_ws(skip_ws(p, end) + 1, end);	/* the ':' */
 		t->m[t->count].v = (const char *)p;
+		p = skip_value(p, end);
+		t->m[t->count].vn = (size_t)(p - (const unsigned char *)
+		    t->m[t->count].v);
 		t->count++;
-		p = skip_ws(skip_value(p, end), end);
+		p = skip_ws(p, end);
 		if (p == end || *p != ',')
 			break;
 		p = skip_ws(p + 1, end);
@@ -729,9 +1314,13 @@ json_top_get(const struct json_top *t, const char *path, size_t plen,
 	sn = (size_t)(dot - path);
 	for (i = 0; i < t->count; i++) {
 		k = (const unsigned char *)t->m[i].k;
-		if (key_is(k, k + t->m[i].kn, path, sn))
-			return follow((const unsigned char *)t->m[i].v, end,
-			    dot + 1, pend, v);
+		if (!key_is(k, k + t->m[i].kn, path, sn))
+			continue;
+		if (dot == pend)
+			return val_at(v, (const unsigned char *)t->m[i].v,
+			    t->m[i].vn);
+		return follow((const unsigned char *)t->m[i].v, end, dot + 1,
+		    pend, v);
 	}
 	return 0;
 }
@@ -820,7 +1409,7 @@ json_add_compact(struct buf *b, const char *str, size_t n)
 		}
 		run = p;
 		if (*p == '"')
-			(void)skip_string(&p, end);
+			p = string_end(p, end);
 		else
 			while (p < end && !is_ws(*p) && *p != '"')
 				p++;

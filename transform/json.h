@@ -10,6 +10,7 @@
 #define TRANSFORM_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 
@@ -30,6 +31,33 @@ int	json_is_container(const char *s, size_t n);
  * around it, at most JSON_MAX_DEPTH levels: what json_get may search.
  */
 int	json_valid(const char *s, size_t n);
+
+/*
+ * The validators' first step, exposed for tests: the bytes of a block of
+ * 64 at p, one bit each (byte i at bit i) in each mask.  Whitespace is
+ * space and tab, and if lenient also CR and LF.
+ */
+struct json_block {
+	uint64_t	quote;	/* '"' */
+	uint64_t	bslash;	/* '\\' */
+	uint64_t	op;	/* { } [ ] : , */
+	uint64_t	sep;	/* op, '"' or whitespace: what ends a number */
+	uint64_t	ctrl;	/* below 0x20 */
+	int		high;	/* nonzero: a byte >= 0x80 */
+};
+void	json_scan_block(const unsigned char *p, int lenient,
+	    struct json_block *);
+
+/*
+ * The kernel that classifies blocks: the best this CPU has (AVX2, SSSE3
+ * or SSE2 on x86-64; 64-bit words elsewhere) unless a test asks for
+ * another.  All give the same masks.  0, or -1 if this CPU cannot run it.
+ * The choice is a global: set it (or let the first validation set it)
+ * before threads validate JSON.
+ */
+enum json_kernel { JSON_KERNEL_BEST, JSON_KERNEL_WORD, JSON_KERNEL_SSE2,
+	JSON_KERNEL_SSSE3, JSON_KERNEL_AVX2 };
+int	json_kernel_use(enum json_kernel);
 
 enum json_kind { JV_MISSING, JV_NULL, JV_FALSE, JV_TRUE, JV_NUMBER,
 	JV_STRING, JV_OBJECT, JV_ARRAY };
@@ -63,6 +91,7 @@ struct json_top {
 		const char	*k;	/* the key's literal, quotes included */
 		size_t		 kn;
 		const char	*v;	/* its value */
+		size_t		 vn;
 	} m[JSON_TOP_MAX];
 };
 
