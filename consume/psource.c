@@ -90,11 +90,12 @@ struct pcons {
 	 * subscription; hi, the last id emitted this run (in order, as
 	 * Exclusive and Failover deliver); cut, the next message emitted
 	 * starts an object (messages before it were skipped); prev, tell
-	 * transform the stored id before it.
+	 * transform the stored id before it; reread, read the lake again
+	 * at the next message (see active_change).
 	 */
 	struct ckpt	 stored;
 	struct msgid	 hi, emitted;
-	int		 have_hi, have_emitted, cut, prev;
+	int		 have_hi, have_emitted, cut, prev, reread;
 };
 
 struct psrc {
@@ -219,6 +220,8 @@ emit_props(struct buf *out, const struct pw_msg *m)
 	}
 }
 
+static int read_lake(struct psrc *, struct pcons *);
+
 /*
  * --exactly-once: a message the lake holds is acknowledged, not emitted
  * (through packs, so that a batch entry is acked once all of it is);
@@ -231,6 +234,16 @@ already_there(struct psrc *s, struct pcons *pc, const struct pw_msg *m)
 {
 	uint32_t aux;
 
+	if (pc->reread) {
+		pc->reread = 0;
+		if (read_lake(s, pc) < 0)
+			log_warn("cannot read the lake again", "topic=%s "
+			    "error=%s", pc->topic, s->pool->fail.text);
+		/* another stored past what we emitted: no object spans it */
+		else if (pc->have_hi && pc->stored.n > 0 && msgid_cmp(
+		    &pc->stored.r[pc->stored.n - 1].last, &pc->hi) > 0)
+			pc->cut = 1;
+	}
 	if (ckpt_find(&pc->stored, &m->id) != NULL) {
 		aux = packs_emitted(s->packs, m);
 		packs_acked(s->packs, &m->id, aux, ack_one, s);
@@ -434,7 +447,6 @@ ask_stats(struct psrc *s, struct pcons *pc, double now)
  * back (pipelines sharing the subscription would otherwise wait for each
  * other forever).
  */
-static int read_lake(struct psrc *, struct pcons *);
 static int last_message_id(struct psrc *, struct pcons *);
 static void consumer_failed(struct psrc *, struct pcons *);
 
@@ -445,18 +457,19 @@ active_change(struct psrc *s, struct pcons *pc, int active)
 	 * Becoming (or being told again that it is) the active consumer
 	 * after another one read: what we know may be stale.  The lake, for
 	 * --exactly-once (the other stored more, and acked it: the prev= of
-	 * our next object must name its last), read at once, before the
-	 * messages that follow this frame (deliver runs as a child: the
-	 * pool is not involved); and the end, for --stop-at-end (the other
-	 * may have drained the partition and left, so that no message will
-	 * come to reach it), asked from the main loop, since a request
-	 * cannot be made from within this frame's dispatch.
+	 * our next object must name its last), read again when the next
+	 * message comes, not now: the other may still be storing what it
+	 * had, and a message the broker sends us after it acked its last
+	 * comes after that object and its index entry were stored (deliver
+	 * runs as a child: the pool is not involved).  And the end, for
+	 * --stop-at-end (the other may have drained the partition and
+	 * left, so that no message will come to reach it), asked from the
+	 * main loop, since a request cannot be made from within this
+	 * frame's dispatch.
 	 */
 	if (active) {
 		pc->recheck_end = s->o.stop_at_end && !pc->at_end;
-		if (s->o.lake != NULL && read_lake(s, pc) < 0)
-			log_warn("cannot read the lake at takeover", "topic=%s "
-			    "error=%s", pc->topic, s->pool->fail.text);
+		pc->reread = s->o.lake != NULL;
 	}
 	if (pc->standby == !active)
 		return;
@@ -676,6 +689,8 @@ consumer_up(struct psrc *s, struct pcons *pc)
 	    (bc = lookup_topic(s->pool, pc->topic)) == NULL ||
 	    do_subscribe(s, pc, bc) < 0)
 		goto fail;
+	/* a Failover subscription's other consumers may store meanwhile */
+	pc->reread = s->o.lake != NULL && s->o.sub_type == PW_SUB_FAILOVER;
 	if (pc->need_seek) {
 		if (do_seek(s, pc) < 0)
 			goto fail;

@@ -441,10 +441,17 @@ conflict(struct loop *L, struct req *r)
 	struct upload *up = r->up;
 	char why[1024], msg[1400];
 
-	if (r->rmanifest.len > 0 && put_index(L, r->rmanifest.data, why,
-	    sizeof(why)) < 0)
+	if (r->rmanifest.len == 0)
+		log_warn("the stored object carries no manifest in its "
+		    "metadata: its index entry cannot be put in place",
+		    "key=%s", up->fullkey.data);
+	else if (put_index(L, r->rmanifest.data, why, sizeof(why)) < 0)
 		log_warn("cannot put the stored object's index entry in place",
 		    "key=%s error=%s", up->fullkey.data, why);
+	else
+		log_info("index entry of the stored object put in place",
+		    "key=%s manifest=\"%s\"", up->fullkey.data,
+		    r->rmanifest.data);
 	snprintf(msg, sizeof(msg), "exists and holds other messages than "
 	    "%s..%s (another writer, or a cut made before a crash); a "
 	    "restart reads the lake again",

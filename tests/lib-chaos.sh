@@ -205,6 +205,7 @@ chaos_final() {
 		test_timeout "$2" lakepipe run "$1.final.conf" >"$1.final.out" 2>&1
 		rc=$?
 		_try=$((_try + 1))
+		cp "$1.final.out" "$1.final.out.$_try"
 		[ $rc -eq 1 ] && [ $_try -lt 5 ] &&
 		    grep -q "exists and holds other messages" "$1.final.out" ||
 		    break

@@ -256,4 +256,25 @@ test_expect_success 'exactly-once: --index lists both, --audit is clean' '
 	dlv $PS --audit "s3://lake/once/"
 '
 
+# A writer killed after its object but before the index entry: the next
+# cut of the same first message meets the key taken, reads the stored
+# object's manifest from RGW's metadata and puts its index entry in place.
+test_expect_success 'exactly-once: a conflict puts a missing index entry back from the metadata' '
+	C="consume --lines $SRC/sample/messages.jsonl --topic $T --publish-time 1796121481626" &&
+	$C | transform --max-messages 500 >cut500.frames &&
+	$C | transform --max-messages 300 >cut300.frames &&
+	dlv $PS --exactly-once "s3://lake/orphan/" <cut500.frames >/dev/null &&
+	dlv $PS --index "s3://lake/orphan/" >index.before &&
+	test $(wc -l <index.before) -eq 4 &&
+	k=$(dlv $PS --list "s3://lake/orphan/" | cut -f1 | grep "^_lakepipe/" | head -1) &&
+	rgw_s3 -X DELETE "$RGW_ENDPOINT/lake/orphan/$k" 2>/dev/null &&
+	test $(dlv $PS --index "s3://lake/orphan/" | wc -l) -eq 3 &&
+	test_expect_code 1 dlv $PS --exactly-once "s3://lake/orphan/" \
+	    <cut300.frames >/dev/null 2>err &&
+	grep -q "exists and holds other messages" err &&
+	! grep "level=warn" err &&
+	dlv $PS --index "s3://lake/orphan/" >index.after &&
+	test_cmp index.before index.after
+'
+
 test_done
