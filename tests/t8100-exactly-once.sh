@@ -173,8 +173,10 @@ test_expect_success 's3: a killed deliver'"'"'s multipart upload is aborted at t
 	ctl fault stall op=UploadPart part=2 seconds=60 >/dev/null &&
 	U="s3://lake-test/mp/?region=eu-west-1" &&
 	{ deliver $EP --multipart-threshold 1M --part-size 1M "$U" <big.frames >/dev/null 2>/dev/null & } &&
-	wait_until 30 sh -c "test \$(nreq op=UploadPart) -ge 2" &&
-	pkill -9 -f "part-size 1M $U" ; ctl reset >/dev/null &&
+	# a part stored and one stalled: killed in the middle of the upload
+	wait_until 30 eval "test \$(nreq op=UploadPart) -ge 2" &&
+	pkill -9 -f "part-size 1M s3://lake-test/mp/" &&
+	ctl reset >/dev/null &&
 	printf "" | deliver $EP --orphan-age 1h "$U" >/dev/null 2>keep.err &&
 	! grep -q "aborted leftover" keep.err &&
 	printf "" | deliver $EP --orphan-age 0 "$U" >/dev/null 2>abort.err &&
