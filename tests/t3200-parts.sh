@@ -1,0 +1,266 @@
+#!/bin/sh
+# Objects larger than transform's --part-size: part frames (P), then the
+# object frame with parts=N (lakepipe-frames(5)).  deliver stores them part
+# by part: file:// into its temporary file, s3:// as a multipart upload
+# with a part per P frame, and with --exactly-once spooled to $TMPDIR and
+# sent as one conditional PUT.  No stage holds a whole object: the peak
+# RSS of transform and deliver (/usr/bin/time -f %M) stays below 64 MB for
+# an object of 192 MB, in every format; the bytes read back are the
+# input's.  Then the errors: parts without their object frame, a part
+# below S3's minimum, parts= that does not match, --part-size below 5M.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-deliver.sh"
+. "$TEST_DIRECTORY/lib-rgw.sh"
+
+# peak FILE CMD...: run CMD, its peak RSS (KiB) into FILE.
+peak() {
+	_f=$1
+	shift
+	/usr/bin/time -f %M -o "$_f" "$@"
+}
+
+# below_64m FILE...: each peak in FILE is below 64 MB; kept for the log.
+below_64m() {
+	for _f in "$@"; do
+		_kb=$(tail -n 1 "$_f")
+		echo "$_f $_kb" >>"$TRASH/rss.log"
+		test "$_kb" -lt 65536 || {
+			echo "$_f: peak RSS $_kb KiB, not below 64 MB" >&2
+			return 1
+		}
+	done
+}
+
+# The single key of the object in FRAMES (its O frame's).
+key_of() {
+	grep -a '^O [0-9]* key=' "$1" | sed 's/^O [0-9]* key=\([^ ]*\) .*/\1/'
+}
+
+# no_temp DIR: deliver left no temporary file below DIR.
+no_temp() {
+	test -z "$(find "$1" -name '.*.tmp' 2>/dev/null)"
+}
+
+T="--max-messages 100000000 --max-bytes 1G --max-age 0"
+N=200000
+
+test_expect_success 'setup: 192 MB of lines, replayed as message frames' '
+	python3 -c "
+import os, random, sys
+r = random.Random(7)
+out = sys.stdout
+for i in range($N):
+    out.write(\"{\\\"id\\\":%d,\\\"user\\\":\\\"u%d\\\",\\\"pad\\\":\\\"%s\\\"}\\n\" %
+        (i, r.randrange(1000), r.getrandbits(3936).to_bytes(492, \"big\").hex()))
+" >in.txt &&
+	test $(wc -c <in.txt) -gt $((190 << 20)) &&
+	consume --lines in.txt >in.frames
+'
+
+test_expect_success 'transform: P frames of the part size, then O with parts=' '
+	peak t.rss transform --format raw --compress none $T <in.frames \
+	    >raw.frames &&
+	below_64m t.rss &&
+	parts=$(grep -a -c "^P 8388608 key=" raw.frames) &&
+	test "$parts" -eq $(($(wc -c <in.txt) / (8 << 20))) &&
+	test $(grep -a -c "^O " raw.frames) -eq 1 &&
+	grep -a "^O " raw.frames | grep -q " parts=$parts\$" &&
+	grep -a "^P " raw.frames | sed "s/^P 8388608 //" | sort -u >p.fields &&
+	test_one_line p.fields &&
+	grep -q "^key=$(key_of raw.frames) type=application/octet-stream first=" \
+	    p.fields
+'
+
+test_expect_success 'transform: an object up to the part size stays one O frame' '
+	head -n 1000 in.txt >small.txt &&
+	consume --lines small.txt >small.frames &&
+	transform --format raw --compress none $T <small.frames >small.out &&
+	! grep -a -q "^P " small.out &&
+	! grep -a "^O " small.out | grep -q parts=
+'
+
+test_expect_success 'file://: written part by part, the bytes are the input' '
+	peak d.rss deliver file://$PWD/lake/ <raw.frames >acks &&
+	below_64m d.rss &&
+	test_one_line acks &&
+	grep -q " size=$(wc -c <in.txt) " acks &&
+	cmp in.txt "lake/$(key_of raw.frames)" &&
+	no_temp lake
+'
+
+test_expect_success 'file:// --exactly-once: indexed with the CRC of all parts' '
+	peak e.rss deliver --exactly-once file://$PWD/once/ <raw.frames \
+	    >acks &&
+	below_64m e.rss &&
+	cmp in.txt "once/$(key_of raw.frames)" &&
+	deliver --audit file://$PWD/once/ >audit &&
+	grep -q " 0 damaged" audit &&
+	deliver --index file://$PWD/once/ | grep -q " size=$(wc -c <in.txt) " &&
+	deliver --exactly-once file://$PWD/once/ <raw.frames >acks 2>err &&
+	test_one_line acks && grep -q "already stored" err &&
+	no_temp once
+'
+
+test_expect_success 'gzip and zstd: parts of the compressed object' '
+	peak tg.rss transform --format raw --compress gzip $T <in.frames \
+	    >gz.frames &&
+	peak tz.rss transform --format raw --compress zstd $T <in.frames \
+	    >zst.frames &&
+	below_64m tg.rss tz.rss &&
+	grep -a -q "^P 8388608 key=.*\.txt\.gz type=application/octet-stream enc=gzip " \
+	    gz.frames &&
+	peak dg.rss deliver file://$PWD/gz/ <gz.frames >acks &&
+	peak dz.rss deliver file://$PWD/zst/ <zst.frames >acks &&
+	below_64m dg.rss dz.rss &&
+	gzip -dc "gz/$(key_of gz.frames)" | cmp - in.txt &&
+	zstd -qdc "zst/$(key_of zst.frames)" | cmp - in.txt
+'
+
+# rows_and_ids READER FILE ID [OPTIONS]: DuckDB reads FILE with READER
+# (and OPTIONS): every row, and the sum of the ids (the expression ID).
+rows_and_ids() {
+	node "$PEERS/lake-query.js" "SELECT count(*), sum(CAST($3 AS BIGINT))
+	    FROM $1('$2'${4-})" >got &&
+	printf "%s\t%s\n" $N $((N * (N - 1) / 2)) >want &&
+	test_cmp want got
+}
+
+test_expect_success 'jsonl, csv and Parquet: read back by DuckDB' '
+	peak tj.rss transform --compress zstd $T <in.frames >jsonl.frames &&
+	peak tc.rss transform --format csv --fields id:int64,user --meta none \
+	    --compress gzip --part-size 5M $T <in.frames >csv.frames &&
+	peak tp.rss transform --format parquet --fields id:int64,user,pad \
+	    --meta none --parquet-compression zstd --part-size 5M $T \
+	    <in.frames >pq.frames &&
+	below_64m tj.rss tc.rss tp.rss &&
+	grep -a -q "^P " jsonl.frames && grep -a -q "^P 5242880 " pq.frames &&
+	peak dp.rss deliver file://$PWD/fmt/ <pq.frames >acks &&
+	below_64m dp.rss &&
+	deliver file://$PWD/fmt/ <jsonl.frames >>acks &&
+	deliver file://$PWD/fmt/ <csv.frames >>acks &&
+	rows_and_ids read_parquet "fmt/$(key_of pq.frames)" id &&
+	rows_and_ids read_csv "fmt/$(key_of csv.frames)" id &&
+	rows_and_ids read_json "fmt/$(key_of jsonl.frames)" payload.id \
+	    ", maximum_object_size=10000000"
+'
+
+# The error cases on file:// and the frames they read.
+test_expect_success 'setup: streams that end inside an object, bad parts' '
+	python3 - raw.frames <<-\EOF
+	import sys
+	f = open(sys.argv[1], "rb").read()
+	frames, i = [], 0
+	while i < len(f):
+	    nl = f.index(b"\n", i)
+	    n = int(f[i:nl].split(b" ")[1])
+	    frames.append(f[i:nl + 2 + n])
+	    i = nl + 2 + n
+	open("cut.frames", "wb").write(b"".join(frames[:3]))
+	nl = frames[0].index(b"\n")
+	small = b"P 5242879" + frames[0][9:nl + 1 + 5242879] + b"\n"
+	open("small-part.frames", "wb").write(small)
+	o = frames[-1].replace(b" parts=", b" parts=1", 1)
+	open("bad-count.frames", "wb").write(b"".join(frames[:-1]) + o)
+	EOF
+'
+
+test_expect_success 'file://: parts without their O frame: nothing stored or acked' '
+	test_expect_code 1 deliver file://$PWD/cut/ <cut.frames >acks 2>err &&
+	test ! -s acks && one_error err &&
+	grep -q "input ended after 3 part frames of .* without its object frame" err &&
+	test -z "$(find cut -type f)"
+'
+
+test_expect_success 'a part below 5 MiB, parts= that does not match: refused' '
+	test_expect_code 1 deliver file://$PWD/bad/ <small-part.frames \
+	    >acks 2>err &&
+	test ! -s acks && one_error err &&
+	grep -q "a body of at least 5 MiB" err &&
+	test_expect_code 1 deliver file://$PWD/bad/ <bad-count.frames \
+	    >acks 2>err &&
+	test ! -s acks && one_error err &&
+	grep -q "parts=1[0-9]* and key= do not match the 24 part frames" err &&
+	test -z "$(find bad -type f)"
+'
+
+test_expect_success 'transform: --part-size below 5M, too many parts: usage' '
+	test_expect_code 2 transform --part-size 4M </dev/null 2>err &&
+	test_one_line err &&
+	grep -q -- "--part-size: .4M. is not a size from 5M to 1G" err &&
+	test_expect_code 2 transform --part-size 5M --max-bytes 60G \
+	    </dev/null 2>err &&
+	test_one_line err &&
+	grep -q -- "more than 10000 parts of --part-size" err
+'
+
+s3_start --bucket lake-test --region eu-west-1
+export AWS_ACCESS_KEY_ID=$TEST_ID AWS_SECRET_ACCESS_KEY=$TEST_KEY
+unset AWS_SESSION_TOKEN
+S3="--endpoint http://127.0.0.1:$PORT --timeout 30"
+
+test_expect_success 's3://: a multipart upload, a part per P frame' '
+	ctl reset >/dev/null &&
+	peak s.rss deliver $S3 "s3://lake-test/mp/?region=eu-west-1" \
+	    <raw.frames >acks &&
+	below_64m s.rss &&
+	test_one_line acks && grep -q " size=$(wc -c <in.txt) " acks &&
+	stored_is lake-test "mp/$(key_of raw.frames)" in.txt &&
+	test "$(nreq op=UploadPart)" -eq 25 &&
+	test "$(nreq op=CompleteMultipartUpload)" -eq 1 &&
+	test "$(nreq op=PutObject)" -eq 0
+'
+
+test_expect_success 's3:// --exactly-once: spooled, one conditional PUT' '
+	ctl reset >/dev/null &&
+	peak so.rss deliver --exactly-once $S3 \
+	    "s3://lake-test/once/?region=eu-west-1" <raw.frames >acks &&
+	below_64m so.rss &&
+	test_one_line acks &&
+	stored_is lake-test "once/$(key_of raw.frames)" in.txt &&
+	test "$(nreq op=PutObject)" -eq 2 &&
+	test "$(nreq op=UploadPart)" -eq 0 &&
+	ctl objects lake-test once/_lakepipe/index/ >index &&
+	test_one_line index &&
+	test_expect_code 1 deliver --exactly-once $S3 \
+	    "s3://lake-test/once/?region=eu-west-1" <bad-count.frames \
+	    >acks 2>err &&
+	test ! -s acks
+'
+
+test_expect_success 's3://: a stream cut inside an object: upload aborted' '
+	ctl reset >/dev/null &&
+	test_expect_code 1 deliver $S3 "s3://lake-test/cut/?region=eu-west-1" \
+	    <cut.frames >acks 2>err &&
+	test ! -s acks &&
+	grep -q "input ended after 3 part frames" err &&
+	test "$(nreq op=AbortMultipartUpload)" -ge 1 &&
+	test "$(nreq op=CompleteMultipartUpload)" -eq 0 &&
+	test -z "$(ctl objects lake-test cut/)" &&
+	test_expect_code 1 deliver --exactly-once $S3 \
+	    "s3://lake-test/cut/?region=eu-west-1" <cut.frames >acks 2>err &&
+	test ! -s acks && test "$(nreq op=PutObject)" -eq 0
+'
+
+if rgw_installed; then
+	rgw_start lake
+	test_expect_success 'RGW: multipart and --exactly-once of a gzip object' '
+		R="--endpoint $RGW_ENDPOINT --timeout 30" &&
+		deliver $R "s3://lake/mp/?region=us-east-1" <gz.frames >acks &&
+		deliver --exactly-once $R "s3://lake/once/?region=us-east-1" \
+		    <gz.frames >>acks &&
+		test $(wc -l <acks) -eq 2 &&
+		deliver $R --cat "mp/$(key_of gz.frames)" "s3://lake/?region=us-east-1" |
+		    gzip -dc | cmp - in.txt &&
+		deliver $R --cat "once/$(key_of gz.frames)" "s3://lake/?region=us-east-1" |
+		    gzip -dc | cmp - in.txt &&
+		deliver $R --audit "s3://lake/once/?region=us-east-1" >audit &&
+		grep -q " 0 damaged" audit
+	'
+	rgw_stop
+else
+	test_skip 'RGW: multipart and --exactly-once of a gzip object' \
+	    'radosgw is not installed'
+fi
+
+test -f "$TRASH/rss.log" && sed 's/^/# peak RSS KiB: /' "$TRASH/rss.log"
+test_done
