@@ -144,6 +144,48 @@ test_expect_success 'jsonl, csv and Parquet: read back by DuckDB' '
 	    ", maximum_object_size=10000000"
 '
 
+test_expect_success 'two partitions past the part size: frames never interleave' '
+	python3 - >two.frames <<-\EOF &&
+	import random, sys
+	r = random.Random(3)
+	out = sys.stdout.buffer
+	for i in range(24000):
+	    p = i % 2
+	    body = b"%d:%d:" % (p, i) + r.getrandbits(3960).to_bytes(495, "big").hex().encode()
+	    out.write(b"M %d seq=%d id=9:%d:%d:-1 topic=persistent://t/n/x-partition-%d pt=1764201600000\n"
+	        % (len(body), i + 1, i, p, p) + body + b"\n")
+	EOF
+	transform --format raw --compress none --part-size 5M $T -v \
+	    <two.frames >two.out 2>two.err &&
+	grep -q "why=parts" two.err &&
+	python3 - two.frames two.out <<-\EOF
+	import sys
+	def frames(path):
+	    f = open(path, "rb").read()
+	    i = 0
+	    while i < len(f):
+	        nl = f.index(b"\n", i)
+	        h = f[i:nl].split(b" ")
+	        n = int(h[1])
+	        yield h[0], dict(x.split(b"=", 1) for x in h[2:]), f[nl + 1:nl + 1 + n]
+	        i = nl + 2 + n
+	want, got, cur, pend, parted = [b"", b""], [b"", b""], None, b"", 0
+	for t, fl, body in frames(sys.argv[1]):
+	    want[int(fl[b"topic"][-1:])] += body + b"\n"
+	for t, fl, body in frames(sys.argv[2]):
+	    if cur is not None and fl[b"key"] != cur:
+	        sys.exit("frames of %s inside the parts of %s" % (fl[b"key"], cur))
+	    cur = fl[b"key"] if t == b"P" else None
+	    pend += body
+	    if t == b"O":
+	        parted += int(fl.get(b"parts", b"0")) > 0
+	        got[int(fl[b"topic"][-1:])] += pend
+	        pend = b""
+	if got != want or parted < 2:
+	    sys.exit("objects do not hold the partitions bytes, or few parts")
+	EOF
+'
+
 # The error cases on file:// and the frames they read.
 test_expect_success 'setup: streams that end inside an object, bad parts' '
 	python3 - raw.frames <<-\EOF
@@ -225,6 +267,29 @@ test_expect_success 's3:// --exactly-once: spooled, one conditional PUT' '
 	    "s3://lake-test/once/?region=eu-west-1" <bad-count.frames \
 	    >acks 2>err &&
 	test ! -s acks
+'
+
+test_expect_success 's3://: a part reset, the spooled PUT failed and lost: retried' '
+	ctl reset >/dev/null &&
+	ctl fault reset op=UploadPart part=3 count=1 >/dev/null &&
+	deliver $S3 "s3://lake-test/f1/?region=eu-west-1" <gz.frames \
+	    >acks 2>err &&
+	test_one_line acks &&
+	stored_is lake-test "f1/$(key_of gz.frames)" "gz/$(key_of gz.frames)" &&
+	test "$(nreq op=UploadPart)" -eq \
+	    $(($(grep -a -c "^P 8388608 key=" gz.frames) + 2)) &&
+	ctl reset >/dev/null &&
+	ctl fault internal op=PutObject count=1 >/dev/null &&
+	deliver --exactly-once $S3 "s3://lake-test/f2/?region=eu-west-1" \
+	    <gz.frames >acks 2>err &&
+	test_one_line acks &&
+	stored_is lake-test "f2/$(key_of gz.frames)" "gz/$(key_of gz.frames)" &&
+	ctl reset >/dev/null &&
+	ctl fault lost op=PutObject count=1 >/dev/null &&
+	deliver --exactly-once $S3 "s3://lake-test/f3/?region=eu-west-1" \
+	    <gz.frames >acks 2>err &&
+	test_one_line acks && grep -q HeadObject err &&
+	stored_is lake-test "f3/$(key_of gz.frames)" "gz/$(key_of gz.frames)"
 '
 
 test_expect_success 's3://: a stream cut inside an object: upload aborted' '
