@@ -35,7 +35,7 @@ DIR	*local_opendir(int rootfd, const char *rel);
  */
 int	local_file_sum(int rootfd, const char *rel, uint64_t *size,
 	    uint64_t *crc);
-/* The PID in a name of local_put()'s temporary files, else 0 (sweep.c). */
+/* The PID in a name of deliver's temporary files, else 0 (sweep.c). */
 long	local_temp_pid(const char *name);
 /*
  * Remove, below the directory sub ("" or "a/b/") of the directory rootfd

@@ -809,7 +809,7 @@ begin_in_parts(struct loop *L, const struct parts_in *p)
  * or -1 (an input error, said).
  */
 static int
-spool_add(struct loop *L, const char *p, size_t n)
+spool_add(struct loop *L, const char *key, const char *p, size_t n)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[1024];
@@ -830,12 +830,12 @@ spool_add(struct loop *L, const char *p, size_t n)
 	if (L->sums.len + n > MAX_PUT) {
 		report_error("stdin: %s: more than 5 GiB: --exactly-once "
 		    "stores an object with one PUT (S3's limit); lower "
-		    "transform --max-bytes", L->pin.key.data);
+		    "transform --max-bytes", key);
 		L->input_error = 1;
 		return -1;
 	}
 	if (write_all(L->spool, p, n) < 0) {
-		report_error("spool file of %s: write: %s", L->pin.key.data,
+		report_error("spool file of %s: write: %s", key,
 		    strerror(errno));
 		L->input_error = 1;
 		return -1;
@@ -867,7 +867,7 @@ take_part(struct loop *L, const struct frame *f)
 		return;
 	}
 	if (L->opt->exactly_once) {
-		(void)spool_add(L, f->body, f->len);
+		(void)spool_add(L, L->pin.key.data, f->body, f->len);
 		return;
 	}
 	if (L->pin.n == 1 && (L->cur = begin_in_parts(L, &L->pin)) == NULL)
@@ -895,13 +895,14 @@ end_in_parts(struct loop *L, struct object *o)
 	const char *body;
 
 	L->cur = NULL;
-	if (!headers_ok(L, o))
-		return;
+	/*
+	 * Its headers went with the Initiate (the O frame's last= is sent
+	 * in none); an O frame that says otherwise stops the run, which
+	 * aborts the upload.
+	 */
 	if (!same_headers(up, o)) {
-		report_error("stdin: byte %llu: object frame: type= or enc= "
-		    "differs from its part frames'",
-		    (unsigned long long)o->offset);
-		L->input_error = 1;
+		fail_upload(L, up, NULL, "its object frame's type= or enc= "
+		    "differs from its part frames'");
 		return;
 	}
 	if (o->len > 0) {
@@ -924,7 +925,7 @@ end_spooled(struct loop *L, struct object *o)
 {
 	int fd;
 
-	if (spool_add(L, o->body, o->len) < 0)
+	if (spool_add(L, o->key.data, o->body, o->len) < 0)
 		return;
 	o->body = NULL;
 	o->len = 0;

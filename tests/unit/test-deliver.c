@@ -347,7 +347,7 @@ test_xml(void)
 	buf_release(&b);
 }
 
-/* Only local_put()'s own names carry a PID that the sweep may act on. */
+/* Only deliver's own temporary names carry a PID the sweep may act on. */
 static void
 test_temp_names(void)
 {
