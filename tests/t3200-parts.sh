@@ -5,7 +5,7 @@
 # with a part per P frame, and with --exactly-once spooled to $TMPDIR and
 # sent as one conditional PUT.  No stage holds a whole object: the peak
 # RSS of transform and deliver (/usr/bin/time -f %M) stays below 64 MB for
-# an object of 192 MB (and of 39 MB in the other formats, in 5 MiB parts);
+# an object of 194 MB (and of 39 MB in the other formats, in 5 MiB parts);
 # the bytes read back are the input's.  Then the errors: parts without their object frame, a part
 # below S3's minimum, parts= that does not match, --part-size below 5M.
 . "$(dirname "$0")/test-lib.sh"
@@ -42,10 +42,10 @@ no_temp() {
 }
 
 T="--max-messages 100000000 --max-bytes 1G --max-age 0"
-N=200000	# 192 MB: raw, no compression, through each destination
+N=200000	# 194 MB: raw, no compression, through each destination
 M=40000		# 39 MB: the other formats and the faults, in 5 MiB parts
 
-test_expect_success 'setup: 192 MB of lines, replayed as message frames' '
+test_expect_success 'setup: 194 MB of lines, replayed as message frames' '
 	python3 -c "
 import os, random, sys
 r = random.Random(7)
@@ -54,7 +54,7 @@ for i in range($N):
     out.write(\"{\\\"id\\\":%d,\\\"user\\\":\\\"u%d\\\",\\\"pad\\\":\\\"%s\\\"}\\n\" %
         (i, r.randrange(1000), r.getrandbits(3936).to_bytes(492, \"big\").hex()))
 " >in.txt &&
-	test $(wc -c <in.txt) -gt $((190 << 20)) &&
+	test $(wc -c <in.txt) -gt $((192 << 20)) &&
 	consume --lines in.txt >in.frames &&
 	head -n $M in.txt >mid.txt &&
 	consume --lines mid.txt >mid.frames
@@ -119,16 +119,16 @@ test_expect_success 'gzip and zstd: parts of the compressed object' '
 	zstd -qdc "zst/$(key_of zst.frames)" | cmp - mid.txt
 '
 
-# rows_and_ids READER FILE ID [OPTIONS]: DuckDB reads FILE with READER
-# (and OPTIONS): every row, and the sum of the ids (the expression ID).
+# rows_and_ids READER FILE: DuckDB reads FILE with READER: every row, and
+# the sum of the ids.
 rows_and_ids() {
-	node "$PEERS/lake-query.js" "SELECT count(*), sum(CAST($3 AS BIGINT))
-	    FROM $1('$2'${4-})" >got &&
+	node "$PEERS/lake-query.js" "SELECT count(*), sum(id) FROM $1('$2')" \
+	    >got &&
 	printf "%s\t%s\n" $M $((M * (M - 1) / 2)) >want &&
 	test_cmp want got
 }
 
-test_expect_success 'jsonl, csv and Parquet: read back by DuckDB' '
+test_expect_success 'jsonl, csv and Parquet: read back (DuckDB, json)' '
 	peak tj.rss transform --compress zstd --part-size 5M $T <mid.frames \
 	    >jsonl.frames &&
 	peak tc.rss transform --format csv --fields id:int64,user,pad \
@@ -145,10 +145,13 @@ test_expect_success 'jsonl, csv and Parquet: read back by DuckDB' '
 	below_64m dp.rss &&
 	deliver file://$PWD/fmt/ <jsonl.frames >>acks &&
 	deliver file://$PWD/fmt/ <csv.frames >>acks &&
-	rows_and_ids read_parquet "fmt/$(key_of pq.frames)" id &&
-	rows_and_ids read_csv "fmt/$(key_of csv.frames)" id &&
-	rows_and_ids read_json "fmt/$(key_of jsonl.frames)" payload.id \
-	    ", maximum_object_size=10000000"
+	rows_and_ids read_parquet "fmt/$(key_of pq.frames)" &&
+	rows_and_ids read_csv "fmt/$(key_of csv.frames)" &&
+	zstd -qdc "fmt/$(key_of jsonl.frames)" | python3 -c "
+import json, sys
+ids = [json.loads(l)[\"payload\"][\"id\"] for l in sys.stdin]
+sys.exit(ids != list(range($M)))
+"
 '
 
 test_expect_success 'two partitions past the part size: frames never interleave' '
@@ -176,19 +179,19 @@ test_expect_success 'two partitions past the part size: frames never interleave'
 	        n = int(h[1])
 	        yield h[0], dict(x.split(b"=", 1) for x in h[2:]), f[nl + 1:nl + 1 + n]
 	        i = nl + 2 + n
-	want, got, cur, pend, parted = [b"", b""], [b"", b""], None, b"", 0
+	want, got, cur, pend, parted = [[], []], [[], []], None, [], 0
 	for t, fl, body in frames(sys.argv[1]):
-	    want[int(fl[b"topic"][-1:])] += body + b"\n"
+	    want[int(fl[b"topic"][-1:])] += [body, b"\n"]
 	for t, fl, body in frames(sys.argv[2]):
 	    if cur is not None and fl[b"key"] != cur:
 	        sys.exit("frames of %s inside the parts of %s" % (fl[b"key"], cur))
 	    cur = fl[b"key"] if t == b"P" else None
-	    pend += body
+	    pend.append(body)
 	    if t == b"O":
 	        parted += int(fl.get(b"parts", b"0")) > 0
 	        got[int(fl[b"topic"][-1:])] += pend
-	        pend = b""
-	if got != want or parted < 2:
+	        pend = []
+	if [b"".join(x) for x in got] != [b"".join(x) for x in want] or parted < 2:
 	    sys.exit("objects do not hold the partitions bytes, or few parts")
 	EOF
 '
@@ -228,7 +231,7 @@ test_expect_success 'a part below 5 MiB, parts= that does not match: refused' '
 	test_expect_code 1 deliver file://$PWD/bad/ <bad-count.frames \
 	    >acks 2>err &&
 	test ! -s acks && one_error err &&
-	grep -q "parts=1[0-9]* and key= do not match the 24 part frames" err &&
+	grep -q "parts=1[0-9]* and key= do not match the [0-9]* part frames" err &&
 	test -z "$(find bad -type f)"
 '
 
@@ -256,7 +259,8 @@ test_expect_success 's3://: a multipart upload, a part per P frame' '
 	below_64m s.rss &&
 	test_one_line acks && grep -q " size=$(wc -c <in.txt) " acks &&
 	stored_is lake-test "mp/$(key_of raw.frames)" in.txt &&
-	test "$(nreq op=UploadPart)" -eq 25 &&
+	test "$(nreq op=UploadPart)" -eq \
+	    $(($(grep -a -c "^P 8388608 key=" raw.frames) + 1)) &&
 	test "$(nreq op=CompleteMultipartUpload)" -eq 1 &&
 	test "$(nreq op=PutObject)" -eq 0
 '
