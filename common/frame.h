@@ -6,7 +6,8 @@
  *	TYPE [LEN] [NAME=VALUE]...\n
  *	LEN bytes of body\n			(only when LEN is present)
  *
- * TYPE is one upper-case ASCII letter: M (message), O (object), A (ack).
+ * TYPE is one upper-case ASCII letter: M (message), O (object), P (part
+ * of an object), A (ack).
  * Values are percent-encoded (pct.h).  Readers keep fields they do not
  * know, so that writers can add new ones.
  *

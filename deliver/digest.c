@@ -128,29 +128,61 @@ digest_free(struct digest *d)
 #define BODY_PIECE	(32 * 1024)
 
 void
+body_sums_init(struct body_sums *b, int sha256)
+{
+	memset(b, 0, sizeof(*b));
+	digest_init(&b->md5, DIGEST_MD5);
+	if ((b->has_sha256 = sha256 != 0))
+		digest_init(&b->sha256, DIGEST_SHA256);
+}
+
+void
+body_sums_add(struct body_sums *b, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t k;
+
+	b->len += n;
+	for (; n > 0; s += k, n -= k) {
+		k = n < BODY_PIECE ? n : BODY_PIECE;
+		digest_update(&b->md5, s, k);
+		if (b->has_sha256)
+			digest_update(&b->sha256, s, k);
+		b->crc = crc64_update(b->crc, s, k);
+	}
+}
+
+void
+body_sums_final(struct body_sums *b, unsigned char md5[MD5_LEN],
+    unsigned char *sha256)
+{
+	digest_final(&b->md5, md5);
+	if (b->has_sha256)
+		digest_final(&b->sha256, sha256);
+	b->has_sha256 = 0;
+}
+
+void
+body_sums_free(struct body_sums *b)
+{
+	if (b->md5.ctx != NULL)
+		digest_free(&b->md5);
+	if (b->has_sha256)
+		digest_free(&b->sha256);
+	b->has_sha256 = 0;
+}
+
+void
 digest_body(const void *p, size_t n, unsigned char md5[MD5_LEN],
     unsigned char *sha256, uint64_t *crc)
 {
-	const unsigned char *s = p;
-	struct digest m, h;
-	size_t k;
+	struct body_sums b;
 
-	digest_init(&m, DIGEST_MD5);
-	if (sha256 != NULL)
-		digest_init(&h, DIGEST_SHA256);
+	body_sums_init(&b, sha256 != NULL);
+	body_sums_add(&b, p, n);
+	body_sums_final(&b, md5, sha256);
 	if (crc != NULL)
-		*crc = 0;
-	for (; n > 0; s += k, n -= k) {
-		k = n < BODY_PIECE ? n : BODY_PIECE;
-		digest_update(&m, s, k);
-		if (sha256 != NULL)
-			digest_update(&h, s, k);
-		if (crc != NULL)
-			*crc = crc64_update(*crc, s, k);
-	}
-	digest_final(&m, md5);
-	if (sha256 != NULL)
-		digest_final(&h, sha256);
+		*crc = b.crc;
 }
 
 static size_t

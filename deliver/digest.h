@@ -66,6 +66,26 @@ void	digest_free(struct digest *);
 void	digest_body(const void *, size_t, unsigned char md5[MD5_LEN],
 	    unsigned char *sha256, uint64_t *crc);
 
+/*
+ * The same sums over a body that comes in pieces (an object spooled from
+ * its parts): body_sums_init (SHA-256 too when sha256 is nonzero), any
+ * number of body_sums_add, then body_sums_final, which frees the hashes;
+ * crc is the CRC-64 of the bytes added so far.
+ */
+struct body_sums {
+	struct digest	 md5, sha256;
+	int		 has_sha256;
+	uint64_t	 crc;
+	uint64_t	 len;
+};
+
+void	body_sums_init(struct body_sums *, int sha256);
+void	body_sums_add(struct body_sums *, const void *, size_t);
+void	body_sums_final(struct body_sums *, unsigned char md5[MD5_LEN],
+	    unsigned char *sha256);
+/* Free the hashes of sums not finalized. */
+void	body_sums_free(struct body_sums *);
+
 /* One-shot helpers. */
 void	md5_base64(char out[MD5_B64_SIZE], const void *, size_t);
 void	sha1_hex(char out[SHA1_HEX_SIZE], const void *, size_t);

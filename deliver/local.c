@@ -159,44 +159,103 @@ make_dirs(struct local *l, const char *dir, size_t n, char *why,
 }
 
 /*
- * Write body into a new temporary file ".NAME.PID.SERIAL.tmp" in the
- * directory of key (made if missing), fsynced; its name in tmp.
+ * A temporary file ".NAME.PID.SERIAL.tmp" in the directory of its key
+ * (made if missing), written as the object's pieces come; its name
+ * below the root, and the size and CRC-64 of what was written.
  */
+struct temp {
+	int		 fd;		/* -1 once closed */
+	struct buf	 name;		/* empty: none */
+	uint64_t	 size, crc;
+};
+
+static void
+temp_init(struct temp *t)
+{
+	t->fd = -1;
+	buf_init(&t->name, 0);
+	t->size = t->crc = 0;
+}
+
+/* Close and remove t, if there is one; t is ready for the next object. */
+static void
+temp_drop(struct local *l, struct temp *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->name.len > 0)
+		unlinkat(l->rootfd, t->name.data, 0);
+	buf_release(&t->name);
+	temp_init(t);
+}
+
 static int
-write_temp(struct local *l, const char *key, const void *body, size_t len,
-    struct buf *tmp, char *why, size_t whylen)
+temp_open(struct local *l, const char *key, struct temp *t, char *why,
+    size_t whylen)
 {
 	const char *slash = strrchr(key, '/');
 	size_t dirlen = slash ? (size_t)(slash - key) : 0;
-	int fd, saved;
 
 	if (make_dirs(l, key, dirlen, why, whylen) < 0)
 		return -1;
 	/* hidden, unique, and in the same directory */
-	buf_reset(tmp);
+	buf_reset(&t->name);
 	if (slash)
-		buf_add(tmp, key, dirlen + 1);
-	buf_addf(tmp, ".%.160s.%ld.%lu.tmp", slash ? slash + 1 : key,
+		buf_add(&t->name, key, dirlen + 1);
+	buf_addf(&t->name, ".%.160s.%ld.%lu.tmp", slash ? slash + 1 : key,
 	    (long)getpid(), l->serial++);
-	fd = openat(l->rootfd, tmp->data, O_WRONLY | O_CREAT | O_EXCL |
+	t->fd = openat(l->rootfd, t->name.data, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0666);
-	if (fd < 0)
-		return sys_fail(why, whylen, "cannot create temporary file",
-		    l->root, tmp->data);
-	if (write_all(fd, body, len) < 0 || fsync(fd) < 0) {
-		saved = errno;
-		sys_fail(why, whylen, "write", l->root, tmp->data);
-		close(fd);
-		unlinkat(l->rootfd, tmp->data, 0);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd) < 0) {
-		sys_fail(why, whylen, "close", l->root, tmp->data);
-		unlinkat(l->rootfd, tmp->data, 0);
+	t->size = t->crc = 0;
+	if (t->fd < 0) {
+		sys_fail(why, whylen, "cannot create temporary file", l->root,
+		    t->name.data);
+		buf_reset(&t->name);
 		return -1;
 	}
 	return 0;
+}
+
+/* Append a piece: 0, or -1 with why (t dropped). */
+static int
+temp_write(struct local *l, struct temp *t, const void *p, size_t n,
+    char *why, size_t whylen)
+{
+	if (write_all(t->fd, p, n) < 0) {
+		sys_fail(why, whylen, "write", l->root, t->name.data);
+		temp_drop(l, t);
+		return -1;
+	}
+	t->size += n;
+	t->crc = crc64_update(t->crc, p, n);
+	return 0;
+}
+
+/* fsync and close: 0, or -1 with why (t dropped). */
+static int
+temp_finish(struct local *l, struct temp *t, char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = fsync(t->fd)) < 0)
+		sys_fail(why, whylen, "write", l->root, t->name.data);
+	if (close(t->fd) < 0 && rc == 0)
+		rc = sys_fail(why, whylen, "close", l->root, t->name.data);
+	t->fd = -1;
+	if (rc < 0)
+		temp_drop(l, t);
+	return rc;
+}
+
+/* A whole temporary file of len bytes at body, fsynced, in t. */
+static int
+write_temp(struct local *l, const char *key, const void *body, size_t len,
+    struct temp *t, char *why, size_t whylen)
+{
+	if (temp_open(l, key, t, why, whylen) < 0 ||
+	    temp_write(l, t, body, len, why, whylen) < 0)
+		return -1;
+	return temp_finish(l, t, why, whylen);
 }
 
 /* fsync the directory that holds key. */
@@ -213,51 +272,57 @@ sync_dir_of(struct local *l, const char *key, char *why, size_t whylen)
 	return rc;
 }
 
+/* The finished temporary file t renamed to key: 0, or -1 with why. */
+static int
+place(struct local *l, struct temp *t, const char *key, char *why,
+    size_t whylen)
+{
+	if (renameat(l->rootfd, t->name.data, l->rootfd, key) < 0) {
+		sys_fail(why, whylen, "rename into place", l->root, key);
+		temp_drop(l, t);
+		return -1;
+	}
+	buf_reset(&t->name);
+	return sync_dir_of(l, key, why, whylen);
+}
+
 int
 local_put(struct local *l, const struct object *o, char *why, size_t whylen)
 {
-	struct buf tmp = BUF_INIT;
+	struct temp t;
 	int rc = -1;
 
-	if (write_temp(l, o->key.data, o->body, o->len, &tmp, why,
-	    whylen) < 0)
-		goto out;
-	if (renameat(l->rootfd, tmp.data, l->rootfd, o->key.data) < 0) {
-		sys_fail(why, whylen, "rename into place", l->root,
-		    o->key.data);
-		unlinkat(l->rootfd, tmp.data, 0);
-		goto out;
-	}
-	rc = sync_dir_of(l, o->key.data, why, whylen);
-out:
-	buf_release(&tmp);
+	temp_init(&t);
+	if (write_temp(l, o->key.data, o->body, o->len, &t, why, whylen) == 0)
+		rc = place(l, &t, o->key.data, why, whylen);
+	temp_drop(l, &t);
 	return rc;
 }
 
-/* Whether the file key holds exactly the len bytes at body. */
+/* Whether the files a and b below the root hold the same bytes. */
 static int
-same_content(struct local *l, const char *key, const char *body, size_t len)
+same_content(struct local *l, const char *a, const char *b)
 {
-	char chunk[65536];
-	struct stat st;
-	size_t off = 0;
-	ssize_t n;
-	int fd, same = 0;
+	char ca[65536], cb[65536];
+	struct stat sa, sb;
+	ssize_t n, m;
+	int fa, fb, same = 0;
 
-	fd = openat(l->rootfd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != len)
+	fa = openat(l->rootfd, a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fb = openat(l->rootfd, b, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fa < 0 || fb < 0 || fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0 ||
+	    !S_ISREG(sa.st_mode) || sa.st_size != sb.st_size)
 		goto out;
-	while (off < len && (n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if ((size_t)n > len - off || memcmp(chunk, body + off, n) != 0)
+	while ((n = read(fa, ca, sizeof(ca))) > 0) {
+		if ((m = read(fb, cb, (size_t)n)) != n || memcmp(ca, cb, n))
 			goto out;
-		off += n;
 	}
-	same = off == len;
+	same = n == 0;
 out:
-	close(fd);
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
 	return same;
 }
 
@@ -271,95 +336,102 @@ out:
  * rename leaves the entry's temporary file, which local_sweep() renames
  * into place once its writer is gone (the object is stored).
  */
-int
-local_put_once(struct local *l, const struct object *o,
+static int
+place_once(struct local *l, struct temp *data, const struct object *o,
     const struct manifest *m, char *why, size_t whylen)
 {
-	struct buf dtmp = BUF_INIT, itmp = BUF_INIT, ikey = BUF_INIT;
-	struct buf line = BUF_INIT;
+	struct buf ikey = BUF_INIT, line = BUF_INIT;
+	struct temp idx;
 	int rc = -1;
 
+	temp_init(&idx);
 	manifest_index_key(&ikey, m);
 	manifest_format(&line, m);
-	if (write_temp(l, o->key.data, o->body, o->len, &dtmp, why,
+	if (write_temp(l, ikey.data, line.data, line.len, &idx, why,
 	    whylen) < 0)
 		goto out;
-	if (write_temp(l, ikey.data, line.data, line.len, &itmp, why,
-	    whylen) < 0)
-		goto drop_data;
-	if (linkat(l->rootfd, dtmp.data, l->rootfd, o->key.data, 0) < 0) {
+	if (linkat(l->rootfd, data->name.data, l->rootfd, o->key.data,
+	    0) < 0) {
 		if (errno != EEXIST) {
 			sys_fail(why, whylen, "link into place", l->root,
 			    o->key.data);
-			goto drop_both;
+			goto out;
 		}
-		if (!same_content(l, o->key.data, o->body, o->len)) {
+		if (!same_content(l, o->key.data, data->name.data)) {
 			snprintf(why, whylen, "%s%s exists and holds other "
 			    "messages than %s..%s (another writer, or a cut "
 			    "made before a crash)", l->root, o->key.data,
 			    o->first.data, o->last.data);
 			rc = LOCAL_CONFLICT;
-			goto drop_both;
+			goto out;
 		}
 		log_info("already stored", "key=%s", o->key.data);
 	}
-	if (renameat(l->rootfd, itmp.data, l->rootfd, ikey.data) < 0) {
+	if (renameat(l->rootfd, idx.name.data, l->rootfd, ikey.data) < 0) {
 		sys_fail(why, whylen, "rename into place", l->root, ikey.data);
-		goto drop_both;
+		goto out;
 	}
-	unlinkat(l->rootfd, dtmp.data, 0);
+	buf_reset(&idx.name);
+	temp_drop(l, data);
 	if (sync_dir_of(l, o->key.data, why, whylen) < 0 ||
 	    sync_dir_of(l, ikey.data, why, whylen) < 0)
 		goto out;
 	rc = 0;
-	goto out;
-drop_both:
-	unlinkat(l->rootfd, itmp.data, 0);
-drop_data:
-	unlinkat(l->rootfd, dtmp.data, 0);
 out:
-	buf_release(&dtmp);
-	buf_release(&itmp);
+	temp_drop(l, &idx);
 	buf_release(&ikey);
 	buf_release(&line);
 	return rc;
 }
 
-/* Store o, exactly once when asked: 0, -1 or LOCAL_CONFLICT, with why. */
+/*
+ * Store o, whose bytes are all in the temporary file t, exactly once
+ * when asked: 0, -1 or LOCAL_CONFLICT, with why.  t is gone after.
+ */
 static int
 put(struct local *l, const struct options *opt, const struct object *o,
-    char *why, size_t whylen)
+    struct temp *t, char *why, size_t whylen)
 {
 	struct manifest m;
 	int rc;
 
-	if (!opt->exactly_once)
-		return local_put(l, o, why, whylen);
+	if (temp_finish(l, t, why, whylen) < 0)
+		return -1;
+	if (!opt->exactly_once) {
+		rc = place(l, t, o->key.data, why, whylen);
+		temp_drop(l, t);
+		return rc;
+	}
 	manifest_init(&m);
-	rc = manifest_of_object(&m, o, crc64_update(0, o->body, o->len), why,
-	    whylen);
+	rc = manifest_of_object(&m, o, t->crc, why, whylen);
 	if (rc == 0)
-		rc = local_put_once(l, o, &m, why, whylen);
+		rc = place_once(l, t, o, &m, why, whylen);
 	manifest_release(&m);
+	temp_drop(l, t);
 	return rc;
 }
 
-/* Store o and ack it: 0, or -1 with why. */
+/*
+ * Store o and ack it: 0, or -1 with why.  Its parts, if any, are in t
+ * already; its body goes there now.
+ */
 static int
 store_and_ack(struct local *l, const struct dest *d,
-    const struct options *opt, const struct object *o, struct report *rp,
-    char *why, size_t whylen)
+    const struct options *opt, const struct object *o, struct temp *t,
+    struct report *rp, char *why, size_t whylen)
 {
 	struct buf ack = BUF_INIT, extra = BUF_INIT;
 	double t0 = monotime();
-	int rc = -1, prc;
+	int rc = -1, prc = -1;
 
 	if (object_is_empty(o)) {
 		buf_addstr(&extra, " n=0");
 		log_debug("empty object acked, not stored", "key=%s",
 		    o->key.data);
 	} else {
-		if ((prc = put(l, opt, o, why, whylen)) < 0) {
+		if ((o->parts == 0 && temp_open(l, o->key.data, t, why,
+		    whylen) < 0) || temp_write(l, t, o->body, o->len, why,
+		    whylen) < 0 || (prc = put(l, opt, o, t, why, whylen)) < 0) {
 			report_failed(rp, o->key.data, why,
 			    prc == LOCAL_CONFLICT ? "restart: the pipeline "
 			    "reads the lake again and cuts after what is "
@@ -368,7 +440,8 @@ store_and_ack(struct local *l, const struct dest *d,
 			*why = '\0';
 			goto out;
 		}
-		buf_addf(&extra, " size=%zu url=file://", o->len);
+		buf_addf(&extra, " size=%llu url=file://",
+		    (unsigned long long)o->total);
 		pct_encode_uri(&extra, d->dir, strlen(d->dir), 1);
 		pct_encode_uri(&extra, o->key.data, o->key.len, 1);
 		report_stored(rp, o, o->key.data, t0, 0);
@@ -384,6 +457,24 @@ out:
 	buf_release(&ack);
 	buf_release(&extra);
 	return rc;
+}
+
+/*
+ * A part frame: the first opens the object's temporary file, each is
+ * written to it: 0, or -1 with why.
+ */
+static int
+store_part(struct local *l, const struct parts_in *p, const struct frame *f,
+    struct temp *t, struct report *rp, char *why, size_t whylen)
+{
+	if ((p->n == 1 && temp_open(l, p->key.data, t, why, whylen) < 0) ||
+	    temp_write(l, t, f->body, f->len, why, whylen) < 0) {
+		report_failed(rp, p->key.data, why, "make the directory "
+		    "writable, or free space (deliver --probe)");
+		*why = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -431,7 +522,8 @@ wait_input(struct frame_reader *r, struct report *rp, struct markers *mk,
 
 /*
  * The file:// loop: objects in stdin order, each stored and then acked
- * before the next is read.  An object with n=0 and an empty body (every
+ * before the next is read; an object in parts is written to its
+ * temporary file as they come, so that only a part is in memory.  An object with n=0 and an empty body (every
  * message of it filtered out) is acked without writing a file: there is
  * nothing to store, and an empty file would only litter the lake.
  */
@@ -441,6 +533,8 @@ deliver_local(const struct dest *d, const struct options *opt)
 	struct frame_reader r;
 	struct frame f;
 	struct object o;
+	struct parts_in p;
+	struct temp t;
 	struct report rp;
 	struct local *l;
 	struct markers *mk;
@@ -460,20 +554,24 @@ deliver_local(const struct dest *d, const struct options *opt)
 	frame_reader_init(&r, STDIN_FILENO, "stdin");
 	frame_init(&f);
 	object_init(&o);
+	parts_init(&p);
+	temp_init(&t);
 	report_init(&rp, opt->progress);
 	stop_catch();
 	local_sweep(l->rootfd, l->root, "");
 	log_info("storing", "destination=%s", d->dir);
-	while ((rc = object_next(&r, &f, &o, why, sizeof(why))) > 0) {
+	while ((rc = object_next(&r, &f, &o, &p, why, sizeof(why))) > 0) {
 		if (rc == 1) {
 			ticket = markers_begin(mk, &o);
-			rc = store_and_ack(l, d, opt, &o, &rp, why,
+			rc = store_and_ack(l, d, opt, &o, &t, &rp, why,
 			    sizeof(why));
 			if (rc == 0 && markers_stored(mk, ticket) < 0) {
 				*why = '\0';
 				rc = -1;
 			}
-		} else
+		} else if (rc == 3)
+			rc = store_part(l, &p, &f, &t, &rp, why, sizeof(why));
+		else
 			rc = wait_input(&r, &rp, mk, why, sizeof(why));
 		if (rc == 0 && stop_now()) {
 			snprintf(why, sizeof(why), "stopped by signal %d",
@@ -488,6 +586,8 @@ deliver_local(const struct dest *d, const struct options *opt)
 		log_error(why, "");
 	report_done(&rp, rc == 0);
 	report_release(&rp);
+	temp_drop(l, &t);	/* an object whose parts did not end */
+	parts_release(&p);
 	object_release(&o);
 	frame_release(&f);
 	frame_reader_release(&r);

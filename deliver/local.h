@@ -3,7 +3,9 @@
  * and durably: a temporary file in the final directory (O_EXCL), write,
  * fsync, rename over the final name, fsync of the directory.  Missing
  * directories are made, and each new one's parent is fsynced, so that
- * after the ack a crash cannot lose the object or its name.
+ * after the ack a crash cannot lose the object or its name.  An object
+ * that comes in part frames is written to its temporary file part by
+ * part.
  */
 #ifndef DELIVER_LOCAL_H
 #define DELIVER_LOCAL_H
@@ -14,7 +16,6 @@
 #include <stddef.h>
 
 struct local;
-struct manifest;
 struct object;
 
 /* Open the root directory (made if missing); NULL with a reason in why. */
@@ -22,13 +23,8 @@ struct local *local_open(const char *dir, char *why, size_t whylen);
 /* Store one object under its key: 0, or -1 with a reason in why. */
 int	local_put(struct local *, const struct object *, char *why,
 	    size_t whylen);
-/*
- * The same, exactly once (see local_put_once() in local.c): 0, -1, or
- * LOCAL_CONFLICT when the key holds other bytes; a reason in why.
- */
+/* deliver_local's answer when the key holds other bytes (exactly once). */
 #define LOCAL_CONFLICT	(-2)
-int	local_put_once(struct local *, const struct object *,
-	    const struct manifest *, char *why, size_t whylen);
 void	local_close(struct local *);
 
 /* opendir of rel below rootfd ("" for rootfd itself), not following links. */
@@ -39,7 +35,7 @@ DIR	*local_opendir(int rootfd, const char *rel);
  */
 int	local_file_sum(int rootfd, const char *rel, uint64_t *size,
 	    uint64_t *crc);
-/* The PID in a name of local_put()'s temporary files, else 0 (sweep.c). */
+/* The PID in a name of deliver's temporary files, else 0 (sweep.c). */
 long	local_temp_pid(const char *name);
 /*
  * Remove, below the directory sub ("" or "a/b/") of the directory rootfd

@@ -64,7 +64,7 @@ manifest_of_object(struct manifest *m, const struct object *o, uint64_t crc,
 	m->n = o->has_n ? o->n : 0;
 	m->pt_min = o->has_pt ? o->pt_min : 0;
 	m->pt_max = o->has_pt ? o->pt_max : 0;
-	m->size = o->len;
+	m->size = o->total;
 	m->crc = crc;
 	return 0;
 }

@@ -40,9 +40,9 @@ struct manifest {
 void	manifest_init(struct manifest *);
 void	manifest_release(struct manifest *);
 /*
- * The manifest of object o, whose stored bytes have CRC-64 crc: 0, or -1
- * with why when o lacks what exactly-once needs (topic=, first=, last=,
- * all of one partition).
+ * The manifest of object o, whose stored bytes (o->total of them) have
+ * CRC-64 crc: 0, or -1 with why when o lacks what exactly-once needs
+ * (topic=, first=, last=, all of one partition).
  */
 int	manifest_of_object(struct manifest *, const struct object *o,
 	    uint64_t crc, char *why, size_t whylen);

@@ -1,6 +1,7 @@
 /* Object frames in, ack lines out; see object.h. */
 #include <err.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,7 @@ object_parse(struct object *o, const struct frame *f, char *why,
 	const struct frame_field *sq;
 	struct seqs check = SEQS_INIT;
 	const char *kwhy;
+	uint64_t parts = 0;
 	int rc;
 
 	o->offset = f->offset;
@@ -161,6 +163,9 @@ object_parse(struct object *o, const struct frame *f, char *why,
 	if ((rc = frame_get_u64(f, "n", &o->n)) < 0)
 		return bad(why, whylen, f, "malformed n= field");
 	o->has_n = rc;
+	if (frame_get_u64(f, "parts", &parts) < 0 || parts > UINT_MAX)
+		return bad(why, whylen, f, "malformed parts= field");
+	o->parts = (unsigned)parts;
 	if (get_opt(f, "type", &o->type) < 0 ||
 	    get_opt(f, "enc", &o->enc) < 0 ||
 	    get_opt(f, "first", &o->first) < 0 ||
@@ -174,6 +179,7 @@ object_parse(struct object *o, const struct frame *f, char *why,
 		    "comes without numeric bucket_start= and bucket_end=");
 	o->body = f->body;
 	o->len = f->len;
+	o->total = f->len;
 	return 0;
 }
 
@@ -190,7 +196,7 @@ object_own_body(struct object *o)
 int
 object_is_empty(const struct object *o)
 {
-	return o->has_n && o->n == 0 && o->len == 0;
+	return o->has_n && o->n == 0 && o->total == 0;
 }
 
 void
@@ -206,10 +212,106 @@ ack_format(struct buf *out, const struct object *o, const char *fullkey,
 	buf_addch(out, '\n');
 }
 
+void
+parts_init(struct parts_in *p)
+{
+	memset(p, 0, sizeof(*p));
+	buf_init(&p->key, 0);
+	buf_init(&p->type, 0);
+	buf_init(&p->enc, 0);
+	buf_init(&p->first, 0);
+}
+
+void
+parts_release(struct parts_in *p)
+{
+	buf_release(&p->key);
+	buf_release(&p->type);
+	buf_release(&p->enc);
+	buf_release(&p->first);
+	parts_init(p);
+}
+
+int
+parts_take(struct parts_in *p, const struct frame *f, char *why,
+    size_t whylen)
+{
+	struct buf key = BUF_INIT;
+	const char *kwhy;
+	int rc = -1;
+
+	if (!f->has_body || f->len < PART_MIN) {
+		bad(why, whylen, f, "part frame: a body of at least 5 MiB "
+		    "(S3's smallest part) is needed");
+		goto out;
+	}
+	if (frame_get(f, "key", &key) <= 0 || memchr(key.data, '\0',
+	    key.len) != NULL) {
+		bad(why, whylen, f, "part frame: no key= field, or a bad one");
+		goto out;
+	}
+	if (p->n == 0) {
+		if ((kwhy = object_key_check(key.data, key.len)) != NULL) {
+			bad(why, whylen, f, kwhy);
+			goto out;
+		}
+		if (get_opt(f, "type", &p->type) < 0 ||
+		    get_opt(f, "enc", &p->enc) < 0 ||
+		    get_opt(f, "first", &p->first) < 0) {
+			bad(why, whylen, f, "bad %-escape in a field");
+			goto out;
+		}
+		buf_add(&p->key, key.data, key.len);
+		p->offset = f->offset;
+	} else if (key.len != p->key.len || memcmp(key.data, p->key.data,
+	    key.len) != 0) {
+		bad(why, whylen, f, "part frame of another object while the "
+		    "parts of one are not ended by its object frame");
+		goto out;
+	}
+	p->n++;
+	p->bytes += f->len;
+	rc = 0;
+out:
+	buf_release(&key);
+	return rc;
+}
+
+int
+parts_end(struct parts_in *p, struct object *o, char *why, size_t whylen)
+{
+	char msg[160];
+
+	if (o->parts != p->n || (p->n > 0 && (o->key.len != p->key.len ||
+	    memcmp(o->key.data, p->key.data, o->key.len) != 0))) {
+		snprintf(msg, sizeof(msg), "object frame: parts=%u and key= "
+		    "do not match the %u part frames before it", o->parts,
+		    p->n);
+		snprintf(why, whylen, "byte %llu: %s",
+		    (unsigned long long)o->offset, msg);
+		return -1;
+	}
+	o->total = p->bytes + o->len;
+	parts_release(p);
+	return 0;
+}
+
+int
+parts_at_eof(const struct parts_in *p, char *why, size_t whylen)
+{
+	if (p->n == 0)
+		return 0;
+	snprintf(why, whylen, "byte %llu: input ended after %u part frames "
+	    "of %s without its object frame (truncated: not stored, not "
+	    "acked)", (unsigned long long)p->offset, p->n, p->key.data);
+	return -1;
+}
+
 int
 object_next(struct frame_reader *r, struct frame *f, struct object *o,
-    char *why, size_t whylen)
+    struct parts_in *p, char *why, size_t whylen)
 {
+	char *msg;
 	int rc;
 
 	for (;;) {
@@ -217,26 +319,36 @@ object_next(struct frame_reader *r, struct frame *f, struct object *o,
 			snprintf(why, whylen, "%s", r->err);
 			return -1;
 		}
-		if (rc == FRAME_MORE)
-			return frame_reader_done(r) ? 0 : 2;
-		if (f->type == 'O')
+		if (rc == FRAME_MORE) {
+			if (!frame_reader_done(r))
+				return 2;
+			rc = parts_at_eof(p, why, whylen);
 			break;
+		}
+		if (f->type == 'O') {
+			object_release(o);
+			rc = object_parse(o, f, why, whylen) < 0 ? -1 :
+			    parts_end(p, o, why, whylen) < 0 ? -1 : 1;
+			break;
+		}
+		if (f->type == 'P') {
+			rc = parts_take(p, f, why, whylen) < 0 ? -1 : 3;
+			break;
+		}
 		if (f->type == 'M') {
-			snprintf(why, whylen, "%s: byte %llu: a message frame, "
+			snprintf(why, whylen, "byte %llu: a message frame, "
 			    "not an object frame (pipe it through transform)",
-			    r->name, (unsigned long long)f->offset);
-			return -1;
+			    (unsigned long long)f->offset);
+			rc = -1;
+			break;
 		}
 	}
-	object_release(o);
-	if (object_parse(o, f, why, whylen) < 0) {
-		char *msg = xstrdup(why);
-
+	if (rc == -1) {
+		msg = xstrdup(why);
 		snprintf(why, whylen, "%s: %s", r->name, msg);
 		free(msg);
-		return -1;
 	}
-	return 1;
+	return rc;
 }
 
 int

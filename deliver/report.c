@@ -42,32 +42,33 @@ report_stored(struct report *rp, const struct object *o,
 	double now = (double)wallclock_ms() / 1000, lag = 0;
 	double ms = (monotime() - t0) * 1000;
 	unsigned long long n = o->has_n ? o->n : 0;
+	unsigned long long bytes = o->total;
 
 	if (o->has_pt) {
 		lag = now - (double)o->pt_max / 1000;
 		*rp->lag = lag;
 	}
 	if (o->has_pt && retries > 0)
-		log_info("stored", "key=%s n=%llu bytes=%zu ms=%.0f lag_s=%.3f "
-		    "retries=%u", fullkey, n, o->len, ms, lag, retries);
+		log_info("stored", "key=%s n=%llu bytes=%llu ms=%.0f lag_s=%.3f "
+		    "retries=%u", fullkey, n, bytes, ms, lag, retries);
 	else if (o->has_pt)
-		log_info("stored", "key=%s n=%llu bytes=%zu ms=%.0f lag_s=%.3f",
-		    fullkey, n, o->len, ms, lag);
+		log_info("stored", "key=%s n=%llu bytes=%llu ms=%.0f lag_s=%.3f",
+		    fullkey, n, bytes, ms, lag);
 	else if (retries > 0)
-		log_info("stored", "key=%s n=%llu bytes=%zu ms=%.0f retries=%u",
-		    fullkey, n, o->len, ms, retries);
+		log_info("stored", "key=%s n=%llu bytes=%llu ms=%.0f retries=%u",
+		    fullkey, n, bytes, ms, retries);
 	else
-		log_info("stored", "key=%s n=%llu bytes=%zu ms=%.0f", fullkey,
-		    n, o->len, ms);
+		log_info("stored", "key=%s n=%llu bytes=%llu ms=%.0f", fullkey,
+		    n, bytes, ms);
 	(*rp->objects)++;
 	*rp->messages += n;
-	*rp->bytes += o->len;
+	*rp->bytes += o->total;
 	*rp->last_ts = now;
 	metrics_info("last_object_info", "The key of the last object stored.",
 	    "key", fullkey);
 	buf_reset(&rp->last);
 	buf_addstr(&rp->last, fullkey);
-	progress_add(&rp->pg, 1, o->len);
+	progress_add(&rp->pg, 1, o->total);
 }
 
 void

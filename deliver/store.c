@@ -81,6 +81,7 @@ req_new(struct upload *up, enum req_op op, unsigned part, const char *body,
 	r->retry_after = -1;
 	r->date = -1;
 	r->sink = -1;
+	r->src_fd = -1;
 	buf_init(&r->ownbody, 0);
 	buf_init(&r->rbody, 0);
 	buf_init(&r->etag, 0);
@@ -103,6 +104,23 @@ req_hash(struct req *r, const struct store *s, int crc_given)
 	buf_release(&b64);
 	if (s3)
 		hex_format(r->sha256, sha, SHA256_LEN);
+	r->hashed = 1;
+}
+
+void
+req_take_sums(struct req *r, struct body_sums *b)
+{
+	struct buf b64 = BUF_INIT;
+	unsigned char sha[SHA256_LEN];
+	int s3 = b->has_sha256;
+
+	body_sums_final(b, r->md5raw, sha);
+	base64_encode(&b64, r->md5raw, MD5_LEN);
+	strlcpy(r->md5, b64.data, sizeof(r->md5));
+	buf_release(&b64);
+	if (s3)
+		hex_format(r->sha256, sha, SHA256_LEN);
+	r->crc = b->crc;
 	r->hashed = 1;
 }
 
@@ -300,10 +318,17 @@ on_read(char *p, size_t size, size_t n, void *arg)
 {
 	struct req *r = arg;
 	size_t want = size * n, left = r->len - r->sent;
+	ssize_t got;
 
 	if (want > left)
 		want = left;
-	memcpy(p, r->body + r->sent, want);
+	if (r->src_fd >= 0) {
+		/* a rewind for a retry is sent = 0: read at the offset */
+		if ((got = pread(r->src_fd, p, want, (off_t)r->sent)) < 0)
+			return CURL_READFUNC_ABORT;
+		want = (size_t)got;
+	} else
+		memcpy(p, r->body + r->sent, want);
 	r->sent += want;
 	return want;
 }

@@ -53,8 +53,9 @@ struct req {
 	enum req_op	 op;
 	int		 head;		/* this attempt is a HEAD check */
 	unsigned	 part;		/* OP_PART: 1-based */
-	const char	*body;
+	const char	*body;		/* borrowed; NULL with src_fd */
 	size_t		 len;
+	int		 src_fd;	/* the body is in this file, or -1 */
 	struct buf	 ownbody;	/* OP_COMPLETE's XML */
 	char		 md5[MD5_B64_SIZE];
 	unsigned char	 md5raw[MD5_LEN];
@@ -118,6 +119,11 @@ struct req *req_new(struct upload *, enum req_op, unsigned part,
  * Sending does it for a request not hashed yet.
  */
 void	req_hash(struct req *, const struct store *, int crc_given);
+/*
+ * The body's hashes from sums made as it was written (a body read from
+ * src_fd); sums (made with SHA-256 for s3) is finalized.
+ */
+void	req_take_sums(struct req *, struct body_sums *);
 void	req_free(struct req *, struct store *);
 /* "PutObject", "HeadObject", ...: what the request is, for logs. */
 const char *req_op_name(const struct req *);

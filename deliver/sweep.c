@@ -1,6 +1,6 @@
 /*
  * The leftovers of a killed deliver under a file:// destination: the
- * temporary files that local_put() never renamed.  See local.h.
+ * temporary files that deliver never renamed.  See local.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,7 +20,7 @@
 #include "digest.h"
 
 /*
- * The PID in a temporary name ".NAME.PID.SERIAL.tmp" (local_put()), or
+ * The PID in a temporary name ".NAME.PID.SERIAL.tmp" (local.c), or
  * 0 if the name is not one: files that merely look alike are not ours
  * to remove.
  */
@@ -107,7 +107,7 @@ local_file_sum(int rootfd, const char *rel, uint64_t *size, uint64_t *crc)
 }
 
 /*
- * An index entry's temporary file (local_put_once()) whose writer is
+ * An index entry's temporary file (exactly once, local.c) whose writer is
  * gone: if the object it describes is stored, with its size and CRC,
  * the writer died between storing it and renaming the entry into place,
  * so rename it now (the lake holds the object: its entry must say so);

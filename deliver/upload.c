@@ -28,6 +28,8 @@
 #define MAX_PARTS		10000
 #define MAX_LIVE		1024	/* objects in flight at most */
 #define READS_PER_TURN		64	/* stdin reads between curl turns */
+#define PARTS_HELD		2	/* part frames' bodies in memory at most */
+#define MAX_PUT			(5ULL << 30)	/* S3's largest single PUT */
 
 struct loop {
 	struct store	 s;
@@ -40,9 +42,30 @@ struct loop {
 	int		 eof, input_error, fatal;
 	struct report	 rp;
 	struct markers	*mk;		/* --markers, or NULL */
+	/*
+	 * The object in parts being read: its P frames so far, its upload
+	 * (cur), or with --exactly-once its spool file and the hashes of
+	 * what is in it; held: part bodies in memory.
+	 */
+	struct parts_in	 pin;
+	struct upload	*cur;
+	int		 spool;
+	struct body_sums sums;
+	unsigned	 held;
 };
 
 /* --- bookkeeping ----------------------------------------------------- */
+
+/* Part i of an upload in parts is stored (or given up): free its body. */
+static void
+part_forget(struct loop *L, struct upload *up, unsigned i)
+{
+	free(up->partmem[i]);
+	up->partmem[i] = NULL;
+	up->parts[i]->body = NULL;
+	L->held--;
+	L->inflight -= up->parts[i]->len;
+}
 
 static void
 upload_free(struct loop *L, struct upload *up)
@@ -59,9 +82,17 @@ upload_free(struct loop *L, struct upload *up)
 		L->last = up->prev;
 	L->nlive--;
 	L->inflight -= up->o.len;
-	for (i = 0; i < up->nparts; i++)
+	for (i = 0; i < up->nparts; i++) {
+		if (up->partmem != NULL && up->partmem[i] != NULL)
+			part_forget(L, up, i);
 		req_free(up->parts[i], &L->s);
+	}
 	free(up->parts);
+	free(up->partmem);
+	if (up->spool >= 0)
+		close(up->spool);
+	if (L->cur == up)
+		L->cur = NULL;
 	req_free(up->single, &L->s);
 	free(up->upload_id);
 	buf_release(&up->fullkey);
@@ -204,7 +235,7 @@ upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
 		return;
 	}
 	crc64_format(crc, up->crc);
-	buf_addf(&extra, " size=%zu", up->o.len);
+	buf_addf(&extra, " size=%llu", (unsigned long long)up->o.total);
 	if (etag->len > 0)
 		frame_add(&extra, "etag", etag->data, etag->len);
 	buf_addf(&extra, " crc64=%s", crc);
@@ -272,6 +303,18 @@ start_parts(struct loop *L, struct upload *up)
 	    "part_bytes=%zu", up->fullkey.data, up->upload_id, up->nparts, ps);
 }
 
+/* The upload in parts is initiated: send the parts that came so far. */
+static void
+queue_parts(struct loop *L, struct upload *up)
+{
+	unsigned i;
+
+	for (i = 0; i < up->nparts; i++)
+		store_queue(&L->s, up->parts[i]);
+	log_debug("multipart upload of parts", "key=%s upload_id=%s "
+	    "parts_so_far=%u", up->fullkey.data, up->upload_id, up->nparts);
+}
+
 static void
 start_complete(struct loop *L, struct upload *up)
 {
@@ -312,12 +355,13 @@ header_safe(const struct buf *s)
 }
 
 /*
- * --exactly-once: the object's manifest, sent as its metadata and stored
- * as its index entry once it is stored; bytes a header cannot hold are
- * %-escaped, which an index line allows anywhere in a value.
+ * --exactly-once: the object's manifest (its bytes have CRC-64 crc), sent
+ * as its metadata and stored as its index entry once it is stored; bytes
+ * a header cannot hold are %-escaped, which an index line allows anywhere
+ * in a value.
  */
 static int
-once_manifest(struct loop *L, struct upload *up)
+once_manifest(struct loop *L, struct upload *up, uint64_t crc)
 {
 	struct manifest m;
 	struct buf line = BUF_INIT;
@@ -326,7 +370,7 @@ once_manifest(struct loop *L, struct upload *up)
 	int rc = -1;
 
 	manifest_init(&m);
-	up->crc = crc64_update(0, up->o.body, up->o.len);
+	up->crc = crc;
 	if (manifest_of_object(&m, &up->o, up->crc, why, sizeof(why)) < 0) {
 		report_error("stdin: byte %llu: object frame: %s",
 		    (unsigned long long)up->o.offset, why);
@@ -351,25 +395,30 @@ out:
 	return rc;
 }
 
-static void
-upload_begin(struct loop *L, struct object *o)
+/* Whether o's fields can go into HTTP headers; else an input error. */
+static int
+headers_ok(struct loop *L, const struct object *o)
 {
-	struct upload *up;
+	if (header_safe(&o->type) && header_safe(&o->enc) &&
+	    header_safe(&o->first) && header_safe(&o->last))
+		return 1;
+	report_error("stdin: byte %llu: object frame: type=, enc=, first= or "
+	    "last= holds a byte that cannot go into an HTTP header",
+	    (unsigned long long)o->offset);
+	L->input_error = 1;
+	return 0;
+}
 
-	if (!header_safe(&o->type) || !header_safe(&o->enc) ||
-	    !header_safe(&o->first) || !header_safe(&o->last)) {
-		report_error("stdin: byte %llu: object frame: type=, enc=, "
-		    "first= or last= holds a byte that cannot go into an HTTP "
-		    "header",
-		    (unsigned long long)o->offset);
-		L->input_error = 1;
-		return;
-	}
-	up = xcalloc(1, sizeof(*up));
+/* A live upload of o, which it takes over (its body copied if borrowed). */
+static struct upload *
+upload_new(struct loop *L, struct object *o)
+{
+	struct upload *up = xcalloc(1, sizeof(*up));
 
-	up->o = *o;			/* take it over */
+	up->o = *o;
 	object_init(o);
 	object_own_body(&up->o);
+	up->spool = -1;
 	buf_init(&up->fullkey, 0);
 	buf_init(&up->path, 0);
 	buf_addstr(&up->fullkey, L->s.d->prefix);
@@ -384,6 +433,26 @@ upload_begin(struct loop *L, struct object *o)
 	L->last = up;
 	L->nlive++;
 	L->inflight += up->o.len;
+	return up;
+}
+
+/*
+ * Store the object o, whole: in memory, or spooled (sums: the hashes of
+ * the spool file's bytes, NULL when in memory).
+ */
+static void
+upload_begin(struct loop *L, struct object *o, int spool,
+    struct body_sums *sums)
+{
+	struct upload *up;
+
+	if (!headers_ok(L, o)) {
+		if (spool >= 0)
+			close(spool);
+		return;
+	}
+	up = upload_new(L, o);
+	up->spool = spool;
 	up->ticket = markers_begin(L->mk, &up->o);
 	if (object_is_empty(&up->o)) {
 		log_debug("empty object acked, not stored", "key=%s",
@@ -394,9 +463,14 @@ upload_begin(struct loop *L, struct object *o)
 		upload_free(L, up);
 		return;
 	}
-	if (L->opt->exactly_once && once_manifest(L, up) < 0)
+	if (L->opt->exactly_once && once_manifest(L, up, sums != NULL ?
+	    sums->crc : crc64_update(0, up->o.body, up->o.len)) < 0)
 		return;
-	if (up->o.len < L->opt->multipart_threshold)
+	if (spool >= 0) {
+		up->single = req_new(up, OP_PUT, 0, NULL, up->o.total);
+		up->single->src_fd = spool;
+		req_take_sums(up->single, sums);
+	} else if (up->o.len < L->opt->multipart_threshold)
 		up->single = req_new(up, OP_PUT, 0, up->o.body, up->o.len);
 	else
 		up->single = req_new(up, OP_INIT, 0, "", 0);
@@ -471,7 +545,7 @@ verify_head(struct loop *L, struct req *r)
 	expected_etag(up, want);
 	if (up->nparts == 0)
 		up->crc = r->crc;
-	same = r->status == 200 && r->has_rlen && r->rlen == up->o.len &&
+	same = r->status == 200 && r->has_rlen && r->rlen == up->o.total &&
 	    (r->has_crc ? r->rcrc == up->crc :
 	    strcasecmp(r->etag.data, want) == 0);
 	if (same) {
@@ -488,9 +562,10 @@ verify_head(struct loop *L, struct req *r)
 		char msg[256];
 
 		snprintf(msg, sizeof(msg), "stored object differs: %llu bytes "
-		    "CRC-64 %llu, sent %zu bytes CRC-64 %llu",
+		    "CRC-64 %llu, sent %llu bytes CRC-64 %llu",
 		    (unsigned long long)r->rlen, (unsigned long long)r->rcrc,
-		    up->o.len, (unsigned long long)up->crc);
+		    (unsigned long long)up->o.total,
+		    (unsigned long long)up->crc);
 		fail_upload(L, up, NULL, msg);
 		return;
 	}
@@ -556,7 +631,10 @@ on_ok(struct loop *L, struct req *r)
 			break;
 		}
 		up->upload_id = buf_detach(&id, NULL);
-		start_parts(L, up);
+		if (up->in_parts)
+			queue_parts(L, up);
+		else
+			start_parts(L, up);
 		break;
 	case OP_PART:
 		if (r->etag.len == 0) {
@@ -564,7 +642,10 @@ on_ok(struct loop *L, struct req *r)
 			    "answer");
 			break;
 		}
-		if (++up->parts_done == up->nparts)
+		if (up->in_parts)
+			part_forget(L, up, r->part - 1);
+		if (++up->parts_done == up->nparts &&
+		    (!up->in_parts || up->ended))
 			start_complete(L, up);
 		break;
 	default:		/* OP_ABORT; the rest are not sent here */
@@ -644,31 +725,228 @@ want_input(const struct loop *L)
 	if (L->eof || L->input_error || L->fatal)
 		return 0;
 	return L->nlive == 0 || (L->inflight < L->opt->max_memory &&
-	    L->nlive < MAX_LIVE);
+	    L->nlive < MAX_LIVE && L->held < PARTS_HELD);
 }
 
 /*
  * Give a large body's memory to the object instead of copying it: the
  * reader's whole buffer goes to the object (the body is inside it), and
  * the reader starts a new one with the few bytes read past the frame.
- * One copy and one set of page faults fewer per large object.
+ * One copy and one set of page faults fewer per large object.  *owned
+ * (freed first) gets the memory, *body the body's new address.
  */
 #define STEAL_MIN	(256 * 1024)
 
 static void
-steal_body(struct frame_reader *r, struct object *o)
+steal_body(struct frame_reader *r, const char **body, char **owned)
 {
 	struct buf rest = BUF_INIT;
-	size_t off = (size_t)(o->body - r->in.data), left = r->in.len - r->pos;
+	size_t off = (size_t)(*body - r->in.data), left = r->in.len - r->pos;
 
 	buf_init(&rest, left > STEAL_MIN ? left : STEAL_MIN);
 	buf_add(&rest, r->in.data + r->pos, left);
-	free(o->owned);
-	o->owned = buf_detach(&r->in, NULL);
-	o->body = o->owned + off;
+	free(*owned);
+	*owned = buf_detach(&r->in, NULL);
+	*body = *owned + off;
 	r->in = rest;
 	r->base += r->pos;
 	r->pos = 0;
+}
+
+/* The body of the frame just read, in memory of its own: *owned. */
+static const char *
+take_body(struct loop *L, const char *body, size_t len, char **owned)
+{
+	*owned = NULL;
+	if (len >= STEAL_MIN)
+		steal_body(&L->r, &body, owned);
+	else {
+		*owned = xmalloc(len > 0 ? len : 1);
+		memcpy(*owned, body, len);
+		body = *owned;
+	}
+	return body;
+}
+
+/* One more part of up, whose memory it owns; sent once initiated. */
+static void
+add_part(struct loop *L, struct upload *up, const char *body, size_t len,
+    char *owned)
+{
+	unsigned i = up->nparts;
+
+	if (i == MAX_PARTS) {
+		free(owned);
+		fail_upload(L, up, NULL, "more than 10000 parts (S3's limit): "
+		    "raise transform --part-size");
+		return;
+	}
+	up->parts = xreallocarray(up->parts, i + 1, sizeof(*up->parts));
+	up->partmem = xreallocarray(up->partmem, i + 1,
+	    sizeof(*up->partmem));
+	up->parts[i] = req_new(up, OP_PART, i + 1, body, len);
+	up->partmem[i] = owned;
+	up->nparts++;
+	L->held++;
+	L->inflight += len;
+	if (up->upload_id != NULL)
+		store_queue(&L->s, up->parts[i]);
+}
+
+/* The first P frame: a multipart upload begins, named by its fields. */
+static struct upload *
+begin_in_parts(struct loop *L, const struct parts_in *p)
+{
+	struct object o;
+	struct upload *up;
+
+	object_init(&o);
+	o.offset = p->offset;
+	buf_add(&o.key, p->key.data, p->key.len);
+	buf_add(&o.type, p->type.data, p->type.len);
+	buf_add(&o.enc, p->enc.data, p->enc.len);
+	buf_add(&o.first, p->first.data, p->first.len);
+	if (!headers_ok(L, &o)) {
+		object_release(&o);
+		return NULL;
+	}
+	up = upload_new(L, &o);
+	up->in_parts = 1;
+	up->single = req_new(up, OP_INIT, 0, "", 0);
+	store_queue(&L->s, up->single);
+	return up;
+}
+
+/*
+ * --exactly-once: append a piece of the object in parts to its spool
+ * file (made at the first, unlinked at once), hashing it on the way: 0,
+ * or -1 (an input error, said).
+ */
+static int
+spool_add(struct loop *L, const char *key, const char *p, size_t n)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[1024];
+
+	if (L->spool < 0) {
+		snprintf(path, sizeof(path), "%s/lakepipe-deliver.XXXXXX",
+		    dir != NULL && *dir != '\0' ? dir : "/tmp");
+		if ((L->spool = mkstemp(path)) < 0) {
+			report_error("cannot make a spool file for the object "
+			    "in parts (%s): %s; set TMPDIR to a writable "
+			    "directory", path, strerror(errno));
+			L->input_error = 1;
+			return -1;
+		}
+		(void)unlink(path);	/* gone with the descriptor */
+		body_sums_init(&L->sums, L->s.d->kind == DEST_S3);
+	}
+	if (L->sums.len + n > MAX_PUT) {
+		report_error("stdin: %s: more than 5 GiB: --exactly-once "
+		    "stores an object with one PUT (S3's limit); lower "
+		    "transform --max-bytes", key);
+		L->input_error = 1;
+		return -1;
+	}
+	if (write_all(L->spool, p, n) < 0) {
+		report_error("spool file of %s: write: %s", key,
+		    strerror(errno));
+		L->input_error = 1;
+		return -1;
+	}
+	body_sums_add(&L->sums, p, n);
+	return 0;
+}
+
+/* The spool file of an object that will not be stored. */
+static void
+spool_drop(struct loop *L)
+{
+	if (L->spool < 0)
+		return;
+	close(L->spool);
+	L->spool = -1;
+	body_sums_free(&L->sums);
+}
+
+static void
+take_part(struct loop *L, const struct frame *f)
+{
+	char why[1024], *owned;
+	const char *body;
+
+	if (parts_take(&L->pin, f, why, sizeof(why)) < 0) {
+		report_error("stdin: %s", why);
+		L->input_error = 1;
+		return;
+	}
+	if (L->opt->exactly_once) {
+		(void)spool_add(L, L->pin.key.data, f->body, f->len);
+		return;
+	}
+	if (L->pin.n == 1 && (L->cur = begin_in_parts(L, &L->pin)) == NULL)
+		return;
+	body = take_body(L, f->body, f->len, &owned);
+	add_part(L, L->cur, body, f->len, owned);
+}
+
+/* Whether the O frame's type= and enc= are the P frames' (sent already). */
+static int
+same_headers(const struct upload *up, const struct object *o)
+{
+	return up->o.type.len == o->type.len && up->o.enc.len ==
+	    o->enc.len && memcmp(up->o.type.data, o->type.data,
+	    o->type.len) == 0 && memcmp(up->o.enc.data, o->enc.data,
+	    o->enc.len) == 0;
+}
+
+/* The O frame of the upload in parts: its body is the last part. */
+static void
+end_in_parts(struct loop *L, struct object *o)
+{
+	struct upload *up = L->cur;
+	char *owned;
+	const char *body;
+
+	L->cur = NULL;
+	/*
+	 * Its headers went with the Initiate (the O frame's last= is sent
+	 * in none); an O frame that says otherwise stops the run, which
+	 * aborts the upload.
+	 */
+	if (!same_headers(up, o)) {
+		fail_upload(L, up, NULL, "its object frame's type= or enc= "
+		    "differs from its part frames'");
+		return;
+	}
+	if (o->len > 0) {
+		body = take_body(L, o->body, o->len, &owned);
+		add_part(L, up, body, o->len, owned);
+	}
+	o->body = NULL;
+	o->len = 0;
+	object_release(&up->o);
+	up->o = *o;			/* its fields: n, last, seqs, ... */
+	object_init(o);
+	up->ticket = markers_begin(L->mk, &up->o);
+	up->ended = 1;
+	if (up->upload_id != NULL && up->parts_done == up->nparts)
+		start_complete(L, up);
+}
+
+/* The O frame of an object spooled from its parts: one PUT from the file. */
+static void
+end_spooled(struct loop *L, struct object *o)
+{
+	int fd;
+
+	if (spool_add(L, o->key.data, o->body, o->len) < 0)
+		return;
+	o->body = NULL;
+	o->len = 0;
+	fd = L->spool;
+	L->spool = -1;
+	upload_begin(L, o, fd, &L->sums);
 }
 
 static void
@@ -684,16 +962,26 @@ take_frame(struct loop *L, const struct frame *f)
 		L->input_error = 1;
 		return;
 	}
+	if (f->type == 'P') {
+		take_part(L, f);
+		return;
+	}
 	if (f->type != 'O')
 		return;
 	object_init(&o);
-	if (object_parse(&o, f, why, sizeof(why)) < 0) {
+	if (object_parse(&o, f, why, sizeof(why)) < 0 ||
+	    parts_end(&L->pin, &o, why, sizeof(why)) < 0) {
 		report_error("stdin: %s", why);
 		L->input_error = 1;
+	} else if (o.parts > 0 && L->opt->exactly_once)
+		end_spooled(L, &o);
+	else if (o.parts > 0) {
+		if (L->cur != NULL)	/* else it failed, and the run stops */
+			end_in_parts(L, &o);
 	} else {
 		if (o.len >= STEAL_MIN)
-			steal_body(&L->r, &o);
-		upload_begin(L, &o);
+			steal_body(&L->r, &o.body, &o.owned);
+		upload_begin(L, &o, -1, NULL);
 	}
 	object_release(&o);
 }
@@ -842,6 +1130,27 @@ turn(struct loop *L)
 		L->fatal = 1;
 }
 
+/*
+ * The input ended (or broke) inside an object in parts: it is not
+ * stored; its multipart upload would never complete, so the run stops
+ * and aborts it (abort_all).
+ */
+static void
+ended_in_parts(struct loop *L)
+{
+	char why[1024];
+
+	if (L->fatal || L->pin.n == 0 || (!L->eof && !L->input_error))
+		return;
+	if (L->eof && parts_at_eof(&L->pin, why, sizeof(why)) < 0) {
+		report_error("stdin: %s", why);
+		L->input_error = 1;
+	}
+	spool_drop(L);
+	if (L->cur != NULL)
+		L->fatal = 1;
+}
+
 int
 deliver_remote(const struct dest *d, const struct options *opt)
 {
@@ -851,6 +1160,8 @@ deliver_remote(const struct dest *d, const struct options *opt)
 
 	memset(&L, 0, sizeof(L));
 	L.opt = opt;
+	L.spool = -1;
+	parts_init(&L.pin);
 	if (store_init(&L.s, d, opt, why, sizeof(why)) < 0) {
 		report_error("%s", why);
 		store_release(&L.s);
@@ -868,6 +1179,7 @@ deliver_remote(const struct dest *d, const struct options *opt)
 	stop_catch();
 	while (!L.fatal && (want_input(&L) || L.nlive > 0)) {
 		turn(&L);
+		ended_in_parts(&L);
 		stop_tell();
 		if (stop_now() && !L.fatal) {
 			report_error("stopped by signal %d: %zu object%s in "
@@ -880,6 +1192,8 @@ deliver_remote(const struct dest *d, const struct options *opt)
 		abort_all(&L);
 	while (L.first != NULL)
 		upload_free(&L, L.first);
+	spool_drop(&L);
+	parts_release(&L.pin);
 	status = L.fatal || L.input_error ? EXIT_FAIL : EXIT_OK;
 	report_done(&L.rp, status == EXIT_OK);
 	report_release(&L.rp);

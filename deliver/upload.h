@@ -8,6 +8,14 @@
  * on its own (store.h); a write whose answer was lost is checked with
  * HEAD before it is sent again.  The ack line goes out when the object is
  * confirmed and its checks passed.
+ *
+ * An object that comes in part frames (P) is a multipart upload begun at
+ * its first part, one part per P frame and the O frame's body as the
+ * last, each sent as it arrives and its memory freed once stored; input
+ * waits while PARTS_HELD parts are in memory.  With --exactly-once it is
+ * instead spooled to an unlinked file in $TMPDIR as it arrives, its
+ * hashes made on the way, and sent as one conditional PUT read from that
+ * file (RGW ignores the condition on CompleteMultipartUpload).
  */
 #ifndef DELIVER_UPLOAD_H
 #define DELIVER_UPLOAD_H
@@ -28,6 +36,10 @@ struct upload {
 	char		*upload_id;	/* multipart, once initiated */
 	unsigned	 nparts, parts_done;
 	struct req	**parts;
+	char		**partmem;	/* in_parts: each body's memory, or NULL */
+	int		 in_parts;	/* its parts come as P frames */
+	int		 ended;		/* in_parts: its O frame came */
+	int		 spool;		/* the object's file, or -1 */
 	struct req	*single;	/* the PUT, Initiate or Complete */
 	uint64_t	 crc;		/* CRC-64 of the whole object */
 	struct buf	 manifest;	/* --exactly-once: index line, or "" */

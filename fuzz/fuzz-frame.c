@@ -4,7 +4,8 @@
  * reader (headers, lengths, bodies, the errors), fields and their
  * percent-decoding; message frames through transform's msg_parse and
  * record_add and the object key transform makes of them (key_render),
- * object frames through deliver's object_parse and ack_format.
+ * object frames through deliver's object_parse and ack_format, part frames
+ * through parts_take and parts_end.
  * Properties checked: a frame written back from its fields parses to the
  * same fields; a jsonl record is one JSON object; a key transform makes
  * is one deliver takes (object_key_check); the ack line deliver writes
@@ -145,8 +146,9 @@ do_message(const struct frame *f, struct buf *out, struct buf *scratch)
 }
 
 static void
-do_object(const struct frame *f, struct buf *out)
+do_object(const struct frame *f, struct buf *out, struct parts_in *p)
 {
+	uint64_t parts_bytes = p->bytes;
 	struct object o;
 	struct frame a;
 	struct seqs s = SEQS_INIT;
@@ -171,6 +173,10 @@ do_object(const struct frame *f, struct buf *out)
 		frame_release(&a);
 		object_own_body(&o);
 		(void)object_is_empty(&o);
+		/* the object frame ends the parts before it, or is refused */
+		if (parts_end(p, &o, err, sizeof(err)) == 0)
+			fuzz_check(o.total == parts_bytes + o.len &&
+			    p->n == 0);
 	}
 	object_release(&o);
 }
@@ -179,6 +185,10 @@ static void
 each_frame(struct frame_reader *r, struct frame *f, struct buf *a,
     struct buf *b)
 {
+	struct parts_in p;
+	char err[512];
+
+	parts_init(&p);
 	while (frame_next(r, f) == FRAME_OK) {
 		fuzz_check(!f->has_body || f->body[f->len] == '\n');
 		check_fields(f, a, b);
@@ -186,8 +196,12 @@ each_frame(struct frame_reader *r, struct frame *f, struct buf *a,
 		if (f->type == 'M')
 			do_message(f, a, b);
 		else if (f->type == 'O')
-			do_object(f, a);
+			do_object(f, a, &p);
+		else if (f->type == 'P')
+			(void)parts_take(&p, f, err, sizeof(err));
 	}
+	(void)parts_at_eof(&p, err, sizeof(err));
+	parts_release(&p);
 }
 
 int

@@ -69,7 +69,7 @@ test_expect_success 'bad flags and values are usage errors (exit 2)' '
 	grep -q "format" err &&
 	test_expect_code 2 transform --compress lz4 </dev/null 2>err &&
 	test_expect_code 2 transform --max-messages 0 </dev/null 2>err &&
-	test_expect_code 2 transform --max-bytes 2G </dev/null 2>err &&
+	test_expect_code 2 transform --max-bytes 6T </dev/null 2>err &&
 	test_expect_code 2 transform --max-bytes 10x </dev/null 2>err &&
 	test_expect_code 2 transform --max-age -1 </dev/null 2>err &&
 	test_expect_code 2 transform --level 4 </dev/null 2>err &&

@@ -26,8 +26,8 @@ test_expect_success '--check: a bad value is one logfmt line naming it, exit 2' 
 	test_expect_code 2 transform --check --max-age 5x 2>err &&
 	test_one_line err && all_logfmt err &&
 	grep -q "level=error" err && grep -q -- "--max-age: .5x. is not a duration" err &&
-	test_expect_code 2 transform --check --max-bytes 2G 2>err &&
-	test_one_line err && grep -q -- "--max-bytes: .2G. is not a size from 1 to 1G" err &&
+	test_expect_code 2 transform --check --max-bytes 6T 2>err &&
+	test_one_line err && grep -q -- "--max-bytes: .6T. is not a size from 1 to 5T" err &&
 	test_expect_code 2 transform --check --level 30 2>err &&
 	test_one_line err && grep -q -- "--level" err
 '

@@ -27,6 +27,7 @@ struct run {
 	int		 out;
 	struct topics	 topics;	/* the batches, one per topic */
 	struct buf	 spill, scratch, hdr, key;
+	struct batch	*parting;	/* whose object is out in parts */
 	struct row	 row;		/* the record converted (o->rows) */
 	uint64_t	 objects;
 	struct progress	 prog;
@@ -58,6 +59,8 @@ struct batch {
 	struct buf	 prev_id, done_id;
 	struct buf	 stage;		/* records not yet compressed */
 	struct buf	 body;		/* the object so far, compressed */
+	uint64_t	 stored;	/* bytes of it written as P frames */
+	unsigned	 parts;		/* those P frames */
 	/*
 	 * The open object's: its format (the data format or fmt_reject),
 	 * its codec and compressor (comp[1], the reject stream's, made when
@@ -125,6 +128,8 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 	else
 		buf_add(&b->prev_id, b->done_id.data, b->done_id.len);
 	buf_reset(&b->body);
+	b->stored = 0;
+	b->parts = 0;
 	seqs_clear(&b->seqs);
 	b->reject = reject;
 	b->fmt = reject ? &fmt_reject : o->format;
@@ -189,6 +194,44 @@ write_failed(void)
 	err(EXIT_FAIL, "stdout");
 }
 
+static void batch_close(struct run *, struct batch *, const char *);
+
+/*
+ * Write the object's stored bytes beyond the part size as P frames of
+ * part_size bytes, keeping the rest (at least one byte, so that the O
+ * frame is never empty after parts).  Another object out in parts is
+ * closed first: frames of two objects never interleave.
+ */
+static void
+flush_parts(struct run *r, struct batch *b)
+{
+	const char *enc = codec_enc(codec_of(r->o, b->reject));
+	size_t ps = r->o->part_size;
+	struct buf *hdr = &r->hdr;
+
+	if (b->body.len <= ps)
+		return;
+	if (r->parting != NULL && r->parting != b)
+		batch_close(r, r->parting, "parts");
+	r->parting = b;
+	(void)make_key(r, b);
+	while (b->body.len > ps) {
+		buf_reset(hdr);
+		frame_begin(hdr, 'P', ps);
+		frame_add(hdr, "key", r->key.data, r->key.len);
+		frame_add_str(hdr, "type", b->fmt->type);
+		if (enc != NULL)
+			frame_add_str(hdr, "enc", enc);
+		frame_add(hdr, "first", b->first_id.data, b->first_id.len);
+		if (frame_write(r->out, hdr, b->body.data, ps) < 0)
+			write_failed();
+		buf_consume(&b->body, ps);
+		b->stored += ps;
+		b->parts++;
+		*r->m.object_bytes += ps;
+	}
+}
+
 static void
 batch_close(struct run *r, struct batch *b, const char *why)
 {
@@ -203,6 +246,7 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	comp_write(c, &b->body, b->stage.data, b->stage.len);
 	buf_reset(&b->stage);
 	comp_end(c, &b->body);
+	flush_parts(r, b);
 	dirlen = make_key(r, b);
 	buf_reset(hdr);
 	frame_begin(hdr, 'O', b->body.len);
@@ -224,11 +268,16 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	frame_add_u64(hdr, "size", b->bytes);
 	if (dirlen > 0)
 		add_bucket(r, b, hdr, dirlen);
+	if (b->parts > 0)
+		frame_add_u64(hdr, "parts", b->parts);
 	if (frame_write(r->out, hdr, b->body.data, b->body.len) < 0)
 		write_failed();
-	log_debug("object", "key=%s n=%llu bytes=%llu stored_bytes=%zu "
-	    "why=%s", r->key.data, (unsigned long long)b->n,
-	    (unsigned long long)b->bytes, b->body.len, why);
+	log_debug("object", "key=%s n=%llu bytes=%llu stored_bytes=%llu "
+	    "parts=%u why=%s", r->key.data, (unsigned long long)b->n,
+	    (unsigned long long)b->bytes,
+	    (unsigned long long)(b->stored + b->body.len), b->parts, why);
+	if (r->parting == b)
+		r->parting = NULL;
 	buf_reset(&b->done_id);
 	buf_add(&b->done_id, b->last_id.data, b->last_id.len);
 	r->objects++;
@@ -342,7 +391,7 @@ convert(struct run *r, const struct msg *m, int *reject)
 static uint64_t
 stored_size(const struct batch *b)
 {
-	return comp_estimate(&b->comp[b->reject], b->body.len, b->stage.len);
+	return comp_estimate(&b->comp[b->reject], b->stage.len);
 }
 
 /* Add one message to its topic's batch (opening it if needed). */
@@ -395,6 +444,7 @@ batch_add(struct run *r, const struct msg *m)
 		    b->stage.len);
 		buf_reset(&b->stage);
 	}
+	flush_parts(r, b);
 	if (b->n >= o->max_messages)
 		batch_close(r, b, "max-messages");
 	else if ((b->fmt->self_compressed ? b->bytes : stored_size(b)) >=
@@ -544,7 +594,9 @@ transform_run(const struct options *o, int in, int out)
 		if (drain(&run, &r, &f) < 0) {
 			/*
 			 * The open batches are dropped: every object written
-			 * is one that a clean run would write too.
+			 * is one that a clean run would write too (the P
+			 * frames of one in parts end without their O frame,
+			 * which deliver refuses).
 			 */
 			log_error(r.err, "");
 			status = EXIT_FAIL;

@@ -9,6 +9,14 @@
  * falls in another time bucket of the key template (a batch never crosses
  * the finest time unit its key names), or the input ends.
  *
+ * An object larger than --part-size goes out in pieces as it is made:
+ * part frames (P) of exactly part_size stored bytes each, then its object
+ * frame with the rest and parts=N (lakepipe-frames(5)), so that no stage
+ * holds a whole object.  One object at a time is written in parts: a
+ * batch that reaches the part size while another batch's object is in
+ * parts closes that one first (why=parts), so that the frames of two
+ * objects never interleave.
+ *
  * What an object's bytes are is its format's business (format.h); with
  * --fields each record is first converted into a row (fields.h), and a
  * record that cannot be converted goes to the reject stream.  A run of
@@ -34,6 +42,7 @@ struct options {
 	int		 level;
 	uint64_t	 max_messages;
 	uint64_t	 max_bytes;	/* as stored (compressed) */
+	size_t		 part_size;	/* P frames' bodies, bytes */
 	double		 max_age;	/* seconds; 0: no limit */
 	size_t		 max_open;	/* batches open at once */
 	struct key_tmpl	 key;
@@ -51,6 +60,10 @@ struct options {
 
 #define DEFAULT_MAX_MESSAGES	100000
 #define DEFAULT_MAX_BYTES	(64 * 1024 * 1024)
+#define DEFAULT_PART_SIZE	(8 * 1024 * 1024)
+#define MIN_PART_SIZE		(5 * 1024 * 1024)	/* S3's smallest part */
+#define MAX_PARTS		10000			/* S3's most parts */
+#define MAX_MAX_BYTES		(5ULL << 40)		/* S3's largest object */
 #define DEFAULT_MAX_AGE		60
 #define DEFAULT_MAX_OPEN	64
 #define MAX_MAX_OPEN		4096

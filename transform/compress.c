@@ -124,7 +124,7 @@ comp_begin(struct compressor *c)
 	struct isal_zstream *z = c->state;
 	size_t r;
 
-	c->total_in = 0;
+	c->total_in = c->total_out = 0;
 	switch (c->codec) {
 	case CODEC_GZIP:
 		isal_deflate_init(z);
@@ -147,8 +147,9 @@ comp_begin(struct compressor *c)
 
 /* One isal_deflate call with OUT_ROOM bytes of room at the end of out. */
 static void
-isal_step(struct isal_zstream *z, struct buf *out)
+isal_step(struct compressor *c, struct buf *out)
 {
+	struct isal_zstream *z = c->state;
 	int rc;
 
 	buf_grow(out, OUT_ROOM);
@@ -157,11 +158,12 @@ isal_step(struct isal_zstream *z, struct buf *out)
 	if ((rc = isal_deflate(z)) != COMP_OK)
 		errx(1, "isal_deflate: error %d", rc);
 	buf_setlen(out, out->len + (OUT_ROOM - z->avail_out));
+	c->total_out += OUT_ROOM - z->avail_out;
 }
 
 /* One ZSTD_compressStream2 call; returns what zstd has left to flush. */
 static size_t
-zstd_step(ZSTD_CCtx *zc, struct buf *out, ZSTD_inBuffer *in,
+zstd_step(struct compressor *c, struct buf *out, ZSTD_inBuffer *in,
     ZSTD_EndDirective mode)
 {
 	ZSTD_outBuffer o;
@@ -171,10 +173,11 @@ zstd_step(ZSTD_CCtx *zc, struct buf *out, ZSTD_inBuffer *in,
 	o.dst = out->data + out->len;
 	o.size = OUT_ROOM;
 	o.pos = 0;
-	r = ZSTD_compressStream2(zc, &o, in, mode);
+	r = ZSTD_compressStream2(c->state, &o, in, mode);
 	if (ZSTD_isError(r))
 		errx(1, "zstd: %s", ZSTD_getErrorName(r));
 	buf_setlen(out, out->len + o.pos);
+	c->total_out += o.pos;
 	return r;
 }
 
@@ -190,6 +193,7 @@ comp_write(struct compressor *c, struct buf *out, const void *p, size_t n)
 	switch (c->codec) {
 	case CODEC_NONE:
 		buf_add(out, p, n);
+		c->total_out += n;
 		return;
 	case CODEC_GZIP:
 		while (n > 0) {
@@ -197,7 +201,7 @@ comp_write(struct compressor *c, struct buf *out, const void *p, size_t n)
 			z->next_in = (uint8_t *)(uintptr_t)s;
 			z->avail_in = (uint32_t)k;
 			while (z->avail_in > 0)
-				isal_step(z, out);
+				isal_step(c, out);
 			s += k;
 			n -= k;
 		}
@@ -207,7 +211,7 @@ comp_write(struct compressor *c, struct buf *out, const void *p, size_t n)
 		in.size = n;
 		in.pos = 0;
 		while (in.pos < in.size)
-			zstd_step(c->state, out, &in, ZSTD_e_continue);
+			zstd_step(c, out, &in, ZSTD_e_continue);
 		return;
 	}
 }
@@ -226,35 +230,36 @@ comp_end(struct compressor *c, struct buf *out)
 		z->avail_in = 0;
 		z->end_of_stream = 1;
 		do
-			isal_step(z, out);
+			isal_step(c, out);
 		while (z->internal_state.state != ZSTATE_END);
 		break;
 	case CODEC_ZSTD:
-		while (zstd_step(c->state, out, &in, ZSTD_e_end) != 0)
+		while (zstd_step(c, out, &in, ZSTD_e_end) != 0)
 			;
 		break;
 	}
 	/* a small object's ratio is mostly its header: not a measure */
 	if (c->total_in >= 64 * 1024)
-		c->ratio = (double)out->len / (double)c->total_in;
+		c->ratio = (double)c->total_out / (double)c->total_in;
 }
 
 uint64_t
-comp_estimate(const struct compressor *c, size_t out_len, size_t staged)
+comp_estimate(const struct compressor *c, size_t staged)
 {
 	uint64_t in = c->total_in + staged;
 
 	if (c->codec == CODEC_NONE)
-		return (uint64_t)out_len + staged;
+		return c->total_out + staged;
 	/* the output lags the input: the last object's ratio is exact */
 	if (c->ratio > 0)
 		return (uint64_t)((double)in * c->ratio);
-	if (out_len == 0 || c->total_in == 0)
+	if (c->total_out == 0 || c->total_in == 0)
 		return in / 4;
 	/*
 	 * The output lags the input by what the compressor holds (ISA-L's
 	 * window, a zstd block): its share of the ratio shrinks as the
 	 * object grows, under 2% of a 1M gzip object.
 	 */
-	return (uint64_t)((double)in * (double)out_len / (double)c->total_in);
+	return (uint64_t)((double)in * (double)c->total_out /
+	    (double)c->total_in);
 }

@@ -19,7 +19,8 @@ struct compressor {
 	int		 level;
 	void		*state;		/* isal_zstream or ZSTD_CCtx */
 	unsigned char	*level_buf;	/* ISA-L's work memory */
-	size_t		 total_in;
+	uint64_t	 total_in;
+	uint64_t	 total_out;	/* the object's bytes made so far */
 	double		 ratio;		/* stored/in of the last object; 0 */
 };
 
@@ -35,20 +36,23 @@ const char *codec_suffix(enum codec);
 
 void	 comp_init(struct compressor *, enum codec, int level);
 void	 comp_free(struct compressor *);
-/* Start an object; its compressed bytes are appended to out. */
+/*
+ * Start an object; its compressed bytes are appended to out.  The caller
+ * may take bytes out of out between calls (transform writes an object's
+ * first parts before it ends): the compressor counts what it made.
+ */
 void	 comp_begin(struct compressor *);
 void	 comp_write(struct compressor *, struct buf *out, const void *, size_t);
 /*
- * The object's stored size if it ended now: out_len compressed so far,
+ * The object's stored size if it ended now: what was compressed so far,
  * plus what the compressor holds and staged bytes not yet given to it,
  * at the ratio of the compressor's last object, or else the ratio seen
  * so far (a quarter before any output): --max-bytes.
  */
-uint64_t comp_estimate(const struct compressor *, size_t out_len,
-	    size_t staged);
+uint64_t comp_estimate(const struct compressor *, size_t staged);
 /*
- * Finish the object (gzip trailer, zstd frame end); out holds the whole
- * object (its ratio is kept for comp_estimate).
+ * Finish the object (gzip trailer, zstd frame end) into out (its ratio
+ * is kept for comp_estimate).
  */
 void	 comp_end(struct compressor *, struct buf *out);
 

@@ -4,8 +4,9 @@
  * its own pages (--parquet-compression): no outer codec.  Every column is
  * optional; the column types map one to one (int64 INT64, double DOUBLE,
  * boolean BOOLEAN, string and untyped STRING, timestamp TIMESTAMP(MILLIS,
- * UTC)).  The writer holds a row group at most; the file is made whole at
- * the object's end.
+ * UTC)).  The writer holds a row group at most (--parquet-row-group):
+ * each row group cut goes to the object's body at once, where batch.c
+ * takes it as P frames; the footer goes at the object's end.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ pqf_new(const struct fmt_conf *c)
 	}
 	pq_opts_init(&p->opts);
 	p->opts.codec = (enum pq_codec)c->parquet_codec;
+	p->opts.row_group_bytes = c->parquet_row_group;
 	buf_init(&p->fix, 0);
 	return p;
 }
@@ -138,6 +140,7 @@ pqf_add(void *state, struct buf *out, const struct msg *m,
 		}
 	}
 	pq_row_end(p->w);
+	(void)pq_take(p->w, out, 0);	/* a row group cut, if any */
 	p->size = pq_size(p->w);
 	return p->size > before ? (size_t)(p->size - before) : 0;
 }

@@ -5,8 +5,10 @@
  * content type.  A stream format (jsonl, raw, csv) appends its bytes to
  * the batch's staging buffer, and batch.c compresses them with the outer
  * codec (--compress); a format that compresses itself (Parquet: its pages
- * are compressed, an outer gzip would be wrong) keeps its records and
- * writes the whole object at its end, and no outer codec is applied.
+ * are compressed, an outer gzip would be wrong) appends the object's
+ * final bytes to the body as they are made (a row group at a time) and
+ * the rest at its end, and no outer codec is applied.  Either way batch.c
+ * writes what goes past the part size as P frames while the object grows.
  *
  * Records come as the message (record.h) and, when the format asks for
  * rows or --fields is given, as a row of typed values (fields.h).
@@ -29,6 +31,7 @@ struct fmt_conf {
 	const struct schema	*schema;	/* NULL: no rows */
 	char			 csv_delim;
 	int			 parquet_codec;	/* enum pq_codec */
+	size_t			 parquet_row_group;	/* bytes */
 };
 
 struct fmt_ops {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "frame.h"
 #include "log.h"
 #include "metrics.h"
 #include "opt.h"
@@ -26,6 +27,7 @@ usage_text(FILE *fp)
 "                 [--compress gzip|zstd|none] [--parquet-compression CODEC]\n"
 "                 [--level N] [--max-messages N] [--max-bytes SIZE]\n"
 "                 [--max-age DURATION] [--max-open N] [--key TEMPLATE]\n"
+"                 [--part-size SIZE] [--parquet-row-group SIZE]\n"
 "                 [--fields SPEC] [--meta SPEC] [--name-separator SEP]\n"
 "                 [--csv-delimiter C] [--reject-key TEMPLATE]\n"
 "                 [--partition-time publish|event] [--timezone TZ]\n"
@@ -36,6 +38,9 @@ usage_text(FILE *fp)
 "--max-age %d --max-open %d (batches open at once: the oldest is\n"
 "written when another partition needs one); --max-bytes counts the\n"
 "object as stored (compressed).\n"
+"--part-size SIZE: an object larger than this goes out as part frames of\n"
+"this size, then its object frame (default 8M, at least 5M: S3's\n"
+"smallest part; at most 10000 parts an object)\n"
 "--key '%s'\n"
 "(--key v1: the earlier default, '%s')\n"
 "Key placeholders: {topic} {tenant} {namespace} {name} {partition} {yyyy}\n"
@@ -55,6 +60,8 @@ usage_text(FILE *fp)
 "--name-separator SEP: joins a path's parts in its column name (default .)\n"
 "--parquet-compression snappy|zstd|gzip|none: Parquet's page codec\n"
 "(default snappy; --compress does not apply to Parquet objects).\n"
+"--parquet-row-group SIZE: a row group is cut when it holds this many\n"
+"bytes (default: the part size; transform holds one row group)\n"
 "--csv-delimiter C: one byte, default ','; --reject-key: the key of the\n"
 "objects of records that cannot be converted, default\n"
 "  %s\n"
@@ -76,7 +83,7 @@ usage_text(FILE *fp)
 
 enum { OPT_METRICS = 256, OPT_CHECK, OPT_LIST, OPT_FIELDS, OPT_META,
 	OPT_SEP, OPT_DELIM, OPT_REJECT_KEY, OPT_PQ_CODEC, OPT_PART_TIME,
-	OPT_TIMEZONE };
+	OPT_TIMEZONE, OPT_PART_SIZE, OPT_PQ_ROW_GROUP };
 
 static const struct option longopts[] = {
 	{ "format",		required_argument, NULL, 'f' },
@@ -87,12 +94,14 @@ static const struct option longopts[] = {
 	{ "max-age",		required_argument, NULL, 'a' },
 	{ "max-open",		required_argument, NULL, 'o' },
 	{ "key",		required_argument, NULL, 'k' },
+	{ "part-size",		required_argument, NULL, OPT_PART_SIZE },
 	{ "fields",		required_argument, NULL, OPT_FIELDS },
 	{ "meta",		required_argument, NULL, OPT_META },
 	{ "name-separator",	required_argument, NULL, OPT_SEP },
 	{ "csv-delimiter",	required_argument, NULL, OPT_DELIM },
 	{ "reject-key",		required_argument, NULL, OPT_REJECT_KEY },
 	{ "parquet-compression", required_argument, NULL, OPT_PQ_CODEC },
+	{ "parquet-row-group",	required_argument, NULL, OPT_PQ_ROW_GROUP },
 	{ "partition-time",	required_argument, NULL, OPT_PART_TIME },
 	{ "timezone",		required_argument, NULL, OPT_TIMEZONE },
 	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
@@ -189,6 +198,23 @@ part_time_arg(const char *s)
 	errx(EXIT_USAGE, "--partition-time: '%s' is not publish or event", s);
 }
 
+/*
+ * An object is at most 10000 parts (S3's limit, and so lakepipe's for
+ * every destination); the row group defaults to the part size, so that
+ * transform holds one row group and one part of a Parquet object.
+ */
+static void
+parts_args(struct options *o)
+{
+	if (o->max_bytes / o->part_size >= MAX_PARTS)
+		errx(EXIT_USAGE, "--max-bytes: %llu bytes would be more than "
+		    "%d parts of --part-size %zu: raise --part-size",
+		    (unsigned long long)o->max_bytes, MAX_PARTS,
+		    o->part_size);
+	if (o->conf.parquet_row_group == 0)
+		o->conf.parquet_row_group = o->part_size;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -208,6 +234,7 @@ main(int argc, char *argv[])
 	o.codec = CODEC_GZIP;
 	o.max_messages = DEFAULT_MAX_MESSAGES;
 	o.max_bytes = DEFAULT_MAX_BYTES;
+	o.part_size = DEFAULT_PART_SIZE;
 	o.max_age = DEFAULT_MAX_AGE;
 	o.max_open = DEFAULT_MAX_OPEN;
 	o.tz = &tz;		/* zeroed: UTC */
@@ -223,7 +250,16 @@ main(int argc, char *argv[])
 			break;
 		case 'b':
 			o.max_bytes = opt_size("--max-bytes", optarg, 1,
-			    1ULL << 30);
+			    MAX_MAX_BYTES);
+			break;
+		case OPT_PART_SIZE:
+			o.part_size = (size_t)opt_size("--part-size", optarg,
+			    MIN_PART_SIZE, FRAME_DEFAULT_MAX_BODY);
+			break;
+		case OPT_PQ_ROW_GROUP:
+			o.conf.parquet_row_group = (size_t)opt_size(
+			    "--parquet-row-group", optarg, 64 * 1024,
+			    FRAME_DEFAULT_MAX_BODY);
 			break;
 		case 'a':
 			o.max_age = opt_duration("--max-age", optarg, 0,
@@ -266,6 +302,7 @@ main(int argc, char *argv[])
 		errx(EXIT_USAGE, "unexpected argument '%s' (input is stdin; "
 		    "see transform --help)", argv[optind]);
 	o.level = level_arg(o.codec, level);
+	parts_args(&o);
 	if (strcmp(tmpl, "v1") == 0)
 		tmpl = KEY_V1_TEMPLATE;
 	if (key_tmpl_parse(&o.key, tmpl, why, sizeof(why)) < 0)

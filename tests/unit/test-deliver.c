@@ -1,7 +1,7 @@
 /* unit: deliver/dest.c deliver/object.c deliver/sweep.c deliver/xml.c deliver/manifest.c deliver/digest.c */
 /*
  * deliver's pure parts: destination URLs, key checks, object frames,
- * ack lines, the XML of store answers, and the names of deliver's
+ * part frames, ack lines, the XML of store answers, and the names of deliver's
  * temporary files.
  */
 #include <stdlib.h>
@@ -178,6 +178,100 @@ test_object(void)
 	frame_release(&f);
 }
 
+/* Feed the header hdr with a body of len bytes to p: parts_take's answer. */
+static int
+take(struct parts_in *p, const char *hdr, size_t len, char *err,
+    size_t errlen)
+{
+	static char body[PART_MIN];
+	struct frame f;
+	const char *why;
+	int rc;
+
+	frame_init(&f);
+	if (frame_parse_header(&f, hdr, strlen(hdr), 1 << 30, &why) < 0) {
+		frame_release(&f);
+		return -2;
+	}
+	f.body = body;
+	f.len = len;
+	rc = parts_take(p, &f, err, errlen);
+	frame_release(&f);
+	return rc;
+}
+
+/* The O frame hdr (no body) ending p: parts_end's answer; o filled. */
+static int
+end(struct parts_in *p, struct object *o, const char *hdr, char *err,
+    size_t errlen)
+{
+	struct frame f;
+	const char *why;
+	int rc;
+
+	frame_init(&f);
+	object_release(o);
+	rc = frame_parse_header(&f, hdr, strlen(hdr), 100, &why) < 0 ||
+	    object_parse(o, &f, err, errlen) < 0 ? -2 :
+	    parts_end(p, o, err, errlen);
+	frame_release(&f);
+	return rc;
+}
+
+/*
+ * Part frames (lakepipe-frames(5)): consecutive, of one key, at least
+ * 5 MiB each, ended by an O frame whose parts= counts them.
+ */
+static void
+test_parts(void)
+{
+	struct parts_in p;
+	struct object o;
+	char err[512];
+
+	parts_init(&p);
+	object_init(&o);
+	CHECK(take(&p, "P 5242880 key=a/b.txt type=text/plain enc=gzip "
+	    "first=1:2:-1:-1", PART_MIN, err, sizeof(err)) == 0 && p.n == 1,
+	    "a first part frame");
+	CHECK_STR(p.type.data, "text/plain", "its type= kept");
+	CHECK_STR(p.first.data, "1:2:-1:-1", "its first= kept");
+	CHECK(take(&p, "P 5242880 key=a/b.txt", PART_MIN, err,
+	    sizeof(err)) == 0 && p.n == 2 && p.bytes == 2 * PART_MIN,
+	    "a second one counted");
+	CHECK(take(&p, "P 5242880 key=a/c.txt", PART_MIN, err,
+	    sizeof(err)) < 0 && strstr(err, "another object") != NULL,
+	    "another key before the O frame: refused");
+	CHECK(parts_at_eof(&p, err, sizeof(err)) < 0 &&
+	    strstr(err, "after 2 part frames of a/b.txt without") != NULL,
+	    "the end of input inside the object: an error");
+	CHECK(end(&p, &o, "O 7 key=a/b.txt seqs=1-9 parts=1", err,
+	    sizeof(err)) == -1 && strstr(err, "parts=1") != NULL,
+	    "parts= that does not count them: refused");
+	CHECK(end(&p, &o, "O 7 key=a/x.txt seqs=1-9 parts=2", err,
+	    sizeof(err)) == -1, "an O frame of another key: refused");
+	CHECK(end(&p, &o, "O 7 key=a/b.txt seqs=1-9 parts=2", err,
+	    sizeof(err)) == 0 && o.parts == 2 && o.total == 2 * PART_MIN + 7,
+	    "the O frame ends it: total of parts and body");
+	CHECK(p.n == 0 && p.key.len == 0 && parts_at_eof(&p, err,
+	    sizeof(err)) == 0, "then no object is in parts");
+	CHECK(end(&p, &o, "O 7 key=a/b.txt seqs=1-9 parts=3", err,
+	    sizeof(err)) == -1, "parts= without part frames: refused");
+	CHECK(end(&p, &o, "O 7 key=a/b.txt seqs=1-9", err, sizeof(err)) == 0 &&
+	    o.parts == 0 && o.total == 7, "a one-frame object");
+	CHECK(take(&p, "P 5242879 key=a/b.txt", PART_MIN - 1, err,
+	    sizeof(err)) < 0 && strstr(err, "at least 5 MiB") != NULL,
+	    "a part below 5 MiB: refused");
+	CHECK(take(&p, "P 5242880 key=../b.txt", PART_MIN, err,
+	    sizeof(err)) < 0, "an unsafe key: refused");
+	CHECK(take(&p, "P 5242880 type=x", PART_MIN, err, sizeof(err)) < 0,
+	    "no key: refused");
+	CHECK(end(&p, &o, "O 1 key=a seqs=1 parts=x", err, sizeof(err)) == -2,
+	    "a malformed parts=: refused");
+	object_release(&o);
+	parts_release(&p);
+}
+
 /* The publish-time range pt=MIN-MAX of the frame, or none. */
 static int
 pt_of(const char *hdr, uint64_t *min, uint64_t *max)
@@ -253,7 +347,7 @@ test_xml(void)
 	buf_release(&b);
 }
 
-/* Only local_put()'s own names carry a PID that the sweep may act on. */
+/* Only deliver's own temporary names carry a PID the sweep may act on. */
 static void
 test_temp_names(void)
 {
@@ -332,6 +426,7 @@ main(void)
 	test_dest();
 	test_keys();
 	test_object();
+	test_parts();
 	test_pt();
 	test_xml();
 	test_temp_names();
