@@ -17,6 +17,7 @@ manifest_init(struct manifest *m)
 	buf_init(&m->topic, 0);
 	buf_init(&m->enc, 0);
 	buf_init(&m->type, 0);
+	buf_init(&m->schema, 0);
 }
 
 void
@@ -26,6 +27,7 @@ manifest_release(struct manifest *m)
 	buf_release(&m->topic);
 	buf_release(&m->enc);
 	buf_release(&m->type);
+	buf_release(&m->schema);
 	manifest_init(m);
 }
 
@@ -61,6 +63,7 @@ manifest_of_object(struct manifest *m, const struct object *o, uint64_t crc,
 	buf_add(&m->topic, o->topic.data, o->topic.len);
 	buf_add(&m->enc, o->enc.data, o->enc.len);
 	buf_add(&m->type, o->type.data, o->type.len);
+	buf_add(&m->schema, o->schema.data, o->schema.len);
 	m->n = o->has_n ? o->n : 0;
 	m->pt_min = o->has_pt ? o->pt_min : 0;
 	m->pt_max = o->has_pt ? o->pt_max : 0;
@@ -95,6 +98,8 @@ manifest_format(struct buf *out, const struct manifest *m)
 		frame_add(out, "enc", m->enc.data, m->enc.len);
 	if (m->type.len > 0)
 		frame_add(out, "type", m->type.data, m->type.len);
+	if (m->schema.len > 0)
+		frame_add(out, "schema", m->schema.data, m->schema.len);
 	buf_addch(out, '\n');
 }
 
@@ -158,7 +163,8 @@ manifest_parse(struct manifest *m, const char *line, size_t len, char *why,
 	    frame_get_u64(&f, "crc64", &m->crc) <= 0 ||
 	    get_range(&f, &m->pt_min, &m->pt_max) < 0 ||
 	    frame_get(&f, "enc", &m->enc) < 0 ||
-	    frame_get(&f, "type", &m->type) < 0) {
+	    frame_get(&f, "type", &m->type) < 0 ||
+	    frame_get(&f, "schema", &m->schema) < 0) {
 		snprintf(why, whylen, "index line without a valid key, topic, "
 		    "first, last, n, pt, size or crc64");
 		goto out;

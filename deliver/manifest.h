@@ -6,7 +6,7 @@
  * An object's manifest is one index line (lakepipe-frames(5), type I):
  *
  *	I key=K topic=T partition=P first=ID last=ID [prev=ID] n=N
- *	  pt=MIN-MAX size=BYTES crc64=CRC [enc=E] type=MIME
+ *	  pt=MIN-MAX size=BYTES crc64=CRC [enc=E] type=MIME [schema=COLS]
  *
  * It is stored as the body of an index entry, a small object of its own
  * under _lakepipe/index/<topic>/<FIRST>_<LAST> below the destination
@@ -35,6 +35,7 @@ struct manifest {
 	int		 has_prev;
 	uint64_t	 n, pt_min, pt_max, size, crc;
 	struct buf	 enc, type;	/* may be empty */
+	struct buf	 schema;	/* the object frame's schema=, or "" */
 };
 
 void	manifest_init(struct manifest *);

@@ -19,6 +19,7 @@ object_init(struct object *o)
 	memset(o, 0, sizeof(*o));
 	buf_init(&o->key, 0);
 	buf_init(&o->type, 0);
+	buf_init(&o->schema, 0);
 	buf_init(&o->enc, 0);
 	buf_init(&o->seqs, 0);
 	buf_init(&o->first, 0);
@@ -33,6 +34,7 @@ object_release(struct object *o)
 {
 	buf_release(&o->key);
 	buf_release(&o->type);
+	buf_release(&o->schema);
 	buf_release(&o->enc);
 	buf_release(&o->seqs);
 	buf_release(&o->first);
@@ -171,7 +173,8 @@ object_parse(struct object *o, const struct frame *f, char *why,
 	    get_opt(f, "first", &o->first) < 0 ||
 	    get_opt(f, "last", &o->last) < 0 ||
 	    get_opt(f, "topic", &o->topic) < 0 ||
-	    get_opt(f, "prev", &o->prev) < 0)
+	    get_opt(f, "prev", &o->prev) < 0 ||
+	    get_opt(f, "schema", &o->schema) < 0)
 		return bad(why, whylen, f, "bad %-escape in a field");
 	parse_pt(o, f);
 	if (parse_bucket(o, f) < 0)

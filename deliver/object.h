@@ -26,6 +26,7 @@
 struct object {
 	struct buf	 key;		/* decoded, relative to the prefix */
 	struct buf	 type;		/* content type, decoded; may be empty */
+	struct buf	 schema;	/* schema=: columns name:type,..., or "" */
 	struct buf	 enc;		/* content encoding, decoded; may be empty */
 	struct buf	 seqs;		/* still encoded, copied to the ack */
 	struct buf	 first, last;	/* decoded message ids, may be empty */

@@ -428,9 +428,9 @@ build_headers(const struct store *s, const struct req *r, struct sign_kv *h,
 		if (s->opt->storage_class != NULL)
 			add_built(scratch, &h[n++], &off[k++], pfx,
 			    "storage-class", s->opt->storage_class);
-		if (up->manifest.len)
+		if (up->meta.len)
 			add_built(scratch, &h[n++], &off[k++], pfx,
-			    "meta-lakepipe-manifest", up->manifest.data);
+			    "meta-lakepipe-manifest", up->meta.data);
 	}
 	/*
 	 * --exactly-once: never replace an object (manifest.h), on the PUT

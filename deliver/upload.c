@@ -98,6 +98,7 @@ upload_free(struct loop *L, struct upload *up)
 	buf_release(&up->fullkey);
 	buf_release(&up->path);
 	buf_release(&up->manifest);
+	buf_release(&up->meta);
 	object_release(&up->o);
 	free(up);
 }
@@ -354,6 +355,32 @@ header_safe(const struct buf *s)
 	return 1;
 }
 
+/* An index line for a header: bytes a header cannot hold %-escaped. */
+static void
+header_line(struct buf *out, const struct manifest *m)
+{
+	struct buf line = BUF_INIT;
+	size_t i;
+
+	manifest_format(&line, m);
+	buf_init(out, 0);
+	for (i = 0; i + 1 < line.len; i++) {
+		unsigned char c = (unsigned char)line.data[i];
+
+		if (c >= 0x7f)
+			buf_addf(out, "%%%02X", c);
+		else
+			buf_addch(out, (char)c);
+	}
+	buf_release(&line);
+}
+
+/*
+ * S3 and COS take 2 KB of user metadata: a manifest longer than this goes
+ * into the metadata without its schema (the index entry keeps it).
+ */
+#define META_MAX	1536
+
 /*
  * --exactly-once: the object's manifest (its bytes have CRC-64 crc), sent
  * as its metadata and stored as its index entry once it is stored; bytes
@@ -364,9 +391,7 @@ static int
 once_manifest(struct loop *L, struct upload *up, uint64_t crc)
 {
 	struct manifest m;
-	struct buf line = BUF_INIT;
 	char why[512];
-	size_t i;
 	int rc = -1;
 
 	manifest_init(&m);
@@ -378,20 +403,13 @@ once_manifest(struct loop *L, struct upload *up, uint64_t crc)
 		upload_free(L, up);
 		goto out;
 	}
-	manifest_format(&line, &m);
-	buf_init(&up->manifest, 0);
-	for (i = 0; i + 1 < line.len; i++) {
-		unsigned char c = (unsigned char)line.data[i];
-
-		if (c >= 0x7f)
-			buf_addf(&up->manifest, "%%%02X", c);
-		else
-			buf_addch(&up->manifest, (char)c);
-	}
+	header_line(&up->manifest, &m);
+	if (up->manifest.len > META_MAX)
+		buf_reset(&m.schema);
+	header_line(&up->meta, &m);
 	rc = 0;
 out:
 	manifest_release(&m);
-	buf_release(&line);
 	return rc;
 }
 

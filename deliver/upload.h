@@ -43,6 +43,7 @@ struct upload {
 	struct req	*single;	/* the PUT, Initiate or Complete */
 	uint64_t	 crc;		/* CRC-64 of the whole object */
 	struct buf	 manifest;	/* --exactly-once: index line, or "" */
+	struct buf	 meta;		/* it for the metadata (see META_MAX) */
 	int		 held;		/* waits for its topic's upload before */
 	uint64_t	 ticket;	/* its place for the markers (marker.h) */
 	double		 started;

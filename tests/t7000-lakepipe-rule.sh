@@ -252,10 +252,11 @@ test_expect_success 'the log is rotated by size, log-keep files kept' '
 	test "$(grep -c "msg=\"stored\"" err)" -eq 100
 '
 
-# busy_start: lakepipe run busy.conf in the background, its pid in BUSY;
+# busy_start: lakepipe run busy.conf in the background (for two minutes
+# at most: a broken run must not hang the test), its pid in BUSY;
 # probers_start: three scripts polling its status as fast as they can
 busy_start() {
-	lakepipe run busy.conf 2>busy.err &
+	test_timeout 120 lakepipe run busy.conf 2>busy.err &
 	BUSY=$!
 }
 probers_start() {

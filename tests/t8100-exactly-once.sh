@@ -33,6 +33,23 @@ test_expect_success 'file://: objects, one index entry each, the audit clean' '
 	grep -q "^audit: 4 objects, 2000 messages, 1 partitions; 0 gaps, 0 overlaps, 0 missing, 0 damaged; 0 unindexed$" audit
 '
 
+test_expect_success 'a Parquet object'"'"'s manifest holds its schema, --fields types included' '
+	$C | transform --format parquet --max-messages 1000 \
+	    --meta message_id,publish_time=pt --fields "a.b=x:int64,c,d:timestamp" |
+	    deliver --exactly-once "file://$TRASH/pq/" >/dev/null &&
+	deliver --index "file://$TRASH/pq/" >pq.index &&
+	n=$(grep -c "^I key=public/.*\.parquet " pq.index) &&
+	test $n -gt 1 &&
+	test $(grep -c " type=application/vnd.apache.parquet schema=message_id:string,pt:timestamp,x:int64,c:json,d:timestamp$" pq.index) -eq $n &&
+	# the reject stream has no columns
+	grep "^I key=_errors/" pq.index >rejects.index &&
+	! grep -q " schema=" rejects.index &&
+	$C | transform --format csv --max-messages 2000 |
+	    deliver --exactly-once "file://$TRASH/csv/" >/dev/null &&
+	deliver --index "file://$TRASH/csv/" | grep " schema=message_id:string,topic:string,partition:int64,key:string,publish_time:timestamp,event_time:timestamp,properties:json,redelivery_count:int64,payload_encoding:string,payload:string$" &&
+	deliver --audit "file://$TRASH/pq/"
+'
+
 test_expect_success 'the same cut again: already stored, acked, nothing replaced' '
 	ls -li lake/public/default/t/*/*/*/*/ >before &&
 	$C | transform --max-messages 500 |

@@ -27,6 +27,7 @@ struct run {
 	int		 out;
 	struct topics	 topics;	/* the batches, one per topic */
 	struct buf	 spill, scratch, hdr, key;
+	struct buf	 schema;	/* schema_format's, when o->rows */
 	struct batch	*parting;	/* whose object is out in parts */
 	struct row	 row;		/* the record converted (o->rows) */
 	uint64_t	 objects;
@@ -266,6 +267,8 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	buf_addf(hdr, " pt=%llu-%llu", (unsigned long long)b->pt_min,
 	    (unsigned long long)b->pt_max);
 	frame_add_u64(hdr, "size", b->bytes);
+	if (r->schema.len > 0 && !b->reject)
+		frame_add(hdr, "schema", r->schema.data, r->schema.len);
 	if (dirlen > 0)
 		add_bucket(r, b, hdr, dirlen);
 	if (b->parts > 0)
@@ -585,6 +588,9 @@ transform_run(const struct options *o, int in, int out)
 	buf_init(&run.hdr, 256);
 	buf_init(&run.key, 256);
 	row_init(&run.row, &o->schema);
+	buf_init(&run.schema, 0);
+	if (o->rows)
+		schema_format(&run.schema, &o->schema);
 	progress_init(&run.prog, o->progress, "messages");
 	count_init(&run);
 	catch_signals();
@@ -646,6 +652,7 @@ transform_run(const struct options *o, int in, int out)
 	buf_release(&run.scratch);
 	buf_release(&run.hdr);
 	buf_release(&run.key);
+	buf_release(&run.schema);
 	row_free(&run.row);
 	return status;
 }

@@ -37,6 +37,32 @@ static const char *const types[] = {
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* A column name in schema text: ',', ':' and '%' as %XX. */
+static void
+add_name(struct buf *out, const char *name)
+{
+	for (; *name != '\0'; name++)
+		if (*name == ',' || *name == ':' || *name == '%')
+			buf_addf(out, "%%%02X", (unsigned char)*name);
+		else
+			buf_addch(out, *name);
+}
+
+void
+schema_format(struct buf *out, const struct schema *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (i > 0)
+			buf_addch(out, ',');
+		add_name(out, s->col[i].name);
+		buf_addch(out, ':');
+		buf_addstr(out, s->col[i].type == COL_ANY ? "json" :
+		    types[s->col[i].type]);
+	}
+}
+
 static void
 add_col(struct schema *s, char *name, enum col_src src, enum col_type t,
     char *path)

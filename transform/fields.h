@@ -73,6 +73,12 @@ struct row {
 int	 schema_parse(struct schema *, const char *meta, const char *fields,
 	    const char *sep, int whole, char *why, size_t whylen);
 void	 schema_free(struct schema *);
+/*
+ * Append the schema as "name:type,...", the types those of --fields and
+ * "json" for a value kept as JSON text (no :type), for the object frame's
+ * schema= field; a name's ',', ':' and '%' as %XX.
+ */
+void	 schema_format(struct buf *, const struct schema *);
 
 void	 row_init(struct row *, const struct schema *);
 void	 row_free(struct row *);
