@@ -62,7 +62,8 @@ take_page(struct store *s, const struct options *opt, const struct buf *page,
 		    xml_text(p, len, "UploadId", &id) > 0 &&
 		    xml_text(p, len, "Initiated", &when) > 0 &&
 		    (t = xml_time(when.data)) >= 0 &&
-		    (double)(now - t) > opt->orphan_age &&
+		    /* 0: all of them, also those of this second */
+		    (double)(now - t) >= opt->orphan_age &&
 		    abort_one(s, opt, key.data, id.data) == 0)
 			n++;
 		p = close + 9;
