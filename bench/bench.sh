@@ -1,23 +1,38 @@
 #!/usr/bin/env bash
-# bench/bench.sh [-m MB] [-r "MB MB"]: the replay pipeline's throughput as
-# ratios against cat, gzip -1 and igzip -1 run on the same bytes in the
-# same run, and the peak RSS of each stage at two input sizes (it must not
-# grow with the input).  Not a test: it prints figures for BENCH.md.
+# bench/bench.sh [-m MB] [-r "MB MB"] [-f "FMT+CODEC..."]: the replay
+# pipeline's throughput as ratios against cat, gzip -1, igzip -1 and
+# zstd -1 run on the same bytes in the same run, for each output format
+# and codec asked for (against its codec's reference), the lake's bytes as
+# a ratio to the input and each stage's peak RSS; then the peak RSS of
+# each stage at two input sizes (it must not grow with the input).  Not a
+# test: it prints figures for BENCH.md.
 #
 #   -m MB      size of the JSON-lines input for the throughput runs (64)
 #   -r "A B"   the two sizes for the memory runs (100 1000)
 #   -n N       repetitions of each timed run, best kept (3)
+#   -f LIST    formats and codecs, e.g. "jsonl+gzip csv+gzip parquet+zstd"
+#              (jsonl+gzip); the memory runs use the first
 set -eu
 cd "$(dirname "$0")/.."
-mb=64 rss_sizes="100 1000" reps=3
-while getopts m:r:n: opt; do
+mb=64 rss_sizes="100 1000" reps=3 formats=jsonl+gzip
+while getopts m:r:n:f: opt; do
 	case $opt in
 	m) mb=$OPTARG ;;
 	r) rss_sizes=$OPTARG ;;
 	n) reps=$OPTARG ;;
-	*) echo "usage: bench/bench.sh [-m MB] [-r \"MB MB\"] [-n N]" >&2; exit 2 ;;
+	f) formats=$OPTARG ;;
+	*) echo "usage: bench/bench.sh [-m MB] [-r \"MB MB\"] [-n N] [-f \"FMT+CODEC...\"]" >&2; exit 2 ;;
 	esac
 done
+# transform_args FMT+CODEC: transform's options for it
+transform_args() {
+	case $1 in
+	parquet+*) echo "--format parquet --parquet-compression ${1#*+}" ;;
+	*+*) echo "--format ${1%+*} --compress ${1#*+}" ;;
+	*) echo "bench: -f wants FORMAT+CODEC, not $1" >&2; exit 2 ;;
+	esac
+}
+for f in $formats; do transform_args "$f" >/dev/null; done
 for p in consume/consume transform/transform deliver/deliver; do
 	[ -x "$p" ] || { echo "bench: $p not built (run make)" >&2; exit 1; }
 done
@@ -57,12 +72,15 @@ run_pipeline() {
 	mkfifo "$out/fifo.acks" "$out/fifo.frames" "$out/fifo.objects"
 	/usr/bin/time -f %M -o "$out/rss.consume" sh -c 'exec consume/consume \
 	    --lines "$1" --publish-time 1764201600000 --acks "$2/fifo.acks" \
-	    >"$2/fifo.frames"' sh "$1" "$out" </dev/null >/dev/null &
+	    >"$2/fifo.frames" 2>"$2/consume.err"' sh "$1" "$out" </dev/null >/dev/null &
 	/usr/bin/time -f %M -o "$out/rss.transform" sh -c 'exec \
-	    transform/transform --format jsonl --compress gzip \
-	    <"$1/fifo.frames" >"$1/fifo.objects"' sh "$out" </dev/null >/dev/null &
+	    transform/transform $2 \
+	    <"$1/fifo.frames" >"$1/fifo.objects" 2>"$1/transform.err"' sh "$out" \
+	    "${TRANSFORM_ARGS:---format jsonl --compress gzip}" \
+	    </dev/null >/dev/null &
 	/usr/bin/time -f %M -o "$out/rss.deliver" sh -c 'exec deliver/deliver \
-	    "file://$PWD/$1/lake/" <"$1/fifo.objects" >"$1/fifo.acks"' \
+	    "file://$PWD/$1/lake/" <"$1/fifo.objects" >"$1/fifo.acks" \
+	    2>"$1/deliver.err"' \
 	    sh "$out" </dev/null >/dev/null &
 	wait
 }
@@ -77,19 +95,41 @@ cat "$in" >/dev/null	# warm the page cache
 t_cat=$(best_time "cat $in >/dev/null")
 t_gzip=$(best_time "gzip -1 -c <$in >/dev/null")
 t_igzip=$(best_time "igzip -1 -c <$in >/dev/null")
-t_pipe=$(best_time "run_pipeline $in")
-lake_bytes=$(du -sb "$out/lake" | cut -f1)
+t_zstd=$(best_time "zstd -q -1 -c <$in >/dev/null")
 
 mbps() { echo "scale=1; $bytes / $1 / 1000000" | bc -l; }
 ratio() { echo "scale=2; $2 / $1" | bc -l; }
 
 echo "input: $mb MiB of JSON lines ($(wc -l <"$in") messages), best of $reps runs"
-printf '%-34s %10s %10s\n' "run" "MB/s" "pipeline/x"
-printf '%-34s %10s %10s\n' "cat > /dev/null" "$(mbps "$t_cat")" "$(ratio "$t_pipe" "$t_cat")"
-printf '%-34s %10s %10s\n' "gzip -1 > /dev/null" "$(mbps "$t_gzip")" "$(ratio "$t_pipe" "$t_gzip")"
-printf '%-34s %10s %10s\n' "igzip -1 > /dev/null" "$(mbps "$t_igzip")" "$(ratio "$t_pipe" "$t_igzip")"
-printf '%-34s %10s %10s\n' "consume|transform|deliver file://" "$(mbps "$t_pipe")" "1.00"
-echo "lake: $lake_bytes bytes (ratio $(echo "scale=3; $lake_bytes / $bytes" | bc -l) of input)"
+printf '%-34s %10s\n' "reference" "MB/s"
+printf '%-34s %10s\n' "cat > /dev/null" "$(mbps "$t_cat")"
+printf '%-34s %10s\n' "gzip -1 > /dev/null" "$(mbps "$t_gzip")"
+printf '%-34s %10s\n' "igzip -1 > /dev/null" "$(mbps "$t_igzip")"
+printf '%-34s %10s\n' "zstd -1 > /dev/null" "$(mbps "$t_zstd")"
+echo
+echo "consume | transform FORMAT+CODEC | deliver file://: speed as a ratio to"
+echo "its codec's reference (igzip -1, zstd -1, cat for none), lake bytes as a"
+echo "ratio to the input, peak RSS of each stage (KB) in the last run:"
+printf '%-14s %8s %8s %10s %8s %9s %9s %9s\n' "format" "MB/s" "x ref" "(ref)" \
+    "lake/in" "consume" "transform" "deliver"
+for f in $formats; do
+	TRANSFORM_ARGS=$(transform_args "$f")
+	export TRANSFORM_ARGS
+	t_pipe=$(best_time "run_pipeline $in")
+	lake_bytes=$(du -sb "$out/lake" | cut -f1)
+	case $f in
+	*+gzip) t_ref=$t_igzip ref="igzip -1" ;;
+	*+zstd) t_ref=$t_zstd ref="zstd -1" ;;
+	*) t_ref=$t_cat ref=cat ;;
+	esac
+	printf '%-14s %8s %8s %10s %8s %9s %9s %9s\n' "$f" "$(mbps "$t_pipe")" \
+	    "$(ratio "$t_pipe" "$t_ref")" "($ref)" \
+	    "$(echo "scale=3; $lake_bytes / $bytes" | bc -l)" \
+	    "$(cat "$out/rss.consume")" "$(cat "$out/rss.transform")" \
+	    "$(cat "$out/rss.deliver")"
+done
+TRANSFORM_ARGS=$(transform_args "${formats%% *}")
+export TRANSFORM_ARGS
 
 echo
 echo "peak RSS by stage (KB), input size must not matter:"
