@@ -110,6 +110,7 @@ test_expect_success 'an indexed object that is gone: named, the rest restored, e
 	cp -R eo eo2 &&
 	gone=$(cd eo2 && find . -path "*orders*" -name "*.jsonl.gz" | sort | sed -n "2s|^\./||p") &&
 	rm "eo2/$gone" &&
+	: >eo2/_lakepipe/damaged &&
 	test_expect_code 1 consume --lake file://$TRASH/eo2/ >out.eo2 2>err &&
 	grep "level=warn.*$gone: in the index but not stored" err &&
 	test "$(grep -c "level=warn" err)" -eq 2 &&

@@ -79,6 +79,7 @@ test_expect_success 'a frame without topic= (an old transform) is refused' '
 
 test_expect_success 'audit: a damaged object, a missing one, a gap, an overlap' '
 	cp -r lake lake2 &&
+	: >lake2/_lakepipe/damaged &&
 	f=$(ls lake2/public/default/t/*/*/*/*/*.00000000000000000501.0000000000--1.jsonl.gz) &&
 	printf X | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null &&
 	rm lake2/public/default/t/*/*/*/*/*.00000000000000001001.0000000000--1.jsonl.gz &&
@@ -90,6 +91,7 @@ test_expect_success 'audit: a damaged object, a missing one, a gap, an overlap' 
 	test_expect_code 1 deliver --audit file://$TRASH/lake2/ >a2 &&
 	grep -q "^gap topic=$TOPIC after=110002357537655:1000:-1:-1 before=110002357537655:1501:-1:-1 missing_last=110002357537655:1500:-1:-1$" a2 &&
 	cp -r lake lake3 &&
+	: >lake3/_lakepipe/damaged &&
 	$C | transform --max-messages 300 |
 	    deliver -q --exactly-once file://$TRASH/other/ >/dev/null &&
 	e=$(ls other/_lakepipe/index/persistent/public/default/t/*.00000000000000000301.*) &&
@@ -111,6 +113,7 @@ test_expect_success 'a dead writer'"'"'s index entry of a stored object is put i
 	test -f "$d/$e" && ! ls -a $d | grep -q "\.tmp$" &&
 	e2=$(ls $d | sed -n 1p) && mv "$d/$e2" "$d/.$e2.$dead.1.tmp" &&
 	rm roll/public/default/t/*/*/*/*/*.00000000000000000001.0000000000--1.jsonl.gz &&
+	: >roll/_lakepipe/damaged &&
 	test $(deliver --index file://$TRASH/roll/ | wc -l) -eq 1 &&
 	! ls -a $d | grep -q "\.tmp$"
 '

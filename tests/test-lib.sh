@@ -69,7 +69,32 @@ test_skip() {
 	say "ok $test_count # skip $1 ($2)"
 }
 
+# test_audit_lakes: every exactly-once lake a test left in the trash
+# directory (a directory holding _lakepipe/index) passes deliver --audit,
+# unless the test broke it on purpose and said so (a file
+# _lakepipe/damaged beside the index).  One "ok" line more when there are
+# any; a lake that fails makes the script fail.
+test_audit_lakes() {
+	_lakes=$(find "$TRASH" -type d -path '*/_lakepipe/index' \
+	    -prune 2>/dev/null | sed 's|/_lakepipe/index$||' | sort)
+	[ -n "$_lakes" ] || return 0
+	_bad=
+	for _l in $_lakes; do
+		[ ! -e "$_l/_lakepipe/damaged" ] || continue
+		deliver --audit "file://$_l/" >"$TRASH/.audit" 2>&1 ||
+		    _bad="$_bad $_l"
+	done
+	test_count=$((test_count + 1))
+	if [ -z "$_bad" ]; then
+		say "ok $test_count - every lake left passes the audit"
+	else
+		test_failed=$((test_failed + 1))
+		say "not ok $test_count - lakes that fail the audit:$_bad"
+	fi
+}
+
 test_done() {
+	test_audit_lakes
 	say "1..$test_count"
 	test_run_cleanup
 	if [ "$test_failed" -eq 0 ]; then
