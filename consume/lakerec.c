@@ -25,6 +25,7 @@
 #include "lakerec.h"
 #include "msgid.h"
 #include "pct.h"
+#include "utctime.h"
 
 #define MAX_DEPTH	512	/* of a member skipped */
 
@@ -589,72 +590,12 @@ lakecol_missing(const int col[LC_N])
 	return NULL;
 }
 
-/* n digits of s as a number; -1 if one is not a digit. */
-static int64_t
-digits(const char *s, size_t n)
-{
-	int64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar. */
-static int64_t
-days_of(int64_t y, int64_t m, int64_t d)
-{
-	int64_t era, yoe, doy;
-
-	y -= m <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-/*
- * "YYYY-MM-DDTHH:MM:SS.mmmZ", as transform writes times, to milliseconds
- * since the epoch; -1 if it is not that.
- */
-static int
-iso_ms(const char *s, size_t n, uint64_t *ms)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
-	static const unsigned char mdays[] = { 31, 29, 31, 30, 31, 30, 31,
-	    31, 30, 31, 30, 31 };
-	int64_t y, mo, d, h, mi, sec, f;
-	size_t i;
-
-	if (n != sizeof(shape) - 1)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
-		    s[i] != shape[i])
-			return -1;
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	h = digits(s + 11, 2);
-	mi = digits(s + 14, 2);
-	sec = digits(s + 17, 2);
-	f = digits(s + 20, 3);
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    h > 23 || mi > 59 || sec > 59)
-		return -1;
-	*ms = (uint64_t)(((days_of(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec)
-	    * 1000 + (uint64_t)f;
-	return 0;
-}
-
 /* A time column: 1 a time, 0 null, -1 neither. */
 static int
 col_time(const struct lakeval *v, uint64_t *ms)
 {
+	int64_t t;
+
 	switch (v->kind) {
 	case LV_NULL:
 		return 0;
@@ -664,7 +605,10 @@ col_time(const struct lakeval *v, uint64_t *ms)
 		*ms = (uint64_t)v->i;
 		return 1;
 	default:
-		return iso_ms(v->s, v->n, ms) < 0 ? -1 : 1;
+		if (rfc3339_ms(v->s, v->n, &t) < 0 || t < 0)
+			return -1;
+		*ms = (uint64_t)t;
+		return 1;
 	}
 }
 

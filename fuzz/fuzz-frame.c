@@ -1,4 +1,4 @@
-/* unit: transform/record.c transform/json.c transform/utctime.c transform/key.c deliver/object.c */
+/* unit: transform/record.c transform/json.c transform/key.c deliver/object.c */
 /*
  * fuzz-frame: a frame stream as transform and deliver read it: the frame
  * reader (headers, lengths, bodies, the errors), fields and their

@@ -98,7 +98,5 @@ int	 row_make(struct row *, const struct schema *, const struct msg *,
 int	 value_add_scalar(struct buf *, const struct row *,
 	    const struct value *);
 
-/* Milliseconds since the epoch from an RFC 3339 date-time; 0 or -1. */
-int	 rfc3339_ms(const char *s, size_t n, int64_t *ms);
 
 #endif

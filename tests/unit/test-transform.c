@@ -1,4 +1,4 @@
-/* unit: transform/json.c transform/key.c transform/utctime.c transform/record.c transform/topics.c transform/fields.c */
+/* unit: transform/json.c transform/key.c transform/record.c transform/topics.c transform/fields.c */
 /*
  * Unit tests of transform's pieces: the JSON validator (the cases that
  * decide whether a payload is embedded verbatim), string escaping, UTF-8,
@@ -18,7 +18,7 @@
 #include "../../transform/record.h"
 #include "../../transform/topics.h"
 #include "unit.h"
-#include "../../transform/utctime.h"
+#include "../../common/utctime.h"
 
 #define S(lit)	(lit), sizeof(lit) - 1
 

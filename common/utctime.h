@@ -1,9 +1,11 @@
 /*
- * utctime: milliseconds since the epoch to a UTC calendar date, without
- * gmtime(3)'s locking and time zone machinery (it runs once per record).
+ * utctime: milliseconds since the epoch to a UTC calendar date and back,
+ * without gmtime(3)'s locking and time zone machinery (it runs once per
+ * record), and RFC 3339 text to milliseconds (transform's timestamp casts,
+ * consume --lake's time columns).
  */
-#ifndef TRANSFORM_UTCTIME_H
-#define TRANSFORM_UTCTIME_H
+#ifndef COMMON_UTCTIME_H
+#define COMMON_UTCTIME_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +19,14 @@ struct utc {
 void	utc_from_ms(struct utc *, uint64_t ms);
 /* The inverse: milliseconds since the epoch of a date from 1970 on. */
 uint64_t utc_to_ms(const struct utc *);
+/*
+ * Milliseconds since the epoch (negative before 1970) from an RFC 3339
+ * date-time: "T", "t" or a space between date and time, a fraction of
+ * any length (cut to milliseconds), "Z", "z" or an offset "+HH:MM"; a
+ * leap second is its minute's last millisecond.  0, or -1 if it is not
+ * one.
+ */
+int	rfc3339_ms(const char *s, size_t n, int64_t *ms);
 /* Append "YYYY-MM-DDTHH:MM:SS.mmmZ" (ISO 8601, RFC 3339). */
 void	utc_add_iso(struct buf *, uint64_t ms);
 /* Append v as exactly two decimal digits (v < 100), or four. */

@@ -33,18 +33,84 @@ utc_from_ms(struct utc *t, uint64_t ms)
 	t->year = (int)(yoe + era * 400 + (t->mon <= 2));
 }
 
-/* The same eras backwards (days from a civil date). */
+/* Digits of a fixed width at s; -1 if not digits. */
+static int
+digits(const char *s, int w)
+{
+	int i, v = 0;
+
+	for (i = 0; i < w; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+rfc3339_ms(const char *s, size_t n, int64_t *ms)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, mo, d, h, mi, sec, frac = 0, k, oh, om, sign;
+	size_t i = 19;
+
+	if (n < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' ||
+	    s[16] != ':' || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+		return -1;
+	if ((y = digits(s, 4)) < 0 || (mo = digits(s + 5, 2)) < 1 ||
+	    mo > 12 || (d = digits(s + 8, 2)) < 1 || d > mdays[mo - 1] ||
+	    (h = digits(s + 11, 2)) < 0 || h > 23 ||
+	    (mi = digits(s + 14, 2)) < 0 || mi > 59 ||
+	    (sec = digits(s + 17, 2)) < 0 || sec > 60)
+		return -1;
+	if (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 &&
+	    y % 400 != 0)))
+		return -1;
+	if (s[i] == '.') {
+		for (k = 0, i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, k++)
+			if (k < 3)
+				frac = frac * 10 + (s[i] - '0');
+		if (k == 0)
+			return -1;
+		for (; k < 3; k++)
+			frac *= 10;	/* ".5" is 500 ms; beyond ms: cut */
+	}
+	if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
+		oh = om = sign = 0;
+	else if (i + 6 == n && (s[i] == '+' || s[i] == '-') &&
+	    s[i + 3] == ':' && (oh = digits(s + i + 1, 2)) >= 0 && oh < 24 &&
+	    (om = digits(s + i + 4, 2)) >= 0 && om < 60)
+		sign = s[i] == '-' ? -1 : 1;
+	else
+		return -1;
+	if (sec == 60)
+		sec = 59;	/* a leap second: its last representable ms */
+	*ms = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	    sec - sign * (oh * 3600 + om * 60)) * 1000) + frac;
+	return 0;
+}
+
+/* The same eras backwards: from 1970 on, as unsigned. */
 uint64_t
 utc_to_ms(const struct utc *t)
 {
-	uint64_t y = (uint64_t)t->year - (t->mon <= 2), era, yoe, doy, doe;
-	uint64_t mp = (uint64_t)(t->mon > 2 ? t->mon - 3 : t->mon + 9), days;
+	uint64_t days = (uint64_t)days_from_civil(t->year, t->mon, t->day);
 
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * mp + 2) / 5 + (uint64_t)t->day - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	days = era * 146097 + doe - 719468;
 	return ((days * 24 + (uint64_t)t->hour) * 60 + (uint64_t)t->min) *
 	    60000 + (uint64_t)t->sec * 1000 + (uint64_t)t->ms;
 }
