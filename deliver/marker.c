@@ -20,6 +20,7 @@
 #include "report.h"
 #include "store.h"
 #include "upload.h"
+#include "utctime.h"
 
 /* Buckets remembered after their marker, so that a late object adds. */
 #define MAX_KEPT	256
@@ -400,13 +401,9 @@ json_string(struct buf *out, const char *s)
 static void
 json_time(struct buf *out, uint64_t ms)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char s[32];
-
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	buf_addf(out, "\"%s.%03uZ\"", s, (unsigned)(ms % 1000));
+	buf_addch(out, '"');
+	utc_add_iso(out, ms);
+	buf_addch(out, '"');
 }
 
 static int

@@ -404,9 +404,13 @@ once_manifest(struct loop *L, struct upload *up, uint64_t crc)
 		goto out;
 	}
 	header_line(&up->manifest, &m);
-	if (up->manifest.len > META_MAX)
-		buf_reset(&m.schema);
-	header_line(&up->meta, &m);
+	if (up->manifest.len <= META_MAX) {
+		buf_init(&up->meta, 0);
+		buf_add(&up->meta, up->manifest.data, up->manifest.len);
+	} else {
+		buf_release(&m.schema);
+		header_line(&up->meta, &m);
+	}
 	rc = 0;
 out:
 	manifest_release(&m);
