@@ -37,7 +37,7 @@ BSD_LIBS = $(shell pkg-config --libs libbsd-overlay)
 
 # Each program's own libraries beyond the common ones.
 CONSUME_LIBS	= -lssl -lcrypto -lcurl -lz -llz4 -lzstd -lsnappy -lisal
-TRANSFORM_LIBS	= -lisal -lz -lzstd -lsnappy
+TRANSFORM_LIBS	= -lisal -lz -lzstd -lsnappy -pthread
 DELIVER_LIBS	= -lcurl -lssl -lcrypto -lisal -lz
 
 COMMON_SRCS	= $(wildcard common/*.c)

@@ -29,6 +29,7 @@ struct run {
 	struct buf	 spill, scratch, hdr, key;
 	struct buf	 schema;	/* schema_format's, when o->rows */
 	struct batch	*parting;	/* whose object is out in parts */
+	struct workq	*q;		/* compression threads, or NULL */
 	struct row	 row;		/* the record converted (o->rows) */
 	uint64_t	 objects;
 	struct progress	 prog;
@@ -136,6 +137,7 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 	b->fmt = reject ? &fmt_reject : o->format;
 	if (!b->has_comp[reject]) {
 		comp_init(&b->comp[reject], codec_of(o, reject), o->level);
+		comp_attach(&b->comp[reject], r->q);
 		b->has_comp[reject] = 1;
 	}
 	comp_begin(&b->comp[reject]);
@@ -244,7 +246,7 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	if (!b->slot.open)
 		return;
 	b->fmt->end(b->reject ? NULL : b->st, fmt_out(b));
-	comp_write(c, &b->body, b->stage.data, b->stage.len);
+	comp_write(c, &b->body, b->stage.data, b->stage.len);	/* waits */
 	buf_reset(&b->stage);
 	comp_end(c, &b->body);
 	flush_parts(r, b);
@@ -397,6 +399,22 @@ stored_size(const struct batch *b)
 	return comp_estimate(&b->comp[b->reject], b->stage.len);
 }
 
+/*
+ * Give the staged records to the compressor (its thread compresses them
+ * while the next are built).  The body is the thread's until comp_wait:
+ * its parts go out just before, so the frames and where objects are cut
+ * are the same with threads or without.
+ */
+static void
+submit_stage(struct run *r, struct batch *b)
+{
+	struct compressor *c = &b->comp[b->reject];
+
+	comp_wait(c);
+	flush_parts(r, b);
+	comp_submit(c, &b->body, &b->stage);
+}
+
 /* Add one message to its topic's batch (opening it if needed). */
 static void
 batch_add(struct run *r, const struct msg *m)
@@ -442,12 +460,10 @@ batch_add(struct run *r, const struct msg *m)
 	seqs_add(&b->seqs, m->seq);
 	buf_reset(&b->last_id);
 	buf_add(&b->last_id, m->id->val, m->id->vallen);
-	if (b->stage.len >= STAGE_CHUNK) {
-		comp_write(&b->comp[b->reject], &b->body, b->stage.data,
-		    b->stage.len);
-		buf_reset(&b->stage);
-	}
-	flush_parts(r, b);
+	if (b->stage.len >= STAGE_CHUNK)
+		submit_stage(r, b);
+	else if (b->fmt->self_compressed)
+		flush_parts(r, b);
 	if (b->n >= o->max_messages)
 		batch_close(r, b, "max-messages");
 	else if ((b->fmt->self_compressed ? b->bytes : stored_size(b)) >=
@@ -591,6 +607,8 @@ transform_run(const struct options *o, int in, int out)
 	buf_init(&run.schema, 0);
 	if (o->rows)
 		schema_format(&run.schema, &o->schema);
+	if (o->threads > 0)
+		run.q = workq_new(o->threads);
 	progress_init(&run.prog, o->progress, "messages");
 	count_init(&run);
 	catch_signals();
@@ -648,6 +666,7 @@ transform_run(const struct options *o, int in, int out)
 	frame_release(&f);
 	frame_reader_release(&r);
 	topics_release(&run.topics, batch_free);
+	workq_free(run.q);
 	buf_release(&run.spill);
 	buf_release(&run.scratch);
 	buf_release(&run.hdr);

@@ -53,6 +53,7 @@ struct options {
 	struct schema	 schema;
 	struct fmt_conf	 conf;
 	int		 progress;
+	int		 threads;	/* compressing beside the main one */
 };
 
 #define REJECT_KEY_DEFAULT \

@@ -1,5 +1,6 @@
 /* Streaming compression into a growing buffer; see compress.h. */
 #include <err.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,7 @@ comp_init(struct compressor *c, enum codec codec, int level)
 	size_t r;
 
 	memset(c, 0, sizeof(*c));
+	buf_init(&c->chunk, 0);
 	c->codec = codec;
 	c->level = level;
 	switch (codec) {
@@ -110,6 +112,8 @@ comp_init(struct compressor *c, enum codec codec, int level)
 void
 comp_free(struct compressor *c)
 {
+	comp_wait(c);
+	buf_release(&c->chunk);
 	if (c->codec == CODEC_ZSTD)
 		ZSTD_freeCCtx(c->state);
 	else
@@ -124,7 +128,8 @@ comp_begin(struct compressor *c)
 	struct isal_zstream *z = c->state;
 	size_t r;
 
-	c->total_in = c->total_out = 0;
+	comp_wait(c);
+	c->total_in = c->total_out = c->seen_in = c->seen_out = 0;
 	switch (c->codec) {
 	case CODEC_GZIP:
 		isal_deflate_init(z);
@@ -181,15 +186,16 @@ zstd_step(struct compressor *c, struct buf *out, ZSTD_inBuffer *in,
 	return r;
 }
 
-void
-comp_write(struct compressor *c, struct buf *out, const void *p, size_t n)
+/* Compress n bytes at p into out. */
+static void
+compress_bytes(struct compressor *c, struct buf *out, const void *p,
+    size_t n)
 {
 	struct isal_zstream *z = c->state;
 	const unsigned char *s = p;
 	ZSTD_inBuffer in;
 	size_t k;
 
-	c->total_in += n;
 	switch (c->codec) {
 	case CODEC_NONE:
 		buf_add(out, p, n);
@@ -216,12 +222,75 @@ comp_write(struct compressor *c, struct buf *out, const void *p, size_t n)
 	}
 }
 
+/* The thread's part of comp_submit. */
+static void
+compress_chunk(struct wq_job *j)
+{
+	struct compressor *c = (struct compressor *)(void *)((char *)j -
+	    offsetof(struct compressor, job));
+
+	compress_bytes(c, c->chunk_out, c->chunk.data, c->chunk.len);
+}
+
+void
+comp_attach(struct compressor *c, struct workq *q)
+{
+	comp_wait(c);
+	c->q = c->codec == CODEC_NONE ? NULL : q;	/* a copy gains nothing */
+	c->job.run = compress_chunk;
+}
+
+void
+comp_wait(struct compressor *c)
+{
+	if (c->q != NULL)
+		workq_wait(c->q, &c->job);
+}
+
+/* What comp_estimate may see: the totals before this chunk. */
+static void
+count_in(struct compressor *c, size_t n)
+{
+	c->seen_in = c->total_in;
+	c->seen_out = c->total_out;
+	c->total_in += n;
+}
+
+void
+comp_write(struct compressor *c, struct buf *out, const void *p, size_t n)
+{
+	comp_wait(c);
+	count_in(c, n);
+	compress_bytes(c, out, p, n);
+}
+
+void
+comp_submit(struct compressor *c, struct buf *out, struct buf *chunk)
+{
+	struct buf t;
+
+	comp_wait(c);
+	count_in(c, chunk->len);
+	if (c->q == NULL) {
+		compress_bytes(c, out, chunk->data, chunk->len);
+		buf_reset(chunk);
+		return;
+	}
+	t = c->chunk;
+	c->chunk = *chunk;
+	*chunk = t;
+	buf_reset(chunk);
+	c->chunk_out = out;
+	workq_put(c->q, &c->job);
+}
+
 void
 comp_end(struct compressor *c, struct buf *out)
 {
 	struct isal_zstream *z = c->state;
 	ZSTD_inBuffer in = { NULL, 0, 0 };
 
+	comp_wait(c);
 	switch (c->codec) {
 	case CODEC_NONE:
 		return;
@@ -253,13 +322,15 @@ comp_estimate(const struct compressor *c, size_t staged)
 	/* the output lags the input: the last object's ratio is exact */
 	if (c->ratio > 0)
 		return (uint64_t)((double)in * c->ratio);
-	if (c->total_out == 0 || c->total_in == 0)
+	if (c->seen_out == 0 || c->seen_in == 0)
 		return in / 4;
 	/*
 	 * The output lags the input by what the compressor holds (ISA-L's
 	 * window, a zstd block): its share of the ratio shrinks as the
-	 * object grows, under 2% of a 1M gzip object.
+	 * object grows, under 2% of a 1M gzip object.  Only the totals
+	 * before the last chunk are looked at, so that the answer is the
+	 * same whether the thread has compressed that chunk yet or not.
 	 */
-	return (uint64_t)((double)in * (double)c->total_out /
-	    (double)c->total_in);
+	return (uint64_t)((double)in * (double)c->seen_out /
+	    (double)c->seen_in);
 }

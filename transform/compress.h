@@ -3,6 +3,14 @@
  * that a batch never sits uncompressed in memory.  gzip is ISA-L's
  * isal_deflate (a standard gzip member, about four times faster than zlib
  * at the same ratio), zstd is libzstd, none copies.
+ *
+ * A compressor attached to a work queue (comp_attach) compresses the
+ * chunks given to comp_submit in a thread, one at a time and in order,
+ * while the caller builds the next: until comp_wait returns, the
+ * compressor and the buffer its output goes to are the thread's, and only
+ * comp_estimate, comp_submit, comp_wait and the functions that wait
+ * themselves (comp_write, comp_end, comp_free) may be called.  The bytes
+ * made are the same with or without the thread, and so is every estimate.
  */
 #ifndef TRANSFORM_COMPRESS_H
 #define TRANSFORM_COMPRESS_H
@@ -10,7 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct buf;
+#include "buf.h"
+#include "workq.h"
 
 enum codec { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD };
 
@@ -19,9 +28,15 @@ struct compressor {
 	int		 level;
 	void		*state;		/* isal_zstream or ZSTD_CCtx */
 	unsigned char	*level_buf;	/* ISA-L's work memory */
-	uint64_t	 total_in;
+	uint64_t	 total_in;	/* given to it, compressed or not yet */
 	uint64_t	 total_out;	/* the object's bytes made so far */
+	/* the totals before the last chunk: what comp_estimate may see */
+	uint64_t	 seen_in, seen_out;
 	double		 ratio;		/* stored/in of the last object; 0 */
+	struct workq	*q;		/* NULL: compress in line */
+	struct wq_job	 job;		/* the chunk in the thread */
+	struct buf	 chunk;		/* its bytes (swapped with the caller's) */
+	struct buf	*chunk_out;	/* where they go */
 };
 
 /* Name to codec ("gzip", "zstd", "none"); -1 if unknown. */
@@ -36,6 +51,8 @@ const char *codec_suffix(enum codec);
 
 void	 comp_init(struct compressor *, enum codec, int level);
 void	 comp_free(struct compressor *);
+/* Compress submitted chunks in q's threads (q NULL: in line). */
+void	 comp_attach(struct compressor *, struct workq *q);
 /*
  * Start an object; its compressed bytes are appended to out.  The caller
  * may take bytes out of out between calls (transform writes an object's
@@ -44,10 +61,19 @@ void	 comp_free(struct compressor *);
 void	 comp_begin(struct compressor *);
 void	 comp_write(struct compressor *, struct buf *out, const void *, size_t);
 /*
- * The object's stored size if it ended now: what was compressed so far,
- * plus what the compressor holds and staged bytes not yet given to it,
- * at the ratio of the compressor's last object, or else the ratio seen
- * so far (a quarter before any output): --max-bytes.
+ * Compress the bytes of chunk into out, in the thread if attached: chunk
+ * is left empty (its memory swapped with the compressor's own), out is
+ * the thread's until comp_wait.
+ */
+void	 comp_submit(struct compressor *, struct buf *out, struct buf *chunk);
+/* Wait until the submitted chunk is compressed. */
+void	 comp_wait(struct compressor *);
+/*
+ * The object's stored size if it ended now: the bytes given to the
+ * compressor and the staged bytes not yet given, at the ratio of the
+ * compressor's last object, or else the ratio of the object before its
+ * last chunk (a quarter before any output): --max-bytes.  It does not
+ * wait for the thread.
  */
 uint64_t comp_estimate(const struct compressor *, size_t staged);
 /*

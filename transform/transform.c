@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "opt.h"
 #include "parquet.h"
+#include "workq.h"
 
 #define SYNOPSIS "transform [-qvP] [--format F] [--compress C] " \
 	"[--max-messages N] [--max-bytes SIZE] [--max-age DURATION] ..."
@@ -31,7 +32,7 @@ usage_text(FILE *fp)
 "                 [--fields SPEC] [--meta SPEC] [--name-separator SEP]\n"
 "                 [--csv-delimiter C] [--reject-key TEMPLATE]\n"
 "                 [--partition-time publish|event] [--timezone TZ]\n"
-"                 [--metrics-file FILE] [--check]\n"
+"                 [--threads N] [--metrics-file FILE] [--check]\n"
 "Reads message frames on stdin, writes one object frame per output file\n"
 "on stdout, a batch per topic partition.  Defaults: --format jsonl\n"
 "--compress gzip --level 1 --max-messages %d --max-bytes 64M\n"
@@ -65,6 +66,8 @@ usage_text(FILE *fp)
 "--csv-delimiter C: one byte, default ','; --reject-key: the key of the\n"
 "objects of records that cannot be converted, default\n"
 "  %s\n"
+"--threads N: threads compressing beside the one building records (0 to\n"
+"%d; default %d here: the CPUs this process may use, less one, at most 4)\n"
 "SIZE: bytes or with k, M, G; DURATION: seconds or with ms, s, m, h, d.\n"
 "\n"
 "  -q, --quiet           warnings and errors only\n"
@@ -78,12 +81,13 @@ usage_text(FILE *fp)
 "See transform(1).\n",
 	    DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE, DEFAULT_MAX_OPEN,
 	    KEY_DEFAULT_TEMPLATE, KEY_V1_TEMPLATE, REJECT_KEY_DEFAULT,
+	    WORKQ_MAX_THREADS, workq_default_threads(),
 	    METRICS_INTERVAL);
 }
 
 enum { OPT_METRICS = 256, OPT_CHECK, OPT_LIST, OPT_FIELDS, OPT_META,
 	OPT_SEP, OPT_DELIM, OPT_REJECT_KEY, OPT_PQ_CODEC, OPT_PART_TIME,
-	OPT_TIMEZONE, OPT_PART_SIZE, OPT_PQ_ROW_GROUP };
+	OPT_TIMEZONE, OPT_PART_SIZE, OPT_PQ_ROW_GROUP, OPT_THREADS };
 
 static const struct option longopts[] = {
 	{ "format",		required_argument, NULL, 'f' },
@@ -104,6 +108,7 @@ static const struct option longopts[] = {
 	{ "parquet-row-group",	required_argument, NULL, OPT_PQ_ROW_GROUP },
 	{ "partition-time",	required_argument, NULL, OPT_PART_TIME },
 	{ "timezone",		required_argument, NULL, OPT_TIMEZONE },
+	{ "threads",		required_argument, NULL, OPT_THREADS },
 	{ "metrics-file",	required_argument, NULL, OPT_METRICS },
 	{ "check",		no_argument,	   NULL, OPT_CHECK },
 	{ "list-options",	no_argument,	   NULL, OPT_LIST },
@@ -238,6 +243,7 @@ main(int argc, char *argv[])
 	o.max_age = DEFAULT_MAX_AGE;
 	o.max_open = DEFAULT_MAX_OPEN;
 	o.tz = &tz;		/* zeroed: UTC */
+	o.threads = workq_default_threads();
 	while ((ch = opt_next(argc, argv, "a:b:c:f:hk:l:n:o:Pqv", longopts))
 	    != -1) {
 		switch (ch) {
@@ -284,6 +290,10 @@ main(int argc, char *argv[])
 		case OPT_TIMEZONE:
 			if (tz_parse(&tz, optarg, why, sizeof(why)) < 0)
 				errx(EXIT_USAGE, "--timezone: %s", why);
+			break;
+		case OPT_THREADS:
+			o.threads = (int)opt_number("--threads", optarg, 0,
+			    WORKQ_MAX_THREADS);
 			break;
 		case OPT_METRICS: metrics = optarg; break;
 		case OPT_CHECK: check = 1; break;

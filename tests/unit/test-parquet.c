@@ -1,4 +1,4 @@
-/* unit: transform/parquet.c transform/thrift.c transform/compress.c */
+/* unit: transform/parquet.c transform/thrift.c transform/compress.c transform/workq.c */
 /*
  * Unit tests of the Parquet writer's encoders (the Thrift compact
  * protocol, the RLE/bit-packed hybrid) against bytes worked out by hand

@@ -1,4 +1,4 @@
-/* unit: consume/pqread.c consume/tcread.c transform/parquet.c transform/thrift.c transform/compress.c */
+/* unit: consume/pqread.c consume/tcread.c transform/parquet.c transform/thrift.c transform/compress.c transform/workq.c */
 /*
  * Unit tests of consume --lake's Parquet reader (consume/pqread.c): the
  * RLE/bit-packed hybrid decoder against runs worked out by hand from
