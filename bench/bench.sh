@@ -11,7 +11,9 @@
 #   -r "A B"   the two sizes for the memory runs (100 1000)
 #   -n N       repetitions of each timed run, best kept (3)
 #   -f LIST    formats and codecs, e.g. "jsonl+gzip csv+gzip parquet+zstd"
-#              (jsonl+gzip); the memory runs use the first
+#              (jsonl+gzip), each with :tN for transform --threads N
+#              (jsonl+gzip:t0: compression in line); the memory runs use
+#              the first
 set -eu
 cd "$(dirname "$0")/.."
 mb=64 rss_sizes="100 1000" reps=3 formats=jsonl+gzip
@@ -24,12 +26,16 @@ while getopts m:r:n:f: opt; do
 	*) echo "usage: bench/bench.sh [-m MB] [-r \"MB MB\"] [-n N] [-f \"FMT+CODEC...\"]" >&2; exit 2 ;;
 	esac
 done
-# transform_args FMT+CODEC: transform's options for it
+# transform_args FMT+CODEC[:tN]: transform's options for it
 transform_args() {
+	_threads=
 	case $1 in
-	parquet+*) echo "--format parquet --parquet-compression ${1#*+}" ;;
-	*+*) echo "--format ${1%+*} --compress ${1#*+}" ;;
-	*) echo "bench: -f wants FORMAT+CODEC, not $1" >&2; exit 2 ;;
+	*:t[0-9]*) _threads=" --threads ${1##*:t}"; set -- "${1%:t*}" ;;
+	esac
+	case $1 in
+	parquet+*) echo "--format parquet --parquet-compression ${1#*+}$_threads" ;;
+	*+*) echo "--format ${1%+*} --compress ${1#*+}$_threads" ;;
+	*) echo "bench: -f wants FORMAT+CODEC[:tN], not $1" >&2; exit 2 ;;
 	esac
 }
 for f in $formats; do transform_args "$f" >/dev/null; done
@@ -117,7 +123,7 @@ for f in $formats; do
 	export TRANSFORM_ARGS
 	t_pipe=$(best_time "run_pipeline $in")
 	lake_bytes=$(du -sb "$out/lake" | cut -f1)
-	case $f in
+	case ${f%:t*} in
 	*+gzip) t_ref=$t_igzip ref="igzip -1" ;;
 	*+zstd) t_ref=$t_zstd ref="zstd -1" ;;
 	*) t_ref=$t_cat ref=cat ;;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "dec.h"
 #include "frame.h"
 #include "json.h"
 #include "msgid.h"
@@ -21,20 +22,7 @@ name_is(const struct frame_field *fl, const char *s, size_t n)
 static int
 field_u64(const struct frame_field *fl, uint64_t *v)
 {
-	uint64_t x = 0;
-	size_t i;
-	unsigned d;
-
-	if (fl->vallen == 0 || fl->vallen > 20)
-		return -1;
-	for (i = 0; i < fl->vallen; i++) {
-		d = (unsigned)((unsigned char)fl->val[i] - '0');
-		if (d > 9 || x > (UINT64_MAX - d) / 10)
-			return -1;
-		x = x * 10 + d;
-	}
-	*v = x;
-	return 0;
+	return dec_u64(fl->val, fl->vallen, UINT64_MAX, v);
 }
 
 int
@@ -199,6 +187,30 @@ base64:
 	buf_addch(out, '"');
 }
 
+/*
+ * The publish time members, both forms.  Runs of records share their
+ * publish time (a Pulsar batch's messages have one), so the text of the
+ * last one is kept and copied while it lasts.
+ */
+static void
+add_publish_time(struct buf *out, uint64_t pt)
+{
+	static _Thread_local struct {
+		uint64_t	pt;
+		struct buf	text;
+	} last = { 0, BUF_INIT };
+
+	if (last.pt != pt || last.text.len == 0) {
+		buf_reset(&last.text);
+		ADD_LIT(&last.text, ",\"publish_time\":\"");
+		utc_add_iso(&last.text, pt);
+		ADD_LIT(&last.text, "\",\"publish_time_ms\":");
+		buf_addu64(&last.text, pt);
+		last.pt = pt;
+	}
+	buf_add(out, last.text.data, last.text.len);
+}
+
 /* The envelope; with reason, a reject's: that member, and base64. */
 static void
 add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
@@ -211,10 +223,7 @@ add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
 	add_value(out, m->topic->val, m->topic->vallen, scratch);
 	ADD_LIT(out, ",\"partition\":");
 	buf_addi64(out, m->mid.partition);
-	ADD_LIT(out, ",\"publish_time\":\"");
-	utc_add_iso(out, m->pt);
-	ADD_LIT(out, "\",\"publish_time_ms\":");
-	buf_addu64(out, m->pt);
+	add_publish_time(out, m->pt);
 	if (m->has_et) {
 		ADD_LIT(out, ",\"event_time\":\"");
 		utc_add_iso(out, m->et);
