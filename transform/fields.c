@@ -447,10 +447,29 @@ cast(struct row *r, const struct column *c, const struct json_val *jv,
 	return 0;
 }
 
+/*
+ * Whether the payload is a JSON object or array, looked at once a row
+ * (json: -1 not yet, 0 no, 1 yes, 2 yes and its members indexed in
+ * r->top, done at once when paths are wanted).
+ */
+static int
+payload_json(struct row *r, const struct schema *s, const struct msg *m,
+    int *json, int index)
+{
+	if (*json < 0 || (index && *json == 1)) {
+		if (index || s->paths > 0)
+			*json = json_valid_index(m->body, m->len, &r->top) ?
+			    2 : 0;
+		else
+			*json = json_is_container(m->body, m->len);
+	}
+	return *json;
+}
+
 /* The payload as jsonl has it: its encoding and its text. */
 static void
-payload_cols(struct row *r, const struct msg *m, struct value *enc,
-    struct value *pay)
+payload_cols(struct row *r, const struct schema *s, const struct msg *m,
+    int *state, struct value *enc, struct value *pay)
 {
 	const char *e;
 	int json;
@@ -463,7 +482,7 @@ payload_cols(struct row *r, const struct msg *m, struct value *enc,
 	}
 	if (pay != NULL)
 		text_begin(r, pay, VAL_STRING);
-	json = json_is_container(m->body, m->len);
+	json = payload_json(r, s, m, state, 0) != 0;
 	/* a container is valid UTF-8 without NUL: one pass for most */
 	if (json || utf8_valid_nonul(m->body, m->len)) {
 		e = "string";
@@ -553,10 +572,10 @@ row_make(struct row *r, const struct schema *s, const struct msg *m,
 		memset(v, 0, sizeof(*v));
 		switch (s->col[i].src) {
 		case SRC_PAYLOAD_ENCODING:
-			payload_cols(r, m, v, NULL);
+			payload_cols(r, s, m, &json, v, NULL);
 			continue;
 		case SRC_PAYLOAD:
-			payload_cols(r, m, NULL, v);
+			payload_cols(r, s, m, &json, NULL, v);
 			continue;
 		case SRC_PATH:
 			break;
@@ -566,9 +585,7 @@ row_make(struct row *r, const struct schema *s, const struct msg *m,
 		}
 		if (m->null)
 			continue;	/* a tombstone: every field null */
-		if (json < 0)
-			json = json_valid_index(m->body, m->len, &r->top);
-		if (!json) {
+		if (!payload_json(r, s, m, &json, 1)) {
 			snprintf(r->why, sizeof(r->why), "payload is not a "
 			    "JSON object or array");
 			return -1;

@@ -41,7 +41,11 @@ struct schema {
 	int		 paths;		/* columns of payload paths */
 };
 
-/* A value: null, a number, or text (row->text + off, len). */
+/*
+ * A value: null, a number, or text (row->text + off, len).  VAL_JSON text
+ * is JSON that passed validation or that json_add_string wrote, so it is
+ * always valid UTF-8 without NUL bytes; VAL_STRING text may be anything.
+ */
 enum val_kind { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_BOOL, VAL_TIME,
 	VAL_STRING, VAL_JSON };
 

@@ -134,8 +134,10 @@ pqf_add(void *state, struct buf *out, const struct msg *m,
 			pq_bool(p->w, i, (int)v->i);
 			break;
 		case VAL_STRING:
-		case VAL_JSON:
 			add_text(p, i, ROW_TEXT(r, v), v->len);
+			break;
+		case VAL_JSON:		/* UTF-8 already (fields.h) */
+			pq_bytes(p->w, i, ROW_TEXT(r, v), v->len);
 			break;
 		}
 	}
