@@ -30,6 +30,7 @@ struct run {
 	struct buf	 schema;	/* schema_format's, when o->rows */
 	struct batch	*parting;	/* whose object is out in parts */
 	struct workq	*q;		/* compression threads, or NULL */
+	struct fmt_conf	 conf;		/* o->conf, with q */
 	struct row	 row;		/* the record converted (o->rows) */
 	uint64_t	 objects;
 	struct progress	 prog;
@@ -304,8 +305,9 @@ close_open(struct run *r, int due, const char *why)
 }
 
 static struct batch *
-batch_new(const struct options *o)
+batch_new(const struct run *r)
 {
+	const struct options *o = r->o;
 	struct batch *b = xcalloc(1, sizeof(*b));
 
 	buf_init(&b->first_id, 64);
@@ -316,7 +318,7 @@ batch_new(const struct options *o)
 	buf_init(&b->body, 0);
 	b->fmt = o->format;
 	if (o->format->state_new != NULL)
-		b->st = o->format->state_new(&o->conf);
+		b->st = o->format->state_new(&r->conf);
 	b->st_free = o->format->state_free;
 	return b;
 }
@@ -358,7 +360,7 @@ batch_of(struct run *r, const struct msg *m)
 	if ((s = topics_find(&r->topics, val, n)) != NULL)
 		return (struct batch *)s;
 	if ((s = topics_victim(&r->topics)) == NULL) {
-		b = batch_new(r->o);
+		b = batch_new(r);
 		topics_add(&r->topics, &b->slot, val, n);
 		return b;
 	}
@@ -609,6 +611,8 @@ transform_run(const struct options *o, int in, int out)
 		schema_format(&run.schema, &o->schema);
 	if (o->threads > 0)
 		run.q = workq_new(o->threads);
+	run.conf = o->conf;
+	run.conf.q = run.q;
 	progress_init(&run.prog, o->progress, "messages");
 	count_init(&run);
 	catch_signals();

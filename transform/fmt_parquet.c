@@ -54,6 +54,7 @@ pqf_new(const struct fmt_conf *c)
 	pq_opts_init(&p->opts);
 	p->opts.codec = (enum pq_codec)c->parquet_codec;
 	p->opts.row_group_bytes = c->parquet_row_group;
+	p->opts.q = c->q;
 	buf_init(&p->fix, 0);
 	return p;
 }

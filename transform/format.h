@@ -25,6 +25,7 @@ struct buf;
 struct msg;
 struct row;
 struct schema;
+struct workq;
 
 /* What a format is told when a batch makes its state. */
 struct fmt_conf {
@@ -32,6 +33,7 @@ struct fmt_conf {
 	char			 csv_delim;
 	int			 parquet_codec;	/* enum pq_codec */
 	size_t			 parquet_row_group;	/* bytes */
+	struct workq		*q;	/* compression threads, or NULL */
 };
 
 struct fmt_ops {

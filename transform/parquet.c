@@ -1,6 +1,7 @@
 /* The Parquet writer; see parquet.h for what it writes and why. */
 #include <err.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "compress.h"
 #include "parquet.h"
 #include "thrift.h"
+#include "workq.h"
 
 /* parquet.thrift's enums, the values this writer uses. */
 enum { T_BOOLEAN = 0, T_INT64 = 2, T_DOUBLE = 5, T_BYTE_ARRAY = 6 };
@@ -39,6 +41,7 @@ struct pq_col {
 
 	/* The column chunk of the open row group. */
 	struct buf	 chunk;		/* data pages, headers and bodies */
+	size_t		 chunk_seen;	/* its length as the sizes see it */
 	int64_t		 num_values, null_count, nan_count;
 	int64_t		 raw_size;	/* data pages uncompressed, headers in */
 	int		 used_plain, used_dict;	/* data pages so written */
@@ -81,6 +84,24 @@ struct pq_writer {
 	int		 finished;
 
 	struct buf	 page, zpage, hdr;	/* scratch */
+
+	/*
+	 * The data page compressed in a thread (opts.q), or in line: its
+	 * bytes (jpage, swapped with page), its column and what its header
+	 * says.  Until pq_wait, jcol's chunk and raw_size, raw_pages,
+	 * stored_pages, jzpage, jhdr and comp are the thread's.  The sizes
+	 * (pq_size, row_group_size) look at copies made when a page is
+	 * submitted (the pages before it, done by then) and count the page
+	 * submitted last uncompressed (pending), so that they are the same
+	 * with threads or without.
+	 */
+	struct wq_job	 job;
+	struct buf	 jpage, jzpage, jhdr;
+	struct pq_col	*jcol;
+	uint32_t	 jn;
+	int		 jenc;
+	size_t		 pending;
+	uint64_t	 raw_seen, stored_seen;
 };
 
 void
@@ -298,6 +319,7 @@ static void
 col_reset_chunk(struct pq_col *c, const struct pq_opts *o)
 {
 	buf_reset(&c->chunk);
+	c->chunk_seen = 0;
 	c->num_values = c->null_count = c->nan_count = 0;
 	c->raw_size = 0;
 	c->used_plain = c->used_dict = c->dict_checked = 0;
@@ -490,33 +512,33 @@ page_undict(struct pq_col *c)
 
 /* pages */
 
-/* Compress w->page into w->zpage with the file's codec. */
+/* Compress page into zpage with the file's codec; the bytes stored. */
 static const struct buf *
-compress_page(struct pq_writer *w)
+compress_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
 {
 	size_t n;
 
-	buf_reset(&w->zpage);
+	buf_reset(zpage);
 	switch (w->opts.codec) {
 	case PQ_NONE:
-		return &w->page;
+		return page;
 	case PQ_SNAPPY:
-		n = snappy_max_compressed_length(w->page.len);
-		buf_grow(&w->zpage, n);
-		if (snappy_compress(w->page.data, w->page.len, w->zpage.data,
+		n = snappy_max_compressed_length(page->len);
+		buf_grow(zpage, n);
+		if (snappy_compress(page->data, page->len, zpage->data,
 		    &n) != SNAPPY_OK)
 			errx(1, "snappy: cannot compress a page");
-		buf_setlen(&w->zpage, n);
+		buf_setlen(zpage, n);
 		break;
 	case PQ_GZIP:
 	case PQ_ZSTD:
 		/* one gzip member or zstd frame per page */
 		comp_begin(&w->comp);
-		comp_write(&w->comp, &w->zpage, w->page.data, w->page.len);
-		comp_end(&w->comp, &w->zpage);
+		comp_write(&w->comp, zpage, page->data, page->len);
+		comp_end(&w->comp, zpage);
 		break;
 	}
-	return &w->zpage;
+	return zpage;
 }
 
 static int32_t
@@ -527,38 +549,98 @@ page_len(size_t n)
 	return (int32_t)n;
 }
 
-/* Compress w->page and append its header and body to dst. */
+/* A page to write: its bytes, scratch buffers, where it goes, its header. */
+struct page {
+	const struct buf *body;
+	struct buf	*zbody, *hdr, *dst;
+	int		 type;
+	uint32_t	 nvalues;
+	int		 encoding;
+	int64_t		*raw_size;
+};
+
+/* Compress the page and append its header and body to its dst. */
 static void
-put_page(struct pq_writer *w, struct buf *dst, int type, uint32_t nvalues,
-    int encoding, int64_t *raw_size)
+put_page(struct pq_writer *w, const struct page *pg)
 {
-	const struct buf *body = compress_page(w);
+	const struct buf *body = compress_page(w, pg->body, pg->zbody);
 	struct thrift t;
 
-	buf_reset(&w->hdr);
-	tc_begin(&t, &w->hdr);
-	tc_i32(&t, 1, type);
-	tc_i32(&t, 2, page_len(w->page.len));
+	buf_reset(pg->hdr);
+	tc_begin(&t, pg->hdr);
+	tc_i32(&t, 1, pg->type);
+	tc_i32(&t, 2, page_len(pg->body->len));
 	tc_i32(&t, 3, page_len(body->len));
-	if (type == PT_DATA_PAGE) {
+	if (pg->type == PT_DATA_PAGE) {
 		tc_struct(&t, 5);		/* DataPageHeader */
-		tc_i32(&t, 1, (int32_t)nvalues);
-		tc_i32(&t, 2, encoding);
+		tc_i32(&t, 1, (int32_t)pg->nvalues);
+		tc_i32(&t, 2, pg->encoding);
 		tc_i32(&t, 3, E_RLE);		/* definition levels */
 		tc_i32(&t, 4, E_RLE);		/* repetition levels */
 		tc_struct_end(&t);
 	} else {
 		tc_struct(&t, 7);		/* DictionaryPageHeader */
-		tc_i32(&t, 1, (int32_t)nvalues);
+		tc_i32(&t, 1, (int32_t)pg->nvalues);
 		tc_i32(&t, 2, E_PLAIN);
 		tc_struct_end(&t);
 	}
 	tc_end(&t);
-	buf_add(dst, w->hdr.data, w->hdr.len);
-	buf_add(dst, body->data, body->len);
-	*raw_size += (int64_t)(w->hdr.len + w->page.len);
-	w->raw_pages += w->page.len;
+	buf_add(pg->dst, pg->hdr->data, pg->hdr->len);
+	buf_add(pg->dst, body->data, body->len);
+	*pg->raw_size += (int64_t)(pg->hdr->len + pg->body->len);
+	w->raw_pages += pg->body->len;
 	w->stored_pages += body->len;
+}
+
+/* The thread's part: the data page in jpage into jcol's chunk. */
+static void
+put_data_page(struct wq_job *j)
+{
+	struct pq_writer *w = (struct pq_writer *)(void *)((char *)j -
+	    offsetof(struct pq_writer, job));
+	struct page pg = { &w->jpage, &w->jzpage, &w->jhdr, &w->jcol->chunk,
+	    PT_DATA_PAGE, w->jn, w->jenc, &w->jcol->raw_size };
+
+	put_page(w, &pg);
+}
+
+/* Wait until the page submitted last is in its chunk. */
+static void
+pq_wait(struct pq_writer *w)
+{
+	if (w->opts.q != NULL)
+		workq_wait(w->opts.q, &w->job);
+}
+
+/* What the sizes see: every page submitted, the last uncompressed. */
+static void
+sizes_seen(struct pq_writer *w, size_t pending)
+{
+	if (w->jcol != NULL)
+		w->jcol->chunk_seen = w->jcol->chunk.len;
+	w->raw_seen = w->raw_pages;
+	w->stored_seen = w->stored_pages;
+	w->pending = pending;
+}
+
+/* Hand the data page in w->page to the thread (or write it now). */
+static void
+submit_page(struct pq_writer *w, struct pq_col *c, uint32_t n, int encoding)
+{
+	struct buf t;
+
+	pq_wait(w);
+	sizes_seen(w, w->page.len);
+	t = w->jpage;
+	w->jpage = w->page;
+	w->page = t;
+	w->jcol = c;
+	w->jn = n;
+	w->jenc = encoding;
+	if (w->opts.q != NULL)
+		workq_put(w->opts.q, &w->job);
+	else
+		put_data_page(&w->job);
 }
 
 /*
@@ -605,8 +687,7 @@ cut_page(struct pq_writer *w, struct pq_col *c)
 		buf_add(&w->page, c->vals.data, c->vals.len);
 		c->used_plain++;
 	}
-	put_page(w, &c->chunk, PT_DATA_PAGE, c->page_n,
-	    dict ? E_RLE_DICTIONARY : E_PLAIN, &c->raw_size);
+	submit_page(w, c, c->page_n, dict ? E_RLE_DICTIONARY : E_PLAIN);
 	col_reset_page(c);
 }
 
@@ -967,13 +1048,16 @@ cut_row_group(struct pq_writer *w)
 		struct pq_col *c = &w->cols[i];
 
 		cut_page(w, c);
+		pq_wait(w);
 		raw = c->raw_size;
 		dict_off = w->offset;
 		if (c->used_dict) {
+			struct page pg = { &w->page, &w->zpage, &w->hdr,
+			    &dictpage, PT_DICTIONARY_PAGE, c->ndict, 0, &raw };
+
 			buf_reset(&w->page);
 			buf_add(&w->page, c->dict.data, c->dict.len);
-			put_page(w, &dictpage, PT_DICTIONARY_PAGE, c->ndict, 0,
-			    &raw);
+			put_page(w, &pg);
 			ready_move(w, &dictpage);
 		}
 		data_off = w->offset;
@@ -990,6 +1074,8 @@ cut_row_group(struct pq_writer *w)
 	tc_i16(&t, 7, (int16_t)(w->nrg < INT16_MAX ? w->nrg : INT16_MAX));
 	tc_end(&t);
 	buf_release(&dictpage);
+	sizes_seen(w, 0);
+	w->jcol = NULL;
 	w->nrg++;
 	w->rg_rows = 0;
 }
@@ -1000,9 +1086,9 @@ row_group_size(const struct pq_writer *w)
 	size_t i, n = 0;
 
 	for (i = 0; i < w->ncols; i++)
-		n += w->cols[i].chunk.len + w->cols[i].dict.len +
+		n += w->cols[i].chunk_seen + w->cols[i].dict.len +
 		    page_size(&w->cols[i]);
-	return n;
+	return n + w->pending;
 }
 
 void
@@ -1073,6 +1159,10 @@ pq_new(const struct pq_column *cols, size_t ncols, const struct pq_opts *o)
 		col_reset_chunk(c, &w->opts);
 	}
 	buf_init(&w->rgmeta, 0);
+	buf_init(&w->jpage, 0);
+	buf_init(&w->jzpage, 0);
+	buf_init(&w->jhdr, 0);
+	w->job.run = put_data_page;
 	buf_init(&w->page, 0);
 	buf_init(&w->zpage, 0);
 	buf_init(&w->hdr, 0);
@@ -1095,14 +1185,14 @@ pq_rows(const struct pq_writer *w)
 uint64_t
 pq_size(const struct pq_writer *w)
 {
-	double ratio = 1, open = 0;
+	double ratio = 1, open = (double)w->pending;
 	uint64_t done = w->offset;
 	size_t i;
 
-	if (w->raw_pages > 0)
-		ratio = (double)w->stored_pages / (double)w->raw_pages;
+	if (w->raw_seen > 0)
+		ratio = (double)w->stored_seen / (double)w->raw_seen;
 	for (i = 0; i < w->ncols; i++) {
-		done += w->cols[i].chunk.len;
+		done += w->cols[i].chunk_seen;
 		open += (double)(w->cols[i].dict.len + page_size(&w->cols[i]));
 	}
 	return done + (uint64_t)(open * ratio);
@@ -1215,6 +1305,7 @@ pq_free(struct pq_writer *w)
 
 	if (w == NULL)
 		return;
+	pq_wait(w);
 	for (i = 0; i < w->ncols; i++)
 		col_free(&w->cols[i]);
 	free(w->cols);
@@ -1227,5 +1318,8 @@ pq_free(struct pq_writer *w)
 	buf_release(&w->page);
 	buf_release(&w->zpage);
 	buf_release(&w->hdr);
+	buf_release(&w->jpage);
+	buf_release(&w->jzpage);
+	buf_release(&w->jhdr);
 	free(w);
 }

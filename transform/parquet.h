@@ -32,7 +32,10 @@
  * definition levels; a dictionary-encoded page counts its values' plain
  * size) reaches page_bytes, at a row end.  A row group is cut at a row end
  * when its buffered bytes (finished pages as compressed, dictionaries,
- * open pages) reach row_group_bytes.  The writer holds one row group, the
+ * open pages) reach row_group_bytes; the page finished last counts
+ * uncompressed, as it may still be compressing in a thread (opts.q: one
+ * page at a time, in order, beside the building of the next rows; the
+ * bytes written are the same with or without).  The writer holds one row group, the
  * file's bytes not yet taken (see pq_take) and the footer's metadata (a
  * few hundred bytes per column and row group): call pq_take after rows to
  * stream a file in bounded memory.
@@ -72,6 +75,7 @@ struct pq_opts {
 	size_t		 row_group_bytes; /* default 32 MiB */
 	size_t		 dict_bytes;	/* default 1 MiB; 0: no dictionaries */
 	const char	*created_by;	/* NULL: "lakepipe" */
+	struct workq	*q;		/* compress pages in its threads */
 };
 
 #define PQ_STAT_MAX	64	/* longest string/binary bound stored */
