@@ -54,9 +54,10 @@ renewed() {
 # sends 3 objects and waits for their acks, then waits until the
 # stand-in (its URL; - for none) has minted a new key, so that each round
 # crosses a rotation.  Rounds go on until ROUNDS are done and UNTIL (a
-# command; : for none) holds, 20 at most: how many rotations deliver's
-# renewals take depends on when in a second its fetches end, so a case
-# waits for the renewals it checks, never for a number of rounds.  HOOK
+# command; : for none) holds, 20 at most: when deliver renews depends on
+# the age of the first key it is handed and on how long rounds last (a
+# loaded machine), so a case waits for the renewals it checks, never for
+# a number of rounds.  HOOK
 # (a command, or :) runs after round 2.  Fails, saying why, when a wait
 # times out, UNTIL never holds, or deliver does not exit 0 with every
 # object acked; sets sent.
