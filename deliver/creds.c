@@ -207,15 +207,18 @@ static int
 load_role(struct creds *c, int *changed, char *why, size_t whylen)
 {
 	struct role_keys k;
-	time_t left;
+	double left;
 
 	if (metadata_role_keys(&c->role, &k, why, whylen) < 0)
 		return -1;
 	*changed = set_keys(c, k.id, k.secret, k.token);
 	if (*changed || c->expires != k.expires) {
 		/* a third of what is left for keys that live minutes, and
-		 * a second at least: ExpiredTime counts whole seconds */
-		left = k.expires - time(NULL);
+		 * a second at least: ExpiredTime counts whole seconds.  Now
+		 * to the millisecond: in whole seconds, where in its second
+		 * a fetch ended (later in a slow process) moved the renewal
+		 * by a second, a third of the life of a key of 9 s. */
+		left = k.expires - wallclock_ms() / 1000.0;
 		c->margin = left / 3 < ROLE_MARGIN ? left / 3 : ROLE_MARGIN;
 		if (c->margin < 1)
 			c->margin = 1;
@@ -330,7 +333,7 @@ due(const struct creds *c)
 	case CREDS_FILE:
 		return file_changed(c);
 	case CREDS_ROLE:
-		return time(NULL) >= c->expires - c->margin &&
+		return wallclock_ms() / 1000.0 >= c->expires - c->margin &&
 		    monotime() >= c->next_try;
 	default:
 		return 0;

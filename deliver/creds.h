@@ -46,7 +46,7 @@ struct creds {
 	struct stat st;			/* CREDS_FILE: as last read */
 	char	*role;			/* CREDS_ROLE: the role's name */
 	time_t	 expires;		/* CREDS_ROLE: 0 for none */
-	time_t	 margin;		/* renew this long before expires */
+	double	 margin;		/* renew this long (s) before expires */
 	double	 next_try;		/* monotime(): no renewal before */
 	unsigned gen;			/* counts the keys in turn */
 	int	 failing;		/* the last renewal failed (warned) */

@@ -22,12 +22,15 @@ export LAKEPIPE_METADATA_URL
 COS="cos://$B/role/?region=ap-guangzhou"
 EP="--endpoint http://cos.ap-guangzhou.localhost:$PORT"
 
-# How many keys the stand-in whose URL is $1 has minted so far.
+# How many keys the stand-in whose URL is $1 has minted so far, into $m;
+# fails while it does not answer with a number.
 minted() {
-	curl -s "$1/_stats" | sed 's/^{"minted":\([0-9]*\),.*/\1/'
+	m=$(curl -s -m 10 "$1/_stats" | sed 's/^{"minted":\([0-9]*\),.*/\1/')
+	case $m in ''|*[!0-9]*) return 1 ;; esac
 }
 
-# wait_until CMD...: until CMD succeeds (30 s at most).
+# wait_until CMD...: until CMD succeeds (600 tries: 30 s, longer when
+# the machine is loaded).
 wait_until() {
 	_i=0
 	until "$@"; do
@@ -36,39 +39,73 @@ wait_until() {
 		sleep 0.05
 	done
 }
-more_than() { test "$(minted "$1")" -gt "$2"; }
-acked() { test "$(wc -l <acks)" -ge "$1"; }
+more_than() { minted "$1" && test "$m" -gt "$2"; }
+acked() { test "$(wc -l <"$1.acks")" -ge "$2"; }
 
-# run_rounds STANDIN ROUNDS HOOK deliver-args...: deliver runs on a FIFO;
-# each round sends 3 objects, waits for their acks, then waits until the
-# stand-in (its URL; - for none) has minted a new key (so ROUNDS rounds
-# last about 2*ROUNDS s and cross ROUNDS rotations).  HOOK (a command, or
-# :) runs after round 2.
-# Leaves acks, err, rc.
+# renewed CASE CAUSE N: deliver's stderr of CASE holds N or more
+# "credentials renewed" lines of that cause.
+renewed() {
+	test "$(grep -c "msg=\"credentials renewed\" .* cause=$2" "$1.err")" \
+	    -ge "$3"
+}
+
+# run_rounds CASE STANDIN ROUNDS UNTIL HOOK deliver-args...: deliver runs
+# on a FIFO, its stderr in CASE.err, its acks in CASE.acks.  Each round
+# sends 3 objects and waits for their acks, then waits until the
+# stand-in (its URL; - for none) has minted a new key, so that each round
+# crosses a rotation.  Rounds go on until ROUNDS are done and UNTIL (a
+# command; : for none) holds, 20 at most: when deliver renews depends on
+# the age of the first key it is handed and on how long rounds last (a
+# loaded machine), so a case waits for the renewals it checks, never for
+# a number of rounds.  HOOK
+# (a command, or :) runs after round 2.  Fails, saying why, when a wait
+# times out, UNTIL never holds, or deliver does not exit 0 with every
+# object acked; sets sent.
 run_rounds() {
-	md=$1 rounds=$2 hook=$3
-	shift 3
-	rm -f in.fifo acks err rc && mkfifo in.fifo && : >acks || return 1
-	{ test_timeout 120 deliver "$@" <in.fifo >acks 2>err; echo $? >rc; } &
-	exec 3>in.fifo
-	i=0 r=0
-	while [ $r -lt "$rounds" ]; do
+	rr_case=$1 md=$2 rounds=$3 until=$4 hook=$5
+	shift 5
+	rm -f "$rr_case.fifo" "$rr_case.rc" && mkfifo "$rr_case.fifo" &&
+	    : >"$rr_case.acks" && : >"$rr_case.err" || return 1
+	{ test_timeout 120 deliver "$@" <"$rr_case.fifo" >"$rr_case.acks" \
+	    2>"$rr_case.err"; echo $? >"$rr_case.rc"; } &
+	exec 3>"$rr_case.fifo"
+	i=0 r=0 why="UNTIL ($until) never held"
+	while [ $r -lt 20 ]; do
 		for j in 1 2 3; do
 			i=$((i + 1))
 			obj "r/$i.txt" small n=1 seqs=$i >&3
 		done
-		wait_until acked $i || break
+		wait_until acked "$rr_case" $i ||
+		    { why="round $((r + 1)): objects not acked"; break; }
 		if [ "$md" != - ]; then
-			m=$(minted "$md")
-			wait_until more_than "$md" "$m" || break
+			wait_until minted "$md" && wait_until more_than "$md" "$m" ||
+			    { why="round $((r + 1)): no new key"; break; }
 		fi
 		r=$((r + 1))
-		[ $r -ne 2 ] || $hook
+		[ $r -ne 2 ] || eval "$hook" >/dev/null ||
+		    { why="HOOK ($hook) failed"; break; }
+		[ $r -lt "$rounds" ] || ! eval "$until" || { why=; break; }
 	done
 	exec 3>&-
-	wait_until test -s rc
-	cat err >>all.err
+	wait_until test -s "$rr_case.rc" || why="${why:-deliver did not end}"
 	sent=$i
+	echo "$rr_case: $r rounds, $sent objects sent, $(wc -l <"$rr_case.acks")" \
+	    "acked, exit status $(cat "$rr_case.rc" 2>/dev/null)"
+	test "$(cat "$rr_case.rc" 2>/dev/null)" = 0 ||
+	    why="${why:-deliver failed}"
+	test "$(wc -l <"$rr_case.acks")" -eq $sent || why="${why:-not all acked}"
+	[ -z "$why" ] || { echo "$rr_case: $why" >&2; return 1; }
+}
+
+# show_case CASE: after a failure, what deliver said in CASE (its
+# renewals, warnings and errors, and its last lines); fails.
+show_case() {
+	echo "deliver's stderr in $1.err: renewals, warnings, errors:"
+	grep -e "credentials renewed" -e " level=warn " -e " level=error " \
+	    "$1.err" | tail -n 10
+	echo "its last lines:"
+	tail -n 4 "$1.err"
+	return 1
 }
 
 # check_requests IDPREFIX MINKEYS: every request recorded since the last
@@ -88,7 +125,7 @@ check_requests() {
 			const ok = q.authOk && q.status >= 200 && q.status < 300 &&
 			    q.accessKeyId && q.accessKeyId.startsWith(pfx) &&
 			    exp[q.accessKeyId] && q.start < exp[q.accessKeyId] * 1000;
-			if (!ok) { console.log("bad", JSON.stringify(q)); bad++; }
+			if (!ok && bad++ < 5) console.log("bad", JSON.stringify(q));
 			used.add(q.accessKeyId);
 		}
 		console.log(r.length, "requests,", used.size, "keys");
@@ -105,12 +142,14 @@ test_expect_success 'setup' '
 
 test_expect_success 'instance role, COS: every request signed with a valid key over 3 rotations' '
 	ctl reset >/dev/null &&
-	run_rounds "$MD" 8 : $EP --credentials instance-role "$COS" &&
-	test "$(cat rc)" = 0 && test "$(wc -l <acks)" -eq $sent &&
-	test $(grep -c "msg=\"credentials renewed\" source=instance-role role=lakepipe-test-role cause=expiring" err) -ge 2 &&
-	! grep -v -e " level=info " -e " level=debug " err &&
-	check_requests AKIDLPROLE 3 &&
-	test "$(ctl objects $B role/r/ | wc -l)" -eq $sent
+	{
+		run_rounds role "$MD" 3 "renewed role expiring 2" : \
+		    $EP --credentials instance-role "$COS" &&
+		test $(grep -c "msg=\"credentials renewed\" source=instance-role role=lakepipe-test-role cause=expiring" role.err) -ge 2 &&
+		! grep -v -e " level=info " -e " level=debug " role.err &&
+		check_requests AKIDLPROLE 3 &&
+		test "$(ctl objects $B role/r/ | wc -l)" -eq $sent
+	} || show_case role
 '
 
 # Keys that live long (no renewal before the refusal), revoked mid-run.
@@ -121,30 +160,32 @@ MDL=$(json_get mdl.json url)
 test_expect_success 'instance role: the role named, and a revoked key renewed once' '
 	ctl reset >/dev/null &&
 	LAKEPIPE_METADATA_URL=$MDL &&
-	run_rounds - 3 "curl -s -X POST $MDL/_rotate?revoke=1" \
-	    $EP --credentials instance-role:lakepipe-test-role \
-	    "cos://$B/revoke/?region=ap-guangzhou" &&
-	test "$(cat rc)" = 0 && test "$(wc -l <acks)" -eq $sent &&
-	test "$(ctl objects $B revoke/r/ | wc -l)" -eq $sent &&
-	ctl requests >reqs.json &&
-	refused=$(node -e "
-		const r = JSON.parse(require(\"fs\").readFileSync(\"reqs.json\"));
-		console.log(r.filter(q => q.status === 403).length)") &&
-	test "$refused" -ge 1 && test "$refused" -le 3 &&
-	test $(grep -c "credentials renewed" err) -eq 1 &&
-	grep -q "credentials renewed.*cause=refused" err
+	{
+		run_rounds revoke - 3 : "curl -sf -X POST \"$MDL/_rotate?revoke=1\"" \
+		    $EP --credentials instance-role:lakepipe-test-role \
+		    "cos://$B/revoke/?region=ap-guangzhou" &&
+		test "$(ctl objects $B revoke/r/ | wc -l)" -eq $sent &&
+		ctl requests >reqs.json &&
+		refused=$(node -e "
+			const r = JSON.parse(require(\"fs\").readFileSync(\"reqs.json\"));
+			console.log(r.filter(q => q.status === 403).length)") &&
+		test "$refused" -ge 1 && test "$refused" -le 3 &&
+		test $(grep -c "credentials renewed" revoke.err) -eq 1 &&
+		renewed revoke refused 1
+	} || show_case revoke
 '
 
 test_expect_success 'instance role, s3:// (SigV4, x-amz-security-token) across rotations' '
 	ctl reset >/dev/null &&
-	run_rounds "$MD" 5 : --endpoint "http://localhost:$PORT" \
-	    --credentials instance-role "s3://lake-test/s3role/?region=us-east-1" &&
-	test "$(cat rc)" = 0 && test "$(wc -l <acks)" -eq $sent &&
-	test $(grep -c "credentials renewed" err) -ge 1 &&
-	check_requests AKIDLPROLE 2 &&
-	ctl requests >reqs.json &&
-	grep -q "\"x-amz-security-token\": \"<redacted>\"" reqs.json &&
-	! grep -q "x-cos-security-token" reqs.json
+	{
+		run_rounds s3role "$MD" 2 "renewed s3role expiring 1" : \
+		    --endpoint "http://localhost:$PORT" --credentials instance-role \
+		    "s3://lake-test/s3role/?region=us-east-1" &&
+		check_requests AKIDLPROLE 2 &&
+		ctl requests >reqs.json &&
+		grep -q "\"x-amz-security-token\": \"<redacted>\"" reqs.json &&
+		! grep -q "x-cos-security-token" reqs.json
+	} || show_case s3role
 '
 
 test_start_server mdf.json node "$PEERS/metadata.js" --s3-control "$CTL" \
@@ -155,12 +196,14 @@ MDF=$(json_get mdf.json url)
 test_expect_success 'a --credentials file rewritten with new keys: re-read, never expired' '
 	ctl reset >/dev/null &&
 	test -s rotating.env &&
-	run_rounds "$MDF" 8 : $EP --credentials "$TRASH/rotating.env" \
-	    "cos://$B/file/?region=ap-guangzhou" &&
-	test "$(cat rc)" = 0 && test "$(wc -l <acks)" -eq $sent &&
-	test $(grep -c "msg=\"credentials renewed\" source=$TRASH/rotating.env cause=changed" err) -ge 2 &&
-	! grep -v -e " level=info " -e " level=debug " err &&
-	check_requests AKIDLPFILE 3
+	{
+		run_rounds file "$MDF" 3 "renewed file changed 2" : \
+		    $EP --credentials "$TRASH/rotating.env" \
+		    "cos://$B/file/?region=ap-guangzhou" &&
+		test $(grep -c "msg=\"credentials renewed\" source=$TRASH/rotating.env cause=changed" file.err) -ge 2 &&
+		! grep -v -e " level=info " -e " level=debug " file.err &&
+		check_requests AKIDLPFILE 3
+	} || show_case file
 '
 
 test_expect_success 'no key, token or secret of the role in the logs' '
@@ -169,8 +212,10 @@ test_expect_success 'no key, token or secret of the role in the logs' '
 		v=$(node -e "console.log(JSON.parse(require(\"fs\").readFileSync(\"cur.json\"))[process.argv[1]])" $f) &&
 		test -n "$v" || return 1
 	done &&
-	test -s all.err &&
-	! grep -E "AKIDLP|RoleSecret|role-token-" all.err
+	test -s role.err && test -s revoke.err && test -s s3role.err &&
+	test -s file.err &&
+	! grep -E "AKIDLP|RoleSecret|role-token-" role.err revoke.err \
+	    s3role.err file.err
 '
 
 test_expect_success '--probe with the instance role: ok credentials, no key shown' '
@@ -202,11 +247,12 @@ test_start_server mdc.json node "$PEERS/metadata.js" --period 60 \
 test_expect_success 'only Expiration (ISO 8601) in the answer: still renewed in time' '
 	ctl reset >/dev/null &&
 	LAKEPIPE_METADATA_URL=$(json_get mde.json url) &&
-	run_rounds "$LAKEPIPE_METADATA_URL" 6 : $EP --credentials instance-role \
-	    "cos://$B/expn/?region=ap-guangzhou" &&
-	test "$(cat rc)" = 0 && test "$(wc -l <acks)" -eq $sent &&
-	test $(grep -c "credentials renewed" err) -ge 1 &&
-	check_requests AKIDLPEXPN 2
+	{
+		run_rounds expn "$LAKEPIPE_METADATA_URL" 2 \
+		    "renewed expn expiring 1" : $EP --credentials instance-role \
+		    "cos://$B/expn/?region=ap-guangzhou" &&
+		check_requests AKIDLPEXPN 2
+	} || show_case expn
 '
 
 test_expect_success 'an answer whose Code is not Success: exit 1, one line' '
