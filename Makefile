@@ -17,6 +17,14 @@ CFLAGS	= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
+# ThreadSanitizer (SANITIZE=thread): transform alone, the one program
+# with threads, in build/tsan; t2050 runs it when it is there.
+ifeq ($(SANITIZE),thread)
+B	= build/tsan
+CFLAGS	= -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=thread
+endif
+
 # The libFuzzer build (make fuzz): clang, its own objects in build/fuzz.
 FUZZ_CC	?= clang
 ifeq ($(FUZZ),1)
@@ -122,10 +130,12 @@ test: all
 	tests/run --build $(B)
 
 # Everything CI runs: the suite on the plain build and on the sanitizer
-# build, one closing "N passed, N failed" line for both.
+# build (with a ThreadSanitizer transform for t2050), one closing
+# "N passed, N failed" line for both.
 check:
 	$(MAKE) all
 	$(MAKE) SANITIZE=1 all
+	$(MAKE) SANITIZE=thread build/tsan/transform/transform
 	tests/run --build . --build build/san
 
 # Every fuzz target for FUZZ_SECONDS each (one at a time, niced), on

@@ -1,8 +1,9 @@
 #!/bin/sh
 # transform --threads: compression in threads beside the building of
-# records.  The objects must be byte for byte those of --threads 0 (in
-# line), cut at the same places, whatever the codec, limits and
-# interleaving of partitions; they must decode to the records transform
+# records (chunks of jsonl, CSV and raw objects, Parquet's pages).  The
+# objects must be byte for byte those of --threads 0 (in line), cut at
+# the same places, whatever the format, codec, limits and interleaving
+# of partitions; they must decode to the records transform
 # writes uncompressed; and the threads must exist while it runs.
 . "$(dirname "$0")/test-lib.sh"
 
@@ -94,6 +95,14 @@ test_expect_success 'parts (--part-size 5M) and --max-open 1: the same frames' '
 	same --format csv --max-bytes 1M
 '
 
+test_expect_success 'Parquet pages compressed in threads: the same files' '
+	same --format parquet --parquet-compression zstd &&
+	same --format parquet --parquet-compression gzip --parquet-row-group 1M &&
+	test $(split out.0 o) -ge 3 &&
+	same --format parquet --fields "order:int64,amount:double,note" \
+	    --parquet-compression zstd --parquet-row-group 256k --max-bytes 2M
+'
+
 test_expect_success 'each object decodes to what --compress none writes' '
 	transform -q --threads 1 --max-bytes 1M <in >gz &&
 	transform -q --compress none --max-bytes 1M <in >plain &&
@@ -109,6 +118,30 @@ test_expect_success 'each object decodes to what --compress none writes' '
 	test $(wc -l <gz.txt) = 40000 &&
 	sort gz.txt >a && sort plain.txt >b && test_cmp a b
 '
+
+# ThreadSanitizer's transform (make SANITIZE=thread, part of make check):
+# the same runs must show no data race.
+# (A kernel whose address layout ThreadSanitizer cannot use makes it
+# fail at start: then the case is skipped, saying so.)
+TSAN_TRANSFORM=$TEST_DIRECTORY/../build/tsan/transform/transform
+if [ -x "$TSAN_TRANSFORM" ] && "$TSAN_TRANSFORM" --help >/dev/null 2>&1; then
+	test_expect_success 'no data race (ThreadSanitizer), every format' '
+		for o in "--max-bytes 1M" "--compress zstd --part-size 5M" \
+		    "--format csv --max-bytes 1M --max-open 1" \
+		    "--format parquet --parquet-compression zstd \
+		    --parquet-row-group 256k --max-bytes 2M"; do
+			TSAN_OPTIONS=exitcode=66 "$TSAN_TRANSFORM" -q --threads 2 \
+			    $o <in >tsan.out 2>tsan.err ||
+			    { head -40 tsan.err; return 1; }
+			! grep -q ThreadSanitizer tsan.err ||
+			    { head -40 tsan.err; return 1; }
+			transform -q --threads 0 $o <in | cmp - tsan.out || return 1
+		done
+	'
+else
+	test_skip 'no data race (ThreadSanitizer)' \
+	    'no working build/tsan/transform/transform: make SANITIZE=thread'
+fi
 
 # has_threads PID N: PID has N threads (within 10 s)
 has_threads() {
