@@ -229,6 +229,14 @@ backlog() {
 	json_get sub.json backlog
 }
 
+# indexed_at_least LAKE N: N index entries or more in LAKE (not counting
+# a temporary file being written: ".NAME.PID.SERIAL.tmp"); each one's
+# object was stored before it
+indexed_at_least() {
+	test "$(find "$1/_lakepipe/index" -type f ! -name '.*.tmp' 2>/dev/null |
+	    wc -l)" -ge "$2"
+}
+
 test_expect_success 'a run stores objects cut inside batches, acks nothing, is killed' '
 	mkfifo noacks f1 f2 && exec 7<>noacks || return 1
 	consume --url $PURL --topic $PT --subscription eo --type failover \
@@ -238,7 +246,7 @@ test_expect_success 'a run stores objects cut inside batches, acks nothing, is k
 	t=$!
 	deliver -q --exactly-once "$BL" <f2 >/dev/null 2>>run1.err &
 	d=$!
-	wait_until 60 sh -c "test \$(find blake/_lakepipe -type f 2>/dev/null | wc -l) -ge 30" &&
+	wait_until 60 indexed_at_least blake 30 &&
 	kill -9 $c $t $d && wait $c $t $d; exec 7>&- &&
 	test "$(backlog)" -eq 470 &&
 	records blake | sort >run1.ids &&
