@@ -100,7 +100,8 @@ test_expect_success 'Parquet pages compressed in threads: the same files' '
 	same --format parquet --parquet-compression gzip --parquet-row-group 1M &&
 	test $(split out.0 o) -ge 3 &&
 	same --format parquet --fields "order:int64,amount:double,note" \
-	    --parquet-compression zstd --parquet-row-group 256k --max-bytes 2M
+	    --parquet-compression zstd --parquet-row-group 256k --max-bytes 2M &&
+	same --format parquet --fields auto
 '
 
 test_expect_success 'each object decodes to what --compress none writes' '

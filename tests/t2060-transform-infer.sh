@@ -114,6 +114,14 @@ test_expect_success 'each object read back: its types, its records in order' '
 	test_cmp r3.want r3
 '
 
+test_expect_success 'DuckDB union_by_name reads every record of the three' '
+	q "SELECT k, amount FROM read_parquet(\"lake.amounts/**/*.parquet\",
+	    union_by_name = true) ORDER BY k" >all &&
+	printf "%s\\n" "1	10" "2	-20" "3	2.5" "4	3.0" "5	n/a" "6	7" \
+	    "7	false" >all.want &&
+	test_cmp all.want all
+'
+
 test_expect_success 'hyparquet agrees with DuckDB on the double object' '
 	set -- $(cat files) &&
 	$READ hyparquet "$2" >hy &&
