@@ -104,6 +104,14 @@ test_expect_success 'Parquet pages compressed in threads: the same files' '
 	same --format parquet --fields auto
 '
 
+test_expect_success '--fields auto: the files of the spec it infers' '
+	transform -q --format parquet --fields auto <in >auto &&
+	transform -q --format parquet \
+	    --fields order:int64,user:string,note:string,amount:double \
+	    <in >typed &&
+	test_cmp typed auto
+'
+
 test_expect_success 'each object decodes to what --compress none writes' '
 	transform -q --threads 1 --max-bytes 1M <in >gz &&
 	transform -q --compress none --max-bytes 1M <in >plain &&

@@ -158,6 +158,26 @@ test_expect_success 'a new member, one null at first: new columns later' '
 	tail -n 3 last | test_cmp last.want -
 '
 
+test_expect_success 'a member named twice: its first non-null value' '
+	printf "%s\\n" "{\"a\":1,\"a\":2}" "{\"a\":null,\"a\":3}" >twice &&
+	consume --lines twice --publish-time $PT 2>/dev/null |
+	    transform --format jsonl --fields auto --meta none \
+	    --compress none >frames &&
+	grep -a "^{" frames >rows &&
+	printf "%s\\n" "{\"a\":1}" "{\"a\":3}" >rows.want &&
+	test_cmp rows.want rows
+'
+
+test_expect_success 'member names: escapes decoded, --name-separator applied' '
+	printf "%s\\n" "{\"a\\u00e9\":1,\"x.y\":true,\"q\\\"\":\"s\"}" >names &&
+	consume --lines names --publish-time $PT 2>/dev/null |
+	    transform --format csv --fields auto --meta none \
+	    --name-separator _ --compress none >frames &&
+	objects frames | field schema >schema &&
+	echo "aé:int64,x_y:boolean,q\":string" >schema.want &&
+	test_cmp schema.want schema
+'
+
 test_expect_success 'payloads that are not JSON objects go to the reject stream' '
 	printf "%s\\n" "{\"a\":1}" "[1,2]" "not json" "\"text\"" "{\"a\":2}" >mixed &&
 	consume --lines mixed --publish-time $PT 2>/dev/null |

@@ -299,7 +299,8 @@ schema_copy(struct schema *dst, const struct schema *src)
 void
 row_init(struct row *r, const struct schema *s)
 {
-	r->n = r->cap = s->n > 0 ? s->n : 1;
+	r->n = s->n;
+	r->cap = s->n > 0 ? s->n : 1;
 	r->v = xcalloc(r->cap, sizeof(*r->v));
 	buf_init(&r->text, 256);
 	r->why[0] = '\0';
@@ -605,7 +606,7 @@ meta_value(struct row *r, const struct column *c, const struct msg *m,
 
 /*
  * The column type of a member's value (an object or array COL_ANY, a
- * number beyond double's range its text), or -1 for null.
+ * number parse_double refuses its text), or -1 for null.
  */
 static int
 member_type(const struct json_val *jv)
@@ -672,23 +673,42 @@ member_add(struct row *r, struct schema *s, const char *k, size_t n, int t)
 	size_t i;
 
 	if (s->paths == INFER_MAX) {
-		snprintf(r->why, sizeof(r->why), "member %.80s would be "
-		    "inferred column %d (--fields auto makes at most %d)", k,
-		    INFER_MAX + 1, INFER_MAX);
+		snprintf(r->why, sizeof(r->why), "member %.*s would be "
+		    "inferred column %d (--fields auto makes at most %d)",
+		    (int)(n > 80 ? 80 : n), k, INFER_MAX + 1, INFER_MAX);
 		return -1;
 	}
 	name = path_name(k, n, s->sep);
 	for (i = 0; i < s->n; i++)
 		if (strcmp(s->col[i].name, name) == 0) {
-			snprintf(r->why, sizeof(r->why), "member %.80s: the "
+			snprintf(r->why, sizeof(r->why), "member %.*s: the "
 			    "schema has a column %.80s already (rename the "
-			    "metadata column: --meta)", k, name);
+			    "metadata column: --meta)", (int)(n > 80 ? 80 : n),
+			    k, name);
 			free(name);
 			return -1;
 		}
 	add_col(s, name, SRC_MEMBER, (enum col_type)t, xstrndup(k, n));
 	s->paths++;
 	return 0;
+}
+
+/*
+ * The name of indexed member i, decoded into key only if it has an
+ * escape; its length in *n.
+ */
+static const char *
+member_name(const struct json_top *t, size_t i, struct buf *key, size_t *n)
+{
+	const char *k = t->m[i].k + 1;
+
+	*n = t->m[i].kn - 2;
+	if (memchr(k, '\\', *n) == NULL)
+		return k;
+	buf_reset(key);
+	(void)json_decode_string(key, t->m[i].k, t->m[i].kn);
+	*n = key->len;
+	return key->data;
 }
 
 /*
@@ -703,28 +723,26 @@ walk_members(struct row *r, const struct schema *s, struct schema *w,
 {
 	const struct json_top *t = &r->top;
 	struct json_val jv;
-	size_t i, j, hint = s->n - s->paths;
+	size_t i, j, kn, hint = s->n - s->paths;
+	const char *k;
 	int vt;
 
 	for (i = 0; i < t->count; i++, hint++) {
 		json_top_value(t, i, &jv);
 		if ((vt = member_type(&jv)) < 0)
 			continue;	/* null: a null, no column */
-		buf_reset(key);
-		(void)json_decode_string(key, t->m[i].k, t->m[i].kn);
-		if (key->len == 0 || memchr(key->data, 0, key->len) != NULL) {
+		k = member_name(t, i, key, &kn);
+		if (kn == 0 || memchr(k, 0, kn) != NULL) {
 			snprintf(r->why, sizeof(r->why), "a member name is "
 			    "empty or holds \\u0000 (--fields auto names "
 			    "columns by members)");
 			return -1;
 		}
-		buf_addch(key, '\0');
-		j = member_col(s, key->data, key->len - 1, hint);
+		j = member_col(s, k, kn, hint);
 		if (w != NULL) {
 			if (j < w->n)
 				w->col[j].type = widened(w->col[j].type, vt);
-			else if (member_add(r, w, key->data, key->len - 1,
-			    vt) < 0)
+			else if (member_add(r, w, k, kn, vt) < 0)
 				return -1;
 			continue;
 		}
