@@ -178,6 +178,36 @@ test_expect_success 'member names: escapes decoded, --name-separator applied' '
 	test_cmp schema.want schema
 '
 
+# Two partitions of one topic, interleaved: "amount" an int64 in
+# partition 0, a string in partition 1.
+python3 - <<'PY'
+out = open("parts", "wb")
+for i in range(8):
+    p = i % 2
+    body = b'{"k":%d,"amount":%s}' % (i, b"%d" % i if p == 0 else b'"s%d"' % i)
+    out.write(b"M %d seq=%d id=%d:%d:%d:-1 topic=persistent://t/ns/o-partition-%d "
+        b"pt=%d\n" % (len(body), i + 1, 10 + p, i, p, p, 1764201600000 + i))
+    out.write(body + b"\n")
+PY
+
+test_expect_success 'each partition has its own schema; --max-open 1 starts anew' '
+	transform -v --format csv --fields auto --meta partition \
+	    --compress none <parts >frames 2>err &&
+	seqs_once frames 8 &&
+	! grep -q "why=schema" err &&
+	objects frames | sort | field schema >schema &&
+	printf "%s\\n" partition:int64,k:int64,amount:int64 \
+	    partition:int64,k:int64,amount:string >schema.want &&
+	test_cmp schema.want schema &&
+	transform --format csv --fields auto --meta partition --max-open 1 \
+	    --compress none <parts >frames &&
+	seqs_once frames 8 &&
+	objects frames | field schema | sort | uniq -c >schema &&
+	printf "%s\\n" "      4 partition:int64,k:int64,amount:int64" \
+	    "      4 partition:int64,k:int64,amount:string" >schema.want &&
+	test_cmp schema.want schema
+'
+
 test_expect_success 'payloads that are not JSON objects go to the reject stream' '
 	printf "%s\\n" "{\"a\":1}" "[1,2]" "not json" "\"text\"" "{\"a\":2}" >mixed &&
 	consume --lines mixed --publish-time $PT 2>/dev/null |
