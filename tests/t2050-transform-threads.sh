@@ -138,7 +138,8 @@ if [ -x "$TSAN_TRANSFORM" ] && "$TSAN_TRANSFORM" --help >/dev/null 2>&1; then
 		for o in "--max-bytes 1M" "--compress zstd --part-size 5M" \
 		    "--format csv --max-bytes 1M --max-open 1" \
 		    "--format parquet --parquet-compression zstd \
-		    --parquet-row-group 256k --max-bytes 2M"; do
+		    --parquet-row-group 256k --max-bytes 2M" \
+		    "--format parquet --fields auto --max-bytes 2M"; do
 			TSAN_OPTIONS=exitcode=66 "$TSAN_TRANSFORM" -q --threads 2 \
 			    $o <in >tsan.out 2>tsan.err ||
 			    { head -40 tsan.err; return 1; }

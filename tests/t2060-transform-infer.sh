@@ -208,6 +208,25 @@ test_expect_success 'each partition has its own schema; --max-open 1 starts anew
 	test_cmp schema.want schema
 '
 
+test_expect_success 'widening in threads: the same files as without' '
+	python3 -c "
+for i in range(30000):
+    a = i if i < 10000 else i + 0.5 if i < 20000 else \"a%d\" % i
+    print(\"{\\\"k\\\":%d,\\\"note\\\":\\\"%s\\\",\\\"amount\\\":%s}\" %
+        (i, \"x\" * (i % 97), a if isinstance(a, str) is False else
+        \"\\\"%s\\\"\" % a))
+" >many &&
+	consume --lines many --publish-time $PT 2>/dev/null >many.frames &&
+	transform -v --threads 0 --format parquet --fields auto \
+	    --parquet-compression zstd --parquet-row-group 64k \
+	    <many.frames >out.0 2>err &&
+	test $(grep -c "why=schema" err) = 2 &&
+	transform --threads 2 --format parquet --fields auto \
+	    --parquet-compression zstd --parquet-row-group 64k \
+	    <many.frames >out.2 &&
+	test_cmp out.0 out.2
+'
+
 test_expect_success 'payloads that are not JSON objects go to the reject stream' '
 	printf "%s\\n" "{\"a\":1}" "[1,2]" "not json" "\"text\"" "{\"a\":2}" >mixed &&
 	consume --lines mixed --publish-time $PT 2>/dev/null |
