@@ -48,7 +48,7 @@ struct column {
 struct schema {
 	struct column	*col;
 	size_t		 n;
-	size_t		 paths;		/* columns of payload paths or members */
+	size_t		 paths;		/* columns of paths or members */
 	int		 infer;		/* --fields auto */
 	char		*sep;		/* infer: --name-separator */
 };
