@@ -100,7 +100,16 @@ test_expect_success 'Parquet pages compressed in threads: the same files' '
 	same --format parquet --parquet-compression gzip --parquet-row-group 1M &&
 	test $(split out.0 o) -ge 3 &&
 	same --format parquet --fields "order:int64,amount:double,note" \
-	    --parquet-compression zstd --parquet-row-group 256k --max-bytes 2M
+	    --parquet-compression zstd --parquet-row-group 256k --max-bytes 2M &&
+	same --format parquet --fields auto
+'
+
+test_expect_success '--fields auto: the files of the spec it infers' '
+	transform -q --format parquet --fields auto <in >auto &&
+	transform -q --format parquet \
+	    --fields order:int64,user:string,note:string,amount:double \
+	    <in >typed &&
+	test_cmp typed auto
 '
 
 test_expect_success 'each object decodes to what --compress none writes' '
@@ -129,7 +138,8 @@ if [ -x "$TSAN_TRANSFORM" ] && "$TSAN_TRANSFORM" --help >/dev/null 2>&1; then
 		for o in "--max-bytes 1M" "--compress zstd --part-size 5M" \
 		    "--format csv --max-bytes 1M --max-open 1" \
 		    "--format parquet --parquet-compression zstd \
-		    --parquet-row-group 256k --max-bytes 2M"; do
+		    --parquet-row-group 256k --max-bytes 2M" \
+		    "--format parquet --fields auto --max-bytes 2M"; do
 			TSAN_OPTIONS=exitcode=66 "$TSAN_TRANSFORM" -q --threads 2 \
 			    $o <in >tsan.out 2>tsan.err ||
 			    { head -40 tsan.err; return 1; }

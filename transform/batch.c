@@ -73,6 +73,14 @@ struct batch {
 	const struct fmt_ops *fmt;
 	void		*st;		/* the data format's state */
 	void		 (*st_free)(void *);
+	/*
+	 * --fields auto: the topic's own schema, which only widens (fields.h),
+	 * its schema_format text and the format's conf naming it; a data
+	 * object open has the schema it began with (a change closes it).
+	 */
+	struct schema	 sch;
+	struct buf	 sch_text;
+	struct fmt_conf	 conf;
 	struct compressor comp[2];
 	int		 has_comp[2];
 };
@@ -270,7 +278,9 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	buf_addf(hdr, " pt=%llu-%llu", (unsigned long long)b->pt_min,
 	    (unsigned long long)b->pt_max);
 	frame_add_u64(hdr, "size", b->bytes);
-	if (r->schema.len > 0 && !b->reject)
+	if (r->o->schema.infer && !b->reject)
+		frame_add(hdr, "schema", b->sch_text.data, b->sch_text.len);
+	else if (r->schema.len > 0 && !b->reject)
 		frame_add(hdr, "schema", r->schema.data, r->schema.len);
 	if (dirlen > 0)
 		add_bucket(r, b, hdr, dirlen);
@@ -304,6 +314,38 @@ close_open(struct run *r, int due, const char *why)
 		batch_close(r, (struct batch *)s, why);
 }
 
+/*
+ * --fields auto: next (moved, the caller's copy left empty) becomes the
+ * batch's schema, and the format's state is made again for it; no data
+ * object may be open.
+ */
+static void
+batch_schema(const struct run *r, struct batch *b, struct schema *next)
+{
+	const struct fmt_ops *f = r->o->format;
+
+	if (b->st != NULL)
+		b->st_free(b->st);
+	schema_free(&b->sch);
+	b->sch = *next;
+	memset(next, 0, sizeof(*next));
+	buf_reset(&b->sch_text);
+	schema_format(&b->sch_text, &b->sch);
+	b->conf = r->conf;
+	b->conf.schema = &b->sch;
+	b->st = f->state_new != NULL ? f->state_new(&b->conf) : NULL;
+}
+
+/* --fields auto: the batch starts again from the metadata columns. */
+static void
+batch_schema_reset(const struct run *r, struct batch *b)
+{
+	struct schema base;
+
+	schema_copy(&base, &r->o->schema);
+	batch_schema(r, b, &base);
+}
+
 static struct batch *
 batch_new(const struct run *r)
 {
@@ -316,10 +358,13 @@ batch_new(const struct run *r)
 	buf_init(&b->done_id, 64);
 	buf_init(&b->stage, 0);
 	buf_init(&b->body, 0);
+	buf_init(&b->sch_text, 0);
 	b->fmt = o->format;
-	if (o->format->state_new != NULL)
-		b->st = o->format->state_new(&r->conf);
 	b->st_free = o->format->state_free;
+	if (o->schema.infer)
+		batch_schema_reset(r, b);
+	else if (o->format->state_new != NULL)
+		b->st = o->format->state_new(&r->conf);
 	return b;
 }
 
@@ -341,6 +386,8 @@ batch_free(struct slot *s)
 		comp_free(&b->comp[1]);
 	if (b->st != NULL)
 		b->st_free(b->st);
+	schema_free(&b->sch);
+	buf_release(&b->sch_text);
 	free(b);
 }
 
@@ -368,7 +415,35 @@ batch_of(struct run *r, const struct msg *m)
 	batch_close(r, b, "max-open");
 	topics_reuse(&r->topics, s, val, n);
 	buf_reset(&b->done_id);		/* another topic's */
+	if (r->o->schema.infer)
+		batch_schema_reset(r, b);	/* another topic's too */
 	return b;
+}
+
+/*
+ * --fields auto: the record does not fit the batch's schema; widen it
+ * (the data object open is closed first: an object has one schema) and
+ * convert the record again.  0, or -1 (a reject, row->why) if it cannot
+ * be widened, the schema then unchanged.
+ */
+static int
+widen(struct run *r, struct batch *b, const struct msg *m)
+{
+	struct schema next;
+	int rc;
+
+	schema_copy(&next, &b->sch);
+	if (schema_widen(&next, &r->row, &r->scratch) < 0) {
+		schema_free(&next);
+		return -1;
+	}
+	if (b->slot.open && !b->reject)
+		batch_close(r, b, "schema");
+	batch_schema(r, b, &next);
+	if ((rc = row_make(&r->row, &b->sch, m, &r->scratch)) > 0)
+		errx(EXIT_FAIL, "message %.*s: the widened schema does not "
+		    "fit it (a bug)", (int)m->id->vallen, m->id->val);
+	return rc;
 }
 
 /*
@@ -376,12 +451,18 @@ batch_of(struct run *r, const struct msg *m)
  * row, or NULL; *reject set when it cannot be converted (row->why).
  */
 static const struct row *
-convert(struct run *r, const struct msg *m, int *reject)
+convert(struct run *r, struct batch *b, const struct msg *m, int *reject)
 {
+	int rc;
+
 	*reject = 0;
 	if (!r->o->rows)
 		return NULL;
-	if (row_make(&r->row, &r->o->schema, m, &r->scratch) < 0) {
+	rc = row_make(&r->row, r->o->schema.infer ? &b->sch : &r->o->schema,
+	    m, &r->scratch);
+	if (rc > 0)
+		rc = widen(r, b, m);
+	if (rc < 0) {
 		*reject = 1;
 		(*r->m.rejects)++;
 		log_verbose("reject: message %.*s: %s", (int)m->id->vallen,
@@ -427,7 +508,7 @@ batch_add(struct run *r, const struct msg *m)
 	size_t start, len;
 	int reject;
 
-	row = convert(r, m, &reject);
+	row = convert(r, b, m, &reject);
 	if (b->slot.open && m->cut && b->n > 0)
 		batch_close(r, b, "cut");	/* consume skipped what is stored */
 	if (b->slot.open && b->reject != reject && b->n > 0)

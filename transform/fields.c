@@ -198,6 +198,24 @@ each_item(struct schema *s, const char *list, const char *opt, int meta,
 	}
 }
 
+/* Nonzero if the comma-separated list has the item "auto". */
+static int
+has_auto(const char *list)
+{
+	const char *p = list, *c;
+	size_t n;
+
+	for (;;) {
+		c = strchr(p, ',');
+		n = c != NULL ? (size_t)(c - p) : strlen(p);
+		if (n == 4 && memcmp(p, "auto", 4) == 0)
+			return 1;
+		if (c == NULL)
+			return 0;
+		p = c + 1;
+	}
+}
+
 int
 schema_parse(struct schema *s, const char *meta, const char *fields,
     const char *sep, int whole, char *why, size_t whylen)
@@ -210,6 +228,17 @@ schema_parse(struct schema *s, const char *meta, const char *fields,
 	if (strcmp(meta, "none") != 0 &&
 	    each_item(s, meta, "--meta", 1, sep, why, whylen) < 0)
 		goto bad;
+	if (fields != NULL && strcmp(fields, "auto") == 0) {
+		s->infer = 1;
+		s->sep = xstrdup(sep);
+		fields = NULL;
+		whole = 0;
+	} else if (fields != NULL && has_auto(fields)) {
+		snprintf(why, whylen, "--fields auto stands alone (it makes a "
+		    "column of every member): not in '%.80s' (a member named "
+		    "auto: auto=auto)", fields);
+		goto bad;
+	}
 	if (fields != NULL &&
 	    each_item(s, fields, "--fields", 0, sep, why, whylen) < 0)
 		goto bad;
@@ -218,7 +247,7 @@ schema_parse(struct schema *s, const char *meta, const char *fields,
 		    COL_STRING, NULL);
 		add_col(s, xstrdup("payload"), SRC_PAYLOAD, COL_STRING, NULL);
 	}
-	if (s->n == 0) {
+	if (s->n == 0 && !s->infer) {
 		snprintf(why, whylen, "--meta none: no columns left (add "
 		    "--fields)");
 		goto bad;
@@ -246,14 +275,33 @@ schema_free(struct schema *s)
 		free(s->col[i].path);
 	}
 	free(s->col);
+	free(s->sep);
 	memset(s, 0, sizeof(*s));
+}
+
+void
+schema_copy(struct schema *dst, const struct schema *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->col = xcalloc(src->n > 0 ? src->n : 1, sizeof(*dst->col));
+	for (i = 0; i < src->n; i++) {
+		dst->col[i] = src->col[i];
+		dst->col[i].name = xstrdup(src->col[i].name);
+		if (src->col[i].path != NULL)
+			dst->col[i].path = xstrdup(src->col[i].path);
+	}
+	if (src->sep != NULL)
+		dst->sep = xstrdup(src->sep);
 }
 
 void
 row_init(struct row *r, const struct schema *s)
 {
 	r->n = s->n;
-	r->v = xcalloc(s->n > 0 ? s->n : 1, sizeof(*r->v));
+	r->cap = s->n > 0 ? s->n : 1;
+	r->v = xcalloc(r->cap, sizeof(*r->v));
 	buf_init(&r->text, 256);
 	r->why[0] = '\0';
 }
@@ -556,6 +604,196 @@ meta_value(struct row *r, const struct column *c, const struct msg *m,
 	text_end(r, v);
 }
 
+/*
+ * The column type of a member's value (an object or array COL_ANY, a
+ * number parse_double refuses its text), or -1 for null.
+ */
+static int
+member_type(const struct json_val *jv)
+{
+	int64_t i;
+	double d;
+
+	switch (jv->kind) {
+	case JV_NUMBER:
+		if (parse_int(jv->p, jv->n, &i) == 0)
+			return COL_INT64;
+		return parse_double(jv->p, jv->n, &d) == 0 ? COL_DOUBLE :
+		    COL_STRING;
+	case JV_TRUE:
+	case JV_FALSE:
+		return COL_BOOLEAN;
+	case JV_STRING:
+		return COL_STRING;
+	case JV_OBJECT:
+	case JV_ARRAY:
+		return COL_ANY;
+	default:
+		return -1;
+	}
+}
+
+/* Whether a column of type c holds a value of type t as it is. */
+static int
+fits(enum col_type c, enum col_type t)
+{
+	return c == t || c == COL_STRING || (c == COL_DOUBLE && t == COL_INT64);
+}
+
+/* The type of a column of type c once it holds a value of type t. */
+static enum col_type
+widened(enum col_type c, enum col_type t)
+{
+	if (fits(c, t))
+		return c;
+	return c == COL_INT64 && t == COL_DOUBLE ? COL_DOUBLE : COL_STRING;
+}
+
+/* The column of the member named k (n bytes), or s->n; hint first. */
+static size_t
+member_col(const struct schema *s, const char *k, size_t n, size_t hint)
+{
+	size_t i;
+
+	if (hint < s->n && s->col[hint].src == SRC_MEMBER &&
+	    s->col[hint].pathlen == n && memcmp(s->col[hint].path, k, n) == 0)
+		return hint;
+	for (i = 0; i < s->n; i++)
+		if (s->col[i].src == SRC_MEMBER && s->col[i].pathlen == n &&
+		    memcmp(s->col[i].path, k, n) == 0)
+			return i;
+	return s->n;
+}
+
+/* A new column for member k (n bytes) of type t; 0, or -1 with r->why. */
+static int
+member_add(struct row *r, struct schema *s, const char *k, size_t n, int t)
+{
+	char *name;
+	size_t i;
+
+	if (s->paths == INFER_MAX) {
+		snprintf(r->why, sizeof(r->why), "member %.*s would be "
+		    "inferred column %d (--fields auto makes at most %d)",
+		    (int)(n > 80 ? 80 : n), k, INFER_MAX + 1, INFER_MAX);
+		return -1;
+	}
+	name = path_name(k, n, s->sep);
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->col[i].name, name) == 0) {
+			snprintf(r->why, sizeof(r->why), "member %.*s: the "
+			    "schema has a column %.80s already (rename the "
+			    "metadata column: --meta)", (int)(n > 80 ? 80 : n),
+			    k, name);
+			free(name);
+			return -1;
+		}
+	add_col(s, name, SRC_MEMBER, (enum col_type)t, xstrndup(k, n));
+	s->paths++;
+	return 0;
+}
+
+/*
+ * The name of indexed member i, decoded into key only if it has an
+ * escape; its length in *n.
+ */
+static const char *
+member_name(const struct json_top *t, size_t i, struct buf *key, size_t *n)
+{
+	const char *k = t->m[i].k + 1;
+
+	*n = t->m[i].kn - 2;
+	if (memchr(k, '\\', *n) == NULL)
+		return k;
+	buf_reset(key);
+	(void)json_decode_string(key, t->m[i].k, t->m[i].kn);
+	*n = key->len;
+	return key->data;
+}
+
+/*
+ * The indexed payload's members against s: w NULL, their values into the
+ * row, 1 if one does not fit (no column yet, or a type its column does
+ * not hold); else w (s itself) widened so that all fit, -1 with r->why
+ * if it cannot be.  A member named twice gives its first non-null value.
+ */
+static int
+walk_members(struct row *r, const struct schema *s, struct schema *w,
+    struct buf *key)
+{
+	const struct json_top *t = &r->top;
+	struct json_val jv;
+	size_t i, j, kn, hint = s->n - s->paths;
+	const char *k;
+	int vt;
+
+	for (i = 0; i < t->count; i++, hint++) {
+		json_top_value(t, i, &jv);
+		if ((vt = member_type(&jv)) < 0)
+			continue;	/* null: a null, no column */
+		k = member_name(t, i, key, &kn);
+		if (kn == 0 || memchr(k, 0, kn) != NULL) {
+			snprintf(r->why, sizeof(r->why), "a member name is "
+			    "empty or holds \\u0000 (--fields auto names "
+			    "columns by members)");
+			return -1;
+		}
+		j = member_col(s, k, kn, hint);
+		if (w != NULL) {
+			if (j < w->n)
+				w->col[j].type = widened(w->col[j].type, vt);
+			else if (member_add(r, w, k, kn, vt) < 0)
+				return -1;
+			continue;
+		}
+		if (j == s->n || !fits(s->col[j].type, vt))
+			return 1;
+		if (r->v[j].kind == VAL_NULL &&
+		    cast(r, &s->col[j], &jv, &r->v[j]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The members of an object payload into the row (s->infer); row_make. */
+static int
+row_members(struct row *r, const struct schema *s, const struct msg *m,
+    struct buf *scratch)
+{
+	const char *p = m->body, *end = p + m->len;
+	int rc = 0;
+
+	if (!m->null) {
+		while (p < end && strchr(" \t\r\n", *p) != NULL)
+			p++;
+		if (p == end || *p != '{' ||
+		    !json_valid_index(m->body, m->len, &r->top)) {
+			snprintf(r->why, sizeof(r->why), "payload is not a "
+			    "JSON object (--fields auto)");
+			return -1;
+		}
+		if (r->top.over) {
+			snprintf(r->why, sizeof(r->why), "payload has more "
+			    "than %d members (--fields auto makes at most %d "
+			    "columns)", INFER_MAX, INFER_MAX);
+			return -1;
+		}
+		rc = walk_members(r, s, NULL, scratch);
+	}
+	if (rc == 0 && s->n == 0) {
+		snprintf(r->why, sizeof(r->why), "no column: no metadata "
+		    "(--meta none) and no non-null member");
+		return -1;
+	}
+	return rc;
+}
+
+int
+schema_widen(struct schema *s, struct row *r, struct buf *scratch)
+{
+	return walk_members(r, s, s, scratch);
+}
+
 int
 row_make(struct row *r, const struct schema *s, const struct msg *m,
     struct buf *scratch)
@@ -565,6 +803,11 @@ row_make(struct row *r, const struct schema *s, const struct msg *m,
 	size_t i;
 	int json = -1;
 
+	if (s->n > r->cap) {
+		r->v = xreallocarray(r->v, s->n, sizeof(*r->v));
+		r->cap = s->n;
+	}
+	r->n = s->n;
 	buf_reset(&r->text);
 	r->why[0] = '\0';
 	for (i = 0; i < s->n; i++) {
@@ -579,6 +822,8 @@ row_make(struct row *r, const struct schema *s, const struct msg *m,
 			continue;
 		case SRC_PATH:
 			break;
+		case SRC_MEMBER:
+			continue;	/* row_members */
 		default:
 			meta_value(r, &s->col[i], m, v, scratch);
 			continue;
@@ -595,6 +840,8 @@ row_make(struct row *r, const struct schema *s, const struct msg *m,
 		if (cast(r, &s->col[i], &jv, v) < 0)
 			return -1;
 	}
+	if (s->infer)
+		return row_members(r, s, m, scratch);
 	return 0;
 }
 

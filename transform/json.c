@@ -1325,6 +1325,12 @@ json_top_get(const struct json_top *t, const char *path, size_t plen,
 	return 0;
 }
 
+void
+json_top_value(const struct json_top *t, size_t i, struct json_val *v)
+{
+	(void)val_at(v, (const unsigned char *)t->m[i].v, t->m[i].vn);
+}
+
 /* Append code point u as UTF-8. */
 static void
 add_utf8(struct buf *b, unsigned long u)

@@ -81,7 +81,7 @@ int	json_get(const char *s, size_t n, const char *path, size_t pathlen,
  * that each of many paths does not scan the document again.  Past
  * JSON_TOP_MAX members (or for an array) json_top_get is json_get.
  */
-#define JSON_TOP_MAX	64
+#define JSON_TOP_MAX	256	/* --fields auto's most columns (fields.h) */
 struct json_top {
 	const char	*doc;
 	size_t		 n;
@@ -102,6 +102,8 @@ int	json_valid_index(const char *s, size_t n, struct json_top *);
 /* json_get on the indexed document. */
 int	json_top_get(const struct json_top *, const char *path, size_t plen,
 	    struct json_val *);
+/* The value of indexed member i (i < count). */
+void	json_top_value(const struct json_top *, size_t i, struct json_val *);
 /*
  * Append the decoded text of the JSON string literal s (quotes included)
  * as UTF-8; 0, or -1 if it is malformed.  \u0000 gives a NUL byte.

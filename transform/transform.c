@@ -55,6 +55,7 @@ usage_text(FILE *fp)
 "--fields SPEC: columns from a JSON payload, path[=name][:type], comma-\n"
 "separated; type int64, double, boolean, string or timestamp, e.g.\n"
 "  --fields 'id:int64,user.name=user,price:double,ts:timestamp'\n"
+"  --fields auto: a column per top-level member, typed from the records\n"
 "--meta SPEC: the metadata columns, name[=column] or none; default all:\n"
 "  message_id,topic,partition,key,publish_time,event_time,properties,\n"
 "  redelivery_count\n"

@@ -463,13 +463,13 @@ top_checks(void)
 	int i, same = 1;
 
 	buf_addstr(&doc, "{\"k\":1,\"o\":{\"k\":[5]},\"k\":2");
-	for (i = 0; i < 100; i++)
+	for (i = 0; i < JSON_TOP_MAX + 36; i++)
 		buf_addf(&doc, ",\"m%d\":%d", i, i);
 	buf_addstr(&doc, "}");
 	CHECK(json_valid(doc.data, doc.len), "json_top: a valid document");
 	json_top_index(&t, doc.data, doc.len);
 	CHECK(t.usable == 0, "json_top: past JSON_TOP_MAX members, not used");
-	for (i = 0; i < 100; i += 7) {
+	for (i = 0; i < JSON_TOP_MAX + 36; i += 7) {
 		snprintf(key, sizeof(key), "m%d", i);
 		(void)json_top_get(&t, key, strlen(key), &a);
 		(void)json_get(doc.data, doc.len, key, strlen(key), &b);
