@@ -35,6 +35,16 @@ void	 buf_setlen(struct buf *, size_t len);
 /* Drop the first n bytes. */
 void	 buf_consume(struct buf *, size_t n);
 
+/* Exchange the contents of a and b (no copy). */
+static inline void
+buf_swap(struct buf *a, struct buf *b)
+{
+	struct buf t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
 void	 buf_add_slow(struct buf *, const void *, size_t);
 void	 buf_addstr(struct buf *, const char *);
 void	 buf_addch_slow(struct buf *, int);

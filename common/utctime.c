@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "dec.h"
 #include "utctime.h"
 
 /*
@@ -33,18 +34,13 @@ utc_from_ms(struct utc *t, uint64_t ms)
 	t->year = (int)(yoe + era * 400 + (t->mon <= 2));
 }
 
-/* Digits of a fixed width at s; -1 if not digits. */
+/* Digits of a fixed width (at most 4) at s; -1 if not digits. */
 static int
 digits(const char *s, int w)
 {
-	int i, v = 0;
+	uint64_t v;
 
-	for (i = 0; i < w; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
+	return dec_u64(s, (size_t)w, 9999, &v) == 0 ? (int)v : -1;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
@@ -115,11 +111,20 @@ utc_to_ms(const struct utc *t)
 	    60000 + (uint64_t)t->sec * 1000 + (uint64_t)t->ms;
 }
 
+/* v's last two decimal digits at p. */
+static void
+put_2d(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 void
 utc_add_2d(struct buf *b, int v)
 {
-	char d[2] = { (char)('0' + v / 10 % 10), (char)('0' + v % 10) };
+	char d[2];
 
+	put_2d(d, v);
 	buf_add(b, d, 2);
 }
 
@@ -142,26 +147,14 @@ utc_add_iso(struct buf *b, uint64_t ms)
 
 	utc_from_ms(&t, ms);
 	utc_add_4d(b, t.year);	/* more digits after 9999: never truncated */
-	s[0] = '-';
-	s[1] = (char)('0' + t.mon / 10);
-	s[2] = (char)('0' + t.mon % 10);
-	s[3] = '-';
-	s[4] = (char)('0' + t.day / 10);
-	s[5] = (char)('0' + t.day % 10);
-	s[6] = 'T';
-	s[7] = (char)('0' + t.hour / 10);
-	s[8] = (char)('0' + t.hour % 10);
-	s[9] = ':';
-	s[10] = (char)('0' + t.min / 10);
-	s[11] = (char)('0' + t.min % 10);
-	s[12] = ':';
-	s[13] = (char)('0' + t.sec / 10);
-	s[14] = (char)('0' + t.sec % 10);
-	s[15] = '.';
+	memcpy(s, "-MM-DDTHH:MM:SS.mmmZ", sizeof(s));
+	put_2d(s + 1, t.mon);
+	put_2d(s + 4, t.day);
+	put_2d(s + 7, t.hour);
+	put_2d(s + 10, t.min);
+	put_2d(s + 13, t.sec);
 	s[16] = (char)('0' + t.ms / 100);
-	s[17] = (char)('0' + t.ms / 10 % 10);
-	s[18] = (char)('0' + t.ms % 10);
-	s[19] = 'Z';
+	put_2d(s + 17, t.ms);
 	buf_add(b, s, sizeof(s));
 }
 

@@ -15,6 +15,8 @@
 #define OUT_ROOM	(128 * 1024)
 #define MAX_IN		((size_t)1 << 30)	/* isal's avail_in is 32-bit */
 
+static void compress_chunk(struct wq_job *);
+
 int
 codec_parse(const char *s)
 {
@@ -86,6 +88,7 @@ comp_init(struct compressor *c, enum codec codec, int level)
 
 	memset(c, 0, sizeof(*c));
 	buf_init(&c->chunk, 0);
+	c->job.run = compress_chunk;
 	c->codec = codec;
 	c->level = level;
 	switch (codec) {
@@ -237,14 +240,12 @@ comp_attach(struct compressor *c, struct workq *q)
 {
 	comp_wait(c);
 	c->q = c->codec == CODEC_NONE ? NULL : q;	/* a copy gains nothing */
-	c->job.run = compress_chunk;
 }
 
 void
 comp_wait(struct compressor *c)
 {
-	if (c->q != NULL)
-		workq_wait(c->q, &c->job);
+	workq_wait(c->q, &c->job);
 }
 
 /* What comp_estimate may see: the totals before this chunk. */
@@ -267,21 +268,12 @@ comp_write(struct compressor *c, struct buf *out, const void *p, size_t n)
 void
 comp_submit(struct compressor *c, struct buf *out, struct buf *chunk)
 {
-	struct buf t;
-
 	comp_wait(c);
 	count_in(c, chunk->len);
-	if (c->q == NULL) {
-		compress_bytes(c, out, chunk->data, chunk->len);
-		buf_reset(chunk);
-		return;
-	}
-	t = c->chunk;
-	c->chunk = *chunk;
-	*chunk = t;
+	buf_swap(&c->chunk, chunk);
 	buf_reset(chunk);
 	c->chunk_out = out;
-	workq_put(c->q, &c->job);
+	workq_put(c->q, &c->job);	/* in line without a queue */
 }
 
 void

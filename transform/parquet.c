@@ -608,8 +608,7 @@ put_data_page(struct wq_job *j)
 static void
 pq_wait(struct pq_writer *w)
 {
-	if (w->opts.q != NULL)
-		workq_wait(w->opts.q, &w->job);
+	workq_wait(w->opts.q, &w->job);
 }
 
 /* What the sizes see: every page submitted, the last uncompressed. */
@@ -627,20 +626,13 @@ sizes_seen(struct pq_writer *w, size_t pending)
 static void
 submit_page(struct pq_writer *w, struct pq_col *c, uint32_t n, int encoding)
 {
-	struct buf t;
-
 	pq_wait(w);
 	sizes_seen(w, w->page.len);
-	t = w->jpage;
-	w->jpage = w->page;
-	w->page = t;
+	buf_swap(&w->jpage, &w->page);
 	w->jcol = c;
 	w->jn = n;
 	w->jenc = encoding;
-	if (w->opts.q != NULL)
-		workq_put(w->opts.q, &w->job);
-	else
-		put_data_page(&w->job);
+	workq_put(w->opts.q, &w->job);	/* in line without a queue */
 }
 
 /*

@@ -197,18 +197,22 @@ add_publish_time(struct buf *out, uint64_t pt)
 {
 	static _Thread_local struct {
 		uint64_t	pt;
-		struct buf	text;
-	} last = { 0, BUF_INIT };
+		size_t		len;	/* 0: none yet */
+		char		text[128];	/* 17 + 24 + 21 + 20 at most */
+	} last;
+	size_t start = out->len;
 
-	if (last.pt != pt || last.text.len == 0) {
-		buf_reset(&last.text);
-		ADD_LIT(&last.text, ",\"publish_time\":\"");
-		utc_add_iso(&last.text, pt);
-		ADD_LIT(&last.text, "\",\"publish_time_ms\":");
-		buf_addu64(&last.text, pt);
-		last.pt = pt;
+	if (last.len > 0 && last.pt == pt) {
+		buf_add(out, last.text, last.len);
+		return;
 	}
-	buf_add(out, last.text.data, last.text.len);
+	ADD_LIT(out, ",\"publish_time\":\"");
+	utc_add_iso(out, pt);
+	ADD_LIT(out, "\",\"publish_time_ms\":");
+	buf_addu64(out, pt);
+	last.pt = pt;
+	last.len = out->len - start;
+	memcpy(last.text, out->data + start, last.len);
 }
 
 /* The envelope; with reason, a reject's: that member, and base64. */

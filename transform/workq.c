@@ -117,6 +117,10 @@ workq_free(struct workq *q)
 void
 workq_put(struct workq *q, struct wq_job *j)
 {
+	if (q == NULL) {
+		j->run(j);
+		return;
+	}
 	lock(q);
 	if (j->busy)
 		errx(1, "workq: a job put twice");
@@ -131,6 +135,8 @@ workq_put(struct workq *q, struct wq_job *j)
 void
 workq_wait(struct workq *q, struct wq_job *j)
 {
+	if (q == NULL)
+		return;
 	lock(q);
 	while (j->busy)
 		cond_wait(&q->finished, q);

@@ -27,9 +27,9 @@ struct wq_job {
 struct workq	*workq_new(int threads);
 /* Wait for every job, stop the threads, free q (NULL: nothing). */
 void		 workq_free(struct workq *q);
-/* Queue an idle job. */
+/* Queue an idle job; with q NULL, run it now. */
 void		 workq_put(struct workq *q, struct wq_job *);
-/* Wait until the job is idle (at once if it is). */
+/* Wait until the job is idle (at once if it is, or q is NULL). */
 void		 workq_wait(struct workq *q, struct wq_job *);
 
 /* Threads worth having beside the main one: the CPUs it may use, less one. */
