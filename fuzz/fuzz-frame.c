@@ -108,6 +108,8 @@ check_keys(const struct msg *m, struct buf *out, struct buf *scratch)
 	v.pt_ms = m->pt;
 	v.tz = NULL;
 	v.ext = "jsonl.gz";
+	v.fields = NULL;
+	v.fieldslen = 0;
 	for (i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
 		if (key_tmpl_parse(&t, tmpls[i], why, sizeof(why)) < 0)
 			fuzz_fail(why);

@@ -12,6 +12,7 @@
 #include "batch.h"
 #include "buf.h"
 #include "frame.h"
+#include "keyval.h"
 #include "log.h"
 #include "metrics.h"
 #include "seqs.h"
@@ -32,6 +33,7 @@ struct run {
 	struct workq	*q;		/* compression threads, or NULL */
 	struct fmt_conf	 conf;		/* o->conf, with q */
 	struct row	 row;		/* the record converted (o->rows) */
+	struct keyval	 kv;		/* the record's key time and values */
 	uint64_t	 objects;
 	struct progress	 prog;
 	struct {
@@ -52,6 +54,7 @@ struct batch {
 	uint64_t	 first_pt, pt_min, pt_max;
 	uint64_t	 key_ms;	/* the key's time: the first record's */
 	uint64_t	 bucket;	/* its time bucket (key_bucket) */
+	struct buf	 fields;	/* its {field:PATH} values (keyval.h) */
 	struct buf	 first_id, last_id;
 	/*
 	 * prev_id: the last id of the object before this one in the lake
@@ -99,26 +102,26 @@ fmt_out(struct batch *b)
 	return b->fmt->self_compressed ? &b->body : &b->stage;
 }
 
-/* The record's time for its key: publish, or event time if it has one. */
-static uint64_t
-key_time(const struct options *o, const struct msg *m)
+static const struct key_tmpl *
+key_of(const struct options *o, int reject)
 {
-	return o->event_time && m->has_et ? m->et : m->pt;
+	return reject ? &o->reject_key : &o->key;
 }
 
-/* The time bucket of the record in the key template it goes under. */
+/* The time bucket of a record's key time in the template it goes under. */
 static uint64_t
-bucket_of(const struct options *o, const struct msg *m, int reject)
+bucket_of(const struct options *o, uint64_t ms, int reject)
 {
-	const struct key_tmpl *t = reject ? &o->reject_key : &o->key;
+	const struct key_tmpl *t = key_of(o, reject);
 	struct utc tm;
 
 	if (t->unit == KU_NONE)
 		return 0;
-	tz_local(o->tz, key_time(o, m), &tm);
+	tz_local(o->tz, ms, &tm);
 	return key_bucket(t, &tm);
 }
 
+/* Open b with m, whose key time and values are r->kv's. */
 static void
 batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 {
@@ -129,8 +132,10 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 	b->n = b->bytes = 0;
 	b->first = m->mid;
 	b->first_pt = b->pt_min = b->pt_max = m->pt;
-	b->key_ms = key_time(o, m);
-	b->bucket = bucket_of(o, m, reject);
+	b->key_ms = r->kv.ms;
+	b->bucket = bucket_of(o, r->kv.ms, reject);
+	buf_reset(&b->fields);
+	buf_add(&b->fields, r->kv.fields.data, r->kv.fields.len);
 	buf_reset(&b->first_id);
 	buf_add(&b->first_id, m->id->val, m->id->vallen);
 	buf_reset(&b->prev_id);
@@ -176,9 +181,11 @@ make_key(struct run *r, struct batch *b)
 	v.pt_ms = b->key_ms;
 	v.tz = r->o->tz;
 	v.ext = ext;
+	v.fields = b->fields.data;
+	v.fieldslen = b->fields.len;
 	buf_reset(&r->key);
-	if (key_render_bucket(b->reject ? &r->o->reject_key : &r->o->key, &v,
-	    &r->key, &dirlen) < 0)
+	if (key_render_bucket(key_of(r->o, b->reject), &v, &r->key,
+	    &dirlen) < 0)
 		errx(EXIT_FAIL, "object key for message %s would be unsafe or "
 		    "longer than %d bytes", b->first_id.data, KEY_MAX);
 	return b->reject ? 0 : dirlen;
@@ -359,6 +366,7 @@ batch_new(const struct run *r)
 	buf_init(&b->stage, 0);
 	buf_init(&b->body, 0);
 	buf_init(&b->sch_text, 0);
+	buf_init(&b->fields, 0);
 	b->fmt = o->format;
 	b->st_free = o->format->state_free;
 	if (o->schema.infer)
@@ -388,6 +396,7 @@ batch_free(struct slot *s)
 		b->st_free(b->st);
 	schema_free(&b->sch);
 	buf_release(&b->sch_text);
+	buf_release(&b->fields);
 	free(b);
 }
 
@@ -514,12 +523,18 @@ batch_add(struct run *r, const struct msg *m)
 	if (b->slot.open && b->reject != reject && b->n > 0)
 		batch_close(r, b, reject ? "reject" : "accept");
 	/*
-	 * Another time bucket: the batch closes rather than a second one of
-	 * the partition opening, so that an object stays a contiguous run of
-	 * the partition (exactly once's index); publish time only grows.
+	 * Another time bucket or field value: the batch closes rather than a
+	 * second one of the partition opening, so that an object stays a
+	 * contiguous run of the partition (exactly once's index); publish
+	 * time only grows.
 	 */
-	if (b->slot.open && b->n > 0 && bucket_of(o, m, reject) != b->bucket)
+	keyval_make(&r->kv, &o->ktime, key_of(o, reject), m);
+	if (b->slot.open && b->n > 0 &&
+	    bucket_of(o, r->kv.ms, reject) != b->bucket)
 		batch_close(r, b, "time-bucket");
+	if (b->slot.open && b->n > 0 && (b->fields.len != r->kv.fields.len ||
+	    memcmp(b->fields.data, r->kv.fields.data, b->fields.len) != 0))
+		batch_close(r, b, "field");
 	if (!b->slot.open)
 		batch_open(r, b, m, reject);
 	start = b->stage.len;
@@ -686,6 +701,8 @@ transform_run(const struct options *o, int in, int out)
 	buf_init(&run.scratch, 0);
 	buf_init(&run.hdr, 256);
 	buf_init(&run.key, 256);
+	buf_init(&run.kv.fields, 0);
+	buf_init(&run.kv.scratch, 0);
 	row_init(&run.row, &o->schema);
 	buf_init(&run.schema, 0);
 	if (o->rows)
@@ -758,5 +775,6 @@ transform_run(const struct options *o, int in, int out)
 	buf_release(&run.key);
 	buf_release(&run.schema);
 	row_free(&run.row);
+	keyval_free(&run.kv);
 	return status;
 }

@@ -7,7 +7,8 @@
  * come, and an object is written as one object frame when its batch is
  * full, too old, its slot is needed for another topic, the next record
  * falls in another time bucket of the key template (a batch never crosses
- * the finest time unit its key names), or the input ends.
+ * the finest time unit its key names) or gives another value to one of
+ * its {field:PATH} placeholders, or the input ends.
  *
  * An object larger than --part-size goes out in pieces as it is made:
  * part frames (P) of exactly part_size stored bytes each, then its object
@@ -33,6 +34,7 @@
 #include "fields.h"
 #include "format.h"
 #include "key.h"
+#include "keyval.h"
 #include "record.h"
 #include "utctime.h"
 
@@ -47,7 +49,7 @@ struct options {
 	size_t		 max_open;	/* batches open at once */
 	struct key_tmpl	 key;
 	struct key_tmpl	 reject_key;	/* the reject stream's objects */
-	int		 event_time;	/* --partition-time event */
+	struct keytime	 ktime;		/* --partition-time */
 	struct tzone	*tz;		/* --timezone */
 	int		 rows;		/* records converted (schema) */
 	struct schema	 schema;

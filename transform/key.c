@@ -110,6 +110,34 @@ check_segment(const char *seg, size_t len, int has_var, char *why,
 	return 0;
 }
 
+/* A {field:PATH} placeholder: PATH is '.'-separated names, none empty. */
+static int
+add_field(struct key_tmpl *t, const char *path, size_t n, char *why,
+    size_t whylen)
+{
+	size_t i;
+
+	if (t->nfields == KEY_FIELDS_MAX) {
+		snprintf(why, whylen, "key template: more than %d {field:...} "
+		    "placeholders", KEY_FIELDS_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (path[i] <= ' ' || path[i] >= 0x7f || path[i] == '{' ||
+		    (path[i] == '.' && (i == 0 || i + 1 == n ||
+		    path[i + 1] == '.')))
+			break;
+	if (n == 0 || i < n) {
+		snprintf(why, whylen, "key template: {field:%.*s}: the path "
+		    "must be member names joined by '.', like {field:user.city}",
+		    (int)(n > 40 ? 40 : n), path);
+		return -1;
+	}
+	add_part(t, KV_FIELD, path, n);
+	t->nfields++;
+	return 0;
+}
+
 int
 key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 {
@@ -120,6 +148,7 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 	t->parts = NULL;
 	t->n = 0;
 	t->unit = KU_NONE;
+	t->nfields = 0;
 	t->bucket_end = 0;
 	for (;;) {
 		if (*p == '\0' || *p == '/') {
@@ -143,6 +172,13 @@ key_tmpl_parse(struct key_tmpl *t, const char *s, char *why, size_t whylen)
 				goto fail;
 			}
 			n = (size_t)(close - p - 1);
+			if (n >= 6 && memcmp(p + 1, "field:", 6) == 0) {
+				if (add_field(t, p + 7, n - 6, why, whylen) < 0)
+					goto fail;
+				has_var = 1;
+				p = close + 1;
+				continue;
+			}
 			for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 				if (strlen(vars[i].name) == n &&
 				    memcmp(vars[i].name, p + 1, n) == 0)
@@ -210,6 +246,43 @@ add_sanitized(struct buf *b, const char *s, size_t n)
 	for (i = 0; i < n; i++)
 		buf_addch(b, key_char((unsigned char)s[i]) && s[i] != '/' ?
 		    s[i] : '_');
+}
+
+void
+key_field_add(struct buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	if (s == NULL) {
+		buf_addstr(b, KEY_FIELD_NULL "/");
+		return;
+	}
+	if (n > KEY_FIELD_MAX)
+		n = KEY_FIELD_MAX;
+	if (n == 0 || dot_segment(s, n)) {
+		for (i = 0; i < n + (n == 0); i++)
+			buf_addch(b, '_');
+	} else
+		for (i = 0; i < n; i++)
+			buf_addch(b, key_char((unsigned char)s[i]) &&
+			    s[i] != '/' && s[i] != '=' ? s[i] : '_');
+	buf_addch(b, '/');
+}
+
+/* Append the next of the values v->fields holds, from *off on. */
+static void
+add_field_value(struct buf *out, const struct key_vars *v, size_t *off)
+{
+	const char *p, *end;
+
+	p = v->fields != NULL ? v->fields + *off : NULL;
+	end = p != NULL ? memchr(p, '/', v->fieldslen - *off) : NULL;
+	if (end == NULL) {		/* not given: as a missing member */
+		buf_addstr(out, KEY_FIELD_NULL);
+		return;
+	}
+	buf_add(out, p, (size_t)(end - p));
+	*off += (size_t)(end - p) + 1;
 }
 
 /*
@@ -282,7 +355,7 @@ key_render_bucket(const struct key_tmpl *t, const struct key_vars *v,
 {
 	struct buf topic = BUF_INIT;
 	struct utc tm;
-	size_t i, start = out->len, nseg, dir = 0;
+	size_t i, start = out->len, nseg, dir = 0, foff = 0;
 	int ok;
 
 	if (v->tz != NULL)
@@ -355,6 +428,9 @@ key_render_bucket(const struct key_tmpl *t, const struct key_vars *v,
 			break;
 		case KV_EXT:
 			add_sanitized(out, v->ext, strlen(v->ext));
+			break;
+		case KV_FIELD:
+			add_field_value(out, v, &foff);
 			break;
 		}
 	}

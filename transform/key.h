@@ -22,7 +22,7 @@ struct utc;
 enum key_var {
 	KV_LITERAL, KV_TOPIC, KV_TENANT, KV_NAMESPACE, KV_NAME, KV_PARTITION,
 	KV_YYYY, KV_MM, KV_DD, KV_HH, KV_MI, KV_SS, KV_DATE, KV_FIRST_ID,
-	KV_SEQ_ID, KV_EXT
+	KV_SEQ_ID, KV_EXT, KV_FIELD
 };
 
 /* The finest time unit a template uses: a batch never crosses one. */
@@ -31,14 +31,26 @@ enum key_unit { KU_NONE, KU_YEAR, KU_MONTH, KU_DAY, KU_HOUR, KU_MINUTE,
 
 struct key_part {
 	enum key_var	 var;
-	const char	*lit;		/* KV_LITERAL: in the template */
-	size_t		 len;
+	const char	*lit;		/* KV_LITERAL, KV_FIELD's path: in */
+	size_t		 len;		/* the template */
 };
+
+/*
+ * {field:PATH}: the value of a payload member (transform(1)), at most
+ * KEY_FIELDS_MAX of them a template.  A value is made key-safe (see
+ * key_field_add) and cut to KEY_FIELD_MAX bytes; null, a missing member,
+ * an object or array, or a payload that is not JSON give
+ * KEY_FIELD_NULL, the name Hive and DuckDB read as NULL.
+ */
+#define KEY_FIELDS_MAX	8
+#define KEY_FIELD_MAX	100
+#define KEY_FIELD_NULL	"__HIVE_DEFAULT_PARTITION__"
 
 struct key_tmpl {
 	struct key_part	*parts;
 	size_t		 n;
 	enum key_unit	 unit;
+	size_t		 nfields;	/* KV_FIELD parts */
 	/*
 	 * The part (a '/' literal) that ends the path segment of the last
 	 * time placeholder: the key before it is the time bucket's
@@ -57,6 +69,12 @@ struct key_vars {
 	uint64_t	 pt_ms;		/* its time (--partition-time) */
 	struct tzone	*tz;		/* of the time placeholders; NULL: UTC */
 	const char	*ext;		/* "jsonl.gz" */
+	/*
+	 * The values of the KV_FIELD parts in template order, each ended by
+	 * '/' (key_field_add's), as the batch's first record gave them.
+	 */
+	const char	*fields;
+	size_t		 fieldslen;
 };
 
 /*
@@ -93,6 +111,14 @@ void	key_bucket_range(const struct key_tmpl *, struct tzone *, uint64_t ms,
  * times exactly when the template's time placeholders render equal.
  */
 uint64_t key_bucket(const struct key_tmpl *, const struct utc *);
+/*
+ * Append the text of a {field:PATH} value, s (a decoded JSON string or
+ * the literal of a number or boolean; NULL for KEY_FIELD_NULL), made
+ * key-safe, then the '/' that ends it: bytes other than A-Z a-z 0-9 - _
+ * and . become '_' ('=' and '/' too, which would split a Hive segment),
+ * an empty value or "." or ".." is all '_'.
+ */
+void	key_field_add(struct buf *, const char *s, size_t n);
 /* Nonzero if k is a safe key (see lakepipe-frames(5), key=). */
 int	key_is_safe(const char *k, size_t n);
 

@@ -31,8 +31,8 @@ usage_text(FILE *fp)
 "                 [--part-size SIZE] [--parquet-row-group SIZE]\n"
 "                 [--fields SPEC] [--meta SPEC] [--name-separator SEP]\n"
 "                 [--csv-delimiter C] [--reject-key TEMPLATE]\n"
-"                 [--partition-time publish|event] [--timezone TZ]\n"
-"                 [--threads N] [--metrics-file FILE] [--check]\n"
+"                 [--partition-time publish|event|field:PATH]\n"
+"                 [--timezone TZ] [--threads N] [--metrics-file FILE] [--check]\n"
 "Reads message frames on stdin, writes one object frame per output file\n"
 "on stdout, a batch per topic partition.  Defaults: --format jsonl\n"
 "--compress gzip --level 1 --max-messages %d --max-bytes 64M\n"
@@ -45,11 +45,13 @@ usage_text(FILE *fp)
 "--key '%s'\n"
 "(--key v1: the earlier default, '%s')\n"
 "Key placeholders: {topic} {tenant} {namespace} {name} {partition} {yyyy}\n"
-"{mm} {dd} {hh} {mi} {ss} {date} {first_id} {seq_id} {ext}.\n"
-"Each record is filed under its own time: a batch is cut where the\n"
-"finest time placeholder of the key changes.\n"
-"--partition-time publish|event: the time of the placeholders (event\n"
-"time falls back to publish time; default publish)\n"
+"{mm} {dd} {hh} {mi} {ss} {date} {first_id} {seq_id} {ext}, and\n"
+"{field:PATH}: a payload member's value, as in 'country={field:country}/'.\n"
+"Each record is filed under its own time and values: a batch is cut where\n"
+"the finest time placeholder or a field value of the key changes.\n"
+"--partition-time publish|event|field:PATH: the time of the placeholders\n"
+"(event time or the member at PATH, epoch ms or RFC 3339, falls back to\n"
+"publish time; default publish)\n"
 "--timezone TZ: UTC (default), an offset like +08:00, or a zone name\n"
 "like Asia/Shanghai\n"
 "--fields SPEC: columns from a JSON payload, path[=name][:type], comma-\n"
@@ -194,14 +196,31 @@ level_arg(enum codec codec, const char *s)
 	return lv;
 }
 
-static int
-part_time_arg(const char *s)
+/* publish, event or field:PATH (a path as {field:PATH}'s, key.h) */
+static void
+part_time_arg(struct keytime *kt, const char *s)
 {
+	struct key_tmpl t;
+	char tmpl[256], why[256];
+
+	memset(kt, 0, sizeof(*kt));
 	if (strcmp(s, "publish") == 0)
-		return 0;
-	if (strcmp(s, "event") == 0)
-		return 1;
-	errx(EXIT_USAGE, "--partition-time: '%s' is not publish or event", s);
+		return;
+	if (strcmp(s, "event") == 0) {
+		kt->event = 1;
+		return;
+	}
+	if (strncmp(s, "field:", 6) != 0)
+		errx(EXIT_USAGE, "--partition-time: '%s' is not publish, event "
+		    "or field:PATH", s);
+	/* the path rules of the key's {field:PATH} */
+	if ((size_t)snprintf(tmpl, sizeof(tmpl), "{%s}/{seq_id}", s) >=
+	    sizeof(tmpl) || key_tmpl_parse(&t, tmpl, why, sizeof(why)) < 0)
+		errx(EXIT_USAGE, "--partition-time: '%s' is not field:PATH with "
+		    "PATH member names joined by '.', like field:ts", s);
+	key_tmpl_free(&t);
+	kt->path = s + 6;
+	kt->pathlen = strlen(kt->path);
 }
 
 /*
@@ -287,7 +306,7 @@ main(int argc, char *argv[])
 				errx(EXIT_USAGE, "--parquet-compression: '%s' "
 				    "is not snappy, zstd, gzip or none", optarg);
 			break;
-		case OPT_PART_TIME: o.event_time = part_time_arg(optarg); break;
+		case OPT_PART_TIME: part_time_arg(&o.ktime, optarg); break;
 		case OPT_TIMEZONE:
 			if (tz_parse(&tz, optarg, why, sizeof(why)) < 0)
 				errx(EXIT_USAGE, "--timezone: %s", why);
