@@ -20,8 +20,8 @@
  * object (lakerec.h), a row of a CSV one (lakecsv.h).  A Parquet object
  * is read from its end, so its bytes are spooled to an unlinked file
  * first and its rows read from there (pqread.h), a row group at a time.
- * What cannot be restored (raw .txt objects, malformed records, objects
- * that cannot be read, objects without the columns a record needs,
+ * What cannot be restored (raw .txt and .bin objects, malformed records,
+ * objects that cannot be read, objects without the columns a record needs,
  * indexed objects that are gone) is one warning line each, and exit
  * status 1 at the end; the rest is still written.  Before
  * all that, `deliver --check --list DEST` (lake_check) makes a destination
@@ -266,7 +266,8 @@ enc_of_key(const char *key)
 	if (key_ext(key, ".zst"))
 		return CE_ZSTD;
 	if (key_ext(key, ".jsonl") || key_ext(key, ".txt") ||
-	    key_ext(key, ".csv") || key_ext(key, ".parquet"))
+	    key_ext(key, ".bin") || key_ext(key, ".csv") ||
+	    key_ext(key, ".parquet"))
 		return CE_PLAIN;
 	return CE_UNKNOWN;
 }
@@ -294,7 +295,8 @@ static int
 is_raw_key(const char *key)
 {
 	return key_ext(key, ".txt") || key_ext(key, ".txt.gz") ||
-	    key_ext(key, ".txt.zst");
+	    key_ext(key, ".txt.zst") || key_ext(key, ".bin") ||
+	    key_ext(key, ".bin.gz") || key_ext(key, ".bin.zst");
 }
 
 static int

@@ -139,6 +139,20 @@ test_expect_success 'batching by bytes: never past --max-bytes' '
 	case $(field 1 key) in *.txt) ;; *) false ;; esac
 '
 
+test_expect_success 'raw: text payloads make .txt, a binary one .bin' '
+	msg 1 "text é" >in && printf "\000\001" >bin.body &&
+	msg_file 2 bin.body >>in && msg 3 "more text" >>in &&
+	printf "\377" >bad.body && msg_file 4 bad.body >>in &&
+	transform --format raw --compress none --max-messages 1 <in >out &&
+	test "$(split_objects out)" = 4 &&
+	for i in 1 2 3 4; do field $i key | sed "s/.*\.//" || return 1
+	done >exts &&
+	printf "txt\nbin\ntxt\nbin\n" >exts.want && test_cmp exts.want exts &&
+	transform --format raw --compress zstd <in >out &&
+	test "$(split_objects out)" = 1 &&
+	case $(field 1 key) in *.bin.zst) ;; *) false ;; esac
+'
+
 test_expect_success 'a record larger than --max-bytes is an object alone' '
 	msg 1 a >in && msg 2 "$(printf "%040d" 0)" >>in && msg 3 b >>in &&
 	transform --format raw --compress none --max-bytes 10 <in >out &&

@@ -74,6 +74,7 @@ struct batch {
 	 */
 	int		 reject;
 	const struct fmt_ops *fmt;
+	const char	*ext;		/* its {ext} (fmt->ext_of) */
 	void		*st;		/* the data format's state */
 	void		 (*st_free)(void *);
 	/*
@@ -170,7 +171,11 @@ make_key(struct run *r, struct batch *b)
 	char ext[32];
 	size_t dirlen;
 
-	snprintf(ext, sizeof(ext), "%s%s", b->fmt->ext,
+	/* once its first part is out, an object's key stays */
+	if (b->parts == 0)
+		b->ext = b->fmt->ext_of != NULL && !b->reject ?
+		    b->fmt->ext_of(b->st) : b->fmt->ext;
+	snprintf(ext, sizeof(ext), "%s%s", b->ext,
 	    codec_suffix(codec_of(r->o, b->reject)));
 	v.topic = b->slot.name.data;
 	v.topiclen = b->slot.name.len;

@@ -56,6 +56,11 @@ struct fmt_ops {
 			    const struct msg *, const struct row *);
 	/* End the object: a stream format's trailer, or all of it. */
 	void		 (*end)(void *, struct buf *out);
+	/*
+	 * The {ext} of the object so far, when its records decide it (raw:
+	 * txt or bin); NULL: always ext.
+	 */
+	const char	*(*ext_of)(const void *);
 };
 
 /* A begin or end that writes nothing. */
