@@ -257,6 +257,27 @@ test_expect_success 'Parquet objects under {field:...}, read by DuckDB' '
 	test_cmp pq.want pq
 '
 
+test_expect_success 'deliver --markers: a _SUCCESS in each value and hour, with its counts' '
+	transform --key "m/c={field:country}/dt={date}/hour={hh}/{seq_id}-{partition}.{ext}" <in |
+	    deliver --markers --partitions 3 file://$TRASH/mk/ >/dev/null &&
+	python3 - <<-\PY
+	import gzip, json, os
+	dirs = {}
+	for d, _, fs in os.walk("mk/m"):
+	    for f in fs:
+	        if f != "_SUCCESS":
+	            dirs.setdefault(d, 0)
+	            dirs[d] += len(gzip.open(os.path.join(d, f)).read().splitlines())
+	last = max(d.split("/dt=")[1] for d in dirs)
+	done = [d for d in dirs if d.split("/dt=")[1] != last]
+	assert len(done) > 20, dirs
+	for d in done:
+	    m = json.load(open(os.path.join(d, "_SUCCESS")))
+	    assert m["messages"] == dirs[d] == sum(m["partitions"].values()), (d, m, dirs[d])
+	    assert m["bucket"] == d[len("mk/"):], m
+	PY
+'
+
 test_expect_success 'bad paths and templates are usage errors, in one line' '
 	for k in "{field:}/{seq_id}" "{field:a..b}/{seq_id}" "{field:.a}/{seq_id}" \
 	    "{field:a.}/{seq_id}" "{field:a b}/{seq_id}" \
