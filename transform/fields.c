@@ -845,6 +845,37 @@ row_make(struct row *r, const struct schema *s, const struct msg *m,
 	return 0;
 }
 
+/*
+ * A time as RFC 3339 text.  The records of a batch mostly share their
+ * publish time (a Pulsar batch's messages have one), so the texts of the
+ * last two times (publish and event time columns) are kept and copied.
+ */
+static void
+add_time(struct buf *out, uint64_t ms)
+{
+	static _Thread_local struct {
+		uint64_t	ms;
+		size_t		len;		/* 0: none yet */
+		char		text[32];	/* 24 for years to 9999 */
+	} last[2];
+	static _Thread_local unsigned next;
+	size_t start = out->len, i;
+
+	for (i = 0; i < 2; i++)
+		if (last[i].len > 0 && last[i].ms == ms) {
+			buf_add(out, last[i].text, last[i].len);
+			return;
+		}
+	utc_add_iso(out, ms);
+	i = next++ & 1;
+	last[i].ms = ms;
+	last[i].len = out->len - start;
+	if (last[i].len > sizeof(last[i].text))
+		last[i].len = 0;
+	else
+		memcpy(last[i].text, out->data + start, last[i].len);
+}
+
 int
 value_add_scalar(struct buf *out, const struct row *r, const struct value *v)
 {
@@ -856,7 +887,7 @@ value_add_scalar(struct buf *out, const struct row *r, const struct value *v)
 		buf_addstr(out, v->i ? "true" : "false");
 		return 0;
 	case VAL_TIME:
-		utc_add_iso(out, (uint64_t)v->i);
+		add_time(out, (uint64_t)v->i);
 		return 0;
 	case VAL_DOUBLE:
 		buf_add(out, ROW_TEXT(r, v), v->len);	/* as written */

@@ -12,9 +12,18 @@
 #include "json.h"
 #include "record.h"
 
+/*
+ * names holds the text before each column's value, '"name":' (',' first
+ * but for column 0), escaped once rather than on every row; end[i] is
+ * where column i's ends.  It grows when --fields auto adds columns (the
+ * names of the columns there never change).
+ */
 struct jsonl {
 	const struct schema	*schema;
 	struct buf		 scratch;
+	struct buf		 names;
+	size_t			*end;
+	size_t			 nnames;
 };
 
 static void *
@@ -24,6 +33,7 @@ jsonl_new(const struct fmt_conf *c)
 
 	j->schema = c->schema;
 	buf_init(&j->scratch, 0);
+	buf_init(&j->names, 0);
 	return j;
 }
 
@@ -33,6 +43,8 @@ jsonl_free(void *p)
 	struct jsonl *j = p;
 
 	buf_release(&j->scratch);
+	buf_release(&j->names);
+	free(j->end);
 	free(j);
 }
 
@@ -61,6 +73,25 @@ add_json_value(struct buf *out, const struct row *r, const struct value *v)
 	}
 }
 
+/* The names of the schema's first n columns, as names holds them. */
+static void
+cache_names(struct jsonl *j, size_t n)
+{
+	const char *name;
+	size_t i;
+
+	j->end = xreallocarray(j->end, n, sizeof(*j->end));
+	for (i = j->nnames; i < n; i++) {
+		if (i > 0)
+			buf_addch(&j->names, ',');
+		name = j->schema->col[i].name;
+		(void)json_add_string(&j->names, name, strlen(name), 0);
+		buf_addch(&j->names, ':');
+		j->end[i] = j->names.len;
+	}
+	j->nnames = n;
+}
+
 static size_t
 jsonl_add(void *p, struct buf *out, const struct msg *m, const struct row *r)
 {
@@ -71,13 +102,12 @@ jsonl_add(void *p, struct buf *out, const struct msg *m, const struct row *r)
 		record_add(out, FMT_JSONL, m, &j->scratch);
 		return out->len - start;
 	}
+	if (r->n > j->nnames)
+		cache_names(j, r->n);
 	buf_addch(out, '{');
 	for (i = 0; i < r->n; i++) {
-		if (i > 0)
-			buf_addch(out, ',');
-		(void)json_add_string(out, j->schema->col[i].name,
-		    strlen(j->schema->col[i].name), 0);
-		buf_addch(out, ':');
+		buf_add(out, j->names.data + (i > 0 ? j->end[i - 1] : 0),
+		    j->end[i] - (i > 0 ? j->end[i - 1] : 0));
 		add_json_value(out, r, &r->v[i]);
 	}
 	buf_add(out, "}\n", 2);
