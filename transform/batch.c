@@ -54,6 +54,7 @@ struct batch {
 	uint64_t	 first_pt, pt_min, pt_max;
 	uint64_t	 key_ms;	/* the key's time: the first record's */
 	uint64_t	 bucket;	/* its time bucket (key_bucket) */
+	uint64_t	 bucket_lo, bucket_hi;	/* its times, when known */
 	struct buf	 fields;	/* its {field:PATH} values (keyval.h) */
 	struct buf	 first_id, last_id;
 	/*
@@ -122,6 +123,32 @@ bucket_of(const struct options *o, uint64_t ms, int reject)
 	return key_bucket(t, &tm);
 }
 
+/*
+ * The times of b's bucket, so that most records are placed by two
+ * comparisons: in UTC or at a fixed offset, where a bucket is one range
+ * of times (a zone's clock may go back, and show an hour twice).
+ */
+static void
+bucket_times(const struct options *o, struct batch *b, int reject)
+{
+	const struct key_tmpl *t = key_of(o, reject);
+
+	b->bucket_lo = b->bucket_hi = 0;
+	if (t->unit >= KU_DAY && (o->tz == NULL || o->tz->kind != TZ_NAMED))
+		key_bucket_range(t, o->tz, b->key_ms, &b->bucket_lo,
+		    &b->bucket_hi);
+}
+
+/* Whether a record of key time ms goes in b's bucket. */
+static int
+in_bucket(const struct options *o, const struct batch *b, uint64_t ms,
+    int reject)
+{
+	if (ms >= b->bucket_lo && ms < b->bucket_hi)
+		return 1;
+	return bucket_of(o, ms, reject) == b->bucket;
+}
+
 /* Open b with m, whose key time and values are r->kv's. */
 static void
 batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
@@ -135,6 +162,7 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 	b->first_pt = b->pt_min = b->pt_max = m->pt;
 	b->key_ms = r->kv.ms;
 	b->bucket = bucket_of(o, r->kv.ms, reject);
+	bucket_times(o, b, reject);
 	buf_reset(&b->fields);
 	buf_add(&b->fields, r->kv.fields.data, r->kv.fields.len);
 	buf_reset(&b->first_id);
@@ -534,8 +562,7 @@ batch_add(struct run *r, const struct msg *m)
 	 * time only grows.
 	 */
 	keyval_make(&r->kv, &o->ktime, key_of(o, reject), m);
-	if (b->slot.open && b->n > 0 &&
-	    bucket_of(o, r->kv.ms, reject) != b->bucket)
+	if (b->slot.open && b->n > 0 && !in_bucket(o, b, r->kv.ms, reject))
 		batch_close(r, b, "time-bucket");
 	if (b->slot.open && b->n > 0 && (b->fields.len != r->kv.fields.len ||
 	    memcmp(b->fields.data, r->kv.fields.data, b->fields.len) != 0))
