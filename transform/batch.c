@@ -75,6 +75,7 @@ struct batch {
 	 */
 	int		 reject;
 	const struct fmt_ops *fmt;
+	int		 direct;	/* records go straight into body */
 	const char	*ext;		/* its {ext} (fmt->ext_of) */
 	void		*st;		/* the data format's state */
 	void		 (*st_free)(void *);
@@ -97,11 +98,15 @@ codec_of(const struct options *o, int reject)
 	return !reject && o->format->self_compressed ? CODEC_NONE : o->codec;
 }
 
-/* Where the format writes: a stream format's staging buffer, or body. */
+/*
+ * Where the format writes: a stream format's staging buffer, or the body
+ * (b->direct) when no compressor stands between (a format that compresses
+ * itself, or --compress none: staging would only copy).
+ */
 static struct buf *
 fmt_out(struct batch *b)
 {
-	return b->fmt->self_compressed ? &b->body : &b->stage;
+	return b->direct ? &b->body : &b->stage;
 }
 
 static const struct key_tmpl *
@@ -178,6 +183,7 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 	seqs_clear(&b->seqs);
 	b->reject = reject;
 	b->fmt = reject ? &fmt_reject : o->format;
+	b->direct = codec_of(o, reject) == CODEC_NONE;
 	if (!b->has_comp[reject]) {
 		comp_init(&b->comp[reject], codec_of(o, reject), o->level);
 		comp_attach(&b->comp[reject], r->q);
@@ -185,7 +191,8 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 	}
 	comp_begin(&b->comp[reject]);
 	b->fmt->begin(reject ? NULL : b->st, fmt_out(b));
-	b->bytes = b->stage.len;	/* a header counts */
+	/* a header counts (a format that compresses itself counts its own) */
+	b->bytes = b->fmt->self_compressed ? 0 : fmt_out(b)->len;
 }
 
 /*
@@ -521,6 +528,8 @@ convert(struct run *r, struct batch *b, const struct msg *m, int *reject)
 static uint64_t
 stored_size(const struct batch *b)
 {
+	if (b->direct)
+		return b->stored + b->body.len;
 	return comp_estimate(&b->comp[b->reject], b->stage.len);
 }
 
@@ -569,17 +578,17 @@ batch_add(struct run *r, const struct msg *m)
 		batch_close(r, b, "field");
 	if (!b->slot.open)
 		batch_open(r, b, m, reject);
-	start = b->stage.len;
+	start = fmt_out(b)->len;
 	len = b->fmt->add(reject ? NULL : b->st, fmt_out(b), m, row);
 	if (b->n > 0 && !b->fmt->self_compressed &&
 	    stored_size(b) > o->max_bytes) {
 		/* Would overflow: this record starts the next object. */
 		buf_reset(&r->spill);
-		buf_add(&r->spill, b->stage.data + start, len);
-		buf_setlen(&b->stage, start);
+		buf_add(&r->spill, fmt_out(b)->data + start, len);
+		buf_setlen(fmt_out(b), start);
 		batch_close(r, b, "max-bytes");
 		batch_open(r, b, m, reject);
-		buf_add(&b->stage, r->spill.data, len);
+		buf_add(fmt_out(b), r->spill.data, len);
 	}
 	b->n++;
 	b->bytes += len;
@@ -592,7 +601,7 @@ batch_add(struct run *r, const struct msg *m)
 	buf_add(&b->last_id, m->id->val, m->id->vallen);
 	if (b->stage.len >= STAGE_CHUNK)
 		submit_stage(r, b);
-	else if (b->fmt->self_compressed)
+	else if (b->direct)
 		flush_parts(r, b);
 	if (b->n >= o->max_messages)
 		batch_close(r, b, "max-messages");
