@@ -126,6 +126,34 @@ add_value(struct buf *out, const char *v, size_t n, struct buf *scratch)
 	json_add_string(out, scratch->data, scratch->len, 0);
 }
 
+/*
+ * The topic as a JSON string.  A batch's records share it (a partition's),
+ * so the text of the last one is kept and copied while it lasts.
+ */
+static void
+add_topic(struct buf *out, const char *v, size_t n, struct buf *scratch)
+{
+	static _Thread_local struct {
+		size_t	n, len;		/* len 0: none yet */
+		char	raw[256];
+		char	text[256 * 6 + 2];	/* each byte as \u00XX */
+	} last;
+	size_t start = out->len;
+
+	if (last.len > 0 && last.n == n && memcmp(last.raw, v, n) == 0) {
+		buf_add(out, last.text, last.len);
+		return;
+	}
+	add_value(out, v, n, scratch);
+	last.len = 0;
+	if (n <= sizeof(last.raw) && out->len - start <= sizeof(last.text)) {
+		memcpy(last.raw, v, n);
+		last.n = n;
+		last.len = out->len - start;
+		memcpy(last.text, out->data + start, last.len);
+	}
+}
+
 void
 record_add_properties(struct buf *out, const struct frame *f,
     struct buf *scratch)
@@ -224,7 +252,7 @@ add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
 	ADD_LIT(out, "{\"message_id\":\"");
 	buf_add(out, m->id->val, m->id->vallen);
 	ADD_LIT(out, "\",\"topic\":");
-	add_value(out, m->topic->val, m->topic->vallen, scratch);
+	add_topic(out, m->topic->val, m->topic->vallen, scratch);
 	ADD_LIT(out, ",\"partition\":");
 	buf_addi64(out, m->mid.partition);
 	add_publish_time(out, m->pt);
