@@ -1,4 +1,4 @@
-/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/ackstream.c */
+/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/ackstream.c consume/msghead.c */
 /*
  * The Pulsar wire codec (consume/pulsar_wire.h).
  *
@@ -10,7 +10,8 @@
  *					independent encoder expected)
  *
  * Also the stream of received entries behind cumulative acks
- * (consume/ackstream.h).
+ * (consume/ackstream.h), and the message frame headers' shared start
+ * (consume/msghead.h) against the frame writers.
  *
  * The unit tests build broker-side frames with the codec's own protobuf
  * primitives; the independent check of the field numbers is the fixture
@@ -28,8 +29,11 @@
 #include <zstd.h>
 
 #include "buf.h"
+#include "frame.h"
+#include "msgid.h"
 #include "unit.h"
 #include "../../consume/ackstream.h"
+#include "../../consume/msghead.h"
 #include "../../consume/pulsar_pb.h"
 #include "../../consume/pulsar_wire.h"
 
@@ -1420,6 +1424,91 @@ take(struct astream *a)
 	return out;
 }
 
+/* ------------------------------------------------------------------ */
+/* Message frame headers */
+
+/* The header start as the frame writers make it. */
+static void
+head_by_writers(struct buf *b, const char *topic, size_t len, uint64_t seq,
+    const struct msgid *id, uint64_t pt)
+{
+	frame_begin(b, 'M', len);
+	frame_add_u64(b, "seq", seq);
+	buf_add(b, " id=", 4);
+	msgid_format(b, id);
+	frame_add_str(b, "topic", topic);
+	frame_add_u64(b, "pt", pt);
+}
+
+/*
+ * One message of a run through both; 0 when they differ (said once with
+ * both texts), 1 when they agree.
+ */
+static int
+same_head(struct msghead *h, const char *topic, size_t len, uint64_t seq,
+    const struct msgid *id, uint64_t pt)
+{
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	int ok;
+
+	buf_add(&got, "x", 1);	/* appends: not at the start of the buffer */
+	buf_add(&want, "x", 1);
+	msghead_put(h, &got, len, seq, id, pt);
+	head_by_writers(&want, topic, len, seq, id, pt);
+	ok = got.len == want.len && strcmp(got.data, want.data) == 0;
+	if (!ok)
+		CHECK_STR(got.data, want.data, "msghead as the frame writers");
+	buf_release(&got);
+	buf_release(&want);
+	return ok;
+}
+
+static void
+test_msghead(void)
+{
+	static const uint64_t seqs[] = { 9, 99, 999, 99999999, 9999999999999ULL,
+	    UINT64_MAX - 1 };
+	static const char *topic = "persistent://t/n/a b%c-partition-3";
+	struct msghead h;
+	struct msgid id = { 100, 0, -1, 0 };
+	uint64_t seq, pt = 1796173459292ULL;
+	int ok = 1;
+	size_t i;
+
+	msghead_init(&h, topic);
+	/* seq counted up across every carry, entries of 100 in a row */
+	for (seq = 1; seq <= 12000 && ok; seq++) {
+		id.entry = (int64_t)(seq / 100);
+		id.batch = (int32_t)(seq % 100);
+		ok = same_head(&h, topic, 100, seq, &id, pt + seq / 1000);
+	}
+	CHECK(ok, "msghead: 12000 messages in a row, as the frame writers");
+	/* a seq run across a carry of every width, then a jump back */
+	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]) && ok; i++)
+		for (seq = seqs[i] - 2; seq <= seqs[i] + 2 && ok; seq++)
+			ok = same_head(&h, topic, 7, seq, &id, pt);
+	ok = ok && same_head(&h, topic, 7, 5, &id, pt) &&
+	    same_head(&h, topic, 7, 6, &id, pt);
+	CHECK(ok, "msghead: seq past 9s of every width, and back");
+	/* every part changing alone, negative and extreme values */
+	{
+		struct msgid ids[] = {
+			{ -1, -1, -1, -1 }, { 0, 0, 0, 0 },
+			{ INT64_MAX, INT64_MAX, INT32_MAX, INT32_MAX },
+			{ INT64_MAX, INT64_MAX, INT32_MAX, INT32_MIN },
+			{ INT64_MIN, 5, INT32_MIN, 3 }, { 7, 5, 2, 3 },
+			{ 8, 5, 2, 3 }, { 8, 6, 2, 3 }, { 8, 6, 1, 3 },
+		};
+		size_t lens[] = { 0, 1, 99, SIZE_MAX };
+
+		for (i = 0; i < sizeof(ids) / sizeof(ids[0]) && ok; i++)
+			ok = same_head(&h, topic, lens[i % 4], 20 + i, &ids[i],
+			    i % 2 ? 0 : UINT64_MAX);
+	}
+	CHECK(ok, "msghead: ids, lengths and times of every width");
+	msghead_release(&h);
+}
+
 static void
 test_ackstream(void)
 {
@@ -1510,6 +1599,7 @@ main(int argc, char **argv)
 	test_chunks();
 	test_mutations();
 	test_ackstream();
+	test_msghead();
 	bench(0);
 	bench(PW_COMP_LZ4);
 	return unit_done();
