@@ -2,124 +2,87 @@
 #include <string.h>
 
 #include "buf.h"
-#include "dec.h"
 #include "frame.h"
 #include "msghead.h"
+#include "msgid.h"
 
 void
 msghead_init(struct msghead *h, const char *topic)
 {
 	memset(h, 0, sizeof(*h));
-	buf_init(&h->tail, 0);
-	frame_add_str(&h->tail, "topic", topic);
-	h->topiclen = h->tail.len;
+	buf_init(&h->text, 0);
+	buf_init(&h->topic, 0);
+	frame_add_str(&h->topic, "topic", topic);
 }
 
 void
 msghead_release(struct msghead *h)
 {
-	buf_release(&h->tail);
+	buf_release(&h->text);
+	buf_release(&h->topic);
 }
 
-/* v in decimal at p, as buf_addi64 has it; room for 21 bytes at p. */
-static size_t
-put_i64(char *p, int64_t v)
+/*
+ * The n decimal digits at p plus one, in place: 0, or -1 when they are
+ * all nines (the number gains a digit; p is then garbage).
+ */
+static int
+count_up(char *p, size_t n)
 {
-	if (v >= 0)
-		return dec_format(p, (uint64_t)v);
-	*p = '-';
-	return 1 + dec_format(p + 1, 0 - (uint64_t)v);
+	while (n > 0 && p[n - 1] == '9')
+		p[--n] = '0';
+	if (n == 0)
+		return -1;
+	p[n - 1]++;
+	return 0;
 }
 
-/* SEQ's digits for seq: the last ones plus one where they can be. */
-static void
-next_seq(struct msghead *h, uint64_t seq)
+/* Whether the text is the last message's with SEQ and BATCH one up. */
+static int
+follows(struct msghead *h, size_t len, uint64_t seq, const struct msgid *id,
+    uint64_t pt)
 {
-	size_t i = h->seqlen;
-
-	if (i > 0 && seq == h->seq_v + 1) {
-		while (i > 0 && h->seq[i - 1] == '9')
-			h->seq[--i] = '0';
-		if (i > 0) {
-			h->seq[i - 1]++;
-			h->seq_v = seq;
-			return;
-		}
-		/* all nines: one digit more */
-	}
-	h->seqlen = dec_format(h->seq, seq);
-	h->seq_v = seq;
-}
-
-static void
-set_len(struct msghead *h, size_t len)
-{
-	char *p = h->len;
-
-	*p++ = 'M';
-	*p++ = ' ';
-	p += dec_format(p, len);
-	memcpy(p, " seq=", 5);
-	h->lenlen = (size_t)(p + 5 - h->len);
-	h->len_v = len;
+	return h->text.len > 0 && seq == h->seq + 1 && seq != 0 &&
+	    len == h->len && pt == h->pt && id->entry == h->id.entry &&
+	    id->ledger == h->id.ledger && id->partition == h->id.partition &&
+	    h->id.batch >= 0 && id->batch == (int64_t)h->id.batch + 1 &&
+	    count_up(h->text.data + h->seq_at, h->seq_len) == 0 &&
+	    count_up(h->text.data + h->batch_at, h->batch_len) == 0;
 }
 
 static void
-set_id(struct msghead *h, const struct msgid *id)
+rewrite(struct msghead *h, size_t len, uint64_t seq, const struct msgid *id,
+    uint64_t pt)
 {
-	char *p = h->id;
+	struct buf *b = &h->text;
+	size_t at;
 
-	memcpy(p, " id=", 4);
-	p += 4;
-	p += put_i64(p, id->ledger);
-	*p++ = ':';
-	p += put_i64(p, id->entry);
-	*p++ = ':';
-	p += put_i64(p, id->partition);
-	*p++ = ':';
-	h->idlen = (size_t)(p - h->id);
-	h->id_v = *id;
-}
-
-static void
-set_pt(struct msghead *h, uint64_t pt)
-{
-	buf_setlen(&h->tail, h->topiclen);
-	frame_add_u64(&h->tail, "pt", pt);
-	h->pt_v = pt;
-	h->have_pt = 1;
+	buf_reset(b);
+	frame_begin(b, 'M', len);
+	buf_add(b, " seq=", 5);
+	h->seq_at = b->len;
+	buf_addu64(b, seq);
+	h->seq_len = b->len - h->seq_at;
+	buf_add(b, " id=", 4);
+	msgid_format(b, id);
+	/* BATCH is last, after the last ':' */
+	for (at = b->len; b->data[at - 1] != ':'; at--)
+		;
+	h->batch_at = at;
+	h->batch_len = b->len - at;
+	buf_add(b, h->topic.data, h->topic.len);
+	frame_add_u64(b, "pt", pt);
+	h->len = len;
+	h->pt = pt;
 }
 
 void
 msghead_put(struct msghead *h, struct buf *out, size_t len, uint64_t seq,
     const struct msgid *id, uint64_t pt)
 {
-	size_t need;
-	char *p;
-
-	if (h->lenlen == 0 || len != h->len_v)
-		set_len(h, len);
-	next_seq(h, seq);
-	if (h->idlen == 0 || id->ledger != h->id_v.ledger ||
-	    id->entry != h->id_v.entry || id->partition != h->id_v.partition)
-		set_id(h, id);
-	if (!h->have_pt || pt != h->pt_v)
-		set_pt(h, pt);
-	/* the batch index is formatted in place: 21 bytes of room */
-	need = h->lenlen + h->seqlen + h->idlen + 1 + DEC_U64_MAX_DIGITS +
-	    h->tail.len;
-	if (out->cap - out->len <= need)	/* also true for cap 0 */
-		buf_grow(out, need);
-	p = out->data + out->len;
-	memcpy(p, h->len, h->lenlen);
-	p += h->lenlen;
-	memcpy(p, h->seq, h->seqlen);
-	p += h->seqlen;
-	memcpy(p, h->id, h->idlen);
-	p += h->idlen;
-	p += put_i64(p, id->batch);
-	memcpy(p, h->tail.data, h->tail.len);
-	p += h->tail.len;
-	*p = '\0';
-	out->len = (size_t)(p - out->data);
+	if (!follows(h, len, seq, id, pt))
+		rewrite(h, len, seq, id, pt);
+	h->seq = seq;
+	h->id = *id;
+	buf_add(out, h->text.data, h->text.len);
 }

@@ -5,13 +5,13 @@
  *
  *	M LEN seq=SEQ id=LEDGER:ENTRY:PARTITION:BATCH topic=TOPIC pt=PT
  *
- * and the messages of a batch entry share all of it but SEQ and BATCH
- * (and most often LEN), while SEQ goes up by one from one message to the
- * next.  Formatting those numbers anew was most of consume's time per
- * message, so a msghead keeps each part as the last message had it and
- * formats again only what changed; SEQ's digits are counted up in place.
- * The bytes are exactly those of frame_begin(), frame_add_u64(),
- * msgid_format() and frame_add_str() for the same values.
+ * and the messages of a batch entry share all of it but SEQ and BATCH,
+ * which go up by one from one message to the next.  Formatting it anew
+ * for each message was most of consume's time, so a msghead keeps the
+ * text of the last message and counts SEQ and BATCH up in its digits; it
+ * is written again, by the frame writers (frame_begin(), frame_add_u64(),
+ * msgid_format(), frame_add_str()), only when anything else changes or a
+ * number gains a digit.  The bytes are thus those of the writers.
  *
  * One per consumer: the topic is its own.  The other fields (et=, key=,
  * props...) follow with the frame_add*() calls as usual.
@@ -23,26 +23,16 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "dec.h"
 #include "msgid.h"
 
 struct msghead {
-	char		 len[2 + DEC_U64_MAX_DIGITS + 8];	/* "M LEN seq=" */
-	size_t		 lenlen;
-	size_t		 len_v;
-	/* SEQ's digits; seqlen 0 until the first */
-	char		 seq[DEC_U64_MAX_DIGITS + 8];
-	size_t		 seqlen;
-	uint64_t	 seq_v;
-	/* " id=LEDGER:ENTRY:PARTITION:"; idlen 0 until the first */
-	char		 id[4 + 3 * (DEC_U64_MAX_DIGITS + 2) + 8];
-	size_t		 idlen;
-	struct msgid	 id_v;
-	/* " topic=TOPIC pt=PT": topiclen bytes of topic, then pt's */
-	struct buf	 tail;
-	size_t		 topiclen;
-	uint64_t	 pt_v;
-	int		 have_pt;
+	struct buf	 text;		/* the last message's, len 0: none */
+	struct buf	 topic;		/* " topic=TOPIC" */
+	/* what text says, and where SEQ's and BATCH's digits are in it */
+	size_t		 len;
+	uint64_t	 seq, pt;
+	struct msgid	 id;
+	size_t		 seq_at, seq_len, batch_at, batch_len;
 };
 
 void	msghead_init(struct msghead *, const char *topic);

@@ -1467,13 +1467,13 @@ static void
 test_msghead(void)
 {
 	static const uint64_t seqs[] = { 9, 99, 999, 99999999, 9999999999999ULL,
-	    UINT64_MAX - 1 };
+	    UINT64_MAX - 2 };
 	static const char *topic = "persistent://t/n/a b%c-partition-3";
 	struct msghead h;
 	struct msgid id = { 100, 0, -1, 0 };
 	uint64_t seq, pt = 1796173459292ULL;
 	int ok = 1;
-	size_t i;
+	size_t i, k;
 
 	msghead_init(&h, topic);
 	/* seq counted up across every carry, entries of 100 in a row */
@@ -1483,29 +1483,55 @@ test_msghead(void)
 		ok = same_head(&h, topic, 100, seq, &id, pt + seq / 1000);
 	}
 	CHECK(ok, "msghead: 12000 messages in a row, as the frame writers");
-	/* a seq run across a carry of every width, then a jump back */
+	/*
+	 * seq and the batch index in a run across a carry of every width
+	 * (the last run wraps round to 0), then a jump back
+	 */
 	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]) && ok; i++)
-		for (seq = seqs[i] - 2; seq <= seqs[i] + 2 && ok; seq++)
-			ok = same_head(&h, topic, 7, seq, &id, pt);
+		for (k = 0; k < 5 && ok; k++) {
+			id.batch = (int32_t)(seqs[i] < INT32_MAX ?
+			    seqs[i] - 2 + k : 7 + k);
+			ok = same_head(&h, topic, 7, seqs[i] - 2 + k, &id, pt);
+		}
 	ok = ok && same_head(&h, topic, 7, 5, &id, pt) &&
 	    same_head(&h, topic, 7, 6, &id, pt);
-	CHECK(ok, "msghead: seq past 9s of every width, and back");
-	/* every part changing alone, negative and extreme values */
+	CHECK(ok, "msghead: seq and batch past 9s of every width, and back");
+	/* every part changing alone, from one message to the next */
 	{
-		struct msgid ids[] = {
-			{ -1, -1, -1, -1 }, { 0, 0, 0, 0 },
-			{ INT64_MAX, INT64_MAX, INT32_MAX, INT32_MAX },
-			{ INT64_MAX, INT64_MAX, INT32_MAX, INT32_MIN },
-			{ INT64_MIN, 5, INT32_MIN, 3 }, { 7, 5, 2, 3 },
-			{ 8, 5, 2, 3 }, { 8, 6, 2, 3 }, { 8, 6, 1, 3 },
+		static const struct step {
+			size_t		len;
+			uint64_t	seq, pt;
+			struct msgid	id;
+		} steps[] = {
+			{ 7, 1000, 50, { 8, 6, 2, 3 } },
+			{ 7, 1001, 50, { 8, 6, 2, 4 } },
+			{ 7, 1002, 51, { 8, 6, 2, 5 } },
+			{ 8, 1003, 51, { 8, 6, 2, 6 } },
+			{ 8, 1004, 51, { 9, 6, 2, 7 } },
+			{ 8, 1005, 51, { 9, 7, 2, 8 } },
+			{ 8, 1006, 51, { 9, 7, 3, 9 } },
+			{ 8, 1007, 51, { 9, 7, 3, 11 } },
+			{ 8, 1009, 51, { 9, 7, 3, 12 } },
+			{ 8, 1010, 51, { 9, 7, 3, -1 } },
+			{ 8, 1011, 51, { 9, 7, 3, 0 } },
+			{ 8, UINT64_MAX, 51, { 9, 7, 3, 1 } },
+			{ 8, 0, 51, { 9, 7, 3, 2 } },
+			{ 8, 1, 51, { 9, 7, 3, INT32_MAX } },
+			{ 8, 2, 51, { 9, 7, 3, INT32_MIN } },
+			{ 0, 3, 0, { -1, -1, -1, -1 } },
+			{ SIZE_MAX, 4, UINT64_MAX, { INT64_MAX, INT64_MAX,
+			    INT32_MAX, INT32_MAX } },
+			{ 1, 5, 1, { INT64_MIN, 5, INT32_MIN, 3 } },
 		};
-		size_t lens[] = { 0, 1, 99, SIZE_MAX };
+		const struct step *st;
 
-		for (i = 0; i < sizeof(ids) / sizeof(ids[0]) && ok; i++)
-			ok = same_head(&h, topic, lens[i % 4], 20 + i, &ids[i],
-			    i % 2 ? 0 : UINT64_MAX);
+		for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && ok; i++) {
+			st = &steps[i];
+			ok = same_head(&h, topic, st->len, st->seq, &st->id,
+			    st->pt);
+		}
 	}
-	CHECK(ok, "msghead: ids, lengths and times of every width");
+	CHECK(ok, "msghead: each part changing alone, extreme values");
 	msghead_release(&h);
 }
 
