@@ -1,20 +1,23 @@
 /*
- * msghead: the start of a Pulsar message's frame header, written fast.
+ * msghead: the start of a message frame's header, written fast.
  *
- * Every message frame begins
+ * Every message frame consume makes from Pulsar or from lines begins
  *
  *	M LEN seq=SEQ id=LEDGER:ENTRY:PARTITION:BATCH topic=TOPIC pt=PT
  *
- * and the messages of a batch entry share all of it but SEQ and BATCH,
- * which go up by one from one message to the next.  Formatting it anew
- * for each message was most of consume's time, so a msghead keeps the
- * text of the last message and counts SEQ and BATCH up in its digits; it
- * is written again, by the frame writers (frame_begin(), frame_add_u64(),
- * msgid_format(), frame_add_str()), only when anything else changes or a
- * number gains a digit.  The bytes are thus those of the writers.
+ * and from one message to the next most of it stays the same: SEQ goes
+ * up by one, and so does BATCH within a batch entry, or ENTRY where
+ * messages are not batched (BATCH -1: lines, single messages); LEN is
+ * the same across a batch of equal payloads.  Formatting it all anew for
+ * each message was most of consume's time, so a msghead keeps the text of
+ * the last message and counts those numbers up in its digits; the text is
+ * written again, as the writers of frame.h and msgid.h do it (buf_addu64,
+ * buf_addi64, pct_encode_value by frame_add_str), only when anything else
+ * changes or a number gains a digit, and LEN when it changes.  The bytes
+ * are thus those of frame_begin(), frame_add_u64() and msgid_format().
  *
- * One per consumer: the topic is its own.  The other fields (et=, key=,
- * props...) follow with the frame_add*() calls as usual.
+ * One per topic.  The other fields (et=, key=, props...) follow with the
+ * frame_add*() calls as usual.
  */
 #ifndef CONSUME_MSGHEAD_H
 #define CONSUME_MSGHEAD_H
@@ -23,16 +26,21 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "dec.h"
 #include "msgid.h"
 
 struct msghead {
-	struct buf	 text;		/* the last message's, len 0: none */
+	/* "M LEN" of the last message (lenlen 0: none yet) */
+	char		 lenhead[2 + DEC_U64_MAX_DIGITS + 2];
+	size_t		 lenlen, len;
+	/* " seq=SEQ id=... pt=PT" of the last message (len 0: none yet) */
+	struct buf	 text;
 	struct buf	 topic;		/* " topic=TOPIC" */
-	/* what text says, and where SEQ's and BATCH's digits are in it */
-	size_t		 len;
+	/* what text says, and where its digits that count up are */
 	uint64_t	 seq, pt;
 	struct msgid	 id;
-	size_t		 seq_at, seq_len, batch_at, batch_len;
+	size_t		 seq_at, seq_len, entry_at, entry_len, batch_at,
+			 batch_len;
 };
 
 void	msghead_init(struct msghead *, const char *topic);

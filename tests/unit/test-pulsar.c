@@ -1483,6 +1483,14 @@ test_msghead(void)
 		ok = same_head(&h, topic, 100, seq, &id, pt + seq / 1000);
 	}
 	CHECK(ok, "msghead: 12000 messages in a row, as the frame writers");
+	/* lines: not batched, the entry counted up, lengths of every width */
+	id.batch = -1;
+	for (seq = 12001; seq <= 14000 && ok; seq++) {
+		id.entry = (int64_t)seq - 12001;
+		ok = same_head(&h, topic, (size_t)(seq * 7919 % 1201), seq,
+		    &id, pt);
+	}
+	CHECK(ok, "msghead: 2000 lines in a row, as the frame writers");
 	/*
 	 * seq and the batch index in a run across a carry of every width
 	 * (the last run wraps round to 0), then a jump back
@@ -1518,10 +1526,21 @@ test_msghead(void)
 			{ 8, 0, 51, { 9, 7, 3, 2 } },
 			{ 8, 1, 51, { 9, 7, 3, INT32_MAX } },
 			{ 8, 2, 51, { 9, 7, 3, INT32_MIN } },
-			{ 0, 3, 0, { -1, -1, -1, -1 } },
-			{ SIZE_MAX, 4, UINT64_MAX, { INT64_MAX, INT64_MAX,
+			{ 8, 3, 51, { 9, 7, 3, -1 } },
+			{ 8, 4, 51, { 9, 8, 3, -1 } },
+			{ 8, 5, 51, { 9, 10, 3, -1 } },
+			{ 8, 6, 51, { 9, -1, 3, -1 } },
+			{ 8, 7, 51, { 9, 0, 3, -1 } },
+			{ 8, 8, 51, { 9, 1, 3, 0 } },
+			{ 8, 9, 51, { 9, 2, 3, -1 } },
+			{ 8, 10, 51, { 9, 3, 4, -1 } },
+			{ 8, 11, 51, { 10, 4, 4, -1 } },
+			{ 8, 12, 52, { 10, 5, 4, -1 } },
+			{ 0, 13, 0, { -1, -1, -1, -1 } },
+			{ SIZE_MAX, 14, UINT64_MAX, { INT64_MAX, INT64_MAX,
 			    INT32_MAX, INT32_MAX } },
-			{ 1, 5, 1, { INT64_MIN, 5, INT32_MIN, 3 } },
+			{ 1, 15, 1, { INT64_MIN, 5, INT32_MIN, 3 } },
+			{ 1, 16, 1, { INT64_MAX, INT64_MAX, 0, -1 } },
 		};
 		const struct step *st;
 
