@@ -514,15 +514,23 @@ frame_add_field(struct buf *b, const struct frame_field *fl)
 	buf_add(b, fl->val, fl->vallen);
 }
 
+/* Once per frame, and the body is most of it: one check of room, one copy. */
 void
 frame_finish(struct buf *b, const void *body, size_t len)
 {
-	buf_grow(b, len + 2);
-	buf_addch(b, '\n');
+	char *p;
+
+	if (len > SIZE_MAX - 2 || b->cap - b->len <= len + 2)	/* cap 0 too */
+		buf_grow(b, len + 2);
+	p = b->data + b->len;
+	*p++ = '\n';
 	if (body != NULL) {
-		buf_add(b, body, len);
-		buf_addch(b, '\n');
+		memcpy(p, body, len);
+		p += len;
+		*p++ = '\n';
 	}
+	*p = '\0';
+	b->len = (size_t)(p - b->data);
 }
 
 /* Skip the first n bytes of an iovec array; returns the new start index. */

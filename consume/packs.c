@@ -34,6 +34,11 @@ struct pack {
 
 struct packs {
 	struct pack	*tab[NBUCKETS];
+	/*
+	 * The pack looked up last, or NULL: a batch's messages come one
+	 * after the other, and so do their acks.
+	 */
+	struct pack	*last;
 };
 
 struct packs *
@@ -52,30 +57,46 @@ pack_hash(const struct msgid *k)
 	return (size_t)(h ^ (h >> 29)) % NBUCKETS;
 }
 
+static int
+pack_is(const struct pack *t, const struct msgid *id)
+{
+	return t->key.ledger == id->ledger && t->key.entry == id->entry &&
+	    t->key.partition == id->partition;
+}
+
 static struct pack **
 pack_find(struct packs *ps, const struct msgid *id)
 {
 	struct pack **tp;
 
 	for (tp = &ps->tab[pack_hash(id)]; *tp != NULL; tp = &(*tp)->next)
-		if ((*tp)->key.ledger == id->ledger &&
-		    (*tp)->key.entry == id->entry &&
-		    (*tp)->key.partition == id->partition)
+		if (pack_is(*tp, id))
 			return tp;
 	return tp;
+}
+
+/* The pack of id, or NULL. */
+static struct pack *
+pack_lookup(struct packs *ps, const struct msgid *id)
+{
+	if (ps->last == NULL || !pack_is(ps->last, id))
+		ps->last = *pack_find(ps, id);
+	return ps->last;
 }
 
 static struct pack *
 pack_get(struct packs *ps, const struct msgid *id)
 {
-	struct pack **tp = pack_find(ps, id), *t;
+	struct pack **tp, *t;
 
-	if (*tp != NULL)
-		return *tp;
+	if ((t = pack_lookup(ps, id)) != NULL)
+		return t;
+	tp = pack_find(ps, id);
 	t = xcalloc(1, sizeof(*t));
 	t->key = *id;
 	t->key.batch = -1;
 	*tp = t;
+	ps->last = t;
 	return t;
 }
 
@@ -94,6 +115,8 @@ pack_remove(struct packs *ps, struct pack *t)
 	struct pack **tp = pack_find(ps, &t->key);
 
 	*tp = t->next;
+	if (ps->last == t)
+		ps->last = NULL;
 	pack_free(t);
 }
 
@@ -166,7 +189,7 @@ packs_acked(struct packs *ps, const struct msgid *id, uint32_t aux,
 		ack(arg, id, NULL, 0, 0);
 		return;
 	}
-	if ((t = *pack_find(ps, id)) == NULL)
+	if ((t = pack_lookup(ps, id)) == NULL)
 		return;
 	if (aux & AUX_CHUNK) {
 		for (i = 0; i < t->nchunks; i++)
@@ -208,6 +231,7 @@ packs_end(struct packs *ps, pack_ack_fn *ack, void *arg)
 	struct pack *t;
 	size_t b;
 
+	ps->last = NULL;
 	for (b = 0; b < NBUCKETS; b++)
 		while ((t = ps->tab[b]) != NULL) {
 			ps->tab[b] = t->next;

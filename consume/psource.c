@@ -42,6 +42,7 @@
 #include "frame.h"
 #include "log.h"
 #include "metrics.h"
+#include "msghead.h"
 #include "pct.h"
 #include "pulsar.h"
 #include "pulsar_wire.h"
@@ -62,7 +63,7 @@ enum pc_state { PC_DOWN, PC_SEEKING, PC_READY };
 struct pcons {
 	int		 partition;	/* -1: not partitioned */
 	char		*topic;
-	struct buf	 topic_field;	/* " topic=" and it encoded, for frames */
+	struct msghead	 head;		/* its frames' headers, up to pt= */
 	uint64_t	 cid;
 	struct bconn	*bc;
 	enum pc_state	 state;
@@ -297,12 +298,8 @@ sink_msg(void *arg, const struct pw_msg *m)
 	if (s->o.lake != NULL && already_there(s, pc, m))
 		return 0;
 	out = pump_out(s->pump);
-	frame_begin(out, 'M', m->payload.len);
-	frame_add_u64(out, "seq", pump_seq(s->pump));
-	buf_add(out, " id=", 4);
-	msgid_format(out, &m->id);
-	buf_add(out, pc->topic_field.data, pc->topic_field.len);
-	frame_add_u64(out, "pt", m->publish_time);
+	msghead_put(&pc->head, out, m->payload.len, pump_seq(s->pump), &m->id,
+	    m->publish_time);
 	if (m->event_time)
 		frame_add_u64(out, "et", m->event_time);
 	if (m->has_key)
@@ -734,9 +731,7 @@ start(struct psrc *s)
 		if (n)
 			buf_addf(&name, "-partition-%u", i);
 		pc->topic = xstrdup(name.data);
-		/* once, not for every message */
-		buf_init(&pc->topic_field, 0);
-		frame_add_str(&pc->topic_field, "topic", pc->topic);
+		msghead_init(&pc->head, pc->topic);
 		pc->partition = n ? (int)i : -1;
 		pc->dec = pw_decoder_new(NULL);
 		astream_init(&pc->stream, STREAM_MAX);
@@ -1070,7 +1065,7 @@ psrc_free(struct source *src)
 	pool_free(s->pool);
 	for (i = 0; i < s->ncons; i++) {
 		free(s->cons[i].topic);
-		buf_release(&s->cons[i].topic_field);
+		msghead_release(&s->cons[i].head);
 		pw_decoder_free(s->cons[i].dec);
 		while (s->cons[i].nacks > 0)
 			free((void *)s->cons[i].acks[--s->cons[i].nacks].ack_set);

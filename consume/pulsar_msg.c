@@ -124,12 +124,16 @@ pw_props_next(struct pw_props *it, struct pw_bytes *key,
 	struct pb_rd r, kv;
 	struct pb_field f, g;
 
+	/* counted when decoded: most messages have none to look for */
+	if (it->count == 0)
+		return 0;
 	pb_rd_init(&r, it->p, it->len);
 	while (pb_next(&r, &f) > 0) {
 		if (f.num != (uint32_t)it->field || f.wt != PB_LEN)
 			continue;
 		it->len -= (size_t)((const char *)r.p - it->p);
 		it->p = (const char *)r.p;
+		it->count--;
 		key->p = value->p = "";
 		key->len = value->len = 0;
 		pb_rd_init(&kv, f.b.p, f.b.len);

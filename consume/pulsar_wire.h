@@ -435,7 +435,8 @@ struct pw_props {
 	const char	*p;		/* the enclosing metadata message */
 	size_t		 len;
 	int		 field;		/* its field number for KeyValue */
-	size_t		 count;		/* how many properties */
+	size_t		 count;		/* how many properties (an iterator:
+					   how many it has still to give) */
 };
 
 int	pw_props_next(struct pw_props *, struct pw_bytes *key,

@@ -33,20 +33,15 @@
 #include "frame.h"
 #include "input.h"
 #include "log.h"
+#include "msghead.h"
 #include "msgid.h"
-#include "pct.h"
 #include "pump.h"
 #include "source.h"
 
 struct replay {
 	struct source	 base;
 	struct replay_opts o;
-	struct buf	 topic;		/* percent-encoded, ready to append */
-	/*
-	 * What every line of the input being read has in common, formatted
-	 * once: " id=LEDGER:" and ":-1:-1 topic=TOPIC pt=PT".
-	 */
-	struct buf	 id_head, id_tail;
+	struct msghead	 head;		/* of the lines' frames */
 	struct produce_input *in;	/* the paths borrowed */
 	size_t		 nin;
 	struct input	 rd;
@@ -102,14 +97,6 @@ input_opened(struct replay *r)
 	r->rd.opened = 0;
 	r->pt = r->o.has_pt ? r->o.pt : is_stdin ? now_ms() : r->rd.mtime_ms;
 	r->ledger = synthetic_ledger(is_stdin ? "-" : base_name(path), r->pt);
-	buf_reset(&r->id_head);
-	buf_add(&r->id_head, " id=", 4);
-	buf_addi64(&r->id_head, r->ledger);
-	buf_addch(&r->id_head, ':');
-	buf_reset(&r->id_tail);
-	buf_add(&r->id_tail, ":-1:-1 topic=", 13);
-	buf_add(&r->id_tail, r->topic.data, r->topic.len);
-	frame_add_u64(&r->id_tail, "pt", r->pt);
 	log_verbose("%s: replaying %s, ledger %lld, publish time %llu",
 	    r->rd.name, r->rd.in[r->rd.cur].mode == REPLAY_LINES ? "lines" :
 	    "frames", (long long)r->ledger, (unsigned long long)r->pt);
@@ -125,11 +112,7 @@ emit_line(struct replay *r, struct pump *p, const char *s, size_t n)
 	id.entry = (int64_t)r->rd.lineno;
 	id.partition = -1;
 	id.batch = -1;
-	frame_begin(out, 'M', n);
-	frame_add_u64(out, "seq", pump_seq(p));
-	buf_add(out, r->id_head.data, r->id_head.len);
-	buf_addi64(out, id.entry);
-	buf_add(out, r->id_tail.data, r->id_tail.len);
+	msghead_put(&r->head, out, n, pump_seq(p), &id, r->pt);
 	frame_finish(out, s, n);
 	pump_commit(p, &id, 0, n);
 }
@@ -240,9 +223,7 @@ replay_free(struct source *s)
 	if (r->started)
 		input_free(&r->rd);
 	free(r->in);
-	buf_release(&r->topic);
-	buf_release(&r->id_head);
-	buf_release(&r->id_tail);
+	msghead_release(&r->head);
 	free(r);
 }
 
@@ -261,10 +242,7 @@ replay_source_new(const struct replay_opts *o)
 
 	r->base.ops = &replay_ops;
 	r->o = *o;
-	buf_init(&r->topic, 0);
-	buf_init(&r->id_head, 0);
-	buf_init(&r->id_tail, 0);
-	pct_encode_value(&r->topic, o->topic, strlen(o->topic));
+	msghead_init(&r->head, o->topic);
 	return &r->base;
 }
 

@@ -1,4 +1,4 @@
-/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/ackstream.c */
+/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/ackstream.c consume/msghead.c */
 /*
  * The Pulsar wire codec (consume/pulsar_wire.h).
  *
@@ -10,7 +10,8 @@
  *					independent encoder expected)
  *
  * Also the stream of received entries behind cumulative acks
- * (consume/ackstream.h).
+ * (consume/ackstream.h), and the message frame headers' shared start
+ * (consume/msghead.h) against the frame writers.
  *
  * The unit tests build broker-side frames with the codec's own protobuf
  * primitives; the independent check of the field numbers is the fixture
@@ -28,8 +29,11 @@
 #include <zstd.h>
 
 #include "buf.h"
+#include "frame.h"
+#include "msgid.h"
 #include "unit.h"
 #include "../../consume/ackstream.h"
+#include "../../consume/msghead.h"
 #include "../../consume/pulsar_pb.h"
 #include "../../consume/pulsar_wire.h"
 
@@ -1420,6 +1424,136 @@ take(struct astream *a)
 	return out;
 }
 
+/* ------------------------------------------------------------------ */
+/* Message frame headers */
+
+/* The header start as the frame writers make it. */
+static void
+head_by_writers(struct buf *b, const char *topic, size_t len, uint64_t seq,
+    const struct msgid *id, uint64_t pt)
+{
+	frame_begin(b, 'M', len);
+	frame_add_u64(b, "seq", seq);
+	buf_add(b, " id=", 4);
+	msgid_format(b, id);
+	frame_add_str(b, "topic", topic);
+	frame_add_u64(b, "pt", pt);
+}
+
+/*
+ * One message of a run through both; 0 when they differ (said once with
+ * both texts), 1 when they agree.
+ */
+static int
+same_head(struct msghead *h, const char *topic, size_t len, uint64_t seq,
+    const struct msgid *id, uint64_t pt)
+{
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	int ok;
+
+	buf_add(&got, "x", 1);	/* appends: not at the start of the buffer */
+	buf_add(&want, "x", 1);
+	msghead_put(h, &got, len, seq, id, pt);
+	head_by_writers(&want, topic, len, seq, id, pt);
+	ok = got.len == want.len && strcmp(got.data, want.data) == 0;
+	if (!ok)
+		CHECK_STR(got.data, want.data, "msghead as the frame writers");
+	buf_release(&got);
+	buf_release(&want);
+	return ok;
+}
+
+static void
+test_msghead(void)
+{
+	static const uint64_t seqs[] = { 9, 99, 999, 99999999, 9999999999999ULL,
+	    UINT64_MAX - 2 };
+	static const char *topic = "persistent://t/n/a b%c-partition-3";
+	struct msghead h;
+	struct msgid id = { 100, 0, -1, 0 };
+	uint64_t seq, pt = 1796173459292ULL;
+	int ok = 1;
+	size_t i, k;
+
+	msghead_init(&h, topic);
+	/* seq counted up across every carry, entries of 100 in a row */
+	for (seq = 1; seq <= 12000 && ok; seq++) {
+		id.entry = (int64_t)(seq / 100);
+		id.batch = (int32_t)(seq % 100);
+		ok = same_head(&h, topic, 100, seq, &id, pt + seq / 1000);
+	}
+	CHECK(ok, "msghead: 12000 messages in a row, as the frame writers");
+	/* lines: not batched, the entry counted up, lengths of every width */
+	id.batch = -1;
+	for (seq = 12001; seq <= 14000 && ok; seq++) {
+		id.entry = (int64_t)seq - 12001;
+		ok = same_head(&h, topic, (size_t)(seq * 7919 % 1201), seq,
+		    &id, pt);
+	}
+	CHECK(ok, "msghead: 2000 lines in a row, as the frame writers");
+	/*
+	 * seq and the batch index in a run across a carry of every width
+	 * (the last run wraps round to 0), then a jump back
+	 */
+	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]) && ok; i++)
+		for (k = 0; k < 5 && ok; k++) {
+			id.batch = (int32_t)(seqs[i] < INT32_MAX ?
+			    seqs[i] - 2 + k : 7 + k);
+			ok = same_head(&h, topic, 7, seqs[i] - 2 + k, &id, pt);
+		}
+	ok = ok && same_head(&h, topic, 7, 5, &id, pt) &&
+	    same_head(&h, topic, 7, 6, &id, pt);
+	CHECK(ok, "msghead: seq and batch past 9s of every width, and back");
+	/* every part changing alone, from one message to the next */
+	{
+		static const struct step {
+			size_t		len;
+			uint64_t	seq, pt;
+			struct msgid	id;
+		} steps[] = {
+			{ 7, 1000, 50, { 8, 6, 2, 3 } },
+			{ 7, 1001, 50, { 8, 6, 2, 4 } },
+			{ 7, 1002, 51, { 8, 6, 2, 5 } },
+			{ 8, 1003, 51, { 8, 6, 2, 6 } },
+			{ 8, 1004, 51, { 9, 6, 2, 7 } },
+			{ 8, 1005, 51, { 9, 7, 2, 8 } },
+			{ 8, 1006, 51, { 9, 7, 3, 9 } },
+			{ 8, 1007, 51, { 9, 7, 3, 11 } },
+			{ 8, 1009, 51, { 9, 7, 3, 12 } },
+			{ 8, 1010, 51, { 9, 7, 3, -1 } },
+			{ 8, 1011, 51, { 9, 7, 3, 0 } },
+			{ 8, UINT64_MAX, 51, { 9, 7, 3, 1 } },
+			{ 8, 0, 51, { 9, 7, 3, 2 } },
+			{ 8, 1, 51, { 9, 7, 3, INT32_MAX } },
+			{ 8, 2, 51, { 9, 7, 3, INT32_MIN } },
+			{ 8, 3, 51, { 9, 7, 3, -1 } },
+			{ 8, 4, 51, { 9, 8, 3, -1 } },
+			{ 8, 5, 51, { 9, 10, 3, -1 } },
+			{ 8, 6, 51, { 9, -1, 3, -1 } },
+			{ 8, 7, 51, { 9, 0, 3, -1 } },
+			{ 8, 8, 51, { 9, 1, 3, 0 } },
+			{ 8, 9, 51, { 9, 2, 3, -1 } },
+			{ 8, 10, 51, { 9, 3, 4, -1 } },
+			{ 8, 11, 51, { 10, 4, 4, -1 } },
+			{ 8, 12, 52, { 10, 5, 4, -1 } },
+			{ 0, 13, 0, { -1, -1, -1, -1 } },
+			{ SIZE_MAX, 14, UINT64_MAX, { INT64_MAX, INT64_MAX,
+			    INT32_MAX, INT32_MAX } },
+			{ 1, 15, 1, { INT64_MIN, 5, INT32_MIN, 3 } },
+			{ 1, 16, 1, { INT64_MAX, INT64_MAX, 0, -1 } },
+		};
+		const struct step *st;
+
+		for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && ok; i++) {
+			st = &steps[i];
+			ok = same_head(&h, topic, st->len, st->seq, &st->id,
+			    st->pt);
+		}
+	}
+	CHECK(ok, "msghead: each part changing alone, extreme values");
+	msghead_release(&h);
+}
+
 static void
 test_ackstream(void)
 {
@@ -1510,6 +1644,7 @@ main(int argc, char **argv)
 	test_chunks();
 	test_mutations();
 	test_ackstream();
+	test_msghead();
 	bench(0);
 	bench(PW_COMP_LZ4);
 	return unit_done();
