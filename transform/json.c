@@ -100,12 +100,38 @@ word_special(const unsigned char *p)
 	    0x8080808080808080ULL) != 0;
 }
 
+/*
+ * The length of the run of ASCII bytes other than NUL at s, in steps of
+ * 32 (SSE2, which every x86-64 has), where most payloads are all of it.
+ */
+static size_t
+ascii_run(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+#ifdef __x86_64__
+	const __m128i zero = _mm_setzero_si128();
+	__m128i a, b;
+
+	for (; n - i >= 32; i += 32) {
+		a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 16));
+		/* a high bit, or a zero byte (the minimum of the two is 0) */
+		if (_mm_movemask_epi8(_mm_or_si128(a, b)) != 0 ||
+		    _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(a, b),
+		    zero)) != 0)
+			break;
+	}
+#endif
+	return i;
+}
+
 int
 utf8_valid_nonul(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, k;
+	size_t i, k;
 
+	i = ascii_run(s, n);
 	while (i < n) {
 		if (n - i >= 8 && !word_special(s + i)) {
 			i += 8;

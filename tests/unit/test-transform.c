@@ -86,6 +86,34 @@ test_json_valid(void)
 	CHECK(json_is_container("[1]]", 3), "json: stops at the length");
 }
 
+/*
+ * A NUL, a bad byte and a good sequence at every place of 100 ASCII
+ * bytes: the 32-byte steps, the words and the byte loop all see them.
+ */
+static void
+test_utf8_places(void)
+{
+	char t[100];
+	size_t at, n;
+	int bad = 0;
+
+	for (n = 0; n <= sizeof(t); n++)
+		for (at = 0; at < n; at++) {
+			memset(t, 'a', sizeof(t));
+			t[at] = '\0';
+			bad |= utf8_valid_nonul(t, n);
+			t[at] = (char)0xff;
+			bad |= utf8_valid_nonul(t, n);
+			t[at] = (char)0xc3;	/* cut, or before an 'a' */
+			bad |= utf8_valid_nonul(t, n);
+			if (at + 1 < n) {
+				t[at + 1] = (char)0xa9;
+				bad |= !utf8_valid_nonul(t, n);
+			}
+		}
+	CHECK(!bad, "utf8: NUL, bad and good bytes at every place");
+}
+
 static void
 test_utf8(void)
 {
@@ -108,6 +136,7 @@ test_utf8(void)
 	CHECK(!utf8_valid_nonul(S("\xf5\x80\x80\x80")), "utf8: F5");
 	CHECK(utf8_valid_nonul(S("\xf4\x8f\xbf\xbf")), "utf8: U+10FFFF");
 	CHECK(utf8_valid_nonul(S("\xef\xbf\xbf")), "utf8: U+FFFF");
+	test_utf8_places();
 }
 
 static void
