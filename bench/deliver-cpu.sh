@@ -1,0 +1,103 @@
+#!/bin/sh
+# bench/deliver-cpu.sh [-m MB] [-r RUNS] [DEST...]: the CPU time (user +
+# system, seconds per GB stored) that deliver spends storing MB of random
+# bytes (default 256) given as object frames, best of RUNS (default 3),
+# per destination and upload shape:
+#
+#   file     file:// into bench/out/dcpu/lake
+#   cos      cos:// through the local test server (tests/peers/s3), which
+#            answers x-cos-hash-crc64ecma
+#   s3       s3:// (SigV4) through the same server, with no CRC-64 header
+#            (as most S3 stores)
+#   rgw      s3:// to Ceph's RADOS Gateway at $RGW_ENDPOINT, bucket lake
+#            (with its keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY),
+#            when RGW_ENDPOINT is set: start one with tests/lib-rgw.sh
+#
+# Default: file cos s3, and rgw when RGW_ENDPOINT is set.  Each
+# destination runs as one PUT (an object of 32 MB, stored whole) and as
+# a multipart upload (objects of 64 MB in 8 MB parts).  CPU time is
+# deliver's own (its rusage, from /usr/bin/time), so the load of the
+# shared machine and of the test server moves it little; wall-clock
+# time is not reported.  Not a test: it prints a table.
+set -eu
+cd "$(dirname "$0")/.."
+mb=256 runs=3
+while getopts m:r: opt; do
+	case $opt in
+	m) mb=$OPTARG ;;
+	r) runs=$OPTARG ;;
+	*) echo "usage: bench/deliver-cpu.sh [-m MB] [-r RUNS] [DEST...]" >&2
+	   exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || set -- file cos s3 ${RGW_ENDPOINT:+rgw}
+[ -x deliver/deliver ] || { echo "deliver-cpu: run make first" >&2; exit 1; }
+
+out=bench/out/dcpu
+rm -rf "$out" && mkdir -p "$out"
+rgw_id=${AWS_ACCESS_KEY_ID:-} rgw_key=${AWS_SECRET_ACCESS_KEY:-}
+. bench/lib-s3.sh
+s3_server "$out" --crc64 cos
+trap 'kill $spid 2>/dev/null' EXIT
+ep=http://localhost:$port
+
+# frames SIZE_MB COUNT TAG: COUNT object frames of SIZE_MB random bytes
+frames() {
+	head -c $(($1 << 20)) /dev/urandom >"$out/body"
+	n=0
+	while [ $n -lt "$2" ]; do
+		n=$((n + 1))
+		printf 'O %d key=%s/%d.bin n=1 seqs=%d\n' $(($1 << 20)) "$3" $n $n
+		cat "$out/body"
+		printf '\n'
+	done
+	rm -f "$out/body"
+}
+[ "$mb" -ge 64 ] && [ $((mb % 64)) -eq 0 ] ||
+    { echo "deliver-cpu: -m takes a multiple of 64" >&2; exit 2; }
+frames 32 $((mb / 32)) put >"$out/put.frames"
+frames 64 $((mb / 64)) mp >"$out/mp.frames"
+
+nput=$((mb / 32)) nmp=$((mb / 64))
+
+# cpu FRAMES DELIVER-ARGS...: best CPU s/GB of deliver over RUNS runs
+cpu() {
+	f=$1
+	shift
+	n=$([ "$f" = put ] && echo $nput || echo $nmp)
+	bytes=$((mb << 20))
+	best=
+	i=0
+	while [ $i -lt "$runs" ]; do
+		i=$((i + 1))
+		rm -rf "$out/lake"
+		/usr/bin/time -f "%U %S" -o "$out/time" deliver/deliver -q \
+		    --multipart-threshold 48M --part-size 8M "$@" \
+		    <"$out/$f.frames" >"$out/acks"
+		[ "$(grep -c '^A ' "$out/acks")" -eq "$n" ] ||
+		    { echo "deliver-cpu: not every object acked" >&2; exit 1; }
+		s=$(awk -v b="$bytes" '{ printf "%.3f", ($1 + $2) / (b / 1073741824) }' "$out/time")
+		best=$(echo "${best:-$s} $s" | awk '{ print $2 < $1 ? $2 : $1 }')
+	done
+	printf '%-8s %-22s %6s CPU s/GB\n' "$dest" "$what" "$best"
+}
+
+echo "deliver CPU per GB stored ($mb MB, best of $runs)"
+for dest in "$@"; do
+	for f in put mp; do
+		what=$([ $f = put ] && echo "one PUT, 32 MB" ||
+		    echo "multipart, 64 MB/8 MB")
+		case $dest in
+		file) cpu $f "file://$PWD/$out/lake/" ;;
+		cos) cpu $f --endpoint "$ep" \
+		    "cos://bench-1250000000/$f/?region=ap-guangzhou" ;;
+		s3) cpu $f --endpoint "$ep" \
+		    "s3://bench-1250000000/$f/?region=us-east-1" ;;
+		rgw) AWS_ACCESS_KEY_ID=$rgw_id AWS_SECRET_ACCESS_KEY=$rgw_key \
+		    cpu $f --endpoint "$RGW_ENDPOINT" --path-style \
+		    "s3://lake/$f/?region=us-east-1" ;;
+		*) echo "deliver-cpu: unknown destination $dest" >&2; exit 2 ;;
+		esac
+	done
+done
