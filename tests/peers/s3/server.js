@@ -515,6 +515,8 @@ const FAULT_TYPES = {
   denied: '403 AccessDenied (nothing stored)',
   error: 'any error: status, code, message (nothing stored)',
   badcrc: 'store normally, but answer with a wrong x-cos-hash-crc64ecma',
+  corrupt: 'flip a bit of the body as it arrives (byte `at`, default the middle), as damage on the way would; the checks then judge the damaged body',
+  badetag: 'answer with a wrong ETag (a header; the first hex digit changed), the object or part stored as it came',
   lost: 'store normally, then destroy the connection without answering',
   'complete-error': 'CompleteMultipartUpload answers 200 with an <Error> body (code, default InternalError); not completed unless store=true',
   skew: 'evaluate this request with the server clock shifted by `seconds` (default 3600); the response Date shows the shifted clock',
@@ -759,6 +761,18 @@ function checkComplete(rq, body) {
   return parts;
 }
 
+// S3's ETag of a multipart object, "MD5-of-the-parts'-MD5s-N" (RGW's and
+// COS's too), instead of s3rver's whole-object MD5: kept as the object's
+// ETag for HEAD, GET and List, and put in Complete's answer r.
+function multipartEtag(rq, parts, r) {
+  if (r.status !== 200) return r;
+  const etag = crypto.createHash('md5')
+    .update(Buffer.concat(parts.map(p => Buffer.from(p.etag, 'hex')))).digest('hex') + '-' + parts.length;
+  fs.writeFileSync(storePath(rq.bucket, rq.key, 'object.md5'), etag);
+  r.body = Buffer.from(r.body.toString('utf8').replace(/(<ETag>(?:&quot;|")?)[0-9a-f]{32}/, `$1${etag}`));
+  return r;
+}
+
 // ---------------------------------------------------------------- proxy
 
 function redactHeaders(h) {
@@ -975,6 +989,11 @@ async function handle(req, res, expectContinue) {
       }
     }
     bodyConsumed = true;
+    if (fault && fault.type === 'corrupt' && body.length > 0) {
+      const at = fault.at !== undefined ? Number(fault.at) : Math.floor(body.length / 2);
+      body = Buffer.from(body);
+      body[Math.min(Math.max(at, 0), body.length - 1)] ^= 0x01;
+    }
     rec.md5 = crypto.createHash('md5').update(body).digest('hex');
     if (body.length > 0 || isUpload) rec.crc64 = crc64(body);
     if (req.headers['content-length'] !== undefined && Number(req.headers['content-length']) !== body.length) {
@@ -1044,7 +1063,7 @@ async function handle(req, res, expectContinue) {
       else if (rq.op === 'ListObjects' && rq.query['list-type'] === '2') r = await listV2(rq, forwardHeaders(req.headers));
       else if (rq.op === 'ListMultipartUploads') r = handleListUploads(rq);
       else if (rq.op === 'UploadPart') r = await asPart(rq, fwd);
-      else if (rq.op === 'CompleteMultipartUpload') r = await asClosing(rq, () => { checkComplete(rq, body); return fwd(); });
+      else if (rq.op === 'CompleteMultipartUpload') r = await asClosing(rq, async () => multipartEtag(rq, checkComplete(rq, body), await fwd()));
       else r = await fwd();
     } finally {
       if (unlockKey) unlockKey();
@@ -1078,6 +1097,11 @@ async function handle(req, res, expectContinue) {
     if (r.status >= 400) {
       const m = /<Code>([^<]*)<\/Code>/.exec(respBody.toString('utf8'));
       rec.code = m ? m[1] : null;
+    }
+    if (fault && fault.type === 'badetag' && outH.etag !== undefined) {
+      const e = String(outH.etag);
+      const i = e.search(/[0-9a-f]/i);
+      if (i >= 0) outH.etag = e.slice(0, i) + (e[i] === '0' ? '1' : '0') + e.slice(i + 1);
     }
     if (fault && fault.type === 'lost') {
       rec.outcome = 'lost'; rec.status = r.status;
