@@ -92,13 +92,16 @@ req_new(struct upload *up, enum req_op op, unsigned part, const char *body,
 /*
  * S3 requests are signed with their body's SHA-256, which the store
  * checks before it keeps the body (S3 and RGW answer a damaged one with
- * XAmzContentSHA256Mismatch): MD5 would check it again at three times
- * the cost of SHA-256, so only COS requests carry Content-MD5.
+ * XAmzContentSHA256Mismatch): MD5 would check it again for more CPU than
+ * the SHA-256 costs, so only COS requests carry Content-MD5, and S3 ones
+ * once the store asked for it (want_md5).
  */
 static int
 sums_wanted(const struct store *s)
 {
-	return s->d->kind == DEST_S3 ? SUM_SHA256 : SUM_MD5;
+	if (s->d->kind != DEST_S3)
+		return SUM_MD5;
+	return SUM_SHA256 | (s->want_md5 ? SUM_MD5 : 0);
 }
 
 static void
@@ -886,6 +889,20 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 		/* the no-overwrite write found the key taken: by whom? */
 		r->exists = 1;
 		v = V_UNKNOWN;
+		goto out;
+	}
+	if (r->status == 400 && has_body(r) && !r->has_md5 &&
+	    strcasestr(msg.data, "Content-MD5") != NULL) {
+		/*
+		 * AWS wants Content-MD5 (or an x-amz-checksum-*) on every
+		 * upload to a bucket with Object Lock retention: from now on
+		 * every body carries it.
+		 */
+		if (!s->want_md5)
+			log_info("the store asks for Content-MD5: sent from now "
+			    "on", "op=%s", req_op_name(r));
+		s->want_md5 = 1;
+		v = req_md5(r) == 0 ? V_RETRY : V_FATAL;
 		goto out;
 	}
 	/* refused keys: renewed ones (a role's, a file's) may do */

@@ -103,6 +103,7 @@ struct store {
 	struct creds		 creds;
 	CURLM			*multi;
 	long			 skew;	/* seconds to add to our clock */
+	int			 want_md5;	/* s3: asked for Content-MD5 */
 	int			 active;
 	struct req		*head, *tail;	/* waiting to be sent */
 };

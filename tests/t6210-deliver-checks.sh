@@ -93,23 +93,18 @@ check_case() {
 	"
 }
 
-check_case s3 'a PUT damaged on the way: XAmzContentSHA256Mismatch, sent again' \
-	'corrupt op=PutObject' -- \
-	'grep -q "XAmzContentSHA256Mismatch" err &&
-	test "$(nreq op=PutObject)" = 2 &&
-	test "$(nreq op=PutObject code=XAmzContentSHA256Mismatch)" = 1'
-check_case s3 'a part damaged on the way: XAmzContentSHA256Mismatch, sent again' \
-	'corrupt op=UploadPart part=2' -- \
-	'test "$(nreq op=UploadPart code=XAmzContentSHA256Mismatch)" = 1 &&
-	test "$(nreq op=UploadPart)" = 4'
-check_case cos 'a PUT damaged on the way: BadDigest, sent again' \
-	'corrupt op=PutObject' -- \
-	'test "$(nreq op=PutObject code=BadDigest)" = 1 &&
-	test "$(nreq op=PutObject)" = 2'
-check_case cos 'a part damaged on the way: BadDigest, sent again' \
-	'corrupt op=UploadPart part=3' -- \
-	'test "$(nreq op=UploadPart code=BadDigest)" = 1 &&
-	test "$(nreq op=UploadPart)" = 4'
+# A body damaged on the way: refused by the store's own check (s3: the
+# signed SHA-256; cos: Content-MD5) and sent again.  KIND OP CODE REQUESTS
+for c in "s3 PutObject XAmzContentSHA256Mismatch 2" \
+    "s3 UploadPart XAmzContentSHA256Mismatch 4" \
+    "cos PutObject BadDigest 2" "cos UploadPart BadDigest 4"
+do
+	set -- $c
+	check_case $1 "$2 damaged on the way: $3, sent again" \
+		"corrupt op=$2" -- \
+		"test \"\$(nreq op=$2 code=$3)\" = 1 &&
+		test \"\$(nreq op=$2)\" = $4"
+done
 check_case s3 'lost PUT answer: the HEAD ETag is the MD5 of the body' \
 	'lost op=PutObject' -- \
 	'test "$(nreq op=HeadObject)" = 1 && test "$(nreq op=PutObject)" = 1 &&
@@ -130,6 +125,29 @@ test_expect_success 's3: lost Complete answer, HEAD shows another ETag: not acke
 	grep -q "^A key=bad/small.json " acks &&
 	! grep -q "^A key=bad/big.bin " acks &&
 	grep -q "stored object differs" err
+'
+
+# AWS in a bucket with Object Lock retention: uploads without Content-MD5
+# are refused, so deliver sends it from the first such answer on.
+test_expect_success 's3: a store that requires Content-MD5 gets it' '
+	test_start_server lock.json node "$PEERS/s3/server.js" \
+	    --bucket lake-1250000000 --require-md5 --crc64 never \
+	    --timeout 120 --quiet &&
+	EP="--endpoint http://localhost:$(json_get lock.json port)" &&
+	LAKEPIPE_S3_CTL=$(json_get lock.json control) &&
+	export LAKEPIPE_S3_CTL &&
+	dlv s3 lock/ -j 1 &&
+	node "$PEERS/s3/ctl.js" requests method=PUT >reqs.json &&
+	kill $(json_get lock.json pid) &&
+	test $(grep -c "^A key=lock/" acks) -eq 2 &&
+	grep -q "asks for Content-MD5" err &&
+	node -e "
+		const r = JSON.parse(require(\"fs\").readFileSync(\"reqs.json\"));
+		const refused = r.filter(q => q.status === 400 && q.code === \"InvalidRequest\");
+		const ok = r.filter(q => q.status === 200);
+		process.exit(refused.length === 1 && ok.length === 4 &&
+		    ok.every(q => q.headers[\"content-md5\"] && q.contentSha256 === \"hash\") ? 0 : 1);
+	"
 '
 
 test_done

@@ -47,6 +47,8 @@ function usage(code) {
   --min-part-size N     smallest non-last multipart part (default 1048576, COS's minimum; 0 = off)
   --crc64 always|cos|never  when to send x-cos-hash-crc64ecma (default always)
   --strict-path         SigV4: reject a path that is not in canonical RFC 3986 encoding
+  --require-md5         refuse a PUT or UploadPart without Content-MD5 (400 InvalidRequest),
+                        as S3 does in a bucket with Object Lock retention
   --allow-anonymous     let unsigned requests through (default: 403 AccessDenied)
   --list-page N         ListObjects pages of at most N keys (default: the store's 1000)
   --quiet               log less on stderr
@@ -58,7 +60,7 @@ function parseArgs(argv) {
   const o = {
     port: 0, ctlPort: 0, dir: null, buckets: [], credentials: null, region: null,
     timeout: 600, readyFile: null, skew: 900, clockOffset: 0, minPartSize: 1048576,
-    crc64: 'always', strictPath: false, allowAnonymous: false, quiet: false,
+    crc64: 'always', strictPath: false, requireMd5: false, allowAnonymous: false, quiet: false,
     listPage: 0,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -81,6 +83,7 @@ function parseArgs(argv) {
       case '--min-part-size': o.minPartSize = Number(val()); break;
       case '--crc64': o.crc64 = val(); break;
       case '--strict-path': o.strictPath = true; break;
+      case '--require-md5': o.requireMd5 = true; break;
       case '--allow-anonymous': o.allowAnonymous = true; break;
       case '--quiet': o.quiet = true; break;
       case '--list-page': o.listPage = Number(val()); break;
@@ -245,6 +248,7 @@ const MSG = {
   InvalidAccessKeyId: 'The AWS Access Key Id you provided does not exist in our records.',
   RequestTimeTooSkewed: 'The difference between the request time and the current time is too large.',
   BadDigest: 'The Content-MD5 you specified did not match what we received.',
+  Md5Required: 'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters',
   InvalidDigest: 'The Content-MD5 you specified is not valid.',
   InternalError: 'We encountered an internal error. Please try again.',
   SlowDown: 'Please reduce your request rate.',
@@ -1007,6 +1011,9 @@ async function handle(req, res, expectContinue) {
         return sendError(new ApiError(400, 'XAmzContentSHA256Mismatch', MSG.XAmzContentSHA256Mismatch,
           { ClientComputedContentSHA256: auth.csha, S3ComputedContentSHA256: got }));
       }
+    }
+    if (opt.requireMd5 && isUpload && req.headers['content-md5'] === undefined) {
+      return sendError(new ApiError(400, 'InvalidRequest', MSG.Md5Required));
     }
     if (req.headers['content-md5'] !== undefined) {
       const cm = req.headers['content-md5'];
