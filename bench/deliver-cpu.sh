@@ -12,6 +12,8 @@
 #   rgw      s3:// to Ceph's RADOS Gateway at $RGW_ENDPOINT, bucket lake
 #            (with its keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY),
 #            when RGW_ENDPOINT is set: start one with tests/lib-rgw.sh
+#            (its memstore OSD holds 512 MB, and RGW frees overwritten
+#            objects late: -m 64 -r 2 at most per cluster)
 #
 # Default: file cos s3, and rgw when RGW_ENDPOINT is set; $DELIVER is
 # the program measured (default deliver/deliver: give another build's to
