@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "digest.h"
+#include "pct.h"
 
 /* CRC-64/XZ's polynomial, bit-reflected (ECMA-182). */
 #define CRC64_POLY_REFL	0xc96c5795d7870f42ULL
@@ -128,12 +129,14 @@ digest_free(struct digest *d)
 #define BODY_PIECE	(32 * 1024)
 
 void
-body_sums_init(struct body_sums *b, int sha256)
+body_sums_init(struct body_sums *b, int which)
 {
 	memset(b, 0, sizeof(*b));
-	digest_init(&b->md5, DIGEST_MD5);
-	if ((b->has_sha256 = sha256 != 0))
+	if (which & SUM_MD5)
+		digest_init(&b->md5, DIGEST_MD5);
+	if (which & SUM_SHA256)
 		digest_init(&b->sha256, DIGEST_SHA256);
+	b->which = which;
 }
 
 void
@@ -145,40 +148,43 @@ body_sums_add(struct body_sums *b, const void *p, size_t n)
 	b->len += n;
 	for (; n > 0; s += k, n -= k) {
 		k = n < BODY_PIECE ? n : BODY_PIECE;
-		digest_update(&b->md5, s, k);
-		if (b->has_sha256)
+		if (b->which & SUM_MD5)
+			digest_update(&b->md5, s, k);
+		if (b->which & SUM_SHA256)
 			digest_update(&b->sha256, s, k);
 		b->crc = crc64_update(b->crc, s, k);
 	}
 }
 
 void
-body_sums_final(struct body_sums *b, unsigned char md5[MD5_LEN],
+body_sums_final(struct body_sums *b, unsigned char *md5,
     unsigned char *sha256)
 {
-	digest_final(&b->md5, md5);
-	if (b->has_sha256)
+	if (b->which & SUM_MD5)
+		digest_final(&b->md5, md5);
+	if (b->which & SUM_SHA256)
 		digest_final(&b->sha256, sha256);
-	b->has_sha256 = 0;
+	b->which = 0;
 }
 
 void
 body_sums_free(struct body_sums *b)
 {
-	if (b->md5.ctx != NULL)
+	if (b->which & SUM_MD5)
 		digest_free(&b->md5);
-	if (b->has_sha256)
+	if (b->which & SUM_SHA256)
 		digest_free(&b->sha256);
-	b->has_sha256 = 0;
+	b->which = 0;
 }
 
 void
-digest_body(const void *p, size_t n, unsigned char md5[MD5_LEN],
+digest_body(const void *p, size_t n, unsigned char *md5,
     unsigned char *sha256, uint64_t *crc)
 {
 	struct body_sums b;
 
-	body_sums_init(&b, sha256 != NULL);
+	body_sums_init(&b, (md5 != NULL ? SUM_MD5 : 0) |
+	    (sha256 != NULL ? SUM_SHA256 : 0));
 	body_sums_add(&b, p, n);
 	body_sums_final(&b, md5, sha256);
 	if (crc != NULL)
@@ -280,6 +286,23 @@ hex_format(char *out, const void *p, size_t n)
 		out[2 * i + 1] = digits[s[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+int
+hex_decode(unsigned char *out, size_t n, const char *s, size_t len)
+{
+	size_t i;
+	int hi, lo;
+
+	if (len != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((hi = pct_hexval((unsigned char)s[2 * i])) < 0 ||
+		    (lo = pct_hexval((unsigned char)s[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
 }
 
 void

@@ -58,30 +58,34 @@ size_t	digest_final(struct digest *, unsigned char *out);
 void	digest_free(struct digest *);
 
 /*
- * Every digest a request body needs, in one pass: MD5 always, SHA-256
- * into sha256 and CRC-64/XZ into *crc when they are not NULL.  The body
- * goes through all of them a cache-sized piece at a time, so that memory
- * is read once rather than once per algorithm.
+ * Every sum a request body needs, in one pass: MD5 into md5 and SHA-256
+ * into sha256 when they are not NULL, CRC-64/XZ into *crc when it is not
+ * NULL.  The body goes through all of them a cache-sized piece at a
+ * time, so that memory is read once rather than once per algorithm.
  */
-void	digest_body(const void *, size_t, unsigned char md5[MD5_LEN],
+void	digest_body(const void *, size_t, unsigned char *md5,
 	    unsigned char *sha256, uint64_t *crc);
 
 /*
  * The same sums over a body that comes in pieces (an object spooled from
- * its parts): body_sums_init (SHA-256 too when sha256 is nonzero), any
- * number of body_sums_add, then body_sums_final, which frees the hashes;
- * crc is the CRC-64 of the bytes added so far.
+ * its parts): body_sums_init with the hashes wanted (SUM_MD5, SUM_SHA256,
+ * or'ed; the CRC-64 is always kept), any number of body_sums_add, then
+ * body_sums_final, which writes the hashes wanted and frees them; crc is
+ * the CRC-64 of the bytes added so far.
  */
+#define SUM_MD5		0x1
+#define SUM_SHA256	0x2
+
 struct body_sums {
 	struct digest	 md5, sha256;
-	int		 has_sha256;
+	int		 which;		/* SUM_* of the hashes not final */
 	uint64_t	 crc;
 	uint64_t	 len;
 };
 
-void	body_sums_init(struct body_sums *, int sha256);
+void	body_sums_init(struct body_sums *, int which);
 void	body_sums_add(struct body_sums *, const void *, size_t);
-void	body_sums_final(struct body_sums *, unsigned char md5[MD5_LEN],
+void	body_sums_final(struct body_sums *, unsigned char *md5,
 	    unsigned char *sha256);
 /* Free the hashes of sums not finalized. */
 void	body_sums_free(struct body_sums *);
@@ -104,5 +108,8 @@ void	base64_encode(struct buf *, const void *, size_t);
 void	hex_encode(struct buf *, const void *, size_t);
 /* Write NUL-terminated lower-case hex into out (2 * n + 1 bytes). */
 void	hex_format(char *out, const void *, size_t n);
+/* The n bytes that exactly 2 * n hex digits of either case stand for: 0,
+ * or -1 if s is not that (out is then undefined). */
+int	hex_decode(unsigned char *out, size_t n, const char *s, size_t len);
 
 #endif

@@ -89,39 +89,116 @@ req_new(struct upload *up, enum req_op op, unsigned part, const char *body,
 	return r;
 }
 
-void
-req_hash(struct req *r, const struct store *s, int crc_given)
+/*
+ * S3 requests are signed with their body's SHA-256, which the store
+ * checks before it keeps the body (S3 and RGW answer a damaged one with
+ * XAmzContentSHA256Mismatch): MD5 would check it again for more CPU than
+ * the SHA-256 costs, so only COS requests carry Content-MD5, and S3 ones
+ * once the store asked for it (want_md5).
+ */
+static int
+sums_wanted(const struct store *s)
+{
+	if (s->d->kind != DEST_S3)
+		return SUM_MD5;
+	return SUM_SHA256 | (s->want_md5 ? SUM_MD5 : 0);
+}
+
+static void
+req_set_md5(struct req *r, const unsigned char md5[MD5_LEN])
 {
 	struct buf b64 = BUF_INIT;
-	unsigned char sha[SHA256_LEN];
-	int s3 = s->d->kind == DEST_S3;
 
-	/* one pass over the body for all three */
-	digest_body(r->body, r->len, r->md5raw, s3 ? sha : NULL,
-	    crc_given ? NULL : &r->crc);
-	base64_encode(&b64, r->md5raw, MD5_LEN);
+	memcpy(r->md5raw, md5, MD5_LEN);
+	base64_encode(&b64, md5, MD5_LEN);
 	strlcpy(r->md5, b64.data, sizeof(r->md5));
 	buf_release(&b64);
-	if (s3)
+	r->has_md5 = 1;
+}
+
+/* The text forms of the hashes in md5 and sha (those r's store wants). */
+static void
+req_set_sums(struct req *r, int which, const unsigned char *md5,
+    const unsigned char *sha)
+{
+	if (which & SUM_MD5)
+		req_set_md5(r, md5);
+	if (which & SUM_SHA256)
 		hex_format(r->sha256, sha, SHA256_LEN);
 	r->hashed = 1;
 }
 
 void
+req_hash(struct req *r, const struct store *s, int crc_given)
+{
+	unsigned char md5[MD5_LEN], sha[SHA256_LEN];
+	int which = sums_wanted(s);
+
+	/* one pass over the body for all of them */
+	digest_body(r->body, r->len, which & SUM_MD5 ? md5 : NULL,
+	    which & SUM_SHA256 ? sha : NULL, crc_given ? NULL : &r->crc);
+	req_set_sums(r, which, md5, sha);
+}
+
+void
+req_body_sums_init(struct body_sums *b, const struct store *s)
+{
+	body_sums_init(b, sums_wanted(s));
+}
+
+void
 req_take_sums(struct req *r, struct body_sums *b)
 {
-	struct buf b64 = BUF_INIT;
-	unsigned char sha[SHA256_LEN];
-	int s3 = b->has_sha256;
+	unsigned char md5[MD5_LEN], sha[SHA256_LEN];
+	int which = b->which;
 
-	body_sums_final(b, r->md5raw, sha);
-	base64_encode(&b64, r->md5raw, MD5_LEN);
-	strlcpy(r->md5, b64.data, sizeof(r->md5));
-	buf_release(&b64);
-	if (s3)
-		hex_format(r->sha256, sha, SHA256_LEN);
+	body_sums_final(b, md5, sha);
+	req_set_sums(r, which, md5, sha);
 	r->crc = b->crc;
-	r->hashed = 1;
+}
+
+/* Read the spooled body of r again, hashing it into d: 0, or -1 (errno). */
+static int
+md5_of_file(struct digest *d, const struct req *r)
+{
+	char chunk[64 * 1024];
+	uint64_t off = 0;
+	ssize_t n;
+
+	while (off < r->len) {
+		n = pread(r->src_fd, chunk, r->len - off < sizeof(chunk) ?
+		    (size_t)(r->len - off) : sizeof(chunk), (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;	/* the spool file shrank */
+			return -1;
+		}
+		digest_update(d, chunk, (size_t)n);
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int
+req_md5(struct req *r)
+{
+	unsigned char md[MD5_LEN];
+	struct digest d;
+
+	if (r->has_md5)
+		return 0;
+	digest_init(&d, DIGEST_MD5);
+	if (r->src_fd < 0)
+		digest_update(&d, r->body, r->len);
+	else if (md5_of_file(&d, r) < 0) {
+		digest_free(&d);
+		return -1;
+	}
+	digest_final(&d, md);
+	req_set_md5(r, md);
+	return 0;
 }
 
 static void
@@ -403,7 +480,8 @@ build_headers(const struct store *s, const struct req *r, struct sign_kv *h,
 		snprintf(num, sizeof(num), "%zu", r->len);
 		add_built(scratch, &h[n++], &off[k++], "", "Content-Length",
 		    num);
-		h[n++] = (struct sign_kv){ "Content-MD5", r->md5 };
+		if (r->has_md5)
+			h[n++] = (struct sign_kv){ "Content-MD5", r->md5 };
 	}
 	if (r->op == OP_COMPLETE && !r->head)
 		h[n++] = (struct sign_kv){ "Content-Type", "application/xml" };
@@ -811,6 +889,20 @@ store_finish(struct store *s, struct req *r, CURLcode rc)
 		/* the no-overwrite write found the key taken: by whom? */
 		r->exists = 1;
 		v = V_UNKNOWN;
+		goto out;
+	}
+	if (r->status == 400 && has_body(r) && !r->has_md5 &&
+	    strcasestr(msg.data, "Content-MD5") != NULL) {
+		/*
+		 * AWS wants Content-MD5 (or an x-amz-checksum-*) on every
+		 * upload to a bucket with Object Lock retention: from now on
+		 * every body carries it.
+		 */
+		if (!s->want_md5)
+			log_info("the store asks for Content-MD5: sent from now "
+			    "on", "op=%s", req_op_name(r));
+		s->want_md5 = 1;
+		v = req_md5(r) == 0 ? V_RETRY : V_FATAL;
 		goto out;
 	}
 	/* refused keys: renewed ones (a role's, a file's) may do */

@@ -57,6 +57,7 @@ struct req {
 	size_t		 len;
 	int		 src_fd;	/* the body is in this file, or -1 */
 	struct buf	 ownbody;	/* OP_COMPLETE's XML */
+	int		 has_md5;	/* md5, md5raw are set */
 	char		 md5[MD5_B64_SIZE];
 	unsigned char	 md5raw[MD5_LEN];
 	char		 sha256[SHA256_HEX_SIZE];
@@ -102,6 +103,7 @@ struct store {
 	struct creds		 creds;
 	CURLM			*multi;
 	long			 skew;	/* seconds to add to our clock */
+	int			 want_md5;	/* s3: asked for Content-MD5 */
 	int			 active;
 	struct req		*head, *tail;	/* waiting to be sent */
 };
@@ -115,15 +117,24 @@ void	store_release(struct store *);
 struct req *req_new(struct upload *, enum req_op, unsigned part,
 	    const char *body, size_t len);
 /*
- * Hash the body: MD5 always, SHA-256 for s3, CRC-64 unless crc_given.
- * Sending does it for a request not hashed yet.
+ * Hash the body for its store: MD5 for COS (sent as Content-MD5),
+ * SHA-256 for s3 (signed, and checked by the store), and CRC-64 unless
+ * crc_given.  Sending does it for a request not hashed yet.
  */
 void	req_hash(struct req *, const struct store *, int crc_given);
+/* Start sums with the hashes that req_hash would make for s. */
+void	req_body_sums_init(struct body_sums *, const struct store *);
 /*
  * The body's hashes from sums made as it was written (a body read from
- * src_fd); sums (made with SHA-256 for s3) is finalized.
+ * src_fd) by req_body_sums_init; sums is finalized.
  */
 void	req_take_sums(struct req *, struct body_sums *);
+/*
+ * Make sure md5raw holds the body's MD5, computing it now if the store
+ * did not want it (s3), from memory or from src_fd: 0, or -1 (a read
+ * error: errno).
+ */
+int	req_md5(struct req *);
 void	req_free(struct req *, struct store *);
 /* "PutObject", "HeadObject", ...: what the request is, for logs. */
 const char *req_op_name(const struct req *);

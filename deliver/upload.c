@@ -502,7 +502,14 @@ upload_begin(struct loop *L, struct object *o, int spool,
 		store_queue(&L->s, up->single);
 }
 
-/* The expected ETag when the store gives no CRC-64: MD5 or MD5-of-MD5s. */
+/*
+ * The ETag that up's object has in a store that gives no CRC-64, into
+ * out: the MD5 of a single PUT's body (computed now for s3, which sends
+ * none), or for a multipart upload the MD5 of the parts' MD5s, which are
+ * the ETags the store gave them (each part checked as it was stored),
+ * and "-" and the number of parts.  "" when it cannot be known: a spool
+ * file that cannot be read again (errno), a part ETag that is no MD5.
+ */
 static void
 expected_etag(const struct upload *up, char out[64])
 {
@@ -510,13 +517,25 @@ expected_etag(const struct upload *up, char out[64])
 	struct digest d;
 	unsigned i;
 
+	out[0] = '\0';
 	if (up->nparts == 0) {
-		hex_format(out, up->single->md5raw, MD5_LEN);
+		if (req_md5(up->single) < 0)
+			log_warn("cannot read the spool file again",
+			    "key=%s error=%s", up->fullkey.data,
+			    strerror(errno));
+		else
+			hex_format(out, up->single->md5raw, MD5_LEN);
 		return;
 	}
 	digest_init(&d, DIGEST_MD5);
-	for (i = 0; i < up->nparts; i++)
-		digest_update(&d, up->parts[i]->md5raw, MD5_LEN);
+	for (i = 0; i < up->nparts; i++) {
+		if (hex_decode(md, MD5_LEN, up->parts[i]->etag.data,
+		    up->parts[i]->etag.len) < 0) {
+			digest_free(&d);
+			return;
+		}
+		digest_update(&d, md, MD5_LEN);
+	}
 	digest_final(&d, md);
 	hex_format(out, md, MD5_LEN);
 	snprintf(out + 2 * MD5_LEN, 64 - 2 * MD5_LEN, "-%u", up->nparts);
@@ -564,12 +583,15 @@ verify_head(struct loop *L, struct req *r)
 	int same;
 
 	r->head = 0;
-	expected_etag(up, want);
 	if (up->nparts == 0)
 		up->crc = r->crc;
-	same = r->status == 200 && r->has_rlen && r->rlen == up->o.total &&
-	    (r->has_crc ? r->rcrc == up->crc :
-	    strcasecmp(r->etag.data, want) == 0);
+	same = r->status == 200 && r->has_rlen && r->rlen == up->o.total;
+	if (same && r->has_crc)
+		same = r->rcrc == up->crc;
+	else if (same) {
+		expected_etag(up, want);
+		same = want[0] != '\0' && strcasecmp(r->etag.data, want) == 0;
+	}
 	if (same) {
 		log_debug("HEAD shows it stored", "key=%s", up->fullkey.data);
 		upload_acked(L, up, &r->etag);
@@ -861,7 +883,7 @@ spool_add(struct loop *L, const char *key, const char *p, size_t n)
 			return -1;
 		}
 		(void)unlink(path);	/* gone with the descriptor */
-		body_sums_init(&L->sums, L->s.d->kind == DEST_S3);
+		req_body_sums_init(&L->sums, &L->s);
 	}
 	if (L->sums.len + n > MAX_PUT) {
 		report_error("stdin: %s: more than 5 GiB: --exactly-once "

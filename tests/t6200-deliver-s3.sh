@@ -41,7 +41,7 @@ test_expect_success 'virtual-hosted: stored byte for byte, SigV4 verified' '
 			if (q.auth !== \"sigv4\" || q.verifier !== \"@smithy/signature-v4\" || q.status !== 200 || q.style !== \"vhost\") { console.log(JSON.stringify(q)); bad++; }
 			if (q.pathNotCanonical) { console.log(\"path\", q.url); bad++; }
 			if (q.contentSha256 !== \"hash\") { console.log(\"sha\", q.id); bad++; }
-			if (q.method === \"PUT\" && !q.headers[\"content-md5\"]) bad++;
+			if (q.method === \"PUT\" && q.headers[\"content-md5\"]) bad++;
 		}
 		process.exit(bad || r.length !== 6 ? 1 : 0);
 	"

@@ -47,6 +47,8 @@ function usage(code) {
   --min-part-size N     smallest non-last multipart part (default 1048576, COS's minimum; 0 = off)
   --crc64 always|cos|never  when to send x-cos-hash-crc64ecma (default always)
   --strict-path         SigV4: reject a path that is not in canonical RFC 3986 encoding
+  --require-md5         refuse a PUT or UploadPart without Content-MD5 (400 InvalidRequest),
+                        as S3 does in a bucket with Object Lock retention
   --allow-anonymous     let unsigned requests through (default: 403 AccessDenied)
   --list-page N         ListObjects pages of at most N keys (default: the store's 1000)
   --quiet               log less on stderr
@@ -58,7 +60,7 @@ function parseArgs(argv) {
   const o = {
     port: 0, ctlPort: 0, dir: null, buckets: [], credentials: null, region: null,
     timeout: 600, readyFile: null, skew: 900, clockOffset: 0, minPartSize: 1048576,
-    crc64: 'always', strictPath: false, allowAnonymous: false, quiet: false,
+    crc64: 'always', strictPath: false, requireMd5: false, allowAnonymous: false, quiet: false,
     listPage: 0,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -81,6 +83,7 @@ function parseArgs(argv) {
       case '--min-part-size': o.minPartSize = Number(val()); break;
       case '--crc64': o.crc64 = val(); break;
       case '--strict-path': o.strictPath = true; break;
+      case '--require-md5': o.requireMd5 = true; break;
       case '--allow-anonymous': o.allowAnonymous = true; break;
       case '--quiet': o.quiet = true; break;
       case '--list-page': o.listPage = Number(val()); break;
@@ -245,6 +248,7 @@ const MSG = {
   InvalidAccessKeyId: 'The AWS Access Key Id you provided does not exist in our records.',
   RequestTimeTooSkewed: 'The difference between the request time and the current time is too large.',
   BadDigest: 'The Content-MD5 you specified did not match what we received.',
+  Md5Required: 'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters',
   InvalidDigest: 'The Content-MD5 you specified is not valid.',
   InternalError: 'We encountered an internal error. Please try again.',
   SlowDown: 'Please reduce your request rate.',
@@ -515,6 +519,8 @@ const FAULT_TYPES = {
   denied: '403 AccessDenied (nothing stored)',
   error: 'any error: status, code, message (nothing stored)',
   badcrc: 'store normally, but answer with a wrong x-cos-hash-crc64ecma',
+  corrupt: 'flip a bit of the body as it arrives (byte `at`, default the middle), as damage on the way would; the checks then judge the damaged body',
+  badetag: 'answer with a wrong ETag (a header; the first hex digit changed), the object or part stored as it came',
   lost: 'store normally, then destroy the connection without answering',
   'complete-error': 'CompleteMultipartUpload answers 200 with an <Error> body (code, default InternalError); not completed unless store=true',
   skew: 'evaluate this request with the server clock shifted by `seconds` (default 3600); the response Date shows the shifted clock',
@@ -759,6 +765,18 @@ function checkComplete(rq, body) {
   return parts;
 }
 
+// S3's ETag of a multipart object, "MD5-of-the-parts'-MD5s-N" (RGW's and
+// COS's too), instead of s3rver's whole-object MD5: kept as the object's
+// ETag for HEAD, GET and List, and put in Complete's answer r.
+function multipartEtag(rq, parts, r) {
+  if (r.status !== 200) return r;
+  const etag = crypto.createHash('md5')
+    .update(Buffer.concat(parts.map(p => Buffer.from(p.etag, 'hex')))).digest('hex') + '-' + parts.length;
+  fs.writeFileSync(storePath(rq.bucket, rq.key, 'object.md5'), etag);
+  r.body = Buffer.from(r.body.toString('utf8').replace(/(<ETag>(?:&quot;|")?)[0-9a-f]{32}/, `$1${etag}`));
+  return r;
+}
+
 // ---------------------------------------------------------------- proxy
 
 function redactHeaders(h) {
@@ -975,6 +993,11 @@ async function handle(req, res, expectContinue) {
       }
     }
     bodyConsumed = true;
+    if (fault && fault.type === 'corrupt' && body.length > 0) {
+      const at = fault.at !== undefined ? Number(fault.at) : Math.floor(body.length / 2);
+      body = Buffer.from(body);
+      body[Math.min(Math.max(at, 0), body.length - 1)] ^= 0x01;
+    }
     rec.md5 = crypto.createHash('md5').update(body).digest('hex');
     if (body.length > 0 || isUpload) rec.crc64 = crc64(body);
     if (req.headers['content-length'] !== undefined && Number(req.headers['content-length']) !== body.length) {
@@ -988,6 +1011,9 @@ async function handle(req, res, expectContinue) {
         return sendError(new ApiError(400, 'XAmzContentSHA256Mismatch', MSG.XAmzContentSHA256Mismatch,
           { ClientComputedContentSHA256: auth.csha, S3ComputedContentSHA256: got }));
       }
+    }
+    if (opt.requireMd5 && isUpload && req.headers['content-md5'] === undefined) {
+      return sendError(new ApiError(400, 'InvalidRequest', MSG.Md5Required));
     }
     if (req.headers['content-md5'] !== undefined) {
       const cm = req.headers['content-md5'];
@@ -1044,7 +1070,7 @@ async function handle(req, res, expectContinue) {
       else if (rq.op === 'ListObjects' && rq.query['list-type'] === '2') r = await listV2(rq, forwardHeaders(req.headers));
       else if (rq.op === 'ListMultipartUploads') r = handleListUploads(rq);
       else if (rq.op === 'UploadPart') r = await asPart(rq, fwd);
-      else if (rq.op === 'CompleteMultipartUpload') r = await asClosing(rq, () => { checkComplete(rq, body); return fwd(); });
+      else if (rq.op === 'CompleteMultipartUpload') r = await asClosing(rq, async () => multipartEtag(rq, checkComplete(rq, body), await fwd()));
       else r = await fwd();
     } finally {
       if (unlockKey) unlockKey();
@@ -1078,6 +1104,11 @@ async function handle(req, res, expectContinue) {
     if (r.status >= 400) {
       const m = /<Code>([^<]*)<\/Code>/.exec(respBody.toString('utf8'));
       rec.code = m ? m[1] : null;
+    }
+    if (fault && fault.type === 'badetag' && outH.etag !== undefined) {
+      const e = String(outH.etag);
+      const i = e.search(/[0-9a-f]/i);
+      if (i >= 0) outH.etag = e.slice(0, i) + (e[i] === '0' ? '1' : '0') + e.slice(i + 1);
     }
     if (fault && fault.type === 'lost') {
       rec.outcome = 'lost'; rec.status = r.status;
