@@ -121,9 +121,9 @@ node_run() {
 	# new subscription would start at the end): made beforehand, as an
 	# admin would (pulsar-admin topics create-subscription -m earliest)
 	node tests/peers/pulsar/ctl.js "$ctl" subscriptions topic=$topic \
-	    subscription=node$1 position=earliest >/dev/null
+	    subscription="node$1" position=earliest >/dev/null
 	NODE_PATH=$flex/node_modules timed "$out/t.node" node bench/node-backup.js \
-	    "127.0.0.1:$port" $topic node$1 "$count" "$lake" "$batch"
+	    "127.0.0.1:$port" $topic "node$1" "$count" "$lake" "$batch"
 	n=$(cpu "$out/t.node")
 	echo "node $n" >>"$out/runs"
 	check node "node$1" "$lake"
@@ -135,7 +135,7 @@ lakepipe_run() {
 	lake=$out/lake-lakepipe$1
 	rm -f "$out/acks" && mkfifo "$out/acks"
 	timed "$out/t.consume" "$build/consume/consume" \
-	    --url "$url" --topic $topic --subscription lakepipe$1 \
+	    --url "$url" --topic $topic --subscription "lakepipe$1" \
 	    --stop-at-end --acks "$out/acks" |
 	timed "$out/t.transform" "$build/transform/transform" -q --max-messages "$batch" |
 	timed "$out/t.deliver" "$build/deliver/deliver" -q "file://$PWD/$lake/" >"$out/acks"

@@ -8,9 +8,9 @@
 // the earliest message, each message a JSON line (the record fields of
 // lakepipe's jsonl that pulsar-flex gives: it hides a batched message's
 // publish time), BATCH lines (default 10000) a file, gzip level 1 streamed
-// with node:zlib in 64 KB writes, stored atomically (temporary file fsynced, renamed, the
-// directory fsynced), then the batch's last message acknowledged
-// cumulatively.  Exits 0 after COUNT messages are stored and acknowledged.
+// with node:zlib in 64 KB writes, stored atomically (temporary file
+// fsynced, renamed, the directory fsynced), then the batch's last message
+// acknowledged cumulatively.  Exits 0 after COUNT messages are stored and acknowledged.
 //
 // pulsar-flex gives every message of a producer batch the id of its entry
 // (no batch index), and a cumulative ack of that id acknowledges the whole
