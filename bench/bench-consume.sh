@@ -33,21 +33,8 @@ consume=$build/consume/consume
 
 out=bench/out/consume
 rm -rf "$out" && mkdir -p "$out"
-node tests/peers/pulsar/broker.js --brokers 1 --timeout 900 \
-    >"$out/pb.json" 2>"$out/pb.log" &
-bpid=$!
-trap 'kill $bpid 2>/dev/null' EXIT
-i=0
-until [ -s "$out/pb.json" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || { cat "$out/pb.log"; exit 1; }
-	sleep 0.1
-done
-get() {
-	node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"))[process.argv[2]])' "$out/pb.json" "$1"
-}
-url=$(get serviceUrl)
-ctl=$(get control)
-port=$(get port)
+. bench/lib-pulsar.sh
+pulsar_broker "$out" 900
 tck=$(getconf CLK_TCK)
 
 # broker_cpu: the broker process's user + system CPU, in clock ticks

@@ -43,21 +43,8 @@ flex=bench/out/node
 [ -d "$flex/node_modules/pulsar-flex" ] ||
     npm install --prefix "$flex" --no-audit --no-fund pulsar-flex@1.1.1 >&2
 
-node tests/peers/pulsar/broker.js --brokers 1 --timeout 1800 \
-    >"$out/pb.json" 2>"$out/pb.log" &
-bpid=$!
-trap 'kill $bpid 2>/dev/null' EXIT
-i=0
-until [ -s "$out/pb.json" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || { cat "$out/pb.log"; exit 1; }
-	sleep 0.1
-done
-get() {
-	node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"))[process.argv[2]])' "$out/pb.json" "$1"
-}
-url=$(get serviceUrl)
-ctl=$(get control)
-port=$(get port)
+. bench/lib-pulsar.sh
+pulsar_broker "$out" 1800
 topic=bench/ns/orders
 
 # the topic: COUNT orders, published through the control API in batches
