@@ -110,24 +110,30 @@ check_segment(const char *seg, size_t len, int has_var, char *why,
 	return 0;
 }
 
-/* A {field:PATH} placeholder: PATH is '.'-separated names, none empty. */
+int
+key_field_path_ok(const char *path, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (path[i] <= ' ' || path[i] >= 0x7f || path[i] == '{' ||
+		    (path[i] == '.' && (i == 0 || i + 1 == n ||
+		    path[i + 1] == '.')))
+			return 0;
+	return n > 0;
+}
+
+/* A {field:PATH} placeholder. */
 static int
 add_field(struct key_tmpl *t, const char *path, size_t n, char *why,
     size_t whylen)
 {
-	size_t i;
-
 	if (t->nfields == KEY_FIELDS_MAX) {
 		snprintf(why, whylen, "key template: more than %d {field:...} "
 		    "placeholders", KEY_FIELDS_MAX);
 		return -1;
 	}
-	for (i = 0; i < n; i++)
-		if (path[i] <= ' ' || path[i] >= 0x7f || path[i] == '{' ||
-		    (path[i] == '.' && (i == 0 || i + 1 == n ||
-		    path[i + 1] == '.')))
-			break;
-	if (n == 0 || i < n) {
+	if (!key_field_path_ok(path, n)) {
 		snprintf(why, whylen, "key template: {field:%.*s}: the path "
 		    "must be member names joined by '.', like {field:user.city}",
 		    (int)(n > 40 ? 40 : n), path);
@@ -234,7 +240,7 @@ key_tmpl_free(struct key_tmpl *t)
 
 /* Append one path segment made safe: never empty, "." or "..". */
 static void
-add_sanitized(struct buf *b, const char *s, size_t n)
+add_sanitized(struct buf *b, const char *s, size_t n, int hive)
 {
 	size_t i;
 
@@ -244,28 +250,18 @@ add_sanitized(struct buf *b, const char *s, size_t n)
 		return;
 	}
 	for (i = 0; i < n; i++)
-		buf_addch(b, key_char((unsigned char)s[i]) && s[i] != '/' ?
-		    s[i] : '_');
+		buf_addch(b, key_char((unsigned char)s[i]) && s[i] != '/' &&
+		    (!hive || s[i] != '=') ? s[i] : '_');
 }
 
 void
 key_field_add(struct buf *b, const char *s, size_t n)
 {
-	size_t i;
-
 	if (s == NULL) {
 		buf_addstr(b, KEY_FIELD_NULL "/");
 		return;
 	}
-	if (n > KEY_FIELD_MAX)
-		n = KEY_FIELD_MAX;
-	if (n == 0 || dot_segment(s, n)) {
-		for (i = 0; i < n + (n == 0); i++)
-			buf_addch(b, '_');
-	} else
-		for (i = 0; i < n; i++)
-			buf_addch(b, key_char((unsigned char)s[i]) &&
-			    s[i] != '/' && s[i] != '=' ? s[i] : '_');
+	add_sanitized(b, s, n > KEY_FIELD_MAX ? KEY_FIELD_MAX : n, 1);
 	buf_addch(b, '/');
 }
 
@@ -325,7 +321,7 @@ add_segments(struct buf *b, const char *t, size_t n, size_t from, size_t to)
 		if (k >= from && k < to) {
 			if (k > from)
 				buf_addch(b, '/');
-			add_sanitized(b, t + seg, i - seg);
+			add_sanitized(b, t + seg, i - seg, 0);
 		}
 		k++;
 		seg = i + 1;
@@ -427,7 +423,7 @@ key_render_bucket(const struct key_tmpl *t, const struct key_vars *v,
 			    (long long)v->batch + 1);
 			break;
 		case KV_EXT:
-			add_sanitized(out, v->ext, strlen(v->ext));
+			add_sanitized(out, v->ext, strlen(v->ext), 0);
 			break;
 		case KV_FIELD:
 			add_field_value(out, v, &foff);

@@ -119,6 +119,12 @@ uint64_t key_bucket(const struct key_tmpl *, const struct utc *);
  * an empty value or "." or ".." is all '_'.
  */
 void	key_field_add(struct buf *, const char *s, size_t n);
+/*
+ * Nonzero if path may follow "field:" (the key's placeholder, and
+ * --partition-time): member names joined by '.', none empty, of
+ * printable ASCII without '{'.
+ */
+int	key_field_path_ok(const char *path, size_t n);
 /* Nonzero if k is a safe key (see lakepipe-frames(5), key=). */
 int	key_is_safe(const char *k, size_t n);
 

@@ -200,9 +200,6 @@ level_arg(enum codec codec, const char *s)
 static void
 part_time_arg(struct keytime *kt, const char *s)
 {
-	struct key_tmpl t;
-	char tmpl[256], why[256];
-
 	memset(kt, 0, sizeof(*kt));
 	if (strcmp(s, "publish") == 0)
 		return;
@@ -213,12 +210,9 @@ part_time_arg(struct keytime *kt, const char *s)
 	if (strncmp(s, "field:", 6) != 0)
 		errx(EXIT_USAGE, "--partition-time: '%s' is not publish, event "
 		    "or field:PATH", s);
-	/* the path rules of the key's {field:PATH} */
-	if ((size_t)snprintf(tmpl, sizeof(tmpl), "{%s}/{seq_id}", s) >=
-	    sizeof(tmpl) || key_tmpl_parse(&t, tmpl, why, sizeof(why)) < 0)
+	if (!key_field_path_ok(s + 6, strlen(s + 6)))
 		errx(EXIT_USAGE, "--partition-time: '%s' is not field:PATH with "
 		    "PATH member names joined by '.', like field:ts", s);
-	key_tmpl_free(&t);
 	kt->path = s + 6;
 	kt->pathlen = strlen(kt->path);
 }
