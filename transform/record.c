@@ -127,31 +127,66 @@ add_value(struct buf *out, const char *v, size_t n, struct buf *scratch)
 }
 
 /*
- * The topic as a JSON string.  A batch's records share it (a partition's),
- * so the text of the last one is kept and copied while it lasts.
+ * The members a run of records shares, from the end of the message id to
+ * the publish time: the topic, partition and publish time of a Pulsar
+ * partition's batch.  Their text (the topic percent-decoded and escaped,
+ * the time formatted twice) is the dearest part of the envelope, so the
+ * last one is kept and copied while it lasts.
  */
 static void
-add_topic(struct buf *out, const char *v, size_t n, struct buf *scratch)
+add_shared(struct buf *out, const struct msg *m, struct buf *scratch)
 {
 	static _Thread_local struct {
 		size_t	n, len;		/* len 0: none yet */
+		int32_t	partition;
+		uint64_t pt;
 		char	raw[256];
-		char	text[256 * 6 + 2];	/* each byte as \u00XX */
+		/* 11 + the topic, each byte as \u00XX + 13 + 11 + 17 + 24 + 21 + 20 */
+		char	text[11 + 256 * 6 + 2 + 24 + 82];
 	} last;
-	size_t start = out->len;
+	const char *v = m->topic->val;
+	size_t n = m->topic->vallen, start = out->len;
 
-	if (last.len > 0 && last.n == n && memcmp(last.raw, v, n) == 0) {
+	if (last.len > 0 && last.pt == m->pt &&
+	    last.partition == m->mid.partition && last.n == n &&
+	    memcmp(last.raw, v, n) == 0) {
 		buf_add(out, last.text, last.len);
 		return;
 	}
+	ADD_LIT(out, "\",\"topic\":");
 	add_value(out, v, n, scratch);
+	ADD_LIT(out, ",\"partition\":");
+	buf_addi64(out, m->mid.partition);
+	ADD_LIT(out, ",\"publish_time\":\"");
+	utc_add_iso(out, m->pt);
+	ADD_LIT(out, "\",\"publish_time_ms\":");
+	buf_addu64(out, m->pt);
 	last.len = 0;
 	if (n <= sizeof(last.raw) && out->len - start <= sizeof(last.text)) {
 		memcpy(last.raw, v, n);
 		last.n = n;
+		last.partition = m->mid.partition;
+		last.pt = m->pt;
 		last.len = out->len - start;
 		memcpy(last.text, out->data + start, last.len);
 	}
+}
+
+static int
+is_property(const struct frame_field *fl)
+{
+	return fl->namelen >= 2 && fl->name[0] == 'p' && fl->name[1] == '.';
+}
+
+static int
+has_properties(const struct frame *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nfields; i++)
+		if (is_property(&f->fields[i]))
+			return 1;
+	return 0;
 }
 
 void
@@ -165,7 +200,7 @@ record_add_properties(struct buf *out, const struct frame *f,
 	buf_addch(out, '{');
 	for (i = 0; i < f->nfields; i++) {
 		fl = &f->fields[i];
-		if (fl->namelen < 2 || fl->name[0] != 'p' || fl->name[1] != '.')
+		if (!is_property(fl))
 			continue;
 		if (!first)
 			buf_addch(out, ',');
@@ -215,47 +250,10 @@ base64:
 	buf_addch(out, '"');
 }
 
-/*
- * The publish time members, both forms.  Runs of records share their
- * publish time (a Pulsar batch's messages have one), so the text of the
- * last one is kept and copied while it lasts.
- */
+/* The event time, key, properties and redelivery count. */
 static void
-add_publish_time(struct buf *out, uint64_t pt)
+add_members(struct buf *out, const struct msg *m, struct buf *scratch)
 {
-	static _Thread_local struct {
-		uint64_t	pt;
-		size_t		len;	/* 0: none yet */
-		char		text[128];	/* 17 + 24 + 21 + 20 at most */
-	} last;
-	size_t start = out->len;
-
-	if (last.len > 0 && last.pt == pt) {
-		buf_add(out, last.text, last.len);
-		return;
-	}
-	ADD_LIT(out, ",\"publish_time\":\"");
-	utc_add_iso(out, pt);
-	ADD_LIT(out, "\",\"publish_time_ms\":");
-	buf_addu64(out, pt);
-	last.pt = pt;
-	last.len = out->len - start;
-	memcpy(last.text, out->data + start, last.len);
-}
-
-/* The envelope; with reason, a reject's: that member, and base64. */
-static void
-add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
-    const char *reason)
-{
-	/* The id passed msgid_parse: digits, ':' and '-' need no escaping. */
-	ADD_LIT(out, "{\"message_id\":\"");
-	buf_add(out, m->id->val, m->id->vallen);
-	ADD_LIT(out, "\",\"topic\":");
-	add_topic(out, m->topic->val, m->topic->vallen, scratch);
-	ADD_LIT(out, ",\"partition\":");
-	buf_addi64(out, m->mid.partition);
-	add_publish_time(out, m->pt);
 	if (m->has_et) {
 		ADD_LIT(out, ",\"event_time\":\"");
 		utc_add_iso(out, m->et);
@@ -272,6 +270,24 @@ add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
 	record_add_properties(out, m->f, scratch);
 	ADD_LIT(out, ",\"redelivery_count\":");
 	buf_addu64(out, m->rc);
+}
+
+/* The envelope; with reason, a reject's: that member, and base64. */
+static void
+add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
+    const char *reason)
+{
+	/* The id passed msgid_parse: digits, ':' and '-' need no escaping. */
+	ADD_LIT(out, "{\"message_id\":\"");
+	buf_add(out, m->id->val, m->id->vallen);
+	add_shared(out, m, scratch);
+	if (!m->has_et && m->key == NULL && m->rc == 0 &&
+	    !has_properties(m->f)) {
+		/* the usual record's members, at once */
+		ADD_LIT(out, ",\"event_time\":null,\"event_time_ms\":null,"
+		    "\"key\":null,\"properties\":{},\"redelivery_count\":0");
+	} else
+		add_members(out, m, scratch);
 	if (reason != NULL) {
 		ADD_LIT(out, ",\"reason\":");
 		(void)json_add_string(out, reason, strlen(reason), 0);
