@@ -105,6 +105,7 @@ pw_decoder_free(struct pw_decoder *d)
 	if (d == NULL)
 		return;
 	pw_chunks_free(d);
+	free(d->batch);
 	buf_release(&d->scratch);
 	if (d->zstream) {
 		inflateEnd(d->zstream);
@@ -419,19 +420,21 @@ msg_from_entry(struct pw_msg *msg, const struct pw_cmd *cmd,
 }
 
 /*
- * Walk a batch: with emit 0, check it and count the messages to deliver;
- * with emit 1, deliver them.
+ * Decode a batch into d->batch: the messages still to deliver, in order,
+ * their count in *count.  The whole batch is checked before any message
+ * of it goes out (a malformed one gives none), and each message is
+ * decoded once: the array is kept for the next batch (at most max_batch
+ * messages).
  */
 static int
-walk_batch(struct pw_decoder *d, struct pw_msg *msg, const struct pw_cmd *cmd,
-    const struct pw_meta *m, const char *p, size_t len, int emit,
-    int32_t *count, const struct pw_sink *sink)
+decode_batch(struct pw_decoder *d, struct pw_msg *msg,
+    const struct pw_cmd *cmd, const struct pw_meta *m, const char *p,
+    size_t len, int32_t *count)
 {
 	const char *end = p + len;
 	struct smm s;
 	uint32_t sz;
 	int32_t i, n = m->num_in_batch, out = 0;
-	int rc;
 
 	for (i = 0; i < n; i++) {
 		if (end - p < 4)
@@ -451,13 +454,13 @@ walk_batch(struct pw_decoder *d, struct pw_msg *msg, const struct pw_cmd *cmd,
 		p += s.payload_size;
 		if (s.compacted_out || !unacked(cmd, i))
 			continue;
-		out++;
-		if (!emit)
-			continue;
+		if ((size_t)out == d->batchcap) {
+			d->batchcap = d->batchcap ? d->batchcap * 2 : 64;
+			d->batch = xreallocarray(d->batch, d->batchcap,
+			    sizeof(*d->batch));
+		}
 		msg->id.batch = i;
-		msg->last_in_entry = out == *count;
-		if ((rc = sink->msg(sink->arg, msg)) != 0)
-			return rc;
+		d->batch[out++] = *msg;
 	}
 	*count = out;
 	return 0;
@@ -476,7 +479,7 @@ emit_entry(struct pw_decoder *d, const struct pw_cmd *cmd,
     int num_chunks, const struct msgid *chunk_ids, const struct pw_sink *sink)
 {
 	struct pw_msg msg;
-	int32_t count = 0;
+	int32_t count = 0, i;
 	int rc;
 
 	if ((rc = decompress(d, m, &payload, &len)) != 0)
@@ -497,14 +500,18 @@ emit_entry(struct pw_decoder *d, const struct pw_cmd *cmd,
 		    "batch of %d messages, over the limit of %zu",
 		    (int)m->num_in_batch, d->lim.max_batch);
 	msg.batch_size = m->num_in_batch;
-	if ((rc = walk_batch(d, &msg, cmd, m, payload, len, 0, &count,
-	    sink)) != 0)
+	if ((rc = decode_batch(d, &msg, cmd, m, payload, len, &count)) != 0)
 		return rc;
 	if (count == 0) {
 		skipped(cmd, sink, "batch with no message left to deliver");
 		return 0;
 	}
-	return walk_batch(d, &msg, cmd, m, payload, len, 1, &count, sink);
+	for (i = 0; i < count; i++) {
+		d->batch[i].last_in_entry = i == count - 1;
+		if ((rc = sink->msg(sink->arg, &d->batch[i])) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 /*

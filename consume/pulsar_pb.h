@@ -295,6 +295,9 @@ struct pw_chunk_ctx;
 struct pw_decoder {
 	struct pw_limits lim;
 	struct buf	 scratch;	/* one decompressed entry */
+	/* The messages of the batch being emitted (decode_batch). */
+	struct pw_msg	*batch;
+	size_t		 batchcap;
 	void		*zstream;	/* z_stream, made on first use */
 	void		*zstd;		/* ZSTD_DCtx, made on first use */
 	char		 err[256];
