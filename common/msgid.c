@@ -1,55 +1,57 @@
 /* Message ids; see msgid.h. */
-#include <limits.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "dec.h"
 #include "msgid.h"
 
-/* An optional '-' and digits at *p, in [min, max]; advance *p. */
-static int
-parse_i64(const char **p, const char *end, int64_t min, int64_t max,
-    int64_t *v)
+/*
+ * One field at p, in a whole id [id, end): an optional '-' and digits, at
+ * most neg below zero and pos above it.  Past it, or NULL.
+ */
+static inline const char *
+id_field(const char *id, const char *p, const char *end, uint64_t neg,
+    uint64_t pos, int64_t *v)
 {
-	const char *s = *p, *e;
-	int neg = 0, ovf;
+	const char *e;
 	uint64_t u;
-	int64_t x;
+	int minus = p < end && *p == '-', ovf;
 
-	if (s < end && *s == '-') {
-		neg = 1;
-		s++;
-	}
-	if ((e = dec_scan(s, end, &u, &ovf)) == s || ovf ||
-	    u > (uint64_t)INT64_MAX)
-		return -1;
-	x = neg ? -(int64_t)u : (int64_t)u;
-	if (x < min || x > max)
-		return -1;
-	*p = e;
-	*v = x;
-	return 0;
+	p += minus;
+	if ((e = dec_scan_in(id, p, end, &u, &ovf)) == p || ovf ||
+	    u > (minus ? neg : pos))
+		return NULL;
+	*v = minus ? -(int64_t)u : (int64_t)u;
+	return e;
+}
+
+/* The ':' after a field at p, or NULL (p NULL too). */
+static inline const char *
+colon(const char *p, const char *end)
+{
+	return p != NULL && p < end && *p == ':' ? p + 1 : NULL;
 }
 
 int
 msgid_parse(struct msgid *id, const char *s, size_t n)
 {
-	const char *p = s, *end = s + n;
-	int64_t v[4];
-	int i;
+	const char *p, *end = s + n;
+	int64_t ledger, entry, partition, batch;
 
-	for (i = 0; i < 4; i++) {
-		if (parse_i64(&p, end, i < 2 ? -1 : INT32_MIN,
-		    i < 2 ? INT64_MAX : INT32_MAX, &v[i]) < 0)
-			return -1;
-		if (i < 3 && (p == end || *p++ != ':'))
-			return -1;
-	}
-	if (p != end)
+	/* ledger and entry: -1 or more; partition and batch: int32 */
+	if ((p = colon(id_field(s, s, end, 1, INT64_MAX, &ledger), end)) ==
+	    NULL ||
+	    (p = colon(id_field(s, p, end, 1, INT64_MAX, &entry), end)) ==
+	    NULL ||
+	    (p = colon(id_field(s, p, end, (uint64_t)INT32_MAX + 1, INT32_MAX,
+	    &partition), end)) == NULL ||
+	    id_field(s, p, end, (uint64_t)INT32_MAX + 1, INT32_MAX,
+	    &batch) != end)
 		return -1;
-	id->ledger = v[0];
-	id->entry = v[1];
-	id->partition = (int32_t)v[2];
-	id->batch = (int32_t)v[3];
+	id->ledger = ledger;
+	id->entry = entry;
+	id->partition = (int32_t)partition;
+	id->batch = (int32_t)batch;
 	return 0;
 }
 

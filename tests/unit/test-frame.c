@@ -235,6 +235,63 @@ test_seqs(void)
 	buf_release(&b);
 }
 
+/* Whether s parses, and if so to these four. */
+static int
+id_is(const char *s, int64_t ledger, int64_t entry, int32_t partition,
+    int32_t batch)
+{
+	struct msgid id;
+
+	return msgid_parse(&id, s, strlen(s)) == 0 && id.ledger == ledger &&
+	    id.entry == entry && id.partition == partition &&
+	    id.batch == batch;
+}
+
+static int
+id_bad(const char *s)
+{
+	struct msgid id;
+
+	return msgid_parse(&id, s, strlen(s)) < 0;
+}
+
+/* The rules of msgid.h at their edges: signs, ranges, empty fields. */
+static void
+test_msgid_edges(void)
+{
+	CHECK(id_is("9223372036854775807:9223372036854775807:2147483647:"
+	    "2147483647", INT64_MAX, INT64_MAX, INT32_MAX, INT32_MAX) &&
+	    id_is("-1:-1:-2147483648:-2147483648", -1, -1, INT32_MIN,
+	    INT32_MIN), "ids at the ends of their ranges");
+	CHECK(id_bad("9223372036854775808:0:0:0") &&
+	    id_bad("0:9223372036854775808:0:0") &&
+	    id_bad("18446744073709551616:0:0:0") &&
+	    id_bad("0:0:2147483648:0") && id_bad("0:0:0:2147483648") &&
+	    id_bad("0:0:-2147483649:0") && id_bad("0:0:0:-2147483649") &&
+	    id_bad("-2:0:0:0") && id_bad("0:-2:0:0") &&
+	    id_bad("-9223372036854775808:0:0:0"),
+	    "ids one past their ranges refused");
+	CHECK(id_is("-0:-00:-0:-0", 0, 0, 0, 0) &&
+	    id_is("0000000000000000000000001:01:002:0003", 1, 1, 2, 3) &&
+	    id_is("-0000000000000000000001:1:-000000000000002147483648:7",
+	    -1, 1, INT32_MIN, 7), "leading zeros and -0 accepted");
+	CHECK(id_bad("") && id_bad(":::") && id_bad("1::1:1") &&
+	    id_bad("1:1:1:") && id_bad(":1:1:1") && id_bad("-:1:1:1") &&
+	    id_bad("1:1:1:-") && id_bad("--1:1:1:1") && id_bad("+1:1:1:1") &&
+	    id_bad("1:1:1:1 ") && id_bad(" 1:1:1:1") && id_bad("1:1:1:1x") &&
+	    id_bad("1:1:1;1") && id_bad("1-1:1:1:1"),
+	    "empty fields, stray signs and bytes refused");
+	CHECK(id_is("12345678:12345678:12345678:12345678", 12345678,
+	    12345678, 12345678, 12345678) &&
+	    id_is("1234567812345678:1234567812345678:1:2", 1234567812345678,
+	    1234567812345678, 1, 2) &&
+	    id_is("12345678123456781:1234567812345678123:1:2",
+	    12345678123456781, 1234567812345678123, 1, 2) &&
+	    id_bad("1:12345678123456781234:1:2") &&
+	    id_is("1:2:3:4", 1, 2, 3, 4) && id_is("134926547525576:1:-1:-1",
+	    134926547525576, 1, -1, -1), "8, 16, 17, 19 and 20 digits");
+}
+
 static void
 test_msgid(void)
 {
@@ -251,6 +308,7 @@ test_msgid(void)
 	CHECK(msgid_parse(&id, "1:2:99999999999:4", 17) < 0,
 	    "partition overflow");
 	buf_release(&b);
+	test_msgid_edges();
 }
 
 int
