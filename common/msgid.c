@@ -1,17 +1,28 @@
 /* Message ids; see msgid.h. */
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "dec.h"
 #include "msgid.h"
 
 /*
- * One field at p, in a whole id [id, end): an optional '-' and digits, at
- * most neg below zero and pos above it.  Past it, or NULL.
+ * What each field may be, below zero and above it: ledger and entry -1
+ * or more, partition and batch int32.
+ */
+static const uint64_t below[4] = { 1, 1, (uint64_t)INT32_MAX + 1,
+	(uint64_t)INT32_MAX + 1 };
+static const uint64_t above[4] = { INT64_MAX, INT64_MAX, INT32_MAX,
+	INT32_MAX };
+
+/*
+ * Field i at p, in a whole id [id, end): an optional '-' and digits, in
+ * its range.  Past it, or NULL.
  */
 static inline const char *
-id_field(const char *id, const char *p, const char *end, uint64_t neg,
-    uint64_t pos, int64_t *v)
+id_field(const char *id, const char *p, const char *end, int i, int64_t *v)
 {
 	const char *e;
 	uint64_t u;
@@ -19,39 +30,139 @@ id_field(const char *id, const char *p, const char *end, uint64_t neg,
 
 	p += minus;
 	if ((e = dec_scan_in(id, p, end, &u, &ovf)) == p || ovf ||
-	    u > (minus ? neg : pos))
+	    u > (minus ? below[i] : above[i]))
 		return NULL;
 	*v = minus ? -(int64_t)u : (int64_t)u;
 	return e;
 }
 
-/* The ':' after a field at p, or NULL (p NULL too). */
-static inline const char *
-colon(const char *p, const char *end)
+#if defined(__SSE2__) && defined(DEC_SWAR)
+/* Bitmaps of the digits, ':' and '-' among the 16 bytes at p. */
+static inline void
+classify16(const char *p, uint32_t *dig, uint32_t *col, uint32_t *neg)
 {
-	return p != NULL && p < end && *p == ':' ? p + 1 : NULL;
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+	*dig = (uint32_t)_mm_movemask_epi8(_mm_and_si128(
+	    _mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+	    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), x)));
+	*col = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x,
+	    _mm_set1_epi8(':')));
+	*neg = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x,
+	    _mm_set1_epi8('-')));
+}
+
+/*
+ * Field i, [a, b) of the id [s, end) (at least eight bytes), of the shape
+ * "-?[0-9]+" already: 0 with *v set when it has at most 16 digits and is
+ * in its range.  Inline, each of the four calls folds its constants.
+ */
+static inline __attribute__((always_inline)) int
+short_field(const char *s, size_t a, size_t b, const char *end, int i,
+    int64_t *v)
+{
+	static const uint32_t tens[9] = { 1, 10, 100, 1000, 10000, 100000,
+	    1000000, 10000000, 100000000 };
+	int minus = s[a] == '-';
+	size_t k = b - a - (size_t)minus;
+	const char *p = s + a + minus;
+	uint64_t w = 0, u;
+
+	if (k > 16)
+		return -1;
+	if (k == 1)		/* -1 of a partition or batch, mostly */
+		u = (uint64_t)(*p - '0');
+	else {
+		(void)dec_load(s, p, end, &w);	/* the id has eight bytes */
+		u = dec_run_value(w, k < 8 ? (unsigned)k : 8);
+		if (k > 8) {
+			(void)dec_load(s, p + 8, end, &w);
+			u = u * tens[k - 8] + dec_run_value(w, (unsigned)k - 8);
+		}
+	}
+	if (u > (minus ? below[i] : above[i]))
+		return -1;
+	*v = minus ? -(int64_t)u : (int64_t)u;
+	return 0;
+}
+
+/*
+ * An id of 16 to 32 bytes, the usual, with no search: its bytes sorted
+ * into digits, ':' and '-' 16 at a time (the second 16 those that end
+ * it), its shape checked on those bitmaps, and each field converted from
+ * one or two loads of eight bytes.  0 when it is a good id; -1 when it is
+ * not, or has a field of more than 16 digits, for id_field to decide.
+ */
+static int
+parse_short(const char *s, size_t n, int64_t v[4])
+{
+	const char *end = s + n;
+	uint32_t d, c, m;
+	uint64_t dig, col, neg, starts, firsts, all = (1ULL << n) - 1;
+	size_t c1, c2, c3;
+
+	classify16(s, &d, &c, &m);
+	dig = d, col = c, neg = m;
+	classify16(end - 16, &d, &c, &m);
+	dig |= (uint64_t)d << (n - 16);
+	col |= (uint64_t)c << (n - 16);
+	neg |= (uint64_t)m << (n - 16);
+	/* every field: an optional '-' at its start, then a digit */
+	starts = (col << 1) | 1;
+	firsts = (starts & ~neg) | (neg << 1);
+	if ((dig | col | neg) != all || (neg & ~starts) != 0 ||
+	    (firsts & ~dig) != 0 || col == 0)
+		return -1;
+	/* three ':', the fields' ends */
+	c1 = (size_t)__builtin_ctzll(col);
+	if ((col &= col - 1) == 0)
+		return -1;
+	c2 = (size_t)__builtin_ctzll(col);
+	if ((col &= col - 1) == 0)
+		return -1;
+	c3 = (size_t)__builtin_ctzll(col);
+	if ((col & (col - 1)) != 0)
+		return -1;
+	return short_field(s, 0, c1, end, 0, &v[0]) < 0 ||
+	    short_field(s, c1 + 1, c2, end, 1, &v[1]) < 0 ||
+	    short_field(s, c2 + 1, c3, end, 2, &v[2]) < 0 ||
+	    short_field(s, c3 + 1, n, end, 3, &v[3]) < 0 ? -1 : 0;
+}
+#endif
+
+/* The four fields one after the other. */
+static int
+parse_long(const char *s, size_t n, int64_t v[4])
+{
+	const char *p = s, *end = s + n;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if ((p = id_field(s, p, end, i, &v[i])) == NULL)
+			return -1;
+		if (i < 3 && (p == end || *p++ != ':'))
+			return -1;
+	}
+	return p == end ? 0 : -1;
 }
 
 int
 msgid_parse(struct msgid *id, const char *s, size_t n)
 {
-	const char *p, *end = s + n;
-	int64_t ledger, entry, partition, batch;
+	int64_t v[4];
 
-	/* ledger and entry: -1 or more; partition and batch: int32 */
-	if ((p = colon(id_field(s, s, end, 1, INT64_MAX, &ledger), end)) ==
-	    NULL ||
-	    (p = colon(id_field(s, p, end, 1, INT64_MAX, &entry), end)) ==
-	    NULL ||
-	    (p = colon(id_field(s, p, end, (uint64_t)INT32_MAX + 1, INT32_MAX,
-	    &partition), end)) == NULL ||
-	    id_field(s, p, end, (uint64_t)INT32_MAX + 1, INT32_MAX,
-	    &batch) != end)
+#if defined(__SSE2__) && defined(DEC_SWAR)
+	if ((n < 16 || n > 32 || parse_short(s, n, v) < 0) &&
+	    parse_long(s, n, v) < 0)
 		return -1;
-	id->ledger = ledger;
-	id->entry = entry;
-	id->partition = (int32_t)partition;
-	id->batch = (int32_t)batch;
+#else
+	if (parse_long(s, n, v) < 0)
+		return -1;
+#endif
+	id->ledger = v[0];
+	id->entry = v[1];
+	id->partition = (int32_t)v[2];
+	id->batch = (int32_t)v[3];
 	return 0;
 }
 
