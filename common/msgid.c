@@ -1,5 +1,6 @@
 /* Message ids; see msgid.h. */
 #include <stdint.h>
+#include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -93,6 +94,69 @@ short_field(const char *s, size_t a, size_t b, const char *end, int i,
  * one or two loads of eight bytes.  0 when it is a good id; -1 when it is
  * not, or has a field of more than 16 digits, for id_field to decide.
  */
+/*
+ * The last id this thread parsed in one piece, for the next: the ids of
+ * a stream share their ledger, partition and batch while their entries
+ * count up, so one that has the same "ledger:" and ":partition:batch",
+ * byte for byte, needs only its entry read.  head holds the first (up to
+ * 16 bytes), tail the second (up to 8) as the last bytes of a word; the
+ * masks say which bytes count.  headlen 0: nothing to compare with.
+ */
+static _Thread_local struct {
+	uint64_t	 head[2], headmask[2], tail, tailmask;
+	size_t		 headlen, taillen;
+	int64_t		 v[4];
+} last;
+
+/* The mask of the first k (0..8) bytes of a word. */
+static inline uint64_t
+first_bytes(size_t k)
+{
+	return k == 0 ? 0 : ~0ULL >> (64 - 8 * k);
+}
+
+/* Keep the good id [s, s + n), its ':' at c1 and c2, for like_last. */
+static void
+remember(const char *s, size_t n, size_t c1, size_t c2, const int64_t v[4])
+{
+	last.headlen = c1 + 1;
+	last.taillen = n - c2;
+	if (last.headlen > 16 || last.taillen > 8) {
+		last.headlen = 0;
+		return;
+	}
+	memcpy(last.head, s, sizeof(last.head));
+	last.headmask[0] = first_bytes(last.headlen < 8 ? last.headlen : 8);
+	last.headmask[1] = first_bytes(last.headlen > 8 ? last.headlen - 8 :
+	    0);
+	memcpy(&last.tail, s + n - 8, sizeof(last.tail));
+	last.tailmask = ~0ULL << (64 - 8 * last.taillen);
+	memcpy(last.v, v, sizeof(last.v));
+}
+
+/* The id of 16 bytes or more as the last one but for its entry: 0, or -1. */
+static int
+like_last(const char *s, size_t n, int64_t v[4])
+{
+	uint64_t w[2], t, entry;
+
+	if (last.headlen == 0 || n < last.headlen + 1 + last.taillen)
+		return -1;
+	memcpy(w, s, sizeof(w));
+	memcpy(&t, s + n - 8, sizeof(t));
+	if ((((w[0] ^ last.head[0]) & last.headmask[0]) |
+	    ((w[1] ^ last.head[1]) & last.headmask[1]) |
+	    ((t ^ last.tail) & last.tailmask)) != 0 ||
+	    dec_u64_in(s, s + last.headlen, n - last.headlen - last.taillen,
+	    INT64_MAX, &entry) < 0)
+		return -1;
+	v[0] = last.v[0];
+	v[1] = (int64_t)entry;
+	v[2] = last.v[2];
+	v[3] = last.v[3];
+	return 0;
+}
+
 static int
 parse_short(const char *s, size_t n, int64_t v[4])
 {
@@ -123,10 +187,13 @@ parse_short(const char *s, size_t n, int64_t v[4])
 	c3 = (size_t)__builtin_ctzll(col);
 	if ((col & (col - 1)) != 0)
 		return -1;
-	return short_field(s, 0, c1, end, 0, &v[0]) < 0 ||
+	if (short_field(s, 0, c1, end, 0, &v[0]) < 0 ||
 	    short_field(s, c1 + 1, c2, end, 1, &v[1]) < 0 ||
 	    short_field(s, c2 + 1, c3, end, 2, &v[2]) < 0 ||
-	    short_field(s, c3 + 1, n, end, 3, &v[3]) < 0 ? -1 : 0;
+	    short_field(s, c3 + 1, n, end, 3, &v[3]) < 0)
+		return -1;
+	remember(s, n, c1, c2, v);
+	return 0;
 }
 #endif
 
@@ -152,7 +219,8 @@ msgid_parse(struct msgid *id, const char *s, size_t n)
 	int64_t v[4];
 
 #if defined(__SSE2__) && defined(DEC_SWAR)
-	if ((n < 16 || n > 32 || parse_short(s, n, v) < 0) &&
+	if ((n < 16 || n > 32 ||
+	    (like_last(s, n, v) < 0 && parse_short(s, n, v) < 0)) &&
 	    parse_long(s, n, v) < 0)
 		return -1;
 #else
