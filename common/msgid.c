@@ -88,13 +88,6 @@ short_field(const char *s, size_t a, size_t b, const char *end, int i,
 }
 
 /*
- * An id of 16 to 32 bytes, the usual, with no search: its bytes sorted
- * into digits, ':' and '-' 16 at a time (the second 16 those that end
- * it), its shape checked on those bitmaps, and each field converted from
- * one or two loads of eight bytes.  0 when it is a good id; -1 when it is
- * not, or has a field of more than 16 digits, for id_field to decide.
- */
-/*
  * The last id this thread parsed in one piece, for the next: the ids of
  * a stream share their ledger, partition and batch while their entries
  * count up, so one that has the same "ledger:" and ":partition:batch",
@@ -134,7 +127,7 @@ remember(const char *s, size_t n, size_t c1, size_t c2, const int64_t v[4])
 	memcpy(last.v, v, sizeof(last.v));
 }
 
-/* The id of 16 bytes or more as the last one but for its entry: 0, or -1. */
+/* An id of 16 bytes or more, the last one but for its entry: 0, or -1. */
 static int
 like_last(const char *s, size_t n, int64_t v[4])
 {
@@ -157,6 +150,14 @@ like_last(const char *s, size_t n, int64_t v[4])
 	return 0;
 }
 
+/*
+ * An id of 16 to 32 bytes, the usual, with no search: its bytes sorted
+ * into digits, ':' and '-' 16 at a time (the second 16 those that end
+ * it), its shape checked on those bitmaps, and each field converted from
+ * one or two loads of eight bytes; remembered for like_last.  0 when it
+ * is a good id; -1 when it is not, or has a field of more than 16
+ * digits, for parse_long to decide.
+ */
 static int
 parse_short(const char *s, size_t n, int64_t v[4])
 {
