@@ -3,16 +3,60 @@
 
 #include "dec.h"
 
+/* The rest of a run from s, x the value of the digits before it. */
+static const char *
+scan_rest(const char *s, const char *end, uint64_t x, uint64_t *v, int *ovf)
+{
+	unsigned d;
+
+	*ovf = 0;
+	for (; s < end && (d = (unsigned char)*s - '0') <= 9; s++) {
+		if (x > UINT64_MAX / 10 ||
+		    (x == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+			*ovf = 1;
+		else
+			x = x * 10 + d;
+	}
+	*v = x;
+	return s;
+}
+
+/*
+ * What dec_scan_in leaves: fewer than eight bytes to read, or a run of
+ * eight digits or more (the next eight bytes then are readable too).
+ */
+const char *
+dec_scan_long(const char *base, const char *s, const char *end, uint64_t *v,
+    int *ovf)
+{
+#ifdef DEC_SWAR
+	static const uint32_t tens[8] = { 1, 10, 100, 1000, 10000, 100000,
+	    1000000, 10000000 };
+	uint64_t w, m, x;
+	unsigned k;
+
+	if (!dec_load(base, s, end, &w))
+		return scan_rest(s, end, 0, v, ovf);
+	x = dec_run_value(w, 8);
+	(void)dec_load(base, s + 8, end, &w);
+	if ((m = dec_nondigits(w)) != 0) {
+		k = (unsigned)__builtin_ctzll(m) / 8;
+		*v = k > 0 ? x * tens[k] + dec_run_value(w, k) : x;
+		*ovf = 0;
+		return s + 8 + k;
+	}
+	return scan_rest(s + 16, end, x * 100000000 + dec_run_value(w, 8), v,
+	    ovf);
+#else
+	(void)base;
+	return scan_rest(s, end, 0, v, ovf);
+#endif
+}
+
 int
 dec_u64(const char *s, size_t n, uint64_t max, uint64_t *v)
 {
-	uint64_t x;
-	int ovf;
-
-	if (n == 0 || dec_scan(s, s + n, &x, &ovf) != s + n || ovf || x > max)
-		return -1;
-	*v = x;
-	return 0;
+	return dec_u64_in(s, s, n, max, v);
 }
 
 /* pow10[0] is 0 so that the estimate below gives 1 digit for 0 too. */

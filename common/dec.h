@@ -32,90 +32,119 @@
 /*
  * dec_scan is inline: ids and times are parsed a few at a time, millions
  * of times a second, and most are short enough that a call would cost
- * as much as the digits.  Eight digits at a time needs a little-endian
- * load of eight bytes (the first digit in the lowest byte); other
- * machines take the byte loop.
+ * as much as the digits.  A run of fewer than eight digits is found and
+ * converted from one load of eight bytes, with no loop (where it ends by
+ * bit tricks, its value by one multiplication per halving); longer runs
+ * take dec_scan_long, a call that does sixteen digits from two loads.
+ * That needs a little-endian load of eight bytes (the first digit in the
+ * lowest byte); other machines take the byte loop.
+ *
+ * dec_scan_in is dec_scan for a run inside a larger buffer: [base, end)
+ * must be readable, base <= s.  Near end it reads the eight bytes that
+ * end there instead of going byte by byte, which needs eight of them.
+ * dec_u64_in is dec_u64 with the same base.
  */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define DEC_SWAR 1
 #endif
 
 #ifdef DEC_SWAR
-/* All eight bytes in '0'..'9': the high nibble is 3, and 3 after adding 6. */
+/*
+ * The eight bytes at s, the first lowest, when [s, end) holds them; else
+ * the last end - s bytes of the eight that end at end, shifted down, zero
+ * bytes (not digits) after them, when [base, end) holds eight.  0 when
+ * there are not eight bytes to read.
+ */
 static inline int
-dec_eight_digits(uint64_t w)
+dec_load(const char *base, const char *s, const char *end, uint64_t *w)
 {
-	return ((w & 0xf0f0f0f0f0f0f0f0ULL) |
-	    (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) ==
-	    0x3333333333333333ULL;
+	if (end - s >= 8)
+		memcpy(w, s, sizeof(*w));
+	else if (s == end)
+		*w = 0;
+	else if (end - base >= 8) {
+		memcpy(w, end - 8, sizeof(*w));
+		*w >>= 8 * (8 - (end - s));
+	} else
+		return 0;
+	return 1;
 }
 
-/* Their value: pairs, then fours, then the eight, three multiplications. */
+/*
+ * The high bit of each byte of w that is not a digit: above '9' (or 0x80
+ * and up) by adding 0x46, below '0' by subtracting 0x30 from the byte with
+ * its high bit set, which cannot borrow.  The carries of the addition
+ * start only at a byte that is flagged anyway, so the lowest flag is
+ * exact, and that is the one asked for.
+ */
 static inline uint64_t
-dec_eight_value(uint64_t w)
+dec_nondigits(uint64_t w)
 {
-	w -= 0x3030303030303030ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+
+	return (w | (w + 0x4646464646464646ULL) |
+	    ~((w | high) - 0x3030303030303030ULL)) & high;
+}
+
+/*
+ * The value of the first k (1..8) bytes of w, digits: shifted to the top
+ * (zeros, leading, below them), then pairs, fours and the eight, three
+ * multiplications.
+ */
+static inline uint64_t
+dec_run_value(uint64_t w, unsigned k)
+{
+	unsigned sh = 8 * (8 - k);
+
+	w = (w << sh) - (0x3030303030303030ULL << sh);
 	w = w * 10 + (w >> 8);
 	w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
 	    ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
 	return w & 0xffffffffULL;
 }
-
-/* The same for four digits: most numbers of a header are short. */
-static inline int
-dec_four_digits(uint32_t w)
-{
-	return ((w & 0xf0f0f0f0U) | (((w + 0x06060606U) & 0xf0f0f0f0U) >> 4)) ==
-	    0x33333333U;
-}
-
-static inline uint32_t
-dec_four_value(uint32_t w)
-{
-	w -= 0x30303030U;
-	w = w * 10 + (w >> 8);
-	return (w & 0xff) * 100 + ((w >> 16) & 0xff);
-}
 #endif
+
+/* What dec_scan_in leaves to a call: long runs, short buffers. */
+const char *dec_scan_long(const char *base, const char *s, const char *end,
+	    uint64_t *v, int *ovf);
+
+static inline const char *
+dec_scan_in(const char *base, const char *s, const char *end, uint64_t *v,
+    int *ovf)
+{
+#ifdef DEC_SWAR
+	uint64_t w, m;
+	unsigned k;
+
+	if (dec_load(base, s, end, &w) && (m = dec_nondigits(w)) != 0) {
+		k = (unsigned)__builtin_ctzll(m) / 8;
+		*v = k > 0 ? dec_run_value(w, k) : 0;
+		*ovf = 0;
+		return s + k;
+	}
+#endif
+	return dec_scan_long(base, s, end, v, ovf);
+}
 
 static inline const char *
 dec_scan(const char *s, const char *end, uint64_t *v, int *ovf)
 {
-	uint64_t x = 0;
-	unsigned d;
-
-	*ovf = 0;
-#ifdef DEC_SWAR
-	while (end - s >= 8 && x <= (UINT64_MAX - 99999999) / 100000000) {
-		uint64_t w;
-
-		memcpy(&w, s, sizeof(w));
-		if (!dec_eight_digits(w))
-			break;
-		x = x * 100000000 + dec_eight_value(w);
-		s += 8;
-	}
-	if (end - s >= 4 && x <= (UINT64_MAX - 9999) / 10000) {
-		uint32_t w;
-
-		memcpy(&w, s, sizeof(w));
-		if (dec_four_digits(w)) {
-			x = x * 10000 + dec_four_value(w);
-			s += 4;
-		}
-	}
-#endif
-	for (; s < end && (d = (unsigned char)*s - '0') <= 9; s++) {
-		if (x > UINT64_MAX / 10 ||
-		    (x == UINT64_MAX / 10 && d > UINT64_MAX % 10))
-			*ovf = 1;
-		else
-			x = x * 10 + d;
-	}
-	*v = x;
-	return s;
+	return dec_scan_in(s, s, end, v, ovf);
 }
 
+static inline int
+dec_u64_in(const char *base, const char *s, size_t n, uint64_t max,
+    uint64_t *v)
+{
+	uint64_t x;
+	int ovf;
+
+	if (n == 0 || dec_scan_in(base, s, s + n, &x, &ovf) != s + n || ovf ||
+	    x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
 
 int	 dec_u64(const char *s, size_t n, uint64_t max, uint64_t *v);
 unsigned dec_len(uint64_t v);

@@ -18,11 +18,15 @@ name_is(const struct frame_field *fl, const char *s, size_t n)
 	return fl->namelen == n && memcmp(fl->name, s, n) == 0;
 }
 
-/* An unsigned decimal value (never percent-encoded: digits only). */
+/*
+ * An unsigned decimal value (never percent-encoded: digits only).  It is
+ * in f's header line, all of which may be read: a short one at its end
+ * is still taken eight bytes at a time.
+ */
 static int
-field_u64(const struct frame_field *fl, uint64_t *v)
+field_u64(const struct frame *f, const struct frame_field *fl, uint64_t *v)
 {
-	return dec_u64(fl->val, fl->vallen, UINT64_MAX, v);
+	return dec_u64_in(f->hdr, fl->val, fl->vallen, UINT64_MAX, v);
 }
 
 int
@@ -44,7 +48,7 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 	for (i = 0; i < f->nfields; i++) {
 		fl = &f->fields[i];
 		if (name_is(fl, "seq", 3)) {
-			if (field_u64(fl, &m->seq) < 0)
+			if (field_u64(f, fl, &m->seq) < 0)
 				goto bad_seq;
 			has_seq = 1;
 		} else if (name_is(fl, "id", 2))
@@ -52,11 +56,11 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 		else if (name_is(fl, "topic", 5))
 			m->topic = fl;
 		else if (name_is(fl, "pt", 2)) {
-			if (field_u64(fl, &m->pt) < 0)
+			if (field_u64(f, fl, &m->pt) < 0)
 				goto bad_pt;
 			has_pt = 1;
 		} else if (name_is(fl, "et", 2)) {
-			if (field_u64(fl, &m->et) < 0) {
+			if (field_u64(f, fl, &m->et) < 0) {
 				*why = "message frame with a malformed et=";
 				return -1;
 			}
@@ -64,7 +68,7 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 		} else if (name_is(fl, "key", 3))
 			m->key = fl;
 		else if (name_is(fl, "rc", 2)) {
-			if (field_u64(fl, &m->rc) < 0) {
+			if (field_u64(f, fl, &m->rc) < 0) {
 				*why = "message frame with a malformed rc=";
 				return -1;
 			}

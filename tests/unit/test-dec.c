@@ -65,6 +65,62 @@ test_scan(void)
 	    "dec_u64 wants digits only");
 }
 
+/*
+ * dec_scan_in at the end of a buffer of exactly its bytes (the sanitizer
+ * build sees any read past it) with 0..11 bytes before it, and dec_scan:
+ * both as strtoull says, for runs of every length up to 25, of 9s and of
+ * a 1 and zeros, each followed by nothing or by a non-digit, and for
+ * UINT64_MAX and one more.
+ */
+static int
+scan_in_agrees(const char *s)
+{
+	size_t n = strlen(s), pre, run = strspn(s, "0123456789");
+	uint64_t v, w;
+	int ok = scan_agrees(s), ovf, ovf2;
+	char *b;
+
+	for (pre = 0; pre < 12; pre++) {
+		b = malloc(pre + n + 1);
+		memset(b, '7', pre);
+		memcpy(b + pre, s, n);
+		ok &= dec_scan_in(b, b + pre, b + pre + n, &v, &ovf) ==
+		    b + pre + run;
+		ok &= dec_scan(b + pre, b + pre + n, &w, &ovf2) ==
+		    b + pre + run && ovf == ovf2 && (ovf || v == w);
+		free(b);
+	}
+	return ok;
+}
+
+static void
+test_scan_in(void)
+{
+	static const char tails[] = "\0:x /9";
+	char s[40];
+	size_t len, t;
+	int ok = 1;
+
+	for (len = 0; len <= 25; len++)
+		for (t = 0; t < sizeof(tails) - 1; t++) {
+			memset(s, '9', len);
+			s[len] = tails[t];
+			s[len + 1] = '\0';
+			ok &= scan_in_agrees(s);
+			memset(s, '0', len);
+			if (len > 0)
+				s[0] = '1';
+			ok &= scan_in_agrees(s);
+		}
+	CHECK(ok, "dec_scan_in: runs of 0..25 digits at every offset");
+	CHECK(scan_in_agrees("18446744073709551615") &&
+	    scan_in_agrees("18446744073709551616") &&
+	    scan_in_agrees("18446744073709551615:") &&
+	    scan_in_agrees("0000000018446744073709551615") &&
+	    scan_in_agrees("1844674407370955161") &&
+	    scan_in_agrees("12345678:"), "dec_scan_in at UINT64_MAX");
+}
+
 static void
 test_format(void)
 {
@@ -102,6 +158,7 @@ int
 main(void)
 {
 	test_scan();
+	test_scan_in();
 	test_format();
 	return unit_done();
 }
