@@ -1,8 +1,8 @@
 #!/bin/sh
-# bench/deliver-cpu.sh [-m MB] [-r RUNS] [DEST...]: the CPU time (user +
-# system, seconds per GB stored) that deliver spends storing MB of random
-# bytes (default 256) given as object frames, best of RUNS (default 3),
-# per destination and upload shape:
+# bench/deliver-cpu.sh [-m MB] [-r RUNS] [-M SIZE] [DEST...]: the CPU
+# time (user + system, seconds per GB stored) that deliver spends storing
+# MB of random bytes (default 256) given as object frames, best of RUNS
+# (default 3), per destination and upload shape:
 #
 #   file     file:// into bench/out/dcpu/lake
 #   cos      cos:// through the local test server (tests/peers/s3), which
@@ -14,6 +14,10 @@
 #            when RGW_ENDPOINT is set: start one with tests/lib-rgw.sh
 #            (its memstore OSD holds 512 MB, and RGW frees overwritten
 #            objects late: -m 64 -r 2 at most per cluster)
+#
+# -M SIZE is deliver's --max-memory (default: deliver's own, 256M): below
+# MB, the objects stream through memory as they do in a pipeline, rather
+# than all being read in before the first is stored.
 #
 # Default: file cos s3, and rgw when RGW_ENDPOINT is set; $DELIVER is
 # the program measured (default deliver/deliver: give another build's to
@@ -27,12 +31,14 @@
 # test: it prints a table.
 set -eu
 cd "$(dirname "$0")/.."
-mb=256 runs=3
-while getopts m:r: opt; do
+mb=256 runs=3 maxmem=
+while getopts m:r:M: opt; do
 	case $opt in
 	m) mb=$OPTARG ;;
 	r) runs=$OPTARG ;;
-	*) echo "usage: bench/deliver-cpu.sh [-m MB] [-r RUNS] [DEST...]" >&2
+	M) maxmem=$OPTARG ;;
+	*) echo "usage: bench/deliver-cpu.sh [-m MB] [-r RUNS] [-M SIZE]" \
+	       "[DEST...]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -80,7 +86,8 @@ cpu() {
 		i=$((i + 1))
 		rm -rf "$out/lake"
 		/usr/bin/time -f "%U %S" -o "$out/time" "$DELIVER" -q \
-		    --multipart-threshold 48M --part-size 8M "$@" \
+		    --multipart-threshold 48M --part-size 8M \
+		    ${maxmem:+--max-memory "$maxmem"} "$@" \
 		    <"$out/$f.frames" >"$out/acks"
 		[ "$(grep -c '^A ' "$out/acks")" -eq "$n" ] ||
 		    { echo "deliver-cpu: not every object acked" >&2; exit 1; }
@@ -93,7 +100,7 @@ cpu() {
 	    ${best% *} ${best#* }
 }
 
-echo "deliver CPU per GB stored ($mb MB, best of $runs)"
+echo "deliver CPU per GB stored ($mb MB, best of $runs${maxmem:+, --max-memory $maxmem})"
 for dest in "$@"; do
 	for f in put mp; do
 		what=$([ $f = put ] && echo "one PUT, 32 MB" ||

@@ -27,6 +27,7 @@ object_init(struct object *o)
 	buf_init(&o->topic, 0);
 	buf_init(&o->prev, 0);
 	buf_init(&o->bucket, 0);
+	buf_init(&o->owned, 0);
 }
 
 void
@@ -42,7 +43,7 @@ object_release(struct object *o)
 	buf_release(&o->topic);
 	buf_release(&o->prev);
 	buf_release(&o->bucket);
-	free(o->owned);
+	buf_release(&o->owned);
 	object_init(o);
 }
 
@@ -189,11 +190,10 @@ object_parse(struct object *o, const struct frame *f, char *why,
 void
 object_own_body(struct object *o)
 {
-	if (o->owned != NULL || o->len == 0)
+	if (o->owned.cap != 0 || o->len == 0)
 		return;
-	o->owned = xmalloc(o->len);
-	memcpy(o->owned, o->body, o->len);
-	o->body = o->owned;
+	buf_add(&o->owned, o->body, o->len);
+	o->body = o->owned.data;
 }
 
 int

@@ -42,7 +42,12 @@ struct object {
 	const char	*body;		/* this frame's body: the last piece */
 	size_t		 len;
 	uint64_t	 total;		/* the whole object: parts and body */
-	char		*owned;		/* body copy, when owned */
+	/*
+	 * The memory body is in when o owns it, else empty: a copy, or the
+	 * frame reader's buffer taken over (len: the bytes written in it,
+	 * which are resident; body points inside).
+	 */
+	struct buf	 owned;
 	uint64_t	 offset;	/* of the frame in the input stream */
 };
 

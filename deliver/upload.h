@@ -36,7 +36,7 @@ struct upload {
 	char		*upload_id;	/* multipart, once initiated */
 	unsigned	 nparts, parts_done;
 	struct req	**parts;
-	char		**partmem;	/* in_parts: each body's memory, or NULL */
+	struct buf	*partmem;	/* in_parts: each body's memory, or empty */
 	int		 in_parts;	/* its parts come as P frames */
 	int		 ended;		/* in_parts: its O frame came */
 	int		 spool;		/* the object's file, or -1 */

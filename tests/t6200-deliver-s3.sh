@@ -157,4 +157,32 @@ test_expect_success 'S3 store without x-cos-hash-crc64ecma: MD5 only' '
 	test $rc -eq 0 && test $(wc -l <acks) -eq 2 && cmp big got
 '
 
+test_expect_success 'bodies read one after another into reused memory: each stored byte for byte' '
+	head -c 600000 /dev/urandom >r1 &&
+	head -c 2500000 /dev/urandom >r2 &&
+	head -c 400000 /dev/urandom >r3 &&
+	head -c 5242880 /dev/urandom >p1 &&
+	head -c 5242880 /dev/urandom >p2 &&
+	head -c 300000 /dev/urandom >p3 &&
+	head -c 1000000 /dev/urandom >r4 &&
+	cat p1 p2 p3 >pall &&
+	{
+		obj reuse/1.bin r1 n=1 seqs=1 &&
+		obj reuse/2.bin r2 n=1 seqs=2 &&
+		obj reuse/3.bin r3 n=1 seqs=3 &&
+		printf "P %d key=reuse/p.bin\n" 5242880 && cat p1 && echo &&
+		printf "P %d key=reuse/p.bin\n" 5242880 && cat p2 && echo &&
+		obj reuse/p.bin p3 n=1 seqs=4 parts=2 &&
+		obj reuse/4.bin r4 n=1 seqs=5
+	} >reuse.frames &&
+	ctl reset >/dev/null &&
+	dlv $PS -j 1 --max-memory 1M --multipart-threshold 16M \
+	    "s3://lake-test/?region=eu-west-1" <reuse.frames >acks &&
+	test $(wc -l <acks) -eq 5 &&
+	for f in 1 2 3 4; do
+		stored_is lake-test reuse/$f.bin r$f || return 1
+	done &&
+	stored_is lake-test reuse/p.bin pall
+'
+
 test_done
