@@ -587,57 +587,89 @@ top_value(struct json_top *t, const unsigned char *v)
  * The grammar as a table: a state (what may come next, and in which
  * kind of container) and a token's class give the next state, or S_ERR
  * (0, whose row is all 0) when the token may not come there.  The
- * entries with an action bit also push or pop a container, check a
- * number or literal, or feed the top-level index (json_top: a key's
- * quote and its ':', a value and the ',' or '}' after it): only they
- * leave the table's fast path.  A push keeps the state to resume at its
- * container's close (resume[]).  The top-level object has states of its
- * own (T_), so that its members are indexed without a test of the depth
- * at every token.  States are kept times 8 (TO), the row they select.
+ * states of the first GRAMMAR_LEVELS levels of nesting also say which
+ * containers enclose them (L_OA: in an array in the top-level object),
+ * so that opening and closing a container there is one step of the
+ * table; only deeper down does a bracket push or pop the state to resume
+ * at its container's close (stack[]).  The entries with an action bit
+ * also push or pop, check a number or literal, or feed the top-level
+ * index (json_top: a key's quote and its ':', a value and the ',' or '}'
+ * after it): only they leave the table's fast path.  The top-level
+ * object has the index bits in grammar[1] only.  States are kept times
+ * 16 (TO), the row they select; the action bits are below.
  */
-enum { S_ERR, S_START, O_KOC, O_KEY, O_COLON, O_VALUE, O_AFTER, T_KOC,
-	T_KEY, T_COLON, T_VALUE, T_AFTER, A_VOC, A_VALUE, A_AFTER };
+#define OSTATES(c) c##_KOC, c##_KEY, c##_COLON, c##_VALUE, c##_AFTER
+#define ASTATES(c) c##_VOC, c##_VALUE, c##_AFTER
+enum { S_ERR, S_START, S_DONE, OSTATES(D_O), ASTATES(D_A), OSTATES(L_O),
+	ASTATES(L_A), OSTATES(L_OO), ASTATES(L_OA), OSTATES(L_AO),
+	ASTATES(L_AA), OSTATES(L_OOO), ASTATES(L_OOA), OSTATES(L_OAO),
+	ASTATES(L_OAA), OSTATES(L_AOO), ASTATES(L_AOA), OSTATES(L_AAO),
+	ASTATES(L_AAA), S_COUNT };
+#define GRAMMAR_LEVELS	3	/* L_ states: levels of nesting in the table */
 enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
 	C_QUOTE };
-#define TO(state)	((state) << 3)
-#define A_INDEX		0x100	/* alone: the table's second path */
-#define A_PUSH		0x200
-#define A_POP		0x400
-#define A_SCALAR	0x800
-/* A value where st wants one, after it the state after. */
-#define VALUE(st, after, ix) \
-	[st][C_OBJ] = A_PUSH | (ix) | TO(O_KOC), \
-	[st][C_ARR] = A_PUSH | (ix) | TO(A_VOC), \
+#define TO(state)	((state) << 4)
+#define A_INDEX		0x1
+#define A_SCALAR	0x2
+#define A_PUSH		0x4
+#define A_POP		0x8
+#define A_ANY		0xf
+/*
+ * A value where st wants one, after it the state after; a bracket opens
+ * the object at state obj or the array at arr, with push (A_PUSH or 0).
+ */
+#define VALUE(st, after, obj, arr, push, ix) \
+	[st][C_OBJ] = (push) | (ix) | TO(obj), \
+	[st][C_ARR] = (push) | (ix) | TO(arr), \
 	[st][C_QUOTE] = (ix) | TO(after), \
 	[st][C_SCALAR] = A_SCALAR | (ix) | TO(after)
-/* An object's states; ix: the index bits of the top-level object's */
-#define OBJECT(koc, key, colon, value, after, ix) \
-	[koc][C_QUOTE] = (ix) | TO(colon), [koc][C_OBJ_END] = A_POP, \
-	[key][C_QUOTE] = (ix) | TO(colon), \
-	[colon][C_COLON] = (ix) | TO(value), \
-	VALUE(value, after, ix), \
-	[after][C_COMMA] = (ix) | TO(key), [after][C_OBJ_END] = A_POP | (ix)
+/*
+ * The states of the object or array c, closed by close (a state, or
+ * A_POP); its values open c##O and c##A (push) or, deepest, D_O and D_A.
+ */
+#define OBJECT(c, close, obj, arr, push, ix) \
+	[c##_KOC][C_QUOTE] = (ix) | TO(c##_COLON), \
+	[c##_KOC][C_OBJ_END] = (close), \
+	[c##_KEY][C_QUOTE] = (ix) | TO(c##_COLON), \
+	[c##_COLON][C_COLON] = (ix) | TO(c##_VALUE), \
+	VALUE(c##_VALUE, c##_AFTER, obj, arr, push, ix), \
+	[c##_AFTER][C_COMMA] = (ix) | TO(c##_KEY), \
+	[c##_AFTER][C_OBJ_END] = (ix) | (close)
+#define ARRAY(c, close, obj, arr, push) \
+	VALUE(c##_VOC, c##_AFTER, obj, arr, push, 0), \
+	[c##_VOC][C_ARR_END] = (close), \
+	VALUE(c##_VALUE, c##_AFTER, obj, arr, push, 0), \
+	[c##_AFTER][C_COMMA] = TO(c##_VALUE), \
+	[c##_AFTER][C_ARR_END] = (close)
+/* A level of the table: c in the container whose state after it is up */
+#define INNER(c, up) \
+	OBJECT(c##O, TO(up), c##OO_KOC, c##OA_VOC, 0, 0), \
+	ARRAY(c##A, TO(up), c##AO_KOC, c##AA_VOC, 0)
+#define DEEPEST(c, up) \
+	OBJECT(c##O, TO(up), D_O_KOC, D_A_VOC, A_PUSH, 0), \
+	ARRAY(c##A, TO(up), D_O_KOC, D_A_VOC, A_PUSH)
 #define GRAMMAR(ix) { \
-	[S_START][C_OBJ] = A_PUSH | TO(T_KOC), \
-	[S_START][C_ARR] = A_PUSH | TO(A_VOC), \
-	OBJECT(O_KOC, O_KEY, O_COLON, O_VALUE, O_AFTER, 0), \
-	OBJECT(T_KOC, T_KEY, T_COLON, T_VALUE, T_AFTER, ix), \
-	VALUE(A_VOC, A_AFTER, 0), [A_VOC][C_ARR_END] = A_POP, \
-	VALUE(A_VALUE, A_AFTER, 0), \
-	[A_AFTER][C_COMMA] = TO(A_VALUE), [A_AFTER][C_ARR_END] = A_POP }
+	[S_START][C_OBJ] = TO(L_O_KOC), [S_START][C_ARR] = TO(L_A_VOC), \
+	OBJECT(L_O, TO(S_DONE), L_OO_KOC, L_OA_VOC, 0, ix), \
+	ARRAY(L_A, TO(S_DONE), L_AO_KOC, L_AA_VOC, 0), \
+	INNER(L_O, L_O_AFTER), INNER(L_A, L_A_AFTER), \
+	DEEPEST(L_OO, L_OO_AFTER), DEEPEST(L_OA, L_OA_AFTER), \
+	DEEPEST(L_AO, L_AO_AFTER), DEEPEST(L_AA, L_AA_AFTER), \
+	OBJECT(D_O, A_POP, D_O_KOC, D_A_VOC, A_PUSH, 0), \
+	ARRAY(D_A, A_POP, D_O_KOC, D_A_VOC, A_PUSH) }
 
-static const uint16_t grammar[2][16][8] = { GRAMMAR(0), GRAMMAR(A_INDEX) };
+static const uint16_t grammar[2][S_COUNT][16] = { GRAMMAR(0),
+	GRAMMAR(A_INDEX) };
 
 /* The state after a value closed in a container of each state's kind. */
-static const unsigned char resume[16] = {
-	[O_KOC] = TO(O_AFTER), [O_KEY] = TO(O_AFTER),
-	[O_COLON] = TO(O_AFTER), [O_VALUE] = TO(O_AFTER),
-	[O_AFTER] = TO(O_AFTER), [T_KOC] = TO(T_AFTER),
-	[T_KEY] = TO(T_AFTER), [T_COLON] = TO(T_AFTER),
-	[T_VALUE] = TO(T_AFTER), [T_AFTER] = TO(T_AFTER),
-	[A_VOC] = TO(A_AFTER), [A_VALUE] = TO(A_AFTER),
-	[A_AFTER] = TO(A_AFTER),
-};
+#define OAFTER(c) [c##_KOC] = TO(c##_AFTER), [c##_KEY] = TO(c##_AFTER), \
+	[c##_COLON] = TO(c##_AFTER), [c##_VALUE] = TO(c##_AFTER), \
+	[c##_AFTER] = TO(c##_AFTER)
+#define AAFTER(c) [c##_VOC] = TO(c##_AFTER), [c##_VALUE] = TO(c##_AFTER), \
+	[c##_AFTER] = TO(c##_AFTER)
+static const uint16_t resume[S_COUNT] = { OAFTER(D_O), AAFTER(D_A),
+	OAFTER(L_OOO), AAFTER(L_OOA), OAFTER(L_OAO), AAFTER(L_OAA),
+	OAFTER(L_AOO), AAFTER(L_AOA), OAFTER(L_AAO), AAFTER(L_AAA) };
 
 static const unsigned char token_class[256] = {
 	['{'] = C_OBJ, ['['] = C_ARR,
@@ -665,7 +697,7 @@ struct scan {
 	size_t			 depth;
 	size_t			 state;		/* TO(a state) */
 	int			 high;
-	unsigned char		 stack[JSON_MAX_DEPTH];
+	uint16_t		 stack[JSON_MAX_DEPTH - GRAMMAR_LEVELS];
 };
 
 /*
@@ -721,9 +753,9 @@ index_token(struct scan *s, size_t state, const unsigned char *p)
 	struct json_top *t = s->t;
 	const unsigned char *q = p;
 
-	if (state == TO(T_VALUE))
+	if (state == TO(L_O_VALUE))
 		s->value = top_value(t, p);
-	else if (state == TO(T_AFTER)) {
+	else if (state == TO(L_O_AFTER)) {
 		while (is_ws(q[-1]))
 			q--;
 		if (s->value)
@@ -748,39 +780,48 @@ ends_scalar(const struct scan *s, unsigned char c)
 }
 
 /*
- * The actions of grammar entry e for the token at pos, the next state
- * into *state: 0 to go on, 1 if it closed the document at its last
- * byte, -1 if the text is not valid.
+ * The actions of grammar entry e, in state, for the token at pos: the
+ * next state, TO(S_ERR) if the text is not valid.
  */
-static int
-scan_action(struct scan *s, size_t *state, unsigned e, size_t pos)
+static size_t
+scan_action(struct scan *s, size_t state, size_t e, size_t pos)
 {
 	const unsigned char *p = s->p + pos, *end = p;
 
 	if (e & A_INDEX)
-		index_token(s, *state, p);
+		index_token(s, state, p);
 	if (e & A_PUSH) {
-		if (s->depth == JSON_MAX_DEPTH)
-			return -1;
-		s->stack[s->depth++] = resume[*state >> 3];
-	} else if (e & A_POP) {
-		if (--s->depth == 0)
-			return pos + 1 == s->len ? 1 : -1;
-		*state = s->stack[s->depth];
-		return 0;
-	} else if (e & A_SCALAR) {
+		if (s->depth == JSON_MAX_DEPTH - GRAMMAR_LEVELS)
+			return TO(S_ERR);
+		s->stack[s->depth++] = resume[state >> 4];
+	} else if (e & A_POP)
+		return s->stack[--s->depth];
+	else if (e & A_SCALAR) {
 		if (skip_scalar(&end, s->end) < 0 ||
 		    (end < s->end && !ends_scalar(s, *end)))
-			return -1;
+			return TO(S_ERR);
 	}
-	*state = e & 0xff;
-	return 0;
+	return e & ~A_ANY;
+}
+
+/* The index of the lowest bit set in x (not 0), as a size_t. */
+static inline size_t
+lowest_bit(uint64_t x)
+{
+#ifdef __x86_64__
+	size_t i;
+
+	/* what __builtin_ctzll gives, without its widening to size_t */
+	__asm__("bsfq %1, %0" : "=r" (i) : "rm" (x));
+	return i;
+#else
+	return (size_t)__builtin_ctzll(x);
+#endif
 }
 
 /*
  * One block of 64 bytes at b (valid: the bits of those in the text),
- * the text's bytes from base: 0 to go on, 1 if the document closed at
- * the text's last byte, -1 if it is not valid.
+ * the text's bytes from base: 0 to go on, -1 if it is not valid.
  */
 static inline int
 scan_block(struct scan *s, const struct json_block *m,
@@ -788,9 +829,7 @@ scan_block(struct scan *s, const struct json_block *m,
 {
 	const uint16_t *g = s->grammar;
 	uint64_t esc = 0, ers = 0, quote, in, other, tok;
-	size_t e, state = s->state;
-	unsigned i;
-	int r;
+	size_t e, i, state = s->state;
 
 	s->high |= m->high;
 	if (m->bslash != 0 || s->escaped != 0)
@@ -807,16 +846,11 @@ scan_block(struct scan *s, const struct json_block *m,
 	    (other & ~(other << 1 | s->other));
 	s->other = other >> 63;
 	for (tok &= valid; tok != 0; tok &= tok - 1) {
-		i = (unsigned)__builtin_ctzll(tok);
+		i = lowest_bit(tok);
 		e = g[state + token_class[b[i]]];
-		if (e < A_INDEX)
-			state = e;		/* no action; S_ERR stays */
-		else if (e < A_PUSH) {
-			index_token(s, state, s->p + base + i);
-			state = e & 0xff;
-		} else if ((r = scan_action(s, &state, (unsigned)e,
-		    base + i)) != 0)
-			return r;
+		/* no action: the next state (S_ERR's row keeps it) */
+		state = (e & A_ANY) == 0 ? e : scan_action(s, state, e,
+		    base + i);
 	}
 	s->state = state;
 	return state == S_ERR ? -1 : 0;
@@ -876,7 +910,10 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 		    s.len - base >= 64 ? ~0ULL :
 		    (1ULL << (s.len - base)) - 1);
 	}
-	return r > 0 && (!s.high || utf8_valid_nonul((const char *)p, s.len));
+	/* closed, and by the last byte: no token after it, but a blank? */
+	return r == 0 && s.state == TO(S_DONE) &&
+	    (end[-1] == '}' || end[-1] == ']') &&
+	    (!s.high || utf8_valid_nonul((const char *)p, s.len));
 }
 
 int
