@@ -820,6 +820,28 @@ lowest_bit(uint64_t x)
 }
 
 /*
+ * The tokens at the bits of tok in the block at b (its bytes from base)
+ * through the grammar from state: the state after them.  Not inlined:
+ * alone, its loop keeps all it needs in registers.
+ */
+static __attribute__((noinline)) size_t
+scan_tokens(struct scan *s, const unsigned char *b, size_t base,
+    uint64_t tok, size_t state)
+{
+	const uint16_t *g = s->grammar;
+	size_t e, i;
+
+	for (; tok != 0; tok &= tok - 1) {
+		i = lowest_bit(tok);
+		e = g[state + token_class[b[i]]];
+		/* no action: the next state (S_ERR's row keeps it) */
+		state = (e & A_ANY) == 0 ? e : scan_action(s, state, e,
+		    base + i);
+	}
+	return state;
+}
+
+/*
  * One block of 64 bytes at b (valid: the bits of those in the text),
  * the text's bytes from base: 0 to go on, -1 if it is not valid.
  */
@@ -827,9 +849,8 @@ static inline int
 scan_block(struct scan *s, const struct json_block *m,
     const unsigned char *b, size_t base, uint64_t valid)
 {
-	const uint16_t *g = s->grammar;
 	uint64_t esc = 0, ers = 0, quote, in, other, tok;
-	size_t e, i, state = s->state;
+	size_t state = s->state;
 
 	s->high |= m->high;
 	if (m->bslash != 0 || s->escaped != 0)
@@ -845,14 +866,7 @@ scan_block(struct scan *s, const struct json_block *m,
 	tok = (m->op & ~in) | (quote & in) |
 	    (other & ~(other << 1 | s->other));
 	s->other = other >> 63;
-	for (tok &= valid; tok != 0; tok &= tok - 1) {
-		i = lowest_bit(tok);
-		e = g[state + token_class[b[i]]];
-		/* no action: the next state (S_ERR's row keeps it) */
-		state = (e & A_ANY) == 0 ? e : scan_action(s, state, e,
-		    base + i);
-	}
-	s->state = state;
+	s->state = state = scan_tokens(s, b, base, tok & valid, state);
 	return state == S_ERR ? -1 : 0;
 }
 
