@@ -561,6 +561,21 @@ prefix_xor(uint64_t x)
 	return x;
 }
 
+/* The index of the lowest bit set in x (not 0), as a size_t. */
+static inline size_t
+lowest_bit(uint64_t x)
+{
+#ifdef __x86_64__
+	size_t i;
+
+	/* what __builtin_ctzll gives, without its widening to size_t */
+	__asm__("bsfq %1, %0" : "=r" (i) : "rm" (x));
+	return i;
+#else
+	return (size_t)__builtin_ctzll(x);
+#endif
+}
+
 /* A top-level member's key [k, q) and, next, its value at v (json_top). */
 static void
 top_key(struct json_top *t, const unsigned char *k, const unsigned char *q)
@@ -691,6 +706,8 @@ struct scan {
 	uint64_t		 in_str;	/* all ones: a string goes on */
 	uint64_t		 escaped;	/* 1: next byte escaped */
 	uint64_t		 other;		/* 1: a scalar goes on */
+	const unsigned char	*blk;		/* the block scanned, */
+	uint64_t		 run;		/* its scalars' bytes */
 	size_t			 esc_next;	/* escapes before: checked */
 	size_t			 key;		/* where the last key began */
 	int			 value;		/* 1: its value's end is due */
@@ -780,6 +797,36 @@ ends_scalar(const struct scan *s, unsigned char c)
 }
 
 /*
+ * Nonzero if the scalar at byte i of the block at b is valid for sure:
+ * true, false, null, or up to 8 digits without a leading 0, its bytes
+ * the run of bits of run (what is neither in a string nor a separator)
+ * from i.  0 if the text must tell (skip_scalar): a sign, a fraction,
+ * an exponent, more digits, a run that goes on in the next block.
+ */
+static inline int
+scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
+{
+	uint64_t w, m, t;
+	size_t n;
+
+	n = lowest_bit(~(run >> i));	/* a 0 shifted in: not past 64 - i */
+	if (n >= 64 - i)
+		return 0;
+	if (b[i] == 't' || b[i] == 'n')
+		return n == 4 && (memcmp(b + i, "true", 4) == 0 ||
+		    memcmp(b + i, "null", 4) == 0);
+	if (b[i] == 'f')
+		return n == 5 && memcmp(b + i, "false", 5) == 0;
+	if (n > 8 || i > 56 || (b[i] == '0' && n > 1))
+		return 0;
+	memcpy(&w, b + i, 8);
+	/* each digit to 0-9, the bytes past the run to 0 (little-endian) */
+	m = n == 8 ? ~0ULL : (1ULL << 8 * n) - 1;
+	t = (w ^ ONES * '0') & m;
+	return ((((t & ~HIGH) + ONES * 0x76) | t) & HIGH) == 0;
+}
+
+/*
  * The actions of grammar entry e, in state, for the token at pos: the
  * next state, TO(S_ERR) if the text is not valid.
  */
@@ -796,27 +843,13 @@ scan_action(struct scan *s, size_t state, size_t e, size_t pos)
 		s->stack[s->depth++] = resume[state >> 4];
 	} else if (e & A_POP)
 		return s->stack[--s->depth];
-	else if (e & A_SCALAR) {
+	else if (e & A_SCALAR && !scalar_in_block(s->blk, pos & 63,
+	    s->run)) {
 		if (skip_scalar(&end, s->end) < 0 ||
 		    (end < s->end && !ends_scalar(s, *end)))
 			return TO(S_ERR);
 	}
 	return e & ~A_ANY;
-}
-
-/* The index of the lowest bit set in x (not 0), as a size_t. */
-static inline size_t
-lowest_bit(uint64_t x)
-{
-#ifdef __x86_64__
-	size_t i;
-
-	/* what __builtin_ctzll gives, without its widening to size_t */
-	__asm__("bsfq %1, %0" : "=r" (i) : "rm" (x));
-	return i;
-#else
-	return (size_t)__builtin_ctzll(x);
-#endif
 }
 
 /*
@@ -866,6 +899,8 @@ scan_block(struct scan *s, const struct json_block *m,
 	tok = (m->op & ~in) | (quote & in) |
 	    (other & ~(other << 1 | s->other));
 	s->other = other >> 63;
+	s->blk = b;
+	s->run = other;
 	s->state = state = scan_tokens(s, b, base, tok & valid, state);
 	return state == S_ERR ? -1 : 0;
 }
