@@ -853,37 +853,14 @@ scan_action(struct scan *s, size_t state, size_t e, size_t pos)
 }
 
 /*
- * The tokens at the bits of tok in the block at b (its bytes from base)
- * through the grammar from state: the state after them.  Not inlined:
- * alone, its loop keeps all it needs in registers.
- */
-static __attribute__((noinline)) size_t
-scan_tokens(struct scan *s, const unsigned char *b, size_t base,
-    uint64_t tok, size_t state)
-{
-	const uint16_t *g = s->grammar;
-	size_t e, i;
-
-	for (; tok != 0; tok &= tok - 1) {
-		i = lowest_bit(tok);
-		e = g[state + token_class[b[i]]];
-		/* no action: the next state (S_ERR's row keeps it) */
-		state = (e & A_ANY) == 0 ? e : scan_action(s, state, e,
-		    base + i);
-	}
-	return state;
-}
-
-/*
- * One block of 64 bytes at b (valid: the bits of those in the text),
- * the text's bytes from base: 0 to go on, -1 if it is not valid.
+ * The tokens of the block at b (valid: the bits of those in the text,
+ * the text's bytes from base) into *tok: 0, or -1 if it is not valid.
  */
 static inline int
-scan_block(struct scan *s, const struct json_block *m,
-    const unsigned char *b, size_t base, uint64_t valid)
+block_tokens(struct scan *s, const struct json_block *m,
+    const unsigned char *b, size_t base, uint64_t valid, uint64_t *tok)
 {
-	uint64_t esc = 0, ers = 0, quote, in, other, tok;
-	size_t state = s->state;
+	uint64_t esc = 0, ers = 0, quote, in, other;
 
 	s->high |= m->high;
 	if (m->bslash != 0 || s->escaped != 0)
@@ -896,13 +873,43 @@ scan_block(struct scan *s, const struct json_block *m,
 	if ((ers &= in & valid) != 0 && check_escapes(s, base, ers) < 0)
 		return -1;
 	other = ~(m->sep | in) & valid;
-	tok = (m->op & ~in) | (quote & in) |
-	    (other & ~(other << 1 | s->other));
+	*tok = ((m->op & ~in) | (quote & in) |
+	    (other & ~(other << 1 | s->other))) & valid;
 	s->other = other >> 63;
 	s->blk = b;
 	s->run = other;
-	s->state = state = scan_tokens(s, b, base, tok & valid, state);
-	return state == S_ERR ? -1 : 0;
+	return 0;
+}
+
+/*
+ * The nb blocks at b, classified in m, the text's bytes from base,
+ * through the grammar: 0 to go on, -1 if the text is not valid.  Not
+ * inlined: alone, its token loop keeps what it needs in registers.
+ */
+static __attribute__((noinline)) int
+scan_blocks(struct scan *s, const struct json_block *m,
+    const unsigned char *b, size_t base, size_t nb)
+{
+	const uint16_t *g = s->grammar;
+	uint64_t tok;
+	size_t e, i, state = s->state;
+
+	for (; nb > 0; nb--, m++, b += 64, base += 64) {
+		if (block_tokens(s, m, b, base, s->len - base >= 64 ? ~0ULL :
+		    (1ULL << (s->len - base)) - 1, &tok) < 0)
+			return -1;
+		for (; tok != 0; tok &= tok - 1) {
+			i = lowest_bit(tok);
+			e = g[state + token_class[b[i]]];
+			/* no action: the next state (S_ERR's row keeps it) */
+			state = (e & A_ANY) == 0 ? e : scan_action(s, state,
+			    e, base + i);
+		}
+		if (state == TO(S_ERR))
+			return -1;
+	}
+	s->state = state;
+	return 0;
 }
 
 /* Blocks classified at a time: the kernel's constants are set up once. */
@@ -921,7 +928,7 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 	unsigned char pad[64];
 	const unsigned char *blk = p;
 	struct scan s;
-	size_t base, nb, k;
+	size_t base, nb;
 	int r = 0;
 
 	if (lenient) {
@@ -940,24 +947,19 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 	s.t = t;
 	s.grammar = &grammar[t != NULL][0][0];
 	s.state = TO(S_START);
-	for (base = 0, k = nb = 0; r == 0 && base < s.len; base += 64, k++) {
-		if (k == nb) {
-			k = 0;
-			if ((nb = (s.len - base) / 64) > SCAN_BATCH)
-				nb = SCAN_BATCH;
-			if (nb > 0)
-				blk = p + base;
-			else {
-				memset(pad, ' ', sizeof(pad));	/* no token */
-				memcpy(pad, p + base, s.len - base);
-				blk = pad;
-				nb = 1;
-			}
-			scan_kernel(blk, nb, s.lenient, m);
+	for (base = 0; r == 0 && base < s.len; base += 64 * nb) {
+		if ((nb = (s.len - base) / 64) > SCAN_BATCH)
+			nb = SCAN_BATCH;
+		if (nb > 0)
+			blk = p + base;
+		else {
+			memset(pad, ' ', sizeof(pad));	/* no token */
+			memcpy(pad, p + base, s.len - base);
+			blk = pad;
+			nb = 1;
 		}
-		r = scan_block(&s, &m[k], blk + 64 * k, base,
-		    s.len - base >= 64 ? ~0ULL :
-		    (1ULL << (s.len - base)) - 1);
+		scan_kernel(blk, nb, s.lenient, m);
+		r = scan_blocks(&s, m, blk, base, nb);
 	}
 	/* closed, and by the last byte: no token after it, but a blank? */
 	return r == 0 && s.state == TO(S_DONE) &&
