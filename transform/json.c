@@ -902,8 +902,9 @@ scan_blocks(struct scan *s, const struct json_block *m,
 			i = lowest_bit(tok);
 			e = g[state + token_class[b[i]]];
 			/* no action: the next state (S_ERR's row keeps it) */
-			state = (e & A_ANY) == 0 ? e : scan_action(s, state,
-			    e, base + i);
+			if (__builtin_expect((e & A_ANY) != 0, 0))
+				e = scan_action(s, state, e, base + i);
+			state = e;
 		}
 		if (state == TO(S_ERR))
 			return -1;
