@@ -806,24 +806,22 @@ ends_scalar(const struct scan *s, unsigned char c)
 static inline int
 scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
 {
-	uint64_t w, m, t;
+	uint64_t w, t;
 	size_t n;
 
 	n = lowest_bit(~(run >> i));	/* a 0 shifted in: not past 64 - i */
 	if (n >= 64 - i)
 		return 0;
+	if ((unsigned)(b[i] - '1') < 9 && n <= 8 && i <= 56) {
+		memcpy(&w, b + i, 8);
+		/* digits to 0-9, the bytes past the run to 0 (little-endian) */
+		t = (w ^ ONES * '0') & ~0ULL >> (64 - 8 * n);
+		return ((((t & ~HIGH) + ONES * 0x76) | t) & HIGH) == 0;
+	}
 	if (b[i] == 't' || b[i] == 'n')
 		return n == 4 && (memcmp(b + i, "true", 4) == 0 ||
 		    memcmp(b + i, "null", 4) == 0);
-	if (b[i] == 'f')
-		return n == 5 && memcmp(b + i, "false", 5) == 0;
-	if (n > 8 || i > 56 || (b[i] == '0' && n > 1))
-		return 0;
-	memcpy(&w, b + i, 8);
-	/* each digit to 0-9, the bytes past the run to 0 (little-endian) */
-	m = n == 8 ? ~0ULL : (1ULL << 8 * n) - 1;
-	t = (w ^ ONES * '0') & m;
-	return ((((t & ~HIGH) + ONES * 0x76) | t) & HIGH) == 0;
+	return b[i] == 'f' && n == 5 && memcmp(b + i, "false", 5) == 0;
 }
 
 /*
@@ -837,18 +835,17 @@ scan_action(struct scan *s, size_t state, size_t e, size_t pos)
 
 	if (e & A_INDEX)
 		index_token(s, state, p);
-	if (e & A_PUSH) {
+	if (e & A_SCALAR) {
+		if (!scalar_in_block(s->blk, pos & 63, s->run) &&
+		    (skip_scalar(&end, s->end) < 0 ||
+		    (end < s->end && !ends_scalar(s, *end))))
+			return TO(S_ERR);
+	} else if (e & A_PUSH) {
 		if (s->depth == JSON_MAX_DEPTH - GRAMMAR_LEVELS)
 			return TO(S_ERR);
 		s->stack[s->depth++] = resume[state >> 4];
 	} else if (e & A_POP)
 		return s->stack[--s->depth];
-	else if (e & A_SCALAR && !scalar_in_block(s->blk, pos & 63,
-	    s->run)) {
-		if (skip_scalar(&end, s->end) < 0 ||
-		    (end < s->end && !ends_scalar(s, *end)))
-			return TO(S_ERR);
-	}
 	return e & ~A_ANY;
 }
 
