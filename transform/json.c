@@ -607,11 +607,12 @@ top_value(struct json_top *t, const unsigned char *v)
  * so that opening and closing a container there is one step of the
  * table; only deeper down does a bracket push or pop the state to resume
  * at its container's close (stack[]).  The entries with an action bit
- * also push or pop, check a number or literal, or feed the top-level
- * index (json_top: a key's quote and its ':', a value and the ',' or '}'
+ * also push or pop or feed the top-level index (json_top: a key's quote and its ':', a value and the ',' or '}'
  * after it): only they leave the table's fast path.  The top-level
  * object has the index bits in grammar[1] only.  States are kept times
- * 16 (TO), the row they select; the action bits are below.
+ * 8 (TO), the row they select; the action bits are below.  Numbers and
+ * literals are checked apart (scalars_ok), in any order: one that is
+ * not valid makes the text not valid wherever it is.
  */
 #define OSTATES(c) c##_KOC, c##_KEY, c##_COLON, c##_VALUE, c##_AFTER
 #define ASTATES(c) c##_VOC, c##_VALUE, c##_AFTER
@@ -623,12 +624,11 @@ enum { S_ERR, S_START, S_DONE, OSTATES(D_O), ASTATES(D_A), OSTATES(L_O),
 #define GRAMMAR_LEVELS	3	/* L_ states: levels of nesting in the table */
 enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
 	C_QUOTE };
-#define TO(state)	((state) << 4)
+#define TO(state)	((state) << 3)
 #define A_INDEX		0x1
-#define A_SCALAR	0x2
-#define A_PUSH		0x4
-#define A_POP		0x8
-#define A_ANY		0xf
+#define A_PUSH		0x2
+#define A_POP		0x4
+#define A_ANY		0x7
 /*
  * A value where st wants one, after it the state after; a bracket opens
  * the object at state obj or the array at arr, with push (A_PUSH or 0).
@@ -637,7 +637,7 @@ enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
 	[st][C_OBJ] = (push) | (ix) | TO(obj), \
 	[st][C_ARR] = (push) | (ix) | TO(arr), \
 	[st][C_QUOTE] = (ix) | TO(after), \
-	[st][C_SCALAR] = A_SCALAR | (ix) | TO(after)
+	[st][C_SCALAR] = (ix) | TO(after)
 /*
  * The states of the object or array c, closed by close (a state, or
  * A_POP); its values open c##O and c##A (push) or, deepest, D_O and D_A.
@@ -673,8 +673,23 @@ enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
 	OBJECT(D_O, A_POP, D_O_KOC, D_A_VOC, A_PUSH, 0), \
 	ARRAY(D_A, A_POP, D_O_KOC, D_A_VOC, A_PUSH) }
 
-static const uint16_t grammar[2][S_COUNT][16] = { GRAMMAR(0),
-	GRAMMAR(A_INDEX) };
+#define TOKEN_CLASSES { \
+	['{'] = C_OBJ, ['['] = C_ARR, \
+	['}'] = C_OBJ_END, [']'] = C_ARR_END, [':'] = C_COLON, \
+	[','] = C_COMMA, ['"'] = C_QUOTE, }
+
+/*
+ * Each table with the classes of the bytes beside it, so that the token
+ * loop addresses both from one register.
+ */
+struct grammar {
+	uint16_t	next[S_COUNT][8];
+	unsigned char	class[256];
+};
+static const struct grammar grammar[2] = {
+	{ GRAMMAR(0), TOKEN_CLASSES },
+	{ GRAMMAR(A_INDEX), TOKEN_CLASSES },
+};
 
 /* The state after a value closed in a container of each state's kind. */
 #define OAFTER(c) [c##_KOC] = TO(c##_AFTER), [c##_KEY] = TO(c##_AFTER), \
@@ -686,11 +701,7 @@ static const uint16_t resume[S_COUNT] = { OAFTER(D_O), AAFTER(D_A),
 	OAFTER(L_OOO), AAFTER(L_OOA), OAFTER(L_OAO), AAFTER(L_OAA),
 	OAFTER(L_AOO), AAFTER(L_AOA), OAFTER(L_AAO), AAFTER(L_AAA) };
 
-static const unsigned char token_class[256] = {
-	['{'] = C_OBJ, ['['] = C_ARR,
-	['}'] = C_OBJ_END, [']'] = C_ARR_END, [':'] = C_COLON,
-	[','] = C_COMMA, ['"'] = C_QUOTE,
-};
+static const unsigned char token_class[256] = TOKEN_CLASSES;
 
 /*
  * The validator's state, carried from block to block.  The nesting is
@@ -702,12 +713,10 @@ struct scan {
 	size_t			 len;
 	int			 lenient;	/* CR and LF are whitespace */
 	struct json_top		*t;		/* or NULL: no index */
-	const uint16_t		*grammar;	/* grammar[t != NULL] */
+	const struct grammar	*grammar;	/* grammar[t != NULL] */
 	uint64_t		 in_str;	/* all ones: a string goes on */
 	uint64_t		 escaped;	/* 1: next byte escaped */
 	uint64_t		 other;		/* 1: a scalar goes on */
-	const unsigned char	*blk;		/* the block scanned, */
-	uint64_t		 run;		/* its scalars' bytes */
 	size_t			 esc_next;	/* escapes before: checked */
 	size_t			 key;		/* where the last key began */
 	int			 value;		/* 1: its value's end is due */
@@ -825,25 +834,42 @@ scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
 }
 
 /*
+ * Check the numbers and literals that begin at the bits of starts in the
+ * block at b (the text's bytes from base; other: the bytes of scalars):
+ * 0, or -1 if one is not valid.
+ */
+static int
+scalars_ok(const struct scan *s, const unsigned char *b, size_t base,
+    uint64_t starts, uint64_t other)
+{
+	const unsigned char *end;
+	size_t i;
+
+	for (; starts != 0; starts &= starts - 1) {
+		i = lowest_bit(starts);
+		if (scalar_in_block(b, i, other))
+			continue;
+		end = s->p + base + i;
+		if (skip_scalar(&end, s->end) < 0 ||
+		    (end < s->end && !ends_scalar(s, *end)))
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * The actions of grammar entry e, in state, for the token at pos: the
  * next state, TO(S_ERR) if the text is not valid.
  */
 static size_t
 scan_action(struct scan *s, size_t state, size_t e, size_t pos)
 {
-	const unsigned char *p = s->p + pos, *end = p;
-
 	if (e & A_INDEX)
-		index_token(s, state, p);
-	if (e & A_SCALAR) {
-		if (!scalar_in_block(s->blk, pos & 63, s->run) &&
-		    (skip_scalar(&end, s->end) < 0 ||
-		    (end < s->end && !ends_scalar(s, *end))))
-			return TO(S_ERR);
-	} else if (e & A_PUSH) {
+		index_token(s, state, s->p + pos);
+	if (e & A_PUSH) {
 		if (s->depth == JSON_MAX_DEPTH - GRAMMAR_LEVELS)
 			return TO(S_ERR);
-		s->stack[s->depth++] = resume[state >> 4];
+		s->stack[s->depth++] = resume[state >> 3];
 	} else if (e & A_POP)
 		return s->stack[--s->depth];
 	return e & ~A_ANY;
@@ -857,7 +883,7 @@ static inline int
 block_tokens(struct scan *s, const struct json_block *m,
     const unsigned char *b, size_t base, uint64_t valid, uint64_t *tok)
 {
-	uint64_t esc = 0, ers = 0, quote, in, other;
+	uint64_t esc = 0, ers = 0, quote, in, other, starts;
 
 	s->high |= m->high;
 	if (m->bslash != 0 || s->escaped != 0)
@@ -870,11 +896,11 @@ block_tokens(struct scan *s, const struct json_block *m,
 	if ((ers &= in & valid) != 0 && check_escapes(s, base, ers) < 0)
 		return -1;
 	other = ~(m->sep | in) & valid;
-	*tok = ((m->op & ~in) | (quote & in) |
-	    (other & ~(other << 1 | s->other))) & valid;
+	starts = other & ~(other << 1 | s->other);
 	s->other = other >> 63;
-	s->blk = b;
-	s->run = other;
+	if (starts != 0 && scalars_ok(s, b, base, starts, other) < 0)
+		return -1;
+	*tok = ((m->op & ~in) | (quote & in) | starts) & valid;
 	return 0;
 }
 
@@ -887,7 +913,8 @@ static __attribute__((noinline)) int
 scan_blocks(struct scan *s, const struct json_block *m,
     const unsigned char *b, size_t base, size_t nb)
 {
-	const uint16_t *g = s->grammar;
+	const struct grammar *g = s->grammar;
+	const uint16_t *next = &g->next[0][0];	/* rows of 8: TO() */
 	uint64_t tok;
 	size_t e, i, state = s->state;
 
@@ -897,7 +924,7 @@ scan_blocks(struct scan *s, const struct json_block *m,
 			return -1;
 		for (; tok != 0; tok &= tok - 1) {
 			i = lowest_bit(tok);
-			e = g[state + token_class[b[i]]];
+			e = next[state + g->class[b[i]]];
 			/* no action: the next state (S_ERR's row keeps it) */
 			if (__builtin_expect((e & A_ANY) != 0, 0))
 				e = scan_action(s, state, e, base + i);
@@ -943,7 +970,7 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 	s.len = (size_t)(end - p);
 	s.lenient = lenient;
 	s.t = t;
-	s.grammar = &grammar[t != NULL][0][0];
+	s.grammar = &grammar[t != NULL];
 	s.state = TO(S_START);
 	for (base = 0; r == 0 && base < s.len; base += 64 * nb) {
 		if ((nb = (s.len - base) / 64) > SCAN_BATCH)
