@@ -679,17 +679,43 @@ enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
 	[','] = C_COMMA, ['"'] = C_QUOTE, }
 
 /*
+ * Two tokens a step: the state after a token of each class and then one
+ * of each class, where neither has an action (A_PUSH where one has):
+ * made from grammar[0] before main (pair_steps_make).
+ */
+static uint16_t pair_steps[S_COUNT * 8][8];
+
+/*
  * Each table with the classes of the bytes beside it, so that the token
- * loop addresses both from one register.
+ * loop addresses both from one register; and its pairs of steps, if it
+ * has any (the index's entries have actions: all would fail).
  */
 struct grammar {
-	uint16_t	next[S_COUNT][8];
-	unsigned char	class[256];
+	uint16_t	 next[S_COUNT][8];
+	unsigned char	 class[256];
+	const uint16_t	*pairs;		/* [TO(state) + class][class] */
 };
 static const struct grammar grammar[2] = {
-	{ GRAMMAR(0), TOKEN_CLASSES },
-	{ GRAMMAR(A_INDEX), TOKEN_CLASSES },
+	{ GRAMMAR(0), TOKEN_CLASSES, &pair_steps[0][0] },
+	{ GRAMMAR(A_INDEX), TOKEN_CLASSES, NULL },
 };
+
+static void __attribute__((constructor))
+pair_steps_make(void)
+{
+	const uint16_t *next = &grammar[0].next[0][0];
+	size_t st, c1, c2, e;
+
+	for (st = 0; st < S_COUNT * 8; st += 8)
+		for (c1 = 0; c1 < 8; c1++)
+			for (c2 = 0; c2 < 8; c2++) {
+				e = next[st + c1];
+				if ((e & A_ANY) == 0)
+					e = next[e + c2];
+				pair_steps[st + c1][c2] = (e & A_ANY) != 0 ?
+				    A_PUSH : e;
+			}
+}
 
 /* The state after a value closed in a container of each state's kind. */
 #define OAFTER(c) [c##_KOC] = TO(c##_AFTER), [c##_KEY] = TO(c##_AFTER), \
@@ -915,13 +941,22 @@ scan_blocks(struct scan *s, const struct json_block *m,
 {
 	const struct grammar *g = s->grammar;
 	const uint16_t *next = &g->next[0][0];	/* rows of 8: TO() */
-	uint64_t tok;
+	uint64_t tok, rest;
 	size_t e, i, state = s->state;
 
 	for (; nb > 0; nb--, m++, b += 64, base += 64) {
 		if (block_tokens(s, m, b, base, s->len - base >= 64 ? ~0ULL :
 		    (1ULL << (s->len - base)) - 1, &tok) < 0)
 			return -1;
+		/* two at a time, then one, from an action on to the end */
+		for (; g->pairs != NULL && (rest = tok & (tok - 1)) != 0;
+		    tok = rest & (rest - 1)) {
+			e = g->pairs[(state + g->class[b[lowest_bit(tok)]]) *
+			    8 + g->class[b[lowest_bit(rest)]]];
+			if ((e & A_ANY) != 0)
+				break;
+			state = e;
+		}
 		for (; tok != 0; tok &= tok - 1) {
 			i = lowest_bit(tok);
 			e = next[state + g->class[b[i]]];
