@@ -833,30 +833,32 @@ ends_scalar(const struct scan *s, unsigned char c)
 
 /*
  * Nonzero if the scalar at byte i of the block at b is valid for sure:
- * true, false, null, or up to 8 digits without a leading 0, its bytes
+ * true, false, null, or up to 7 digits without a leading 0, its bytes
  * the run of bits of run (what is neither in a string nor a separator)
  * from i.  0 if the text must tell (skip_scalar): a sign, a fraction,
- * an exponent, more digits, a run that goes on in the next block.
+ * an exponent, more digits, a run that goes on in the next block, one
+ * in the last 8 bytes of the block.
  */
 static inline int
 scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
 {
-	uint64_t w, t;
+	uint64_t w, t, nd;
 	size_t n;
 
-	n = lowest_bit(~(run >> i));	/* a 0 shifted in: not past 64 - i */
-	if (n >= 64 - i)
+	if (i > 56)
 		return 0;
-	if ((unsigned)(b[i] - '1') < 9 && n <= 8 && i <= 56) {
-		memcpy(&w, b + i, 8);
-		/* digits to 0-9, the bytes past the run to 0 (little-endian) */
-		t = (w ^ ONES * '0') & ~0ULL >> (64 - 8 * n);
-		return ((((t & ~HIGH) + ONES * 0x76) | t) & HIGH) == 0;
+	memcpy(&w, b + i, 8);
+	n = lowest_bit(~(run >> i));	/* a 0 shifted in: not past 64 - i */
+	t = w ^ ONES * '0';		/* digits to 0-9 */
+	if ((t & 0xff) - 1 < 9) {
+		/* the high bits of the bytes that are not digits */
+		nd = (((t & ~HIGH) + ONES * 0x76) | t) & HIGH;
+		return nd != 0 && lowest_bit(nd) >> 3 == n;
 	}
-	if (b[i] == 't' || b[i] == 'n')
-		return n == 4 && (memcmp(b + i, "true", 4) == 0 ||
-		    memcmp(b + i, "null", 4) == 0);
-	return b[i] == 'f' && n == 5 && memcmp(b + i, "false", 5) == 0;
+	if (n == 4)
+		return memcmp(b + i, "true", 4) == 0 ||
+		    memcmp(b + i, "null", 4) == 0;
+	return n == 5 && memcmp(b + i, "false", 5) == 0;
 }
 
 /*
