@@ -904,12 +904,13 @@ scan_action(struct scan *s, size_t state, size_t e, size_t pos)
 }
 
 /*
- * The tokens of the block at b (valid: the bits of those in the text,
- * the text's bytes from base) into *tok: 0, or -1 if it is not valid.
+ * The tokens of the block at b (the text's bytes from base) into *tok:
+ * 0, or -1 if it is not valid.  The bytes of the last block past the
+ * text are spaces: nothing, strict or lenient, not even in a string.
  */
 static inline int
 block_tokens(struct scan *s, const struct json_block *m,
-    const unsigned char *b, size_t base, uint64_t valid, uint64_t *tok)
+    const unsigned char *b, size_t base, uint64_t *tok)
 {
 	uint64_t esc = 0, ers = 0, quote, in, other, starts;
 
@@ -919,16 +920,16 @@ block_tokens(struct scan *s, const struct json_block *m,
 	quote = m->quote & ~esc;
 	in = prefix_xor(quote) ^ s->in_str;	/* opening quotes are in */
 	s->in_str = (uint64_t)((int64_t)in >> 63);
-	if ((m->ctrl & in & valid) != 0)
+	if ((m->ctrl & in) != 0)
 		return -1;		/* a raw control byte in a string */
-	if ((ers &= in & valid) != 0 && check_escapes(s, base, ers) < 0)
+	if ((ers &= in) != 0 && check_escapes(s, base, ers) < 0)
 		return -1;
-	other = ~(m->sep | in) & valid;
+	other = ~(m->sep | in);
 	starts = other & ~(other << 1 | s->other);
 	s->other = other >> 63;
 	if (starts != 0 && scalars_ok(s, b, base, starts, other) < 0)
 		return -1;
-	*tok = ((m->op & ~in) | (quote & in) | starts) & valid;
+	*tok = (m->op & ~in) | (quote & in) | starts;
 	return 0;
 }
 
@@ -947,8 +948,7 @@ scan_blocks(struct scan *s, const struct json_block *m,
 	size_t e, i, state = s->state;
 
 	for (; nb > 0; nb--, m++, b += 64, base += 64) {
-		if (block_tokens(s, m, b, base, s->len - base >= 64 ? ~0ULL :
-		    (1ULL << (s->len - base)) - 1, &tok) < 0)
+		if (block_tokens(s, m, b, base, &tok) < 0)
 			return -1;
 		/* two at a time, then one, from an action on to the end */
 		for (; g->pairs != NULL && (rest = tok & (tok - 1)) != 0;
