@@ -987,7 +987,7 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 {
 	const unsigned char *p = (const unsigned char *)str, *end = p + n;
 	struct json_block m[SCAN_BATCH];
-	unsigned char pad[64];
+	unsigned char pad[64 * SCAN_BATCH + 64];
 	const unsigned char *blk = p;
 	struct scan s;
 	size_t base, nb;
@@ -1010,15 +1010,15 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 	s.grammar = &grammar[t != NULL];
 	s.state = TO(S_START);
 	for (base = 0; r == 0 && base < s.len; base += 64 * nb) {
-		if ((nb = (s.len - base) / 64) > SCAN_BATCH)
+		if (s.len - base > 64 * SCAN_BATCH) {
 			nb = SCAN_BATCH;
-		if (nb > 0)
 			blk = p + base;
-		else {
-			memset(pad, ' ', sizeof(pad));	/* no token */
+		} else {
+			/* the rest in one batch, padded with spaces: no token */
+			nb = (s.len - base + 63) / 64;
 			memcpy(pad, p + base, s.len - base);
+			memset(pad + (s.len - base), ' ', 64);
 			blk = pad;
-			nb = 1;
 		}
 		scan_kernel(blk, nb, s.lenient, m);
 		r = scan_blocks(&s, m, blk, base, nb);
