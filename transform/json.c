@@ -268,9 +268,11 @@ skip_scalar(const unsigned char **pp, const unsigned char *end)
  * backslash escapes, and a prefix XOR) and the tokens (brackets, colons
  * and commas outside strings, opening quotes, the first byte of each
  * number or literal), and only these go through the grammar's state
- * machine, one step a token.  The bytes of strings are checked in the
- * masks: no control byte, every escape well formed (one test per
- * backslash), UTF-8 once over the whole text when it has a byte >= 0x80.
+ * machine, two tokens a step where it can.  The bytes of strings are
+ * checked in the masks: no control byte, every escape well formed (one
+ * test per backslash), UTF-8 once over the whole text when it has a byte
+ * >= 0x80; numbers and literals each in a word of the block, most of
+ * them.
  *
  * Four kernels give the same masks: 64-bit words (any CPU), SSE2 (every
  * x86-64), SSSE3 and AVX2, chosen when first used by what the CPU has.
@@ -607,12 +609,13 @@ top_value(struct json_top *t, const unsigned char *v)
  * so that opening and closing a container there is one step of the
  * table; only deeper down does a bracket push or pop the state to resume
  * at its container's close (stack[]).  The entries with an action bit
- * also push or pop or feed the top-level index (json_top: a key's quote and its ':', a value and the ',' or '}'
- * after it): only they leave the table's fast path.  The top-level
- * object has the index bits in grammar[1] only.  States are kept times
- * 8 (TO), the row they select; the action bits are below.  Numbers and
- * literals are checked apart (scalars_ok), in any order: one that is
- * not valid makes the text not valid wherever it is.
+ * also push or pop, or feed the top-level index (json_top: a key's
+ * quote and its ':', a value and the ',' or '}' after it): only they
+ * leave the table's fast path.  The top-level object has the index bits
+ * in grammar[1] only.  States are kept times 8 (TO), the row they
+ * select; the action bits are below.  Numbers and literals are checked
+ * apart (scalars_ok), in any order: one that is not valid makes the text
+ * not valid wherever it is.
  */
 #define OSTATES(c) c##_KOC, c##_KEY, c##_COLON, c##_VALUE, c##_AFTER
 #define ASTATES(c) c##_VOC, c##_VALUE, c##_AFTER
@@ -639,8 +642,9 @@ enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
 	[st][C_QUOTE] = (ix) | TO(after), \
 	[st][C_SCALAR] = (ix) | TO(after)
 /*
- * The states of the object or array c, closed by close (a state, or
- * A_POP); its values open c##O and c##A (push) or, deepest, D_O and D_A.
+ * The states of the object or array c, closed by close (the state after
+ * it, or A_POP); a bracket in a value opens obj or arr (push: A_PUSH or
+ * 0, what the deepest level of the table and those below it do).
  */
 #define OBJECT(c, close, obj, arr, push, ix) \
 	[c##_KOC][C_QUOTE] = (ix) | TO(c##_COLON), \
@@ -730,9 +734,9 @@ static const uint16_t resume[S_COUNT] = { OAFTER(D_O), AAFTER(D_A),
 static const unsigned char token_class[256] = TOKEN_CLASSES;
 
 /*
- * The validator's state, carried from block to block.  The nesting is
- * kept in stack[] (the states to resume), so deep input cannot overflow
- * the C stack.
+ * The validator's state, carried from block to block.  The nesting below
+ * the table's levels is kept in stack[] (the states to resume), so deep
+ * input cannot overflow the C stack.
  */
 struct scan {
 	const unsigned char	*p, *end;	/* the text */
@@ -1014,7 +1018,7 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 			nb = SCAN_BATCH;
 			blk = p + base;
 		} else {
-			/* the rest in one batch, padded with spaces: no token */
+			/* the rest, one batch, padded with spaces: no token */
 			nb = (s.len - base + 63) / 64;
 			memcpy(pad, p + base, s.len - base);
 			memset(pad + (s.len - base), ' ', 64);
@@ -1023,7 +1027,10 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 		scan_kernel(blk, nb, s.lenient, m);
 		r = scan_blocks(&s, m, blk, base, nb);
 	}
-	/* closed, and by the last byte: no token after it, but a blank? */
+	/*
+	 * Closed: any token after the close went to S_ERR, but a blank
+	 * would not have; the close must be the last byte.
+	 */
 	return r == 0 && s.state == TO(S_DONE) &&
 	    (end[-1] == '}' || end[-1] == ']') &&
 	    (!s.high || utf8_valid_nonul((const char *)p, s.len));
