@@ -324,7 +324,7 @@ swar_pack(uint64_t w, int k)
 	return ((w >> k) & ONES) * 0x0102040810204080ULL >> 56;
 }
 
-static void
+static inline __attribute__((always_inline)) void
 scan_word(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
@@ -360,7 +360,7 @@ scan_word(const unsigned char *p, size_t nb, int lenient,
 /* movemask's 16 bits, as the bits of a block at offset i */
 #define MASK128(v, i)	((uint64_t)(uint16_t)_mm_movemask_epi8(v) << (i))
 
-static void
+static inline __attribute__((always_inline)) void
 scan_sse2(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
@@ -439,7 +439,7 @@ scan_sse2(const unsigned char *p, size_t nb, int lenient,
 	    _mm##W##_set1_epi8(0x1f)), v)); \
 } while (0)
 
-__attribute__((target("ssse3"))) static void
+__attribute__((target("ssse3"), always_inline)) static inline void
 scan_ssse3(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
@@ -468,7 +468,7 @@ scan_ssse3(const unsigned char *p, size_t nb, int lenient,
 	}
 }
 
-__attribute__((target("avx2"))) static void
+__attribute__((target("avx2"), always_inline)) static inline void
 scan_avx2(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
@@ -501,35 +501,63 @@ typedef void scan_fn(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b);
 static scan_fn scan_first, *scan_kernel = scan_first;
 
+/*
+ * Validate nb blocks at b, the text's bytes from base (see scan_blocks):
+ * the validator with each kernel inlined, compiled for its CPU.
+ */
+struct scan;
+typedef int blocks_fn(struct scan *, const unsigned char *b, size_t base,
+    size_t nb);
+static blocks_fn blocks_first, blocks_word, *scan_blocks = blocks_first;
+#ifdef __x86_64__
+static blocks_fn blocks_sse2, blocks_ssse3, blocks_avx2;
+#endif
+
+static int
+kernel_set(scan_fn *classify, blocks_fn *blocks)
+{
+	scan_kernel = classify;
+	scan_blocks = blocks;
+	return 0;
+}
+
+#ifdef __x86_64__
+/* AVX2, and the bit instructions its validator is compiled with */
+static int
+has_avx2(void)
+{
+	return __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+}
+#endif
+
 int
 json_kernel_use(enum json_kernel k)
 {
 	switch (k) {
 	case JSON_KERNEL_BEST:
 #ifdef __x86_64__
-		scan_kernel = __builtin_cpu_supports("avx2") ? scan_avx2 :
-		    __builtin_cpu_supports("ssse3") ? scan_ssse3 : scan_sse2;
+		if (has_avx2())
+			return kernel_set(scan_avx2, blocks_avx2);
+		if (__builtin_cpu_supports("ssse3"))
+			return kernel_set(scan_ssse3, blocks_ssse3);
+		return kernel_set(scan_sse2, blocks_sse2);
 #else
-		scan_kernel = scan_word;
+		return kernel_set(scan_word, blocks_word);
 #endif
-		return 0;
 	case JSON_KERNEL_WORD:
-		scan_kernel = scan_word;
-		return 0;
+		return kernel_set(scan_word, blocks_word);
 #ifdef __x86_64__
 	case JSON_KERNEL_SSE2:
-		scan_kernel = scan_sse2;
-		return 0;
+		return kernel_set(scan_sse2, blocks_sse2);
 	case JSON_KERNEL_SSSE3:
 		if (!__builtin_cpu_supports("ssse3"))
 			return -1;
-		scan_kernel = scan_ssse3;
-		return 0;
+		return kernel_set(scan_ssse3, blocks_ssse3);
 	case JSON_KERNEL_AVX2:
-		if (!__builtin_cpu_supports("avx2"))
+		if (!has_avx2())
 			return -1;
-		scan_kernel = scan_avx2;
-		return 0;
+		return kernel_set(scan_avx2, blocks_avx2);
 #endif
 	default:
 		return -1;
@@ -542,6 +570,13 @@ scan_first(const unsigned char *p, size_t nb, int lenient,
 {
 	(void)json_kernel_use(JSON_KERNEL_BEST);
 	scan_kernel(p, nb, lenient, b);
+}
+
+static int
+blocks_first(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	(void)json_kernel_use(JSON_KERNEL_BEST);
+	return scan_blocks(s, b, base, nb);
 }
 
 void
@@ -870,7 +905,7 @@ scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
  * block at b (the text's bytes from base; other: the bytes of scalars):
  * 0, or -1 if one is not valid.
  */
-static int
+static inline __attribute__((always_inline)) int
 scalars_ok(const struct scan *s, const unsigned char *b, size_t base,
     uint64_t starts, uint64_t other)
 {
@@ -912,7 +947,7 @@ scan_action(struct scan *s, size_t state, size_t e, size_t pos)
  * 0, or -1 if it is not valid.  The bytes of the last block past the
  * text are spaces: nothing, strict or lenient, not even in a string.
  */
-static inline int
+static inline __attribute__((always_inline)) int
 block_tokens(struct scan *s, const struct json_block *m,
     const unsigned char *b, size_t base, uint64_t *tok)
 {
@@ -938,21 +973,24 @@ block_tokens(struct scan *s, const struct json_block *m,
 }
 
 /*
- * The nb blocks at b, classified in m, the text's bytes from base,
- * through the grammar: 0 to go on, -1 if the text is not valid.  Not
- * inlined: alone, its token loop keeps what it needs in registers.
+ * The nb blocks at b, the text's bytes from base, classified by kernel
+ * and through the grammar: 0 to go on, -1 if the text is not valid.
+ * Inlined into each kernel's blocks_ function: the masks stay in
+ * registers, and the token loop keeps what it needs in them.
  */
-static __attribute__((noinline)) int
-scan_blocks(struct scan *s, const struct json_block *m,
-    const unsigned char *b, size_t base, size_t nb)
+static inline __attribute__((always_inline)) int
+scan_blocks_with(scan_fn *kernel, struct scan *s, const unsigned char *b,
+    size_t base, size_t nb)
 {
 	const struct grammar *g = s->grammar;
 	const uint16_t *next = &g->next[0][0];	/* rows of 8: TO() */
+	struct json_block m;
 	uint64_t tok, rest;
 	size_t e, i, state = s->state;
 
-	for (; nb > 0; nb--, m++, b += 64, base += 64) {
-		if (block_tokens(s, m, b, base, &tok) < 0)
+	for (; nb > 0; nb--, b += 64, base += 64) {
+		kernel(b, 1, s->lenient, &m);
+		if (block_tokens(s, &m, b, base, &tok) < 0)
 			return -1;
 		/* two at a time, then one, from an action on to the end */
 		for (; g->pairs != NULL && (rest = tok & (tok - 1)) != 0;
@@ -978,7 +1016,33 @@ scan_blocks(struct scan *s, const struct json_block *m,
 	return 0;
 }
 
-/* Blocks classified at a time: the kernel's constants are set up once. */
+static int
+blocks_word(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	return scan_blocks_with(scan_word, s, b, base, nb);
+}
+
+#ifdef __x86_64__
+static int
+blocks_sse2(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	return scan_blocks_with(scan_sse2, s, b, base, nb);
+}
+
+__attribute__((target("ssse3"))) static int
+blocks_ssse3(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	return scan_blocks_with(scan_ssse3, s, b, base, nb);
+}
+
+__attribute__((target("avx2,bmi,bmi2"))) static int
+blocks_avx2(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	return scan_blocks_with(scan_avx2, s, b, base, nb);
+}
+#endif
+
+/* Blocks validated a call, at most: the last batch is copied, padded. */
 #define SCAN_BATCH	16
 
 /*
@@ -990,7 +1054,6 @@ static int
 check_container(const char *str, size_t n, int lenient, struct json_top *t)
 {
 	const unsigned char *p = (const unsigned char *)str, *end = p + n;
-	struct json_block m[SCAN_BATCH];
 	unsigned char pad[64 * SCAN_BATCH + 64];
 	const unsigned char *blk = p;
 	struct scan s;
@@ -1024,8 +1087,7 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 			memset(pad + (s.len - base), ' ', 64);
 			blk = pad;
 		}
-		scan_kernel(blk, nb, s.lenient, m);
-		r = scan_blocks(&s, m, blk, base, nb);
+		r = scan_blocks(&s, blk, base, nb);
 	}
 	/*
 	 * Closed: any token after the close went to S_ERR, but a blank
