@@ -448,14 +448,18 @@ scan_ssse3(const unsigned char *p, size_t nb, int lenient,
 	    _mm_setr_epi8(WS_STRICT);
 	__m128i v[4];
 	uint64_t m[4][5];
-	int i;
 
 	for (; nb > 0; nb--, p += 64, b++) {
-		for (i = 0; i < 4; i++) {
-			v[i] = _mm_loadu_si128((const __m128i *)(const void *)
-			    (p + 16 * i));
-			VCLASSES(, 128, v[i], m[i]);
-		}
+		/* unrolled: inlined, the loop was not */
+#define LOAD_CLASSES(i) do { \
+	v[i] = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i)); \
+	VCLASSES(, 128, v[i], m[i]); \
+} while (0)
+		LOAD_CLASSES(0);
+		LOAD_CLASSES(1);
+		LOAD_CLASSES(2);
+		LOAD_CLASSES(3);
+#undef LOAD_CLASSES
 #define JOIN4(k) (m[0][k] | m[1][k] << 16 | m[2][k] << 32 | m[3][k] << 48)
 		b->quote = JOIN4(0);
 		b->bslash = JOIN4(1);
