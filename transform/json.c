@@ -988,12 +988,13 @@ scan_blocks_with(scan_fn *kernel, struct scan *s, const unsigned char *b,
 {
 	const struct grammar *g = s->grammar;
 	const uint16_t *next = &g->next[0][0];	/* rows of 8: TO() */
+	const int lenient = s->lenient;	/* the kernel's set up once */
 	struct json_block m;
 	uint64_t tok, rest;
 	size_t e, i, state = s->state;
 
 	for (; nb > 0; nb--, b += 64, base += 64) {
-		kernel(b, 1, s->lenient, &m);
+		kernel(b, 1, lenient, &m);
 		if (block_tokens(s, &m, b, base, &tok) < 0)
 			return -1;
 		/* two at a time, then one, from an action on to the end */
