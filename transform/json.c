@@ -531,7 +531,8 @@ static int
 has_avx2(void)
 {
 	return __builtin_cpu_supports("avx2") &&
-	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+	    __builtin_cpu_supports("pclmul");
 }
 #endif
 
@@ -601,6 +602,16 @@ prefix_xor(uint64_t x)
 	x ^= x << 32;
 	return x;
 }
+
+#ifdef __x86_64__
+/* prefix_xor in one carry-less multiplication (by all ones) */
+__attribute__((target("pclmul"), always_inline)) static inline uint64_t
+prefix_clmul(uint64_t x)
+{
+	return (uint64_t)_mm_cvtsi128_si64(_mm_clmulepi64_si128(
+	    _mm_cvtsi64_si128((long long)x), _mm_set1_epi8(-1), 0));
+}
+#endif
 
 /* The index of the lowest bit set in x (not 0), as a size_t. */
 static inline size_t
@@ -952,7 +963,8 @@ scan_action(struct scan *s, size_t state, size_t e, size_t pos)
  * text are spaces: nothing, strict or lenient, not even in a string.
  */
 static inline __attribute__((always_inline)) int
-block_tokens(struct scan *s, const struct json_block *m,
+block_tokens(uint64_t (*prefix)(uint64_t), struct scan *s,
+    const struct json_block *m,
     const unsigned char *b, size_t base, uint64_t *tok)
 {
 	uint64_t esc = 0, ers = 0, quote, in, other, starts;
@@ -961,7 +973,7 @@ block_tokens(struct scan *s, const struct json_block *m,
 	if (m->bslash != 0 || s->escaped != 0)
 		esc = escapes(m->bslash, &s->escaped, &ers);
 	quote = m->quote & ~esc;
-	in = prefix_xor(quote) ^ s->in_str;	/* opening quotes are in */
+	in = prefix(quote) ^ s->in_str;	/* opening quotes are in */
 	s->in_str = (uint64_t)((int64_t)in >> 63);
 	if ((m->ctrl & in) != 0)
 		return -1;		/* a raw control byte in a string */
@@ -983,8 +995,8 @@ block_tokens(struct scan *s, const struct json_block *m,
  * registers, and the token loop keeps what it needs in them.
  */
 static inline __attribute__((always_inline)) int
-scan_blocks_with(scan_fn *kernel, struct scan *s, const unsigned char *b,
-    size_t base, size_t nb)
+scan_blocks_with(scan_fn *kernel, uint64_t (*prefix)(uint64_t),
+    struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
 	const struct grammar *g = s->grammar;
 	const uint16_t *next = &g->next[0][0];	/* rows of 8: TO() */
@@ -995,7 +1007,7 @@ scan_blocks_with(scan_fn *kernel, struct scan *s, const unsigned char *b,
 
 	for (; nb > 0; nb--, b += 64, base += 64) {
 		kernel(b, 1, lenient, &m);
-		if (block_tokens(s, &m, b, base, &tok) < 0)
+		if (block_tokens(prefix, s, &m, b, base, &tok) < 0)
 			return -1;
 		/* two at a time, then one, from an action on to the end */
 		for (; g->pairs != NULL && (rest = tok & (tok - 1)) != 0;
@@ -1024,26 +1036,26 @@ scan_blocks_with(scan_fn *kernel, struct scan *s, const unsigned char *b,
 static int
 blocks_word(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
-	return scan_blocks_with(scan_word, s, b, base, nb);
+	return scan_blocks_with(scan_word, prefix_xor, s, b, base, nb);
 }
 
 #ifdef __x86_64__
 static int
 blocks_sse2(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
-	return scan_blocks_with(scan_sse2, s, b, base, nb);
+	return scan_blocks_with(scan_sse2, prefix_xor, s, b, base, nb);
 }
 
 __attribute__((target("ssse3"))) static int
 blocks_ssse3(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
-	return scan_blocks_with(scan_ssse3, s, b, base, nb);
+	return scan_blocks_with(scan_ssse3, prefix_xor, s, b, base, nb);
 }
 
-__attribute__((target("avx2,bmi,bmi2"))) static int
+__attribute__((target("avx2,bmi,bmi2,pclmul"))) static int
 blocks_avx2(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
-	return scan_blocks_with(scan_avx2, s, b, base, nb);
+	return scan_blocks_with(scan_avx2, prefix_clmul, s, b, base, nb);
 }
 #endif
 
