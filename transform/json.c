@@ -940,20 +940,18 @@ scalars_ok(const struct scan *s, const unsigned char *b, size_t base,
 }
 
 /*
- * The actions of grammar entry e, in state, for the token at pos: the
- * next state, TO(S_ERR) if the text is not valid.
+ * The push or pop of grammar entry e, in state: the next state,
+ * TO(S_ERR) if the text is not valid.  (Only below the table's levels:
+ * never with A_INDEX, which is the top-level object's.)
  */
 static size_t
-scan_action(struct scan *s, size_t state, size_t e, size_t pos)
+scan_action(struct scan *s, size_t state, size_t e)
 {
-	if (e & A_INDEX)
-		index_token(s, state, s->p + pos);
-	if (e & A_PUSH) {
-		if (s->depth == JSON_MAX_DEPTH - GRAMMAR_LEVELS)
-			return TO(S_ERR);
-		s->stack[s->depth++] = resume[state >> 3];
-	} else if (e & A_POP)
+	if (e & A_POP)
 		return s->stack[--s->depth];
+	if (s->depth == JSON_MAX_DEPTH - GRAMMAR_LEVELS)
+		return TO(S_ERR);
+	s->stack[s->depth++] = resume[state >> 3];
 	return e & ~A_ANY;
 }
 
@@ -1022,8 +1020,11 @@ scan_blocks_with(scan_fn *kernel, uint64_t (*prefix)(uint64_t),
 			i = lowest_bit(tok);
 			e = next[state + g->class[b[i]]];
 			/* no action: the next state (S_ERR's row keeps it) */
-			if (__builtin_expect((e & A_ANY) != 0, 0))
-				e = scan_action(s, state, e, base + i);
+			if ((e & A_ANY) == A_INDEX) {
+				index_token(s, state, s->p + base + i);
+				e &= ~A_ANY;
+			} else if ((e & A_ANY) != 0)
+				e = scan_action(s, state, e);
 			state = e;
 		}
 		if (state == TO(S_ERR))
