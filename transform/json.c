@@ -956,7 +956,8 @@ scan_action(struct scan *s, size_t state, size_t e)
 }
 
 /*
- * The tokens of the block at b (the text's bytes from base) into *tok:
+ * The tokens of the block at b (the text's bytes from base, classified
+ * in m) into *tok, prefix finding the strings (see scan_blocks_with):
  * 0, or -1 if it is not valid.  The bytes of the last block past the
  * text are spaces: nothing, strict or lenient, not even in a string.
  */
@@ -988,9 +989,9 @@ block_tokens(uint64_t (*prefix)(uint64_t), struct scan *s,
 
 /*
  * The nb blocks at b, the text's bytes from base, classified by kernel
- * and through the grammar: 0 to go on, -1 if the text is not valid.
- * Inlined into each kernel's blocks_ function: the masks stay in
- * registers, and the token loop keeps what it needs in them.
+ * and through the grammar (prefix: prefix_xor, or what gives the same
+ * on this CPU): 0 to go on, -1 if the text is not valid.  Inlined into
+ * each kernel's blocks_ function: the masks stay in registers.
  */
 static inline __attribute__((always_inline)) int
 scan_blocks_with(scan_fn *kernel, uint64_t (*prefix)(uint64_t),
@@ -1019,7 +1020,10 @@ scan_blocks_with(scan_fn *kernel, uint64_t (*prefix)(uint64_t),
 		for (; tok != 0; tok &= tok - 1) {
 			i = lowest_bit(tok);
 			e = next[state + g->class[b[i]]];
-			/* no action: the next state (S_ERR's row keeps it) */
+			/*
+			 * No action: the next state (S_ERR's row keeps it).
+			 * The index's tokens here, pushes and pops apart.
+			 */
 			if ((e & A_ANY) == A_INDEX) {
 				index_token(s, state, s->p + base + i);
 				e &= ~A_ANY;
