@@ -268,9 +268,11 @@ skip_scalar(const unsigned char **pp, const unsigned char *end)
  * backslash escapes, and a prefix XOR) and the tokens (brackets, colons
  * and commas outside strings, opening quotes, the first byte of each
  * number or literal), and only these go through the grammar's state
- * machine, one step a token.  The bytes of strings are checked in the
- * masks: no control byte, every escape well formed (one test per
- * backslash), UTF-8 once over the whole text when it has a byte >= 0x80.
+ * machine, two tokens a step where it can.  The bytes of strings are
+ * checked in the masks: no control byte, every escape well formed (one
+ * test per backslash), UTF-8 once over the whole text when it has a byte
+ * >= 0x80; numbers and literals each in a word of the block, most of
+ * them.
  *
  * Four kernels give the same masks: 64-bit words (any CPU), SSE2 (every
  * x86-64), SSSE3 and AVX2, chosen when first used by what the CPU has.
@@ -322,7 +324,7 @@ swar_pack(uint64_t w, int k)
 	return ((w >> k) & ONES) * 0x0102040810204080ULL >> 56;
 }
 
-static void
+static inline __attribute__((always_inline)) void
 scan_word(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
@@ -358,7 +360,7 @@ scan_word(const unsigned char *p, size_t nb, int lenient,
 /* movemask's 16 bits, as the bits of a block at offset i */
 #define MASK128(v, i)	((uint64_t)(uint16_t)_mm_movemask_epi8(v) << (i))
 
-static void
+static inline __attribute__((always_inline)) void
 scan_sse2(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
@@ -437,7 +439,7 @@ scan_sse2(const unsigned char *p, size_t nb, int lenient,
 	    _mm##W##_set1_epi8(0x1f)), v)); \
 } while (0)
 
-__attribute__((target("ssse3"))) static void
+__attribute__((target("ssse3"), always_inline)) static inline void
 scan_ssse3(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
@@ -446,14 +448,18 @@ scan_ssse3(const unsigned char *p, size_t nb, int lenient,
 	    _mm_setr_epi8(WS_STRICT);
 	__m128i v[4];
 	uint64_t m[4][5];
-	int i;
 
 	for (; nb > 0; nb--, p += 64, b++) {
-		for (i = 0; i < 4; i++) {
-			v[i] = _mm_loadu_si128((const __m128i *)(const void *)
-			    (p + 16 * i));
-			VCLASSES(, 128, v[i], m[i]);
-		}
+		/* unrolled: inlined, the loop was not */
+#define LOAD_CLASSES(i) do { \
+	v[i] = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i)); \
+	VCLASSES(, 128, v[i], m[i]); \
+} while (0)
+		LOAD_CLASSES(0);
+		LOAD_CLASSES(1);
+		LOAD_CLASSES(2);
+		LOAD_CLASSES(3);
+#undef LOAD_CLASSES
 #define JOIN4(k) (m[0][k] | m[1][k] << 16 | m[2][k] << 32 | m[3][k] << 48)
 		b->quote = JOIN4(0);
 		b->bslash = JOIN4(1);
@@ -466,7 +472,7 @@ scan_ssse3(const unsigned char *p, size_t nb, int lenient,
 	}
 }
 
-__attribute__((target("avx2"))) static void
+__attribute__((target("avx2"), always_inline)) static inline void
 scan_avx2(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b)
 {
@@ -499,35 +505,64 @@ typedef void scan_fn(const unsigned char *p, size_t nb, int lenient,
     struct json_block *b);
 static scan_fn scan_first, *scan_kernel = scan_first;
 
+/*
+ * Validate nb blocks at b, the text's bytes from base (see scan_blocks):
+ * the validator with each kernel inlined, compiled for its CPU.
+ */
+struct scan;
+typedef int blocks_fn(struct scan *, const unsigned char *b, size_t base,
+    size_t nb);
+static blocks_fn blocks_first, blocks_word, *scan_blocks = blocks_first;
+#ifdef __x86_64__
+static blocks_fn blocks_sse2, blocks_ssse3, blocks_avx2;
+#endif
+
+static int
+kernel_set(scan_fn *classify, blocks_fn *blocks)
+{
+	scan_kernel = classify;
+	scan_blocks = blocks;
+	return 0;
+}
+
+#ifdef __x86_64__
+/* AVX2, and the bit instructions its validator is compiled with */
+static int
+has_avx2(void)
+{
+	return __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+	    __builtin_cpu_supports("pclmul");
+}
+#endif
+
 int
 json_kernel_use(enum json_kernel k)
 {
 	switch (k) {
 	case JSON_KERNEL_BEST:
 #ifdef __x86_64__
-		scan_kernel = __builtin_cpu_supports("avx2") ? scan_avx2 :
-		    __builtin_cpu_supports("ssse3") ? scan_ssse3 : scan_sse2;
+		if (has_avx2())
+			return kernel_set(scan_avx2, blocks_avx2);
+		if (__builtin_cpu_supports("ssse3"))
+			return kernel_set(scan_ssse3, blocks_ssse3);
+		return kernel_set(scan_sse2, blocks_sse2);
 #else
-		scan_kernel = scan_word;
+		return kernel_set(scan_word, blocks_word);
 #endif
-		return 0;
 	case JSON_KERNEL_WORD:
-		scan_kernel = scan_word;
-		return 0;
+		return kernel_set(scan_word, blocks_word);
 #ifdef __x86_64__
 	case JSON_KERNEL_SSE2:
-		scan_kernel = scan_sse2;
-		return 0;
+		return kernel_set(scan_sse2, blocks_sse2);
 	case JSON_KERNEL_SSSE3:
 		if (!__builtin_cpu_supports("ssse3"))
 			return -1;
-		scan_kernel = scan_ssse3;
-		return 0;
+		return kernel_set(scan_ssse3, blocks_ssse3);
 	case JSON_KERNEL_AVX2:
-		if (!__builtin_cpu_supports("avx2"))
+		if (!has_avx2())
 			return -1;
-		scan_kernel = scan_avx2;
-		return 0;
+		return kernel_set(scan_avx2, blocks_avx2);
 #endif
 	default:
 		return -1;
@@ -540,6 +575,13 @@ scan_first(const unsigned char *p, size_t nb, int lenient,
 {
 	(void)json_kernel_use(JSON_KERNEL_BEST);
 	scan_kernel(p, nb, lenient, b);
+}
+
+static int
+blocks_first(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	(void)json_kernel_use(JSON_KERNEL_BEST);
+	return scan_blocks(s, b, base, nb);
 }
 
 void
@@ -559,6 +601,31 @@ prefix_xor(uint64_t x)
 	x ^= x << 16;
 	x ^= x << 32;
 	return x;
+}
+
+#ifdef __x86_64__
+/* prefix_xor in one carry-less multiplication (by all ones) */
+__attribute__((target("pclmul"), always_inline)) static inline uint64_t
+prefix_clmul(uint64_t x)
+{
+	return (uint64_t)_mm_cvtsi128_si64(_mm_clmulepi64_si128(
+	    _mm_cvtsi64_si128((long long)x), _mm_set1_epi8(-1), 0));
+}
+#endif
+
+/* The index of the lowest bit set in x (not 0), as a size_t. */
+static inline size_t
+lowest_bit(uint64_t x)
+{
+#ifdef __x86_64__
+	size_t i;
+
+	/* what __builtin_ctzll gives, without its widening to size_t */
+	__asm__("bsfq %1, %0" : "=r" (i) : "rm" (x));
+	return i;
+#else
+	return (size_t)__builtin_ctzll(x);
+#endif
 }
 
 /* A top-level member's key [k, q) and, next, its value at v (json_top). */
@@ -587,75 +654,146 @@ top_value(struct json_top *t, const unsigned char *v)
  * The grammar as a table: a state (what may come next, and in which
  * kind of container) and a token's class give the next state, or S_ERR
  * (0, whose row is all 0) when the token may not come there.  The
- * entries with an action bit also push or pop a container, check a
- * number or literal, or feed the top-level index (json_top: a key's
+ * states of the first GRAMMAR_LEVELS levels of nesting also say which
+ * containers enclose them (L_OA: in an array in the top-level object),
+ * so that opening and closing a container there is one step of the
+ * table; only deeper down does a bracket push or pop the state to resume
+ * at its container's close (stack[]).  The entries with an action bit
+ * also push or pop, or feed the top-level index (json_top: a key's
  * quote and its ':', a value and the ',' or '}' after it): only they
- * leave the table's fast path.  A push keeps the state to resume at its
- * container's close (resume[]).  The top-level object has states of its
- * own (T_), so that its members are indexed without a test of the depth
- * at every token.  States are kept times 8 (TO), the row they select.
+ * leave the table's fast path.  The top-level object has the index bits
+ * in grammar[1] only.  States are kept times 8 (TO), the row they
+ * select; the action bits are below.  Numbers and literals are checked
+ * apart (scalars_ok), in any order: one that is not valid makes the text
+ * not valid wherever it is.
  */
-enum { S_ERR, S_START, O_KOC, O_KEY, O_COLON, O_VALUE, O_AFTER, T_KOC,
-	T_KEY, T_COLON, T_VALUE, T_AFTER, A_VOC, A_VALUE, A_AFTER };
+#define OSTATES(c) c##_KOC, c##_KEY, c##_COLON, c##_VALUE, c##_AFTER
+#define ASTATES(c) c##_VOC, c##_VALUE, c##_AFTER
+enum { S_ERR, S_START, S_DONE, OSTATES(D_O), ASTATES(D_A), OSTATES(L_O),
+	ASTATES(L_A), OSTATES(L_OO), ASTATES(L_OA), OSTATES(L_AO),
+	ASTATES(L_AA), OSTATES(L_OOO), ASTATES(L_OOA), OSTATES(L_OAO),
+	ASTATES(L_OAA), OSTATES(L_AOO), ASTATES(L_AOA), OSTATES(L_AAO),
+	ASTATES(L_AAA), S_COUNT };
+#define GRAMMAR_LEVELS	3	/* L_ states: levels of nesting in the table */
 enum { C_SCALAR, C_OBJ, C_ARR, C_OBJ_END, C_ARR_END, C_COLON, C_COMMA,
 	C_QUOTE };
 #define TO(state)	((state) << 3)
-#define A_INDEX		0x100	/* alone: the table's second path */
-#define A_PUSH		0x200
-#define A_POP		0x400
-#define A_SCALAR	0x800
-/* A value where st wants one, after it the state after. */
-#define VALUE(st, after, ix) \
-	[st][C_OBJ] = A_PUSH | (ix) | TO(O_KOC), \
-	[st][C_ARR] = A_PUSH | (ix) | TO(A_VOC), \
+#define A_INDEX		0x1
+#define A_PUSH		0x2
+#define A_POP		0x4
+#define A_ANY		0x7
+/*
+ * A value where st wants one, after it the state after; a bracket opens
+ * the object at state obj or the array at arr, with push (A_PUSH or 0).
+ */
+#define VALUE(st, after, obj, arr, push, ix) \
+	[st][C_OBJ] = (push) | (ix) | TO(obj), \
+	[st][C_ARR] = (push) | (ix) | TO(arr), \
 	[st][C_QUOTE] = (ix) | TO(after), \
-	[st][C_SCALAR] = A_SCALAR | (ix) | TO(after)
-/* An object's states; ix: the index bits of the top-level object's */
-#define OBJECT(koc, key, colon, value, after, ix) \
-	[koc][C_QUOTE] = (ix) | TO(colon), [koc][C_OBJ_END] = A_POP, \
-	[key][C_QUOTE] = (ix) | TO(colon), \
-	[colon][C_COLON] = (ix) | TO(value), \
-	VALUE(value, after, ix), \
-	[after][C_COMMA] = (ix) | TO(key), [after][C_OBJ_END] = A_POP | (ix)
+	[st][C_SCALAR] = (ix) | TO(after)
+/*
+ * The states of the object or array c, closed by close (the state after
+ * it, or A_POP); a bracket in a value opens obj or arr (push: A_PUSH or
+ * 0, what the deepest level of the table and those below it do).
+ */
+#define OBJECT(c, close, obj, arr, push, ix) \
+	[c##_KOC][C_QUOTE] = (ix) | TO(c##_COLON), \
+	[c##_KOC][C_OBJ_END] = (close), \
+	[c##_KEY][C_QUOTE] = (ix) | TO(c##_COLON), \
+	[c##_COLON][C_COLON] = (ix) | TO(c##_VALUE), \
+	VALUE(c##_VALUE, c##_AFTER, obj, arr, push, ix), \
+	[c##_AFTER][C_COMMA] = (ix) | TO(c##_KEY), \
+	[c##_AFTER][C_OBJ_END] = (ix) | (close)
+#define ARRAY(c, close, obj, arr, push) \
+	VALUE(c##_VOC, c##_AFTER, obj, arr, push, 0), \
+	[c##_VOC][C_ARR_END] = (close), \
+	VALUE(c##_VALUE, c##_AFTER, obj, arr, push, 0), \
+	[c##_AFTER][C_COMMA] = TO(c##_VALUE), \
+	[c##_AFTER][C_ARR_END] = (close)
+/* A level of the table: c in the container whose state after it is up */
+#define INNER(c, up) \
+	OBJECT(c##O, TO(up), c##OO_KOC, c##OA_VOC, 0, 0), \
+	ARRAY(c##A, TO(up), c##AO_KOC, c##AA_VOC, 0)
+#define DEEPEST(c, up) \
+	OBJECT(c##O, TO(up), D_O_KOC, D_A_VOC, A_PUSH, 0), \
+	ARRAY(c##A, TO(up), D_O_KOC, D_A_VOC, A_PUSH)
 #define GRAMMAR(ix) { \
-	[S_START][C_OBJ] = A_PUSH | TO(T_KOC), \
-	[S_START][C_ARR] = A_PUSH | TO(A_VOC), \
-	OBJECT(O_KOC, O_KEY, O_COLON, O_VALUE, O_AFTER, 0), \
-	OBJECT(T_KOC, T_KEY, T_COLON, T_VALUE, T_AFTER, ix), \
-	VALUE(A_VOC, A_AFTER, 0), [A_VOC][C_ARR_END] = A_POP, \
-	VALUE(A_VALUE, A_AFTER, 0), \
-	[A_AFTER][C_COMMA] = TO(A_VALUE), [A_AFTER][C_ARR_END] = A_POP }
+	[S_START][C_OBJ] = TO(L_O_KOC), [S_START][C_ARR] = TO(L_A_VOC), \
+	OBJECT(L_O, TO(S_DONE), L_OO_KOC, L_OA_VOC, 0, ix), \
+	ARRAY(L_A, TO(S_DONE), L_AO_KOC, L_AA_VOC, 0), \
+	INNER(L_O, L_O_AFTER), INNER(L_A, L_A_AFTER), \
+	DEEPEST(L_OO, L_OO_AFTER), DEEPEST(L_OA, L_OA_AFTER), \
+	DEEPEST(L_AO, L_AO_AFTER), DEEPEST(L_AA, L_AA_AFTER), \
+	OBJECT(D_O, A_POP, D_O_KOC, D_A_VOC, A_PUSH, 0), \
+	ARRAY(D_A, A_POP, D_O_KOC, D_A_VOC, A_PUSH) }
 
-static const uint16_t grammar[2][16][8] = { GRAMMAR(0), GRAMMAR(A_INDEX) };
-
-/* The state after a value closed in a container of each state's kind. */
-static const unsigned char resume[16] = {
-	[O_KOC] = TO(O_AFTER), [O_KEY] = TO(O_AFTER),
-	[O_COLON] = TO(O_AFTER), [O_VALUE] = TO(O_AFTER),
-	[O_AFTER] = TO(O_AFTER), [T_KOC] = TO(T_AFTER),
-	[T_KEY] = TO(T_AFTER), [T_COLON] = TO(T_AFTER),
-	[T_VALUE] = TO(T_AFTER), [T_AFTER] = TO(T_AFTER),
-	[A_VOC] = TO(A_AFTER), [A_VALUE] = TO(A_AFTER),
-	[A_AFTER] = TO(A_AFTER),
-};
-
-static const unsigned char token_class[256] = {
-	['{'] = C_OBJ, ['['] = C_ARR,
-	['}'] = C_OBJ_END, [']'] = C_ARR_END, [':'] = C_COLON,
-	[','] = C_COMMA, ['"'] = C_QUOTE,
-};
+#define TOKEN_CLASSES { \
+	['{'] = C_OBJ, ['['] = C_ARR, \
+	['}'] = C_OBJ_END, [']'] = C_ARR_END, [':'] = C_COLON, \
+	[','] = C_COMMA, ['"'] = C_QUOTE, }
 
 /*
- * The validator's state, carried from block to block.  The nesting is
- * kept in stack[] (the states to resume), so deep input cannot overflow
- * the C stack.
+ * Two tokens a step: the state after a token of each class and then one
+ * of each class, where neither has an action (A_PUSH where one has):
+ * made from grammar[0] before main (pair_steps_make).
+ */
+static uint16_t pair_steps[S_COUNT * 8][8];
+
+/*
+ * Each table with the classes of the bytes beside it, so that the token
+ * loop addresses both from one register; and its pairs of steps, if it
+ * has any (the index's entries have actions: all would fail).
+ */
+struct grammar {
+	uint16_t	 next[S_COUNT][8];
+	unsigned char	 class[256];
+	const uint16_t	*pairs;		/* [TO(state) + class][class] */
+};
+static const struct grammar grammar[2] = {
+	{ GRAMMAR(0), TOKEN_CLASSES, &pair_steps[0][0] },
+	{ GRAMMAR(A_INDEX), TOKEN_CLASSES, NULL },
+};
+
+static void __attribute__((constructor))
+pair_steps_make(void)
+{
+	const uint16_t *next = &grammar[0].next[0][0];
+	size_t st, c1, c2, e;
+
+	for (st = 0; st < S_COUNT * 8; st += 8)
+		for (c1 = 0; c1 < 8; c1++)
+			for (c2 = 0; c2 < 8; c2++) {
+				e = next[st + c1];
+				if ((e & A_ANY) == 0)
+					e = next[e + c2];
+				pair_steps[st + c1][c2] = (e & A_ANY) != 0 ?
+				    A_PUSH : e;
+			}
+}
+
+/* The state after a value closed in a container of each state's kind. */
+#define OAFTER(c) [c##_KOC] = TO(c##_AFTER), [c##_KEY] = TO(c##_AFTER), \
+	[c##_COLON] = TO(c##_AFTER), [c##_VALUE] = TO(c##_AFTER), \
+	[c##_AFTER] = TO(c##_AFTER)
+#define AAFTER(c) [c##_VOC] = TO(c##_AFTER), [c##_VALUE] = TO(c##_AFTER), \
+	[c##_AFTER] = TO(c##_AFTER)
+static const uint16_t resume[S_COUNT] = { OAFTER(D_O), AAFTER(D_A),
+	OAFTER(L_OOO), AAFTER(L_OOA), OAFTER(L_OAO), AAFTER(L_OAA),
+	OAFTER(L_AOO), AAFTER(L_AOA), OAFTER(L_AAO), AAFTER(L_AAA) };
+
+static const unsigned char token_class[256] = TOKEN_CLASSES;
+
+/*
+ * The validator's state, carried from block to block.  The nesting below
+ * the table's levels is kept in stack[] (the states to resume), so deep
+ * input cannot overflow the C stack.
  */
 struct scan {
 	const unsigned char	*p, *end;	/* the text */
 	size_t			 len;
 	int			 lenient;	/* CR and LF are whitespace */
 	struct json_top		*t;		/* or NULL: no index */
-	const uint16_t		*grammar;	/* grammar[t != NULL] */
+	const struct grammar	*grammar;	/* grammar[t != NULL] */
 	uint64_t		 in_str;	/* all ones: a string goes on */
 	uint64_t		 escaped;	/* 1: next byte escaped */
 	uint64_t		 other;		/* 1: a scalar goes on */
@@ -665,7 +803,7 @@ struct scan {
 	size_t			 depth;
 	size_t			 state;		/* TO(a state) */
 	int			 high;
-	unsigned char		 stack[JSON_MAX_DEPTH];
+	uint16_t		 stack[JSON_MAX_DEPTH - GRAMMAR_LEVELS];
 };
 
 /*
@@ -721,9 +859,9 @@ index_token(struct scan *s, size_t state, const unsigned char *p)
 	struct json_top *t = s->t;
 	const unsigned char *q = p;
 
-	if (state == TO(T_VALUE))
+	if (state == TO(L_O_VALUE))
 		s->value = top_value(t, p);
-	else if (state == TO(T_AFTER)) {
+	else if (state == TO(L_O_AFTER)) {
 		while (is_ws(q[-1]))
 			q--;
 		if (s->value)
@@ -748,81 +886,185 @@ ends_scalar(const struct scan *s, unsigned char c)
 }
 
 /*
- * The actions of grammar entry e for the token at pos, the next state
- * into *state: 0 to go on, 1 if it closed the document at its last
- * byte, -1 if the text is not valid.
+ * Nonzero if the scalar at byte i of the block at b is valid for sure:
+ * true, false, null, or up to 7 digits without a leading 0, its bytes
+ * the run of bits of run (what is neither in a string nor a separator)
+ * from i.  0 if the text must tell (skip_scalar): a sign, a fraction,
+ * an exponent, more digits, a run that goes on in the next block, one
+ * in the last 8 bytes of the block.
  */
-static int
-scan_action(struct scan *s, size_t *state, unsigned e, size_t pos)
+static inline int
+scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
 {
-	const unsigned char *p = s->p + pos, *end = p;
+	uint64_t w, t, nd;
+	size_t n;
 
-	if (e & A_INDEX)
-		index_token(s, *state, p);
-	if (e & A_PUSH) {
-		if (s->depth == JSON_MAX_DEPTH)
-			return -1;
-		s->stack[s->depth++] = resume[*state >> 3];
-	} else if (e & A_POP) {
-		if (--s->depth == 0)
-			return pos + 1 == s->len ? 1 : -1;
-		*state = s->stack[s->depth];
+	if (i > 56)
 		return 0;
-	} else if (e & A_SCALAR) {
+	memcpy(&w, b + i, 8);
+	n = lowest_bit(~(run >> i));	/* a 0 shifted in: not past 64 - i */
+	t = w ^ ONES * '0';		/* digits to 0-9 */
+	if ((t & 0xff) - 1 < 9) {
+		/* the high bits of the bytes that are not digits */
+		nd = (((t & ~HIGH) + ONES * 0x76) | t) & HIGH;
+		return nd != 0 && lowest_bit(nd) >> 3 == n;
+	}
+	if (n == 4)
+		return memcmp(b + i, "true", 4) == 0 ||
+		    memcmp(b + i, "null", 4) == 0;
+	return n == 5 && memcmp(b + i, "false", 5) == 0;
+}
+
+/*
+ * Check the numbers and literals that begin at the bits of starts in the
+ * block at b (the text's bytes from base; other: the bytes of scalars):
+ * 0, or -1 if one is not valid.
+ */
+static inline __attribute__((always_inline)) int
+scalars_ok(const struct scan *s, const unsigned char *b, size_t base,
+    uint64_t starts, uint64_t other)
+{
+	const unsigned char *end;
+	size_t i;
+
+	for (; starts != 0; starts &= starts - 1) {
+		i = lowest_bit(starts);
+		if (scalar_in_block(b, i, other))
+			continue;
+		end = s->p + base + i;
 		if (skip_scalar(&end, s->end) < 0 ||
 		    (end < s->end && !ends_scalar(s, *end)))
 			return -1;
 	}
-	*state = e & 0xff;
 	return 0;
 }
 
 /*
- * One block of 64 bytes at b (valid: the bits of those in the text),
- * the text's bytes from base: 0 to go on, 1 if the document closed at
- * the text's last byte, -1 if it is not valid.
+ * The push or pop of grammar entry e, in state: the next state,
+ * TO(S_ERR) if the text is not valid.  (Only below the table's levels:
+ * never with A_INDEX, which is the top-level object's.)
  */
-static inline int
-scan_block(struct scan *s, const struct json_block *m,
-    const unsigned char *b, size_t base, uint64_t valid)
+static size_t
+scan_action(struct scan *s, size_t state, size_t e)
 {
-	const uint16_t *g = s->grammar;
-	uint64_t esc = 0, ers = 0, quote, in, other, tok;
-	size_t e, state = s->state;
-	unsigned i;
-	int r;
+	if (e & A_POP)
+		return s->stack[--s->depth];
+	if (s->depth == JSON_MAX_DEPTH - GRAMMAR_LEVELS)
+		return TO(S_ERR);
+	s->stack[s->depth++] = resume[state >> 3];
+	return e & ~A_ANY;
+}
+
+/*
+ * The tokens of the block at b (the text's bytes from base, classified
+ * in m) into *tok, prefix finding the strings (see scan_blocks_with):
+ * 0, or -1 if it is not valid.  The bytes of the last block past the
+ * text are spaces: nothing, strict or lenient, not even in a string.
+ */
+static inline __attribute__((always_inline)) int
+block_tokens(uint64_t (*prefix)(uint64_t), struct scan *s,
+    const struct json_block *m,
+    const unsigned char *b, size_t base, uint64_t *tok)
+{
+	uint64_t esc = 0, ers = 0, quote, in, other, starts;
 
 	s->high |= m->high;
 	if (m->bslash != 0 || s->escaped != 0)
 		esc = escapes(m->bslash, &s->escaped, &ers);
 	quote = m->quote & ~esc;
-	in = prefix_xor(quote) ^ s->in_str;	/* opening quotes are in */
+	in = prefix(quote) ^ s->in_str;	/* opening quotes are in */
 	s->in_str = (uint64_t)((int64_t)in >> 63);
-	if ((m->ctrl & in & valid) != 0)
+	if ((m->ctrl & in) != 0)
 		return -1;		/* a raw control byte in a string */
-	if ((ers &= in & valid) != 0 && check_escapes(s, base, ers) < 0)
+	if ((ers &= in) != 0 && check_escapes(s, base, ers) < 0)
 		return -1;
-	other = ~(m->sep | in) & valid;
-	tok = (m->op & ~in) | (quote & in) |
-	    (other & ~(other << 1 | s->other));
+	other = ~(m->sep | in);
+	starts = other & ~(other << 1 | s->other);
 	s->other = other >> 63;
-	for (tok &= valid; tok != 0; tok &= tok - 1) {
-		i = (unsigned)__builtin_ctzll(tok);
-		e = g[state + token_class[b[i]]];
-		if (e < A_INDEX)
-			state = e;		/* no action; S_ERR stays */
-		else if (e < A_PUSH) {
-			index_token(s, state, s->p + base + i);
-			state = e & 0xff;
-		} else if ((r = scan_action(s, &state, (unsigned)e,
-		    base + i)) != 0)
-			return r;
-	}
-	s->state = state;
-	return state == S_ERR ? -1 : 0;
+	if (starts != 0 && scalars_ok(s, b, base, starts, other) < 0)
+		return -1;
+	*tok = (m->op & ~in) | (quote & in) | starts;
+	return 0;
 }
 
-/* Blocks classified at a time: the kernel's constants are set up once. */
+/*
+ * The nb blocks at b, the text's bytes from base, classified by kernel
+ * and through the grammar (prefix: prefix_xor, or what gives the same
+ * on this CPU): 0 to go on, -1 if the text is not valid.  Inlined into
+ * each kernel's blocks_ function: the masks stay in registers.
+ */
+static inline __attribute__((always_inline)) int
+scan_blocks_with(scan_fn *kernel, uint64_t (*prefix)(uint64_t),
+    struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	const struct grammar *g = s->grammar;
+	const uint16_t *next = &g->next[0][0];	/* rows of 8: TO() */
+	const int lenient = s->lenient;	/* the kernel's set up once */
+	struct json_block m;
+	uint64_t tok, rest;
+	size_t e, i, state = s->state;
+
+	for (; nb > 0; nb--, b += 64, base += 64) {
+		kernel(b, 1, lenient, &m);
+		if (block_tokens(prefix, s, &m, b, base, &tok) < 0)
+			return -1;
+		/* two at a time, then one, from an action on to the end */
+		for (; g->pairs != NULL && (rest = tok & (tok - 1)) != 0;
+		    tok = rest & (rest - 1)) {
+			e = g->pairs[(state + g->class[b[lowest_bit(tok)]]) *
+			    8 + g->class[b[lowest_bit(rest)]]];
+			if ((e & A_ANY) != 0)
+				break;
+			state = e;
+		}
+		for (; tok != 0; tok &= tok - 1) {
+			i = lowest_bit(tok);
+			e = next[state + g->class[b[i]]];
+			/*
+			 * No action: the next state (S_ERR's row keeps it).
+			 * The index's tokens here, pushes and pops apart.
+			 */
+			if ((e & A_ANY) == A_INDEX) {
+				index_token(s, state, s->p + base + i);
+				e &= ~A_ANY;
+			} else if ((e & A_ANY) != 0)
+				e = scan_action(s, state, e);
+			state = e;
+		}
+		if (state == TO(S_ERR))
+			return -1;
+	}
+	s->state = state;
+	return 0;
+}
+
+static int
+blocks_word(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	return scan_blocks_with(scan_word, prefix_xor, s, b, base, nb);
+}
+
+#ifdef __x86_64__
+static int
+blocks_sse2(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	return scan_blocks_with(scan_sse2, prefix_xor, s, b, base, nb);
+}
+
+__attribute__((target("ssse3"))) static int
+blocks_ssse3(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	return scan_blocks_with(scan_ssse3, prefix_xor, s, b, base, nb);
+}
+
+__attribute__((target("avx2,bmi,bmi2,pclmul"))) static int
+blocks_avx2(struct scan *s, const unsigned char *b, size_t base, size_t nb)
+{
+	return scan_blocks_with(scan_avx2, prefix_clmul, s, b, base, nb);
+}
+#endif
+
+/* Blocks validated a call, at most: the last batch is copied, padded. */
 #define SCAN_BATCH	16
 
 /*
@@ -834,11 +1076,10 @@ static int
 check_container(const char *str, size_t n, int lenient, struct json_top *t)
 {
 	const unsigned char *p = (const unsigned char *)str, *end = p + n;
-	struct json_block m[SCAN_BATCH];
-	unsigned char pad[64];
+	unsigned char pad[64 * SCAN_BATCH + 64];
 	const unsigned char *blk = p;
 	struct scan s;
-	size_t base, nb, k;
+	size_t base, nb;
 	int r = 0;
 
 	if (lenient) {
@@ -855,28 +1096,28 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 	s.len = (size_t)(end - p);
 	s.lenient = lenient;
 	s.t = t;
-	s.grammar = &grammar[t != NULL][0][0];
+	s.grammar = &grammar[t != NULL];
 	s.state = TO(S_START);
-	for (base = 0, k = nb = 0; r == 0 && base < s.len; base += 64, k++) {
-		if (k == nb) {
-			k = 0;
-			if ((nb = (s.len - base) / 64) > SCAN_BATCH)
-				nb = SCAN_BATCH;
-			if (nb > 0)
-				blk = p + base;
-			else {
-				memset(pad, ' ', sizeof(pad));	/* no token */
-				memcpy(pad, p + base, s.len - base);
-				blk = pad;
-				nb = 1;
-			}
-			scan_kernel(blk, nb, s.lenient, m);
+	for (base = 0; r == 0 && base < s.len; base += 64 * nb) {
+		if (s.len - base > 64 * SCAN_BATCH) {
+			nb = SCAN_BATCH;
+			blk = p + base;
+		} else {
+			/* the rest, one batch, padded with spaces: no token */
+			nb = (s.len - base + 63) / 64;
+			memcpy(pad, p + base, s.len - base);
+			memset(pad + (s.len - base), ' ', 64);
+			blk = pad;
 		}
-		r = scan_block(&s, &m[k], blk + 64 * k, base,
-		    s.len - base >= 64 ? ~0ULL :
-		    (1ULL << (s.len - base)) - 1);
+		r = scan_blocks(&s, blk, base, nb);
 	}
-	return r > 0 && (!s.high || utf8_valid_nonul((const char *)p, s.len));
+	/*
+	 * Closed: any token after the close went to S_ERR, but a blank
+	 * would not have; the close must be the last byte.
+	 */
+	return r == 0 && s.state == TO(S_DONE) &&
+	    (end[-1] == '}' || end[-1] == ']') &&
+	    (!s.high || utf8_valid_nonul((const char *)p, s.len));
 }
 
 int
