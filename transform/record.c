@@ -18,6 +18,13 @@ name_is(const struct frame_field *fl, const char *s, size_t n)
 	return fl->namelen == n && memcmp(fl->name, s, n) == 0;
 }
 
+/* A p.NAME field: one of the message's properties. */
+static int
+is_property(const struct frame_field *fl)
+{
+	return fl->namelen >= 2 && fl->name[0] == 'p' && fl->name[1] == '.';
+}
+
 /*
  * An unsigned decimal value (never percent-encoded: digits only).  It is
  * in f's header line, all of which may be read: a short one at its end
@@ -78,6 +85,8 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 			m->cut = fl->vallen == 1 && fl->val[0] == '1';
 		else if (name_is(fl, "prev", 4))
 			m->prev = fl;
+		else if (is_property(fl))
+			m->has_props = 1;
 	}
 	if (!has_seq)
 		goto bad_seq;
@@ -145,8 +154,9 @@ add_shared(struct buf *out, const struct msg *m, struct buf *scratch)
 		int32_t	partition;
 		uint64_t pt;
 		char	raw[256];
-		/* 11 + the topic, each byte as \u00XX + 13 + 11 + 17 + 24 + 21 + 20 */
-		char	text[11 + 256 * 6 + 2 + 24 + 82];
+		/* the names (62), the topic quoted with each byte as
+		   \u00XX, a partition, the two times */
+		char	text[62 + 256 * 6 + 2 + 11 + 24 + 20];
 	} last;
 	const char *v = m->topic->val;
 	size_t n = m->topic->vallen, start = out->len;
@@ -174,23 +184,6 @@ add_shared(struct buf *out, const struct msg *m, struct buf *scratch)
 		last.len = out->len - start;
 		memcpy(last.text, out->data + start, last.len);
 	}
-}
-
-static int
-is_property(const struct frame_field *fl)
-{
-	return fl->namelen >= 2 && fl->name[0] == 'p' && fl->name[1] == '.';
-}
-
-static int
-has_properties(const struct frame *f)
-{
-	size_t i;
-
-	for (i = 0; i < f->nfields; i++)
-		if (is_property(&f->fields[i]))
-			return 1;
-	return 0;
 }
 
 void
@@ -285,8 +278,7 @@ add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
 	ADD_LIT(out, "{\"message_id\":\"");
 	buf_add(out, m->id->val, m->id->vallen);
 	add_shared(out, m, scratch);
-	if (!m->has_et && m->key == NULL && m->rc == 0 &&
-	    !has_properties(m->f)) {
+	if (!m->has_et && m->key == NULL && m->rc == 0 && !m->has_props) {
 		/* the usual record's members, at once */
 		ADD_LIT(out, ",\"event_time\":null,\"event_time_ms\":null,"
 		    "\"key\":null,\"properties\":{},\"redelivery_count\":0");

@@ -26,6 +26,7 @@ struct msg {
 	struct msgid			 mid;
 	uint64_t			 pt, et, rc;
 	int				 has_et, null;
+	int				 has_props;	/* a p.NAME field */
 	const char			*body;
 	size_t				 len;
 };
