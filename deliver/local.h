@@ -24,7 +24,7 @@ struct local *local_open(const char *dir, char *why, size_t whylen);
 /* Store one object under its key: 0, or -1 with a reason in why. */
 int	local_put(struct local *, const struct object *, char *why,
 	    size_t whylen);
-/* deliver_local's answer when the key holds other bytes (exactly once). */
+/* deliver_local's answer when the key holds other messages (exactly once). */
 #define LOCAL_CONFLICT	(-2)
 void	local_close(struct local *);
 
