@@ -327,22 +327,48 @@ out:
 }
 
 /*
+ * Whether the object stored at o's key, other bytes than ours, holds o's
+ * messages all the same (manifest_same_messages): its index entry, of
+ * the same range and so of the same name ikey as ours, says so and
+ * describes the stored file.  Its size then in *size.
+ */
+static int
+stored_before(struct local *l, const char *ikey, const struct manifest *m,
+    uint64_t *size)
+{
+	struct manifest stored;
+	int same;
+
+	manifest_init(&stored);
+	same = local_entry_stored(l->rootfd, ikey, &stored) &&
+	    manifest_same_messages(m, &stored);
+	if (same)
+		*size = stored.size;
+	manifest_release(&stored);
+	return same;
+}
+
+/*
  * Exactly once (manifest.h): the data and its index entry are written as
  * temporary files first, then the data is linked to its key, which fails
  * if the key exists: the no-overwrite write.  A key holding the same
- * bytes is this object stored before (a lost ack); other bytes are
- * another cut of the same first message, LOCAL_CONFLICT.  Only then is
- * the index entry renamed into place.  A crash between the link and the
- * rename leaves the entry's temporary file, which local_sweep() renames
- * into place once its writer is gone (the object is stored).
+ * bytes is this object stored before (a lost ack); so is one holding
+ * other bytes for the same messages (stored_before: a message redelivered
+ * carries another redelivery count), which keeps its own index entry.
+ * Other bytes else are another cut of the same first message,
+ * LOCAL_CONFLICT.  Only then is our index entry renamed into place.  A
+ * crash between the link and the rename leaves the entry's temporary
+ * file, which local_sweep() renames into place once its writer is gone
+ * (the object is stored).  *size becomes the stored object's size when
+ * it is not ours.
  */
 static int
 place_once(struct local *l, struct temp *data, const struct object *o,
-    const struct manifest *m, char *why, size_t whylen)
+    const struct manifest *m, uint64_t *size, char *why, size_t whylen)
 {
 	struct buf ikey = BUF_INIT, line = BUF_INIT;
 	struct temp idx;
-	int rc = -1;
+	int rc = -1, ours = 1;
 
 	temp_init(&idx);
 	manifest_index_key(&ikey, m);
@@ -357,7 +383,13 @@ place_once(struct local *l, struct temp *data, const struct object *o,
 			    o->key.data);
 			goto out;
 		}
-		if (!same_content(l, o->key.data, data->name.data)) {
+		if (same_content(l, o->key.data, data->name.data))
+			log_info("already stored", "key=%s", o->key.data);
+		else if (stored_before(l, ikey.data, m, size)) {
+			log_info("already stored (a redelivery: same "
+			    "messages, other bytes)", "key=%s", o->key.data);
+			ours = 0;
+		} else {
 			snprintf(why, whylen, "%s%s exists and holds other "
 			    "messages than %s..%s (another writer, or a cut "
 			    "made before a crash)", l->root, o->key.data,
@@ -365,13 +397,16 @@ place_once(struct local *l, struct temp *data, const struct object *o,
 			rc = LOCAL_CONFLICT;
 			goto out;
 		}
-		log_info("already stored", "key=%s", o->key.data);
 	}
-	if (renameat(l->rootfd, idx.name.data, l->rootfd, ikey.data) < 0) {
-		sys_fail(why, whylen, "rename into place", l->root, ikey.data);
-		goto out;
+	if (ours) {
+		if (renameat(l->rootfd, idx.name.data, l->rootfd,
+		    ikey.data) < 0) {
+			sys_fail(why, whylen, "rename into place", l->root,
+			    ikey.data);
+			goto out;
+		}
+		buf_reset(&idx.name);
 	}
-	buf_reset(&idx.name);
 	temp_drop(l, data);
 	if (sync_dir_of(l, o->key.data, why, whylen) < 0 ||
 	    sync_dir_of(l, ikey.data, why, whylen) < 0)
@@ -386,15 +421,17 @@ out:
 
 /*
  * Store o, whose bytes are all in the temporary file t, exactly once
- * when asked: 0, -1 or LOCAL_CONFLICT, with why.  t is gone after.
+ * when asked: 0, -1 or LOCAL_CONFLICT, with why; *size: the size of the
+ * object stored at its key.  t is gone after.
  */
 static int
 put(struct local *l, const struct options *opt, const struct object *o,
-    struct temp *t, char *why, size_t whylen)
+    struct temp *t, uint64_t *size, char *why, size_t whylen)
 {
 	struct manifest m;
 	int rc;
 
+	*size = o->total;
 	if (temp_finish(l, t, why, whylen) < 0)
 		return -1;
 	if (!opt->exactly_once) {
@@ -405,7 +442,7 @@ put(struct local *l, const struct options *opt, const struct object *o,
 	manifest_init(&m);
 	rc = manifest_of_object(&m, o, t->crc, why, whylen);
 	if (rc == 0)
-		rc = place_once(l, t, o, &m, why, whylen);
+		rc = place_once(l, t, o, &m, size, why, whylen);
 	manifest_release(&m);
 	temp_drop(l, t);
 	return rc;
@@ -422,6 +459,7 @@ store_and_ack(struct local *l, const struct dest *d,
 {
 	struct buf ack = BUF_INIT, extra = BUF_INIT;
 	double t0 = monotime();
+	uint64_t size;
 	int rc = -1, prc = -1;
 
 	if (object_is_empty(o)) {
@@ -431,7 +469,7 @@ store_and_ack(struct local *l, const struct dest *d,
 	} else {
 		if ((o->parts == 0 && temp_open(l, o->key.data, t, why,
 		    whylen) < 0) || temp_write(l, t, o->body, o->len, why,
-		    whylen) < 0 || (prc = put(l, opt, o, t, why, whylen)) < 0) {
+		    whylen) < 0 || (prc = put(l, opt, o, t, &size, why, whylen)) < 0) {
 			report_failed(rp, o->key.data, why,
 			    prc == LOCAL_CONFLICT ? "restart: the pipeline "
 			    "reads the lake again and cuts after what is "
@@ -441,7 +479,7 @@ store_and_ack(struct local *l, const struct dest *d,
 			goto out;
 		}
 		buf_addf(&extra, " size=%llu url=file://",
-		    (unsigned long long)o->total);
+		    (unsigned long long)size);
 		pct_encode_uri(&extra, d->dir, strlen(d->dir), 1);
 		pct_encode_uri(&extra, o->key.data, o->key.len, 1);
 		report_stored(rp, o, o->key.data, t0, 0);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 struct local;
+struct manifest;
 struct object;
 
 /* Open the root directory (made if missing); NULL with a reason in why. */
@@ -23,7 +24,7 @@ struct local *local_open(const char *dir, char *why, size_t whylen);
 /* Store one object under its key: 0, or -1 with a reason in why. */
 int	local_put(struct local *, const struct object *, char *why,
 	    size_t whylen);
-/* deliver_local's answer when the key holds other bytes (exactly once). */
+/* deliver_local's answer when the key holds other messages (exactly once). */
 #define LOCAL_CONFLICT	(-2)
 void	local_close(struct local *);
 
@@ -35,6 +36,11 @@ DIR	*local_opendir(int rootfd, const char *rel);
  */
 int	local_file_sum(int rootfd, const char *rel, uint64_t *size,
 	    uint64_t *crc);
+/*
+ * Whether the index entry rel below rootfd (an index line, read into m)
+ * describes a stored object: its key holds a file of its size and CRC-64.
+ */
+int	local_entry_stored(int rootfd, const char *rel, struct manifest *m);
 /* The PID in a name of deliver's temporary files, else 0 (sweep.c). */
 long	local_temp_pid(const char *name);
 /*

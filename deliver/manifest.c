@@ -72,6 +72,23 @@ manifest_of_object(struct manifest *m, const struct object *o, uint64_t crc,
 	return 0;
 }
 
+static int
+same_text(const struct buf *a, const struct buf *b)
+{
+	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+int
+manifest_same_messages(const struct manifest *a, const struct manifest *b)
+{
+	return same_text(&a->key, &b->key) && same_text(&a->topic, &b->topic) &&
+	    a->first.partition == b->first.partition &&
+	    msgid_cmp(&a->first, &b->first) == 0 &&
+	    a->last.partition == b->last.partition &&
+	    msgid_cmp(&a->last, &b->last) == 0 &&
+	    (a->n == b->n || a->n == 0 || b->n == 0);
+}
+
 static void
 add_id(struct buf *out, const char *name, const struct msgid *id)
 {

@@ -47,6 +47,14 @@ void	manifest_release(struct manifest *);
  */
 int	manifest_of_object(struct manifest *, const struct object *o,
 	    uint64_t crc, char *why, size_t whylen);
+/*
+ * Whether a and b name the same messages: the same key, topic and
+ * partition, first and last message, and count (when both have one: n=0
+ * is an object frame without n=).  Their bytes may differ: a message
+ * redelivered carries another redelivery count in its envelope.
+ */
+int	manifest_same_messages(const struct manifest *a,
+	    const struct manifest *b);
 /* Append the index line, with its newline. */
 void	manifest_format(struct buf *, const struct manifest *);
 /* Parse an index line (its newline optional): 0, or -1 with why. */

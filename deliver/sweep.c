@@ -106,6 +106,23 @@ local_file_sum(int rootfd, const char *rel, uint64_t *size, uint64_t *crc)
 	return n == 0 ? 0 : -1;
 }
 
+int
+local_entry_stored(int rootfd, const char *rel, struct manifest *m)
+{
+	char text[8192], why[256];
+	uint64_t size, crc;
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		n = read(fd, text, sizeof(text));
+		close(fd);
+	}
+	return n > 0 && manifest_parse(m, text, n, why, sizeof(why)) == 0 &&
+	    local_file_sum(rootfd, m->key.data, &size, &crc) == 0 &&
+	    size == m->size && crc == m->crc;
+}
+
 /*
  * An index entry's temporary file (exactly once, local.c) whose writer is
  * gone: if the object it describes is stored, with its size and CRC,
@@ -116,21 +133,12 @@ local_file_sum(int rootfd, const char *rel, uint64_t *size, uint64_t *crc)
 static int
 roll_forward(int rootfd, const char *rel, const char *name)
 {
-	char text[8192], why[256];
 	struct manifest m;
 	struct buf final = BUF_INIT;
-	uint64_t size, crc;
-	ssize_t n = -1;
-	int fd, rc = 0;
+	int rc = 0;
 
-	if ((fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
-		n = read(fd, text, sizeof(text));
-		close(fd);
-	}
 	manifest_init(&m);
-	if (n > 0 && manifest_parse(&m, text, n, why, sizeof(why)) == 0 &&
-	    local_file_sum(rootfd, m.key.data, &size, &crc) == 0 &&
-	    size == m.size && crc == m.crc) {
+	if (local_entry_stored(rootfd, rel, &m)) {
 		/* ".NAME.PID.SERIAL.tmp" back to NAME, in the same directory */
 		const char *end = name + strlen(name) - 4;
 		int dots = 0;

@@ -260,22 +260,27 @@ out:
 	return rc;
 }
 
+/*
+ * up is stored, as the object of the manifest line (--exactly-once; NULL
+ * without), which has size bytes of CRC-64 crc: put its index entry in
+ * place, ack it, start the next upload of its topic.
+ */
 static void
-upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
+ack_stored(struct loop *L, struct upload *up, const char *line,
+    uint64_t size, uint64_t crc, const struct buf *etag)
 {
 	struct buf extra = BUF_INIT, url = BUF_INIT;
-	char crc[CRC64_DEC_SIZE], why[1024];
+	char crcs[CRC64_DEC_SIZE], why[1024];
 
-	if (up->manifest.len && put_index(L, up->manifest.data, why,
-	    sizeof(why)) < 0) {
+	if (line != NULL && put_index(L, line, why, sizeof(why)) < 0) {
 		fail_upload(L, up, NULL, why);
 		return;
 	}
-	crc64_format(crc, up->crc);
-	buf_addf(&extra, " size=%llu", (unsigned long long)up->o.total);
+	crc64_format(crcs, crc);
+	buf_addf(&extra, " size=%llu", (unsigned long long)size);
 	if (etag->len > 0)
 		frame_add(&extra, "etag", etag->data, etag->len);
-	buf_addf(&extra, " crc64=%s", crc);
+	buf_addf(&extra, " crc64=%s", crcs);
 	store_object_url(&L->s, &url, up->fullkey.data);
 	frame_add(&extra, "url", url.data, url.len);
 	report_stored(&L->rp, &up->o, up->fullkey.data, up->started,
@@ -287,6 +292,14 @@ upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
 	buf_release(&url);
 	release_held(L, up);
 	upload_free(L, up);
+}
+
+/* up is stored with the bytes it sent. */
+static void
+upload_acked(struct loop *L, struct upload *up, const struct buf *etag)
+{
+	ack_stored(L, up, up->manifest.len ? up->manifest.data : NULL,
+	    up->o.total, up->crc, etag);
 }
 
 void
@@ -580,18 +593,56 @@ expected_etag(const struct upload *up, char out[64])
 static void retry(struct loop *, struct req *, const char *);
 
 /*
- * A no-overwrite write found its key holding another object: another cut
- * of the same first message, stored by a writer that died before its
- * index entry, or by another pipeline.  Put that object's index entry in
- * place from its metadata, so that a restart reads the lake right, and
+ * Whether the object that r found at up's key names up's messages in its
+ * manifest (its metadata), into stored: up stored before, with other
+ * bytes (manifest_same_messages), by a writer that died before its index
+ * entry or its ack.
+ */
+static int
+stored_before(const struct upload *up, const struct req *r,
+    struct manifest *stored)
+{
+	struct manifest ours;
+	char why[256];
+	int same;
+
+	if (r->rmanifest.len == 0 || manifest_parse(stored,
+	    r->rmanifest.data, r->rmanifest.len, why, sizeof(why)) < 0)
+		return 0;
+	manifest_init(&ours);
+	same = manifest_parse(&ours, up->manifest.data, up->manifest.len,
+	    why, sizeof(why)) == 0 && manifest_same_messages(&ours, stored);
+	manifest_release(&ours);
+	return same;
+}
+
+/*
+ * A no-overwrite write found its key holding another object.  Holding
+ * the same messages (stored_before), it is this object stored before:
+ * its index entry is put in place from its metadata and it is acked, as
+ * stored.  Else it is another cut of the same first message, stored by a
+ * writer that died before its index entry, or by another pipeline: put
+ * its index entry in place, so that a restart reads the lake right, and
  * stop: nothing more is acked.
  */
 static void
 conflict(struct loop *L, struct req *r)
 {
 	struct upload *up = r->up;
+	struct manifest stored;
 	char why[1024], msg[1400];
 
+	manifest_init(&stored);
+	if (stored_before(up, r, &stored)) {
+		log_info("already stored (a redelivery: same messages, other "
+		    "bytes)", "key=%s manifest=\"%s\"", up->fullkey.data,
+		    r->rmanifest.data);
+		ack_stored(L, up, r->rmanifest.data, stored.size, stored.crc,
+		    &r->etag);
+		manifest_release(&stored);
+		return;
+	}
+	manifest_release(&stored);
 	if (r->rmanifest.len == 0)
 		log_warn("the stored object carries no manifest in its "
 		    "metadata: its index entry cannot be put in place",

@@ -71,6 +71,44 @@ test_expect_success 'another cut of the same first message: a conflict, one line
 	deliver --audit "$L" >/dev/null
 '
 
+# The same messages redelivered: each envelope carries redelivery_count 1,
+# so that the objects have the same ranges as the lake's, other bytes.
+test_expect_success 'redelivered messages: objects of the same ranges, other bytes' '
+	$C | sed "/^M /s/\$/ rc=1/" | transform --max-messages 500 >rc1.frames &&
+	$C | transform --max-messages 500 >cut500.frames &&
+	grep -a "^O " rc1.frames | sed "s/^O [0-9]* //" >rc1.heads &&
+	grep -a "^O " cut500.frames | sed "s/^O [0-9]* //" >cut500.heads &&
+	test_cmp cut500.heads rc1.heads &&
+	! cmp -s cut500.frames rc1.frames
+'
+
+# lake_sums DIR: every file below DIR, the index included, with its CRC
+lake_sums() {
+	(cd "$1" && find . -type f | sort | xargs cksum)
+}
+
+test_expect_success 'file://: the same messages, other bytes: already stored, acked, nothing replaced' '
+	lake_sums lake >sums.before &&
+	deliver --exactly-once "$L" <rc1.frames >acks.rc1 2>err.rc1 &&
+	test $(wc -l <acks.rc1) -eq 4 &&
+	test $(grep -c "msg=\"already stored (a redelivery: same messages, other bytes)\"" err.rc1) -eq 4 &&
+	f=$(ls lake/public/default/t/*/*/*/*/*.00000000000000000001.0000000000--1.jsonl.gz) &&
+	grep -q "^A key=${f#lake/} seqs=1-500 size=$(wc -c <"$f") url=file://" acks.rc1 &&
+	lake_sums lake >sums.after &&
+	test_cmp sums.before sums.after &&
+	deliver --audit "$L" >/dev/null
+'
+
+test_expect_success 'file://: another cut of redelivered messages is still a conflict' '
+	$C | sed "/^M /s/\$/ rc=1/" | transform --max-messages 300 |
+	    test_expect_code 1 deliver --exactly-once "$L" >acks.rc300 2>err.rc300 &&
+	test ! -s acks.rc300 &&
+	grep -q "exists and holds other messages than 110002357537655:1:-1:-1..110002357537655:300:-1:-1" err.rc300 &&
+	! grep -q "a redelivery" err.rc300 &&
+	lake_sums lake >sums.after300 &&
+	test_cmp sums.before sums.after300
+'
+
 test_expect_success 'a frame without topic= (an old transform) is refused' '
 	printf "O 2 key=a/b.txt n=1 seqs=1 first=1:1:-1:-1 last=1:1:-1:-1\nab\n" |
 	    test_expect_code 1 deliver --exactly-once file://$TRASH/old/ >out 2>err &&
@@ -124,12 +162,21 @@ export TENCENTCLOUD_SECRET_ID=$TEST_ID TENCENTCLOUD_SECRET_KEY=$TEST_KEY
 unset AWS_SESSION_TOKEN TENCENTCLOUD_SESSION_TOKEN
 EP="--endpoint http://127.0.0.1:$PORT"
 
+# store_sums URL: every object under URL, the index included, with its
+# size and CRC (cksum of its bytes)
+store_sums() {
+	b=${1#*://} p=${b#*/} b=${b%%/*} p=${p%%\?*}
+	deliver $EP --list "$1" | cut -f1 | sort | while read -r k; do
+		ctl get "$b" "$p$k" >sum.tmp &&
+		printf "%s %s\n" "$k" "$(cksum <sum.tmp)" || return 1
+	done
+}
+
 for kind in s3 cos; do
 	if [ $kind = s3 ]; then U="s3://lake-test/eo/?region=eu-west-1"
 	else U="cos://lake-1250000000/eo/?region=eu-west-1"; fi
 	test_expect_success "$kind: index, already stored (412/409 then HEAD), conflict repairs the index" "
 		ctl reset >/dev/null &&
-		\$C | transform --max-messages 500 >cut500.frames &&
 		deliver \$EP --exactly-once '$U' <cut500.frames >acks.$kind &&
 		test \$(wc -l <acks.$kind) -eq 4 &&
 		deliver \$EP --index '$U' >index.$kind &&
@@ -138,6 +185,15 @@ for kind in s3 cos; do
 		grep -q ' 4 objects, 2000 messages, 1 partitions; 0 gaps' audit.$kind &&
 		deliver \$EP --exactly-once '$U' <cut500.frames >again.$kind 2>err.$kind &&
 		test \$(wc -l <again.$kind) -eq 4 &&
+		store_sums '$U' >sums.$kind &&
+		deliver \$EP --exactly-once '$U' <rc1.frames >rc1.$kind 2>rc1e.$kind &&
+		test \$(wc -l <rc1.$kind) -eq 4 &&
+		test \$(grep -c 'msg=\"already stored (a redelivery: same messages, other bytes)\"' rc1e.$kind) -eq 4 &&
+		k=\$(deliver \$EP --list '$U' | cut -f1 | grep '\.00000000000000000001\.0000000000--1\.jsonl\.gz\$') &&
+		s=\$(grep \"^\$k \" sums.$kind | cut -d' ' -f3) &&
+		grep -q \"^A key=eo/\$k seqs=1-500 size=\$s etag=\" rc1.$kind &&
+		store_sums '$U' >sums2.$kind &&
+		test_cmp sums.$kind sums2.$kind &&
 		test_expect_code 1 deliver \$EP --exactly-once '$U' <cut300.frames >c.$kind 2>ce.$kind &&
 		test ! -s c.$kind &&
 		grep -q 'exists and holds other messages than' ce.$kind &&
@@ -155,6 +211,23 @@ test_expect_success 's3: an object stored without its index entry is put in the 
 	test $(deliver $EP --index "$U" | wc -l) -eq 3 &&
 	test_expect_code 1 deliver $EP --exactly-once "$U" <cut300.frames >/dev/null 2>err &&
 	test $(deliver $EP --index "$U" | wc -l) -eq 4
+'
+
+test_expect_success 's3: the same messages, other bytes, stored without their index entry: the entry put in place, acked' '
+	ctl reset >/dev/null &&
+	U="s3://lake-test/redeliv/?region=eu-west-1" &&
+	deliver $EP --exactly-once "$U" <cut500.frames >/dev/null &&
+	deliver $EP --index "$U" >index.before &&
+	store_sums "$U" >sums.before &&
+	k=$(deliver $EP --list "$U" | cut -f1 | grep "^_lakepipe/" | head -1) &&
+	ctl delete lake-test "redeliv/$k" >/dev/null &&
+	test $(deliver $EP --index "$U" | wc -l) -eq 3 &&
+	deliver $EP --exactly-once "$U" <rc1.frames >acks 2>err &&
+	test $(wc -l <acks) -eq 4 &&
+	deliver $EP --index "$U" >index.after &&
+	test_cmp index.before index.after &&
+	store_sums "$U" >sums.after &&
+	test_cmp sums.before sums.after
 '
 
 # efault TITLE FAULT: with FAULT at the store, the exactly-once write of

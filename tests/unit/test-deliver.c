@@ -406,6 +406,20 @@ test_manifest(void)
 	    0 && strcmp(back.topic.data, "persistent://t/ns/o p") == 0 &&
 	    back.has_prev && back.prev.entry == 99 && back.last.batch == 3 &&
 	    back.crc == m.crc && back.n == 13, "an index line read back");
+	back.size = 101;
+	back.crc = 7;
+	CHECK(manifest_same_messages(&m, &back), "other bytes, the same "
+	    "messages");
+	back.n = 0;
+	CHECK(manifest_same_messages(&m, &back), "a count unknown");
+	back.n = 12;
+	CHECK(!manifest_same_messages(&m, &back), "another count");
+	back.n = 13;
+	back.last.batch = 2;
+	CHECK(!manifest_same_messages(&m, &back), "another last message");
+	back.last.batch = 3;
+	back.first.partition = 1;
+	CHECK(!manifest_same_messages(&m, &back), "another partition");
 	buf_reset(&b);
 	manifest_index_key(&b, &m);
 	CHECK(strstr(b.data, "/o_p/00000000000000000007.00000000000000000000."
