@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <snappy-c.h>
+#include <zstd.h>
 
 #include "buf.h"
 #include "compress.h"
@@ -512,6 +513,40 @@ page_undict(struct pq_col *c)
 
 /* pages */
 
+/*
+ * One zstd frame per page, written into room for its bound so that zstd
+ * compresses straight into it rather than into its own buffer and then
+ * copying.  The page is given as a stream of unknown size (e_continue,
+ * then e_end), as compress.c gives it: zstd picks its parameters for an
+ * unknown size and writes no content size, the frames the files have
+ * always had.  (A one-shot call or ZSTD_c_stableInBuffer would skip the
+ * copy of the input into zstd's window as well, but size the parameters
+ * to the page and change the bytes.)
+ */
+static void
+zstd_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
+{
+	ZSTD_CCtx *z = w->comp.state;
+	ZSTD_inBuffer in = { page->data, page->len, 0 };
+	ZSTD_outBuffer out;
+	size_t r;
+
+	buf_grow(zpage, ZSTD_compressBound(page->len));
+	out.dst = zpage->data;
+	out.size = ZSTD_compressBound(page->len);
+	out.pos = 0;
+	r = ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
+	if (!ZSTD_isError(r))
+		r = ZSTD_compressStream2(z, &out, &in, ZSTD_e_continue);
+	if (!ZSTD_isError(r))
+		r = ZSTD_compressStream2(z, &out, &in, ZSTD_e_end);
+	if (ZSTD_isError(r))
+		errx(1, "zstd: %s", ZSTD_getErrorName(r));
+	if (r != 0)
+		errx(1, "zstd: a page's frame does not fit its bound");
+	buf_setlen(zpage, out.pos);
+}
+
 /* Compress page into zpage with the file's codec; the bytes stored. */
 static const struct buf *
 compress_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
@@ -530,9 +565,11 @@ compress_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
 			errx(1, "snappy: cannot compress a page");
 		buf_setlen(zpage, n);
 		break;
-	case PQ_GZIP:
 	case PQ_ZSTD:
-		/* one gzip member or zstd frame per page */
+		zstd_page(w, page, zpage);
+		break;
+	case PQ_GZIP:
+		/* one gzip member per page */
 		comp_begin(&w->comp);
 		comp_write(&w->comp, zpage, page->data, page->len);
 		comp_end(&w->comp, zpage);
