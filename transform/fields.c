@@ -319,6 +319,7 @@ static void
 text_begin(struct row *r, struct value *v, enum val_kind k)
 {
 	v->kind = k;
+	v->utf8 = k == VAL_JSON;
 	v->off = r->text.len;
 }
 
@@ -539,8 +540,10 @@ payload_cols(struct row *r, const struct schema *s, const struct msg *m,
 			if (pay != NULL)
 				pay->kind = VAL_JSON;
 		}
-		if (pay != NULL)
+		if (pay != NULL) {
 			buf_add(&r->text, m->body, m->len);
+			pay->utf8 = 1;
+		}
 	} else {
 		e = "base64";
 		if (pay != NULL)
@@ -551,6 +554,7 @@ payload_cols(struct row *r, const struct schema *s, const struct msg *m,
 named:
 	if (enc != NULL) {
 		text_begin(r, enc, VAL_STRING);
+		enc->utf8 = 1;
 		buf_addstr(&r->text, e);
 		text_end(r, enc);
 	}
@@ -563,7 +567,9 @@ meta_value(struct row *r, const struct column *c, const struct msg *m,
 {
 	switch (c->src) {
 	case SRC_MESSAGE_ID:
+		/* it passed msgid_parse: digits, ':' and '-' */
 		text_begin(r, v, VAL_STRING);
+		v->utf8 = 1;
 		buf_add(&r->text, m->id->val, m->id->vallen);
 		break;
 	case SRC_TOPIC:

@@ -56,7 +56,10 @@ struct schema {
 /*
  * A value: null, a number, or text (row->text + off, len).  VAL_JSON text
  * is JSON that passed validation or that json_add_string wrote, so it is
- * always valid UTF-8 without NUL bytes; VAL_STRING text may be anything.
+ * always valid UTF-8 without NUL bytes; VAL_STRING text may be anything,
+ * unless utf8 says it is known to be the same (a message id, a payload
+ * encoding, a payload that passed utf8_valid_nonul), which spares the
+ * formats that need UTF-8 a second look.
  */
 enum val_kind { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_BOOL, VAL_TIME,
 	VAL_STRING, VAL_JSON };
@@ -67,6 +70,7 @@ struct value {
 	double		 d;		/* VAL_DOUBLE */
 	/* text: VAL_STRING, VAL_JSON, a VAL_DOUBLE's number as written */
 	size_t		 off, len;
+	int		 utf8;	/* text UTF-8 without NUL; VAL_JSON always */
 };
 
 struct row {

@@ -82,15 +82,17 @@ pqf_begin(void *state, struct buf *out)
 
 /*
  * STRING bytes must be UTF-8: text from frame headers that is not has
- * each bad byte replaced by U+FFFD, as jsonl and csv do.
+ * each bad byte replaced by U+FFFD, as jsonl and csv do (a NUL is kept:
+ * it is UTF-8, only utf8_valid_nonul's fast path refuses it).  Text known
+ * to be UTF-8 (utf8) is not looked at again.
  */
 static void
-add_text(struct pqf *p, size_t col, const char *s, size_t n)
+add_text(struct pqf *p, size_t col, const char *s, size_t n, int utf8)
 {
 	const unsigned char *u = (const unsigned char *)s, *end = u + n;
 	size_t k;
 
-	if (memchr(s, 0, n) == NULL && utf8_valid_nonul(s, n)) {
+	if (utf8 || utf8_valid_nonul(s, n)) {
 		pq_bytes(p->w, col, s, n);
 		return;
 	}
@@ -135,7 +137,7 @@ pqf_add(void *state, struct buf *out, const struct msg *m,
 			pq_bool(p->w, i, (int)v->i);
 			break;
 		case VAL_STRING:
-			add_text(p, i, ROW_TEXT(r, v), v->len);
+			add_text(p, i, ROW_TEXT(r, v), v->len, v->utf8);
 			break;
 		case VAL_JSON:		/* UTF-8 already (fields.h) */
 			pq_bytes(p->w, i, ROW_TEXT(r, v), v->len);

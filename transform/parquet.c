@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <snappy-c.h>
+#include <zstd.h>
 
 #include "buf.h"
 #include "compress.h"
@@ -280,10 +281,15 @@ add_le32(struct buf *b, uint32_t v)
 static void
 le64(unsigned char t[8], uint64_t v)
 {
-	int i;
-
-	for (i = 0; i < 8; i++)
-		t[i] = (unsigned char)(v >> (8 * i));
+	/* spelled out, so that the compiler makes it one store */
+	t[0] = (unsigned char)v;
+	t[1] = (unsigned char)(v >> 8);
+	t[2] = (unsigned char)(v >> 16);
+	t[3] = (unsigned char)(v >> 24);
+	t[4] = (unsigned char)(v >> 32);
+	t[5] = (unsigned char)(v >> 40);
+	t[6] = (unsigned char)(v >> 48);
+	t[7] = (unsigned char)(v >> 56);
 }
 
 /* columns */
@@ -416,21 +422,40 @@ stat_double(struct pq_col *c, double v)
 
 /* dictionary */
 
-/* A word at a time: values can be long, and every one is hashed. */
+/*
+ * A word at a time: values can be long, and every one is hashed.  The
+ * hash only places entries in slots (an entry's index is its order of
+ * arrival), so it may change without changing a byte of the file.
+ */
 static uint32_t
 hash_bytes(const void *p, size_t n)
 {
 	const unsigned char *s = p;
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, v;
+	size_t left = n;
+	uint32_t lo, hi;
 
-	for (; n >= 8; s += 8, n -= 8) {
+	for (; left >= 8; s += 8, left -= 8) {
 		memcpy(&v, s, 8);
 		h = (h ^ v) * 0xff51afd7ed558ccdULL;
 		h ^= h >> 29;
 	}
-	if (n > 0) {
-		v = 0;
-		memcpy(&v, s, n);
+	if (left > 0) {
+		/*
+		 * The tail in fixed-size loads (a memcpy of a variable
+		 * size is a call): the last word of a value of 8 bytes or
+		 * more, overlapping the words hashed, or two 4-byte (or
+		 * byte) loads that may overlap.
+		 */
+		if (n >= 8)
+			memcpy(&v, s + left - 8, 8);
+		else if (left >= 4) {
+			memcpy(&lo, s, 4);
+			memcpy(&hi, s + left - 4, 4);
+			v = (uint64_t)hi << 32 | lo;
+		} else
+			v = (uint64_t)s[0] << 16 | (uint64_t)s[left / 2] << 8 |
+			    s[left - 1];
 		h = (h ^ v) * 0xff51afd7ed558ccdULL;
 	}
 	h ^= h >> 32;
@@ -501,6 +526,7 @@ page_undict(struct pq_col *c)
 	size_t i;
 	uint32_t n;
 
+	buf_grow(&c->vals, c->idx_plain);	/* one growth, not many */
 	for (i = 0; i < c->nidx; i++) {
 		d = (const unsigned char *)c->dict.data + c->doff[c->idx[i]];
 		n = d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24;
@@ -511,6 +537,40 @@ page_undict(struct pq_col *c)
 }
 
 /* pages */
+
+/*
+ * One zstd frame per page, written into room for its bound so that zstd
+ * compresses straight into it rather than into its own buffer and then
+ * copying.  The page is given as a stream of unknown size (e_continue,
+ * then e_end), as compress.c gives it: zstd picks its parameters for an
+ * unknown size and writes no content size, the frames the files have
+ * always had.  (A one-shot call or ZSTD_c_stableInBuffer would skip the
+ * copy of the input into zstd's window as well, but size the parameters
+ * to the page and change the bytes.)
+ */
+static void
+zstd_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
+{
+	ZSTD_CCtx *z = w->comp.state;
+	ZSTD_inBuffer in = { page->data, page->len, 0 };
+	ZSTD_outBuffer out;
+	size_t r;
+
+	buf_grow(zpage, ZSTD_compressBound(page->len));
+	out.dst = zpage->data;
+	out.size = ZSTD_compressBound(page->len);
+	out.pos = 0;
+	r = ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
+	if (!ZSTD_isError(r))
+		r = ZSTD_compressStream2(z, &out, &in, ZSTD_e_continue);
+	if (!ZSTD_isError(r))
+		r = ZSTD_compressStream2(z, &out, &in, ZSTD_e_end);
+	if (ZSTD_isError(r))
+		errx(1, "zstd: %s", ZSTD_getErrorName(r));
+	if (r != 0)
+		errx(1, "zstd: a page's frame does not fit its bound");
+	buf_setlen(zpage, out.pos);
+}
 
 /* Compress page into zpage with the file's codec; the bytes stored. */
 static const struct buf *
@@ -530,9 +590,11 @@ compress_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
 			errx(1, "snappy: cannot compress a page");
 		buf_setlen(zpage, n);
 		break;
-	case PQ_GZIP:
 	case PQ_ZSTD:
-		/* one gzip member or zstd frame per page */
+		zstd_page(w, page, zpage);
+		break;
+	case PQ_GZIP:
+		/* one gzip member per page */
 		comp_begin(&w->comp);
 		comp_write(&w->comp, zpage, page->data, page->len);
 		comp_end(&w->comp, zpage);
@@ -1177,17 +1239,18 @@ pq_rows(const struct pq_writer *w)
 uint64_t
 pq_size(const struct pq_writer *w)
 {
-	double ratio = 1, open = (double)w->pending;
-	uint64_t done = w->offset;
+	double ratio = 1;
+	uint64_t done = w->offset, open = w->pending;
 	size_t i;
 
 	if (w->raw_seen > 0)
 		ratio = (double)w->stored_seen / (double)w->raw_seen;
 	for (i = 0; i < w->ncols; i++) {
 		done += w->cols[i].chunk_seen;
-		open += (double)(w->cols[i].dict.len + page_size(&w->cols[i]));
+		open += w->cols[i].dict.len + page_size(&w->cols[i]);
 	}
-	return done + (uint64_t)(open * ratio);
+	/* an exact sum (below 2^53) converted once, as it was per term */
+	return done + (uint64_t)((double)open * ratio);
 }
 
 size_t
