@@ -539,37 +539,26 @@ page_undict(struct pq_col *c)
 /* pages */
 
 /*
- * One zstd frame per page, written into room for its bound so that zstd
- * compresses straight into it rather than into its own buffer and then
- * copying.  The page is given as a stream of unknown size (e_continue,
- * then e_end), as compress.c gives it: zstd picks its parameters for an
- * unknown size and writes no content size, the frames the files have
- * always had.  (A one-shot call or ZSTD_c_stableInBuffer would skip the
- * copy of the input into zstd's window as well, but size the parameters
- * to the page and change the bytes.)
+ * One zstd frame per page, in one call: zstd reads the page where it is
+ * (no copy into its window) and writes into room for its bound (no copy
+ * out of its buffer), with parameters sized to the page, its content size
+ * in the frame header.  The context's level and checksum are kept; the
+ * session is reset, so no frame depends on the last.
  */
 static void
 zstd_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
 {
 	ZSTD_CCtx *z = w->comp.state;
-	ZSTD_inBuffer in = { page->data, page->len, 0 };
-	ZSTD_outBuffer out;
-	size_t r;
+	size_t bound = ZSTD_compressBound(page->len), r;
 
-	buf_grow(zpage, ZSTD_compressBound(page->len));
-	out.dst = zpage->data;
-	out.size = ZSTD_compressBound(page->len);
-	out.pos = 0;
+	buf_grow(zpage, bound);
 	r = ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
 	if (!ZSTD_isError(r))
-		r = ZSTD_compressStream2(z, &out, &in, ZSTD_e_continue);
-	if (!ZSTD_isError(r))
-		r = ZSTD_compressStream2(z, &out, &in, ZSTD_e_end);
+		r = ZSTD_compress2(z, zpage->data, bound, page->data,
+		    page->len);
 	if (ZSTD_isError(r))
 		errx(1, "zstd: %s", ZSTD_getErrorName(r));
-	if (r != 0)
-		errx(1, "zstd: a page's frame does not fit its bound");
-	buf_setlen(zpage, out.pos);
+	buf_setlen(zpage, r);
 }
 
 /* Compress page into zpage with the file's codec; the bytes stored. */
