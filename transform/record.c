@@ -36,6 +36,35 @@ field_u64(const struct frame *f, const struct frame_field *fl, uint64_t *v)
 	return dec_u64_in(f->hdr, fl->val, fl->vallen, UINT64_MAX, v);
 }
 
+/*
+ * The publish time: the messages of a Pulsar batch share theirs, so the
+ * last one's text and value are kept, and the text compared first.
+ */
+static int
+field_pt(const struct frame *f, const struct frame_field *fl, uint64_t *v)
+{
+	static _Thread_local struct {
+		size_t		n;	/* 0: none yet */
+		uint64_t	v;
+		char		text[DEC_U64_MAX_DIGITS];
+	} last;
+
+	if (fl->vallen == last.n && last.n > 0 &&
+	    memcmp(fl->val, last.text, last.n) == 0) {
+		*v = last.v;
+		return 0;
+	}
+	if (field_u64(f, fl, v) < 0)
+		return -1;
+	last.n = 0;
+	if (fl->vallen <= sizeof(last.text)) {
+		memcpy(last.text, fl->val, fl->vallen);
+		last.n = fl->vallen;
+		last.v = *v;
+	}
+	return 0;
+}
+
 int
 msg_parse(struct msg *m, const struct frame *f, const char **why)
 {
@@ -63,7 +92,7 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 		else if (name_is(fl, "topic", 5))
 			m->topic = fl;
 		else if (name_is(fl, "pt", 2)) {
-			if (field_u64(f, fl, &m->pt) < 0)
+			if (field_pt(f, fl, &m->pt) < 0)
 				goto bad_pt;
 			has_pt = 1;
 		} else if (name_is(fl, "et", 2)) {
