@@ -161,13 +161,16 @@ in_bucket(const struct options *o, const struct batch *b, uint64_t ms,
 
 /*
  * Where --max-bytes falls in the staged bytes, found when the compressor
- * was last given bytes rather than estimated again for every record.
+ * was last given bytes rather than estimated again for every record (a
+ * batch without a codec counts its body instead: stored_over).
  */
 static void
 batch_limits(const struct options *o, struct batch *b)
 {
 	const struct compressor *c = &b->comp[b->reject];
 
+	if (b->direct)
+		return;
 	b->over_at = comp_staged_over(c, o->max_bytes);
 	b->full_at = comp_staged_over(c, o->max_bytes - 1);	/* >= 1 */
 }

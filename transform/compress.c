@@ -332,8 +332,8 @@ comp_staged_over(const struct compressor *c, uint64_t limit)
 {
 	/* a petabyte: far more than is ever staged, little enough that no
 	   estimate overflows */
-	size_t lo = 0, hi = SIZE_MAX >> 14 > (1ULL << 50) ?
-	    (size_t)1 << 50 : SIZE_MAX, mid;
+	size_t lo = 0, hi = (uint64_t)SIZE_MAX < 1ULL << 50 ? SIZE_MAX :
+	    (size_t)(1ULL << 50), mid;
 
 	if (comp_estimate(c, hi) <= limit)
 		return SIZE_MAX;
