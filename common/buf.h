@@ -80,6 +80,36 @@ buf_addch(struct buf *b, int c)
 		buf_addch_slow(b, c);
 }
 
+/*
+ * Writing at a cursor, for a text of many small pieces whose size is
+ * bounded beforehand: buf_room makes room for n more bytes and returns
+ * where they go, buf_put copies a piece there, and buf_setend ends the
+ * bytes at the cursor (at most n past where buf_room put it) and writes
+ * the NUL: one check for room, not one a piece.  Until buf_setend, len
+ * and the NUL are as they were.
+ */
+static inline char *
+buf_room(struct buf *b, size_t n)
+{
+	if (n >= b->cap - b->len)	/* also true for cap 0 */
+		buf_grow(b, n);
+	return b->data + b->len;
+}
+
+static inline char *
+buf_put(char *p, const void *s, size_t n)
+{
+	__builtin_memcpy(p, s, n);
+	return p + n;
+}
+
+static inline void
+buf_setend(struct buf *b, char *p)
+{
+	b->len = (size_t)(p - b->data);
+	*p = '\0';
+}
+
 /* Write the whole buffer to fd, retrying short writes; 0 or -1 (errno). */
 int	 write_all(int fd, const void *, size_t);
 

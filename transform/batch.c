@@ -65,6 +65,11 @@ struct batch {
 	 */
 	struct buf	 prev_id, done_id;
 	struct buf	 stage;		/* records not yet compressed */
+	/*
+	 * The staged bytes at which the object's estimated stored size is
+	 * over --max-bytes, and at which it reaches it (batch_limits).
+	 */
+	size_t		 over_at, full_at;
 	struct buf	 body;		/* the object so far, compressed */
 	uint64_t	 stored;	/* bytes of it written as P frames */
 	unsigned	 parts;		/* those P frames */
@@ -154,6 +159,22 @@ in_bucket(const struct options *o, const struct batch *b, uint64_t ms,
 	return bucket_of(o, ms, reject) == b->bucket;
 }
 
+/*
+ * Where --max-bytes falls in the staged bytes, found when the compressor
+ * was last given bytes rather than estimated again for every record (a
+ * batch without a codec counts its body instead: stored_over).
+ */
+static void
+batch_limits(const struct options *o, struct batch *b)
+{
+	const struct compressor *c = &b->comp[b->reject];
+
+	if (b->direct)
+		return;
+	b->over_at = comp_staged_over(c, o->max_bytes);
+	b->full_at = comp_staged_over(c, o->max_bytes - 1);	/* >= 1 */
+}
+
 /* Open b with m, whose key time and values are r->kv's. */
 static void
 batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
@@ -190,6 +211,7 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 		b->has_comp[reject] = 1;
 	}
 	comp_begin(&b->comp[reject]);
+	batch_limits(o, b);
 	b->fmt->begin(reject ? NULL : b->st, fmt_out(b));
 	/* a header counts (a format that compresses itself counts its own) */
 	b->bytes = b->fmt->self_compressed ? 0 : fmt_out(b)->len;
@@ -264,12 +286,13 @@ static void batch_close(struct run *, struct batch *, const char *);
 static void
 flush_parts(struct run *r, struct batch *b)
 {
-	const char *enc = codec_enc(codec_of(r->o, b->reject));
 	size_t ps = r->o->part_size;
 	struct buf *hdr = &r->hdr;
+	const char *enc;
 
 	if (b->body.len <= ps)
 		return;
+	enc = codec_enc(codec_of(r->o, b->reject));
 	if (r->parting != NULL && r->parting != b)
 		batch_close(r, r->parting, "parts");
 	r->parting = b;
@@ -521,16 +544,22 @@ convert(struct run *r, struct batch *b, const struct msg *m, int *reject)
 }
 
 /*
- * The open object's size as stored, for --max-bytes: exact without a
- * codec, else estimated (comp_estimate).  A format that compresses
- * itself counts its own estimate (Parquet: pq_size) in b->bytes.
+ * Whether the open object's size as stored is over --max-bytes (full:
+ * has reached it): exact without a codec, else estimated (comp_estimate,
+ * through batch_limits).  A format that compresses itself counts its own
+ * estimate (Parquet: pq_size) in b->bytes.
  */
-static uint64_t
-stored_size(const struct batch *b)
+static int
+stored_over(const struct options *o, const struct batch *b, int full)
 {
-	if (b->direct)
-		return b->stored + b->body.len;
-	return comp_estimate(&b->comp[b->reject], b->stage.len);
+	uint64_t n;
+
+	if (b->fmt->self_compressed)
+		return full ? b->bytes >= o->max_bytes : b->bytes > o->max_bytes;
+	if (!b->direct)
+		return b->stage.len >= (full ? b->full_at : b->over_at);
+	n = b->stored + b->body.len;
+	return full ? n >= o->max_bytes : n > o->max_bytes;
 }
 
 /*
@@ -547,6 +576,7 @@ submit_stage(struct run *r, struct batch *b)
 	comp_wait(c);
 	flush_parts(r, b);
 	comp_submit(c, &b->body, &b->stage);
+	batch_limits(r->o, b);
 }
 
 /* Add one message to its topic's batch (opening it if needed). */
@@ -580,8 +610,7 @@ batch_add(struct run *r, const struct msg *m)
 		batch_open(r, b, m, reject);
 	start = fmt_out(b)->len;
 	len = b->fmt->add(reject ? NULL : b->st, fmt_out(b), m, row);
-	if (b->n > 0 && !b->fmt->self_compressed &&
-	    stored_size(b) > o->max_bytes) {
+	if (b->n > 0 && !b->fmt->self_compressed && stored_over(o, b, 0)) {
 		/* Would overflow: this record starts the next object. */
 		buf_reset(&r->spill);
 		buf_add(&r->spill, fmt_out(b)->data + start, len);
@@ -605,8 +634,7 @@ batch_add(struct run *r, const struct msg *m)
 		flush_parts(r, b);
 	if (b->n >= o->max_messages)
 		batch_close(r, b, "max-messages");
-	else if ((b->fmt->self_compressed ? b->bytes : stored_size(b)) >=
-	    o->max_bytes)
+	else if (stored_over(o, b, 1))
 		batch_close(r, b, "max-bytes");
 }
 

@@ -326,3 +326,23 @@ comp_estimate(const struct compressor *c, size_t staged)
 	return (uint64_t)((double)in * (double)c->seen_out /
 	    (double)c->seen_in);
 }
+
+size_t
+comp_staged_over(const struct compressor *c, uint64_t limit)
+{
+	/* a petabyte: far more than is ever staged, little enough that no
+	   estimate overflows */
+	size_t lo = 0, hi = (uint64_t)SIZE_MAX < 1ULL << 50 ? SIZE_MAX :
+	    (size_t)(1ULL << 50), mid;
+
+	if (comp_estimate(c, hi) <= limit)
+		return SIZE_MAX;
+	while (lo < hi) {	/* comp_estimate(c, hi) > limit */
+		mid = lo + (hi - lo) / 2;
+		if (comp_estimate(c, mid) > limit)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}

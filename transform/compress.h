@@ -77,6 +77,14 @@ void	 comp_wait(struct compressor *);
  */
 uint64_t comp_estimate(const struct compressor *, size_t staged);
 /*
+ * The fewest staged bytes whose estimate is over limit (SIZE_MAX: none
+ * up to a petabyte).  The estimate only grows with the staged bytes,
+ * so a caller compares lengths rather than estimating for every record;
+ * the answer holds until the compressor is given bytes (comp_write,
+ * comp_submit) or begins or ends an object.
+ */
+size_t	 comp_staged_over(const struct compressor *, uint64_t limit);
+/*
  * Finish the object (gzip trailer, zstd frame end) into out (its ratio
  * is kept for comp_estimate).
  */

@@ -36,6 +36,53 @@ field_u64(const struct frame *f, const struct frame_field *fl, uint64_t *v)
 	return dec_u64_in(f->hdr, fl->val, fl->vallen, UINT64_MAX, v);
 }
 
+/*
+ * Whether a and b hold the same n bytes: two words each when n is 8 to 16
+ * (a time in ms is 13 digits), not a call to memcmp.
+ */
+static int
+same_text(const char *a, const char *b, size_t n)
+{
+	uint64_t a0, a1, b0, b1;
+
+	if (n < 8 || n > 16)
+		return memcmp(a, b, n) == 0;
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + n - 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + n - 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+/*
+ * The publish time: the messages of a Pulsar batch share theirs, so the
+ * last one's text and value are kept, and the text compared first.
+ */
+static int
+field_pt(const struct frame *f, const struct frame_field *fl, uint64_t *v)
+{
+	static _Thread_local struct {
+		size_t		n;	/* 0: none yet */
+		uint64_t	v;
+		char		text[DEC_U64_MAX_DIGITS];
+	} last;
+
+	if (fl->vallen == last.n && last.n > 0 &&
+	    same_text(fl->val, last.text, last.n)) {
+		*v = last.v;
+		return 0;
+	}
+	if (field_u64(f, fl, v) < 0)
+		return -1;
+	last.n = 0;
+	if (fl->vallen <= sizeof(last.text)) {
+		memcpy(last.text, fl->val, fl->vallen);
+		last.n = fl->vallen;
+		last.v = *v;
+	}
+	return 0;
+}
+
 int
 msg_parse(struct msg *m, const struct frame *f, const char **why)
 {
@@ -63,7 +110,7 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 		else if (name_is(fl, "topic", 5))
 			m->topic = fl;
 		else if (name_is(fl, "pt", 2)) {
-			if (field_u64(f, fl, &m->pt) < 0)
+			if (field_pt(f, fl, &m->pt) < 0)
 				goto bad_pt;
 			has_pt = 1;
 		} else if (name_is(fl, "et", 2)) {
@@ -146,25 +193,35 @@ add_value(struct buf *out, const char *v, size_t n, struct buf *scratch)
  * the time formatted twice) is the dearest part of the envelope, so the
  * last one is kept and copied while it lasts.
  */
+static _Thread_local struct {
+	size_t	n, len;		/* len 0: none yet */
+	int32_t	partition;
+	uint64_t pt;
+	char	raw[256];
+	/* the names (62), the topic quoted with each byte as \u00XX, a
+	   partition, the two times */
+	char	text[62 + 256 * 6 + 2 + 11 + 24 + 20];
+} shared;
+
+/* Whether m's shared members are the ones kept. */
+static int
+shared_kept(const struct msg *m)
+{
+	size_t n = m->topic->vallen;
+
+	return shared.len > 0 && shared.pt == m->pt &&
+	    shared.partition == m->mid.partition && shared.n == n &&
+	    memcmp(shared.raw, m->topic->val, n) == 0;
+}
+
 static void
 add_shared(struct buf *out, const struct msg *m, struct buf *scratch)
 {
-	static _Thread_local struct {
-		size_t	n, len;		/* len 0: none yet */
-		int32_t	partition;
-		uint64_t pt;
-		char	raw[256];
-		/* the names (62), the topic quoted with each byte as
-		   \u00XX, a partition, the two times */
-		char	text[62 + 256 * 6 + 2 + 11 + 24 + 20];
-	} last;
 	const char *v = m->topic->val;
 	size_t n = m->topic->vallen, start = out->len;
 
-	if (last.len > 0 && last.pt == m->pt &&
-	    last.partition == m->mid.partition && last.n == n &&
-	    memcmp(last.raw, v, n) == 0) {
-		buf_add(out, last.text, last.len);
+	if (shared_kept(m)) {
+		buf_add(out, shared.text, shared.len);
 		return;
 	}
 	ADD_LIT(out, "\",\"topic\":");
@@ -175,14 +232,14 @@ add_shared(struct buf *out, const struct msg *m, struct buf *scratch)
 	utc_add_iso(out, m->pt);
 	ADD_LIT(out, "\",\"publish_time_ms\":");
 	buf_addu64(out, m->pt);
-	last.len = 0;
-	if (n <= sizeof(last.raw) && out->len - start <= sizeof(last.text)) {
-		memcpy(last.raw, v, n);
-		last.n = n;
-		last.partition = m->mid.partition;
-		last.pt = m->pt;
-		last.len = out->len - start;
-		memcpy(last.text, out->data + start, last.len);
+	shared.len = 0;
+	if (n <= sizeof(shared.raw) && out->len - start <= sizeof(shared.text)) {
+		memcpy(shared.raw, v, n);
+		shared.n = n;
+		shared.partition = m->mid.partition;
+		shared.pt = m->pt;
+		shared.len = out->len - start;
+		memcpy(shared.text, out->data + start, shared.len);
 	}
 }
 
@@ -209,12 +266,21 @@ record_add_properties(struct buf *out, const struct frame *f,
 	buf_addch(out, '}');
 }
 
+/* The members every record has, before and after the shared ones. */
+#define ID_MEMBER	"{\"message_id\":\""
+#define JSON_PAYLOAD	",\"payload_encoding\":\"json\",\"payload_size\":"
+#define PAYLOAD		",\"payload\":"
+#define RECORD_END	"}\n"
+/* The usual record's: no event time, key, properties or redeliveries. */
+#define USUAL_MEMBERS	",\"event_time\":null,\"event_time_ms\":null," \
+			"\"key\":null,\"properties\":{},\"redelivery_count\":0"
+
 /*
  * The payload, last in the record so that a reader can cut the verbatim
  * JSON out of the line: it is the payload_size bytes before the final '}'.
  */
 static void
-add_payload(struct buf *out, const struct msg *m, int base64)
+add_payload(struct buf *out, const struct msg *m, int base64, int json)
 {
 	size_t start = out->len;
 
@@ -225,11 +291,10 @@ add_payload(struct buf *out, const struct msg *m, int base64)
 	}
 	if (base64)
 		goto base64;
-	if (json_is_container(m->body, m->len)) {
-		ADD_LIT(out, ",\"payload_encoding\":\"json\","
-		    "\"payload_size\":");
+	if (json) {
+		ADD_LIT(out, JSON_PAYLOAD);
 		buf_addu64(out, m->len);
-		ADD_LIT(out, ",\"payload\":");
+		ADD_LIT(out, PAYLOAD);
 		buf_add(out, m->body, m->len);
 		return;
 	}
@@ -269,27 +334,67 @@ add_members(struct buf *out, const struct msg *m, struct buf *scratch)
 	buf_addu64(out, m->rc);
 }
 
-/* The envelope; with reason, a reject's: that member, and base64. */
+static int
+is_usual(const struct msg *m)
+{
+	return !m->has_et && m->key == NULL && m->rc == 0 && !m->has_props;
+}
+
+#define PUT_LIT(p, s)	buf_put((p), (s), sizeof(s) - 1)
+
+/*
+ * The usual record with a JSON payload and the shared members kept: most
+ * of a stream's, written at a cursor (one check for room, not one a
+ * member).
+ */
+static void
+add_usual_json(struct buf *out, const struct msg *m)
+{
+	char *p;
+
+	p = buf_room(out, sizeof(ID_MEMBER) + m->id->vallen + shared.len +
+	    sizeof(USUAL_MEMBERS) + sizeof(JSON_PAYLOAD) + DEC_U64_MAX_DIGITS +
+	    sizeof(PAYLOAD) + m->len + sizeof(RECORD_END));
+	p = PUT_LIT(p, ID_MEMBER);
+	p = buf_put(p, m->id->val, m->id->vallen);
+	p = buf_put(p, shared.text, shared.len);
+	p = PUT_LIT(p, USUAL_MEMBERS);
+	p = PUT_LIT(p, JSON_PAYLOAD);
+	p += dec_format(p, m->len);
+	p = PUT_LIT(p, PAYLOAD);
+	p = buf_put(p, m->body, m->len);
+	p = PUT_LIT(p, RECORD_END);
+	buf_setend(out, p);
+}
+
+/*
+ * The envelope; with reason, a reject's: that member, and base64.  The id
+ * passed msgid_parse: digits, ':' and '-' need no escaping.
+ */
 static void
 add_jsonl(struct buf *out, const struct msg *m, struct buf *scratch,
     const char *reason)
 {
-	/* The id passed msgid_parse: digits, ':' and '-' need no escaping. */
-	ADD_LIT(out, "{\"message_id\":\"");
+	int json;
+
+	json = reason == NULL && !m->null && json_is_container(m->body, m->len);
+	if (json && is_usual(m) && shared_kept(m)) {
+		add_usual_json(out, m);
+		return;
+	}
+	ADD_LIT(out, ID_MEMBER);
 	buf_add(out, m->id->val, m->id->vallen);
 	add_shared(out, m, scratch);
-	if (!m->has_et && m->key == NULL && m->rc == 0 && !m->has_props) {
-		/* the usual record's members, at once */
-		ADD_LIT(out, ",\"event_time\":null,\"event_time_ms\":null,"
-		    "\"key\":null,\"properties\":{},\"redelivery_count\":0");
-	} else
+	if (is_usual(m))
+		ADD_LIT(out, USUAL_MEMBERS);
+	else
 		add_members(out, m, scratch);
 	if (reason != NULL) {
 		ADD_LIT(out, ",\"reason\":");
 		(void)json_add_string(out, reason, strlen(reason), 0);
 	}
-	add_payload(out, m, reason != NULL);
-	ADD_LIT(out, "}\n");
+	add_payload(out, m, reason != NULL, json);
+	ADD_LIT(out, RECORD_END);
 }
 
 void
