@@ -208,10 +208,18 @@ test_expect_success 'exactly-once: setup' '
 		obj "o/big.bin" big topic=$T n=2 seqs=2-3 first=1:1:-1:0 \
 		    last=1:2:-1:0 pt=1-2
 	} >once.frames &&
-	obj "o/small.json" small2 topic=$T n=1 seqs=1 first=1:0:-1:0 \
-	    last=1:0:-1:0 pt=1-1 >other-small.frames &&
-	obj "o/big.bin" big2 topic=$T n=2 seqs=2-3 first=1:1:-1:0 \
-	    last=1:2:-1:0 pt=1-2 >other-big.frames
+	# the same messages in other bytes (as after a redelivery)
+	{
+		obj "o/small.json" small2 topic=$T n=1 seqs=1 first=1:0:-1:0 \
+		    last=1:0:-1:0 pt=1-1 &&
+		obj "o/big.bin" big2 topic=$T n=2 seqs=2-3 first=1:1:-1:0 \
+		    last=1:2:-1:0 pt=1-2
+	} >redelivered.frames &&
+	# other cuts of the same first messages
+	obj "o/small.json" small2 topic=$T n=2 seqs=1-2 first=1:0:-1:0 \
+	    last=1:1:-1:0 pt=1-1 >other-small.frames &&
+	obj "o/big.bin" big2 topic=$T n=3 seqs=2-4 first=1:1:-1:0 \
+	    last=1:3:-1:0 pt=1-2 >other-big.frames
 '
 
 test_expect_success 'exactly-once: PUT and multipart stored with their manifest' '
@@ -230,7 +238,15 @@ test_expect_success 'exactly-once: the same objects again: 412, the same bytes, 
 	read_once
 '
 
-test_expect_success 'exactly-once, PUT: other bytes under a taken key: 412, conflict, exit 1' '
+test_expect_success 'exactly-once: the same messages in other bytes are stored already: acked, the first kept' '
+	dlv $PS --exactly-once "s3://lake/once/" <redelivered.frames >out 2>err &&
+	test $(wc -l <out) -eq 2 &&
+	grep -q "^A key=once/o/small.json .* size=$(wc -c <small) " out &&
+	test "$(grep -c "a redelivery" err)" = 2 &&
+	read_once
+'
+
+test_expect_success 'exactly-once, PUT: another cut under a taken key: 412, conflict, exit 1' '
 	test_expect_code 1 dlv $PS --exactly-once "s3://lake/once/" \
 	    <other-small.frames >out 2>err &&
 	test ! -s out && all_logfmt err &&
@@ -241,7 +257,7 @@ test_expect_success 'exactly-once, PUT: other bytes under a taken key: 412, conf
 
 # RGW ignores If-None-Match on CompleteMultipartUpload (see lib-rgw.sh):
 # with --exactly-once deliver stores such objects as one PUT.
-test_expect_success 'exactly-once, multipart: other bytes under a taken key: conflict, exit 1, the first kept' '
+test_expect_success 'exactly-once, multipart: another cut under a taken key: conflict, exit 1, the first kept' '
 	dlv $PS --exactly-once "s3://lake/once/" <other-big.frames >out 2>err
 	rc=$?
 	grep -v " level=info " err
