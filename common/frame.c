@@ -42,6 +42,7 @@ void
 frame_release(struct frame *f)
 {
 	free(f->fields);
+	free(f->layout);
 	frame_init(f);
 }
 
@@ -315,41 +316,198 @@ parse_length(struct frame *f, const char **pp, const char *end,
 	return 0;
 }
 
+/*
+ * The layout of the fields of the last header parsed into a frame (see
+ * frame.h): its bytes after the length, and for each byte the index of
+ * the field whose value it is in, or NOT_VALUE.  Any byte of a value may
+ * become a digit without changing how the header parses: a digit is
+ * never special, and inside a %-escape it is still a hex digit.
+ */
+#define LAYOUT_MAX	512	/* bytes of fields: longer ones are parsed */
+#define LAYOUT_FIELDS	64	/* the bits of frame.changed */
+#define NOT_VALUE	0xff
+
+struct frame_layout {
+	char		 type;
+	int		 has_body;
+	size_t		 n;		/* 0: none */
+	char		 text[LAYOUT_MAX];
+	unsigned char	 owner[LAYOUT_MAX];
+	size_t		 nfields;
+	struct {
+		uint16_t	 name, val;
+	}		 at[LAYOUT_FIELDS];	/* from the fields' start */
+};
+
+/* The next header is parsed in full: the last one had other fields. */
+static void
+layout_drop(struct frame *f)
+{
+	if (f->layout != NULL)
+		f->layout->n = 0;
+}
+
+/* Remember the fields at p (to end) that f now holds, if they fit. */
+static void
+layout_keep(struct frame *f, const char *p, const char *end)
+{
+	struct frame_layout *l;
+	const struct frame_field *fl;
+	size_t i, n = (size_t)(end - p);
+
+	layout_drop(f);
+	if (n > LAYOUT_MAX || n < 16 || f->nfields == 0 ||
+	    f->nfields > LAYOUT_FIELDS)
+		return;
+	if ((l = f->layout) == NULL)
+		l = f->layout = xreallocarray(NULL, 1, sizeof(*l));
+	l->type = f->type;
+	l->has_body = f->has_body;
+	memcpy(l->text, p, n);
+	memset(l->owner, NOT_VALUE, n);
+	for (i = 0; i < f->nfields; i++) {
+		fl = &f->fields[i];
+		l->at[i].name = (uint16_t)(fl->name - p);
+		l->at[i].val = (uint16_t)(fl->val - p);
+		memset(l->owner + l->at[i].val, (int)i, fl->vallen);
+	}
+	l->nfields = f->nfields;
+	l->n = n;
+}
+
+/*
+ * The bytes of bits d, from at on, differ from the layout's: 1 if each
+ * is a digit in a value (its field's bit into *changed, the byte into
+ * the layout's text), else 0.
+ */
+static int
+layout_patch(struct frame_layout *l, const char *p, size_t at, unsigned d,
+    uint64_t *changed)
+{
+	size_t i;
+	unsigned char c;
+
+	for (; d != 0; d &= d - 1) {
+		i = at + (size_t)__builtin_ctz(d);
+		c = (unsigned char)p[i];
+		if (l->owner[i] == NOT_VALUE || (unsigned)(c - '0') > 9)
+			return 0;
+		*changed |= (uint64_t)1 << l->owner[i];
+		l->text[i] = (char)c;
+	}
+	return 1;
+}
+
+/* The bits of the bytes of the 16 at a and b that differ. */
+static inline unsigned
+differ16(const char *a, const char *b)
+{
+#ifdef __SSE2__
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)a);
+	__m128i y = _mm_loadu_si128((const __m128i *)(const void *)b);
+
+	return ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) & 0xffff;
+#else
+	unsigned d = 0, i;
+
+	for (i = 0; i < 16; i++)
+		d |= (unsigned)(a[i] != b[i]) << i;
+	return d;
+#endif
+}
+
+/*
+ * Whether the fields at p (to end) have f's layout, differing only in
+ * digits of values: then f's fields are moved to p, and 1.  Sixteen
+ * bytes at a time, the last 16 overlapping those before (n >= 16).
+ */
+static int
+layout_same(struct frame *f, const char *p, const char *end)
+{
+	struct frame_layout *l = f->layout;
+	struct frame_field *fl;
+	uint64_t changed = 0;
+	size_t i, n = (size_t)(end - p);
+	unsigned d;
+
+	if (l == NULL || l->n != n || l->type != f->type ||
+	    l->has_body != f->has_body)
+		return 0;
+	for (i = 0; i + 16 <= n; i += 16)
+		if ((d = differ16(p + i, l->text + i)) != 0 &&
+		    !layout_patch(l, p, i, d, &changed))
+			goto differs;
+	if (i < n && (d = differ16(p + n - 16, l->text + n - 16) >>
+	    (16 - (n - i))) != 0 && !layout_patch(l, p, i, d, &changed))
+		goto differs;
+	/*
+	 * The array holds the layout's fields: any other parse into f
+	 * drops the layout.  Only their places move.
+	 */
+	for (i = 0; i < l->nfields; i++) {
+		fl = &f->fields[i];
+		fl->name = p + l->at[i].name;
+		fl->val = p + l->at[i].val;
+	}
+	f->nfields = l->nfields;
+	f->changed = changed;
+	return 1;
+differs:
+	layout_drop(f);	/* patched in part: the parse makes it again */
+	return 0;
+}
+
 int
 frame_parse_header(struct frame *f, const char *s, size_t n, size_t max_body,
     const char **why)
 {
-	const char *p, *end = s + n;
+	const char *p, *fields, *end = s + n;
 
-	f->nfields = 0;
 	f->has_body = 0;
 	f->len = 0;
 	f->body = NULL;
 	f->hdr = s;
 	f->hdrlen = n;
+	f->same = 0;
+	f->changed = ~(uint64_t)0;
 	if (n == 0 || s[0] < 'A' || s[0] > 'Z' || (n > 1 && s[1] != ' ')) {
 		*why = "not a frame header (expected a type letter A-Z and "
 		    "a space)";
-		return -1;
+		goto bad;
 	}
 	f->type = s[0];
+	f->nfields = 0;
 	if (n == 1)
-		return 0;
+		goto no_fields;
 	p = s + 2;
 	if (parse_length(f, &p, end, max_body, why) < 0)
-		return -1;
+		goto bad;
 	if (f->has_body) {
 		if (p == end)
-			return 0;
+			goto no_fields;
 		p++;
 	}
-	for (;;) {
-		if (parse_field(f, s, &p, end, why) < 0)
-			return -1;
-		if (p == end)
-			return 0;
-		p++;			/* the space */
+	if (layout_same(f, p, end)) {
+		f->same = 1;
+		goto good;
 	}
+	for (fields = p;; p++) {	/* p++: the space */
+		if (parse_field(f, s, &p, end, why) < 0)
+			goto bad;
+		if (p == end)
+			break;
+	}
+	layout_keep(f, fields, end);
+good:
+	f->parsed++;
+	return 0;
+no_fields:
+	layout_drop(f);
+	goto good;
+bad:
+	f->nfields = 0;
+	layout_drop(f);
+	return -1;
 }
 
 int

@@ -46,6 +46,18 @@ struct frame_field {
 	size_t		 vallen;
 };
 
+struct frame_layout;
+
+/*
+ * A parsed frame.  One struct frame is meant to be reused for a stream's
+ * frames: it keeps the layout of the last header parsed into it (its
+ * fields' names, places and lengths after the length), and a header that
+ * has that layout and differs from the last one only in digits of values
+ * (seq=, id=: most of a stream's headers) is compared with it, not
+ * parsed.  Then same is 1 and bit i of changed is set when field i's
+ * value differs from the last header's (all bits when same is 0).  The
+ * fields are those the full parser would give either way.
+ */
 struct frame {
 	char		 type;
 	int		 has_body;
@@ -56,6 +68,10 @@ struct frame {
 	struct frame_field *fields;
 	size_t		 nfields, fieldcap;
 	uint64_t	 offset;	/* of the header in the stream */
+	uint64_t	 parsed;	/* headers parsed into it, counted */
+	int		 same;		/* the last header's layout */
+	uint64_t	 changed;	/* fields whose values changed */
+	struct frame_layout *layout;	/* owned; NULL until needed */
 };
 
 struct frame_reader {

@@ -125,14 +125,40 @@ check_keys(const struct msg *m, struct buf *out, struct buf *scratch)
 	}
 }
 
+/*
+ * A message kept from the frame before (msg_parse's update) is what a
+ * fresh one gives: the same answer, the same fields.
+ */
 static void
-do_message(const struct frame *f, struct buf *out, struct buf *scratch)
+check_kept(const struct msg *kept, const struct msg *m)
+{
+	fuzz_check(kept->seq == m->seq && kept->pt == m->pt &&
+	    kept->et == m->et && kept->rc == m->rc &&
+	    kept->has_et == m->has_et && kept->null == m->null &&
+	    kept->cut == m->cut && kept->has_props == m->has_props &&
+	    kept->id == m->id && kept->topic == m->topic &&
+	    kept->key == m->key && kept->prev == m->prev &&
+	    kept->body == m->body && kept->len == m->len &&
+	    memcmp(&kept->mid, &m->mid, sizeof(m->mid)) == 0);
+}
+
+static void
+do_message(const struct frame *f, struct msg *kept, struct buf *out,
+    struct buf *scratch)
 {
 	struct msg m;
-	const char *why;
+	const char *why, *why_kept;
+	int rc, rc_kept;
 
-	if (msg_parse(&m, f, &why) < 0)
+	rc_kept = msg_parse(kept, f, &why_kept);
+	memset(&m, 0, sizeof(m));
+	rc = msg_parse(&m, f, &why);
+	fuzz_check(rc == rc_kept && (rc == 0 || strcmp(why, why_kept) == 0));
+	if (rc < 0) {
+		memset(kept, 0, sizeof(*kept));
 		return;
+	}
+	check_kept(kept, &m);
 	check_keys(&m, out, scratch);
 	buf_reset(out);
 	record_add(out, FMT_JSONL, &m, scratch);
@@ -188,15 +214,17 @@ each_frame(struct frame_reader *r, struct frame *f, struct buf *a,
     struct buf *b)
 {
 	struct parts_in p;
+	struct msg kept;
 	char err[512];
 
 	parts_init(&p);
+	memset(&kept, 0, sizeof(kept));
 	while (frame_next(r, f) == FRAME_OK) {
 		fuzz_check(!f->has_body || f->body[f->len] == '\n');
 		check_fields(f, a, b);
 		check_rewrite(f, a);
 		if (f->type == 'M')
-			do_message(f, a, b);
+			do_message(f, &kept, a, b);
 		else if (f->type == 'O')
 			do_object(f, a, &p);
 		else if (f->type == 'P')

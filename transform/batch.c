@@ -34,6 +34,7 @@ struct run {
 	struct fmt_conf	 conf;		/* o->conf, with q */
 	struct row	 row;		/* the record converted (o->rows) */
 	struct keyval	 kv;		/* the record's key time and values */
+	struct msg	 msg;		/* the last message (msg_parse) */
 	uint64_t	 objects;
 	struct progress	 prog;
 	struct {
@@ -711,7 +712,7 @@ count_init(struct run *r)
 static int
 drain(struct run *run, struct frame_reader *r, struct frame *f)
 {
-	struct msg m;
+	struct msg *m = &run->msg;
 	const char *why;
 	uint64_t n = 0, bytes = 0;
 	int rc;
@@ -722,14 +723,14 @@ drain(struct run *run, struct frame_reader *r, struct frame *f)
 			    (unsigned long long)f->offset, f->type);
 			continue;
 		}
-		if (msg_parse(&m, f, &why) < 0) {
+		if (msg_parse(m, f, &why) < 0) {
 			snprintf(r->err, sizeof(r->err), "%s: byte %llu: %s",
 			    r->name, (unsigned long long)f->offset, why);
 			return -1;
 		}
-		batch_add(run, &m);
+		batch_add(run, m);
 		n++;
-		bytes += m.len;
+		bytes += m->len;
 	}
 	progress_add(&run->prog, n, bytes);
 	*run->m.messages += n;

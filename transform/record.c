@@ -83,79 +83,139 @@ field_pt(const struct frame *f, const struct frame_field *fl, uint64_t *v)
 	return 0;
 }
 
+#define BAD_SEQ	"message frame without a valid seq="
+#define BAD_PT	"message frame without a valid pt= (publish time, ms)"
+#define BAD_ID	"message frame without a valid id=ledger:entry:partition:batch"
+
+/* What msg_parse takes from a field: 1 seq=, 2 pt=, 0 others. */
+enum { TOOK_OTHER, TOOK_SEQ, TOOK_PT };
+
+/*
+ * Take field fl of f into m: what it was (TOOK_), or -1 with why set
+ * when its value is malformed.
+ */
+static int
+msg_field(struct msg *m, const struct frame *f, const struct frame_field *fl,
+    const char **why)
+{
+	if (name_is(fl, "seq", 3)) {
+		if (field_u64(f, fl, &m->seq) < 0) {
+			*why = BAD_SEQ;
+			return -1;
+		}
+		return TOOK_SEQ;
+	} else if (name_is(fl, "id", 2))
+		m->id = fl;
+	else if (name_is(fl, "topic", 5))
+		m->topic = fl;
+	else if (name_is(fl, "pt", 2)) {
+		if (field_pt(f, fl, &m->pt) < 0) {
+			*why = BAD_PT;
+			return -1;
+		}
+		return TOOK_PT;
+	} else if (name_is(fl, "et", 2)) {
+		if (field_u64(f, fl, &m->et) < 0) {
+			*why = "message frame with a malformed et=";
+			return -1;
+		}
+		m->has_et = 1;
+	} else if (name_is(fl, "key", 3))
+		m->key = fl;
+	else if (name_is(fl, "rc", 2)) {
+		if (field_u64(f, fl, &m->rc) < 0) {
+			*why = "message frame with a malformed rc=";
+			return -1;
+		}
+	} else if (name_is(fl, "null", 4))
+		m->null = fl->vallen == 1 && fl->val[0] == '1';
+	else if (name_is(fl, "cut", 3))
+		m->cut = fl->vallen == 1 && fl->val[0] == '1';
+	else if (name_is(fl, "prev", 4))
+		m->prev = fl;
+	else if (is_property(fl))
+		m->has_props = 1;
+	return TOOK_OTHER;
+}
+
+static int
+msg_id(struct msg *m, const char **why)
+{
+	if (msgid_parse(&m->mid, m->id->val, m->id->vallen) < 0) {
+		*why = BAD_ID;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The frame has the fields of the last one, m's (frame.h): only those
+ * whose values changed are taken again.  The field pointers stay: the
+ * frame's array holds the same fields in the same places.
+ */
+static int
+msg_changed(struct msg *m, const struct frame *f, const char **why)
+{
+	uint64_t c;
+	int id = 0;
+
+	for (c = f->changed; c != 0; c &= c - 1) {
+		const struct frame_field *fl = &f->fields[__builtin_ctzll(c)];
+
+		if (msg_field(m, f, fl, why) < 0)
+			return -1;
+		id |= fl == m->id;
+	}
+	return id ? msg_id(m, why) : 0;
+}
+
 int
 msg_parse(struct msg *m, const struct frame *f, const char **why)
 {
-	const struct frame_field *fl;
-	int has_seq = 0, has_pt = 0;
+	int has_seq = 0, has_pt = 0, took;
 	size_t i;
 
-	memset(m, 0, sizeof(*m));
-	m->f = f;
 	/*
 	 * A frame without a length has no body (f->body NULL): an empty
 	 * payload, "" so that the JSON and base64 code never does
 	 * arithmetic on, or memcpy from, a null pointer (undefined).
 	 */
+	if (f->same && m->f == f && m->parsed + 1 == f->parsed) {
+		m->parsed = f->parsed;
+		m->body = f->has_body ? f->body : "";
+		m->len = f->has_body ? f->len : 0;
+		return msg_changed(m, f, why);
+	}
+	memset(m, 0, sizeof(*m));
+	m->f = f;
 	m->body = f->has_body ? f->body : "";
 	m->len = f->has_body ? f->len : 0;
 	for (i = 0; i < f->nfields; i++) {
-		fl = &f->fields[i];
-		if (name_is(fl, "seq", 3)) {
-			if (field_u64(f, fl, &m->seq) < 0)
-				goto bad_seq;
-			has_seq = 1;
-		} else if (name_is(fl, "id", 2))
-			m->id = fl;
-		else if (name_is(fl, "topic", 5))
-			m->topic = fl;
-		else if (name_is(fl, "pt", 2)) {
-			if (field_pt(f, fl, &m->pt) < 0)
-				goto bad_pt;
-			has_pt = 1;
-		} else if (name_is(fl, "et", 2)) {
-			if (field_u64(f, fl, &m->et) < 0) {
-				*why = "message frame with a malformed et=";
-				return -1;
-			}
-			m->has_et = 1;
-		} else if (name_is(fl, "key", 3))
-			m->key = fl;
-		else if (name_is(fl, "rc", 2)) {
-			if (field_u64(f, fl, &m->rc) < 0) {
-				*why = "message frame with a malformed rc=";
-				return -1;
-			}
-		} else if (name_is(fl, "null", 4))
-			m->null = fl->vallen == 1 && fl->val[0] == '1';
-		else if (name_is(fl, "cut", 3))
-			m->cut = fl->vallen == 1 && fl->val[0] == '1';
-		else if (name_is(fl, "prev", 4))
-			m->prev = fl;
-		else if (is_property(fl))
-			m->has_props = 1;
+		if ((took = msg_field(m, f, &f->fields[i], why)) < 0)
+			return -1;
+		has_seq |= took == TOOK_SEQ;
+		has_pt |= took == TOOK_PT;
 	}
-	if (!has_seq)
-		goto bad_seq;
-	if (!has_pt)
-		goto bad_pt;
-	if (m->id == NULL || msgid_parse(&m->mid, m->id->val,
-	    m->id->vallen) < 0) {
-		*why = "message frame without a valid id=ledger:entry:"
-		    "partition:batch";
+	if (!has_seq) {
+		*why = BAD_SEQ;
 		return -1;
 	}
+	if (!has_pt) {
+		*why = BAD_PT;
+		return -1;
+	}
+	if (m->id == NULL) {
+		*why = BAD_ID;
+		return -1;
+	}
+	if (msg_id(m, why) < 0)
+		return -1;
 	if (m->topic == NULL || m->topic->vallen == 0) {
 		*why = "message frame without topic=";
 		return -1;
 	}
+	m->parsed = f->parsed;
 	return 0;
-bad_seq:
-	*why = "message frame without a valid seq=";
-	return -1;
-bad_pt:
-	*why = "message frame without a valid pt= (publish time, ms)";
-	return -1;
 }
 
 void

@@ -19,6 +19,7 @@ enum format { FMT_JSONL, FMT_RAW };
 /* A message frame's fields, looked up in one pass; values still encoded. */
 struct msg {
 	const struct frame		*f;
+	uint64_t			 parsed;	/* f->parsed then */
 	uint64_t			 seq;
 	const struct frame_field	*id, *topic, *key;
 	const struct frame_field	*prev;	/* prev=: last id stored before */
@@ -31,7 +32,12 @@ struct msg {
 	size_t				 len;
 };
 
-/* 0, or -1 with why set when a required field is missing or malformed. */
+/*
+ * 0, or -1 with why set when a required field is missing or malformed.
+ * m is zeroed, or what msg_parse made of an earlier frame: one made of
+ * the frame's last header is updated where its fields changed (frame.h:
+ * same), not parsed again; any other is overwritten.
+ */
 int	msg_parse(struct msg *, const struct frame *, const char **why);
 /*
  * Append the record and its newline to out; scratch is a buffer the

@@ -346,6 +346,141 @@ test_msgid(void)
 	test_msgid_edges();
 }
 
+/*
+ * Headers one after another into one frame (which compares each with
+ * the layout of the last) give what a fresh frame's full parse gives:
+ * the same answer, error, fields; and changed marks exactly the fields
+ * whose values differ from the last header's.  The headers are made by
+ * changing the last one: mostly digits, sometimes any byte, a length.
+ */
+static const char *const layout_seeds[] = {
+	"M 170 seq=1 id=134926547525576:1:-1:-1 topic=persistent://public/"
+	    "default/replay pt=1764201600000",
+	"M 12 seq=7 id=1:2:3:4 topic=t%2F1 pt=5 key=k%4142 p.a=1 rc=0",
+	"A seqs=1-9 n=9 key=a/b/0001.jsonl.gz",
+	"M seq=1 null=1 id=1:1:-1:-1 topic=x pt=0",
+	"O 99 key=x/2025/01/01/000.jsonl seqs=1-3 n=3 crc64=0012",
+};
+
+static uint64_t layout_rng = 88172645463325252ULL;
+
+static size_t
+layout_rand(size_t n)
+{
+	layout_rng ^= layout_rng << 13;
+	layout_rng ^= layout_rng >> 7;
+	layout_rng ^= layout_rng << 17;
+	return (size_t)(layout_rng % n);
+}
+
+/* Change the header in h (*n bytes, room for 600). */
+static void
+layout_mutate(char *h, size_t *n)
+{
+	static const char bytes[] = " =%\t09azAZ:\x7f\x80-";
+	size_t k = layout_rand(100), i;
+
+	if (k < 4) {
+		const char *s = layout_seeds[layout_rand(5)];
+
+		*n = strlen(s);
+		memcpy(h, s, *n);
+		return;
+	}
+	if (*n == 0)
+		return;
+	i = layout_rand(*n);
+	if (k < 80)
+		h[i] = (char)('0' + layout_rand(10));
+	else if (k < 92)
+		h[i] = bytes[layout_rand(sizeof(bytes) - 1)];
+	else if (k < 96 && *n < 590) {
+		memmove(h + i + 1, h + i, *n - i);
+		h[i] = (char)('0' + layout_rand(10));
+		(*n)++;
+	} else {
+		memmove(h + i, h + i + 1, *n - i - 1);
+		(*n)--;
+	}
+}
+
+/* Nonzero if field i of a, over the header at pa, equals b's at pb. */
+static int
+same_value(const struct frame_field *a, const struct frame_field *b)
+{
+	return a->vallen == b->vallen &&
+	    memcmp(a->val, b->val, a->vallen) == 0;
+}
+
+static void
+test_layout(void)
+{
+	struct frame fr, fn, last;
+	char h[600], good[600], *cur = NULL, *prev = NULL;
+	const char *why_r, *why_n;
+	size_t n = 0, good_n = 0, i, runs = 200000, same = 0, bad = 0, k;
+	int rr, rn, ok = 1, prev_ok = 0;
+
+	frame_init(&fr);
+	frame_init(&last);
+	for (k = 0; k < runs && ok; k++) {
+		if (!prev_ok && k > 0) {	/* go on from the last good one */
+			n = good_n;
+			memcpy(h, good, n);
+		}
+		layout_mutate(h, &n);
+		free(prev);
+		prev = cur;
+		if ((cur = malloc(n ? n : 1)) == NULL)
+			err(1, "malloc");
+		memcpy(cur, h, n);
+		frame_init(&fn);
+		why_r = why_n = NULL;
+		rr = frame_parse_header(&fr, cur, n, 1000, &why_r);
+		rn = frame_parse_header(&fn, cur, n, 1000, &why_n);
+		if (rr != rn || (rr < 0 && strcmp(why_r, why_n) != 0))
+			ok = 0;
+		else if (rr == 0 && (fr.type != fn.type ||
+		    fr.has_body != fn.has_body || fr.len != fn.len ||
+		    fr.nfields != fn.nfields))
+			ok = 0;
+		for (i = 0; ok && rr == 0 && i < fn.nfields; i++)
+			if (fr.fields[i].name != fn.fields[i].name ||
+			    fr.fields[i].namelen != fn.fields[i].namelen ||
+			    fr.fields[i].val != fn.fields[i].val ||
+			    fr.fields[i].vallen != fn.fields[i].vallen)
+				ok = 0;
+		if (ok && rr == 0 && fr.same) {
+			same++;
+			/* the last header parsed; changed is exact */
+			ok = prev_ok && last.nfields == fn.nfields;
+			for (i = 0; ok && i < fn.nfields; i++)
+				if (!same_value(&fn.fields[i],
+				    &last.fields[i]) !=
+				    !!(fr.changed >> i & 1))
+					ok = 0;
+		}
+		if (!ok)
+			printf("# header %zu: \"%.*s\"\n", k, (int)n, cur);
+		bad += rr < 0;
+		/* keep this parse for the next round's comparison */
+		frame_release(&last);
+		last = fn;
+		if ((prev_ok = rr == 0)) {
+			good_n = n;
+			memcpy(good, h, n);
+		}
+	}
+	CHECK(ok, "headers one after another parse as they do alone");
+	printf("# %zu of %zu took the layout, %zu refused\n", same, runs, bad);
+	CHECK(same > runs / 4 && bad > runs / 20,
+	    "most headers take the layout, some are refused");
+	frame_release(&last);
+	frame_release(&fr);
+	free(prev);
+	free(cur);
+}
+
 int
 main(void)
 {
@@ -355,5 +490,6 @@ main(void)
 	test_pct();
 	test_seqs();
 	test_msgid();
+	test_layout();
 	return unit_done();
 }
