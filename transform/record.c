@@ -162,9 +162,15 @@ msg_changed(struct msg *m, const struct frame *f, const char **why)
 	for (c = f->changed; c != 0; c &= c - 1) {
 		const struct frame_field *fl = &f->fields[__builtin_ctzll(c)];
 
-		if (msg_field(m, f, fl, why) < 0)
+		if (fl == m->id)	/* the two that change most */
+			id = 1;
+		else if (fl == m->seq_field) {
+			if (field_u64(f, fl, &m->seq) < 0) {
+				*why = BAD_SEQ;
+				return -1;
+			}
+		} else if (msg_field(m, f, fl, why) < 0)
 			return -1;
-		id |= fl == m->id;
 	}
 	return id ? msg_id(m, why) : 0;
 }
@@ -193,7 +199,10 @@ msg_parse(struct msg *m, const struct frame *f, const char **why)
 	for (i = 0; i < f->nfields; i++) {
 		if ((took = msg_field(m, f, &f->fields[i], why)) < 0)
 			return -1;
-		has_seq |= took == TOOK_SEQ;
+		if (took == TOOK_SEQ) {
+			m->seq_field = &f->fields[i];
+			has_seq = 1;
+		}
 		has_pt |= took == TOOK_PT;
 	}
 	if (!has_seq) {

@@ -20,6 +20,7 @@ enum format { FMT_JSONL, FMT_RAW };
 struct msg {
 	const struct frame		*f;
 	uint64_t			 parsed;	/* f->parsed then */
+	const struct frame_field	*seq_field;
 	uint64_t			 seq;
 	const struct frame_field	*id, *topic, *key;
 	const struct frame_field	*prev;	/* prev=: last id stored before */
