@@ -42,7 +42,6 @@ struct pq_col {
 
 	/* The column chunk of the open row group. */
 	struct buf	 chunk;		/* data pages, headers and bodies */
-	size_t		 chunk_seen;	/* its length as the sizes see it */
 	int64_t		 num_values, null_count, nan_count;
 	int64_t		 raw_size;	/* data pages uncompressed, headers in */
 	int		 used_plain, used_dict;	/* data pages so written */
@@ -62,6 +61,32 @@ struct pq_col {
 	int64_t		 imin, imax;
 	double		 dmin, dmax;
 	struct buf	 bmin, bmax;
+};
+
+/*
+ * Data pages compressed beside the building of the next rows: at most
+ * PQ_JOBS in flight, so that a burst of pages (a row group's end cuts
+ * every column's) does not wait for each in turn.
+ */
+#define PQ_JOBS	4
+
+/*
+ * A data page compressed in a thread (opts.q), or in line, into its own
+ * buffers with its own compressor, so that pages compress side by side.
+ * The main thread appends it to its column's chunk afterwards (reap_one),
+ * in the order the pages were submitted, whichever finished first.  From
+ * workq_put to workq_wait, page, zpage, hdr, stored and comp are the
+ * job's.
+ */
+struct pq_job {
+	struct wq_job	 job;		/* first: a job is its wq_job */
+	enum pq_codec	 codec;
+	struct compressor comp;		/* gzip and zstd */
+	struct buf	 page, zpage, hdr;
+	const struct buf *stored;	/* page or zpage, once it ran */
+	struct pq_col	*col;
+	uint32_t	 nvalues;
+	int		 encoding;
 };
 
 struct pq_writer {
@@ -87,22 +112,15 @@ struct pq_writer {
 	struct buf	 page, zpage, hdr;	/* scratch */
 
 	/*
-	 * The data page compressed in a thread (opts.q), or in line: its
-	 * bytes (jpage, swapped with page), its column and what its header
-	 * says.  Until pq_wait, jcol's chunk and raw_size, raw_pages,
-	 * stored_pages, jzpage, jhdr and comp are the thread's.  The sizes
-	 * (pq_size, row_group_size) look at copies made when a page is
-	 * submitted (the pages before it, done by then) and count the page
-	 * submitted last uncompressed (pending), so that they are the same
-	 * with threads or without.
+	 * The data pages in flight (struct pq_job), in the order they were
+	 * submitted: fifo[0] the oldest of njobs.  The sizes (pq_size,
+	 * row_group_size) count them uncompressed (pending) and the chunks
+	 * as reaped, so that they are the same with threads or without.
 	 */
-	struct wq_job	 job;
-	struct buf	 jpage, jzpage, jhdr;
-	struct pq_col	*jcol;
-	uint32_t	 jn;
-	int		 jenc;
+	struct pq_job	*jobs[PQ_JOBS];	/* made when first needed */
+	unsigned char	 fifo[PQ_JOBS];
+	size_t		 njobs;
 	size_t		 pending;
-	uint64_t	 raw_seen, stored_seen;
 };
 
 void
@@ -325,7 +343,6 @@ static void
 col_reset_chunk(struct pq_col *c, const struct pq_opts *o)
 {
 	buf_reset(&c->chunk);
-	c->chunk_seen = 0;
 	c->num_values = c->null_count = c->nan_count = 0;
 	c->raw_size = 0;
 	c->used_plain = c->used_dict = c->dict_checked = 0;
@@ -546,9 +563,9 @@ page_undict(struct pq_col *c)
  * session is reset, so no frame depends on the last.
  */
 static void
-zstd_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
+zstd_page(struct compressor *c, const struct buf *page, struct buf *zpage)
 {
-	ZSTD_CCtx *z = w->comp.state;
+	ZSTD_CCtx *z = c->state;
 	size_t bound = ZSTD_compressBound(page->len), r;
 
 	buf_grow(zpage, bound);
@@ -561,14 +578,15 @@ zstd_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
 	buf_setlen(zpage, r);
 }
 
-/* Compress page into zpage with the file's codec; the bytes stored. */
+/* Compress page into zpage with codec (c: gzip and zstd); the bytes stored. */
 static const struct buf *
-compress_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
+compress_page(enum pq_codec codec, struct compressor *c,
+    const struct buf *page, struct buf *zpage)
 {
 	size_t n;
 
 	buf_reset(zpage);
-	switch (w->opts.codec) {
+	switch (codec) {
 	case PQ_NONE:
 		return page;
 	case PQ_SNAPPY:
@@ -580,13 +598,13 @@ compress_page(struct pq_writer *w, const struct buf *page, struct buf *zpage)
 		buf_setlen(zpage, n);
 		break;
 	case PQ_ZSTD:
-		zstd_page(w, page, zpage);
+		zstd_page(c, page, zpage);
 		break;
 	case PQ_GZIP:
 		/* one gzip member per page */
-		comp_begin(&w->comp);
-		comp_write(&w->comp, zpage, page->data, page->len);
-		comp_end(&w->comp, zpage);
+		comp_begin(c);
+		comp_write(c, zpage, page->data, page->len);
+		comp_end(c, zpage);
 		break;
 	}
 	return zpage;
@@ -600,90 +618,147 @@ page_len(size_t n)
 	return (int32_t)n;
 }
 
-/* A page to write: its bytes, scratch buffers, where it goes, its header. */
-struct page {
-	const struct buf *body;
-	struct buf	*zbody, *hdr, *dst;
-	int		 type;
-	uint32_t	 nvalues;
-	int		 encoding;
-	int64_t		*raw_size;
-};
-
-/* Compress the page and append its header and body to its dst. */
+/*
+ * The PageHeader of a page of type (a data page: of encoding) of nvalues
+ * values, raw bytes before compression, stored after, into hdr.
+ */
 static void
-put_page(struct pq_writer *w, const struct page *pg)
+page_header(struct buf *hdr, int type, uint32_t nvalues, int encoding,
+    size_t raw, size_t stored)
 {
-	const struct buf *body = compress_page(w, pg->body, pg->zbody);
 	struct thrift t;
 
-	buf_reset(pg->hdr);
-	tc_begin(&t, pg->hdr);
-	tc_i32(&t, 1, pg->type);
-	tc_i32(&t, 2, page_len(pg->body->len));
-	tc_i32(&t, 3, page_len(body->len));
-	if (pg->type == PT_DATA_PAGE) {
+	buf_reset(hdr);
+	tc_begin(&t, hdr);
+	tc_i32(&t, 1, type);
+	tc_i32(&t, 2, page_len(raw));
+	tc_i32(&t, 3, page_len(stored));
+	if (type == PT_DATA_PAGE) {
 		tc_struct(&t, 5);		/* DataPageHeader */
-		tc_i32(&t, 1, (int32_t)pg->nvalues);
-		tc_i32(&t, 2, pg->encoding);
+		tc_i32(&t, 1, (int32_t)nvalues);
+		tc_i32(&t, 2, encoding);
 		tc_i32(&t, 3, E_RLE);		/* definition levels */
 		tc_i32(&t, 4, E_RLE);		/* repetition levels */
 		tc_struct_end(&t);
 	} else {
 		tc_struct(&t, 7);		/* DictionaryPageHeader */
-		tc_i32(&t, 1, (int32_t)pg->nvalues);
+		tc_i32(&t, 1, (int32_t)nvalues);
 		tc_i32(&t, 2, E_PLAIN);
 		tc_struct_end(&t);
 	}
 	tc_end(&t);
-	buf_add(pg->dst, pg->hdr->data, pg->hdr->len);
-	buf_add(pg->dst, body->data, body->len);
-	*pg->raw_size += (int64_t)(pg->hdr->len + pg->body->len);
-	w->raw_pages += pg->body->len;
-	w->stored_pages += body->len;
 }
 
-/* The thread's part: the data page in jpage into jcol's chunk. */
+/*
+ * Append a page, its header and the bytes stored, to dst; count it in
+ * *raw_size (the header and the raw bytes) and the writer's totals.
+ */
 static void
-put_data_page(struct wq_job *j)
+page_append(struct pq_writer *w, struct buf *dst, int64_t *raw_size,
+    const struct buf *hdr, size_t raw, const struct buf *stored)
 {
-	struct pq_writer *w = (struct pq_writer *)(void *)((char *)j -
-	    offsetof(struct pq_writer, job));
-	struct page pg = { &w->jpage, &w->jzpage, &w->jhdr, &w->jcol->chunk,
-	    PT_DATA_PAGE, w->jn, w->jenc, &w->jcol->raw_size };
-
-	put_page(w, &pg);
+	buf_add(dst, hdr->data, hdr->len);
+	buf_add(dst, stored->data, stored->len);
+	*raw_size += (int64_t)(hdr->len + raw);
+	w->raw_pages += raw;
+	w->stored_pages += stored->len;
 }
 
-/* Wait until the page submitted last is in its chunk. */
+/* The thread's part: compress the job's page and make its header. */
 static void
-pq_wait(struct pq_writer *w)
+run_page(struct wq_job *wj)
 {
-	workq_wait(w->opts.q, &w->job);
+	struct pq_job *j = (struct pq_job *)(void *)wj;
+
+	j->stored = compress_page(j->codec, &j->comp, &j->page, &j->zpage);
+	page_header(&j->hdr, PT_DATA_PAGE, j->nvalues, j->encoding,
+	    j->page.len, j->stored->len);
 }
 
-/* What the sizes see: every page submitted, the last uncompressed. */
+/* Job slot i, made with its compressor the first time it is needed. */
+static struct pq_job *
+job_get(struct pq_writer *w, size_t i)
+{
+	struct pq_job *j;
+
+	if ((j = w->jobs[i]) != NULL)
+		return j;
+	j = w->jobs[i] = xcalloc(1, sizeof(*j));
+	j->job.run = run_page;
+	j->codec = w->opts.codec;
+	if (j->codec == PQ_GZIP || j->codec == PQ_ZSTD)
+		comp_init(&j->comp, w->comp.codec, w->comp.level);
+	buf_init(&j->page, 0);
+	buf_init(&j->zpage, 0);
+	buf_init(&j->hdr, 0);
+	return j;
+}
+
 static void
-sizes_seen(struct pq_writer *w, size_t pending)
+job_free(struct pq_job *j, enum pq_codec codec)
 {
-	if (w->jcol != NULL)
-		w->jcol->chunk_seen = w->jcol->chunk.len;
-	w->raw_seen = w->raw_pages;
-	w->stored_seen = w->stored_pages;
-	w->pending = pending;
+	if (j == NULL)
+		return;
+	if (codec == PQ_GZIP || codec == PQ_ZSTD)
+		comp_free(&j->comp);
+	buf_release(&j->page);
+	buf_release(&j->zpage);
+	buf_release(&j->hdr);
+	free(j);
 }
 
-/* Hand the data page in w->page to the thread (or write it now). */
+/* Wait for the oldest page in flight and append it to its chunk. */
+static void
+reap_one(struct pq_writer *w)
+{
+	struct pq_job *j = w->jobs[w->fifo[0]];
+
+	workq_wait(w->opts.q, &j->job);
+	page_append(w, &j->col->chunk, &j->col->raw_size, &j->hdr,
+	    j->page.len, j->stored);
+	w->pending -= j->page.len;
+	memmove(w->fifo, w->fifo + 1, --w->njobs);
+}
+
+/* Reap until no page of c is in flight (NULL: none at all). */
+static void
+reap_through(struct pq_writer *w, const struct pq_col *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < w->njobs; i++)
+		if (c == NULL || w->jobs[w->fifo[i]]->col == c)
+			n = i + 1;
+	while (n-- > 0)
+		reap_one(w);
+}
+
+/*
+ * Hand the data page in w->page to a job (in line without threads),
+ * reaping the oldest first when all are in flight.  The lowest free slot
+ * is taken, so that a writer whose pages never overlap makes one job.
+ */
 static void
 submit_page(struct pq_writer *w, struct pq_col *c, uint32_t n, int encoding)
 {
-	pq_wait(w);
-	sizes_seen(w, w->page.len);
-	buf_swap(&w->jpage, &w->page);
-	w->jcol = c;
-	w->jn = n;
-	w->jenc = encoding;
-	workq_put(w->opts.q, &w->job);	/* in line without a queue */
+	struct pq_job *j;
+	unsigned busy = 0;
+	size_t i;
+
+	if (w->njobs == PQ_JOBS)
+		reap_one(w);
+	for (i = 0; i < w->njobs; i++)
+		busy |= 1u << w->fifo[i];
+	for (i = 0; busy & 1u << i; i++)
+		;
+	j = job_get(w, i);
+	w->fifo[w->njobs++] = (unsigned char)i;
+	buf_swap(&j->page, &w->page);
+	j->col = c;
+	j->nvalues = n;
+	j->encoding = encoding;
+	w->pending += j->page.len;
+	workq_put(w->opts.q, &j->job);	/* in line without a queue */
 }
 
 /*
@@ -1080,29 +1155,38 @@ cut_row_group(struct pq_writer *w)
 	struct thrift t;
 	struct buf dictpage = BUF_INIT;
 	uint64_t start = w->offset, dict_off, data_off;
-	int64_t raw_total = 0, raw;
+	int64_t raw_total = 0, raw, dict_raw;
 	size_t i;
 
 	if (w->rg_rows == 0)
 		return;
+	/* every column's last page in flight at once */
+	for (i = 0; i < w->ncols; i++)
+		cut_page(w, &w->cols[i]);
 	tc_begin(&t, &w->rgmeta);
 	tc_list(&t, 1, TC_STRUCT, w->ncols);
 	for (i = 0; i < w->ncols; i++) {
 		struct pq_col *c = &w->cols[i];
 
-		cut_page(w, c);
-		pq_wait(w);
-		raw = c->raw_size;
-		dict_off = w->offset;
+		/* its dictionary here, while the threads do the pages */
+		dict_raw = 0;
 		if (c->used_dict) {
-			struct page pg = { &w->page, &w->zpage, &w->hdr,
-			    &dictpage, PT_DICTIONARY_PAGE, c->ndict, 0, &raw };
+			const struct buf *stored;
 
 			buf_reset(&w->page);
 			buf_add(&w->page, c->dict.data, c->dict.len);
-			put_page(w, &pg);
-			ready_move(w, &dictpage);
+			stored = compress_page(w->opts.codec, &w->comp,
+			    &w->page, &w->zpage);
+			page_header(&w->hdr, PT_DICTIONARY_PAGE, c->ndict, 0,
+			    w->page.len, stored->len);
+			page_append(w, &dictpage, &dict_raw, &w->hdr,
+			    w->page.len, stored);
 		}
+		reap_through(w, c);
+		raw = c->raw_size + dict_raw;
+		dict_off = w->offset;
+		if (c->used_dict)
+			ready_move(w, &dictpage);
 		data_off = w->offset;
 		ready_move(w, &c->chunk);
 		put_chunk_meta(w, &t, c, dict_off, data_off, raw,
@@ -1117,8 +1201,6 @@ cut_row_group(struct pq_writer *w)
 	tc_i16(&t, 7, (int16_t)(w->nrg < INT16_MAX ? w->nrg : INT16_MAX));
 	tc_end(&t);
 	buf_release(&dictpage);
-	sizes_seen(w, 0);
-	w->jcol = NULL;
 	w->nrg++;
 	w->rg_rows = 0;
 }
@@ -1129,7 +1211,7 @@ row_group_size(const struct pq_writer *w)
 	size_t i, n = 0;
 
 	for (i = 0; i < w->ncols; i++)
-		n += w->cols[i].chunk_seen + w->cols[i].dict.len +
+		n += w->cols[i].chunk.len + w->cols[i].dict.len +
 		    page_size(&w->cols[i]);
 	return n + w->pending;
 }
@@ -1202,10 +1284,6 @@ pq_new(const struct pq_column *cols, size_t ncols, const struct pq_opts *o)
 		col_reset_chunk(c, &w->opts);
 	}
 	buf_init(&w->rgmeta, 0);
-	buf_init(&w->jpage, 0);
-	buf_init(&w->jzpage, 0);
-	buf_init(&w->jhdr, 0);
-	w->job.run = put_data_page;
 	buf_init(&w->page, 0);
 	buf_init(&w->zpage, 0);
 	buf_init(&w->hdr, 0);
@@ -1232,10 +1310,10 @@ pq_size(const struct pq_writer *w)
 	uint64_t done = w->offset, open = w->pending;
 	size_t i;
 
-	if (w->raw_seen > 0)
-		ratio = (double)w->stored_seen / (double)w->raw_seen;
+	if (w->raw_pages > 0)
+		ratio = (double)w->stored_pages / (double)w->raw_pages;
 	for (i = 0; i < w->ncols; i++) {
-		done += w->cols[i].chunk_seen;
+		done += w->cols[i].chunk.len;
 		open += w->cols[i].dict.len + page_size(&w->cols[i]);
 	}
 	/* an exact sum (below 2^53) converted once, as it was per term */
@@ -1349,7 +1427,10 @@ pq_free(struct pq_writer *w)
 
 	if (w == NULL)
 		return;
-	pq_wait(w);
+	for (i = 0; i < w->njobs; i++)	/* not reaped: pq_finish was not */
+		workq_wait(w->opts.q, &w->jobs[w->fifo[i]]->job);
+	for (i = 0; i < PQ_JOBS; i++)
+		job_free(w->jobs[i], w->opts.codec);
 	for (i = 0; i < w->ncols; i++)
 		col_free(&w->cols[i]);
 	free(w->cols);
@@ -1362,8 +1443,5 @@ pq_free(struct pq_writer *w)
 	buf_release(&w->page);
 	buf_release(&w->zpage);
 	buf_release(&w->hdr);
-	buf_release(&w->jpage);
-	buf_release(&w->jzpage);
-	buf_release(&w->jhdr);
 	free(w);
 }

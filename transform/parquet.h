@@ -32,13 +32,14 @@
  * definition levels; a dictionary-encoded page counts its values' plain
  * size) reaches page_bytes, at a row end.  A row group is cut at a row end
  * when its buffered bytes (finished pages as compressed, dictionaries,
- * open pages) reach row_group_bytes; the page finished last counts
- * uncompressed, as it may still be compressing in a thread (opts.q: one
- * page at a time, in order, beside the building of the next rows; the
- * bytes written are the same with or without).  The writer holds one row group, the
- * file's bytes not yet taken (see pq_take) and the footer's metadata (a
- * few hundred bytes per column and row group): call pq_take after rows to
- * stream a file in bounded memory.
+ * open pages) reach row_group_bytes; the pages finished last (up to
+ * four) count uncompressed, as they may still be compressing in threads
+ * (opts.q: side by side, beside the building of the next rows, each
+ * appended to its chunk in order; the bytes written are the same with or
+ * without).  The writer holds one row group, up to four pages in
+ * flight, the file's bytes not yet taken (see pq_take) and the footer's
+ * metadata (a few hundred bytes per column and row group): call pq_take
+ * after rows to stream a file in bounded memory.
  *
  * Ownership: pq_new copies the column names; the writer owns everything
  * it allocates until pq_free.  Values given to pq_bytes are copied before
