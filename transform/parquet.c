@@ -40,8 +40,14 @@ struct pq_col {
 	uint32_t	 page_n;	/* values, nulls included */
 	uint32_t	 nbool;
 
-	/* The column chunk of the open row group. */
-	struct buf	 chunk;		/* data pages, headers and bodies */
+	/*
+	 * The column chunk of the open row group: its data pages, each a
+	 * header and the bytes stored, in order (moved, not copied, to the
+	 * file's bytes at the row group's end).
+	 */
+	struct buf	*pages;
+	size_t		 npages, pagecap;
+	uint64_t	 chunk_len;	/* their bytes */
 	int64_t		 num_values, null_count, nan_count;
 	int64_t		 raw_size;	/* data pages uncompressed, headers in */
 	int		 used_plain, used_dict;	/* data pages so written */
@@ -75,15 +81,16 @@ struct pq_col {
  * buffers with its own compressor, so that pages compress side by side.
  * The main thread appends it to its column's chunk afterwards (reap_one),
  * in the order the pages were submitted, whichever finished first.  From
- * workq_put to workq_wait, page, zpage, hdr, stored and comp are the
- * job's.
+ * workq_put to workq_wait, page, zpage, hdr, out, stored and comp are
+ * the job's.
  */
 struct pq_job {
 	struct wq_job	 job;		/* first: a job is its wq_job */
 	enum pq_codec	 codec;
 	struct compressor comp;		/* gzip and zstd */
 	struct buf	 page, zpage, hdr;
-	const struct buf *stored;	/* page or zpage, once it ran */
+	struct buf	 out;		/* once it ran: hdr, the bytes stored */
+	size_t		 stored;	/* their length */
 	struct pq_col	*col;
 	uint32_t	 nvalues;
 	int		 encoding;
@@ -342,7 +349,9 @@ dict_clear(struct pq_col *c)
 static void
 col_reset_chunk(struct pq_col *c, const struct pq_opts *o)
 {
-	buf_reset(&c->chunk);
+	while (c->npages > 0)	/* moved out but at pq_free */
+		buf_release(&c->pages[--c->npages]);
+	c->chunk_len = 0;
 	c->num_values = c->null_count = c->nan_count = 0;
 	c->raw_size = 0;
 	c->used_plain = c->used_dict = c->dict_checked = 0;
@@ -361,7 +370,9 @@ col_free(struct pq_col *c)
 	buf_release(&c->defscratch);
 	buf_release(&c->vals);
 	free(c->idx);
-	buf_release(&c->chunk);
+	while (c->npages > 0)
+		buf_release(&c->pages[--c->npages]);
+	free(c->pages);
 	buf_release(&c->dict);
 	free(c->doff);
 	free(c->dhash);
@@ -650,29 +661,42 @@ page_header(struct buf *hdr, int type, uint32_t nvalues, int encoding,
 }
 
 /*
- * Append a page, its header and the bytes stored, to dst; count it in
- * *raw_size (the header and the raw bytes) and the writer's totals.
+ * Make page, of type (a data page: of encoding) and nvalues values, into
+ * out: its header and its bytes compressed with codec (through c, into
+ * zpage); the bytes stored are counted in *stored.
  */
 static void
-page_append(struct pq_writer *w, struct buf *dst, int64_t *raw_size,
-    const struct buf *hdr, size_t raw, const struct buf *stored)
+page_make(struct buf *out, size_t *stored, const struct buf *page,
+    int type, uint32_t nvalues, int encoding, enum pq_codec codec,
+    struct compressor *c, struct buf *zpage, struct buf *hdr)
 {
-	buf_add(dst, hdr->data, hdr->len);
-	buf_add(dst, stored->data, stored->len);
-	*raw_size += (int64_t)(hdr->len + raw);
-	w->raw_pages += raw;
-	w->stored_pages += stored->len;
+	const struct buf *z = compress_page(codec, c, page, zpage);
+
+	page_header(hdr, type, nvalues, encoding, page->len, z->len);
+	buf_reset(out);
+	buf_add(out, hdr->data, hdr->len);
+	buf_add(out, z->data, z->len);
+	*stored = z->len;
 }
 
-/* The thread's part: compress the job's page and make its header. */
+/* Count a page of raw bytes (its header hdrlen) stored as stored. */
+static void
+page_count(struct pq_writer *w, int64_t *raw_size, size_t hdrlen, size_t raw,
+    size_t stored)
+{
+	*raw_size += (int64_t)(hdrlen + raw);
+	w->raw_pages += raw;
+	w->stored_pages += stored;
+}
+
+/* The thread's part: the job's page, headed and compressed, into out. */
 static void
 run_page(struct wq_job *wj)
 {
 	struct pq_job *j = (struct pq_job *)(void *)wj;
 
-	j->stored = compress_page(j->codec, &j->comp, &j->page, &j->zpage);
-	page_header(&j->hdr, PT_DATA_PAGE, j->nvalues, j->encoding,
-	    j->page.len, j->stored->len);
+	page_make(&j->out, &j->stored, &j->page, PT_DATA_PAGE, j->nvalues,
+	    j->encoding, j->codec, &j->comp, &j->zpage, &j->hdr);
 }
 
 /* Job slot i, made with its compressor the first time it is needed. */
@@ -691,6 +715,7 @@ job_get(struct pq_writer *w, size_t i)
 	buf_init(&j->page, 0);
 	buf_init(&j->zpage, 0);
 	buf_init(&j->hdr, 0);
+	buf_init(&j->out, 0);
 	return j;
 }
 
@@ -704,18 +729,30 @@ job_free(struct pq_job *j, enum pq_codec codec)
 	buf_release(&j->page);
 	buf_release(&j->zpage);
 	buf_release(&j->hdr);
+	buf_release(&j->out);
 	free(j);
 }
 
-/* Wait for the oldest page in flight and append it to its chunk. */
+/*
+ * Wait for the oldest page in flight and move it to the end of its
+ * column's chunk (the job makes the next one in a buffer of its own).
+ */
 static void
 reap_one(struct pq_writer *w)
 {
 	struct pq_job *j = w->jobs[w->fifo[0]];
+	struct pq_col *c = j->col;
 
 	workq_wait(w->opts.q, &j->job);
-	page_append(w, &j->col->chunk, &j->col->raw_size, &j->hdr,
-	    j->page.len, j->stored);
+	if (c->npages == c->pagecap) {
+		c->pagecap = c->pagecap ? c->pagecap * 2 : 8;
+		c->pages = xreallocarray(c->pages, c->pagecap,
+		    sizeof(*c->pages));
+	}
+	page_count(w, &c->raw_size, j->hdr.len, j->page.len, j->stored);
+	c->chunk_len += j->out.len;
+	c->pages[c->npages++] = j->out;
+	buf_init(&j->out, 0);
 	w->pending -= j->page.len;
 	memmove(w->fifo, w->fifo + 1, --w->njobs);
 }
@@ -1156,7 +1193,7 @@ cut_row_group(struct pq_writer *w)
 	struct buf dictpage = BUF_INIT;
 	uint64_t start = w->offset, dict_off, data_off;
 	int64_t raw_total = 0, raw, dict_raw;
-	size_t i;
+	size_t i, k, stored;
 
 	if (w->rg_rows == 0)
 		return;
@@ -1171,16 +1208,11 @@ cut_row_group(struct pq_writer *w)
 		/* its dictionary here, while the threads do the pages */
 		dict_raw = 0;
 		if (c->used_dict) {
-			const struct buf *stored;
-
-			buf_reset(&w->page);
-			buf_add(&w->page, c->dict.data, c->dict.len);
-			stored = compress_page(w->opts.codec, &w->comp,
-			    &w->page, &w->zpage);
-			page_header(&w->hdr, PT_DICTIONARY_PAGE, c->ndict, 0,
-			    w->page.len, stored->len);
-			page_append(w, &dictpage, &dict_raw, &w->hdr,
-			    w->page.len, stored);
+			page_make(&dictpage, &stored, &c->dict,
+			    PT_DICTIONARY_PAGE, c->ndict, 0, w->opts.codec,
+			    &w->comp, &w->zpage, &w->hdr);
+			page_count(w, &dict_raw, w->hdr.len, c->dict.len,
+			    stored);
 		}
 		reap_through(w, c);
 		raw = c->raw_size + dict_raw;
@@ -1188,7 +1220,9 @@ cut_row_group(struct pq_writer *w)
 		if (c->used_dict)
 			ready_move(w, &dictpage);
 		data_off = w->offset;
-		ready_move(w, &c->chunk);
+		for (k = 0; k < c->npages; k++)
+			ready_move(w, &c->pages[k]);
+		c->npages = 0;
 		put_chunk_meta(w, &t, c, dict_off, data_off, raw,
 		    (int64_t)(w->offset - dict_off));
 		raw_total += raw;
@@ -1205,15 +1239,24 @@ cut_row_group(struct pq_writer *w)
 	w->rg_rows = 0;
 }
 
+/* Bytes stored a byte of the pages written so far (1 before the first). */
+static double
+stored_ratio(const struct pq_writer *w)
+{
+	return w->raw_pages > 0 ?
+	    (double)w->stored_pages / (double)w->raw_pages : 1;
+}
+
 static size_t
 row_group_size(const struct pq_writer *w)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < w->ncols; i++)
-		n += w->cols[i].chunk.len + w->cols[i].dict.len +
+		n += w->cols[i].chunk_len + w->cols[i].dict.len +
 		    page_size(&w->cols[i]);
-	return n + w->pending;
+	/* the pages in flight as they will be: their room is the jobs' */
+	return n + (size_t)((double)w->pending * stored_ratio(w));
 }
 
 void
@@ -1234,6 +1277,12 @@ pq_row_end(struct pq_writer *w)
 	}
 	w->rows++;
 	w->rg_rows++;
+	/*
+	 * The sizes count the pages in flight at the ratio of those written:
+	 * the first one in flight is written at once, for a ratio.
+	 */
+	if (w->raw_pages == 0 && w->njobs > 0)
+		reap_one(w);
 	if (row_group_size(w) >= w->opts.row_group_bytes)
 		cut_row_group(w);
 }
@@ -1276,7 +1325,6 @@ pq_new(const struct pq_column *cols, size_t ncols, const struct pq_opts *o)
 		buf_init(&c->defbuf, 0);
 		buf_init(&c->defscratch, 0);
 		buf_init(&c->vals, 0);
-		buf_init(&c->chunk, 0);
 		buf_init(&c->dict, 0);
 		buf_init(&c->bmin, 0);
 		buf_init(&c->bmax, 0);
@@ -1301,19 +1349,17 @@ pq_rows(const struct pq_writer *w)
 
 /*
  * Open pages and dictionaries are counted as they would compress, at the
- * ratio of the pages written so far (1 before the first).
+ * ratio of the pages written so far.
  */
 uint64_t
 pq_size(const struct pq_writer *w)
 {
-	double ratio = 1;
+	double ratio = stored_ratio(w);
 	uint64_t done = w->offset, open = w->pending;
 	size_t i;
 
-	if (w->raw_pages > 0)
-		ratio = (double)w->stored_pages / (double)w->raw_pages;
 	for (i = 0; i < w->ncols; i++) {
-		done += w->cols[i].chunk.len;
+		done += w->cols[i].chunk_len;
 		open += w->cols[i].dict.len + page_size(&w->cols[i]);
 	}
 	/* an exact sum (below 2^53) converted once, as it was per term */

@@ -33,10 +33,11 @@
  * size) reaches page_bytes, at a row end.  A row group is cut at a row end
  * when its buffered bytes (finished pages as compressed, dictionaries,
  * open pages) reach row_group_bytes; the pages finished last (up to
- * four) count uncompressed, as they may still be compressing in threads
- * (opts.q: side by side, beside the building of the next rows, each
- * appended to its chunk in order; the bytes written are the same with or
- * without).  The writer holds one row group, up to four pages in
+ * four) may still be compressing in threads (opts.q: side by side,
+ * beside the building of the next rows, each appended to its chunk in
+ * order) and count at the ratio of the pages written before them (the
+ * first page of a file is waited for), so that the bytes written are the
+ * same with threads or without.  The writer holds one row group, up to four pages in
  * flight, the file's bytes not yet taken (see pq_take) and the footer's
  * metadata (a few hundred bytes per column and row group): call pq_take
  * after rows to stream a file in bounded memory.
