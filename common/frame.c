@@ -360,7 +360,7 @@ layout_keep(struct frame *f, const char *p, const char *end)
 	    f->nfields > LAYOUT_FIELDS)
 		return;
 	if ((l = f->layout) == NULL)
-		l = f->layout = xreallocarray(NULL, 1, sizeof(*l));
+		l = f->layout = xmalloc(sizeof(*l));
 	l->type = f->type;
 	l->has_body = f->has_body;
 	memcpy(l->text, p, n);
