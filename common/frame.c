@@ -1,8 +1,10 @@
 /* Frame reading and writing; see frame.h and lakepipe-frames(5). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #ifdef __SSE2__
@@ -15,6 +17,26 @@
 #include "pct.h"
 
 #define READ_CHUNK	(256 * 1024)
+#define READ_PIPE	(1024 * 1024)
+
+/*
+ * A pipe read from is made READ_PIPE big (never smaller than it is), on
+ * the reading side too, so that a writer that does not size it (cat, or
+ * transform writing to deliver) does not block and wake us every 64 KiB.
+ * A failure (the per-user limit on pipe memory) leaves it as it was.
+ */
+static void
+grow_pipe(int fd)
+{
+#if defined(F_GETPIPE_SZ) && defined(F_SETPIPE_SZ)
+	struct stat st;
+	int sz;
+
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	    (sz = fcntl(fd, F_GETPIPE_SZ)) >= 0 && sz < READ_PIPE)
+		(void)fcntl(fd, F_SETPIPE_SZ, READ_PIPE);
+#endif
+}
 
 void
 frame_reader_init(struct frame_reader *r, int fd, const char *name)
@@ -22,6 +44,7 @@ frame_reader_init(struct frame_reader *r, int fd, const char *name)
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 	r->name = name;
+	grow_pipe(fd);
 	buf_init(&r->in, READ_CHUNK);
 	r->max_body = FRAME_DEFAULT_MAX_BODY;
 }

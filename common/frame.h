@@ -88,6 +88,10 @@ struct frame_reader {
 
 enum { FRAME_ERR = -1, FRAME_MORE = 0, FRAME_OK = 1 };
 
+/*
+ * A pipe fd is grown to 1 MiB if it is smaller: its writer blocks, and
+ * wakes the reader, less often.
+ */
 void	frame_reader_init(struct frame_reader *, int fd, const char *name);
 void	frame_reader_release(struct frame_reader *);
 /*
