@@ -819,7 +819,10 @@ static void __attribute__((constructor))
 code_steps_make(void)
 {
 	const uint16_t *next = &grammar[0].next[0][0];
-	size_t st, i, e;
+	static const uint16_t pushes[8] = { A_PUSH, A_PUSH, A_PUSH, A_PUSH,
+	    A_PUSH, A_PUSH, A_PUSH, A_PUSH };
+	const uint16_t *row;
+	size_t st, i, c, e;
 
 	for (st = 0; st < S_COUNT * 8; st++) {
 		e = steps1[st] = CODE_STATE(next[st - st % 8 +
@@ -834,11 +837,12 @@ code_steps_make(void)
 			steps2[(st >> 3) + i] = (e & A_ANY) != 0 ? A_PUSH : e;
 		}
 	for (st = 0; st < S_COUNT * 512; st += 512)
-		for (i = 0; i < 512; i++) {
-			e = steps2[(st >> 3) + (i & 63)];
-			if ((e & A_ANY) == 0)
-				e = steps1[(e >> 6) + (i >> 6)];
-			steps3[st + i] = (e & A_ANY) != 0 ? A_PUSH : e;
+		for (i = 0; i < 64; i++) {
+			e = steps2[(st >> 3) + i];
+			/* an action in the first two: A_PUSH, all three */
+			row = (e & A_ANY) != 0 ? pushes : &steps1f[e >> 6];
+			for (c = 0; c < 8; c++)
+				steps3[st + c * 64 + i] = row[c];
 		}
 }
 #endif
