@@ -805,9 +805,9 @@ pair_steps_make(void)
  * codes_avx2), so that a step neither looks its bytes up nor finds its
  * bits.  code_class is what each code stands for; the scalars are 0.
  * The steps' entries are the next state times 512 (the row of 512 in
- * steps3, of 64 in steps2 shifted right by 3, of 8 in steps1 by 6) and
- * the action bits: steps1 a token's own, steps3 A_PUSH where one of its
- * three has any.
+ * steps3, of 64 in steps2 shifted right by 3, of 8 in steps1 and
+ * steps1f by 6) and the action bits: in steps1 a token's own, in the
+ * others A_PUSH alone (no state: S_ERR's row) where a token has any.
  */
 static const unsigned char code_class[8] = { C_SCALAR, C_ARR, C_ARR_END,
 	C_COMMA, C_COLON, C_OBJ, C_OBJ_END, C_QUOTE };
@@ -964,11 +964,11 @@ ends_scalar(const struct scan *s, unsigned char c)
 
 /*
  * Nonzero if the scalar at byte i of the block at b is valid for sure:
- * true, false, null, or up to 7 digits without a leading 0, its bytes
- * the run of bits of run (what is neither in a string nor a separator)
- * from i.  0 if the text must tell (skip_scalar): a sign, a fraction,
- * an exponent, more digits, a run that goes on in the next block, one
- * in the last 8 bytes of the block.
+ * true, false, null, one digit, or up to 7 digits without a leading 0,
+ * its bytes the run of bits of run (what is neither in a string nor a
+ * separator) from i.  0 if the text must tell (skip_scalar): a sign, a
+ * fraction, an exponent, more digits, a run that goes on in the next
+ * block, one in the last 8 bytes of the block.
  */
 static inline int
 scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
@@ -978,8 +978,10 @@ scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
 
 	if (i > 56)
 		return 0;
-	memcpy(&w, b + i, 8);
 	n = lowest_bit(~(run >> i));	/* a 0 shifted in: not past 64 - i */
+	if (n == 1)
+		return (unsigned)(b[i] - '0') < 10;	/* one digit */
+	memcpy(&w, b + i, 8);
 	t = w ^ ONES * '0';		/* digits to 0-9 */
 	if ((t & 0xff) - 1 < 9) {
 		/* the high bits of the bytes that are not digits */
@@ -1252,8 +1254,8 @@ blocks_ssse3(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 __attribute__((target("avx2,bmi,bmi2,pclmul,popcnt"))) static int
 blocks_avx2(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
-	return scan_blocks_with(scan_avx2, prefix_clmul, tokens_avx2, s, b, base,
-	    nb);
+	return scan_blocks_with(scan_avx2, prefix_clmul, tokens_avx2, s, b,
+	    base, nb);
 }
 #endif
 
@@ -1285,8 +1287,8 @@ block_readable(const unsigned char *p)
  * hides them (it does in place, whatever follows the text).
  */
 static const unsigned char past_fill[64] =
-    "\"\\{[,:\x01\x80\"0\"\\}]\"true\x1f{\"a\":1}[\\u0000]\"\"\"\\\"\"\x01\x02\x7f\xff"
-    "{[{[{[\"\"";
+    "\"\\{[,:\x01\x80\"0\"\\}]\"1" "true\x1f{\"a\":1}[\\u"
+    "0000]\"\"\"\\\"\"\x01\x02\x7f\xff" "{[{[{[\"\"\"\\\"\\{[,:\x01\"";
 
 /*
  * The validator of both json_is_container (strict: only space and tab
