@@ -812,6 +812,7 @@ pair_steps_make(void)
 static const unsigned char code_class[8] = { C_SCALAR, C_ARR, C_ARR_END,
 	C_COMMA, C_COLON, C_OBJ, C_OBJ_END, C_QUOTE };
 #define CODE_STATE(e)	((size_t)(e) >> 3 << 9 | ((e) & A_ANY))
+_Static_assert(S_COUNT * 512 <= 65536, "a state times 512 in 16 bits");
 static uint16_t steps1[S_COUNT * 8], steps1f[S_COUNT * 8];
 static uint16_t steps2[S_COUNT * 64], steps3[S_COUNT * 512];
 
