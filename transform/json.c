@@ -1128,11 +1128,12 @@ tokens_avx2(struct scan *s, const unsigned char *b, uint64_t named,
 		for (i = 0; i < CODES_RUN; i += 3, run >>= 9)
 			st = steps3[st | (run & 511)];
 	}
-	for (k = n - k; k >= 3; k -= 3, run >>= 9)
+	/* a bit above the last code tells how many are left */
+	for (run |= 1ULL << 3 * (n - k); run >= 512; run >>= 9)
 		st = steps3[st | (run & 511)];
-	if (k == 2)
+	if (run >= 64)
 		st = steps2[(st >> 3) | (run & 63)];
-	else if (k == 1)
+	else if (run >= 8)
 		st = steps1f[(st >> 6) | (run & 7)];
 	return st >= 512 ? st : code_steps(s, at, c, n);
 }
