@@ -498,6 +498,32 @@ scan_avx2(const unsigned char *p, size_t nb, int lenient,
 		b->high = _mm256_movemask_epi8(_mm256_or_si256(lo, hi)) != 0;
 	}
 }
+
+/*
+ * The three bits of the code (see code_class) of each byte of the block
+ * at p, into c[0] to c[2]; right for brackets, separators and quotes.
+ * A table of low nibbles gives bits 0 and 1 in its bits 5 and 6, and in
+ * bit 7 what flips bit 5 of the byte into bit 2 ('{' and '[' differ only
+ * there, '}' and ']' too).
+ */
+#define CODE_ROW 0, 0, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0xe0, 0x40, 0, 0
+__attribute__((target("avx2"), always_inline)) static inline void
+codes_avx2(const unsigned char *p, uint64_t c[3])
+{
+	const __m256i row = _mm256_setr_epi8(CODE_ROW, CODE_ROW);
+	const __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	const __m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)
+	    (p + 32));
+	const __m256i tl = _mm256_shuffle_epi8(row, lo);
+	const __m256i th = _mm256_shuffle_epi8(row, hi);
+
+	c[0] = VMASK(256, _mm256_slli_epi16(tl, 2)) |
+	    VMASK(256, _mm256_slli_epi16(th, 2)) << 32;
+	c[1] = VMASK(256, _mm256_add_epi8(tl, tl)) |
+	    VMASK(256, _mm256_add_epi8(th, th)) << 32;
+	c[2] = VMASK(256, _mm256_xor_si256(tl, _mm256_slli_epi16(lo, 2))) |
+	    VMASK(256, _mm256_xor_si256(th, _mm256_slli_epi16(hi, 2))) << 32;
+}
 #endif
 
 /* Classify nb blocks of 64 bytes at p into b[0] to b[nb - 1]. */
@@ -532,7 +558,8 @@ has_avx2(void)
 {
 	return __builtin_cpu_supports("avx2") &&
 	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-	    __builtin_cpu_supports("pclmul");
+	    __builtin_cpu_supports("pclmul") &&
+	    __builtin_cpu_supports("popcnt");
 }
 #endif
 
@@ -771,6 +798,56 @@ pair_steps_make(void)
 			}
 }
 
+#ifdef __x86_64__
+/*
+ * AVX2 steps through grammar[0] three tokens at a time by their codes:
+ * three bits a token, found for all tokens of a block at once (see
+ * codes_avx2), so that a step neither looks its bytes up nor finds its
+ * bits.  code_class is what each code stands for; the scalars are 0.
+ * The steps' entries are the next state times 512 (the row of 512 in
+ * steps3, of 64 in steps2 shifted right by 3, of 8 in steps1 and
+ * steps1f by 6) and the action bits: in steps1 a token's own, in the
+ * others A_PUSH alone (no state: S_ERR's row) where a token has any.
+ */
+static const unsigned char code_class[8] = { C_SCALAR, C_ARR, C_ARR_END,
+	C_COMMA, C_COLON, C_OBJ, C_OBJ_END, C_QUOTE };
+#define CODE_STATE(e)	((size_t)(e) >> 3 << 9 | ((e) & A_ANY))
+_Static_assert(S_COUNT * 512 <= 65536, "a state times 512 in 16 bits");
+static uint16_t steps1[S_COUNT * 8], steps1f[S_COUNT * 8];
+static uint16_t steps2[S_COUNT * 64], steps3[S_COUNT * 512];
+
+static void __attribute__((constructor))
+code_steps_make(void)
+{
+	const uint16_t *next = &grammar[0].next[0][0];
+	static const uint16_t pushes[8] = { A_PUSH, A_PUSH, A_PUSH, A_PUSH,
+	    A_PUSH, A_PUSH, A_PUSH, A_PUSH };
+	const uint16_t *row;
+	size_t st, i, c, e;
+
+	for (st = 0; st < S_COUNT * 8; st++) {
+		e = steps1[st] = CODE_STATE(next[st - st % 8 +
+		    code_class[st % 8]]);
+		steps1f[st] = (e & A_ANY) != 0 ? A_PUSH : e;
+	}
+	for (st = 0; st < S_COUNT * 512; st += 512)
+		for (i = 0; i < 64; i++) {
+			e = steps1[(st >> 6) + (i & 7)];
+			if ((e & A_ANY) == 0)
+				e = steps1[(e >> 6) + (i >> 3)];
+			steps2[(st >> 3) + i] = (e & A_ANY) != 0 ? A_PUSH : e;
+		}
+	for (st = 0; st < S_COUNT * 512; st += 512)
+		for (i = 0; i < 64; i++) {
+			e = steps2[(st >> 3) + i];
+			/* an action in the first two: A_PUSH, all three */
+			row = (e & A_ANY) != 0 ? pushes : &steps1f[e >> 6];
+			for (c = 0; c < 8; c++)
+				steps3[st + c * 64 + i] = row[c];
+		}
+}
+#endif
+
 /* The state after a value closed in a container of each state's kind. */
 #define OAFTER(c) [c##_KOC] = TO(c##_AFTER), [c##_KEY] = TO(c##_AFTER), \
 	[c##_COLON] = TO(c##_AFTER), [c##_VALUE] = TO(c##_AFTER), \
@@ -786,7 +863,8 @@ static const unsigned char token_class[256] = TOKEN_CLASSES;
 /*
  * The validator's state, carried from block to block.  The nesting below
  * the table's levels is kept in stack[] (the states to resume), so deep
- * input cannot overflow the C stack.
+ * input cannot overflow the C stack.  check_container sets each field
+ * (but stack[]): one added here is set there.
  */
 struct scan {
 	const unsigned char	*p, *end;	/* the text */
@@ -887,11 +965,11 @@ ends_scalar(const struct scan *s, unsigned char c)
 
 /*
  * Nonzero if the scalar at byte i of the block at b is valid for sure:
- * true, false, null, or up to 7 digits without a leading 0, its bytes
- * the run of bits of run (what is neither in a string nor a separator)
- * from i.  0 if the text must tell (skip_scalar): a sign, a fraction,
- * an exponent, more digits, a run that goes on in the next block, one
- * in the last 8 bytes of the block.
+ * true, false, null, one digit, or up to 7 digits without a leading 0,
+ * its bytes the run of bits of run (what is neither in a string nor a
+ * separator) from i.  0 if the text must tell (skip_scalar): a sign, a
+ * fraction, an exponent, more digits, a run that goes on in the next
+ * block, one in the last 8 bytes of the block.
  */
 static inline int
 scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
@@ -901,8 +979,10 @@ scalar_in_block(const unsigned char *b, size_t i, uint64_t run)
 
 	if (i > 56)
 		return 0;
-	memcpy(&w, b + i, 8);
 	n = lowest_bit(~(run >> i));	/* a 0 shifted in: not past 64 - i */
+	if (n == 1)
+		return (unsigned)(b[i] - '0') < 10;	/* one digit */
+	memcpy(&w, b + i, 8);
 	t = w ^ ONES * '0';		/* digits to 0-9 */
 	if ((t & 0xff) - 1 < 9) {
 		/* the high bits of the bytes that are not digits */
@@ -988,99 +1068,245 @@ block_tokens(uint64_t (*prefix)(uint64_t), struct scan *s,
 }
 
 /*
+ * The tokens of a block by their codes: named (the bytes whose codes
+ * are their own: brackets, separators, quotes; the other tokens are
+ * scalars) and tok, in state: the next state.
+ */
+typedef size_t codes_fn(struct scan *, const unsigned char *b,
+    uint64_t named, uint64_t tok, size_t state);
+
+#ifdef __x86_64__
+/*
+ * The n tokens whose codes' bits are c[0] to c[2] (token i at bit i)
+ * one at a time from state st (times 512), pushing and popping: what
+ * tokens_avx2 does again when its steps met an action.
+ */
+static size_t
+code_steps(struct scan *s, size_t st, const uint64_t c[3], size_t n)
+{
+	size_t i, e;
+
+	for (i = 0; i < n; i++) {
+		e = steps1[(st >> 6) + (c[0] >> i & 1) + (c[1] >> i & 1) * 2 +
+		    (c[2] >> i & 1) * 4];
+		if ((e & A_ANY) != 0)
+			e = scan_action(s, st >> 6, e >> 6 | (e & A_ANY)) << 6;
+		st = e;
+	}
+	return st;
+}
+
+#define CODES_RUN	21	/* the codes of 21 tokens in a word */
+#define CODES_AT	0x1249249249249249ULL	/* their lowest bits */
+
+/*
+ * The tokens' codes gathered (pext) and spread three bits a token
+ * (pdep) into runs of CODES_RUN, then three tokens a step; st and the
+ * state returned are times 512.  A step with an action leads to S_ERR's
+ * row (see code_steps_make), so that the steps do not test for one: the
+ * block is stepped through again, one token at a time, if they end
+ * there.
+ */
+__attribute__((target("avx2,bmi,bmi2,popcnt"), always_inline))
+static inline size_t
+tokens_avx2(struct scan *s, const unsigned char *b, uint64_t named,
+    uint64_t tok, size_t st)
+{
+	uint64_t c[3], run;
+	size_t n = (size_t)_mm_popcnt_u64(tok), k, i, at = st;
+
+	codes_avx2(b, c);
+	c[0] = _pext_u64(c[0] & named, tok);
+	c[1] = _pext_u64(c[1] & named, tok);
+	c[2] = _pext_u64(c[2] & named, tok);
+	for (k = 0;; k += CODES_RUN) {
+		run = _pdep_u64(c[0] >> k, CODES_AT) |
+		    _pdep_u64(c[1] >> k, CODES_AT << 1) |
+		    _pdep_u64(c[2] >> k, CODES_AT << 2);
+		if (n - k <= CODES_RUN)
+			break;
+		for (i = 0; i < CODES_RUN; i += 3, run >>= 9)
+			st = steps3[st | (run & 511)];
+	}
+	/* a bit above the last code tells how many are left */
+	for (run |= 1ULL << 3 * (n - k); run >= 512; run >>= 9)
+		st = steps3[st | (run & 511)];
+	if (run >= 64)
+		st = steps2[(st >> 3) | (run & 63)];
+	else if (run >= 8)
+		st = steps1f[(st >> 6) | (run & 7)];
+	return st >= 512 ? st : code_steps(s, at, c, n);
+}
+#endif
+
+/*
+ * The masks m of a block of which only the first n bytes (1 to 63) are
+ * the text's: the others as if spaces, whatever they are (a byte >= 0x80
+ * among them only costs the UTF-8 check of the text).
+ */
+static inline void
+past_end(struct json_block *m, size_t n)
+{
+	const uint64_t in = ~0ULL >> (64 - n);
+
+	m->quote &= in;
+	m->bslash &= in;
+	m->op &= in;
+	m->sep |= ~in;
+	m->ctrl &= in;
+}
+
+/*
+ * The tokens tok of the block at b (the text's bytes from base) through
+ * the grammar g (whose rows are next) from state: the next state.
+ */
+static inline __attribute__((always_inline)) size_t
+block_steps(struct scan *s, const struct grammar *g, const uint16_t *next,
+    const unsigned char *b, size_t base, uint64_t tok, size_t state)
+{
+	uint64_t rest;
+	size_t e, i;
+
+	/* two at a time, then one, from an action on to the end */
+	for (; g->pairs != NULL && (rest = tok & (tok - 1)) != 0;
+	    tok = rest & (rest - 1)) {
+		e = g->pairs[(state + g->class[b[lowest_bit(tok)]]) * 8 +
+		    g->class[b[lowest_bit(rest)]]];
+		if ((e & A_ANY) != 0)
+			break;
+		state = e;
+	}
+	for (; tok != 0; tok &= tok - 1) {
+		i = lowest_bit(tok);
+		e = next[state + g->class[b[i]]];
+		/*
+		 * No action: the next state (S_ERR's row keeps it).  The
+		 * index's tokens here, pushes and pops apart.
+		 */
+		if ((e & A_ANY) == A_INDEX) {
+			index_token(s, state, s->p + base + i);
+			e &= ~A_ANY;
+		} else if ((e & A_ANY) != 0)
+			e = scan_action(s, state, e);
+		state = e;
+	}
+	return state;
+}
+
+/*
  * The nb blocks at b, the text's bytes from base, classified by kernel
  * and through the grammar (prefix: prefix_xor, or what gives the same
- * on this CPU): 0 to go on, -1 if the text is not valid.  Inlined into
+ * on this CPU; codes: NULL, or what steps through grammar[0] by the
+ * tokens' codes): 0 to go on, -1 if the text is not valid.  Inlined into
  * each kernel's blocks_ function: the masks stay in registers.
  */
 static inline __attribute__((always_inline)) int
 scan_blocks_with(scan_fn *kernel, uint64_t (*prefix)(uint64_t),
-    struct scan *s, const unsigned char *b, size_t base, size_t nb)
+    codes_fn *codes, struct scan *s, const unsigned char *b, size_t base,
+    size_t nb)
 {
 	const struct grammar *g = s->grammar;
 	const uint16_t *next = &g->next[0][0];	/* rows of 8: TO() */
 	const int lenient = s->lenient;	/* the kernel's set up once */
+	/* codes: states times 512 (their rows in steps3), not 8 */
+	const int by_codes = codes != NULL && g->pairs != NULL;
 	struct json_block m;
-	uint64_t tok, rest;
-	size_t e, i, state = s->state;
+	uint64_t tok;
+	size_t state = by_codes ? s->state << 6 : s->state;
 
 	for (; nb > 0; nb--, b += 64, base += 64) {
 		kernel(b, 1, lenient, &m);
+		if (s->len - base < 64)
+			past_end(&m, s->len - base);
 		if (block_tokens(prefix, s, &m, b, base, &tok) < 0)
 			return -1;
-		/* two at a time, then one, from an action on to the end */
-		for (; g->pairs != NULL && (rest = tok & (tok - 1)) != 0;
-		    tok = rest & (rest - 1)) {
-			e = g->pairs[(state + g->class[b[lowest_bit(tok)]]) *
-			    8 + g->class[b[lowest_bit(rest)]]];
-			if ((e & A_ANY) != 0)
-				break;
-			state = e;
-		}
-		for (; tok != 0; tok &= tok - 1) {
-			i = lowest_bit(tok);
-			e = next[state + g->class[b[i]]];
-			/*
-			 * No action: the next state (S_ERR's row keeps it).
-			 * The index's tokens here, pushes and pops apart.
-			 */
-			if ((e & A_ANY) == A_INDEX) {
-				index_token(s, state, s->p + base + i);
-				e &= ~A_ANY;
-			} else if ((e & A_ANY) != 0)
-				e = scan_action(s, state, e);
-			state = e;
-		}
+		if (by_codes)
+			state = codes(s, b, m.op | m.quote, tok, state);
+		else
+			state = block_steps(s, g, next, b, base, tok, state);
 		if (state == TO(S_ERR))
 			return -1;
 	}
-	s->state = state;
+	s->state = by_codes ? state >> 6 : state;
 	return 0;
 }
 
 static int
 blocks_word(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
-	return scan_blocks_with(scan_word, prefix_xor, s, b, base, nb);
+	return scan_blocks_with(scan_word, prefix_xor, NULL, s, b, base,
+	    nb);
 }
 
 #ifdef __x86_64__
 static int
 blocks_sse2(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
-	return scan_blocks_with(scan_sse2, prefix_xor, s, b, base, nb);
+	return scan_blocks_with(scan_sse2, prefix_xor, NULL, s, b, base,
+	    nb);
 }
 
 __attribute__((target("ssse3"))) static int
 blocks_ssse3(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
-	return scan_blocks_with(scan_ssse3, prefix_xor, s, b, base, nb);
+	return scan_blocks_with(scan_ssse3, prefix_xor, NULL, s, b, base,
+	    nb);
 }
 
-__attribute__((target("avx2,bmi,bmi2,pclmul"))) static int
+__attribute__((target("avx2,bmi,bmi2,pclmul,popcnt"))) static int
 blocks_avx2(struct scan *s, const unsigned char *b, size_t base, size_t nb)
 {
-	return scan_blocks_with(scan_avx2, prefix_clmul, s, b, base, nb);
+	return scan_blocks_with(scan_avx2, prefix_clmul, tokens_avx2, s, b,
+	    base, nb);
 }
 #endif
 
-/* Blocks validated a call, at most: the last batch is copied, padded. */
-#define SCAN_BATCH	16
+#if defined(__SANITIZE_ADDRESS__)
+#define READ_PAST_END	0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define READ_PAST_END	0
+#endif
+#endif
+#ifndef READ_PAST_END
+#define READ_PAST_END	1
+#endif
+
+/*
+ * Nonzero if the 64 bytes from p may be read although the text ends
+ * before: they are in one page, which holds the text's last byte.  Not
+ * under AddressSanitizer, which would report the bytes past the object.
+ */
+static int
+block_readable(const unsigned char *p)
+{
+	return READ_PAST_END && ((uintptr_t)p & 4095) <= 4096 - 64;
+}
+
+/*
+ * What fills the copy of a last block that cannot be read in place,
+ * after the text: bytes that would change the answer unless past_end
+ * hides them (it does in place, whatever follows the text).
+ */
+static const unsigned char past_fill[64] =
+    "\"\\{[,:\x01\x80\"0\"\\}]\"1" "true\x1f{\"a\":1}[\\u"
+    "0000]\"\"\"\\\"\"\x01\x02\x7f\xff" "{[{[{[\"\"\"\\\"\\{[,:\x01\"";
 
 /*
  * The validator of both json_is_container (strict: only space and tab
  * between tokens, nothing around the value) and json_valid (lenient: any
- * RFC 8259 whitespace, also around the value).
+ * RFC 8259 whitespace, also around the value).  The blocks are read in
+ * place, the last one too (its bytes past the text masked) when that
+ * does not cross into another page; else a copy of it.
  */
 static int
 check_container(const char *str, size_t n, int lenient, struct json_top *t)
 {
 	const unsigned char *p = (const unsigned char *)str, *end = p + n;
-	unsigned char pad[64 * SCAN_BATCH + 64];
-	const unsigned char *blk = p;
+	unsigned char last[64];
 	struct scan s;
-	size_t base, nb;
-	int r = 0;
+	size_t nb, tail;
+	int r;
 
 	if (lenient) {
 		while (p < end && is_ws(*p))
@@ -1090,26 +1316,27 @@ check_container(const char *str, size_t n, int lenient, struct json_top *t)
 	}
 	if (end - p < 2 || (p[0] != '{' && p[0] != '['))
 		return 0;
-	memset(&s, 0, offsetof(struct scan, stack));
+	/* each field but the stack, not memset: 20 instructions a text */
 	s.p = p;
 	s.end = end;
 	s.len = (size_t)(end - p);
 	s.lenient = lenient;
 	s.t = t;
 	s.grammar = &grammar[t != NULL];
+	s.in_str = s.escaped = s.other = 0;
+	s.esc_next = s.key = 0;
+	s.value = 0;
+	s.depth = 0;
 	s.state = TO(S_START);
-	for (base = 0; r == 0 && base < s.len; base += 64 * nb) {
-		if (s.len - base > 64 * SCAN_BATCH) {
-			nb = SCAN_BATCH;
-			blk = p + base;
-		} else {
-			/* the rest, one batch, padded with spaces: no token */
-			nb = (s.len - base + 63) / 64;
-			memcpy(pad, p + base, s.len - base);
-			memset(pad + (s.len - base), ' ', 64);
-			blk = pad;
-		}
-		r = scan_blocks(&s, blk, base, nb);
+	s.high = 0;
+	nb = (s.len + 63) / 64;
+	tail = s.len % 64;
+	if (tail == 0 || block_readable(end - tail))
+		r = scan_blocks(&s, p, 0, nb);
+	else if ((r = scan_blocks(&s, p, 0, nb - 1)) == 0) {
+		memcpy(last, past_fill, sizeof(last));
+		memcpy(last, end - tail, tail);
+		r = scan_blocks(&s, last, s.len - tail, 1);
 	}
 	/*
 	 * Closed: any token after the close went to S_ERR, but a blank

@@ -50,7 +50,7 @@ void	json_scan_block(const unsigned char *p, int lenient,
 
 /*
  * The kernel that classifies blocks: the best this CPU has (AVX2 with
- * BMI1, BMI2 and PCLMUL, SSSE3 or SSE2 on x86-64; 64-bit words
+ * BMI1, BMI2, PCLMUL and POPCNT, SSSE3 or SSE2 on x86-64; 64-bit words
  * elsewhere) unless a test asks for another.  All give the same masks.
  * 0, or -1 if this CPU cannot run it.
  * The choice is a global: set it (or let the first validation set it)

@@ -5,11 +5,16 @@
  * each kernel gives the same answers, strict and lenient, where a block
  * boundary falls inside an escape, a surrogate pair, a run of
  * backslashes, a number or a literal; the top-level index (keys, values
- * and their ends) agrees with the walking json_get; json_add_string's
- * one-copy path and its escaping path give the same text.
+ * and their ends) agrees with the walking json_get; the bytes after a
+ * text change nothing, and a text that ends at an unreadable page is
+ * read no further; json_add_string's one-copy path and its escaping
+ * path give the same text.
  */
+#include <sys/mman.h>
+
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "../../transform/json.h"
@@ -182,6 +187,94 @@ test_long(void)
 	buf_release(&b);
 }
 
+/*
+ * The bytes after a text, which the validator may read to fill its last
+ * block (json.c, past_end), change nothing: each text ending at every
+ * place in a block, followed by bytes that would change the answer were
+ * they the text's, with every kernel, strict and lenient.
+ */
+static void
+test_past_end(void)
+{
+	/* not valid, valid, ... */
+	static const char *const docs[] = { "[1", "[1]", "[\"a", "[\"a\"]",
+	    "{\"k\":tru", "{\"k\":true}", "[\"\\", "[\"\\\\\"]", "[1,",
+	    "[1,2]", "[[]", "{}" };
+	static const char *const after[] = { "]", "}", "\"]", "\\\"]", "e5]",
+	    "\x01", "\xff\xfe", " ,1]", "\"", "{[" };
+	struct buf b = BUF_INIT;
+	size_t d, a, k, pad, n;
+	int ok = 1, want;
+
+	for (d = 0; d < sizeof(docs) / sizeof(docs[0]); d++)
+		for (pad = 0; pad < 70; pad++) {
+			buf_setlen(&b, 0);
+			buf_addch(&b, '[');
+			for (n = 0; n < pad; n++)
+				buf_addstr(&b, "0,");
+			buf_addstr(&b, docs[d]);
+			buf_addch(&b, ']');
+			n = b.len;
+			want = d % 2;
+			for (a = 0; a < sizeof(after) / sizeof(after[0]); a++) {
+				buf_setlen(&b, n);
+				buf_addstr(&b, after[a]);
+				for (k = 0; k < NKERNELS; k++) {
+					if (json_kernel_use(kernels[k]) < 0)
+						continue;
+					ok &= json_is_container(b.data, n) ==
+					    want;
+					ok &= json_valid(b.data, n) == want;
+					ok &= json_is_container(b.data + 1 +
+					    2 * pad, n - 2 - 2 * pad) == want;
+				}
+			}
+		}
+	(void)json_kernel_use(JSON_KERNEL_BEST);
+	buf_release(&b);
+	CHECK(ok, "past end: the bytes after a text change nothing");
+}
+
+/*
+ * A text whose last byte is the last of a readable page: each length
+ * from 1 to 200, with every kernel (a read past it would fault).
+ */
+static void
+test_page_end(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m, *p;
+	size_t n, i, k;
+	int ok = 1;
+
+	m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || mprotect(m + pg, (size_t)pg, PROT_NONE) != 0) {
+		CHECK(0, "page end: mmap");
+		return;
+	}
+	for (n = 2; n <= 200; n++) {
+		/* [], [1], [10], [1,1], [10,1], ... */
+		p = m + pg - n;
+		p[0] = '[';
+		for (i = 1; i + 1 < n; i++)
+			p[i] = (i + n + 1) % 2 ? '1' : ',';
+		if (n % 2 == 0 && n > 2) {
+			p[1] = '1';
+			p[2] = '0';
+		}
+		p[n - 1] = ']';
+		for (k = 0; k < NKERNELS; k++)
+			if (json_kernel_use(kernels[k]) == 0)
+				ok &= json_is_container(p, n) &&
+				    json_valid(p, n) &&
+				    !json_is_container(p, n - 1);
+	}
+	(void)json_kernel_use(JSON_KERNEL_BEST);
+	munmap(m, (size_t)pg * 2);
+	CHECK(ok, "page end: a text up to a page it cannot read");
+}
+
 /* The index of the validating pass against json_get, member by member. */
 static void
 test_index(void)
@@ -278,6 +371,8 @@ main(void)
 	test_masks();
 	test_boundaries();
 	test_long();
+	test_past_end();
+	test_page_end();
 	test_index();
 	test_add_string();
 	return unit_done();
