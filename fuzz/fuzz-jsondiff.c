@@ -17,7 +17,8 @@
 #include "../transform/json.h"
 
 static const enum json_kernel kernels[] = { JSON_KERNEL_WORD,
-	JSON_KERNEL_SSE2, JSON_KERNEL_SSSE3, JSON_KERNEL_AVX2 };
+	JSON_KERNEL_SSE2, JSON_KERNEL_SSSE3, JSON_KERNEL_AVX2,
+	JSON_KERNEL_AVX2_PAIRS };
 
 static void
 same_top(const struct json_top *a, const struct json_top *b)

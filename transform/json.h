@@ -52,12 +52,15 @@ void	json_scan_block(const unsigned char *p, int lenient,
  * The kernel that classifies blocks: the best this CPU has (AVX2 with
  * BMI1, BMI2, PCLMUL and POPCNT, SSSE3 or SSE2 on x86-64; 64-bit words
  * elsewhere) unless a test asks for another.  All give the same masks.
+ * AVX2 steps through the grammar three tokens at a time with pext and
+ * pdep, or two at a time where those are slow (JSON_KERNEL_AVX2_PAIRS,
+ * AMD before Zen 3).
  * 0, or -1 if this CPU cannot run it.
  * The choice is a global: set it (or let the first validation set it)
  * before threads validate JSON.
  */
 enum json_kernel { JSON_KERNEL_BEST, JSON_KERNEL_WORD, JSON_KERNEL_SSE2,
-	JSON_KERNEL_SSSE3, JSON_KERNEL_AVX2 };
+	JSON_KERNEL_SSSE3, JSON_KERNEL_AVX2, JSON_KERNEL_AVX2_PAIRS };
 int	json_kernel_use(enum json_kernel);
 
 enum json_kind { JV_MISSING, JV_NULL, JV_FALSE, JV_TRUE, JV_NUMBER,

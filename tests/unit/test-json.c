@@ -23,9 +23,10 @@
 #define S(lit)	(lit), sizeof(lit) - 1
 
 static const enum json_kernel kernels[] = { JSON_KERNEL_WORD,
-	JSON_KERNEL_SSE2, JSON_KERNEL_SSSE3, JSON_KERNEL_AVX2 };
+	JSON_KERNEL_SSE2, JSON_KERNEL_SSSE3, JSON_KERNEL_AVX2,
+	JSON_KERNEL_AVX2_PAIRS };
 static const char *const kernel_names[] = { "word", "sse2", "ssse3",
-	"avx2" };
+	"avx2", "avx2 pairs" };
 #define NKERNELS	(sizeof(kernels) / sizeof(kernels[0]))
 
 static int
