@@ -453,7 +453,7 @@ layout_same(struct frame *f, const char *p, const char *end)
 	size_t i, n = (size_t)(end - p);
 	unsigned d;
 
-	if (l == NULL || l->n != n || l->type != f->type ||
+	if (l == NULL || l->n == 0 || l->n != n || l->type != f->type ||
 	    l->has_body != f->has_body)
 		return 0;
 	for (i = 0; i + 16 <= n; i += 16)

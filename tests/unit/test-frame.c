@@ -14,6 +14,8 @@
 #include "seqs.h"
 #include "unit.h"
 
+#define S(lit)	(lit), sizeof(lit) - 1
+
 /* A reader over an in-memory stream, fed through a pipe by a child. */
 static int
 reader_over(struct frame_reader *r, const void *data, size_t len)
@@ -472,6 +474,13 @@ test_layout(void)
 		}
 	}
 	CHECK(ok, "headers one after another parse as they do alone");
+	/* a dropped layout (after a header of other fields) matches none */
+	CHECK(frame_parse_header(&fr, S("M seq=1 id=1:2:-1:-1 topic=t pt=9"),
+	    1000, &why_r) == 0 && frame_parse_header(&fr, S("M x"), 1000,
+	    &why_r) < 0 && frame_parse_header(&fr, S("M "), 1000,
+	    &why_r) < 0 && fr.nfields == 0 &&
+	    frame_parse_header(&fr, S("M 5"), 1000, &why_r) == 0 &&
+	    fr.nfields == 0, "no fields from a layout dropped");
 	printf("# %zu of %zu took the layout, %zu refused\n", same, runs, bad);
 	CHECK(same > runs / 4 && bad > runs / 20,
 	    "most headers take the layout, some are refused");
