@@ -120,9 +120,10 @@ struct pq_writer {
 
 	/*
 	 * The data pages in flight (struct pq_job), in the order they were
-	 * submitted: fifo[0] the oldest of njobs.  The sizes (pq_size,
-	 * row_group_size) count them uncompressed (pending) and the chunks
-	 * as reaped, so that they are the same with threads or without.
+	 * submitted: fifo[0] the oldest of njobs; pending, their bytes
+	 * uncompressed.  The sizes (pq_size, row_group_size) count them at
+	 * the ratio of the pages reaped, and the chunks as reaped, so that
+	 * they are the same with threads or without.
 	 */
 	struct pq_job	*jobs[PQ_JOBS];	/* made when first needed */
 	unsigned char	 fifo[PQ_JOBS];
@@ -349,9 +350,7 @@ dict_clear(struct pq_col *c)
 static void
 col_reset_chunk(struct pq_col *c, const struct pq_opts *o)
 {
-	while (c->npages > 0)	/* moved out but at pq_free */
-		buf_release(&c->pages[--c->npages]);
-	c->chunk_len = 0;
+	c->chunk_len = 0;	/* its pages moved out (cut_row_group) */
 	c->num_values = c->null_count = c->nan_count = 0;
 	c->raw_size = 0;
 	c->used_plain = c->used_dict = c->dict_checked = 0;
@@ -720,11 +719,11 @@ job_get(struct pq_writer *w, size_t i)
 }
 
 static void
-job_free(struct pq_job *j, enum pq_codec codec)
+job_free(struct pq_job *j)
 {
 	if (j == NULL)
 		return;
-	if (codec == PQ_GZIP || codec == PQ_ZSTD)
+	if (j->codec == PQ_GZIP || j->codec == PQ_ZSTD)
 		comp_free(&j->comp);
 	buf_release(&j->page);
 	buf_release(&j->zpage);
@@ -757,14 +756,14 @@ reap_one(struct pq_writer *w)
 	memmove(w->fifo, w->fifo + 1, --w->njobs);
 }
 
-/* Reap until no page of c is in flight (NULL: none at all). */
+/* Reap until no page of c is in flight. */
 static void
 reap_through(struct pq_writer *w, const struct pq_col *c)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < w->njobs; i++)
-		if (c == NULL || w->jobs[w->fifo[i]]->col == c)
+		if (w->jobs[w->fifo[i]]->col == c)
 			n = i + 1;
 	while (n-- > 0)
 		reap_one(w);
@@ -1476,7 +1475,7 @@ pq_free(struct pq_writer *w)
 	for (i = 0; i < w->njobs; i++)	/* not reaped: pq_finish was not */
 		workq_wait(w->opts.q, &w->jobs[w->fifo[i]]->job);
 	for (i = 0; i < PQ_JOBS; i++)
-		job_free(w->jobs[i], w->opts.codec);
+		job_free(w->jobs[i]);
 	for (i = 0; i < w->ncols; i++)
 		col_free(&w->cols[i]);
 	free(w->cols);

@@ -90,6 +90,18 @@ field_pt(const struct frame *f, const struct frame_field *fl, uint64_t *v)
 /* What msg_parse takes from a field: 1 seq=, 2 pt=, 0 others. */
 enum { TOOK_OTHER, TOOK_SEQ, TOOK_PT };
 
+static int
+msg_seq(struct msg *m, const struct frame *f, const struct frame_field *fl,
+    const char **why)
+{
+	if (field_u64(f, fl, &m->seq) < 0) {
+		*why = BAD_SEQ;
+		return -1;
+	}
+	m->seq_field = fl;
+	return TOOK_SEQ;
+}
+
 /*
  * Take field fl of f into m: what it was (TOOK_), or -1 with why set
  * when its value is malformed.
@@ -98,13 +110,9 @@ static int
 msg_field(struct msg *m, const struct frame *f, const struct frame_field *fl,
     const char **why)
 {
-	if (name_is(fl, "seq", 3)) {
-		if (field_u64(f, fl, &m->seq) < 0) {
-			*why = BAD_SEQ;
-			return -1;
-		}
-		return TOOK_SEQ;
-	} else if (name_is(fl, "id", 2))
+	if (name_is(fl, "seq", 3))
+		return msg_seq(m, f, fl, why);
+	else if (name_is(fl, "id", 2))
 		m->id = fl;
 	else if (name_is(fl, "topic", 5))
 		m->topic = fl;
@@ -164,12 +172,8 @@ msg_changed(struct msg *m, const struct frame *f, const char **why)
 
 		if (fl == m->id)	/* the two that change most */
 			id = 1;
-		else if (fl == m->seq_field) {
-			if (field_u64(f, fl, &m->seq) < 0) {
-				*why = BAD_SEQ;
-				return -1;
-			}
-		} else if (msg_field(m, f, fl, why) < 0)
+		else if ((fl == m->seq_field ? msg_seq(m, f, fl, why) :
+		    msg_field(m, f, fl, why)) < 0)
 			return -1;
 	}
 	return id ? msg_id(m, why) : 0;
@@ -178,31 +182,29 @@ msg_changed(struct msg *m, const struct frame *f, const char **why)
 int
 msg_parse(struct msg *m, const struct frame *f, const char **why)
 {
+	int kept = f->same && m->f == f && m->parsed + 1 == f->parsed;
 	int has_seq = 0, has_pt = 0, took;
 	size_t i;
 
+	if (!kept) {
+		memset(m, 0, sizeof(*m));
+		m->f = f;
+	}
 	/*
 	 * A frame without a length has no body (f->body NULL): an empty
 	 * payload, "" so that the JSON and base64 code never does
 	 * arithmetic on, or memcpy from, a null pointer (undefined).
 	 */
-	if (f->same && m->f == f && m->parsed + 1 == f->parsed) {
-		m->parsed = f->parsed;
-		m->body = f->has_body ? f->body : "";
-		m->len = f->has_body ? f->len : 0;
-		return msg_changed(m, f, why);
-	}
-	memset(m, 0, sizeof(*m));
-	m->f = f;
 	m->body = f->has_body ? f->body : "";
 	m->len = f->has_body ? f->len : 0;
+	if (kept) {
+		m->parsed = f->parsed;
+		return msg_changed(m, f, why);
+	}
 	for (i = 0; i < f->nfields; i++) {
 		if ((took = msg_field(m, f, &f->fields[i], why)) < 0)
 			return -1;
-		if (took == TOOK_SEQ) {
-			m->seq_field = &f->fields[i];
-			has_seq = 1;
-		}
+		has_seq |= took == TOOK_SEQ;
 		has_pt |= took == TOOK_PT;
 	}
 	if (!has_seq) {
