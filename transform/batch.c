@@ -565,18 +565,17 @@ stored_over(const struct options *o, const struct batch *b, int full)
 
 /*
  * Give the staged records to the compressor (its thread compresses them
- * while the next are built).  The body is the thread's until comp_wait:
- * its parts go out just before, so the frames and where objects are cut
- * are the same with threads or without.
+ * while the next are built).  The chunks it reaps are in the body, whose
+ * parts go out now: the same with threads or without (compress.h), so
+ * the frames and where objects are cut are too.
  */
 static void
 submit_stage(struct run *r, struct batch *b)
 {
 	struct compressor *c = &b->comp[b->reject];
 
-	comp_wait(c);
-	flush_parts(r, b);
 	comp_submit(c, &b->body, &b->stage);
+	flush_parts(r, b);
 	batch_limits(r->o, b);
 }
 

@@ -85,9 +85,13 @@ void
 comp_init(struct compressor *c, enum codec codec, int level)
 {
 	size_t r;
+	size_t i;
 
 	memset(c, 0, sizeof(*c));
-	buf_init(&c->chunk, 0);
+	for (i = 0; i < COMP_SLOTS; i++) {
+		buf_init(&c->slot[i].in, 0);
+		buf_init(&c->slot[i].out, 0);
+	}
 	c->job.run = compress_chunk;
 	c->codec = codec;
 	c->level = level;
@@ -115,8 +119,13 @@ comp_init(struct compressor *c, enum codec codec, int level)
 void
 comp_free(struct compressor *c)
 {
+	size_t i;
+
 	comp_wait(c);
-	buf_release(&c->chunk);
+	for (i = 0; i < COMP_SLOTS; i++) {
+		buf_release(&c->slot[i].in);
+		buf_release(&c->slot[i].out);
+	}
 	if (c->codec == CODEC_ZSTD)
 		ZSTD_freeCCtx(c->state);
 	else
@@ -132,7 +141,7 @@ comp_begin(struct compressor *c)
 	size_t r;
 
 	comp_wait(c);
-	c->total_in = c->total_out = c->seen_in = c->seen_out = 0;
+	c->total_in = c->done_in = c->done_out = c->done_held = 0;
 	switch (c->codec) {
 	case CODEC_GZIP:
 		isal_deflate_init(z);
@@ -166,7 +175,6 @@ isal_step(struct compressor *c, struct buf *out)
 	if ((rc = isal_deflate(z)) != COMP_OK)
 		errx(1, "isal_deflate: error %d", rc);
 	buf_setlen(out, out->len + (OUT_ROOM - z->avail_out));
-	c->total_out += OUT_ROOM - z->avail_out;
 }
 
 /* One ZSTD_compressStream2 call; returns what zstd has left to flush. */
@@ -185,7 +193,6 @@ zstd_step(struct compressor *c, struct buf *out, ZSTD_inBuffer *in,
 	if (ZSTD_isError(r))
 		errx(1, "zstd: %s", ZSTD_getErrorName(r));
 	buf_setlen(out, out->len + o.pos);
-	c->total_out += o.pos;
 	return r;
 }
 
@@ -202,7 +209,6 @@ compress_bytes(struct compressor *c, struct buf *out, const void *p,
 	switch (c->codec) {
 	case CODEC_NONE:
 		buf_add(out, p, n);
-		c->total_out += n;
 		return;
 	case CODEC_GZIP:
 		while (n > 0) {
@@ -225,14 +231,51 @@ compress_bytes(struct compressor *c, struct buf *out, const void *p,
 	}
 }
 
-/* The thread's part of comp_submit. */
+/*
+ * The input the compressor holds with none of its output made yet: at
+ * level 1, ISA-L writes a deflate block about every megabyte of JSON
+ * lines, four chunks, so the ratio of what is reaped counts only the
+ * input up to the block being built (block_next, in the stream's 32-bit
+ * total_in).  zstd's blocks are 128K: it holds too little to matter.
+ */
+static size_t
+held(const struct compressor *c)
+{
+	const struct isal_zstream *z = c->state;
+
+	if (c->codec != CODEC_GZIP)
+		return 0;
+	return (uint32_t)(z->total_in - z->internal_state.block_next);
+}
+
+/* The thread's part of comp_submit: the next chunk, into its slot. */
 static void
 compress_chunk(struct wq_job *j)
 {
 	struct compressor *c = (struct compressor *)(void *)((char *)j -
 	    offsetof(struct compressor, job));
+	struct comp_slot *s = &c->slot[c->ran++ % COMP_SLOTS];
 
-	compress_bytes(c, c->chunk_out, c->chunk.data, c->chunk.len);
+	compress_bytes(c, &s->out, s->in.data, s->in.len);
+	s->held = held(c);
+}
+
+/* Wait for the oldest chunk in flight and append its bytes. */
+static void
+reap_one(struct compressor *c)
+{
+	struct comp_slot *s = &c->slot[c->reaped % COMP_SLOTS];
+
+	workq_wait_runs(c->q, &c->job, c->submitted - c->reaped - 1);
+	c->done_in += s->in.len;
+	c->done_out += s->out.len;
+	c->done_held = s->held;
+	if (c->chunk_out->len == 0)
+		buf_swap(c->chunk_out, &s->out);	/* no copy */
+	else
+		buf_add(c->chunk_out, s->out.data, s->out.len);
+	buf_reset(&s->out);
+	c->reaped++;
 }
 
 void
@@ -245,32 +288,36 @@ comp_attach(struct compressor *c, struct workq *q)
 void
 comp_wait(struct compressor *c)
 {
-	workq_wait(c->q, &c->job);
-}
-
-/* What comp_estimate may see: the totals before this chunk. */
-static void
-count_in(struct compressor *c, size_t n)
-{
-	c->seen_in = c->total_in;
-	c->seen_out = c->total_out;
-	c->total_in += n;
+	while (c->reaped != c->submitted)
+		reap_one(c);
 }
 
 void
 comp_write(struct compressor *c, struct buf *out, const void *p, size_t n)
 {
+	size_t len0;
+
 	comp_wait(c);
-	count_in(c, n);
+	len0 = out->len;	/* after the reaped chunks, counted already */
 	compress_bytes(c, out, p, n);
+	c->total_in += n;
+	c->done_in += n;
+	c->done_out += out->len - len0;
+	c->done_held = held(c);
 }
 
 void
 comp_submit(struct compressor *c, struct buf *out, struct buf *chunk)
 {
-	comp_wait(c);
-	count_in(c, chunk->len);
-	buf_swap(&c->chunk, chunk);
+	struct comp_slot *s;
+
+	if (c->submitted != c->reaped && c->chunk_out != out)
+		comp_wait(c);		/* another object's chunks: theirs */
+	if (c->submitted - c->reaped == COMP_SLOTS)
+		reap_one(c);
+	s = &c->slot[c->submitted++ % COMP_SLOTS];
+	c->total_in += chunk->len;
+	buf_swap(&s->in, chunk);
 	buf_reset(chunk);
 	c->chunk_out = out;
 	workq_put(c->q, &c->job);	/* in line without a queue */
@@ -281,8 +328,10 @@ comp_end(struct compressor *c, struct buf *out)
 {
 	struct isal_zstream *z = c->state;
 	ZSTD_inBuffer in = { NULL, 0, 0 };
+	size_t len0;
 
 	comp_wait(c);
+	len0 = out->len;
 	switch (c->codec) {
 	case CODEC_NONE:
 		return;
@@ -299,9 +348,10 @@ comp_end(struct compressor *c, struct buf *out)
 			;
 		break;
 	}
+	c->done_out += out->len - len0;
 	/* a small object's ratio is mostly its header: not a measure */
 	if (c->total_in >= 64 * 1024)
-		c->ratio = (double)c->total_out / (double)c->total_in;
+		c->ratio = (double)c->done_out / (double)c->total_in;
 }
 
 uint64_t
@@ -310,21 +360,21 @@ comp_estimate(const struct compressor *c, size_t staged)
 	uint64_t in = c->total_in + staged;
 
 	if (c->codec == CODEC_NONE)
-		return c->total_out + staged;
+		return c->done_out + staged;
 	/* the output lags the input: the last object's ratio is exact */
 	if (c->ratio > 0)
 		return (uint64_t)((double)in * c->ratio);
-	if (c->seen_out == 0 || c->seen_in == 0)
+	if (c->done_out == 0 || c->done_in <= c->done_held)
 		return in / 4;
 	/*
 	 * The output lags the input by what the compressor holds (ISA-L's
 	 * window, a zstd block): its share of the ratio shrinks as the
-	 * object grows, under 2% of a 1M gzip object.  Only the totals
-	 * before the last chunk are looked at, so that the answer is the
-	 * same whether the thread has compressed that chunk yet or not.
+	 * object grows, under 2% of a 1M gzip object.  Only the chunks
+	 * reaped are looked at, so that the answer is the same whether the
+	 * thread has compressed those in flight yet or not.
 	 */
-	return (uint64_t)((double)in * (double)c->seen_out /
-	    (double)c->seen_in);
+	return (uint64_t)((double)in * (double)c->done_out /
+	    (double)(c->done_in - c->done_held));
 }
 
 size_t

@@ -46,6 +46,15 @@ cond_wait(pthread_cond_t *c, struct workq *q)
 		errc(1, e, "pthread_cond_wait");
 }
 
+/* Put j at the queue's tail; under the lock. */
+static void
+enqueue(struct workq *q, struct wq_job *j)
+{
+	j->next = NULL;
+	*q->tail = j;
+	q->tail = &j->next;
+}
+
 static void *
 worker(void *arg)
 {
@@ -63,7 +72,8 @@ worker(void *arg)
 		unlock(q);
 		j->run(j);
 		lock(q);
-		j->busy = 0;
+		if (--j->runs > 0)
+			enqueue(q, j);	/* asked again while it ran */
 		unlock(q);
 		/*
 		 * Woken after the unlock, the waiter takes the lock at once
@@ -128,12 +138,8 @@ workq_put(struct workq *q, struct wq_job *j)
 		return;
 	}
 	lock(q);
-	if (j->busy)
-		errx(1, "workq: a job put twice");
-	j->busy = 1;
-	j->next = NULL;
-	*q->tail = j;
-	q->tail = &j->next;
+	if (j->runs++ == 0)
+		enqueue(q, j);	/* else the thread running it runs it again */
 	unlock(q);
 	pthread_cond_signal(&q->queued);	/* after the unlock: as above */
 }
@@ -141,10 +147,16 @@ workq_put(struct workq *q, struct wq_job *j)
 void
 workq_wait(struct workq *q, struct wq_job *j)
 {
+	workq_wait_runs(q, j, 0);
+}
+
+void
+workq_wait_runs(struct workq *q, struct wq_job *j, unsigned n)
+{
 	if (q == NULL)
 		return;
 	lock(q);
-	while (j->busy)
+	while (j->runs > n)
 		cond_wait(&q->finished, q);
 	unlock(q);
 }
