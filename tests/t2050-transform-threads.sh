@@ -50,6 +50,28 @@ print(n)
 PY
 }
 
+# sizes_near FILE LIMIT PCT: each object of FILE but the last (the rest
+# of the input) is within PCT percent of LIMIT bytes, the first included.
+sizes_near() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+limit, pct = int(sys.argv[2]), float(sys.argv[3])
+i, sizes = 0, []
+while i < len(d):
+    j = d.index(b"\n", i)
+    h = d[i:j].split(b" ")
+    if h[0] == b"O":
+        sizes.append(int(h[1]))
+    i = j + 2 + int(h[1])
+assert len(sizes) > 3, sizes
+for n in sizes[:-1]:
+    if abs(n - limit) > limit * pct / 100:
+        sys.exit("object of %d bytes, not within %g%% of %d: %s" %
+            (n, pct, limit, sizes))
+PY
+}
+
 test_expect_success 'make 12 MB of messages on 3 partitions' '
 	gen 40000 3 >in &&
 	test $(wc -c <in) -gt 12000000
@@ -82,6 +104,17 @@ test_expect_success 'cut by --max-bytes and --max-messages: the same cuts' '
 	test $(split out.0 o) -ge 6 &&
 	same --compress zstd --max-bytes 700k &&
 	same --max-messages 5000 --max-bytes 2M
+'
+
+test_expect_success '--max-bytes: gzip and zstd objects the size asked, the first too' '
+	gen 20000 1 >one &&
+	for c in gzip zstd; do
+		transform --compress $c --max-bytes 512k <one >sized.$c &&
+		transform --compress $c --max-bytes 512k --threads 0 <one \
+		    >sized0.$c &&
+		cmp sized.$c sized0.$c &&
+		sizes_near sized.$c 524288 0.5 || return 1
+	done
 '
 
 test_expect_success 'parts (--part-size 5M) and --max-open 1: the same frames' '
