@@ -482,7 +482,7 @@ store_and_ack(struct local *l, const struct dest *d,
 		    (unsigned long long)size);
 		pct_encode_uri(&extra, d->dir, strlen(d->dir), 1);
 		pct_encode_uri(&extra, o->key.data, o->key.len, 1);
-		report_stored(rp, o, o->key.data, t0, 0);
+		report_stored(rp, o, o->key.data, size, t0, 0);
 	}
 	ack_format(&ack, o, o->key.data, o->key.len, extra.data);
 	if (ack_emit(&ack) < 0) {

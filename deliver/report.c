@@ -37,12 +37,12 @@ report_release(struct report *rp)
 
 void
 report_stored(struct report *rp, const struct object *o,
-    const char *fullkey, double t0, unsigned retries)
+    const char *fullkey, uint64_t size, double t0, unsigned retries)
 {
 	double now = (double)wallclock_ms() / 1000, lag = 0;
 	double ms = (monotime() - t0) * 1000;
 	unsigned long long n = o->has_n ? o->n : 0;
-	unsigned long long bytes = o->total;
+	unsigned long long bytes = size;
 
 	if (o->has_pt) {
 		lag = now - (double)o->pt_max / 1000;
@@ -62,7 +62,7 @@ report_stored(struct report *rp, const struct object *o,
 		    n, bytes, ms);
 	(*rp->objects)++;
 	*rp->messages += n;
-	*rp->bytes += o->total;
+	*rp->bytes += size;
 	*rp->last_ts = now;
 	metrics_info("last_object_info", "The key of the last object stored.",
 	    "key", fullkey);

@@ -283,7 +283,7 @@ ack_stored(struct loop *L, struct upload *up, const char *line,
 	buf_addf(&extra, " crc64=%s", crcs);
 	store_object_url(&L->s, &url, up->fullkey.data);
 	frame_add(&extra, "url", url.data, url.len);
-	report_stored(&L->rp, &up->o, up->fullkey.data, up->started,
+	report_stored(&L->rp, &up->o, up->fullkey.data, size, up->started,
 	    up->retries);
 	emit_ack(L, &up->o, up->fullkey.data, extra.data);
 	if (!L->fatal && markers_stored(L->mk, up->ticket) < 0)

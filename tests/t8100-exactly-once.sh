@@ -94,6 +94,7 @@ test_expect_success 'file://: the same messages, other bytes: already stored, ac
 	test $(grep -c "msg=\"already stored (a redelivery: same messages, other bytes)\"" err.rc1) -eq 4 &&
 	f=$(ls lake/public/default/t/*/*/*/*/*.00000000000000000001.0000000000--1.jsonl.gz) &&
 	grep -q "^A key=${f#lake/} seqs=1-500 size=$(wc -c <"$f") url=file://" acks.rc1 &&
+	grep -q "msg=\"stored\" key=${f#lake/} n=500 bytes=$(wc -c <"$f") " err.rc1 &&
 	lake_sums lake >sums.after &&
 	test_cmp sums.before sums.after &&
 	deliver --audit "$L" >/dev/null
@@ -192,6 +193,7 @@ for kind in s3 cos; do
 		k=\$(deliver \$EP --list '$U' | cut -f1 | grep '\.00000000000000000001\.0000000000--1\.jsonl\.gz\$') &&
 		s=\$(grep \"^\$k \" sums.$kind | cut -d' ' -f3) &&
 		grep -q \"^A key=eo/\$k seqs=1-500 size=\$s etag=\" rc1.$kind &&
+		grep -q \"msg=.stored. key=eo/\$k n=500 bytes=\$s \" rc1e.$kind &&
 		store_sums '$U' >sums2.$kind &&
 		test_cmp sums.$kind sums2.$kind &&
 		test_expect_code 1 deliver \$EP --exactly-once '$U' <cut300.frames >c.$kind 2>ce.$kind &&
