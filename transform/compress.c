@@ -121,7 +121,8 @@ comp_free(struct compressor *c)
 {
 	size_t i;
 
-	comp_wait(c);
+	/* chunks in flight are dropped: their object's output may be gone */
+	workq_wait(c->q, &c->job);
 	for (i = 0; i < COMP_SLOTS; i++) {
 		buf_release(&c->slot[i].in);
 		buf_release(&c->slot[i].out);
