@@ -29,12 +29,12 @@ struct report {
 void	report_init(struct report *, int progress);
 void	report_release(struct report *);
 /*
- * o stored as fullkey, bytes long as stored (a redelivery's are the
+ * o stored as fullkey, size bytes long as stored (a redelivery's are the
  * stored object's, not o's), after retries retries, started at
  * monotime() t0.
  */
 void	report_stored(struct report *, const struct object *,
-	    const char *fullkey, uint64_t bytes, double t0, unsigned retries);
+	    const char *fullkey, uint64_t size, double t0, unsigned retries);
 /* A retry of a request for fullkey; first: the object's first one. */
 void	report_retry(struct report *, const char *fullkey, const char *op,
 	    int first, double wait, const char *why);

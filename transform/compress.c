@@ -84,8 +84,7 @@ isal_level_buf_size(int level)
 void
 comp_init(struct compressor *c, enum codec codec, int level)
 {
-	size_t r;
-	size_t i;
+	size_t i, r;
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < COMP_SLOTS; i++) {
@@ -249,6 +248,9 @@ held(const struct compressor *c)
 	return (uint32_t)(z->total_in - z->internal_state.block_next);
 }
 
+_Static_assert((COMP_SLOTS & (COMP_SLOTS - 1)) == 0,
+    "COMP_SLOTS a power of two");
+
 /* The thread's part of comp_submit: the next chunk, into its slot. */
 static void
 compress_chunk(struct wq_job *j)
@@ -312,8 +314,6 @@ comp_submit(struct compressor *c, struct buf *out, struct buf *chunk)
 {
 	struct comp_slot *s;
 
-	if (c->submitted != c->reaped && c->chunk_out != out)
-		comp_wait(c);		/* another object's chunks: theirs */
 	if (c->submitted - c->reaped == COMP_SLOTS)
 		reap_one(c);
 	s = &c->slot[c->submitted++ % COMP_SLOTS];

@@ -30,7 +30,10 @@
 
 enum codec { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD };
 
-/* Chunks in flight at most: one compressed while the next waits. */
+/*
+ * Chunks in flight at most: one compressed while the next waits.  A power
+ * of two, so that the slot of a wrapping unsigned count stays right.
+ */
 #define COMP_SLOTS	2
 
 struct compressor {

@@ -12,7 +12,7 @@
 struct workq {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 queued;	/* a job was put, or stopping */
-	pthread_cond_t	 finished;	/* a job became idle */
+	pthread_cond_t	 finished;	/* a run of a job ended */
 	struct wq_job	*head, **tail;
 	int		 stopping;
 	int		 nthreads;
@@ -133,15 +133,18 @@ workq_free(struct workq *q)
 void
 workq_put(struct workq *q, struct wq_job *j)
 {
+	int queued;
+
 	if (q == NULL) {
 		j->run(j);
 		return;
 	}
 	lock(q);
-	if (j->runs++ == 0)
+	if ((queued = j->runs++ == 0))
 		enqueue(q, j);	/* else the thread running it runs it again */
 	unlock(q);
-	pthread_cond_signal(&q->queued);	/* after the unlock: as above */
+	if (queued)	/* after the unlock: as above */
+		pthread_cond_signal(&q->queued);
 }
 
 void
