@@ -106,14 +106,16 @@ test_expect_success 'cut by --max-bytes and --max-messages: the same cuts' '
 	same --max-messages 5000 --max-bytes 2M
 '
 
-test_expect_success '--max-bytes: gzip and zstd objects the size asked, the first too' '
+test_expect_success '--max-bytes: gzip (levels 1 and 0) and zstd objects the size asked, the first too' '
 	gen 20000 1 >one &&
-	for c in gzip zstd; do
-		transform --compress $c --max-bytes 512k <one >sized.$c &&
-		transform --compress $c --max-bytes 512k --threads 0 <one \
-		    >sized0.$c &&
-		cmp sized.$c sized0.$c &&
-		sizes_near sized.$c 524288 0.5 || return 1
+	for cl in gzip:1 zstd:1 gzip:0; do
+		c=${cl%:*} l=${cl#*:} &&
+		transform --compress $c --level $l --max-bytes 512k <one \
+		    >sized.$c$l &&
+		transform --compress $c --level $l --max-bytes 512k \
+		    --threads 0 <one >sized0.$c$l &&
+		cmp sized.$c$l sized0.$c$l &&
+		sizes_near sized.$c$l 524288 0.5 || return 1
 	done
 '
 

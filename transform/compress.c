@@ -236,14 +236,15 @@ compress_bytes(struct compressor *c, struct buf *out, const void *p,
  * level 1, ISA-L writes a deflate block about every megabyte of JSON
  * lines, four chunks, so the ratio of what is reaped counts only the
  * input up to the block being built (block_next, in the stream's 32-bit
- * total_in).  zstd's blocks are 128K: it holds too little to matter.
+ * total_in).  Level 0 writes as it goes and leaves block_next at 0;
+ * zstd's blocks are 128K: neither holds enough to matter.
  */
 static size_t
 held(const struct compressor *c)
 {
 	const struct isal_zstream *z = c->state;
 
-	if (c->codec != CODEC_GZIP)
+	if (c->codec != CODEC_GZIP || c->level == 0)
 		return 0;
 	return (uint32_t)(z->total_in - z->internal_state.block_next);
 }
