@@ -167,9 +167,3 @@ tc_elem_i32(struct thrift *t, int32_t v)
 {
 	tc_varint(t->out, tc_zigzag(v));
 }
-
-void
-tc_elem_i64(struct thrift *t, int64_t v)
-{
-	tc_varint(t->out, tc_zigzag(v));
-}

@@ -54,7 +54,6 @@ void	tc_struct_end(struct thrift *);
 /* A list field of n elements of type t, then the elements: */
 void	tc_list(struct thrift *, int id, enum tc_type t, size_t n);
 void	tc_elem_i32(struct thrift *, int32_t);
-void	tc_elem_i64(struct thrift *, int64_t);
 void	tc_elem_binary(struct thrift *, const void *, size_t);
 /* A struct element of a list: its fields follow, then tc_struct_end. */
 void	tc_elem_struct(struct thrift *);
