@@ -53,7 +53,7 @@ int	lakerec_parse(struct lakerec *, const char *line, size_t n,
  * The columns of a CSV or Parquet row (transform(1), "Structure
  * conversion") that a record is made from: all of them are needed, but
  * partition, which the message id holds.  message_id and topic come
- * first: what orders objects, read alone (lake.c's peek).
+ * first: what orders objects, read alone (lakelist.c's peek, lakeobj.h).
  */
 enum lakecol {
 	LC_MESSAGE_ID, LC_TOPIC, LC_KEY, LC_PUBLISH_TIME, LC_EVENT_TIME,

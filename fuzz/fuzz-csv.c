@@ -1,7 +1,7 @@
 /* unit: consume/lakecsv.c consume/lakerec.c */
 /*
  * fuzz-csv: a lake object as consume --lake reads a CSV one (lakecsv.h):
- * records taken from the start of the bytes, as lake.c gives them.
+ * records taken from the start of the bytes, as lakeobj.c gives them.
  * Property checked: the reader's answers (each record's frame, each bad
  * row's and failure's reason, the bytes taken) are the same when it has
  * the whole object at once as when the bytes come a few at a time (the
