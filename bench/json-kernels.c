@@ -4,7 +4,8 @@
  * SSSE3, AVX2), so that callgrind counts each alone.  Not built by make:
  *
  *	cc -O2 -D_GNU_SOURCE -Icommon -o bench/out/json-kernels \
- *	    bench/json-kernels.c transform/json.o common/liblakepipe.a -lbsd
+ *	    bench/json-kernels.c transform/json_valid.o \
+ *	    transform/json_write.o common/liblakepipe.a -lbsd
  *	valgrind --tool=callgrind bench/out/json-kernels word FILE
  *
  * Prints how many lines are JSON containers (the same for each kernel).

@@ -1,4 +1,4 @@
-/* unit: transform/record.c transform/json.c transform/key.c deliver/object.c */
+/* unit: transform/record.c transform/json_valid.c transform/json_get.c transform/json_write.c transform/key.c deliver/object.c */
 /*
  * fuzz-frame: a frame stream as transform and deliver read it: the frame
  * reader (headers, lengths, bodies, the errors), fields and their

@@ -1,4 +1,4 @@
-/* unit: transform/json.c */
+/* unit: transform/json_valid.c transform/json_get.c transform/json_write.c */
 /*
  * fuzz-json: a message payload through transform's JSON toolkit: the
  * validator that decides whether it is embedded verbatim

@@ -1,4 +1,4 @@
-/* unit: transform/json.c fuzz/oracle-json.c */
+/* unit: transform/json_valid.c transform/json_get.c transform/json_write.c fuzz/oracle-json.c */
 /*
  * fuzz-jsondiff: transform's block-scanning JSON validator against the
  * token-at-a-time one it replaced (fuzz/oracle-json.c): for every input,

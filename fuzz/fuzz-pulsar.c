@@ -1,4 +1,4 @@
-/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/packs.c transform/record.c transform/json.c */
+/* unit: consume/pulsar_proto.c consume/pulsar_msg.c consume/pulsar_chunk.c consume/packs.c transform/record.c transform/json_valid.c transform/json_get.c transform/json_write.c */
 /*
  * fuzz-pulsar: bytes from a broker as consume's connection reads them: a
  * stream of Pulsar frames (pw_frame_next), each command decoded

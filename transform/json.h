@@ -5,6 +5,11 @@
  * a lenient validator and a path extractor over the same scanner.
  *
  * Nothing here builds a tree: a value found is a span of the input.
+ *
+ * One file a job: the validators and their kernels in json_valid.c, the
+ * path extractor (json_get, json_top_*, json_decode_string,
+ * json_add_compact) in json_get.c, strings, UTF-8 and base64 out in
+ * json_write.c; what the first two share in json_lex.h.
  */
 #ifndef TRANSFORM_JSON_H
 #define TRANSFORM_JSON_H

@@ -1,4 +1,4 @@
-/* unit: transform/json.c */
+/* unit: transform/json_valid.c transform/json_get.c transform/json_write.c */
 /*
  * Unit tests of transform's block-scanning JSON validator: the three
  * kernels give the same masks for every byte at every place of a block;
@@ -190,7 +190,7 @@ test_long(void)
 
 /*
  * The bytes after a text, which the validator may read to fill its last
- * block (json.c, past_end), change nothing: each text ending at every
+ * block (json_valid.c, past_end), change nothing: each text ending at every
  * place in a block, followed by bytes that would change the answer were
  * they the text's, with every kernel, strict and lenient.
  */

@@ -1,4 +1,4 @@
-/* unit: consume/lakerec.c transform/record.c transform/json.c */
+/* unit: consume/lakerec.c transform/record.c transform/json_valid.c transform/json_get.c transform/json_write.c */
 /*
  * Unit tests of consume --lake's record reader (consume/lakerec.c): a
  * message frame through transform's record writer and back gives the same

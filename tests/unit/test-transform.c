@@ -1,4 +1,4 @@
-/* unit: transform/json.c transform/key.c transform/record.c transform/topics.c transform/fields.c */
+/* unit: transform/json_valid.c transform/json_get.c transform/json_write.c transform/key.c transform/record.c transform/topics.c transform/fields.c */
 /*
  * Unit tests of transform's pieces: the JSON validator (the cases that
  * decide whether a payload is embedded verbatim), string escaping, UTF-8,
