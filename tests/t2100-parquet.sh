@@ -1,10 +1,11 @@
 #!/bin/sh
-# transform's Parquet writer (transform/parquet.c) read back by two
-# independent readers, DuckDB and hyparquet (pure JS): every type, nulls,
-# UTF-8, empty and 100 KB strings, dictionary-encoded columns and the
-# fallback to plain, several row groups and pages, every codec; both
-# readers must agree with the input, value for value, and DuckDB's
-# parquet_metadata() must show the statistics and encodings written.
+# transform's Parquet writer (transform/parquet.c and its parts,
+# transform/pq_*.c) read back by two independent readers, DuckDB and
+# hyparquet (pure JS): every type, nulls, UTF-8, empty and 100 KB strings,
+# dictionary-encoded columns and the fallback to plain, several row groups
+# and pages, every codec; both readers must agree with the input, value
+# for value, and DuckDB's parquet_metadata() must show the statistics and
+# encodings written.
 # Files are made by the unit test's driver (tests/unit/test-parquet write).
 . "$(dirname "$0")/test-lib.sh"
 

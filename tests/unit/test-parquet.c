@@ -1,4 +1,4 @@
-/* unit: transform/parquet.c transform/thrift.c transform/compress.c transform/workq.c */
+/* unit: transform/parquet.c transform/pq_col.c transform/pq_page.c transform/pq_meta.c transform/pq_rle.c transform/thrift.c transform/compress.c transform/workq.c */
 /*
  * Unit tests of the Parquet writer's encoders (the Thrift compact
  * protocol, the RLE/bit-packed hybrid) against bytes worked out by hand

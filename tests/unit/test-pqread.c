@@ -1,4 +1,4 @@
-/* unit: consume/pqread.c consume/tcread.c transform/parquet.c transform/thrift.c transform/compress.c transform/workq.c */
+/* unit: consume/pqread.c consume/tcread.c transform/parquet.c transform/pq_col.c transform/pq_page.c transform/pq_meta.c transform/pq_rle.c transform/thrift.c transform/compress.c transform/workq.c */
 /*
  * Unit tests of consume --lake's Parquet reader (consume/pqread.c): the
  * RLE/bit-packed hybrid decoder against runs worked out by hand from
