@@ -114,6 +114,26 @@ buf_addch_slow(struct buf *b, int c)
 	b->data[b->len] = '\0';
 }
 
+void
+buf_addutf8(struct buf *b, uint32_t cp)
+{
+	if (cp < 0x80)
+		buf_addch(b, (int)cp);
+	else if (cp < 0x800) {
+		buf_addch(b, (int)(0xc0 | cp >> 6));
+		buf_addch(b, (int)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		buf_addch(b, (int)(0xe0 | cp >> 12));
+		buf_addch(b, (int)(0x80 | (cp >> 6 & 0x3f)));
+		buf_addch(b, (int)(0x80 | (cp & 0x3f)));
+	} else {
+		buf_addch(b, (int)(0xf0 | cp >> 18));
+		buf_addch(b, (int)(0x80 | (cp >> 12 & 0x3f)));
+		buf_addch(b, (int)(0x80 | (cp >> 6 & 0x3f)));
+		buf_addch(b, (int)(0x80 | (cp & 0x3f)));
+	}
+}
+
 /*
  * Straight into the buffer, no staging copy: frame headers are mostly
  * numbers, and this was a third of consume's instructions.

@@ -15,6 +15,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
 	char	*data;
@@ -50,6 +51,8 @@ void	 buf_addstr(struct buf *, const char *);
 void	 buf_addch_slow(struct buf *, int);
 void	 buf_addu64(struct buf *, unsigned long long);
 void	 buf_addi64(struct buf *, long long);
+/* Code point cp (at most 0x10ffff, not a surrogate) as UTF-8. */
+void	 buf_addutf8(struct buf *, uint32_t cp);
 void	 buf_addf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_vaddf(struct buf *, const char *, va_list);

@@ -120,28 +120,6 @@ hex4(struct cur *c, unsigned *v)
 	return 0;
 }
 
-static void
-add_utf8(struct buf *b, unsigned cp)
-{
-	if (b == NULL)		/* a string skipped */
-		return;
-	if (cp < 0x80)
-		buf_addch(b, (int)cp);
-	else if (cp < 0x800) {
-		buf_addch(b, (int)(0xc0 | cp >> 6));
-		buf_addch(b, (int)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		buf_addch(b, (int)(0xe0 | cp >> 12));
-		buf_addch(b, (int)(0x80 | (cp >> 6 & 0x3f)));
-		buf_addch(b, (int)(0x80 | (cp & 0x3f)));
-	} else {
-		buf_addch(b, (int)(0xf0 | cp >> 18));
-		buf_addch(b, (int)(0x80 | (cp >> 12 & 0x3f)));
-		buf_addch(b, (int)(0x80 | (cp >> 6 & 0x3f)));
-		buf_addch(b, (int)(0x80 | (cp & 0x3f)));
-	}
-}
-
 /* \uXXXX, and its low surrogate when it is a high one. */
 static int
 unicode_escape(struct cur *c, struct buf *out)
@@ -158,7 +136,8 @@ unicode_escape(struct cur *c, struct buf *out)
 			return fail(c, "lone surrogate in a string");
 		hi = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
 	}
-	add_utf8(out, hi);
+	if (out != NULL)		/* NULL: a string skipped */
+		buf_addutf8(out, hi);
 	return 0;
 }
 

@@ -329,27 +329,6 @@ json_top_value(const struct json_top *t, size_t i, struct json_val *v)
 	(void)val_at(v, (const unsigned char *)t->m[i].v, t->m[i].vn);
 }
 
-/* Append code point u as UTF-8. */
-static void
-add_utf8(struct buf *b, unsigned long u)
-{
-	if (u < 0x80)
-		buf_addch(b, (int)u);
-	else if (u < 0x800) {
-		buf_addch(b, (int)(0xc0 | u >> 6));
-		buf_addch(b, (int)(0x80 | (u & 0x3f)));
-	} else if (u < 0x10000) {
-		buf_addch(b, (int)(0xe0 | u >> 12));
-		buf_addch(b, (int)(0x80 | ((u >> 6) & 0x3f)));
-		buf_addch(b, (int)(0x80 | (u & 0x3f)));
-	} else {
-		buf_addch(b, (int)(0xf0 | u >> 18));
-		buf_addch(b, (int)(0x80 | ((u >> 12) & 0x3f)));
-		buf_addch(b, (int)(0x80 | ((u >> 6) & 0x3f)));
-		buf_addch(b, (int)(0x80 | (u & 0x3f)));
-	}
-}
-
 int
 json_decode_string(struct buf *b, const char *str, size_t n)
 {
@@ -391,7 +370,7 @@ json_decode_string(struct buf *b, const char *str, size_t n)
 				    (lo - 0xdc00);
 			} else if (u >= 0xdc00 && u <= 0xdfff)
 				return -1;
-			add_utf8(b, (unsigned long)u);
+			buf_addutf8(b, (uint32_t)u);
 			break;
 		default:
 			return -1;

@@ -88,8 +88,8 @@ page_size(const struct pq_col *c)
 }
 
 /*
- * Write the row group's column chunks, each its dictionary page first,
- * into out, and its RowGroup struct into rgmeta.
+ * Move the row group's column chunks, each its dictionary page first, to
+ * the queue of final bytes, and put its RowGroup struct into rgmeta.
  */
 static void
 cut_row_group(struct pq_writer *w)
@@ -239,7 +239,6 @@ pq_new(const struct pq_column *cols, size_t ncols, const struct pq_opts *o)
 	buf_init(&w->rgmeta, 0);
 	buf_init(&w->page, 0);
 	buf_init(&w->zpage, 0);
-	buf_init(&w->hdr, 0);
 	buf_init(&w->hdr, 0);
 	buf_add(&w->hdr, MAGIC, 4);
 	writer_ready_move(w, &w->hdr);
