@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "pulsar.h"
 #include "pulsar_wire.h"
+#include "window.h"
 
 #define NBUCKETS	4096
 
@@ -57,11 +58,18 @@ pack_hash(const struct msgid *k)
 	return (size_t)(h ^ (h >> 29)) % NBUCKETS;
 }
 
+/* Whether two ids name one entry (of one partition). */
+static int
+same_entry(const struct msgid *a, const struct msgid *b)
+{
+	return a->ledger == b->ledger && a->entry == b->entry &&
+	    a->partition == b->partition;
+}
+
 static int
 pack_is(const struct pack *t, const struct msgid *id)
 {
-	return t->key.ledger == id->ledger && t->key.entry == id->entry &&
-	    t->key.partition == id->partition;
+	return same_entry(&t->key, id);
 }
 
 static struct pack **
@@ -178,6 +186,27 @@ packs_emitted(struct packs *ps, const struct pw_msg *m)
 	return 0;
 }
 
+/*
+ * Message id of batch pack t is acknowledged: the entry goes to ack()
+ * once each message it gave is.  1 then (t is gone), else 0.
+ */
+static int
+batch_acked(struct packs *ps, struct pack *t, const struct msgid *id,
+    pack_ack_fn *ack, void *arg)
+{
+	if (id->batch >= 0 && id->batch < t->batch_size &&
+	    !(t->bits[id->batch / 64] & (1ULL << (id->batch % 64)))) {
+		t->bits[id->batch / 64] |= 1ULL << (id->batch % 64);
+		t->acked++;
+	}
+	if (t->complete && t->acked >= t->given) {
+		ack(arg, &t->key, NULL, 0, 0);
+		pack_remove(ps, t);
+		return 1;
+	}
+	return 0;
+}
+
 void
 packs_acked(struct packs *ps, const struct msgid *id, uint32_t aux,
     pack_ack_fn *ack, void *arg)
@@ -197,14 +226,34 @@ packs_acked(struct packs *ps, const struct msgid *id, uint32_t aux,
 		pack_remove(ps, t);
 		return;
 	}
-	if (id->batch >= 0 && id->batch < t->batch_size &&
-	    !(t->bits[id->batch / 64] & (1ULL << (id->batch % 64)))) {
-		t->bits[id->batch / 64] |= 1ULL << (id->batch % 64);
-		t->acked++;
-	}
-	if (t->complete && t->acked >= t->given) {
-		ack(arg, &t->key, NULL, 0, 0);
-		pack_remove(ps, t);
+	(void)batch_acked(ps, t, id, ack, arg);
+}
+
+void
+packs_acked_run(struct packs *ps, const struct wentry *e, size_t n,
+    pack_ack_fn *ack, void *arg)
+{
+	struct pack *t;
+	size_t i = 0, j;
+
+	while (i < n) {
+		if (e[i].aux != AUX_BATCH) {
+			packs_acked(ps, &e[i].id, e[i].aux, ack, arg);
+			i++;
+			continue;
+		}
+		/*
+		 * A batch's messages are acked in a row: its pack looked up
+		 * once for them.  Once it is gone (all acked), the rest are
+		 * copies of them, which no pack waits for: within a run
+		 * nothing is emitted, so no new pack of the entry comes.
+		 */
+		t = pack_lookup(ps, &e[i].id);
+		for (j = i; j < n && e[j].aux == AUX_BATCH &&
+		    same_entry(&e[j].id, &e[i].id); j++)
+			if (t != NULL && batch_acked(ps, t, &e[j].id, ack, arg))
+				t = NULL;
+		i = j;
 	}
 }
 

@@ -312,7 +312,8 @@ sink_msg(void *arg, const struct pw_msg *m)
 		buf_add(out, " null=1", 7);
 	if (s->o.lake != NULL)
 		add_cut(pc, out, &m->id);
-	emit_props(out, m);
+	if (m->props.count > 0)		/* most messages have none */
+		emit_props(out, m);
 	frame_finish(out, m->payload.p, m->payload.len);
 	aux = packs_emitted(s->packs, m);
 	pump_commit(s->pump, &m->id, aux, m->payload.len);
@@ -870,12 +871,12 @@ ack_one(void *arg, const struct msgid *id, const uint64_t *set, int setlen,
 }
 
 static void
-psrc_acked(struct source *src, uint64_t seq, const struct msgid *id,
-    uint32_t aux)
+psrc_acked(struct source *src, uint64_t seq, const struct wentry *e,
+    size_t n)
 {
 	struct psrc *s = (struct psrc *)src;
 
-	packs_acked(s->packs, id, aux, ack_one, s);
+	packs_acked_run(s->packs, e, n, ack_one, s);
 }
 
 /* ---- the source interface ------------------------------------------ */
