@@ -283,23 +283,11 @@ add_cut(struct pcons *pc, struct buf *out, const struct msgid *id)
 	pc->cut = pc->prev = 0;
 }
 
-static int
-sink_msg(void *arg, const struct pw_msg *m)
+/* The header fields after pt=, those a message has. */
+static void
+put_fields(struct psrc *s, struct pcons *pc, struct buf *out,
+    const struct pw_msg *m)
 {
-	struct sinkctx *x = arg;
-	struct psrc *s = x->s;
-	struct pcons *pc = x->pc;
-	struct buf *out;
-	uint32_t aux;
-
-	pc->received++;
-	if (s->ended)		/* after the end: the broker sends it again */
-		return 0;
-	if (s->o.lake != NULL && already_there(s, pc, m))
-		return 0;
-	out = pump_out(s->pump);
-	msghead_put(&pc->head, out, m->payload.len, pump_seq(s->pump), &m->id,
-	    m->publish_time);
 	if (m->event_time)
 		frame_add_u64(out, "et", m->event_time);
 	if (m->has_key)
@@ -312,9 +300,38 @@ sink_msg(void *arg, const struct pw_msg *m)
 		buf_add(out, " null=1", 7);
 	if (s->o.lake != NULL)
 		add_cut(pc, out, &m->id);
-	if (m->props.count > 0)		/* most messages have none */
-		emit_props(out, m);
-	frame_finish(out, m->payload.p, m->payload.len);
+	emit_props(out, m);
+}
+
+static int
+sink_msg(void *arg, const struct pw_msg *m)
+{
+	struct sinkctx *x = arg;
+	struct psrc *s = x->s;
+	struct pcons *pc = x->pc;
+	struct buf *out;
+	uint64_t seq;
+	uint32_t aux;
+
+	pc->received++;
+	if (s->ended)		/* after the end: the broker sends it again */
+		return 0;
+	if (s->o.lake != NULL && already_there(s, pc, m))
+		return 0;
+	out = pump_out(s->pump);
+	seq = pump_seq(s->pump);
+	/* most messages have nothing in the header past pt= */
+	if (!m->event_time && !m->has_key && !m->has_ordering_key &&
+	    !m->redelivery_count && !m->null_value && s->o.lake == NULL &&
+	    m->props.count == 0 && m->payload.p != NULL)
+		msghead_put(&pc->head, out, m->payload.len, seq, &m->id,
+		    m->publish_time, m->payload.p);
+	else {
+		msghead_put(&pc->head, out, m->payload.len, seq, &m->id,
+		    m->publish_time, NULL);
+		put_fields(s, pc, out, m);
+		frame_finish(out, m->payload.p, m->payload.len);
+	}
 	aux = packs_emitted(s->packs, m);
 	pump_commit(s->pump, &m->id, aux, m->payload.len);
 	note_end(pc, &m->id, m->last_in_entry);
