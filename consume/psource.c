@@ -303,39 +303,60 @@ put_fields(struct psrc *s, struct pcons *pc, struct buf *out,
 	emit_props(out, m);
 }
 
+/*
+ * A batch entry's messages to deliver (or one message), in order: one
+ * call for them all, the loop over them here.
+ */
 static int
-sink_msg(void *arg, const struct pw_msg *m)
+sink_batch(void *arg, const struct pw_msg *msgs, size_t n)
 {
 	struct sinkctx *x = arg;
 	struct psrc *s = x->s;
 	struct pcons *pc = x->pc;
-	struct buf *out;
+	struct buf *out = pump_out(s->pump);
+	const struct pw_msg *m;
 	uint64_t seq;
 	uint32_t aux;
+	size_t i;
+	int lake = s->o.lake != NULL;
 
-	pc->received++;
+	pc->received += (uint32_t)n;
 	if (s->ended)		/* after the end: the broker sends it again */
 		return 0;
-	if (s->o.lake != NULL && already_there(s, pc, m))
-		return 0;
-	out = pump_out(s->pump);
-	seq = pump_seq(s->pump);
-	/* most messages have nothing in the header past pt= */
-	if (!m->event_time && !m->has_key && !m->has_ordering_key &&
-	    !m->redelivery_count && !m->null_value && s->o.lake == NULL &&
-	    m->props.count == 0 && m->payload.p != NULL)
-		msghead_put(&pc->head, out, m->payload.len, seq, &m->id,
-		    m->publish_time, m->payload.p);
-	else {
-		msghead_put(&pc->head, out, m->payload.len, seq, &m->id,
-		    m->publish_time, NULL);
-		put_fields(s, pc, out, m);
-		frame_finish(out, m->payload.p, m->payload.len);
+	for (i = 0; i < n; i++) {
+		m = &msgs[i];
+		if (lake && already_there(s, pc, m))
+			continue;
+		seq = pump_seq(s->pump);
+		/* most messages have nothing in the header past pt= */
+		if (!lake && !(m->event_time | m->redelivery_count |
+		    m->props.count) && !(m->has_key | m->has_ordering_key |
+		    m->null_value) && m->payload.p != NULL)
+			msghead_put(&pc->head, out, m->payload.len, seq,
+			    &m->id, m->publish_time, m->payload.p);
+		else {
+			msghead_put(&pc->head, out, m->payload.len, seq,
+			    &m->id, m->publish_time, NULL);
+			put_fields(s, pc, out, m);
+			frame_finish(out, m->payload.p, m->payload.len);
+		}
+		aux = packs_emitted(s->packs, m);
+		pump_commit(s->pump, &m->id, aux, m->payload.len);
+		/*
+		 * The messages come from one entry, by batch index: when one
+		 * reaches the end, so does the last (at_end is not looked at
+		 * in between).  Asked entries are forgotten one per message.
+		 */
+		if (m->last_in_entry || i == n - 1 || pc->nasked > 0)
+			note_end(pc, &m->id, m->last_in_entry);
 	}
-	aux = packs_emitted(s->packs, m);
-	pump_commit(s->pump, &m->id, aux, m->payload.len);
-	note_end(pc, &m->id, m->last_in_entry);
 	return 0;
+}
+
+static int
+sink_msg(void *arg, const struct pw_msg *m)
+{
+	return sink_batch(arg, m, 1);
 }
 
 static void
@@ -375,6 +396,7 @@ on_message(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
 	x.pc = pc;
 	sink.msg = sink_msg;
 	sink.drop = sink_drop;
+	sink.batch = sink_batch;
 	sink.arg = &x;
 	c->msgid.id.partition = pc->partition;
 	astream_received(&pc->stream, c->msgid.id.ledger, c->msgid.id.entry);
