@@ -28,9 +28,10 @@ msghead_release(struct msghead *h)
 
 /*
  * The n decimal digits at p plus one, in place: 0, or -1 when they are
- * all nines (the number gains a digit; p is then garbage).
+ * all nines (the number gains a digit; p is then garbage).  Inline:
+ * twice a message.
  */
-static int
+static inline int
 count_up(char *p, size_t n)
 {
 	while (n > 0 && p[n - 1] == '9')

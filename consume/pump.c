@@ -31,6 +31,8 @@ struct pump {
 	int		 out_open;
 	int		 out_nonblock;
 	int		 out_blocked;	/* last write said EAGAIN */
+	int		 track;		/* acks tracked: an ack channel, or
+					   ack_on_write */
 	struct window	 win;
 	uint64_t	 emitted;
 	struct progress	 prog;
@@ -134,6 +136,8 @@ pump_new(const struct pump_opts *o)
 		frame_reader_init(&p->ackr, p->ackfd, o->acks);
 		frame_init(&p->ackf);
 	}
+	/* asked per message: found out once */
+	p->track = p->ackfd >= 0 || p->opts.ack_on_write;
 	setup_stdout(p);
 	stop_catch();
 	return p;
@@ -160,7 +164,7 @@ static void deliver_ack(struct pump *, uint64_t);
 static int
 tracking(const struct pump *p)
 {
-	return p->ackfd >= 0 || p->opts.ack_on_write;
+	return p->track;
 }
 
 int
