@@ -427,13 +427,6 @@ progress_init(struct progress *p, int enabled, const char *what)
 		live = p;
 }
 
-void
-progress_add(struct progress *p, uint64_t n, uint64_t bytes)
-{
-	p->count += n;
-	p->bytes += bytes;
-}
-
 int
 progress_timeout_ms(const struct progress *p)
 {

@@ -70,8 +70,14 @@ struct progress {
 };
 
 void	progress_init(struct progress *, int enabled, const char *what);
-/* Count n items of len bytes. */
-void	progress_add(struct progress *, uint64_t n, uint64_t bytes);
+/* Count n items of len bytes (inline: consume does it per message). */
+static inline void
+progress_add(struct progress *p, uint64_t n, uint64_t bytes)
+{
+	p->count += n;
+	p->bytes += bytes;
+}
+
 /* Milliseconds until the next line is due, -1 if disabled: for poll(2). */
 int	progress_timeout_ms(const struct progress *);
 /* Draw the line if a second has passed; last (may be NULL) is shown. */

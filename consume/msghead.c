@@ -1,4 +1,7 @@
 /* The shared start of message frame headers; see msghead.h. */
+#include <stdint.h>
+#include <err.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "buf.h"
@@ -25,9 +28,10 @@ msghead_release(struct msghead *h)
 
 /*
  * The n decimal digits at p plus one, in place: 0, or -1 when they are
- * all nines (the number gains a digit; p is then garbage).
+ * all nines (the number gains a digit; p is then garbage).  Inline:
+ * twice a message.
  */
-static int
+static inline int
 count_up(char *p, size_t n)
 {
 	while (n > 0 && p[n - 1] == '9')
@@ -97,7 +101,7 @@ rewrite(struct msghead *h, uint64_t seq, const struct msgid *id,
 
 void
 msghead_put(struct msghead *h, struct buf *out, size_t len, uint64_t seq,
-    const struct msgid *id, uint64_t pt)
+    const struct msgid *id, uint64_t pt, const void *body)
 {
 	size_t need;
 	char *p;
@@ -113,7 +117,10 @@ msghead_put(struct msghead *h, struct buf *out, size_t len, uint64_t seq,
 		rewrite(h, seq, id, pt);
 	h->seq = seq;
 	h->id = *id;
+	/* one check of room for the body too: it is most of the frame */
 	need = sizeof(h->lenhead) + h->text.len;
+	if (body != NULL && (len > SIZE_MAX / 2 || (need += len + 2) < len))
+		errx(1, "buffer size overflow");
 	if (out->cap - out->len <= need)	/* also true for cap 0 */
 		buf_grow(out, need);
 	/* all of lenhead, a copy of fixed size: the bytes past it are
@@ -121,6 +128,14 @@ msghead_put(struct msghead *h, struct buf *out, size_t len, uint64_t seq,
 	p = out->data + out->len;
 	memcpy(p, h->lenhead, sizeof(h->lenhead));
 	memcpy(p + h->lenlen, h->text.data, h->text.len);
-	out->len += h->lenlen + h->text.len;
-	out->data[out->len] = '\0';
+	p += h->lenlen + h->text.len;
+	if (body != NULL) {
+		/* as frame_finish() */
+		*p++ = '\n';
+		memcpy(p, body, len);
+		p += len;
+		*p++ = '\n';
+	}
+	*p = '\0';
+	out->len = (size_t)(p - out->data);
 }

@@ -47,9 +47,13 @@ void	msghead_init(struct msghead *, const char *topic);
 void	msghead_release(struct msghead *);
 /*
  * Append "M LEN seq=SEQ id=... topic=... pt=PT" to out for message id
- * (LEN: its payload's length, PT: its publish time).
+ * (LEN: its payload's length, PT: its publish time).  With body (its
+ * payload, len bytes), the whole frame: the header then what
+ * frame_finish(out, body, len) adds, with one check of room.  With body
+ * NULL, the header alone, for frame_add*() and frame_finish() to follow.
  */
 void	msghead_put(struct msghead *, struct buf *out, size_t len,
-	    uint64_t seq, const struct msgid *id, uint64_t pt);
+	    uint64_t seq, const struct msgid *id, uint64_t pt,
+	    const void *body);
 
 #endif

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "pulsar.h"
 #include "pulsar_wire.h"
+#include "window.h"
 
 #define NBUCKETS	4096
 
@@ -57,11 +58,18 @@ pack_hash(const struct msgid *k)
 	return (size_t)(h ^ (h >> 29)) % NBUCKETS;
 }
 
+/* Whether two ids name one entry (of one partition). */
+static int
+same_entry(const struct msgid *a, const struct msgid *b)
+{
+	return a->ledger == b->ledger && a->entry == b->entry &&
+	    a->partition == b->partition;
+}
+
 static int
 pack_is(const struct pack *t, const struct msgid *id)
 {
-	return t->key.ledger == id->ledger && t->key.entry == id->entry &&
-	    t->key.partition == id->partition;
+	return same_entry(&t->key, id);
 }
 
 static struct pack **
@@ -136,6 +144,18 @@ packs_free(struct packs *ps)
 	free(ps);
 }
 
+/* Set bit i (>= 0) of a bit set: whether it was clear before. */
+static int
+bit_set(uint64_t *set, int32_t i)
+{
+	uint64_t *w = &set[(uint32_t)i / 64], b = 1ULL << ((uint32_t)i % 64);
+
+	if (*w & b)
+		return 0;
+	*w |= b;
+	return 1;
+}
+
 static void
 note_batch(struct pack *t, const struct pw_msg *m)
 {
@@ -146,11 +166,8 @@ note_batch(struct pack *t, const struct pw_msg *m)
 		t->seen = xcalloc(((size_t)m->batch_size + 63) / 64,
 		    sizeof(uint64_t));
 	}
-	if (m->id.batch < t->batch_size && !(t->seen[m->id.batch / 64] &
-	    (1ULL << (m->id.batch % 64)))) {
-		t->seen[m->id.batch / 64] |= 1ULL << (m->id.batch % 64);
+	if (m->id.batch < t->batch_size && bit_set(t->seen, m->id.batch))
 		t->given++;
-	}
 	if (m->last_in_entry)
 		t->complete = 1;
 }
@@ -172,14 +189,19 @@ packs_emitted(struct packs *ps, const struct pw_msg *m)
 		return AUX_CHUNK;
 	}
 	if (m->batch_size > 0 && m->id.batch >= 0) {
-		note_batch(pack_get(ps, &m->id), m);
+		/* most often the pack of the message before */
+		t = ps->last;
+		if (t == NULL || !pack_is(t, &m->id))
+			t = pack_get(ps, &m->id);
+		note_batch(t, m);
 		return AUX_BATCH;
 	}
 	return 0;
 }
 
-void
-packs_acked(struct packs *ps, const struct msgid *id, uint32_t aux,
+/* A message not in a batch, or a chunked one, is acknowledged. */
+static void
+whole_acked(struct packs *ps, const struct msgid *id, uint32_t aux,
     pack_ack_fn *ack, void *arg)
 {
 	struct pack *t;
@@ -191,20 +213,60 @@ packs_acked(struct packs *ps, const struct msgid *id, uint32_t aux,
 	}
 	if ((t = pack_lookup(ps, id)) == NULL)
 		return;
-	if (aux & AUX_CHUNK) {
-		for (i = 0; i < t->nchunks; i++)
-			ack(arg, &t->chunks[i], NULL, 0, 0);
-		pack_remove(ps, t);
-		return;
-	}
-	if (id->batch >= 0 && id->batch < t->batch_size &&
-	    !(t->bits[id->batch / 64] & (1ULL << (id->batch % 64)))) {
-		t->bits[id->batch / 64] |= 1ULL << (id->batch % 64);
-		t->acked++;
-	}
-	if (t->complete && t->acked >= t->given) {
-		ack(arg, &t->key, NULL, 0, 0);
-		pack_remove(ps, t);
+	for (i = 0; i < t->nchunks; i++)
+		ack(arg, &t->chunks[i], NULL, 0, 0);
+	pack_remove(ps, t);
+}
+
+void
+packs_acked(struct packs *ps, const struct msgid *id, uint32_t aux,
+    pack_ack_fn *ack, void *arg)
+{
+	struct wentry e;
+
+	e.id = *id;
+	e.aux = aux;
+	e.acked = 1;
+	packs_acked_run(ps, &e, 1, ack, arg);
+}
+
+void
+packs_acked_run(struct packs *ps, const struct wentry *e, size_t n,
+    pack_ack_fn *ack, void *arg)
+{
+	const struct msgid *id;
+	struct pack *t;
+	size_t i = 0, j;
+
+	while (i < n) {
+		if (e[i].aux != AUX_BATCH) {
+			whole_acked(ps, &e[i].id, e[i].aux, ack, arg);
+			i++;
+			continue;
+		}
+		/*
+		 * A batch's messages are acked in a row: its pack looked up
+		 * once for them.  The entry goes to ack() once each message
+		 * it gave is; the rest of the run are then copies of them,
+		 * which no pack waits for (within a run nothing is emitted,
+		 * so no new pack of the entry comes).
+		 */
+		t = pack_lookup(ps, &e[i].id);
+		for (j = i; j < n && e[j].aux == AUX_BATCH &&
+		    same_entry(&e[j].id, &e[i].id); j++) {
+			id = &e[j].id;
+			if (t == NULL)
+				continue;
+			if (id->batch >= 0 && id->batch < t->batch_size &&
+			    bit_set(t->bits, id->batch))
+				t->acked++;
+			if (t->complete && t->acked >= t->given) {
+				ack(arg, &t->key, NULL, 0, 0);
+				pack_remove(ps, t);
+				t = NULL;
+			}
+		}
+		i = j;
 	}
 }
 

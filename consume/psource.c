@@ -283,23 +283,11 @@ add_cut(struct pcons *pc, struct buf *out, const struct msgid *id)
 	pc->cut = pc->prev = 0;
 }
 
-static int
-sink_msg(void *arg, const struct pw_msg *m)
+/* The header fields after pt=, those a message has. */
+static void
+put_fields(struct psrc *s, struct pcons *pc, struct buf *out,
+    const struct pw_msg *m)
 {
-	struct sinkctx *x = arg;
-	struct psrc *s = x->s;
-	struct pcons *pc = x->pc;
-	struct buf *out;
-	uint32_t aux;
-
-	pc->received++;
-	if (s->ended)		/* after the end: the broker sends it again */
-		return 0;
-	if (s->o.lake != NULL && already_there(s, pc, m))
-		return 0;
-	out = pump_out(s->pump);
-	msghead_put(&pc->head, out, m->payload.len, pump_seq(s->pump), &m->id,
-	    m->publish_time);
 	if (m->event_time)
 		frame_add_u64(out, "et", m->event_time);
 	if (m->has_key)
@@ -313,11 +301,62 @@ sink_msg(void *arg, const struct pw_msg *m)
 	if (s->o.lake != NULL)
 		add_cut(pc, out, &m->id);
 	emit_props(out, m);
-	frame_finish(out, m->payload.p, m->payload.len);
-	aux = packs_emitted(s->packs, m);
-	pump_commit(s->pump, &m->id, aux, m->payload.len);
-	note_end(pc, &m->id, m->last_in_entry);
+}
+
+/*
+ * A batch entry's messages to deliver (or one message), in order: one
+ * call for them all, the loop over them here.
+ */
+static int
+sink_batch(void *arg, const struct pw_msg *msgs, size_t n)
+{
+	struct sinkctx *x = arg;
+	struct psrc *s = x->s;
+	struct pcons *pc = x->pc;
+	struct buf *out = pump_out(s->pump);
+	const struct pw_msg *m;
+	uint64_t seq;
+	uint32_t aux;
+	size_t i;
+	int lake = s->o.lake != NULL;
+
+	pc->received += (uint32_t)n;
+	if (s->ended)		/* after the end: the broker sends it again */
+		return 0;
+	for (i = 0; i < n; i++) {
+		m = &msgs[i];
+		if (lake && already_there(s, pc, m))
+			continue;
+		seq = pump_seq(s->pump);
+		/* most messages have nothing in the header past pt= */
+		if (!lake && !(m->event_time | m->redelivery_count |
+		    m->props.count) && !(m->has_key | m->has_ordering_key |
+		    m->null_value) && m->payload.p != NULL)
+			msghead_put(&pc->head, out, m->payload.len, seq,
+			    &m->id, m->publish_time, m->payload.p);
+		else {
+			msghead_put(&pc->head, out, m->payload.len, seq,
+			    &m->id, m->publish_time, NULL);
+			put_fields(s, pc, out, m);
+			frame_finish(out, m->payload.p, m->payload.len);
+		}
+		aux = packs_emitted(s->packs, m);
+		pump_commit(s->pump, &m->id, aux, m->payload.len);
+		/*
+		 * The messages come from one entry, by batch index: when one
+		 * reaches the end, so does the last (at_end is not looked at
+		 * in between).  Asked entries are forgotten one per message.
+		 */
+		if (m->last_in_entry || i == n - 1 || pc->nasked > 0)
+			note_end(pc, &m->id, m->last_in_entry);
+	}
 	return 0;
+}
+
+static int
+sink_msg(void *arg, const struct pw_msg *m)
+{
+	return sink_batch(arg, m, 1);
 }
 
 static void
@@ -357,6 +396,7 @@ on_message(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
 	x.pc = pc;
 	sink.msg = sink_msg;
 	sink.drop = sink_drop;
+	sink.batch = sink_batch;
 	sink.arg = &x;
 	c->msgid.id.partition = pc->partition;
 	astream_received(&pc->stream, c->msgid.id.ledger, c->msgid.id.entry);
@@ -870,12 +910,12 @@ ack_one(void *arg, const struct msgid *id, const uint64_t *set, int setlen,
 }
 
 static void
-psrc_acked(struct source *src, uint64_t seq, const struct msgid *id,
-    uint32_t aux)
+psrc_acked(struct source *src, uint64_t seq, const struct wentry *e,
+    size_t n)
 {
 	struct psrc *s = (struct psrc *)src;
 
-	packs_acked(s->packs, id, aux, ack_one, s);
+	packs_acked_run(s->packs, e, n, ack_one, s);
 }
 
 /* ---- the source interface ------------------------------------------ */

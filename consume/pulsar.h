@@ -223,6 +223,7 @@ double	retry_jitter(double d);
 
 /* packs.c */
 struct packs;
+struct wentry;
 
 /*
  * An id to acknowledge at the broker: a whole entry (set NULL), or a batch
@@ -241,6 +242,10 @@ uint32_t packs_emitted(struct packs *, const struct pw_msg *m);
  * while a batch has messages left, every chunk of a chunked message).
  */
 void	packs_acked(struct packs *, const struct msgid *, uint32_t aux,
+	    pack_ack_fn *ack, void *arg);
+/* The same for n messages in a row, as the window keeps them (window.h):
+   a batch's pack is looked up once for its messages there. */
+void	packs_acked_run(struct packs *, const struct wentry *, size_t n,
 	    pack_ack_fn *ack, void *arg);
 /* At the end: partly acknowledged batches go to ack() with their set;
    everything is forgotten. */

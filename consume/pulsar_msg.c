@@ -419,19 +419,34 @@ msg_from_entry(struct pw_msg *msg, const struct pw_cmd *cmd,
 	msg->null_value = m->null_value;
 }
 
+/* The fields of a batch's message that come from its entry. */
+static void
+entry_fields(struct pw_msg *msg, const struct pw_msg *entry)
+{
+	msg->id = entry->id;
+	msg->batch_size = entry->batch_size;
+	msg->redelivery_count = entry->redelivery_count;
+	msg->publish_time = entry->publish_time;
+	msg->producer_name = entry->producer_name;
+	msg->num_chunks = entry->num_chunks;
+	msg->chunk_ids = entry->chunk_ids;
+}
+
 /*
  * Decode a batch into d->batch: the messages still to deliver, in order,
  * their count in *count.  The whole batch is checked before any message
  * of it goes out (a malformed one gives none), and each message is
- * decoded once: the array is kept for the next batch (at most max_batch
- * messages).
+ * decoded once, in its place in the array (entry gives the fields that
+ * are the entry's; decode_smm() sets the others): the array is kept for
+ * the next batch (at most max_batch messages).
  */
 static int
-decode_batch(struct pw_decoder *d, struct pw_msg *msg,
+decode_batch(struct pw_decoder *d, const struct pw_msg *entry,
     const struct pw_cmd *cmd, const struct pw_meta *m, const char *p,
     size_t len, int32_t *count)
 {
 	const char *end = p + len;
+	struct pw_msg *msg;
 	struct smm s;
 	uint32_t sz;
 	int32_t i, n = m->num_in_batch, out = 0;
@@ -443,6 +458,14 @@ decode_batch(struct pw_decoder *d, struct pw_msg *msg,
 		p += 4;
 		if (sz > (size_t)(end - p))
 			goto bad;
+		if ((size_t)out == d->batchcap) {
+			d->batchcap = d->batchcap ? d->batchcap * 2 : 64;
+			d->batch = xreallocarray(d->batch, d->batchcap,
+			    sizeof(*d->batch));
+		}
+		/* taken (out counted up) only if it is to be delivered */
+		msg = &d->batch[out];
+		entry_fields(msg, entry);
 		msg->sequence_id = m->sequence_id + (uint64_t)i;
 		if (decode_smm(&s, msg, m, p, sz) < 0)
 			goto bad;
@@ -454,14 +477,12 @@ decode_batch(struct pw_decoder *d, struct pw_msg *msg,
 		p += s.payload_size;
 		if (s.compacted_out || !unacked(cmd, i))
 			continue;
-		if ((size_t)out == d->batchcap) {
-			d->batchcap = d->batchcap ? d->batchcap * 2 : 64;
-			d->batch = xreallocarray(d->batch, d->batchcap,
-			    sizeof(*d->batch));
-		}
 		msg->id.batch = i;
-		d->batch[out++] = *msg;
+		msg->last_in_entry = 0;
+		out++;
 	}
+	if (out > 0)
+		d->batch[out - 1].last_in_entry = 1;
 	*count = out;
 	return 0;
 bad:
@@ -506,11 +527,11 @@ emit_entry(struct pw_decoder *d, const struct pw_cmd *cmd,
 		skipped(cmd, sink, "batch with no message left to deliver");
 		return 0;
 	}
-	for (i = 0; i < count; i++) {
-		d->batch[i].last_in_entry = i == count - 1;
+	if (sink->batch != NULL)
+		return sink->batch(sink->arg, d->batch, (size_t)count);
+	for (i = 0; i < count; i++)
 		if ((rc = sink->msg(sink->arg, &d->batch[i])) != 0)
 			return rc;
-	}
 	return 0;
 }
 

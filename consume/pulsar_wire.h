@@ -24,7 +24,8 @@
  * "durable" became "non_durable" and "force_topic_creation" became
  * "create_topic", so that a zeroed struct is the safe choice (durable
  * cursor, no topic made by a typo); struct pw_msg gained last_in_entry;
- * enum pw_drop_reason gained PW_DROP_SKIPPED.
+ * enum pw_drop_reason gained PW_DROP_SKIPPED; struct pw_sink gained
+ * batch (last: sinks set without it must zero it).
  *
  * Typical receive loop (the caller owns the socket and the input buffer):
  *
@@ -497,6 +498,12 @@ struct pw_sink {
 	void	(*drop)(void *arg, const struct msgid *ids, size_t n,
 		    enum pw_drop_reason, const char *why);
 	void	*arg;
+	/*
+	 * May be NULL.  The messages of a batch entry to deliver, n >= 1
+	 * in order, in one call instead of n calls of msg (the same return
+	 * value): a call per batch, not per message.
+	 */
+	int	(*batch)(void *arg, const struct pw_msg *msgs, size_t n);
 };
 
 struct pw_limits {

@@ -31,6 +31,8 @@ struct pump {
 	int		 out_open;
 	int		 out_nonblock;
 	int		 out_blocked;	/* last write said EAGAIN */
+	int		 track;		/* acks tracked: an ack channel, or
+					   ack_on_write */
 	struct window	 win;
 	uint64_t	 emitted;
 	struct progress	 prog;
@@ -134,6 +136,8 @@ pump_new(const struct pump_opts *o)
 		frame_reader_init(&p->ackr, p->ackfd, o->acks);
 		frame_init(&p->ackf);
 	}
+	/* asked per message: found out once */
+	p->track = p->ackfd >= 0 || p->opts.ack_on_write;
 	setup_stdout(p);
 	stop_catch();
 	return p;
@@ -160,7 +164,7 @@ static void deliver_ack(struct pump *, uint64_t);
 static int
 tracking(const struct pump *p)
 {
-	return p->ackfd >= 0 || p->opts.ack_on_write;
+	return p->track;
 }
 
 int
@@ -213,7 +217,7 @@ deliver_ack(struct pump *p, uint64_t seq)
 	case WIN_ACKED:
 		(*p->m_acks)++;
 		if (p->src->ops->acked != NULL)
-			p->src->ops->acked(p->src, seq, &e->id, e->aux);
+			p->src->ops->acked(p->src, seq, e, 1);
 		break;
 	case WIN_DUP:
 		if (p->dup_acks++ == 0)
@@ -229,14 +233,35 @@ deliver_ack(struct pump *p, uint64_t seq)
 	}
 }
 
+/*
+ * Acks for seqs lo to hi, none past the newest emitted: the runs of them
+ * the window marks go to the source in one call each; a seq acked
+ * before or never emitted is told as deliver_ack() tells it.
+ */
+static void
+deliver_acks(struct pump *p, uint64_t lo, uint64_t hi)
+{
+	const struct wentry *e;
+	size_t n;
+
+	while (lo <= hi) {
+		if ((n = window_ack_run(&p->win, lo, hi, &e)) == 0) {
+			deliver_ack(p, lo++);
+			continue;
+		}
+		*p->m_acks += n;
+		if (p->src->ops->acked != NULL)
+			p->src->ops->acked(p->src, lo, e, n);
+		lo += n;
+	}
+}
+
 /* Everything written to stdout counts as acknowledged (ack_on_write). */
 static void
 ack_written(struct pump *p)
 {
-	uint64_t s;
-
-	for (s = p->win.base; s < p->win.next; s++)
-		deliver_ack(p, s);
+	if (p->win.base < p->win.next)
+		deliver_acks(p, p->win.base, p->win.next - 1);
 }
 
 /* Write what we can; -1 on a write error (said). */
@@ -282,7 +307,7 @@ read_acks(struct pump *p)
 	const struct frame_field *fl;
 	ssize_t n;
 	size_t i;
-	uint64_t s, hi;
+	uint64_t hi;
 	int rc;
 
 	for (;;) {
@@ -311,8 +336,7 @@ read_acks(struct pump *p)
 					    p->ackseqs.r[i].lo, hi);
 					hi = p->win.next - 1;
 				}
-				for (s = p->ackseqs.r[i].lo; s <= hi; s++)
-					deliver_ack(p, s);
+				deliver_acks(p, p->ackseqs.r[i].lo, hi);
 			}
 		}
 		if (rc == FRAME_ERR) {

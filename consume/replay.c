@@ -112,8 +112,8 @@ emit_line(struct replay *r, struct pump *p, const char *s, size_t n)
 	id.entry = (int64_t)r->rd.lineno;
 	id.partition = -1;
 	id.batch = -1;
-	msghead_put(&r->head, out, n, pump_seq(p), &id, r->pt);
-	frame_finish(out, s, n);
+	/* the whole frame: a line is never NULL (it points into the input) */
+	msghead_put(&r->head, out, n, pump_seq(p), &id, r->pt, s);
 	pump_commit(p, &id, 0, n);
 }
 

@@ -13,8 +13,11 @@
  *			one frame written into pump_out(), then registered
  *			with pump_commit()) while pump_room() allows.
  *
- * acked() tells the source that downstream stored a message it emitted
- * (only with an ack channel); stop() asks it to end early (SIGTERM);
+ * acked() tells the source that downstream stored messages it emitted
+ * (with an ack channel, or once written with ack_on_write): n of them,
+ * seq to seq + n - 1, as the window kept them (window.h), in order: a
+ * run of messages is told in one call, not one per message; stop() asks
+ * it to end early (SIGTERM);
  * finish() is called once at the very end, after the last ack came in, to
  * send what remains (Pulsar ACK commands) before the process exits.
  */
@@ -28,6 +31,7 @@
 #include "msgid.h"
 
 struct pump;
+struct wentry;
 
 struct pollset {
 	struct pollfd	*fds;
@@ -52,8 +56,8 @@ struct source_ops {
 	int	(*prepare)(struct source *, struct pollset *, int can_emit);
 	enum src_status (*run)(struct source *, struct pump *,
 		    const struct pollset *);
-	void	(*acked)(struct source *, uint64_t seq, const struct msgid *,
-		    uint32_t aux);
+	void	(*acked)(struct source *, uint64_t seq,
+		    const struct wentry *, size_t n);
 	void	(*stop)(struct source *);
 	int	(*finish)(struct source *);	/* 0 or -1 (said why) */
 	void	(*free)(struct source *);

@@ -26,8 +26,8 @@ slot(const struct window *w, uint64_t seq)
 }
 
 /* Double the ring, keeping each outstanding entry at seq & (cap - 1). */
-static void
-grow(struct window *w)
+void
+window_grow(struct window *w)
 {
 	size_t ncap = w->cap ? w->cap * 2 : 1024;
 	struct wentry *ne = xreallocarray(NULL, ncap, sizeof(*ne));
@@ -38,20 +38,6 @@ grow(struct window *w)
 	free(w->e);
 	w->e = ne;
 	w->cap = ncap;
-}
-
-uint64_t
-window_push(struct window *w, const struct msgid *id, uint32_t aux)
-{
-	struct wentry *e;
-
-	if (window_outstanding(w) == w->cap)
-		grow(w);
-	e = slot(w, w->next);
-	e->id = *id;
-	e->aux = aux;
-	e->acked = 0;
-	return w->next++;
 }
 
 int
@@ -72,6 +58,35 @@ window_ack(struct window *w, uint64_t seq, const struct wentry **out)
 	while (w->base < w->next && slot(w, w->base)->acked)
 		w->base++;
 	return WIN_ACKED;
+}
+
+size_t
+window_ack_run(struct window *w, uint64_t seq, uint64_t hi,
+    const struct wentry **out)
+{
+	struct wentry *e;
+	size_t n, end;
+
+	if (seq >= w->next || seq == 0 || seq < w->base || seq > hi)
+		return 0;
+	if (hi >= w->next)
+		hi = w->next - 1;
+	e = slot(w, seq);
+	/* up to hi, and no further than the end of the ring */
+	end = w->cap - (size_t)(seq & (w->cap - 1));
+	if (hi - seq + 1 < end)
+		end = (size_t)(hi - seq + 1);
+	for (n = 0; n < end && !e[n].acked; n++)
+		e[n].acked = 1;
+	if (n == 0)
+		return 0;
+	w->nacked += n;
+	*out = e;
+	if (seq == w->base)
+		w->base += n;
+	while (w->base < w->next && slot(w, w->base)->acked)
+		w->base++;
+	return n;
 }
 
 const struct wentry *

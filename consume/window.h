@@ -31,8 +31,26 @@ void	window_init(struct window *);
 void	window_free(struct window *);
 /* Messages emitted and not acked. */
 #define window_outstanding(w) ((w)->next - (w)->base)
-/* Record the next message; returns its seq (from 1). */
-uint64_t window_push(struct window *, const struct msgid *, uint32_t aux);
+/* Double the ring (window_push() does it when it is full). */
+void	window_grow(struct window *);
+
+/*
+ * Record the next message; returns its seq (from 1).  Inline: it is done
+ * for every message emitted.
+ */
+static inline uint64_t
+window_push(struct window *w, const struct msgid *id, uint32_t aux)
+{
+	struct wentry *e;
+
+	if (window_outstanding(w) == w->cap)
+		window_grow(w);
+	e = &w->e[w->next & (w->cap - 1)];
+	e->id = *id;
+	e->aux = aux;
+	e->acked = 0;
+	return w->next++;
+}
 
 enum { WIN_ACKED, WIN_DUP, WIN_UNKNOWN };
 /*
@@ -40,6 +58,15 @@ enum { WIN_ACKED, WIN_DUP, WIN_UNKNOWN };
  * push), WIN_DUP if it was acked before, WIN_UNKNOWN if never emitted.
  */
 int	window_ack(struct window *, uint64_t seq, const struct wentry **out);
+/*
+ * Mark acked the entries from seq to hi (or to the newest) that were not
+ * yet, as far as they lie in a row in the ring: how many (0 when seq
+ * itself is acked already or unknown: window_ack() tells which), and *out
+ * the first of them (with the others after it, valid until the next
+ * push).  Acks then go on by runs, not one call per message.
+ */
+size_t	window_ack_run(struct window *, uint64_t seq, uint64_t hi,
+	    const struct wentry **out);
 /* The oldest unacked entry, NULL when everything is acked. */
 const struct wentry *window_oldest(const struct window *);
 

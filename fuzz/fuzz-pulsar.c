@@ -147,7 +147,7 @@ static void
 message(struct pw_decoder *d, struct pw_cmd *c, const struct pw_frame *f,
     uint64_t now, struct ctx *x)
 {
-	struct pw_sink sink = { sink_msg, sink_drop, x };
+	struct pw_sink sink = { sink_msg, sink_drop, x, NULL };
 	char *rest = xmalloc(f->rest_len ? f->rest_len : 1);
 	int rc;
 
@@ -183,6 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	frame_init(&x.f);
 	sink.msg = sink_msg;
 	sink.drop = sink_drop;
+	sink.batch = NULL;
 	sink.arg = &x;
 	while (pw_frame_next(data + off, size - off, 0, &f, &err) == 1) {
 		off += f.frame_len;

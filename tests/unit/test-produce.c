@@ -67,7 +67,7 @@ static int
 decode_send(const struct buf *b, struct pw_cmd *c, struct got *g)
 {
 	struct pw_decoder *dec = pw_decoder_new(NULL);
-	struct pw_sink sink = { got_msg, NULL, g };
+	struct pw_sink sink = { got_msg, NULL, g, NULL };
 	struct pw_frame f;
 	int rc;
 

@@ -82,6 +82,19 @@ see_msg(void *arg, const struct pw_msg *m)
 	return s->stop_after && s->n == s->stop_after ? 7 : 0;
 }
 
+/* A batch as see_msg() sees its messages: the batch path of the sink. */
+static int
+see_batch(void *arg, const struct pw_msg *msgs, size_t n)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if ((rc = see_msg(arg, &msgs[i])) != 0)
+			return rc;
+	return 0;
+}
+
 static void
 see_drop(void *arg, const struct msgid *ids, size_t n,
     enum pw_drop_reason why, const char *text)
@@ -267,7 +280,7 @@ enc_message(struct buf *out, uint64_t ledger, uint64_t entry,
 	buf_release(&tail);
 }
 
-/* Decode one frame from b and process it. */
+/* Decode one frame from b and process it (batches through see_batch). */
 static int
 process(struct pw_decoder *d, const struct buf *b, uint64_t now,
     struct seen *s)
@@ -275,7 +288,7 @@ process(struct pw_decoder *d, const struct buf *b, uint64_t now,
 	struct pw_frame f;
 	struct pw_cmd c;
 	const char *err = NULL;
-	struct pw_sink sink = { see_msg, see_drop, s };
+	struct pw_sink sink = { see_msg, see_drop, s, see_batch };
 
 	if (pw_frame_next(b->data, b->len, 0, &f, &err) != 1)
 		return 100;
@@ -1045,7 +1058,7 @@ test_chunks(void)
 	chunk(&b, "u5", 0, 2, "aa", 4, 10);
 	process(d, &b, 1000, s);
 	{
-		struct pw_sink sink = { see_msg, see_drop, s };
+		struct pw_sink sink = { see_msg, see_drop, s, NULL };
 
 		pw_decoder_expire(d, 1000 + 59999, &sink);
 		ok = s->ndrops == 0;
@@ -1166,7 +1179,7 @@ bench(int codec)
 	const char *err;
 	char *z = malloc(1 << 20);
 	uint64_t sum = 0, msgs = 0;
-	struct pw_sink sink = { count_msg, NULL, &sum };
+	struct pw_sink sink = { count_msg, NULL, &sum, NULL };
 	struct timespec t0, t1;
 	double secs;
 	int i, ok = 1;
@@ -1355,7 +1368,7 @@ dump(const char *path)
 	size_t cap = 0;
 	struct buf in = BUF_INIT;
 	struct pw_decoder *d = pw_decoder_new(NULL);
-	struct pw_sink sink = { dump_msg, dump_drop, NULL };
+	struct pw_sink sink = { dump_msg, dump_drop, NULL, NULL };
 	struct pw_frame f;
 	struct pw_cmd c;
 	const char *err;
@@ -1441,20 +1454,27 @@ head_by_writers(struct buf *b, const char *topic, size_t len, uint64_t seq,
 }
 
 /*
- * One message of a run through both; 0 when they differ (said once with
- * both texts), 1 when they agree.
+ * One message of a run through both (every other one a whole frame); 0
+ * when they differ (said once with both texts), 1 when they agree.
  */
 static int
 same_head(struct msghead *h, const char *topic, size_t len, uint64_t seq,
     const struct msgid *id, uint64_t pt)
 {
+	static char body[2048];
 	struct buf got = BUF_INIT, want = BUF_INIT;
 	int ok;
 
+	if (body[0] == '\0')
+		memset(body, 'b', sizeof(body));
 	buf_add(&got, "x", 1);	/* appends: not at the start of the buffer */
 	buf_add(&want, "x", 1);
-	msghead_put(h, &got, len, seq, id, pt);
+	/* every other one the whole frame, as frame_finish() ends it */
+	msghead_put(h, &got, len, seq, id, pt, seq % 2 && len <= sizeof(body) ?
+	    body : NULL);
 	head_by_writers(&want, topic, len, seq, id, pt);
+	if (seq % 2 && len <= sizeof(body))
+		frame_finish(&want, body, len);
 	ok = got.len == want.len && strcmp(got.data, want.data) == 0;
 	if (!ok)
 		CHECK_STR(got.data, want.data, "msghead as the frame writers");
