@@ -11,7 +11,7 @@
  * store_kick() sends the queued attempts it may; when curl reports one done,
  * store_finish() reads the answer and classifies it (enum req_verdict),
  * leaving the store's code and message in req->why.  What to do next is
- * the upload's business (upload.c).
+ * the upload loop's business (answer.c, see loop.h).
  *
  * Signing is the other half of the deliver team's work: sign.h
  * (sign_cos, sign_v4) and digest.h (MD5, SHA-256, CRC-64/XZ).

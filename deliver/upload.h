@@ -1,6 +1,6 @@
 /*
- * upload: one object on its way into a COS or S3 store, and the loop
- * that reads object frames and drives the uploads (deliver_remote).
+ * upload: one object on its way into a COS or S3 store, driven by the
+ * loop that reads object frames (deliver_remote; its files: loop.h).
  *
  * An object below the multipart threshold is one PUT.  A larger one is
  * Initiate, then its parts (queued together, sent in parallel within
