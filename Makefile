@@ -166,17 +166,19 @@ soak: all
 
 # Installed git-style: the programs as lakepipe-consume, lakepipe-transform
 # and lakepipe-deliver (no clash with other programs of those names),
-# pipeline.sh as lakepipe, which finds them beside itself; the systemd unit
+# pipeline.sh as lakepipe, which finds them beside itself and its parts
+# (lib/lakepipe/*.sh) in ../lib/lakepipe; the systemd unit
 # with this BINDIR and SYSCONFDIR in it; the example rule and alert rules.
 BINDIR		?= $(PREFIX)/bin
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 DOCDIR		?= $(PREFIX)/share/doc/lakepipe
 SYSCONFDIR	?= /etc
+SHLIBDIR	= $(BINDIR)/../lib/lakepipe
 
 install: $(PROGRAMS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SHLIBDIR)
 	install -d -m 750 $(DESTDIR)$(SYSCONFDIR)/lakepipe
 	for p in consume transform deliver; do \
 		install -m 755 $(B)/$$p/$$p $(DESTDIR)$(BINDIR)/lakepipe-$$p && \
@@ -184,6 +186,7 @@ install: $(PROGRAMS)
 		    $(DESTDIR)$(MANDIR)/man1/lakepipe-$$p.1 || exit 1; \
 	done
 	install -m 755 pipeline.sh $(DESTDIR)$(BINDIR)/lakepipe
+	install -m 644 lib/lakepipe/*.sh $(DESTDIR)$(SHLIBDIR)/
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/

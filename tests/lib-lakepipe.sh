@@ -3,10 +3,12 @@
 
 # lakepipe takes the programs from beside itself: give it a directory where
 # they are those of the build under test (build/san too), not the source
-# tree's, and put it first on PATH as both lakepipe and pipeline.sh.
+# tree's, and put it first on PATH as both lakepipe and pipeline.sh, its
+# parts beside it as in the tree.
 mkdir -p "$TRASH/bin"
 cp "$SRC/pipeline.sh" "$TRASH/bin/lakepipe"
 cp "$SRC/pipeline.sh" "$TRASH/bin/pipeline.sh"
+ln -s "$SRC/lib" "$TRASH/bin/lib"
 for p in consume transform deliver; do
 	mkdir -p "$TRASH/bin/$p" && ln -sf "$LAKEPIPE_BUILD/$p/$p" "$TRASH/bin/$p/$p"
 done

@@ -17,9 +17,10 @@ TOPIC=t/ns/big
 
 # pipeline.sh takes the programs from beside itself: give it a directory
 # where they are those of the build under test (build/san too), not the
-# source tree's.
+# source tree's (its parts, lib/lakepipe, beside it as in the tree).
 mkdir -p bin
 cp "$SRC/pipeline.sh" bin/
+ln -s "$SRC/lib" bin/lib
 for p in consume transform deliver; do
 	mkdir -p bin/$p && ln -s "$LAKEPIPE_BUILD/$p/$p" bin/$p/$p
 done

@@ -24,6 +24,9 @@ test_expect_success 'make install DESTDIR=... PREFIX=/usr' '
 	done &&
 	test -x "$R/usr/bin/lakepipe" &&
 	cmp "$SRC/pipeline.sh" "$R/usr/bin/lakepipe" &&
+	for f in "$SRC"/lib/lakepipe/*.sh; do
+		cmp "$f" "$R/usr/lib/lakepipe/${f##*/}" || return 1
+	done &&
 	test -f "$R/usr/share/man/man1/lakepipe.1" &&
 	test -f "$R/usr/share/man/man5/lakepipe-rule.5" &&
 	test -f "$R/usr/share/man/man5/lakepipe-frames.5" &&
@@ -51,6 +54,12 @@ test_expect_success 'the installed lakepipe finds lakepipe-* beside it' '
 	test "$(find lake -type f -name "*.gz" -exec zcat {} + | wc -l)" -eq 2000 &&
 	env PATH=/usr/bin:/bin "$R/usr/bin/lakepipe" check r.conf >out &&
 	grep "^ok consume: settings valid" out
+'
+
+test_expect_success 'lakepipe without its parts says so, exit 1' '
+	mkdir alone && cp "$SRC/pipeline.sh" alone/lakepipe &&
+	test_expect_code 1 alone/lakepipe check r.conf 2>err &&
+	grep "cannot find its parts (lib/lakepipe/\*.sh beside" err
 '
 
 test_expect_success 'every man page formats without a warning' '
