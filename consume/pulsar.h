@@ -1,6 +1,6 @@
 /*
  * pulsar: the client side of a Pulsar cluster, shared by the consumer
- * (psource.c) and the producer (produce.c).  Private to consume/.
+ * (psource.c, psrc.h) and the producer (produce.c).  Private to consume/.
  *
  *	conn.c		the pool of broker connections: CONNECT with the
  *			token, PING/PONG, AUTH_CHALLENGE, and blocking

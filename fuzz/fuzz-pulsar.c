@@ -7,7 +7,7 @@
  * metadata, every codec (LZ4, ZLIB, ZSTD, SNAPPY), batches, ack sets and
  * chunk reassembly across frames (with timeouts: the clock moves a
  * second a frame) all run.  Each message becomes the message frame
- * consume writes (as psource.c's sink_msg does), and goes through packs
+ * consume writes (as psrc_recv.c's sink_msg does), and goes through packs
  * (batch and chunk acks).
  *
  * A wrong CRC32C would stop almost every mutation at the checksum: the
