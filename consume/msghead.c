@@ -1,5 +1,4 @@
 /* The shared start of message frame headers; see msghead.h. */
-#include <stdint.h>
 #include <err.h>
 #include <stdint.h>
 #include <string.h>
