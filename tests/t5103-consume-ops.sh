@@ -99,14 +99,14 @@ test_expect_success 'unreachable, --give-up 2s: exit 1, a few lines' '
 
 test_expect_success 'SIGTERM in a reconnect loop: ends at once, exit 0' '
 	consume --url pulsar://127.0.0.1:1 --topic t/o/auth --subscription bk \
-	    2>err &
+	    2>err.loop &
 	pid=$! &&
-	test_wait_for err "reconnecting" &&
+	test_wait_for err.loop "reconnecting" &&
 	sleep 0.5 &&
 	kill -TERM $pid &&
 	ends_within 2 $pid &&
 	wait $pid &&
-	grep "msg=\"stopping\"" err
+	grep "msg=\"stopping\"" err.loop
 '
 
 test_expect_success 'SIGTERM while a lookup hangs: ends at once' '
@@ -114,15 +114,15 @@ test_expect_success 'SIGTERM while a lookup hangs: ends at once' '
 	ctl faults silence.LOOKUP=1 clientVersion=lakepipe >/dev/null ||
 	exit 1
 	consume --url "$URL" --topic t/o/hang --subscription bk \
-	    --token-file tok >out 2>err &
+	    --token-file tok >out 2>err.hang &
 	pid=$! &&
-	test_wait_for err "msg=\"connected\"" &&
+	test_wait_for err.hang "msg=\"connected\"" &&
 	kill -TERM $pid &&
 	ends_within 2 $pid &&
 	wait $pid;
 	rc=$? &&
 	ctl faults/reset >/dev/null &&
-	test $rc = 0 && ! grep "no answer" err
+	test $rc = 0 && ! grep "no answer" err.hang
 '
 
 test_expect_success 'done once all is acked, while another holds stdout' '
@@ -370,45 +370,47 @@ test_expect_success 'a SIGINT ignored at start stays ignored' '
 	(
 		trap "" INT
 		exec consume --url pulsar://127.0.0.1:1 --topic t/o/x \
-		    --subscription bk 2>err
+		    --subscription bk 2>err.int
 	) &
 	pid=$! &&
-	test_wait_for err "reconnecting" &&
+	test_wait_for err.int "reconnecting" &&
 	kill -INT $pid &&
 	kill -TERM $pid &&
 	ends_within 2 $pid &&
 	wait $pid &&
-	test "$(grep -c "msg=\"stopping\"" err)" = 1
+	test "$(grep -c "msg=\"stopping\"" err.int)" = 1
 '
 
-# A server that accepts connections and never answers; "accepted" counts.
-test_expect_success 'start a silent server' '
-	python3 -c "
-import socket, time
+# A server that accepts connections and never answers, one for each
+# scheme: a connection the last test's consume made and the server took
+# late (a loaded machine) must not pass for this test's, whose SIGTERM
+# would then come before consume is running; "accepted.SCHEME" counts.
+for scheme in pulsar http; do
+	test_expect_success "start a silent server for $scheme://" '
+		python3 -c "
+import socket, sys
 s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(8)
-open(\"silent.port\", \"w\").write(str(s.getsockname()[1]))
+open(sys.argv[1] + \".port\", \"w\").write(str(s.getsockname()[1]))
 held = []
 while True:
     c, _ = s.accept(); held.append(c)
-    open(\"accepted\", \"a\").write(\"x\\n\")
-" &
-	test_at_end "kill $!" &&
-	i=0 && until [ -s silent.port ]; do
-		i=$((i + 1)) && [ $i -lt 50 ] && sleep 0.1 || exit 1
-	done
-'
-SILENT=$(cat silent.port 2>/dev/null)
-
-for scheme in pulsar http; do
+    open(\"accepted.\" + sys.argv[1], \"a\").write(\"x\\n\")
+" '$scheme' &
+		test_at_end "kill $!" &&
+		i=0 && until [ -s '$scheme'.port ]; do
+			i=$((i + 1)) && [ $i -lt 50 ] && sleep 0.1 || exit 1
+		done
+	'
+	port=$(cat $scheme.port 2>/dev/null)
 	test_expect_success "SIGTERM while $scheme:// waits for an answer: ends at once" '
-		: >accepted &&
-		consume --url '$scheme'://127.0.0.1:$SILENT --topic t/o/x \
-		    --subscription bk 2>err &
+		consume --url '$scheme'://127.0.0.1:'$port' --topic t/o/x \
+		    --subscription bk 2>err.'$scheme' &
 		pid=$! &&
-		test_wait_for accepted x &&
+		test_wait_for accepted.'$scheme' x &&
 		kill -TERM $pid &&
 		ends_within 5 $pid &&
-		wait $pid
+		{ wait $pid; rc=$?; } &&
+		{ test $rc = 0 || { echo "exit status $rc" && cat err.'$scheme'; false; }; }
 	'
 done
 
