@@ -23,10 +23,9 @@ DEFAULT_MAX_AGE=60	# transform's default --max-age, see transform(1)
 
 # Its parts, one file a job (lib/lakepipe/*.sh): in a build tree beside
 # it, installed in PREFIX/lib/lakepipe beside PREFIX/bin.
-for lib in "$here/lib/lakepipe" "$here/../lib/lakepipe" ""; do
-	[ -n "$lib" ] && [ -r "$lib/pipe.sh" ] && break
-done
-if [ -z "$lib" ]; then
+lib=$here/lib/lakepipe
+[ -r "$lib/pipe.sh" ] || lib=$here/../lib/lakepipe
+if [ ! -r "$lib/pipe.sh" ]; then
 	echo "$prog: cannot find its parts (lib/lakepipe/*.sh beside $0, or" \
 	    "../lib/lakepipe: run make install again)" >&2
 	exit 1
