@@ -49,21 +49,22 @@ blast() {
 }
 
 # measure NAME TOPIC command...: one run (stdout in $out/stdout.NAME);
-# appends "NAME wall user+sys broker-cpu own" (seconds; own: the seconds
-# the command printed itself, if any) to $out/runs
+# appends "NAME wall user+sys broker-cpu own sleeps" (seconds; own: the
+# seconds the command printed itself, if any; sleeps: its voluntary
+# context switches, the times it waited for the broker) to $out/runs
 measure() {
 	name=$1 topic=$2
 	shift 2
 	blast "$topic"
 	b0=$(broker_cpu)
 	t0=$(date +%s.%N)
-	/usr/bin/time -f "%U %S" -o "$out/time" "$@" >"$out/stdout.$name"
+	/usr/bin/time -f "%U %S %w" -o "$out/time" "$@" >"$out/stdout.$name"
 	t1=$(date +%s.%N)
 	b1=$(broker_cpu)
 	own=$(awk '{ print $2; exit }' "$out/stdout.$name")
 	awk -v n="$name" -v t0="$t0" -v t1="$t1" -v b0="$b0" -v b1="$b1" \
-	    -v tck="$tck" -v own="${own:--}" '{ printf "%s %.3f %.3f %.3f %s\n",
-	    n, t1 - t0, $1 + $2, (b1 - b0) / tck, own }' "$out/time" >>"$out/runs"
+	    -v tck="$tck" -v own="${own:--}" '{ printf "%s %.3f %.3f %.3f %s %d\n",
+	    n, t1 - t0, $1 + $2, (b1 - b0) / tck, own, $3 }' "$out/time" >>"$out/runs"
 }
 
 : >"$out/runs"
@@ -101,3 +102,5 @@ echo "$ref" | awk -v c="$count" '{ printf "reference, own clock from connect: %.
     c / $5 }'
 echo "$con" | awk -v c="$count" '{ printf "consume CPU / broker CPU: %.2f (consume %.0f ns/msg, broker %.0f ns/msg)\n",
     $3 / $4, $3 / c * 1e9, $4 / c * 1e9 }'
+echo "$con" | awk -v c="$count" '{ printf "consume waited %d times (%.0f messages a wake-up)\n",
+    $6, c / ($6 > 0 ? $6 : 1) }'

@@ -25,6 +25,18 @@
 
 #define PING_IDLE	30.0		/* ping a connection silent this long */
 #define DEAD_IDLE	90.0		/* and drop it after this */
+/*
+ * The low-water mark of a streaming connection (bconn.lowat_want): below
+ * LOWAT_MIN not worth a timer; above LOWAT_MAX the kernel may grow the
+ * receive buffer, and with it on older kernels clamp the window to the
+ * mark.  A wait for it ends after LOWAT_WAIT: at most that is added to
+ * a message's way, once for each window of permits.  In the test
+ * broker's blast (100-byte messages), 340 to 380 messages a wake-up
+ * instead of 110 to 130, and a seventh less CPU (BENCH.md).
+ */
+#define LOWAT_MIN	4096
+#define LOWAT_MAX	(32 * 1024)
+#define LOWAT_WAIT	0.002
 
 struct pool *
 pool_new(const struct pool_opts *o, const struct pool_hooks *h,
@@ -313,21 +325,30 @@ process(struct pool *p, struct bconn *bc)
 	buf_consume(&c->in, off);
 }
 
-/* Read and handle what bc has; then write what it has to write. */
-static void
+/*
+ * Read and handle what bc has; then write what it has to write.  The
+ * bytes read (a read on a timer may find none).
+ */
+static size_t
 service(struct pool *p, struct bconn *bc)
 {
+	size_t had = bc->c->in.len, got;
+
+	bc->read_at = monotime();
 	if (conn_fill(bc->c) < 0) {
 		process(p, bc);		/* what came before the end */
 		if (!bc->dead)
 			conn_failed(p, bc);
-		return;
+		return 0;
 	}
-	bc->last_in = monotime();
-	bc->ping_at = 0;
+	if ((got = bc->c->in.len - had) > 0) {
+		bc->last_in = bc->read_at;
+		bc->ping_at = 0;
+	}
 	process(p, bc);
 	if (!bc->dead && conn_flush(bc->c) < 0)
 		conn_failed(p, bc);
+	return got;
 }
 
 /*
@@ -356,6 +377,9 @@ pool_request(struct pool *p, struct bconn *bc, uint64_t req,
 
 	p->await_req = req;
 	p->got = 0;
+	/* an answer is smaller than a low-water mark */
+	bc->lowat_want = 0;
+	conn_set_lowat(bc->c, 0);
 	while (!bc->dead && !p->fatal && !(req == 0 ? bc->ready : p->got)) {
 		if ((stopped = interrupted(p, bc)))
 			break;
@@ -504,24 +528,74 @@ pool_request_failed(struct pool *p, const char *what, const char *topic)
 	    pw_server_error_name(r->error), r->msg[0] ? ": " : "", r->msg);
 }
 
+/* The mark bc's user wants, within bounds; its wait starts now. */
+static void
+set_lowat(struct bconn *bc)
+{
+	int want = bc->lowat_want;
+
+	if (bc->dead)
+		return;
+	if (want < LOWAT_MIN)
+		want = 0;
+	else if (want > LOWAT_MAX)
+		want = LOWAT_MAX;
+	if (want > 0 && bc->c->lowat == 0) {
+		bc->read_at = monotime();
+		log_debug("low-water mark", "broker=%s:%s bytes=%d", bc->host,
+		    bc->port, want);
+	}
+	conn_set_lowat(bc->c, want);
+}
+
 void
 pool_prepare(struct pool *p, struct pollset *ps)
 {
 	struct bconn *bc;
 
-	for (bc = p->conns; bc != NULL; bc = bc->next)
+	for (bc = p->conns; bc != NULL; bc = bc->next) {
+		set_lowat(bc);
 		bc->poll_i = pollset_add(ps, bc->c->fd, POLLIN |
 		    (conn_pending(bc->c) ? POLLOUT : 0));
+	}
 }
 
+double
+pool_timer(const struct pool *p, double t)
+{
+	const struct bconn *bc;
+
+	for (bc = p->conns; bc != NULL; bc = bc->next)
+		if (!bc->dead && bc->c->lowat > 0 &&
+		    bc->read_at + LOWAT_WAIT < t)
+			t = bc->read_at + LOWAT_WAIT;
+	return t;
+}
+
+/*
+ * A connection is read when poll(2) says so, or when its low-water wait
+ * is over: the messages then come slower than the mark, which is left
+ * until the next estimate.
+ */
 void
 pool_run(struct pool *p, const struct pollset *ps)
 {
 	struct bconn *bc;
+	double now = monotime();
+	size_t got;
 
-	for (bc = p->conns; bc != NULL; bc = bc->next)
-		if (!bc->dead && pollset_revents(ps, bc->poll_i) & ~POLLOUT)
+	for (bc = p->conns; bc != NULL; bc = bc->next) {
+		if (bc->dead)
+			continue;
+		if (pollset_revents(ps, bc->poll_i) & ~POLLOUT)
 			service(p, bc);
+		else if (bc->c->lowat > 0 && now >= bc->read_at + LOWAT_WAIT) {
+			bc->lowat_want = 0;
+			got = service(p, bc);
+			log_debug("low-water wait over", "broker=%s:%s read=%zu",
+			    bc->host, bc->port, got);
+		}
+	}
 }
 
 static void

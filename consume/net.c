@@ -340,6 +340,18 @@ conn_flush(struct conn *c)
 	return 0;
 }
 
+void
+conn_set_lowat(struct conn *c, int bytes)
+{
+	int v = bytes > 1 ? bytes : 1;
+
+	if (bytes == c->lowat)
+		return;
+	/* failing, it only leaves more wake-ups */
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)) == 0)
+		c->lowat = bytes;
+}
+
 int
 conn_fill(struct conn *c)
 {

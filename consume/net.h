@@ -56,6 +56,7 @@ struct conn {
 	struct buf	 in, out;
 	size_t		 out_off;
 	int		 eof;
+	int		 lowat;		/* SO_RCVLOWAT asked; 0: the default */
 	struct failure	 fail;		/* why conn_flush/conn_fill failed */
 };
 
@@ -72,6 +73,13 @@ void	conn_close(struct conn *);
 int	conn_flush(struct conn *);
 /* Read what is there without blocking; -1 on an error or EOF (c->fail). */
 int	conn_fill(struct conn *);
+/*
+ * Let poll(2) say readable only once bytes are waiting (SO_RCVLOWAT;
+ * 0: as soon as one is).  A read still returns what is there; the caller
+ * must read on a timer too, as a smaller answer would wait for ever.  A
+ * system call only when it changes.
+ */
+void	conn_set_lowat(struct conn *, int bytes);
 /* Bytes waiting to be written. */
 #define conn_pending(c) ((c)->out.len - (c)->out_off)
 

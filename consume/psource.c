@@ -1,5 +1,6 @@
 /* The Pulsar source: its interface, timers, the end; see psrc.h. */
 #include <err.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -15,6 +16,7 @@ consumer_down(struct psrc *s, struct pcons *pc, double delay)
 	pc->state = PC_DOWN;
 	pc->bc = NULL;
 	pc->received = 0;
+	pc->in_bytes = 0;
 	if (pc->dec != NULL)
 		pw_decoder_reset(pc->dec);
 	pc->retry_at = monotime() + delay;
@@ -102,6 +104,23 @@ next_timer(struct psrc *s, double now)
 }
 
 /*
+ * Until the next FLOW, the broker may send at least half the queue's
+ * permits before this consumer runs out (it holds them, or they are on
+ * the way): half of that, in the bytes the last window's messages took,
+ * is a low-water mark poll(2) is sure to see met while the messages
+ * stream (pulsar.h, bconn.lowat_want).  This consumer's alone, not a sum
+ * over the connection's: another may have come to the end of its
+ * partition or be a standby of a Failover subscription.
+ */
+static void
+expect_bytes(struct psrc *s, struct pcons *pc)
+{
+	uint64_t want = pc->in_bytes / pc->received * s->o.queue / 4;
+
+	pc->bc->lowat_want = want > INT_MAX ? INT_MAX : (int)want;
+}
+
+/*
  * Give the broker back the permits of what was received, once half the
  * queue is used and there is room downstream.  Called from run() and again
  * from prepare(): when run() found the output full, the pump writes it out
@@ -114,7 +133,9 @@ grant_permits(struct psrc *s, struct pcons *pc, int room)
 	if (pc->state == PC_READY && pc->received >= s->o.queue / 2 &&
 	    pc->received > 0 && room && !s->ended) {
 		pw_enc_flow(&pc->bc->c->out, pc->cid, pc->received);
+		expect_bytes(s, pc);
 		pc->received = 0;
+		pc->in_bytes = 0;
 	}
 }
 
@@ -134,7 +155,7 @@ psrc_prepare(struct source *src, struct pollset *ps, int can_emit)
 	for (i = 0; i < s->ncons; i++)
 		grant_permits(s, &s->cons[i], can_emit);
 	pool_prepare(s->pool, ps);
-	t = next_timer(s, now) - now;
+	t = pool_timer(s->pool, next_timer(s, now)) - now;
 	return t <= 0 ? 0 : (int)(t * 1000) + 1;
 }
 

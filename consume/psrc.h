@@ -75,6 +75,7 @@ struct pcons {
 	struct retry	 retry;		/* bring-ups failed in a row */
 	int		 need_seek;
 	uint32_t	 received;	/* messages since the last FLOW */
+	uint64_t	 in_bytes;	/* of their MESSAGE frames */
 	struct pw_decoder *dec;
 	int		 have_last, at_end;
 	int		 end_probe;	/* no mark-delete: the end from stats */

@@ -216,6 +216,7 @@ on_message(struct psrc *s, struct bconn *bc, struct pw_cmd *c,
 
 	if (pc == NULL)
 		return;		/* for a consumer we closed: comes again */
+	pc->in_bytes += f->frame_len;
 	x.s = s;
 	x.pc = pc;
 	sink.msg = sink_msg;

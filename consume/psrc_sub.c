@@ -258,6 +258,7 @@ consumer_up(struct psrc *s, struct pcons *pc)
 	send_acks(s, pc);
 	pw_enc_flow(&bc->c->out, pc->cid, s->o.queue);
 	pc->received = 0;
+	pc->in_bytes = 0;
 	pc->stats_at = 0;
 	pc->stats_req = 0;
 	if (!retry_ok(&pc->retry, pc->topic, pc->partition))

@@ -55,6 +55,15 @@ struct bconn {
 	int32_t		 max_message_size;	/* CONNECTED's; 0: not said */
 	size_t		 poll_i;
 	double		 last_in, ping_at;
+	/*
+	 * Bytes the broker is sure to send soon (its user's estimate from
+	 * the permits granted, 0: none known): while they stream, poll(2)
+	 * wakes for a socket holding a share of them, or after LOWAT_WAIT,
+	 * not for every segment.  A wait that times out sets it to 0, the
+	 * next estimate sets it again.  read_at: the last read.
+	 */
+	int		 lowat_want;
+	double		 read_at;
 	struct bconn	*next;
 };
 
@@ -182,6 +191,8 @@ void	pool_lost(struct pool *, struct bconn *);
 void	pool_prepare(struct pool *, struct pollset *);
 void	pool_run(struct pool *, const struct pollset *);
 void	pool_flush(struct pool *, double now);
+/* The sooner of t and the end of the pool's low-water waits. */
+double	pool_timer(const struct pool *, double t);
 
 /* lookup.c: the connection to the broker that owns topic (a full name,
    a partition's for partitioned topics); NULL to try again later
