@@ -575,13 +575,12 @@ pool_timer(const struct pool *p, double t)
 /*
  * A connection is read when poll(2) says so, or when its low-water wait
  * is over: the messages then come slower than the mark, which is left
- * until the next estimate.
+ * until the next estimate.  The clock only for a connection not ready.
  */
 void
 pool_run(struct pool *p, const struct pollset *ps)
 {
 	struct bconn *bc;
-	double now = monotime();
 	size_t got;
 
 	for (bc = p->conns; bc != NULL; bc = bc->next) {
@@ -589,7 +588,8 @@ pool_run(struct pool *p, const struct pollset *ps)
 			continue;
 		if (pollset_revents(ps, bc->poll_i) & ~POLLOUT)
 			service(p, bc);
-		else if (bc->c->lowat > 0 && now >= bc->read_at + LOWAT_WAIT) {
+		else if (bc->c->lowat > 0 &&
+		    monotime() >= bc->read_at + LOWAT_WAIT) {
 			bc->lowat_want = 0;
 			got = service(p, bc);
 			log_debug("low-water wait over", "broker=%s:%s read=%zu",
