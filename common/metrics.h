@@ -2,9 +2,9 @@
  * Metrics for machines: counters and gauges that a program updates where
  * things happen, written in the Prometheus text exposition format to the
  * --metrics-file, replaced atomically (a temporary file renamed over it)
- * at most every METRICS_INTERVAL seconds and at exit, so that a
- * node_exporter textfile collector, or `lakepipe status`, never reads a
- * partial file.  Names get the prefix lakepipe_<prog>_.
+ * every METRICS_INTERVAL seconds, when the program asks and at exit, so
+ * that a node_exporter textfile collector, or `lakepipe status`, never
+ * reads a partial file.  Names get the prefix lakepipe_<prog>_.
  *
  * The pointers returned stay valid until the process exits; registering
  * a name twice returns the same one.  With no path every function still
@@ -28,7 +28,10 @@ void	metrics_info(const char *name, const char *help, const char *label,
 int	metrics_timeout_ms(void);
 /* Write the file if it is due. */
 void	metrics_tick(void);
-/* Write it now (at exit); -1 with a warning if it could not be. */
+/*
+ * Write it now (at exit, or where a reader must see a change at once);
+ * -1 with a warning the first time it could not be.
+ */
 int	metrics_flush(void);
 
 #endif

@@ -69,6 +69,12 @@ report_stored(struct report *rp, const struct object *o,
 	buf_reset(&rp->last);
 	buf_addstr(&rp->last, fullkey);
 	progress_add(&rp->pg, 1, o->total);
+	/*
+	 * Written now, before the ack line: consume counts the ack when it
+	 * comes, so a reader of both files (lakepipe status) never sees a
+	 * message acknowledged whose object this file does not count yet.
+	 */
+	(void)metrics_flush();
 }
 
 void

@@ -31,7 +31,8 @@ void	report_release(struct report *);
 /*
  * o stored as fullkey, size bytes long as stored (a redelivery's are the
  * stored object's, not o's), after retries retries, started at
- * monotime() t0.
+ * monotime() t0.  Writes the --metrics-file, before the caller prints
+ * the object's ack line.
  */
 void	report_stored(struct report *, const struct object *,
 	    const char *fullkey, uint64_t size, double t0, unsigned retries);

@@ -248,6 +248,33 @@ test_expect_success '-P: a line every second, even with no data' '
 	all_logfmt err && grep -q "msg=.done. objects=3 " err
 '
 
+# metrics_before_acks URL...: deliver still running, its metrics file
+# counts every object whose ack line it has printed (lakepipe status reads
+# consume's acks and deliver's objects from two files).
+metrics_before_acks() {
+	rm -f min mb.prom && mkfifo min || return 1
+	deliver --metrics-file mb.prom "$@" <min >acks 2>err &
+	pid=$! &&
+	exec 5>min &&
+	cat in.frames >&5 &&
+	test_wait_for acks "seqs=1 " && test_wait_for acks "seqs=2-4 " &&
+	test_wait_for acks "seqs=5 " &&
+	grep -qx "lakepipe_deliver_objects_total 3" mb.prom &&
+	grep -qx "lakepipe_deliver_messages_total 5" mb.prom &&
+	grep -q "^lakepipe_deliver_last_object_info{key=\"[^\"]*\"} 1$" mb.prom
+	rc=$?
+	exec 5>&- && wait $pid && return $rc
+}
+
+test_expect_success '--metrics-file: written before each ack line (file://)' '
+	metrics_before_acks "file://$TRASH/mb/"
+'
+
+test_expect_success '--metrics-file: written before each ack line (s3://)' '
+	ctl reset >/dev/null &&
+	metrics_before_acks $IP "s3://lake-test/mb/?region=$R"
+'
+
 # --- signals and a closed stdout -------------------------------------
 
 # sigint_case TITLE URL DELIVER-ARGS...: deliver in flight takes a SIGINT;
