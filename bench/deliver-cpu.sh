@@ -15,9 +15,10 @@
 #            (its memstore OSD holds 512 MB, and RGW frees overwritten
 #            objects late: -m 64 -r 2 at most per cluster)
 #
-# -M SIZE is deliver's --max-memory (default: deliver's own, 256M): below
-# MB, the objects stream through memory as they do in a pipeline, rather
-# than all being read in before the first is stored.
+# -M SIZE is deliver's --max-memory (default: deliver's own, --jobs
+# times the part size, 32M): below MB, the objects stream through memory
+# as they do in a pipeline, rather than all being read in before the
+# first is stored.
 #
 # Default: file cos s3, and rgw when RGW_ENDPOINT is set; $DELIVER is
 # the program measured (default deliver/deliver: give another build's to

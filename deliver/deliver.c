@@ -20,6 +20,16 @@
 #include "object.h"
 #include "opt.h"
 
+/*
+ * --max-memory's default: a body of the part size (--part-size, or
+ * transform's default, 8 MiB: the largest frame transform writes) for
+ * each of --jobs, one uploading on each connection.  Reading further
+ * ahead adds no speed: a slow store only fills memory (256M as the
+ * default held 278 MB against a store that answered each PUT in a
+ * second, 32M 51 MB, in the same 20 s).
+ */
+#define BODY_PER_JOB	(8ULL << 20)
+
 #define SYNOPSIS "deliver [-qvP] [-j N] [--endpoint URL] " \
 	"[--credentials FILE] [--exactly-once] [options] DESTINATION | " \
 	"--probe | --list | --cat KEY | --index | --audit DESTINATION"
@@ -117,8 +127,10 @@ static const char usage_text[] =
 "                        0.2 s doubling to 20 s, Retry-After honoured)\n"
 "  --timeout DURATION    a transfer below 1 KB/s for this long is\n"
 "                        stalled and retried, default 30s\n"
-"  --max-memory SIZE     object bytes held in flight, default 256M\n"
-"  --metrics-file FILE   Prometheus text file, replaced every 5 s\n"
+"  --max-memory SIZE     object bytes held in flight, default --jobs\n"
+"                        times the part size (32M)\n"
+"  --metrics-file FILE   Prometheus text file, replaced every 5 s and\n"
+"                        at each object stored\n"
 "  --orphan-age DURATION at start, abort multipart uploads under the\n"
 "                        prefix older than this (a killed deliver's;\n"
 "                        lakepipe run: 1h)\n"
@@ -265,7 +277,7 @@ main(int argc, char *argv[])
 {
 	struct options opt = {
 		.jobs = 4, .multipart_threshold = 16ULL << 20, .retries = 10,
-		.timeout = 30, .max_memory = 256ULL << 20, .orphan_age = -1,
+		.timeout = 30, .orphan_age = -1,
 		.marker_idle = 300,
 	};
 	struct dest d;
@@ -362,6 +374,9 @@ main(int argc, char *argv[])
 		    "DESTINATION (see deliver --help)", argv[1]);
 	if (dest_parse(&d, argv[0], why, sizeof(why)) < 0)
 		errx(EXIT_USAGE, "%s", why);
+	if (opt.max_memory == 0)
+		opt.max_memory = (uint64_t)opt.jobs * (opt.part_size >
+		    BODY_PER_JOB ? opt.part_size : BODY_PER_JOB);
 	check_dest(&d, &opt, mode);
 	if (mode == MODE_CAT && (kwhy = object_key_check(key, strlen(key))) !=
 	    NULL)

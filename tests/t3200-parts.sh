@@ -6,8 +6,10 @@
 # sent as one conditional PUT.  No stage holds a whole object: the peak
 # RSS of transform and deliver (/usr/bin/time -f %M) stays below 64 MB for
 # an object of 194 MB (and of 39 MB in the other formats, in 5 MiB parts);
-# the bytes read back are the input's.  Then the errors: parts without their object frame, a part
-# below S3's minimum, parts= that does not match, --part-size below 5M.
+# the bytes read back are the input's; against a store that answers late,
+# deliver leaves the objects in the pipe.  Then the errors: parts without
+# their object frame, a part below S3's minimum, parts= that does not
+# match, --part-size below 5M.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-deliver.sh"
 . "$TEST_DIRECTORY/lib-rgw.sh"
@@ -335,6 +337,27 @@ test_expect_success 's3://: a stream cut inside an object: upload aborted' '
 	test_expect_code 1 deliver --exactly-once $S3 \
 	    "s3://lake-test/cut/?region=eu-west-1" <cut.frames >acks 2>err &&
 	test ! -s acks && test "$(nreq op=PutObject)" -eq 0
+'
+
+# A store that answers each PUT a second late: deliver reads no further
+# ahead than a body per connection (--max-memory's default: --jobs times
+# the part size), so 24 objects of 6 MB wait in the pipe, not in memory.
+test_expect_success 's3://: a slow store, objects wait in the pipe: below 64 MB' '
+	ctl reset >/dev/null &&
+	ctl fault stall op=PutObject phase=response seconds=1 count=100 \
+	    >/dev/null &&
+	head -c 6291456 /dev/urandom >six &&
+	i=0 && while test $i -lt 24; do
+		i=$((i + 1)) &&
+		printf "O 6291456 key=slow/%d.bin n=1 seqs=%d\n" $i $i &&
+		cat six && echo || exit 1
+	done >slow.frames &&
+	peak sl.rss deliver $S3 "s3://lake-test/?region=eu-west-1" \
+	    <slow.frames >acks &&
+	below_64m sl.rss &&
+	test $(wc -l <acks) -eq 24 &&
+	stored_is lake-test slow/24.bin six &&
+	test "$(nreq op=PutObject)" -eq 24
 '
 
 if rgw_installed; then
