@@ -21,6 +21,7 @@
 
 #define FLUSH_AT	(256 * 1024)	/* write stdout when this much waits */
 #define OUT_HIGH	(1024 * 1024)	/* stop emitting above this */
+#define CUT_WAIT	1.0		/* s full, no ack, before a flush frame */
 
 enum pump_state { ST_RUN, ST_FLUSH, ST_WAIT, ST_DONE };
 
@@ -51,6 +52,9 @@ struct pump {
 	int		 stopped;	/* the source was told to stop */
 	double		 deadline;	/* ST_WAIT: of --ack-timeout */
 	int		 failed;
+	double		 full_since;	/* the window full, no ack since */
+	uint64_t	 full_nacked;	/* win.nacked then */
+	int		 cut_asked;	/* a flush frame went out since */
 };
 
 size_t
@@ -532,6 +536,45 @@ source_round(struct pump *p, const struct pollset *ps)
 	return 0;
 }
 
+/*
+ * The window has been full for CUT_WAIT and no ack came: what we emitted
+ * may all wait downstream in objects that are not full yet (transform
+ * holding many partitions or time buckets open), for messages we may not
+ * emit until some are acknowledged.  A flush frame (lakepipe-frames(5))
+ * asks transform to write its objects out now; once a stall, after all
+ * that was emitted is written (a full pipe is downstream at work, not
+ * stalled).  The poll timeout until one is due, or -1.
+ */
+static int
+ask_cut(struct pump *p)
+{
+	double now, left;
+
+	if (p->ackfd < 0 || p->ack_eof ||
+	    window_outstanding(&p->win) < p->opts.max_unacked) {
+		p->full_since = 0;
+		return -1;
+	}
+	now = monotime();
+	if (p->full_since == 0 || p->win.nacked != p->full_nacked) {
+		p->full_since = now;
+		p->full_nacked = p->win.nacked;
+		p->cut_asked = 0;
+	}
+	if (p->cut_asked)
+		return -1;
+	if ((left = p->full_since + CUT_WAIT - now) > 0)
+		return (int)(left * 1000) + 1;
+	if (p->off < p->out.len)
+		return -1;
+	buf_addstr(&p->out, "F reason=max-unacked\n");
+	p->cut_asked = 1;
+	log_info("flush asked", "unacked=%llu waited_s=%.1f",
+	    (unsigned long long)window_outstanding(&p->win),
+	    now - p->full_since);
+	return -1;
+}
+
 /* ST_RUN: the source emits while there is room. */
 static int
 state_run(struct pump *p, struct pollset *ps)
@@ -559,6 +602,7 @@ state_run(struct pump *p, struct pollset *ps)
 	if (!pump_room(p) && write_out(p) < 0)
 		return -1;
 	timeout = p->src->ops->prepare(p->src, ps, pump_room(p));
+	timeout = soonest(timeout, ask_cut(p));
 	/* about to wait: let downstream have what we have */
 	if (timeout != 0 && write_out(p) < 0)
 		return -1;

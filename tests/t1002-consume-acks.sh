@@ -19,6 +19,37 @@ test_expect_success 'backpressure: --max-unacked smaller than the input' '
 	grep "100 messages emitted, 100 acked" err
 '
 
+# ack_on_flush: a downstream that acks nothing until a flush frame (F)
+# comes, as transform holding every message in objects not yet full;
+# then (and at the end of its input) it acks all it holds, and counts
+# the flush frames in the file flushes.
+cat >"$TRASH/bin/ack_on_flush" <<-\EOF
+#!/bin/sh
+held= n=0
+while read -r hdr; do
+	case $hdr in
+	"F "*)
+		n=$((n + 1)) && echo $n >flushes
+		for s in $held; do echo "A key=k/$s seqs=$s"; done
+		held= ;;
+	"M "*)
+		read -r body
+		seq=${hdr#* seq=}
+		held="$held ${seq%% *}" ;;
+	esac
+done
+for s in $held; do echo "A key=k/$s seqs=$s"; done
+EOF
+chmod +x "$TRASH/bin/ack_on_flush"
+
+test_expect_success '--max-unacked reached, no ack for a second: a flush frame' '
+	echo 0 >flushes &&
+	test_timeout 60 sh -c "consume --max-unacked 40 --lines lines --acks fifo 2>err | ack_on_flush >fifo" &&
+	grep "100 messages emitted, 100 acked" err &&
+	test "$(cat flushes)" = 2 &&
+	test "$(grep -c "msg=.flush asked. unacked=40 waited_s=[0-9.]*$" err)" = 2
+'
+
 test_expect_success 'acks in one range, from a regular file' '
 	echo "A key=x seqs=1-100 etag=e" >acks &&
 	consume --lines lines --acks acks >out 2>err &&

@@ -176,6 +176,32 @@ test_expect_success 'no age flush with --max-age 0 (end of input only)' '
 	test "$(split_objects out)" = 1
 '
 
+# flushed N: transform's log (err) says N objects were written on a flush
+flushed() {
+	test "$(grep -c "msg=.object. .* why=flush" err)" -ge "$1"
+}
+
+test_expect_success 'a flush frame (F): every open batch written, reading goes on' '
+	msg 1 first >f.in && msg 2 second >>f.in &&
+	printf "M 5 seq=3 id=8:0:-1:-1 topic=persistent://public/default/u pt=%s\nthird\n" \
+	    1764201600003 >>f.in &&
+	echo "F reason=max-unacked" >>f.in &&
+	msg 4 fourth >f.after &&
+	rm -f fin && mkfifo fin &&
+	{ test_timeout 30 transform -v --max-age 0 --compress none <fin >out \
+	    2>err & } &&
+	pid=$! &&
+	exec 6>fin && cat f.in >&6 &&
+	i=0 && until flushed 2; do
+		i=$((i + 1)) && test $i -le 300 && sleep 0.1 || exit 1
+	done &&
+	cat f.after >&6 && exec 6>&- &&
+	wait $pid &&
+	test "$(split_objects out)" = 3 &&
+	test "$(field 1 seqs) $(field 2 seqs) $(field 3 seqs)" = "1-2 3 4" &&
+	grep -q "msg=.object. .* why=.end of input." err
+'
+
 test_expect_success 'every seq lands in exactly one object' '
 	i=1 && while [ $i -le 500 ]; do
 		msg $i "$(printf "%0$((i % 37))d" 0)"; i=$((i + 1))

@@ -717,6 +717,11 @@ drain(struct run *run, struct frame_reader *r, struct frame *f)
 	int rc;
 
 	while ((rc = frame_next(r, f)) == FRAME_OK) {
+		if (f->type == 'F') {
+			/* consume waits for acks of what we hold */
+			close_open(run, 0, "flush");
+			continue;
+		}
 		if (f->type != 'M') {
 			log_verbose("byte %llu: skipping a frame of type %c",
 			    (unsigned long long)f->offset, f->type);
