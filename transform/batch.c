@@ -21,6 +21,8 @@
 /* Records are compressed in chunks of this size: big enough to make the
  * compressor's calls cheap, small enough to stay in the cache. */
 #define STAGE_CHUNK	(256 * 1024)
+/* A closed batch keeps the memory of its object up to this for the next. */
+#define BODY_KEEP	(2 * STAGE_CHUNK)
 
 /* What every batch shares: the output, scratch buffers, counters. */
 struct run {
@@ -82,6 +84,7 @@ struct batch {
 	int		 reject;
 	const struct fmt_ops *fmt;
 	int		 direct;	/* records go straight into body */
+	size_t		 held_seen;	/* batch_held at the last limit_memory */
 	const char	*ext;		/* its {ext} (fmt->ext_of) */
 	void		*st;		/* the data format's state */
 	void		 (*st_free)(void *);
@@ -370,6 +373,8 @@ batch_close(struct run *r, struct batch *b, const char *why)
 	r->objects++;
 	(*r->m.objects)++;
 	*r->m.object_bytes += b->body.len;
+	if (b->body.cap > BODY_KEEP)
+		buf_release(&b->body);	/* a part's worth, idle till it fills */
 	topics_closed(&r->topics, &b->slot);
 }
 
@@ -579,6 +584,52 @@ submit_stage(struct run *r, struct batch *b)
 	batch_limits(r->o, b);
 }
 
+/*
+ * What an open batch holds: its staged records, the bytes of its object
+ * not out yet, and what its format's state holds (Parquet's row group).
+ * (The one object out in parts also keeps the memory of a part it
+ * wrote, until it closes.)
+ */
+static size_t
+batch_held(const struct batch *b)
+{
+	size_t n = b->stage.len + b->body.len;
+
+	if (b->fmt->held != NULL && !b->reject)
+		n += b->fmt->held(b->st);
+	return n;
+}
+
+/*
+ * Past --max-memory, the open batches together, the one holding most is
+ * written out, as if full, until they are below it: each may hold up to
+ * a part of its object, and with many partitions or time buckets open
+ * the sum would grow with their number.
+ */
+static void
+limit_memory(struct run *r)
+{
+	struct slot *s;
+	struct batch *most;
+	size_t held, h, mosth;
+
+	for (;;) {
+		held = mosth = 0;
+		most = NULL;
+		for (s = r->topics.oldest; s != NULL; s = s->next) {
+			h = batch_held((struct batch *)s);
+			held += h;
+			if (h > mosth) {
+				mosth = h;
+				most = (struct batch *)s;
+			}
+		}
+		if (held <= r->o->max_memory || most == NULL)
+			return;
+		batch_close(r, most, "max-memory");
+	}
+}
+
 /* Add one message to its topic's batch (opening it if needed). */
 static void
 batch_add(struct run *r, const struct msg *m)
@@ -586,7 +637,7 @@ batch_add(struct run *r, const struct msg *m)
 	struct batch *b = batch_of(r, m);
 	const struct options *o = r->o;
 	const struct row *row;
-	size_t start, len;
+	size_t start, len, held;
 	int reject;
 
 	row = convert(r, b, m, &reject);
@@ -628,10 +679,21 @@ batch_add(struct run *r, const struct msg *m)
 	seqs_add(&b->seqs, m->seq);
 	buf_reset(&b->last_id);
 	buf_add(&b->last_id, m->id->val, m->id->vallen);
-	if (b->stage.len >= STAGE_CHUNK)
+	if (b->stage.len >= STAGE_CHUNK) {
 		submit_stage(r, b);
-	else if (b->direct)
+		limit_memory(r);
+	} else if (b->direct) {
 		flush_parts(r, b);
+		/* looked at every chunk's worth, as the staged are */
+		held = batch_held(b);
+		if (held - b->held_seen >= STAGE_CHUNK ||
+		    held < b->held_seen) {
+			b->held_seen = held;
+			limit_memory(r);
+		}
+	}
+	if (!b->slot.open)
+		return;		/* written out by limit_memory */
 	if (b->n >= o->max_messages)
 		batch_close(r, b, "max-messages");
 	else if (stored_over(o, b, 1))

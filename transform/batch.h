@@ -47,6 +47,7 @@ struct options {
 	size_t		 part_size;	/* P frames' bodies, bytes */
 	double		 max_age;	/* seconds; 0: no limit */
 	size_t		 max_open;	/* batches open at once */
+	size_t		 max_memory;	/* what the open batches hold */
 	struct key_tmpl	 key;
 	struct key_tmpl	 reject_key;	/* the reject stream's objects */
 	struct keytime	 ktime;		/* --partition-time */
@@ -70,6 +71,7 @@ struct options {
 #define DEFAULT_MAX_AGE		60
 #define DEFAULT_MAX_OPEN	64
 #define MAX_MAX_OPEN		4096
+#define MEMORY_PARTS		3	/* --max-memory's default, in parts */
 
 /* Read message frames from in, write object frames to out; exit status. */
 int	transform_run(const struct options *, int in, int out);

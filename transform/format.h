@@ -61,6 +61,11 @@ struct fmt_ops {
 	 * txt or bin); NULL: always ext.
 	 */
 	const char	*(*ext_of)(const void *);
+	/*
+	 * The bytes the state holds of the open object, not yet in out
+	 * (Parquet's row group); NULL: none.
+	 */
+	size_t		 (*held)(const void *);
 };
 
 /* A begin or end that writes nothing. */

@@ -164,6 +164,12 @@ row_group_size(const struct pq_writer *w)
 	return n + (size_t)((double)w->pending * stored_ratio(w));
 }
 
+size_t
+pq_held(const struct pq_writer *w)
+{
+	return row_group_size(w);
+}
+
 void
 pq_row_end(struct pq_writer *w)
 {

@@ -124,6 +124,12 @@ uint64_t pq_rows(const struct pq_writer *);
  */
 uint64_t pq_size(const struct pq_writer *);
 /*
+ * The bytes the writer holds of the row group it builds: its pages as
+ * compressed, its open pages and dictionaries (transform's --max-memory
+ * counts them).
+ */
+size_t	 pq_held(const struct pq_writer *);
+/*
  * Append to out the file's bytes that are final (the magic, the row
  * groups cut so far), at most max of them (0: all), and drop them from
  * the writer; returns how many.  The writer never needs them again.  The

@@ -42,6 +42,8 @@ usage_text(FILE *fp)
 "--part-size SIZE: an object larger than this goes out as part frames of\n"
 "this size, then its object frame (default 8M, at least 5M: S3's\n"
 "smallest part; at most 10000 parts an object)\n"
+"--max-memory SIZE: what the open batches hold together (default 3 parts,\n"
+"24M): past it the batch holding most is written out\n"
 "--key '%s'\n"
 "(--key v1: the earlier default, '%s')\n"
 "Key placeholders: {topic} {tenant} {namespace} {name} {partition} {yyyy}\n"
@@ -90,7 +92,8 @@ usage_text(FILE *fp)
 
 enum { OPT_METRICS = 256, OPT_CHECK, OPT_LIST, OPT_FIELDS, OPT_META,
 	OPT_SEP, OPT_DELIM, OPT_REJECT_KEY, OPT_PQ_CODEC, OPT_PART_TIME,
-	OPT_TIMEZONE, OPT_PART_SIZE, OPT_PQ_ROW_GROUP, OPT_THREADS };
+	OPT_TIMEZONE, OPT_PART_SIZE, OPT_PQ_ROW_GROUP, OPT_THREADS,
+	OPT_MAX_MEMORY };
 
 static const struct option longopts[] = {
 	{ "format",		required_argument, NULL, 'f' },
@@ -102,6 +105,7 @@ static const struct option longopts[] = {
 	{ "max-open",		required_argument, NULL, 'o' },
 	{ "key",		required_argument, NULL, 'k' },
 	{ "part-size",		required_argument, NULL, OPT_PART_SIZE },
+	{ "max-memory",		required_argument, NULL, OPT_MAX_MEMORY },
 	{ "fields",		required_argument, NULL, OPT_FIELDS },
 	{ "meta",		required_argument, NULL, OPT_META },
 	{ "name-separator",	required_argument, NULL, OPT_SEP },
@@ -220,7 +224,9 @@ part_time_arg(struct keytime *kt, const char *s)
 /*
  * An object is at most 10000 parts (S3's limit, and so lakepipe's for
  * every destination); the row group defaults to the part size, so that
- * transform holds one row group and one part of a Parquet object.
+ * transform holds one row group and one part of a Parquet object, and
+ * --max-memory to MEMORY_PARTS parts, so that one object goes out in
+ * parts however many are open beside it.
  */
 static void
 parts_args(struct options *o)
@@ -232,6 +238,8 @@ parts_args(struct options *o)
 		    o->part_size);
 	if (o->conf.parquet_row_group == 0)
 		o->conf.parquet_row_group = o->part_size;
+	if (o->max_memory == 0)
+		o->max_memory = MEMORY_PARTS * o->part_size;
 }
 
 int
@@ -275,6 +283,10 @@ main(int argc, char *argv[])
 		case OPT_PART_SIZE:
 			o.part_size = (size_t)opt_size("--part-size", optarg,
 			    MIN_PART_SIZE, FRAME_DEFAULT_MAX_BODY);
+			break;
+		case OPT_MAX_MEMORY:
+			o.max_memory = (size_t)opt_size("--max-memory", optarg,
+			    1 << 20, SIZE_MAX / 2);
 			break;
 		case OPT_PQ_ROW_GROUP:
 			o.conf.parquet_row_group = (size_t)opt_size(
