@@ -84,7 +84,7 @@ struct batch {
 	int		 reject;
 	const struct fmt_ops *fmt;
 	int		 direct;	/* records go straight into body */
-	size_t		 held_seen;	/* batch_held at the last limit_memory */
+	uint64_t	 bytes_seen;	/* bytes at the last limit_memory */
 	const char	*ext;		/* its {ext} (fmt->ext_of) */
 	void		*st;		/* the data format's state */
 	void		 (*st_free)(void *);
@@ -187,7 +187,7 @@ batch_open(struct run *r, struct batch *b, const struct msg *m, int reject)
 
 	topics_opened(&r->topics, &b->slot,
 	    r->o->max_age > 0 ? monotime() + r->o->max_age : 0);
-	b->n = b->bytes = 0;
+	b->n = b->bytes = b->bytes_seen = 0;
 	b->first = m->mid;
 	b->first_pt = b->pt_min = b->pt_max = m->pt;
 	b->key_ms = r->kv.ms;
@@ -637,7 +637,7 @@ batch_add(struct run *r, const struct msg *m)
 	struct batch *b = batch_of(r, m);
 	const struct options *o = r->o;
 	const struct row *row;
-	size_t start, len, held;
+	size_t start, len;
 	int reject;
 
 	row = convert(r, b, m, &reject);
@@ -685,10 +685,8 @@ batch_add(struct run *r, const struct msg *m)
 	} else if (b->direct) {
 		flush_parts(r, b);
 		/* looked at every chunk's worth, as the staged are */
-		held = batch_held(b);
-		if (held - b->held_seen >= STAGE_CHUNK ||
-		    held < b->held_seen) {
-			b->held_seen = held;
+		if (b->bytes - b->bytes_seen >= STAGE_CHUNK) {
+			b->bytes_seen = b->bytes;
 			limit_memory(r);
 		}
 	}
