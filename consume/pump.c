@@ -541,8 +541,9 @@ source_round(struct pump *p, const struct pollset *ps)
  * may all wait downstream in objects that are not full yet (transform
  * holding many partitions or time buckets open), for messages we may not
  * emit until some are acknowledged.  A flush frame (lakepipe-frames(5))
- * asks transform to write its objects out now; once a stall, after all
- * that was emitted is written (a full pipe is downstream at work, not
+ * names the oldest not acknowledged (base=): transform writes its
+ * objects out now if one of them holds it.  Once a stall, after all that
+ * was emitted is written (a full pipe is downstream at work, not
  * stalled).  The poll timeout until one is due, or -1.
  */
 static int
@@ -567,9 +568,11 @@ ask_cut(struct pump *p)
 		return (int)(left * 1000) + 1;
 	if (p->off < p->out.len)
 		return -1;
-	buf_addstr(&p->out, "F reason=max-unacked\n");
+	buf_addf(&p->out, "F base=%llu reason=max-unacked\n",
+	    (unsigned long long)p->win.base);
 	p->cut_asked = 1;
-	log_info("flush asked", "unacked=%llu waited_s=%.1f",
+	log_info("flush asked", "base=%llu unacked=%llu waited_s=%.1f",
+	    (unsigned long long)p->win.base,
 	    (unsigned long long)window_outstanding(&p->win),
 	    now - p->full_since);
 	return -1;

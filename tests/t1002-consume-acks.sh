@@ -28,7 +28,7 @@ cat >"$TRASH/bin/ack_on_flush" <<-\EOF
 held= n=0
 while read -r hdr; do
 	case $hdr in
-	"F "*)
+	"F base="*)
 		n=$((n + 1)) && echo $n >flushes
 		for s in $held; do echo "A key=k/$s seqs=$s"; done
 		held= ;;
@@ -47,7 +47,9 @@ test_expect_success '--max-unacked reached, no ack for a second: a flush frame' 
 	test_timeout 60 sh -c "consume --max-unacked 40 --lines lines --acks fifo 2>err | ack_on_flush >fifo" &&
 	grep "100 messages emitted, 100 acked" err &&
 	test "$(cat flushes)" = 2 &&
-	test "$(grep -c "msg=.flush asked. unacked=40 waited_s=[0-9.]*$" err)" = 2
+	grep -q "msg=.flush asked. base=1 unacked=40 waited_s=[0-9.]*$" err &&
+	grep -q "msg=.flush asked. base=41 unacked=40 waited_s=[0-9.]*$" err &&
+	test "$(grep -c "msg=.flush asked." err)" = 2
 '
 
 test_expect_success 'acks in one range, from a regular file' '

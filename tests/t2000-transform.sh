@@ -181,11 +181,12 @@ flushed() {
 	test "$(grep -c "msg=.object. .* why=flush" err)" -ge "$1"
 }
 
-test_expect_success 'a flush frame (F): every open batch written, reading goes on' '
+test_expect_success 'a flush frame (F): a batch holds base=, every one written' '
 	msg 1 first >f.in && msg 2 second >>f.in &&
 	printf "M 5 seq=3 id=8:0:-1:-1 topic=persistent://public/default/u pt=%s\nthird\n" \
 	    1764201600003 >>f.in &&
-	echo "F reason=max-unacked" >>f.in &&
+	echo "F base=99 reason=max-unacked" >>f.in &&
+	echo "F base=3 reason=max-unacked" >>f.in &&
 	msg 4 fourth >f.after &&
 	rm -f fin && mkfifo fin &&
 	{ test_timeout 30 transform -v --max-age 0 --compress none <fin >out \
@@ -199,7 +200,8 @@ test_expect_success 'a flush frame (F): every open batch written, reading goes o
 	wait $pid &&
 	test "$(split_objects out)" = 3 &&
 	test "$(field 1 seqs) $(field 2 seqs) $(field 3 seqs)" = "1-2 3 4" &&
-	grep -q "msg=.object. .* why=.end of input." err
+	grep -q "msg=.object. .* why=.end of input." err &&
+	grep -q "msg=.flush not needed. base=99$" err
 '
 
 test_expect_success 'every seq lands in exactly one object' '

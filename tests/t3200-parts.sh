@@ -206,7 +206,7 @@ test_expect_success 'two partitions past the part size: frames never interleave'
 '
 
 # Sixteen partitions open at once, each holding up to a part of its
-# gzip object: past --max-memory (four parts) the batch holding most is
+# gzip object: past --max-memory (three parts) the oldest batch is
 # written out, so that the sum does not grow with their number.
 test_expect_success 'sixteen partitions: below 64 MB together, every seq once' '
 	python3 - in.txt >p16.frames <<-\EOF &&

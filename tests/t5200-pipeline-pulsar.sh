@@ -324,7 +324,7 @@ test_expect_success '--max-unacked below the open objects: flushed, all of it' '
 	PULSAR_TOKEN=secret-token test_timeout 120 lp --subscription flush \
 	    --max-unacked 20000 -- --max-age 1h -- file://$TRASH/flush/ 2>err &&
 	grep "prog=consume msg=\"$N messages emitted, $N acked\"" err &&
-	grep -q "prog=consume msg=\"flush asked\" unacked=2[0-9]\{4\} " err &&
+	grep -q "prog=consume msg=\"flush asked\" base=[0-9]* unacked=2[0-9]\{4\} " err &&
 	test "$(count_lake flush)" -eq $N &&
 	lake_ids flush >ids &&
 	test "$(cut -f1 ids | sort -u | wc -l)" -eq $N &&

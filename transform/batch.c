@@ -601,32 +601,34 @@ batch_held(const struct batch *b)
 }
 
 /*
- * Past --max-memory, the open batches together, the one holding most is
- * written out, as if full, until they are below it: each may hold up to
- * a part of its object, and with many partitions or time buckets open
- * the sum would grow with their number.
+ * Past --max-memory, the open batches together, the oldest is written
+ * out, as if full, until they are below it: each may hold up to a part
+ * of its object, and with many partitions or time buckets open the sum
+ * would grow with their number.  The oldest, as for --max-open: a
+ * partition that has had few messages since its batch opened (and that
+ * --max-age would cut next) goes before a busy one.  The object out in
+ * parts goes last: what it holds is at most a part, and it is on its way.
  */
 static void
 limit_memory(struct run *r)
 {
 	struct slot *s;
-	struct batch *most;
-	size_t held, h, mosth;
+	struct batch *victim;
+	size_t held;
 
 	for (;;) {
-		held = mosth = 0;
-		most = NULL;
+		held = 0;
+		victim = NULL;
 		for (s = r->topics.oldest; s != NULL; s = s->next) {
-			h = batch_held((struct batch *)s);
-			held += h;
-			if (h > mosth) {
-				mosth = h;
-				most = (struct batch *)s;
-			}
+			held += batch_held((struct batch *)s);
+			if (victim == NULL && (struct batch *)s != r->parting)
+				victim = (struct batch *)s;
 		}
-		if (held <= r->o->max_memory || most == NULL)
+		if (held <= r->o->max_memory)
 			return;
-		batch_close(r, most, "max-memory");
+		if (victim == NULL)
+			victim = r->parting;
+		batch_close(r, victim, "max-memory");
 	}
 }
 
@@ -767,6 +769,32 @@ count_init(struct run *r)
 	    "stream.");
 }
 
+/*
+ * A flush frame: consume may emit no more until its oldest message not
+ * acknowledged (base=) is.  When an open batch holds it, the stream
+ * waits on us: every open batch is written out.  When none does, it is
+ * downstream already (deliver storing it), and cutting would only make
+ * objects smaller.  Without base=, every open batch is written.
+ */
+static void
+on_flush(struct run *run, const struct frame *f)
+{
+	struct slot *s;
+	uint64_t base;
+
+	if (frame_get_u64(f, "base", &base) == 1) {
+		for (s = run->topics.oldest; s != NULL; s = s->next)
+			if (seqs_contains(&((struct batch *)s)->seqs, base))
+				break;
+		if (s == NULL) {
+			log_debug("flush not needed", "base=%llu",
+			    (unsigned long long)base);
+			return;
+		}
+	}
+	close_open(run, 0, "flush");
+}
+
 /* Parse every frame that is buffered; 0, or -1 on a malformed one. */
 static int
 drain(struct run *run, struct frame_reader *r, struct frame *f)
@@ -778,8 +806,7 @@ drain(struct run *run, struct frame_reader *r, struct frame *f)
 
 	while ((rc = frame_next(r, f)) == FRAME_OK) {
 		if (f->type == 'F') {
-			/* consume waits for acks of what we hold */
-			close_open(run, 0, "flush");
+			on_flush(run, f);
 			continue;
 		}
 		if (f->type != 'M') {

@@ -43,7 +43,7 @@ usage_text(FILE *fp)
 "this size, then its object frame (default 8M, at least 5M: S3's\n"
 "smallest part; at most 10000 parts an object)\n"
 "--max-memory SIZE: what the open batches hold together (default 3 parts,\n"
-"24M): past it the batch holding most is written out\n"
+"24M): past it the oldest batch is written out\n"
 "--key '%s'\n"
 "(--key v1: the earlier default, '%s')\n"
 "Key placeholders: {topic} {tenant} {namespace} {name} {partition} {yyyy}\n"
