@@ -20,16 +20,6 @@
 #include "object.h"
 #include "opt.h"
 
-/*
- * --max-memory's default: a body of the part size (--part-size, or
- * transform's default, 8 MiB: the largest frame transform writes) for
- * each of --jobs, one uploading on each connection.  Reading further
- * ahead adds no speed: a slow store only fills memory (256M as the
- * default held 278 MB against a store that answered each PUT in a
- * second, 32M 51 MB, in the same 20 s).
- */
-#define BODY_PER_JOB	(8ULL << 20)
-
 #define SYNOPSIS "deliver [-qvP] [-j N] [--endpoint URL] " \
 	"[--credentials FILE] [--exactly-once] [options] DESTINATION | " \
 	"--probe | --list | --cat KEY | --index | --audit DESTINATION"
@@ -374,9 +364,15 @@ main(int argc, char *argv[])
 		    "DESTINATION (see deliver --help)", argv[1]);
 	if (dest_parse(&d, argv[0], why, sizeof(why)) < 0)
 		errx(EXIT_USAGE, "%s", why);
+	/*
+	 * A body of the part size uploading on each connection: reading
+	 * further ahead adds no speed, a slow store only fills memory
+	 * (256M as the default held 278 MB against a store that answered
+	 * each PUT a second late, 32M 51 MB, in the same 20 s).
+	 */
 	if (opt.max_memory == 0)
 		opt.max_memory = (uint64_t)opt.jobs * (opt.part_size >
-		    BODY_PER_JOB ? opt.part_size : BODY_PER_JOB);
+		    DEFAULT_PART_SIZE ? opt.part_size : DEFAULT_PART_SIZE);
 	check_dest(&d, &opt, mode);
 	if (mode == MODE_CAT && (kwhy = object_key_check(key, strlen(key))) !=
 	    NULL)

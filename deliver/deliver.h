@@ -10,6 +10,12 @@
 
 struct dest;
 
+/*
+ * A multipart part's size without --part-size (below 10000 parts an
+ * object), and transform's part size: the largest frame it writes.
+ */
+#define DEFAULT_PART_SIZE	((size_t)8 << 20)
+
 struct options {
 	const char	*endpoint;	/* --endpoint URL, or NULL */
 	int		 path_style;	/* --path-style */

@@ -10,8 +10,6 @@
 #include "marker.h"
 #include "loop.h"
 
-#define DEFAULT_PART_SIZE	((size_t)8 << 20)
-
 /* A live upload of o, which it takes over (its body copied if borrowed). */
 struct upload *
 upload_new(struct loop *L, struct object *o)

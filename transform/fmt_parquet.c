@@ -23,7 +23,6 @@ struct pqf {
 	struct pq_opts		 opts;
 	struct pq_writer	*w;
 	uint64_t		 size;	/* pq_size after the last row */
-	size_t			 held;	/* pq_held then */
 	struct buf		 fix;	/* text made valid UTF-8 */
 };
 
@@ -79,7 +78,6 @@ pqf_begin(void *state, struct buf *out)
 
 	p->w = pq_new(p->cols, p->schema->n, &p->opts);
 	p->size = pq_size(p->w);
-	p->held = 0;
 }
 
 /*
@@ -149,7 +147,6 @@ pqf_add(void *state, struct buf *out, const struct msg *m,
 	pq_row_end(p->w);
 	(void)pq_take(p->w, out, 0);	/* a row group cut, if any */
 	p->size = pq_size(p->w);
-	p->held = pq_held(p->w);
 	return p->size > before ? (size_t)(p->size - before) : 0;
 }
 
@@ -161,13 +158,15 @@ pqf_end(void *state, struct buf *out)
 	(void)pq_finish(p->w, out);
 	pq_free(p->w);
 	p->w = NULL;
-	p->held = 0;
 }
 
+/* Asked by the main thread, which alone touches what pq_held sums. */
 static size_t
 pqf_held(const void *state)
 {
-	return ((const struct pqf *)state)->held;
+	const struct pqf *p = state;
+
+	return p->w != NULL ? pq_held(p->w) : 0;
 }
 
 const struct fmt_ops fmt_parquet = {

@@ -152,8 +152,8 @@ stored_ratio(const struct pq_writer *w)
 	    (double)w->stored_pages / (double)w->raw_pages : 1;
 }
 
-static size_t
-row_group_size(const struct pq_writer *w)
+size_t
+pq_held(const struct pq_writer *w)
 {
 	size_t i, n = 0;
 
@@ -162,12 +162,6 @@ row_group_size(const struct pq_writer *w)
 		    page_size(&w->cols[i]);
 	/* the pages in flight as they will be: their room is the jobs' */
 	return n + (size_t)((double)w->pending * stored_ratio(w));
-}
-
-size_t
-pq_held(const struct pq_writer *w)
-{
-	return row_group_size(w);
 }
 
 void
@@ -194,7 +188,7 @@ pq_row_end(struct pq_writer *w)
 	 */
 	if (w->raw_pages == 0 && w->njobs > 0)
 		page_reap_one(w);
-	if (row_group_size(w) >= w->opts.row_group_bytes)
+	if (pq_held(w) >= w->opts.row_group_bytes)
 		cut_row_group(w);
 }
 

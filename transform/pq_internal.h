@@ -37,7 +37,7 @@
  * order whichever thread finished first, and a column's pages are all
  * reaped (page_reap_through) before its chunk is moved.  A column's
  * chunk_len counts only its pages reaped.  The sizes (pq_size,
- * row_group_size) count what is in flight or open at the ratio of the
+ * pq_held) count what is in flight or open at the ratio of the
  * pages reaped, so the bytes written are the same with threads or
  * without.
  */
@@ -160,7 +160,7 @@ struct pq_writer {
 	/*
 	 * The data pages in flight (struct pq_job), in the order they were
 	 * submitted: fifo[0] the oldest of njobs; pending, their bytes
-	 * uncompressed.  The sizes (pq_size, row_group_size) count them at
+	 * uncompressed.  The sizes (pq_size, pq_held) count them at
 	 * the ratio of the pages reaped, and the chunks as reaped, so that
 	 * they are the same with threads or without.
 	 */
